@@ -1,0 +1,73 @@
+//! uHub's Leptos application: the HTML shell, the router and the pages. Compiled twice: with
+//! `ssr` into the server (rendering, server functions backed by `services`) and with `hydrate`
+//! into the browser bundle (interactivity). Organised by feature: each module holds its types,
+//! its server functions and its components.
+
+pub mod error;
+mod layout;
+mod not_found;
+pub mod projects;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub use error::AppError;
+
+/// The whole HTML document around the application, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="dark"/>
+                <meta name="theme-color" content="#000000"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes inside the app shell.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="uhub" href="/pkg/uhub.css"/>
+        <Title formatter=|page: String| if page.is_empty() { "uHub".to_owned() } else { format!("{page} · uHub") }/>
+        <Router>
+            <layout::AppShell>
+                <Routes fallback=not_found::NotFound>
+                    <Route path=path!("/") view=projects::ProjectsPage/>
+                    <Route path=path!("/projects") view=projects::ProjectsPage/>
+                </Routes>
+            </layout::AppShell>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on the document's root element once the browser has taken over the
+/// server-rendered page. Effects run only in the browser, after hydration; browser tests and
+/// benchmarks wait for this attribute.
+fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(root) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.document_element())
+        {
+            // Nothing useful can be done if the DOM refuses an attribute; the page still works.
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+}

@@ -1,0 +1,22 @@
+//! The page shown for an address that leads nowhere, answered with HTTP 404.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <section class="empty-state" aria-labelledby="not-found-title">
+            <p class="empty-state__code mono">"404"</p>
+            <h1 id="not-found-title">"Nothing lives at this address"</h1>
+            <p class="muted">"The page may have moved, or the link was mistyped."</p>
+            <A href="/" attr:class="button button--primary">"Back to the projects"</A>
+        </section>
+    }
+}

@@ -1,0 +1,162 @@
+//! Projects: the unit that owns environments, jobs, backlog and links.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+crate::string_enum! {
+    /// An archived project keeps its history but takes no new work.
+    pub enum ProjectState ("project state") {
+        Active => "active",
+        Archived => "archived",
+    }
+}
+
+/// A project colour, always `#RRGGBB` with lowercase hex digits once parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Color(String);
+
+/// Why a text is not a `#RRGGBB` colour.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a colour is written #RRGGBB, for example #00ff00")]
+pub struct InvalidColor;
+
+impl Color {
+    /// uHub green, the colour of a project created without one.
+    pub fn default_accent() -> Self {
+        Color("#00ff00".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Color {
+    type Err = InvalidColor;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let hex = text.strip_prefix('#').ok_or(InvalidColor)?;
+        if hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            Ok(Color(format!("#{}", hex.to_ascii_lowercase())))
+        } else {
+            Err(InvalidColor)
+        }
+    }
+}
+
+impl TryFrom<String> for Color {
+    type Error = InvalidColor;
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        text.parse()
+    }
+}
+
+impl From<Color> for String {
+    fn from(color: Color) -> String {
+        color.0
+    }
+}
+
+impl fmt::Display for Color {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One line of the projects list: the project and a few figures about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectSummary {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub color: Color,
+    pub state: ProjectState,
+    pub owner_username: Option<String>,
+    pub environments: Vec<String>,
+    pub job_count: i64,
+    /// The earliest planned start of a job that is still `planned`, if any.
+    pub next_job_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ProjectSummary {
+    /// Whether the project matches a free-text filter typed by a person (name, description,
+    /// owner, environment; case-insensitive). An empty filter matches everything.
+    pub fn matches(&self, filter: &str) -> bool {
+        let needle = filter.trim().to_lowercase();
+        if needle.is_empty() {
+            return true;
+        }
+        let haystacks = [
+            Some(self.name.as_str()),
+            Some(self.description.as_str()),
+            self.owner_username.as_deref(),
+        ];
+        haystacks
+            .into_iter()
+            .flatten()
+            .chain(self.environments.iter().map(String::as_str))
+            .any(|h| h.to_lowercase().contains(&needle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colours_are_hash_and_six_hex_digits() {
+        assert_eq!(
+            "#00FF00".parse::<Color>().map(|c| c.to_string()),
+            Ok("#00ff00".to_owned())
+        );
+        for bad in ["00ff00", "#0f0", "#00ff0g", "#00ff000", "", "#"] {
+            assert_eq!(bad.parse::<Color>(), Err(InvalidColor), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn colours_refuse_bad_values_when_deserialised() {
+        assert!(serde_json::from_str::<Color>("\"#12345\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Color>("\"#66FFCC\"")
+                .ok()
+                .map(String::from)
+                .as_deref(),
+            Some("#66ffcc")
+        );
+    }
+
+    fn summary(name: &str) -> ProjectSummary {
+        let now = Utc::now();
+        ProjectSummary {
+            id: 1,
+            name: name.to_owned(),
+            description: "Cluster upgrades".to_owned(),
+            color: Color::default_accent(),
+            state: ProjectState::Active,
+            owner_username: Some("demo-ops".to_owned()),
+            environments: vec!["dev".to_owned(), "prod".to_owned()],
+            job_count: 0,
+            next_job_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn the_filter_looks_at_name_description_owner_and_environments() {
+        let project = summary("Infra K3s");
+        assert!(project.matches(""));
+        assert!(project.matches("  k3S "));
+        assert!(project.matches("upgrades"));
+        assert!(project.matches("demo-ops"));
+        assert!(project.matches("prod"));
+        assert!(!project.matches("registry"));
+    }
+}

@@ -1,0 +1,62 @@
+# Shared helpers for scripts/*.sh: installing what the build and the tests need, idempotently.
+# Sourced, not run. Every install step says what it does; a failure stops the calling script.
+
+WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
+BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
+UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
+
+say() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# Runs apt-get install for the packages whose command is missing. Root only (as on CI machines).
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "installing $* needs root (apt-get); install them yourself or run as root"
+  if [ -z "${UHUB_APT_UPDATED:-}" ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    UHUB_APT_UPDATED=1
+  fi
+  say "apt-get install $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+# wasm32 target, wasm-bindgen-cli of the pinned version, wasm-opt from npm's binaryen.
+ensure_wasm_tools() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    say "rustup target add wasm32-unknown-unknown"
+    rustup target add wasm32-unknown-unknown || die "cannot add the wasm32 target"
+  fi
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGEN_VERSION" ]; then
+    say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes, once)"
+    # Without --locked: its lock file pins a crate version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force \
+      || die "cannot install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  fi
+  WASM_OPT="$UHUB_TOOLS_DIR/node_modules/.bin/wasm-opt"
+  if [ ! -x "$WASM_OPT" ] || ! "$WASM_OPT" --version 2>/dev/null | grep -q "version ${BINARYEN_VERSION%%.*}"; then
+    command -v npm >/dev/null || apt_install npm
+    say "npm install binaryen@$BINARYEN_VERSION into $UHUB_TOOLS_DIR"
+    mkdir -p "$UHUB_TOOLS_DIR"
+    npm install --silent --no-audit --no-fund --prefix "$UHUB_TOOLS_DIR" "binaryen@$BINARYEN_VERSION" \
+      || die "cannot install binaryen from npm"
+  fi
+  export WASM_OPT
+}
+
+# PostgreSQL server binaries, Chromium and ChromeDriver for the test suite.
+ensure_test_services() {
+  local missing=()
+  pg_bin_dir >/dev/null || missing+=(postgresql)
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  pg_bin_dir >/dev/null || die "PostgreSQL's initdb was not found after installing postgresql"
+}
+
+# The directory holding initdb / pg_ctl of the newest installed PostgreSQL.
+pg_bin_dir() {
+  local dir
+  dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$dir" ] && [ -x "$dir/initdb" ] && printf '%s\n' "$dir"
+}

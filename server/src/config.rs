@@ -1,0 +1,245 @@
+//! Configuration from `UHUB_*` environment variables. Every setting has a default that makes
+//! `uhub` start with nothing set; every error names the setting at fault.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A configuration problem, always tied to the variable that caused it.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        ConfigError {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// A secret value: never printed, not even in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `key=value` lines for people.
+    Text,
+    /// One JSON object per line for log collectors.
+    Json,
+}
+
+/// The parsed configuration. Secrets that must be generated or read from disk are resolved at
+/// start-up (see `startup`), not here: parsing has no side effects.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `UHUB_BIND`: where the HTTP server listens.
+    pub bind: SocketAddr,
+    /// `UHUB_DATA_DIR`: the SQLite file, the generated JWT secret, run artefacts.
+    pub data_dir: PathBuf,
+    /// `UHUB_DATABASE_URL` / `_FILE`: `sqlite:…` or `postgres://…`; `None` = SQLite in the data dir.
+    pub database_url: Option<Secret>,
+    /// `UHUB_JWT_SECRET` / `_FILE`: `None` = generated once into the data dir.
+    pub jwt_secret: Option<Secret>,
+    /// `UHUB_SEED_DEMO`: load the demo accounts and projects at start-up.
+    pub seed_demo: bool,
+    /// `UHUB_LOG`: a tracing filter such as `info` or `uhub=debug,info`.
+    pub log_filter: String,
+    /// `UHUB_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `UHUB_SITE_DIR`: the built browser bundle and static files.
+    pub site_dir: PathBuf,
+}
+
+pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const DEFAULT_SITE_DIR: &str = "./target/site";
+pub const DEFAULT_LOG: &str = "info,sqlx=warn,tower_http=info";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the configuration through `lookup` (the environment, or a map in tests).
+    /// Empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.is_empty());
+
+        let bind_text = get("UHUB_BIND").unwrap_or_else(|| DEFAULT_BIND.to_owned());
+        let bind = bind_text.parse().map_err(|_| {
+            ConfigError::new(
+                "UHUB_BIND",
+                format!("`{bind_text}` is not an address like 127.0.0.1:3000"),
+            )
+        })?;
+
+        let seed_demo = match get("UHUB_SEED_DEMO") {
+            None => false,
+            Some(text) => parse_bool(&text).ok_or_else(|| {
+                ConfigError::new("UHUB_SEED_DEMO", format!("`{text}` is not true or false"))
+            })?,
+        };
+
+        let log_format = match get("UHUB_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "UHUB_LOG_FORMAT",
+                    format!("`{other}` is not text or json"),
+                ))
+            }
+        };
+
+        Ok(Config {
+            bind,
+            data_dir: PathBuf::from(
+                get("UHUB_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()),
+            ),
+            database_url: secret(&get, "UHUB_DATABASE_URL", "UHUB_DATABASE_URL_FILE")?,
+            jwt_secret: secret(&get, "UHUB_JWT_SECRET", "UHUB_JWT_SECRET_FILE")?,
+            seed_demo,
+            log_filter: get("UHUB_LOG").unwrap_or_else(|| DEFAULT_LOG.to_owned()),
+            log_format,
+            site_dir: PathBuf::from(
+                get("UHUB_SITE_DIR").unwrap_or_else(|| DEFAULT_SITE_DIR.to_owned()),
+            ),
+        })
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A secret from `NAME` or from the file named by `NAME_FILE` (Docker / Kubernetes secrets);
+/// setting both is a mistake worth refusing.
+fn secret(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    file_name: &'static str,
+) -> Result<Option<Secret>, ConfigError> {
+    match (get(name), get(file_name)) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            name,
+            format!("set either {name} or {file_name}, not both"),
+        )),
+        (Some(value), None) => Ok(Some(Secret::new(value))),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::new(file_name, format!("cannot read `{path}`: {e}")))?;
+            let value = text.trim_end_matches(['\n', '\r']).to_owned();
+            if value.is_empty() {
+                return Err(ConfigError::new(file_name, format!("`{path}` is empty")));
+            }
+            Ok(Some(Secret::new(value)))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_documented_defaults() -> Result<(), ConfigError> {
+        let config = config(&[])?;
+        assert_eq!(config.bind.to_string(), DEFAULT_BIND);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        assert!(config.database_url.is_none());
+        assert!(config.jwt_secret.is_none());
+        assert!(!config.seed_demo);
+        assert_eq!(config.log_format, LogFormat::Text);
+        Ok(())
+    }
+
+    #[test]
+    fn a_bad_bind_address_names_the_setting() {
+        let error = config(&[("UHUB_BIND", "localhost")])
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("UHUB_BIND: `localhost` is not an address like 127.0.0.1:3000")
+        );
+    }
+
+    #[test]
+    fn booleans_accept_the_usual_spellings() -> Result<(), ConfigError> {
+        assert!(config(&[("UHUB_SEED_DEMO", "TRUE")])?.seed_demo);
+        assert!(!config(&[("UHUB_SEED_DEMO", "0")])?.seed_demo);
+        assert!(config(&[("UHUB_SEED_DEMO", "maybe")]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn secrets_come_from_a_file_and_never_show_in_debug() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("jwt");
+        std::fs::write(&path, "s3cret-value\n")?;
+        let path = path.to_string_lossy().into_owned();
+        let config = config(&[("UHUB_JWT_SECRET_FILE", &path)])?;
+        assert_eq!(
+            config.jwt_secret.as_ref().map(Secret::expose),
+            Some("s3cret-value")
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_secret_and_its_file_together_are_refused() {
+        let error = config(&[
+            ("UHUB_DATABASE_URL", "sqlite://x"),
+            ("UHUB_DATABASE_URL_FILE", "/x"),
+        ])
+        .err();
+        assert_eq!(error.map(|e| e.setting), Some("UHUB_DATABASE_URL"));
+    }
+
+    #[test]
+    fn an_unreadable_secret_file_names_the_file_setting() {
+        let error = config(&[("UHUB_JWT_SECRET_FILE", "/nonexistent/uhub-secret")]).err();
+        assert_eq!(error.map(|e| e.setting), Some("UHUB_JWT_SECRET_FILE"));
+    }
+}

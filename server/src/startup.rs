@@ -1,0 +1,166 @@
+//! Start-up: prepares the data directory, resolves the JWT secret, opens and migrates the
+//! database, loads the demo data. Each failure names the setting a person has to fix.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use rand::RngCore;
+use services::Storage;
+
+use crate::config::{ConfigError, Secret};
+
+/// The generated JWT secret's file name inside the data directory.
+pub const JWT_SECRET_FILE: &str = "jwt-secret";
+/// Shorter secrets make HS256 tokens guessable.
+const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Creates the data directory if needed, checks it is writable, and returns its absolute path.
+pub fn prepare_data_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
+    let fail = |what: &str, error: std::io::Error| {
+        ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!("{what} `{}`: {error}", dir.display()),
+        )
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create", e))?;
+    let dir = dir.canonicalize().map_err(|e| fail("cannot resolve", e))?;
+    // Creating a file is the only reliable test: permissions, read-only mounts, quotas.
+    let probe = dir.join(".uhub-write-test");
+    std::fs::write(&probe, b"ok").map_err(|e| fail("cannot write into", e))?;
+    std::fs::remove_file(&probe).map_err(|e| fail("cannot clean up in", e))?;
+    Ok(dir)
+}
+
+/// The configured secret, else the one generated earlier into the data directory, else a new
+/// one written there with mode 0600.
+pub fn resolve_jwt_secret(
+    configured: Option<Secret>,
+    data_dir: &Path,
+) -> Result<Secret, ConfigError> {
+    if let Some(secret) = configured {
+        if secret.expose().len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::new(
+                "UHUB_JWT_SECRET",
+                format!("must be at least {MIN_JWT_SECRET_BYTES} characters long"),
+            ));
+        }
+        return Ok(secret);
+    }
+    let path = data_dir.join(JWT_SECRET_FILE);
+    let fail = |what: &str, error: std::io::Error| {
+        ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!("{what} the JWT secret `{}`: {error}", path.display()),
+        )
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= MIN_JWT_SECRET_BYTES => {
+            return Ok(Secret::new(text.trim().to_owned()))
+        }
+        Ok(_) => {
+            return Err(ConfigError::new(
+                "UHUB_DATA_DIR",
+                format!(
+                    "the JWT secret `{}` is too short; delete it to have a new one generated",
+                    path.display()
+                ),
+            ))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(fail("cannot read", error)),
+    }
+    let mut bytes = [0u8; 48];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    // create_new: two processes starting at once must not overwrite each other's secret.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| fail("cannot create", e))?;
+    file.write_all(secret.as_bytes())
+        .map_err(|e| fail("cannot write", e))?;
+    tracing::info!(path = %path.display(), "generated a new JWT secret");
+    Ok(Secret::new(secret))
+}
+
+/// The database URL: the configured one, else a SQLite file in the data directory.
+pub fn database_url(configured: Option<&Secret>, data_dir: &Path) -> String {
+    match configured {
+        Some(url) => url.expose().to_owned(),
+        None => format!("sqlite://{}", data_dir.join("uhub.db").display()),
+    }
+}
+
+/// Opens the database and applies the migrations.
+pub async fn open_storage(url: &str) -> Result<Storage, ConfigError> {
+    let storage = Storage::connect(url).await.map_err(|error| {
+        // The error never includes the URL itself: it may hold a password.
+        ConfigError::new(
+            "UHUB_DATABASE_URL",
+            format!("cannot open the database: {error}"),
+        )
+    })?;
+    storage.migrate().await.map_err(|error| {
+        ConfigError::new(
+            "UHUB_DATABASE_URL",
+            format!("cannot migrate the database: {error}"),
+        )
+    })?;
+    Ok(storage)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn a_generated_secret_is_private_and_reused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let first = resolve_jwt_secret(None, dir.path())?;
+        let mode = std::fs::metadata(dir.path().join(JWT_SECRET_FILE))?
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert!(first.expose().len() >= MIN_JWT_SECRET_BYTES);
+        let second = resolve_jwt_secret(None, dir.path())?;
+        assert_eq!(first, second);
+        Ok(())
+    }
+
+    #[test]
+    fn a_short_configured_secret_is_refused() {
+        let dir = std::env::temp_dir();
+        let error = resolve_jwt_secret(Some(Secret::new("short".to_owned())), &dir).err();
+        assert_eq!(error.map(|e| e.setting), Some("UHUB_JWT_SECRET"));
+    }
+
+    #[test]
+    fn a_data_dir_below_a_file_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, "x")?;
+        let error = prepare_data_dir(&file.join("data")).err();
+        assert_eq!(error.map(|e| e.setting), Some("UHUB_DATA_DIR"));
+        Ok(())
+    }
+
+    #[test]
+    fn the_default_database_is_sqlite_in_the_data_dir() {
+        assert_eq!(
+            database_url(None, Path::new("/srv/uhub")),
+            "sqlite:///srv/uhub/uhub.db"
+        );
+        let url = Secret::new("postgres://db/uhub".to_owned());
+        assert_eq!(
+            database_url(Some(&url), Path::new("/srv/uhub")),
+            "postgres://db/uhub"
+        );
+    }
+}

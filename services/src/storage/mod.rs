@@ -1,0 +1,216 @@
+//! Storage: one interface, SQLite or PostgreSQL behind it, chosen from the URL at run time.
+//!
+//! Every query is written once, with `$N` placeholders (both engines accept them), and compiled
+//! for each engine by [`on_pool!`]: the same text, the same row types, no per-engine copies to
+//! drift apart. Timestamps are `DateTime<Utc>` (TEXT in SQLite, TIMESTAMPTZ in PostgreSQL), ids are
+//! 64-bit integers, JSON is TEXT / JSONB.
+
+mod jobs;
+mod projects;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+pub use jobs::NewJob;
+pub use projects::{NewEnvironment, NewProject, ProjectChanges};
+pub use users::{NewUser, ProfileChanges, UserRecord};
+
+use crate::{ServiceError, ServiceResult};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// How long to wait for a connection before calling the database unreachable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which engine a [`Storage`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// The engine a database URL selects, from its scheme alone.
+    pub fn from_url(url: &str) -> ServiceResult<Engine> {
+        let scheme = url
+            .split_once(':')
+            .map(|(scheme, _)| scheme)
+            .unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Engine::Sqlite),
+            "postgres" | "postgresql" => Ok(Engine::Postgres),
+            // Only the scheme is repeated: the rest of a URL may hold a password.
+            _ => Err(ServiceError::UnsupportedDatabaseUrl(format!(
+                "scheme `{scheme}` (expected sqlite: or postgres://)"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool, once per engine: the body is written
+/// once and type-checked against both.
+macro_rules! on_pool {
+    ($storage:expr, $pool:ident => $body:expr) => {
+        match &$storage.pool {
+            $crate::storage::Pool::Sqlite($pool) => $body,
+            $crate::storage::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// The application's handle on its database. Cheap to clone (a pool inside).
+#[derive(Clone)]
+pub struct Storage {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Storage {
+    // The pool's own Debug would print connection options; the engine is all that is useful.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("engine", &self.engine())
+            .finish()
+    }
+}
+
+impl Storage {
+    /// Opens a pool on `url` (`sqlite:…` or `postgres://…`) and checks that the database answers.
+    /// A SQLite file is created if missing. Does not migrate: call [`Storage::migrate`].
+    pub async fn connect(url: &str) -> ServiceResult<Storage> {
+        let pool = match Engine::from_url(url)? {
+            Engine::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Engine::Postgres => {
+                let options = PgConnectOptions::from_str(url)?.application_name("uhub");
+                let pool = PgPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .connect_with(options)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Storage { pool })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.pool {
+            Pool::Sqlite(_) => Engine::Sqlite,
+            Pool::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    fn migrator(&self) -> &'static Migrator {
+        match self.engine() {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        }
+    }
+
+    /// Applies the pending migrations. On PostgreSQL sqlx holds an advisory lock meanwhile, so
+    /// several uHub processes starting at once apply each migration exactly once.
+    pub async fn migrate(&self) -> ServiceResult<()> {
+        let migrator = self.migrator();
+        on_pool!(self, pool => migrator.run(pool).await)?;
+        Ok(())
+    }
+
+    /// The newest migration version this build knows.
+    pub fn latest_known_migration(&self) -> i64 {
+        self.migrator().iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    /// Ready = the database answers and every migration this build knows has been applied.
+    pub async fn is_ready(&self) -> bool {
+        let applied: Result<Option<i64>, sqlx::Error> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_one(pool)
+                .await
+        });
+        match applied {
+            Ok(version) => version.unwrap_or(0) >= self.latest_known_migration(),
+            Err(error) => {
+                tracing::warn!(%error, "readiness check failed");
+                false
+            }
+        }
+    }
+
+    /// Closes every connection; later calls fail. Used at shutdown.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// The current time at the precision both engines keep (microseconds), so that what is written
+/// reads back equal.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_engine_comes_from_the_scheme() {
+        assert_eq!(
+            Engine::from_url("sqlite:///tmp/x.db").ok(),
+            Some(Engine::Sqlite)
+        );
+        assert_eq!(
+            Engine::from_url("sqlite::memory:").ok(),
+            Some(Engine::Sqlite)
+        );
+        assert_eq!(
+            Engine::from_url("postgres://u@h/db").ok(),
+            Some(Engine::Postgres)
+        );
+        assert_eq!(
+            Engine::from_url("postgresql://u@h/db").ok(),
+            Some(Engine::Postgres)
+        );
+    }
+
+    #[test]
+    fn an_unknown_scheme_is_refused_without_echoing_the_url() {
+        let error = Engine::from_url("mysql://root:hunter2@db/uhub")
+            .err()
+            .map(|e| e.to_string());
+        let message = error.unwrap_or_default();
+        assert!(message.contains("mysql"), "{message}");
+        assert!(!message.contains("hunter2"), "{message}");
+    }
+}

@@ -1,0 +1,409 @@
+//! The storage story — users, projects, jobs created, read, updated and listed — told once and
+//! run against SQLite and against a real PostgreSQL, plus migrations and the demo seed.
+
+use chrono::{Duration, NaiveDate, SubsecRound, TimeZone, Utc};
+use domain::{Color, JobStatus, JobType, ProjectState, Role};
+use services::seed::{load_demo, SeedReport};
+use services::storage::{
+    NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges, ProjectChanges,
+};
+use services::testing::{fresh_postgres_database, TestEngine, TestStorage};
+use services::{ServiceError, Storage};
+
+fn new_user(username: &str, role: Role) -> NewUser {
+    NewUser {
+        username: username.to_owned(),
+        email: Some(format!("{username}@uhub.local")),
+        display_name: format!("{username} display"),
+        role,
+        password_hash: "$argon2id$placeholder-not-used-for-login".to_owned(),
+        theme: "dark".to_owned(),
+        locale: "en".to_owned(),
+        is_active: true,
+        must_change_password: false,
+    }
+}
+
+async fn user_story(storage: &Storage) {
+    let ops = storage
+        .create_user(&new_user("ops-olga", Role::Ops))
+        .await
+        .expect("create ops");
+    let dev = storage
+        .create_user(&new_user("dev-dan", Role::Dev))
+        .await
+        .expect("create dev");
+    assert!(ops.id != dev.id);
+    assert_eq!(ops.role().expect("role"), Role::Ops);
+
+    let read = storage.user_by_id(ops.id).await.expect("read by id");
+    assert_eq!(read.username, "ops-olga");
+    assert_eq!(
+        read.created_at, ops.created_at,
+        "timestamps must round-trip exactly"
+    );
+    let by_name = storage
+        .user_by_username("dev-dan")
+        .await
+        .expect("read by name")
+        .expect("dev exists");
+    assert_eq!(by_name.id, dev.id);
+    assert!(storage
+        .user_by_username("nobody")
+        .await
+        .expect("lookup")
+        .is_none());
+    assert!(matches!(
+        storage.user_by_id(9_999).await,
+        Err(ServiceError::NotFound { what: "user" })
+    ));
+
+    let duplicate = storage
+        .create_user(&new_user("ops-olga", Role::Admin))
+        .await;
+    assert!(
+        matches!(
+            duplicate,
+            Err(ServiceError::AlreadyExists { field: "username" })
+        ),
+        "{duplicate:?}"
+    );
+
+    let changes = ProfileChanges {
+        display_name: Some("Olga OPS".to_owned()),
+        theme: Some("light".to_owned()),
+        locale: Some("fr".to_owned()),
+        email: Some(None),
+    };
+    let updated = storage
+        .update_profile(ops.id, &changes)
+        .await
+        .expect("update profile");
+    assert_eq!(
+        (
+            updated.display_name.as_str(),
+            updated.theme.as_str(),
+            updated.locale.as_str()
+        ),
+        ("Olga OPS", "light", "fr")
+    );
+    assert_eq!(updated.email, None);
+    assert!(updated.updated_at >= ops.updated_at);
+    let blank = ProfileChanges {
+        display_name: Some("  ".to_owned()),
+        ..ProfileChanges::default()
+    };
+    assert!(matches!(
+        storage.update_profile(ops.id, &blank).await,
+        Err(ServiceError::Invalid { .. })
+    ));
+
+    let names: Vec<String> = storage
+        .list_users()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|u| u.username)
+        .collect();
+    assert_eq!(names, ["dev-dan", "ops-olga"]);
+    assert_eq!(storage.count_active_admins().await.expect("count"), 0);
+
+    let profile = updated.profile().expect("profile");
+    let json = serde_json::to_string(&profile).expect("json");
+    assert!(
+        !json.contains("argon2"),
+        "a profile never carries the password hash: {json}"
+    );
+}
+
+async fn project_and_job_story(storage: &Storage) {
+    let owner = storage
+        .create_user(&new_user("pm-paula", Role::Projets))
+        .await
+        .expect("owner");
+    let project = storage
+        .create_project(&NewProject {
+            name: "Infra K3s".to_owned(),
+            description: "Cluster upgrades".to_owned(),
+            color: "#00CC88".parse().expect("colour"),
+            owner_id: Some(owner.id),
+            environments: ["dev", "staging", "prod"]
+                .iter()
+                .map(|n| NewEnvironment::named(n))
+                .collect(),
+        })
+        .await
+        .expect("create project");
+    assert_eq!(project.color.as_str(), "#00cc88");
+    assert_eq!(project.environments, ["dev", "staging", "prod"]);
+    assert_eq!(project.owner_username.as_deref(), Some("pm-paula"));
+    assert_eq!((project.job_count, project.next_job_at), (0, None));
+    assert_eq!(project.state, ProjectState::Active);
+
+    let clash = storage
+        .create_project(&NewProject {
+            name: "Infra K3s".to_owned(),
+            description: String::new(),
+            color: Color::default_accent(),
+            owner_id: None,
+            environments: vec![],
+        })
+        .await;
+    assert!(
+        matches!(clash, Err(ServiceError::AlreadyExists { field: "name" })),
+        "{clash:?}"
+    );
+    let twice = NewProject {
+        name: "Twice".to_owned(),
+        description: String::new(),
+        color: Color::default_accent(),
+        owner_id: None,
+        environments: vec![NewEnvironment::named("dev"), NewEnvironment::named("dev")],
+    };
+    assert!(matches!(
+        storage.create_project(&twice).await,
+        Err(ServiceError::Invalid { .. })
+    ));
+
+    let renamed = storage
+        .update_project(
+            project.id,
+            &ProjectChanges {
+                description: Some("Cluster upgrades and patching".to_owned()),
+                color: Some("#33ff99".parse().expect("colour")),
+                ..ProjectChanges::default()
+            },
+        )
+        .await
+        .expect("update project");
+    assert_eq!(renamed.description, "Cluster upgrades and patching");
+    assert_eq!(renamed.color.as_str(), "#33ff99");
+    assert_eq!(renamed.name, "Infra K3s");
+
+    let start = (Utc::now() + Duration::days(2)).trunc_subsecs(0);
+    let patch = NewJob {
+        project_id: project.id,
+        title: "Patch workers".to_owned(),
+        description: String::new(),
+        job_type: JobType::Maintenance,
+        environment: Some("prod".to_owned()),
+        planned_start: start,
+        planned_end: Some(start + Duration::hours(2)),
+        all_day: false,
+        owner_id: Some(owner.id),
+        responsible_role: Some(Role::Ops),
+    };
+    let job = storage.create_job(&patch).await.expect("create job");
+    assert_eq!((job.status, job.version), (JobStatus::Planned, 1));
+    assert_eq!(job.environment.as_deref(), Some("prod"));
+    assert_eq!(job.responsible_role, Some(Role::Ops));
+    let sync = NewJob {
+        title: "Sync".to_owned(),
+        job_type: JobType::Meeting,
+        environment: None,
+        planned_start: start - Duration::days(1),
+        planned_end: None,
+        ..patch.clone()
+    };
+    let meeting = storage.create_job(&sync).await.expect("create meeting");
+
+    let unknown_env = NewJob {
+        environment: Some("qa".to_owned()),
+        ..patch.clone()
+    };
+    match storage.create_job(&unknown_env).await {
+        Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "environment"),
+        other => panic!("an unknown environment must be refused, got {other:?}"),
+    }
+    let backwards = NewJob {
+        planned_end: Some(start - Duration::minutes(1)),
+        ..patch.clone()
+    };
+    match storage.create_job(&backwards).await {
+        Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "planned_end"),
+        other => panic!("an end before the start must be refused, got {other:?}"),
+    }
+
+    let listed: Vec<i64> = storage
+        .list_project_jobs(project.id)
+        .await
+        .expect("list jobs")
+        .iter()
+        .map(|j| j.id)
+        .collect();
+    assert_eq!(listed, [meeting.id, job.id], "jobs come in planned order");
+
+    let later = start + Duration::hours(3);
+    let moved = storage
+        .reschedule_job(job.id, 1, later, Some(later + Duration::hours(1)))
+        .await
+        .expect("move");
+    assert_eq!((moved.version, moved.planned_start), (2, later));
+    match storage.reschedule_job(job.id, 1, start, None).await {
+        Err(ServiceError::StaleVersion { current, .. }) => assert_eq!(current, 2),
+        other => panic!("a stale version must be refused, got {other:?}"),
+    }
+    assert_eq!(
+        storage.job(job.id).await.expect("reread").planned_start,
+        later,
+        "the refused move changed nothing"
+    );
+
+    let summary = storage.project_summary(project.id).await.expect("summary");
+    assert_eq!(summary.job_count, 2);
+    assert_eq!(summary.next_job_at, Some(meeting.planned_start));
+    let all = storage
+        .list_project_summaries()
+        .await
+        .expect("list projects");
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0], summary);
+}
+
+async fn seed_story(storage: &Storage) {
+    let today = NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
+    let first = load_demo(storage, today).await.expect("first seed");
+    assert_eq!(
+        first,
+        SeedReport {
+            users_created: 4,
+            projects_created: 4,
+            jobs_created: 16
+        }
+    );
+    let again = load_demo(storage, today).await.expect("second seed");
+    assert_eq!(
+        again,
+        SeedReport::default(),
+        "seeding twice changes nothing"
+    );
+
+    let users = storage.list_users().await.expect("users");
+    assert_eq!(users.len(), 4);
+    let admin = storage
+        .user_by_username("demo-admin")
+        .await
+        .expect("lookup")
+        .expect("demo-admin");
+    assert_eq!(
+        (admin.display_name.as_str(), admin.role().expect("role")),
+        ("Alice ADMIN", Role::Admin)
+    );
+    assert!(services::password::verify_password(
+        "demo-admin".to_owned(),
+        admin.password_hash.clone()
+    )
+    .await
+    .expect("verify"));
+
+    let projects = storage.list_project_summaries().await.expect("projects");
+    let names: Vec<&str> = projects.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Infra K3s",
+            "Monitoring Stack",
+            "Projet Pilote App X",
+            "Registry Docker Privé"
+        ]
+    );
+    let k3s = &projects[0];
+    assert_eq!(
+        (
+            k3s.color.as_str(),
+            k3s.owner_username.as_deref(),
+            k3s.job_count
+        ),
+        ("#00cc88", Some("demo-ops"), 4)
+    );
+    let jobs = storage.list_project_jobs(k3s.id).await.expect("jobs");
+    let first_job = &jobs[0];
+    assert_eq!(first_job.title, "Sprint Planning – Semaine 01");
+    assert_eq!(
+        first_job.planned_start,
+        Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0)
+            .single()
+            .expect("time")
+    );
+    let weekly = jobs.iter().find(|j| j.all_day).expect("the all-day report");
+    assert_eq!(
+        weekly.planned_start,
+        Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0)
+            .single()
+            .expect("time")
+    );
+    let patch = jobs
+        .iter()
+        .find(|j| j.job_type == JobType::Maintenance)
+        .expect("the patch");
+    assert_eq!(patch.environment.as_deref(), Some("prod"));
+}
+
+macro_rules! on_both_engines {
+    ($($story:ident),+) => {
+        mod sqlite {
+            use super::*;
+            $(#[tokio::test] async fn $story() { super::$story(&TestStorage::new(TestEngine::Sqlite).await.storage).await; })+
+        }
+        mod postgres {
+            use super::*;
+            $(#[tokio::test] async fn $story() { super::$story(&TestStorage::new(TestEngine::Postgres).await.storage).await; })+
+        }
+    };
+}
+
+on_both_engines!(user_story, project_and_job_story, seed_story);
+
+/// Several uHub processes starting at once against one PostgreSQL database: each migration is
+/// applied exactly once and every process ends up ready.
+#[tokio::test]
+async fn concurrent_start_ups_migrate_postgres_once() {
+    let url = fresh_postgres_database().await;
+    let starts = (0..6).map(|_| {
+        let url = url.clone();
+        tokio::spawn(async move {
+            let storage = Storage::connect(&url).await?;
+            storage.migrate().await?;
+            Ok::<Storage, ServiceError>(storage)
+        })
+    });
+    let mut storages = Vec::new();
+    for start in starts {
+        storages.push(start.await.expect("task").expect("connect and migrate"));
+    }
+    for storage in &storages {
+        assert!(storage.is_ready().await);
+    }
+    let applied: i64 = {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&mut connection)
+            .await
+            .expect("count")
+    };
+    let known = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../migrations/postgres"
+    ))
+    .expect("dir")
+    .count();
+    assert_eq!(applied, known as i64);
+}
+
+/// A database that was never migrated is not ready; after migrating it is.
+#[tokio::test]
+async fn readiness_follows_migrations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = Storage::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("fresh.db").display()
+    ))
+    .await
+    .expect("connect");
+    assert!(!storage.is_ready().await);
+    storage.migrate().await.expect("migrate");
+    assert!(storage.is_ready().await);
+    storage.close().await;
+    assert!(!storage.is_ready().await, "a closed pool is not ready");
+}
