@@ -42,5 +42,12 @@ export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
 
 say "cargo test"
-cargo test --no-fail-fast
+test_log="$pg_dir/cargo-test.log"
+set +e
+cargo test --no-fail-fast 2>&1 | tee "$test_log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line with the totals of every test binary.
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$test_log"
+[ "$status" = 0 ] || die "cargo test failed (exit $status)"
 say "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,6 +1,7 @@
 //! The `uhub` binary: reads the configuration, sets up logging, runs the server. A start-up
 //! problem ends the process with one line naming the setting to fix and a non-zero exit code.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
