@@ -21,8 +21,10 @@ fn main() -> ExitCode {
             ))
         }
     };
+    // Colours only for a person at a terminal; files and log collectors get plain text.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Text => logs.init(),
