@@ -11,18 +11,6 @@ crate::string_enum! {
     }
 }
 
-impl Role {
-    /// How the role is shown to people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Admin => "Admin",
-            Role::Projets => "Projects (PM / PO)",
-            Role::Dev => "Dev",
-            Role::Ops => "Ops",
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,9 @@
 //! Jobs: planned work on the calendar, with optimistic concurrency on every change.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use domain::{Job, JobStatus, JobType, Role};
 
-use super::{now, on_pool, Storage};
+use super::{now, on_pool, stored_precision, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A job to create. `environment` is a name within the job's project.
@@ -77,12 +77,6 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
-/// Both engines keep microseconds; cutting there before writing makes what is written read
-/// back equal on either.
-fn to_stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
-    at.trunc_subsecs(6)
-}
-
 /// The end must come after the start; a job without an end is fine.
 fn check_window(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> ServiceResult<()> {
     match end {
@@ -117,8 +111,8 @@ impl Storage {
             .bind(job.job_type.as_str())
             .bind(JobStatus::Planned.as_str())
             .bind(environment_id)
-            .bind(to_stored_precision(job.planned_start))
-            .bind(job.planned_end.map(to_stored_precision))
+            .bind(stored_precision(job.planned_start))
+            .bind(job.planned_end.map(stored_precision))
             .bind(job.all_day)
             .bind(job.owner_id)
             .bind(job.responsible_role.map(Role::as_str))
@@ -157,8 +151,8 @@ impl Storage {
                 "UPDATE jobs SET planned_start = $1, planned_end = $2, version = version + 1, updated_at = $3 \
                  WHERE id = $4 AND version = $5",
             )
-            .bind(to_stored_precision(planned_start))
-            .bind(planned_end.map(to_stored_precision))
+            .bind(stored_precision(planned_start))
+            .bind(planned_end.map(stored_precision))
             .bind(now())
             .bind(id)
             .bind(based_on_version)

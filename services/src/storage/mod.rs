@@ -174,10 +174,15 @@ impl Storage {
     }
 }
 
-/// The current time at the precision both engines keep (microseconds), so that what is written
-/// reads back equal.
+/// Cuts a timestamp to the precision both engines keep (microseconds): every timestamp is
+/// written through this, so what is written reads back equal on either engine.
+pub(crate) fn stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+/// The current time at stored precision.
 pub(crate) fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    stored_precision(Utc::now())
 }
 
 #[cfg(test)]

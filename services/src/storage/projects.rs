@@ -198,32 +198,25 @@ impl Storage {
         Ok(by_project)
     }
 
+    /// Applies the given changes in one statement: fields left `None` keep their stored value.
     pub async fn update_project(
         &self,
         id: i64,
         changes: &ProjectChanges,
     ) -> ServiceResult<ProjectSummary> {
-        let current = self.project_summary(id).await?;
-        let name = changes
-            .name
-            .as_deref()
-            .map(str::trim)
-            .unwrap_or(&current.name)
-            .to_owned();
-        if name.is_empty() {
+        let name = changes.name.as_deref().map(str::trim);
+        if name == Some("") {
             return Err(ServiceError::invalid("name", "must not be empty"));
         }
-        let description = changes.description.clone().unwrap_or(current.description);
-        let color = changes.color.clone().unwrap_or(current.color);
-        let state = changes.state.unwrap_or(current.state);
-        on_pool!(self, pool => {
+        let changed = on_pool!(self, pool => {
             sqlx::query(
-                "UPDATE projects SET name = $1, description = $2, color = $3, state = $4, updated_at = $5 WHERE id = $6",
+                "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
+                 color = COALESCE($3, color), state = COALESCE($4, state), updated_at = $5 WHERE id = $6",
             )
-            .bind(&name)
-            .bind(description.trim())
-            .bind(color.as_str())
-            .bind(state.as_str())
+            .bind(name)
+            .bind(changes.description.as_deref().map(str::trim))
+            .bind(changes.color.as_ref().map(Color::as_str))
+            .bind(changes.state.map(ProjectState::as_str))
             .bind(now())
             .bind(id)
             .execute(pool)
@@ -231,6 +224,9 @@ impl Storage {
             .map(|done| done.rows_affected())
         })
         .map_err(ServiceError::on_unique("name"))?;
+        if changed == 0 {
+            return Err(ServiceError::NotFound { what: "project" });
+        }
         self.project_summary(id).await
     }
 

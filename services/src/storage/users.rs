@@ -122,36 +122,36 @@ impl Storage {
         Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql).fetch_all(pool).await)?)
     }
 
+    /// Applies the given changes in one statement: fields left `None` keep their stored value, so
+    /// two people changing different fields at once never undo each other.
     pub async fn update_profile(
         &self,
         id: i64,
         changes: &ProfileChanges,
     ) -> ServiceResult<UserRecord> {
-        let current = self.user_by_id(id).await?;
-        if let Some(name) = &changes.display_name {
-            if name.trim().is_empty() {
-                return Err(ServiceError::invalid("display_name", "must not be empty"));
-            }
+        let display_name = changes.display_name.as_deref().map(str::trim);
+        if display_name == Some("") {
+            return Err(ServiceError::invalid("display_name", "must not be empty"));
         }
         let sql = format!(
-            "UPDATE users SET display_name = $1, email = $2, theme = $3, locale = $4, updated_at = $5 \
-             WHERE id = $6 RETURNING {USER_COLUMNS}"
+            "UPDATE users SET display_name = COALESCE($1, display_name), \
+             email = CASE WHEN $2 THEN $3 ELSE email END, \
+             theme = COALESCE($4, theme), locale = COALESCE($5, locale), updated_at = $6 \
+             WHERE id = $7 RETURNING {USER_COLUMNS}"
         );
-        let display_name = changes.display_name.clone().unwrap_or(current.display_name);
-        let email = changes.email.clone().unwrap_or(current.email);
-        let theme = changes.theme.clone().unwrap_or(current.theme);
-        let locale = changes.locale.clone().unwrap_or(current.locale);
-        Ok(on_pool!(self, pool => {
+        on_pool!(self, pool => {
             sqlx::query_as::<_, UserRecord>(&sql)
-                .bind(display_name.trim())
-                .bind(&email)
-                .bind(&theme)
-                .bind(&locale)
+                .bind(display_name)
+                .bind(changes.email.is_some())
+                .bind(changes.email.clone().flatten())
+                .bind(&changes.theme)
+                .bind(&changes.locale)
                 .bind(now())
                 .bind(id)
-                .fetch_one(pool)
+                .fetch_optional(pool)
                 .await
-        })?)
+        })?
+        .ok_or(ServiceError::NotFound { what: "user" })
     }
 
     /// How many active admins exist (the bootstrap rule needs it).
