@@ -3,6 +3,7 @@
 //! into the browser bundle (interactivity). Organised by feature: each module holds its types,
 //! its server functions and its components.
 
+pub mod auth;
 pub mod error;
 mod layout;
 mod not_found;
@@ -48,6 +49,8 @@ pub fn App() -> impl IntoView {
         <Router>
             <layout::AppShell>
                 <Routes fallback=not_found::NotFound>
+                    <Route path=path!("/login") view=auth::LoginPage/>
+                    <Route path=path!("/account/password") view=auth::PasswordPage/>
                     <Route path=path!("/") view=projects::ProjectsPage/>
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
                 </Routes>

@@ -9,6 +9,11 @@ use crate::AppError;
 /// Every project with its figures. Browser → this server function → `services` → database.
 #[server(prefix = "/sfn", endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
+    crate::auth::require(
+        domain::policy::Action::Read,
+        &domain::policy::Object::none(),
+        None,
+    )?;
     let storage = use_context::<services::Storage>()
         .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
     Ok(storage.list_project_summaries().await?)

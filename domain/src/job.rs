@@ -68,6 +68,8 @@ pub struct Job {
     pub status: JobStatus,
     /// The environment's name within the project, if the job targets one.
     pub environment: Option<String>,
+    /// Whether that environment is production (guardrails apply).
+    pub environment_is_production: bool,
     pub planned_start: DateTime<Utc>,
     pub planned_end: Option<DateTime<Utc>>,
     pub all_day: bool,

@@ -3,12 +3,15 @@
 //! Nothing here does I/O: no tokio, no sqlx, no network. Everything compiles for wasm32 too, so the
 //! browser validates and decides with the very same code as the server.
 
+pub mod backend;
 pub mod job;
+pub mod policy;
 pub mod project;
 pub mod role;
 pub mod run;
 pub mod user;
 
+pub use backend::ExecutionBackend;
 pub use job::{Job, JobStatus, JobType};
 pub use project::{Color, ProjectState, ProjectSummary};
 pub use role::Role;

@@ -2,23 +2,29 @@
 //! functions, health probes, static files) and graceful shutdown. `router(state)` is separate
 //! from `serve` so that tests drive the very same application with `oneshot`.
 
+pub mod api;
 pub mod config;
 mod health;
+mod security;
+pub mod session;
 pub mod startup;
 mod static_files;
 
 use std::net::SocketAddr;
 use std::path::Path;
 
-use axum::extract::FromRef;
-use axum::routing::get;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use services::auth::{LoginThrottle, TokenKeys};
+use services::storage::Actor;
 use services::Storage;
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, ConfigError, Secret};
@@ -28,9 +34,15 @@ use crate::config::{Config, ConfigError, Secret};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub storage: Storage,
-    /// Signs and checks session tokens (HS256).
-    pub jwt_secret: Secret,
+    /// Signs and checks session tokens (HS256 with the server secret).
+    pub token_keys: TokenKeys,
+    /// Failed-login counters per (address, username).
+    pub throttle: LoginThrottle,
 }
+
+/// The largest request body accepted (JSON, forms, server functions): far above any real request,
+/// far below what could hurt.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 impl AppState {
     pub fn new(
@@ -48,7 +60,8 @@ impl AppState {
         AppState {
             leptos_options,
             storage,
-            jwt_secret,
+            token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
+            throttle: LoginThrottle::default(),
         }
     }
 }
@@ -63,19 +76,44 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .nest("/api/v1", api::router())
+        .route("/login", post(session::login_form))
+        .route("/logout", post(session::logout_form))
+        .route("/account/password", post(session::password_form))
         .merge(static_files::router(Path::new(&site_root)))
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(storage.clone()),
+            move || provide_request_context(&storage),
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::guard,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// What every page render and server function finds in Leptos' context: the storage, the
+/// signed-in user (put in the request by the session guard) and the request's CSP nonce.
+fn provide_request_context(storage: &Storage) {
+    provide_context(storage.clone());
+    if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
+        if let Some(session::SessionUser(user)) = parts.extensions.get::<session::SessionUser>() {
+            provide_context(app::auth::SignedIn(user.clone()));
+        }
+        if let Some(security::CspNonce(nonce)) = parts.extensions.get::<security::CspNonce>() {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.clone()));
+        }
+    }
 }
 
 /// Starts uhub with `config` and serves until SIGINT or SIGTERM.
@@ -98,9 +136,30 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     let storage = startup::open_storage(&database_url).await?;
     tracing::info!(engine = storage.engine().as_str(), data_dir = %data_dir.display(), "database ready");
 
+    if storage
+        .count_admins()
+        .await
+        .map_err(|e| ConfigError::new("UHUB_DATABASE_URL", format!("cannot read the users: {e}")))?
+        == 0
+    {
+        services::auth::bootstrap_admin(&storage, &Actor::system())
+            .await
+            .map_err(|e| {
+                ConfigError::new(
+                    "UHUB_DATABASE_URL",
+                    format!("cannot create the bootstrap admin: {e}"),
+                )
+            })?;
+        tracing::warn!(
+            username = services::auth::BOOTSTRAP_USERNAME,
+            "empty database: created the bootstrap admin with the initial password from the documentation; \
+             it must be changed at first login"
+        );
+    }
+
     if config.seed_demo {
         let today = chrono::Utc::now().date_naive();
-        let report = services::seed::load_demo(&storage, today)
+        let report = services::seed::load_demo(&storage, today, &Actor::system())
             .await
             .map_err(|e| {
                 ConfigError::new("UHUB_SEED_DEMO", format!("cannot load the demo data: {e}"))
@@ -122,7 +181,8 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
 
     let state = AppState::new(storage.clone(), jwt_secret, &config.site_dir, address);
     tracing::info!(%address, "uHub is listening on http://{address}");
-    axum::serve(listener, router(state))
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| ConfigError::new("UHUB_BIND", format!("the HTTP server stopped: {e}")))?;

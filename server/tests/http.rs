@@ -1,109 +1,42 @@
 //! HTTP tests of the whole router through `oneshot`: probes, the server-rendered page with data
-//! from the database, the server function, static files with caching and compression, 404.
+//! from the database, the server function, static files with caching and compression, 404,
+//! security headers and the session guard of pages.
+
+mod common;
 
 use std::path::Path;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
-use http_body_util::BodyExt;
-use services::testing::{TestEngine, TestStorage};
-use tower::ServiceExt;
-use uhub_server::config::Secret;
-use uhub_server::{router, AppState};
-
-struct TestApp {
-    router: Router,
-    storage: TestStorage,
-    _site: tempfile::TempDir,
-}
-
-/// A site directory shaped like the real build's, with small but real files.
-fn fake_site() -> tempfile::TempDir {
-    let site = tempfile::tempdir().expect("site dir");
-    let pkg = site.path().join("pkg");
-    std::fs::create_dir_all(&pkg).expect("pkg dir");
-    let js = "export default function init() { return Promise.resolve(); }\n".repeat(40);
-    std::fs::write(pkg.join("uhub.js"), js).expect("js");
-    std::fs::write(
-        pkg.join("uhub.css"),
-        "body { background: #000; }\n".repeat(40),
-    )
-    .expect("css");
-    std::fs::write(
-        site.path().join("favicon.svg"),
-        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
-    )
-    .expect("favicon");
-    site
-}
+use common::{get, text, TestApp};
+use services::testing::TestEngine;
 
 async fn app() -> TestApp {
-    let storage = TestStorage::new(TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today)
-        .await
-        .expect("seed");
-    let site = fake_site();
-    let state = AppState::new(
-        storage.storage.clone(),
-        Secret::new("x".repeat(48)),
-        site.path(),
-        "127.0.0.1:3000".parse().expect("address"),
-    );
-    TestApp {
-        router: router(state),
-        storage,
-        _site: site,
-    }
-}
-
-async fn send(
-    router: &Router,
-    request: Request<Body>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
-
-fn get(uri: &str) -> Request<Body> {
-    Request::get(uri).body(Body::empty()).expect("request")
-}
-
-fn text(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).into_owned()
+    TestApp::with_demo(TestEngine::Sqlite).await
 }
 
 #[tokio::test]
 async fn probes_report_alive_and_ready() {
     let app = app().await;
-    let (status, _, body) = send(&app.router, get("/healthz")).await;
+    let (status, _, body) = app.send(get("/healthz")).await;
     assert_eq!((status, text(&body).as_str()), (StatusCode::OK, "ok\n"));
-    let (status, _, body) = send(&app.router, get("/readyz")).await;
+    let (status, _, body) = app.send(get("/readyz")).await;
     assert_eq!((status, text(&body).as_str()), (StatusCode::OK, "ready\n"));
 
     // A database that went away makes uhub unready but still alive.
     app.storage.storage.close().await;
-    let (status, _, _) = send(&app.router, get("/readyz")).await;
+    let (status, _, _) = app.send(get("/readyz")).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let (status, _, _) = send(&app.router, get("/healthz")).await;
+    let (status, _, _) = app.send(get("/healthz")).await;
     assert_eq!(status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scripts() {
     let app = app().await;
+    let token = app.token("demo-dev").await;
     for path in ["/", "/projects"] {
-        let (status, headers, body) = send(&app.router, get(path)).await;
+        let (status, headers, body) = app.send(TestApp::page(path, &token)).await;
         let html = text(&body);
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
         assert!(headers[header::CONTENT_TYPE]
@@ -137,12 +70,14 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
 #[tokio::test]
 async fn the_list_server_function_answers_json_from_the_database() {
     let app = app().await;
+    let token = app.token("demo-ops").await;
     let request = Request::post("/sfn/projects/list")
+        .header(header::COOKIE, format!("uhub_session={token}"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::empty())
         .expect("request");
-    let (status, _, body) = send(&app.router, request).await;
+    let (status, _, body) = app.send(request).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     let projects: Vec<domain::ProjectSummary> = serde_json::from_slice(&body).expect("json list");
     assert_eq!(projects.len(), 4);
@@ -157,7 +92,8 @@ async fn the_list_server_function_answers_json_from_the_database() {
 #[tokio::test]
 async fn an_unknown_address_gets_the_404_page() {
     let app = app().await;
-    let (status, _, body) = send(&app.router, get("/no/such/page")).await;
+    let token = app.token("demo-dev").await;
+    let (status, _, body) = app.send(TestApp::page("/no/such/page", &token)).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(text(&body).contains("Nothing lives at this address"));
 }
@@ -169,7 +105,7 @@ async fn the_bundle_is_served_compressed_and_revalidated() {
         .header(header::ACCEPT_ENCODING, "gzip")
         .body(Body::empty())
         .expect("request");
-    let (status, headers, body) = send(&app.router, request).await;
+    let (status, headers, body) = app.send(request).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
@@ -179,7 +115,7 @@ async fn the_bundle_is_served_compressed_and_revalidated() {
         "browsers can revalidate with 304"
     );
 
-    let (status, headers, _) = send(&app.router, get("/pkg/uhub.css")).await;
+    let (status, headers, _) = app.send(get("/pkg/uhub.css")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         headers.get(header::CONTENT_ENCODING).is_none(),
@@ -190,9 +126,9 @@ async fn the_bundle_is_served_compressed_and_revalidated() {
         .unwrap_or_default()
         .starts_with("text/css"));
 
-    let (status, _, _) = send(&app.router, get("/pkg/missing.js")).await;
+    let (status, _, _) = app.send(get("/pkg/missing.js")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, body) = send(&app.router, get("/favicon.svg")).await;
+    let (status, _, body) = app.send(get("/favicon.svg")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(text(&body).starts_with("<svg"));
 }
@@ -200,11 +136,13 @@ async fn the_bundle_is_served_compressed_and_revalidated() {
 #[tokio::test]
 async fn pages_are_compressed_for_browsers_that_accept_it() {
     let app = app().await;
+    let token = app.token("demo-dev").await;
     let request = Request::get("/")
+        .header(header::COOKIE, format!("uhub_session={token}"))
         .header(header::ACCEPT_ENCODING, "br, gzip")
         .body(Body::empty())
         .expect("request");
-    let (status, headers, _) = send(&app.router, request).await;
+    let (status, headers, _) = app.send(request).await;
     assert_eq!(status, StatusCode::OK);
     let encoding = headers
         .get(header::CONTENT_ENCODING)
@@ -217,4 +155,88 @@ async fn pages_are_compressed_for_browsers_that_accept_it() {
 fn the_real_public_dir_has_the_favicon_the_shell_links_to() {
     let favicon = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public/favicon.svg");
     assert!(favicon.is_file());
+}
+
+#[tokio::test]
+async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated() {
+    let app = app().await;
+    let (status, headers, _) = app.send(get("/projects?filter=k3s")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers[header::LOCATION],
+        "/login?next=/projects%3Ffilter%3Dk3s"
+    );
+
+    let (status, _, body) = app.send(get("/login")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = text(&body);
+    assert!(
+        html.contains("name=\"username\"") && html.contains("name=\"password\""),
+        "{html}"
+    );
+
+    let request = Request::post("/sfn/projects/list")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, body) = app.send(request).await;
+    assert!(
+        status.is_server_error() || status.is_client_error(),
+        "{status}"
+    );
+    assert!(text(&body).contains("unauthenticated"), "{}", text(&body));
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = app().await;
+    let token = app.token("demo-dev").await;
+    for request in [
+        get("/healthz"),
+        get("/api/v1/auth/me"),
+        get("/login"),
+        TestApp::page("/projects", &token),
+        get("/pkg/uhub.css"),
+    ] {
+        let uri = request.uri().to_string();
+        let (_, headers, body) = app.send(request).await;
+        let csp = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{uri}: {csp}"
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{uri}");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{uri}");
+        if uri == "/projects" {
+            // The inline hydration script carries this request's nonce, and only this one.
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|rest| rest.split('\'').next())
+                .unwrap_or_default();
+            assert!(nonce.len() >= 16, "{csp}");
+            assert!(
+                text(&body).contains(&format!("nonce=\"{nonce}\"")),
+                "the page's scripts carry the nonce"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let app = app().await;
+    let huge = "x".repeat(uhub_server::MAX_BODY_BYTES + 10);
+    let request = Request::post("/api/v1/auth/token")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username=a&password={huge}")))
+        .expect("request");
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -20,6 +20,27 @@ pub enum ServiceError {
         field: Cow<'static, str>,
         reason: String,
     },
+    /// No valid session: missing, malformed, forged or expired token, or a deactivated account.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// Wrong username or password; deliberately the same whatever was wrong.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    /// Too many failed logins for this username from this address.
+    #[error("too many failed logins; try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
+    /// The RBAC policy refuses the action; the refusal names the rule.
+    #[error("{}", .0.message)]
+    Forbidden(domain::policy::Refusal),
+    /// The action needs an approval first (e.g. moving a production job).
+    #[error("{}", .0.message)]
+    ApprovalRequired(domain::policy::Refusal),
+    /// The account must choose a new password before anything else.
+    #[error("this account must change its password first")]
+    PasswordChangeRequired,
+    /// The object cannot be changed that way in its current state (e.g. deleting a job with runs).
+    #[error("{0}")]
+    Conflict(String),
     /// The database URL is not one uHub can use.
     #[error("unsupported database URL: {0}")]
     UnsupportedDatabaseUrl(String),
@@ -44,6 +65,13 @@ impl ServiceError {
             ServiceError::AlreadyExists { .. } => "already_exists",
             ServiceError::StaleVersion { .. } => "stale_version",
             ServiceError::Invalid { .. } => "invalid",
+            ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::InvalidCredentials => "invalid_credentials",
+            ServiceError::Throttled { .. } => "too_many_attempts",
+            ServiceError::Forbidden(refusal) => refusal.rule,
+            ServiceError::ApprovalRequired(refusal) => refusal.rule,
+            ServiceError::PasswordChangeRequired => "password_change_required",
+            ServiceError::Conflict(_) => "conflict",
             ServiceError::UnsupportedDatabaseUrl(_) => "unsupported_database_url",
             ServiceError::Database(_) => "database_error",
             ServiceError::Migration(_) => "migration_error",
@@ -58,11 +86,32 @@ impl ServiceError {
         }
     }
 
+    /// Refuses unless the policy allows the action outright.
+    pub fn check(decision: domain::policy::Decision) -> ServiceResult<()> {
+        match decision {
+            domain::policy::Decision::Allow => Ok(()),
+            domain::policy::Decision::NeedsApproval(refusal) => {
+                Err(ServiceError::ApprovalRequired(refusal))
+            }
+            domain::policy::Decision::Deny(refusal) => Err(ServiceError::Forbidden(refusal)),
+        }
+    }
+
     /// Turns a unique-constraint violation into `AlreadyExists { field }`, anything else as is.
     pub(crate) fn on_unique(field: &'static str) -> impl FnOnce(sqlx::Error) -> ServiceError {
         move |error| match &error {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 ServiceError::AlreadyExists { field }
+            }
+            _ => ServiceError::Database(error),
+        }
+    }
+
+    /// Turns a foreign-key violation into `Conflict(reason)`, anything else as is.
+    pub(crate) fn on_foreign_key(reason: &'static str) -> impl FnOnce(sqlx::Error) -> ServiceError {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                ServiceError::Conflict(reason.to_owned())
             }
             _ => ServiceError::Database(error),
         }

@@ -2,6 +2,7 @@
 //! functions) call these functions; they hold the real work and are what tests exercise.
 //! Never compiled into the WASM.
 
+pub mod auth;
 pub mod error;
 pub mod password;
 pub mod seed;

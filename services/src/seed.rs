@@ -6,7 +6,7 @@ use domain::{Color, JobType, Role};
 use serde::Deserialize;
 
 use crate::password::hash_password;
-use crate::storage::{NewEnvironment, NewJob, NewProject, NewUser};
+use crate::storage::{Actor, NewEnvironment, NewJob, NewProject, NewUser};
 use crate::{ServiceError, ServiceResult, Storage};
 
 /// The seed files, compiled in so that the binary seeds the same data wherever it runs.
@@ -100,7 +100,11 @@ pub fn parse_seed_start(
 }
 
 /// Loads the demo accounts and projects. Running it again changes nothing.
-pub async fn load_demo(storage: &Storage, today: NaiveDate) -> ServiceResult<SeedReport> {
+pub async fn load_demo(
+    storage: &Storage,
+    today: NaiveDate,
+    actor: &Actor,
+) -> ServiceResult<SeedReport> {
     let users: Vec<SeedUser> = serde_json::from_str(USERS_JSON)
         .map_err(|e| ServiceError::Internal(format!("seeds/users.json is invalid: {e}")))?;
     let projects: Vec<SeedProject> = serde_json::from_str(PROJECTS_JSON).map_err(|e| {
@@ -123,7 +127,7 @@ pub async fn load_demo(storage: &Storage, today: NaiveDate) -> ServiceResult<See
             is_active: user.is_active,
             must_change_password: false,
         };
-        match storage.create_user(&new_user).await {
+        match storage.create_user(&new_user, actor).await {
             Ok(_) => report.users_created += 1,
             // Another process seeded the same account meanwhile: that is the idempotent outcome.
             Err(ServiceError::AlreadyExists { .. }) => {}
@@ -147,7 +151,7 @@ pub async fn load_demo(storage: &Storage, today: NaiveDate) -> ServiceResult<See
                 .map(|name| NewEnvironment::named(name))
                 .collect(),
         };
-        let created = match storage.create_project(&new_project).await {
+        let created = match storage.create_project(&new_project, actor).await {
             Ok(created) => created,
             Err(ServiceError::AlreadyExists { .. }) => continue,
             Err(other) => return Err(other),
@@ -155,18 +159,21 @@ pub async fn load_demo(storage: &Storage, today: NaiveDate) -> ServiceResult<See
         report.projects_created += 1;
         for job in &project.jobs {
             storage
-                .create_job(&NewJob {
-                    project_id: created.id,
-                    title: job.title.clone(),
-                    description: String::new(),
-                    job_type: job.job_type,
-                    environment: job.environment.clone(),
-                    planned_start: parse_seed_start(&job.planned_start, today, job.all_day)?,
-                    planned_end: None,
-                    all_day: job.all_day,
-                    owner_id: owner.as_ref().map(|o| o.id),
-                    responsible_role: None,
-                })
+                .create_job(
+                    &NewJob {
+                        project_id: created.id,
+                        title: job.title.clone(),
+                        description: String::new(),
+                        job_type: job.job_type,
+                        environment: job.environment.clone(),
+                        planned_start: parse_seed_start(&job.planned_start, today, job.all_day)?,
+                        planned_end: None,
+                        all_day: job.all_day,
+                        owner_id: owner.as_ref().map(|o| o.id),
+                        responsible_role: None,
+                    },
+                    actor,
+                )
                 .await?;
             report.jobs_created += 1;
         }

@@ -5,10 +5,14 @@ use chrono::{Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use domain::{Color, JobStatus, JobType, ProjectState, Role};
 use services::seed::{load_demo, SeedReport};
 use services::storage::{
-    NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges, ProjectChanges,
+    Actor, AuditFilter, NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges, ProjectChanges,
 };
 use services::testing::{fresh_postgres_database, TestEngine, TestStorage};
 use services::{ServiceError, Storage};
+
+fn actor() -> Actor {
+    Actor::user(1, "tester", Some("127.0.0.1".to_owned()))
+}
 
 fn new_user(username: &str, role: Role) -> NewUser {
     NewUser {
@@ -26,11 +30,11 @@ fn new_user(username: &str, role: Role) -> NewUser {
 
 async fn user_story(storage: &Storage) {
     let ops = storage
-        .create_user(&new_user("ops-olga", Role::Ops))
+        .create_user(&new_user("ops-olga", Role::Ops), &actor())
         .await
         .expect("create ops");
     let dev = storage
-        .create_user(&new_user("dev-dan", Role::Dev))
+        .create_user(&new_user("dev-dan", Role::Dev), &actor())
         .await
         .expect("create dev");
     assert!(ops.id != dev.id);
@@ -59,7 +63,7 @@ async fn user_story(storage: &Storage) {
     ));
 
     let duplicate = storage
-        .create_user(&new_user("ops-olga", Role::Admin))
+        .create_user(&new_user("ops-olga", Role::Admin), &actor())
         .await;
     assert!(
         matches!(
@@ -76,7 +80,7 @@ async fn user_story(storage: &Storage) {
         email: Some(None),
     };
     let updated = storage
-        .update_profile(ops.id, &changes)
+        .update_profile(ops.id, &changes, &actor())
         .await
         .expect("update profile");
     assert_eq!(
@@ -94,7 +98,7 @@ async fn user_story(storage: &Storage) {
         ..ProfileChanges::default()
     };
     assert!(matches!(
-        storage.update_profile(ops.id, &blank).await,
+        storage.update_profile(ops.id, &blank, &actor()).await,
         Err(ServiceError::Invalid { .. })
     ));
 
@@ -118,20 +122,23 @@ async fn user_story(storage: &Storage) {
 
 async fn project_and_job_story(storage: &Storage) {
     let owner = storage
-        .create_user(&new_user("pm-paula", Role::Projets))
+        .create_user(&new_user("pm-paula", Role::Projets), &actor())
         .await
         .expect("owner");
     let project = storage
-        .create_project(&NewProject {
-            name: "Infra K3s".to_owned(),
-            description: "Cluster upgrades".to_owned(),
-            color: "#00CC88".parse().expect("colour"),
-            owner_id: Some(owner.id),
-            environments: ["dev", "staging", "prod"]
-                .iter()
-                .map(|n| NewEnvironment::named(n))
-                .collect(),
-        })
+        .create_project(
+            &NewProject {
+                name: "Infra K3s".to_owned(),
+                description: "Cluster upgrades".to_owned(),
+                color: "#00CC88".parse().expect("colour"),
+                owner_id: Some(owner.id),
+                environments: ["dev", "staging", "prod"]
+                    .iter()
+                    .map(|n| NewEnvironment::named(n))
+                    .collect(),
+            },
+            &actor(),
+        )
         .await
         .expect("create project");
     assert_eq!(project.color.as_str(), "#00cc88");
@@ -141,13 +148,16 @@ async fn project_and_job_story(storage: &Storage) {
     assert_eq!(project.state, ProjectState::Active);
 
     let clash = storage
-        .create_project(&NewProject {
-            name: "Infra K3s".to_owned(),
-            description: String::new(),
-            color: Color::default_accent(),
-            owner_id: None,
-            environments: vec![],
-        })
+        .create_project(
+            &NewProject {
+                name: "Infra K3s".to_owned(),
+                description: String::new(),
+                color: Color::default_accent(),
+                owner_id: None,
+                environments: vec![],
+            },
+            &actor(),
+        )
         .await;
     assert!(
         matches!(clash, Err(ServiceError::AlreadyExists { field: "name" })),
@@ -161,7 +171,7 @@ async fn project_and_job_story(storage: &Storage) {
         environments: vec![NewEnvironment::named("dev"), NewEnvironment::named("dev")],
     };
     assert!(matches!(
-        storage.create_project(&twice).await,
+        storage.create_project(&twice, &actor()).await,
         Err(ServiceError::Invalid { .. })
     ));
 
@@ -173,6 +183,7 @@ async fn project_and_job_story(storage: &Storage) {
                 color: Some("#33ff99".parse().expect("colour")),
                 ..ProjectChanges::default()
             },
+            &actor(),
         )
         .await
         .expect("update project");
@@ -193,7 +204,10 @@ async fn project_and_job_story(storage: &Storage) {
         owner_id: Some(owner.id),
         responsible_role: Some(Role::Ops),
     };
-    let job = storage.create_job(&patch).await.expect("create job");
+    let job = storage
+        .create_job(&patch, &actor())
+        .await
+        .expect("create job");
     assert_eq!((job.status, job.version), (JobStatus::Planned, 1));
     assert_eq!(job.environment.as_deref(), Some("prod"));
     assert_eq!(job.responsible_role, Some(Role::Ops));
@@ -205,13 +219,16 @@ async fn project_and_job_story(storage: &Storage) {
         planned_end: None,
         ..patch.clone()
     };
-    let meeting = storage.create_job(&sync).await.expect("create meeting");
+    let meeting = storage
+        .create_job(&sync, &actor())
+        .await
+        .expect("create meeting");
 
     let unknown_env = NewJob {
         environment: Some("qa".to_owned()),
         ..patch.clone()
     };
-    match storage.create_job(&unknown_env).await {
+    match storage.create_job(&unknown_env, &actor()).await {
         Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "environment"),
         other => panic!("an unknown environment must be refused, got {other:?}"),
     }
@@ -219,7 +236,7 @@ async fn project_and_job_story(storage: &Storage) {
         planned_end: Some(start - Duration::minutes(1)),
         ..patch.clone()
     };
-    match storage.create_job(&backwards).await {
+    match storage.create_job(&backwards, &actor()).await {
         Err(ServiceError::Invalid { field, .. }) => assert_eq!(field, "planned_end"),
         other => panic!("an end before the start must be refused, got {other:?}"),
     }
@@ -235,11 +252,14 @@ async fn project_and_job_story(storage: &Storage) {
 
     let later = start + Duration::hours(3);
     let moved = storage
-        .reschedule_job(job.id, 1, later, Some(later + Duration::hours(1)))
+        .reschedule_job(job.id, 1, later, Some(later + Duration::hours(1)), &actor())
         .await
         .expect("move");
     assert_eq!((moved.version, moved.planned_start), (2, later));
-    match storage.reschedule_job(job.id, 1, start, None).await {
+    match storage
+        .reschedule_job(job.id, 1, start, None, &actor())
+        .await
+    {
         Err(ServiceError::StaleVersion { current, .. }) => assert_eq!(current, 2),
         other => panic!("a stale version must be refused, got {other:?}"),
     }
@@ -262,7 +282,9 @@ async fn project_and_job_story(storage: &Storage) {
 
 async fn seed_story(storage: &Storage) {
     let today = NaiveDate::from_ymd_opt(2026, 11, 21).expect("date");
-    let first = load_demo(storage, today).await.expect("first seed");
+    let first = load_demo(storage, today, &actor())
+        .await
+        .expect("first seed");
     assert_eq!(
         first,
         SeedReport {
@@ -271,7 +293,9 @@ async fn seed_story(storage: &Storage) {
             jobs_created: 16
         }
     );
-    let again = load_demo(storage, today).await.expect("second seed");
+    let again = load_demo(storage, today, &actor())
+        .await
+        .expect("second seed");
     assert_eq!(
         again,
         SeedReport::default(),
@@ -339,6 +363,106 @@ async fn seed_story(storage: &Storage) {
     assert_eq!(patch.environment.as_deref(), Some("prod"));
 }
 
+/// Every change writes its audit row in the same transaction; a refused change writes none; and
+/// nobody can edit or delete the log.
+async fn audit_story(storage: &Storage) {
+    let paula = storage
+        .create_user(&new_user("pm-paula", Role::Projets), &actor())
+        .await
+        .expect("create user");
+    let project = storage
+        .create_project(
+            &NewProject {
+                name: "Audited".to_owned(),
+                description: String::new(),
+                color: Color::default_accent(),
+                owner_id: Some(paula.id),
+                environments: vec![NewEnvironment::named("prod")],
+            },
+            &actor(),
+        )
+        .await
+        .expect("create project");
+    let start = Utc::now().trunc_subsecs(0) + Duration::days(2);
+    let job = storage
+        .create_job(
+            &NewJob {
+                project_id: project.id,
+                title: "Upgrade".to_owned(),
+                description: String::new(),
+                job_type: JobType::Ops,
+                environment: Some("prod".to_owned()),
+                planned_start: start,
+                planned_end: None,
+                all_day: false,
+                owner_id: None,
+                responsible_role: None,
+            },
+            &actor(),
+        )
+        .await
+        .expect("create job");
+    assert!(job.environment_is_production);
+    storage
+        .reschedule_job(job.id, 1, start + Duration::hours(1), None, &actor())
+        .await
+        .expect("reschedule");
+    let stale = storage
+        .reschedule_job(job.id, 1, start + Duration::hours(2), None, &actor())
+        .await;
+    assert!(
+        matches!(stale, Err(ServiceError::StaleVersion { current: 2, .. })),
+        "{stale:?}"
+    );
+
+    let job_rows = storage
+        .list_audit(
+            &AuditFilter {
+                action: Some("job.".to_owned()),
+                ..AuditFilter::default()
+            },
+            10,
+        )
+        .await
+        .expect("audit");
+    let actions: Vec<&str> = job_rows.iter().map(|row| row.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["job.reschedule", "job.create"],
+        "newest first, the stale move left nothing"
+    );
+    assert_eq!(job_rows[0].actor_username.as_deref(), Some("tester"));
+    assert_eq!(
+        job_rows[0].target_id.as_deref(),
+        Some(job.id.to_string().as_str())
+    );
+    assert_eq!(job_rows[0].client_ip.as_deref(), Some("127.0.0.1"));
+
+    let everything = storage
+        .list_audit(&AuditFilter::default(), 100)
+        .await
+        .expect("audit");
+    assert_eq!(everything.len(), 4, "user, project, job, reschedule");
+    let older = storage
+        .list_audit(
+            &AuditFilter {
+                before_id: Some(everything[1].id),
+                ..AuditFilter::default()
+            },
+            100,
+        )
+        .await
+        .expect("page");
+    assert_eq!(older.len(), 2, "the cursor pages back in time");
+
+    let tampering = storage.tamper_with_audit_log().await;
+    assert_eq!(
+        tampering,
+        Err(()),
+        "the audit log must refuse updates and deletes"
+    );
+}
+
 macro_rules! on_both_engines {
     ($($story:ident),+) => {
         mod sqlite {
@@ -352,7 +476,7 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(user_story, project_and_job_story, seed_story);
+on_both_engines!(user_story, project_and_job_story, seed_story, audit_story);
 
 /// Several uHub processes starting at once against one PostgreSQL database: each migration is
 /// applied exactly once and every process ends up ready.

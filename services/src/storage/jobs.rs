@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use domain::{Job, JobStatus, JobType, Role};
 
-use super::{now, on_pool, stored_precision, Storage};
+use super::audit::write_audit;
+use super::{now, on_pool, stored_precision, Actor, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A job to create. `environment` is a name within the job's project.
@@ -30,6 +31,7 @@ struct JobRow {
     job_type: String,
     status: String,
     environment: Option<String>,
+    environment_is_production: Option<bool>,
     planned_start: DateTime<Utc>,
     planned_end: Option<DateTime<Utc>>,
     all_day: bool,
@@ -41,7 +43,7 @@ struct JobRow {
 }
 
 const JOB_SELECT: &str = "SELECT j.id, j.project_id, j.title, j.description, j.job_type, j.status, \
-     e.name AS environment, j.planned_start, j.planned_end, j.all_day, j.owner_id, j.responsible_role, \
+     e.name AS environment, e.is_production AS environment_is_production, j.planned_start, j.planned_end, j.all_day, j.owner_id, j.responsible_role, \
      j.version, j.created_at, j.updated_at \
      FROM jobs j LEFT JOIN environments e ON e.id = j.environment_id";
 
@@ -61,6 +63,7 @@ impl TryFrom<JobRow> for Job {
             job_type: row.job_type.parse().map_err(corrupt)?,
             status: row.status.parse().map_err(corrupt)?,
             environment: row.environment,
+            environment_is_production: row.environment_is_production.unwrap_or(false),
             planned_start: row.planned_start,
             planned_end: row.planned_end,
             all_day: row.all_day,
@@ -77,6 +80,51 @@ impl TryFrom<JobRow> for Job {
     }
 }
 
+/// Changes to a job; `None` leaves a field as it is. `environment: Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub job_type: Option<JobType>,
+    pub status: Option<JobStatus>,
+    pub environment: Option<Option<String>>,
+    pub planned_start: Option<DateTime<Utc>>,
+    pub planned_end: Option<Option<DateTime<Utc>>>,
+    pub all_day: Option<bool>,
+    pub owner_id: Option<Option<i64>>,
+    pub responsible_role: Option<Option<Role>>,
+}
+
+impl JobChanges {
+    /// Only the window changes: the audit log calls this a reschedule.
+    pub fn is_reschedule_only(&self) -> bool {
+        let window =
+            self.planned_start.is_some() || self.planned_end.is_some() || self.all_day.is_some();
+        let other = JobChanges {
+            planned_start: None,
+            planned_end: None,
+            all_day: None,
+            ..self.clone()
+        };
+        window && other == JobChanges::default()
+    }
+}
+
+/// A project environment as the guardrails need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentInfo {
+    pub id: i64,
+    pub name: String,
+    pub is_production: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct EnvironmentRow {
+    id: i64,
+    name: String,
+    is_production: bool,
+}
+
 /// The end must come after the start; a job without an end is fine.
 fn check_window(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> ServiceResult<()> {
     match end {
@@ -89,18 +137,19 @@ fn check_window(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> ServiceResu
 }
 
 impl Storage {
-    pub async fn create_job(&self, job: &NewJob) -> ServiceResult<Job> {
+    pub async fn create_job(&self, job: &NewJob, actor: &Actor) -> ServiceResult<Job> {
         if job.title.trim().is_empty() {
             return Err(ServiceError::invalid("title", "must not be empty"));
         }
         check_window(job.planned_start, job.planned_end)?;
         let environment_id = match &job.environment {
-            Some(name) => Some(self.environment_id(job.project_id, name).await?),
+            Some(name) => Some(self.environment(job.project_id, name).await?.id),
             None => None,
         };
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar(
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
                  planned_start, planned_end, all_day, owner_id, responsible_role, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
@@ -117,8 +166,19 @@ impl Storage {
             .bind(job.owner_id)
             .bind(job.responsible_role.map(Role::as_str))
             .bind(at)
-            .fetch_one(pool)
+            .fetch_one(&mut *tx)
             .await
+            .map_err(ServiceError::on_foreign_key("the project or owner does not exist"))?;
+            let detail = serde_json::json!({
+                "project_id": job.project_id,
+                "title": job.title.trim(),
+                "job_type": job.job_type,
+                "environment": job.environment,
+                "planned_start": job.planned_start,
+            });
+            write_audit!(&mut *tx, actor, "job.create", Some("job"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok::<i64, ServiceError>(id)
         })?;
         self.job(id).await
     }
@@ -137,28 +197,95 @@ impl Storage {
         rows.into_iter().map(Job::try_from).collect()
     }
 
-    /// Moves a job in time, only if nobody changed it since `based_on_version`.
-    pub async fn reschedule_job(
+    /// Applies `changes` only if nobody changed the job since `based_on_version`; a stale version
+    /// is refused with the current one, so two people never silently overwrite each other.
+    pub async fn update_job(
         &self,
         id: i64,
         based_on_version: i64,
-        planned_start: DateTime<Utc>,
-        planned_end: Option<DateTime<Utc>>,
+        changes: &JobChanges,
+        actor: &Actor,
     ) -> ServiceResult<Job> {
-        check_window(planned_start, planned_end)?;
+        let current = self.job(id).await?;
+        if current.version != based_on_version {
+            return Err(ServiceError::StaleVersion {
+                what: "job",
+                current: current.version,
+            });
+        }
+        if changes.title.as_deref().map(str::trim) == Some("") {
+            return Err(ServiceError::invalid("title", "must not be empty"));
+        }
+        let start = changes.planned_start.unwrap_or(current.planned_start);
+        let end = changes.planned_end.unwrap_or(current.planned_end);
+        check_window(start, end)?;
+        let environment_id = match &changes.environment {
+            Some(Some(name)) => Some(self.environment(current.project_id, name).await?.id),
+            Some(None) => None,
+            None => match &current.environment {
+                Some(name) => Some(self.environment(current.project_id, name).await?.id),
+                None => None,
+            },
+        };
+        let title = changes
+            .title
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&current.title)
+            .to_owned();
+        let description = changes
+            .description
+            .as_deref()
+            .map(str::trim)
+            .unwrap_or(&current.description)
+            .to_owned();
+        let job_type = changes.job_type.unwrap_or(current.job_type);
+        let status = changes.status.unwrap_or(current.status);
+        let all_day = changes.all_day.unwrap_or(current.all_day);
+        let owner_id = changes.owner_id.unwrap_or(current.owner_id);
+        let responsible_role = changes.responsible_role.unwrap_or(current.responsible_role);
+        let action = if changes.is_reschedule_only() {
+            "job.reschedule"
+        } else {
+            "job.update"
+        };
+        let detail = serde_json::json!({
+            "version": based_on_version,
+            "from": { "planned_start": current.planned_start, "planned_end": current.planned_end },
+            "to": { "planned_start": start, "planned_end": end },
+            "fields": changed_fields(changes),
+        });
         let changed = on_pool!(self, pool => {
-            sqlx::query(
-                "UPDATE jobs SET planned_start = $1, planned_end = $2, version = version + 1, updated_at = $3 \
-                 WHERE id = $4 AND version = $5",
+            let mut tx = pool.begin().await?;
+            // The version in the WHERE clause is what makes this safe without a lock: whoever
+            // commits second finds no row at that version and gets the current one back.
+            let changed = sqlx::query(
+                "UPDATE jobs SET title = $1, description = $2, job_type = $3, status = $4, environment_id = $5, \
+                 planned_start = $6, planned_end = $7, all_day = $8, owner_id = $9, responsible_role = $10, \
+                 version = version + 1, updated_at = $11 WHERE id = $12 AND version = $13",
             )
-            .bind(stored_precision(planned_start))
-            .bind(planned_end.map(stored_precision))
+            .bind(&title)
+            .bind(&description)
+            .bind(job_type.as_str())
+            .bind(status.as_str())
+            .bind(environment_id)
+            .bind(stored_precision(start))
+            .bind(end.map(stored_precision))
+            .bind(all_day)
+            .bind(owner_id)
+            .bind(responsible_role.map(Role::as_str))
             .bind(now())
             .bind(id)
             .bind(based_on_version)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
-            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_foreign_key("the owner does not exist"))?
+            .rows_affected();
+            if changed > 0 {
+                write_audit!(&mut *tx, actor, action, Some("job"), Some(id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<u64, ServiceError>(changed)
         })?;
         let job = self.job(id).await?;
         if changed == 0 {
@@ -170,15 +297,77 @@ impl Storage {
         Ok(job)
     }
 
-    /// The id of a project's environment by name; an unknown name is the caller's mistake.
-    async fn environment_id(&self, project_id: i64, name: &str) -> ServiceResult<i64> {
+    /// Moves a job in time, only if nobody changed it since `based_on_version`.
+    pub async fn reschedule_job(
+        &self,
+        id: i64,
+        based_on_version: i64,
+        planned_start: DateTime<Utc>,
+        planned_end: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> ServiceResult<Job> {
+        let changes = JobChanges {
+            planned_start: Some(planned_start),
+            planned_end: Some(planned_end),
+            ..JobChanges::default()
+        };
+        self.update_job(id, based_on_version, &changes, actor).await
+    }
+
+    /// Deletes a job that was never run; a job with runs keeps its history (409).
+    pub async fn delete_job(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+        let job = self.job(id).await?;
         on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM environments WHERE project_id = $1 AND name = $2")
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM jobs WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(ServiceError::on_foreign_key("this job has runs; its history is kept, so it cannot be deleted"))?;
+            let detail = serde_json::json!({ "project_id": job.project_id, "title": job.title });
+            write_audit!(&mut *tx, actor, "job.delete", Some("job"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// A project's environment by name; an unknown name is the caller's mistake.
+    pub async fn environment(&self, project_id: i64, name: &str) -> ServiceResult<EnvironmentInfo> {
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, EnvironmentRow>("SELECT id, name, is_production FROM environments WHERE project_id = $1 AND name = $2")
                 .bind(project_id)
                 .bind(name)
                 .fetch_optional(pool)
                 .await
         })?
-        .ok_or_else(|| ServiceError::invalid("environment", format!("`{name}` is not an environment of this project")))
+        .ok_or_else(|| ServiceError::invalid("environment", format!("`{name}` is not an environment of this project")))?;
+        Ok(EnvironmentInfo {
+            id: row.id,
+            name: row.name,
+            is_production: row.is_production,
+        })
     }
+}
+
+/// The names of the fields a change touches, for the audit log (values may be long; names suffice).
+fn changed_fields(changes: &JobChanges) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    let touched = [
+        ("title", changes.title.is_some()),
+        ("description", changes.description.is_some()),
+        ("job_type", changes.job_type.is_some()),
+        ("status", changes.status.is_some()),
+        ("environment", changes.environment.is_some()),
+        ("planned_start", changes.planned_start.is_some()),
+        ("planned_end", changes.planned_end.is_some()),
+        ("all_day", changes.all_day.is_some()),
+        ("owner_id", changes.owner_id.is_some()),
+        ("responsible_role", changes.responsible_role.is_some()),
+    ];
+    for (name, is_touched) in touched {
+        if is_touched {
+            fields.push(name);
+        }
+    }
+    fields
 }

@@ -5,8 +5,10 @@
 //! drift apart. Timestamps are `DateTime<Utc>` (TEXT in SQLite, TIMESTAMPTZ in PostgreSQL), ids are
 //! 64-bit integers, JSON is TEXT / JSONB.
 
+pub(crate) mod audit;
 mod jobs;
 mod projects;
+mod teams;
 mod users;
 
 use std::str::FromStr;
@@ -17,9 +19,11 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
-pub use jobs::NewJob;
+pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
+pub use jobs::{EnvironmentInfo, JobChanges, NewJob};
 pub use projects::{NewEnvironment, NewProject, ProjectChanges};
-pub use users::{NewUser, ProfileChanges, UserRecord};
+pub use teams::{Team, TeamMember};
+pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
 
 use crate::{ServiceError, ServiceResult};
 

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::{Color, ProjectState, ProjectSummary};
 
-use super::{now, on_pool, Storage};
+use super::audit::write_audit;
+use super::{now, on_pool, Actor, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// An environment to create with a project.
@@ -53,6 +54,7 @@ struct SummaryRow {
     description: String,
     color: String,
     state: String,
+    owner_id: Option<i64>,
     owner_username: Option<String>,
     job_count: i64,
     next_job_at: Option<DateTime<Utc>>,
@@ -67,7 +69,7 @@ struct EnvironmentNameRow {
 }
 
 const SUMMARY_SELECT: &str = "SELECT p.id, p.name, p.description, p.color, p.state, \
-     u.username AS owner_username, p.created_at, p.updated_at, \
+     p.owner_id, u.username AS owner_username, p.created_at, p.updated_at, \
      (SELECT COUNT(*) FROM jobs j WHERE j.project_id = p.id) AS job_count, \
      (SELECT MIN(j.planned_start) FROM jobs j \
         WHERE j.project_id = p.id AND j.status = 'planned' AND j.planned_start >= $1) AS next_job_at \
@@ -85,6 +87,7 @@ impl SummaryRow {
             description: self.description,
             color: self.color.parse().map_err(|e| corrupt("colour", e))?,
             state: self.state.parse().map_err(|e| corrupt("state", e))?,
+            owner_id: self.owner_id,
             owner_username: self.owner_username,
             environments,
             job_count: self.job_count,
@@ -97,7 +100,11 @@ impl SummaryRow {
 
 impl Storage {
     /// Creates a project with its environments in one transaction.
-    pub async fn create_project(&self, project: &NewProject) -> ServiceResult<ProjectSummary> {
+    pub async fn create_project(
+        &self,
+        project: &NewProject,
+        actor: &Actor,
+    ) -> ServiceResult<ProjectSummary> {
         let name = project.name.trim();
         if name.is_empty() {
             return Err(ServiceError::invalid("name", "must not be empty"));
@@ -144,6 +151,11 @@ impl Storage {
                 .execute(&mut *tx)
                 .await?;
             }
+            let detail = serde_json::json!({
+                "name": name,
+                "environments": project.environments.iter().map(|e| &e.name).collect::<Vec<_>>(),
+            });
+            write_audit!(&mut *tx, actor, "project.create", Some("project"), Some(id), &detail)?;
             tx.commit().await?;
             Ok::<i64, ServiceError>(id)
         })?;
@@ -203,13 +215,21 @@ impl Storage {
         &self,
         id: i64,
         changes: &ProjectChanges,
+        actor: &Actor,
     ) -> ServiceResult<ProjectSummary> {
         let name = changes.name.as_deref().map(str::trim);
         if name == Some("") {
             return Err(ServiceError::invalid("name", "must not be empty"));
         }
-        let changed = on_pool!(self, pool => {
-            sqlx::query(
+        let detail = serde_json::json!({
+            "name": name,
+            "description": changes.description.is_some(),
+            "color": changes.color,
+            "state": changes.state,
+        });
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
                 "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
                  color = COALESCE($3, color), state = COALESCE($4, state), updated_at = $5 WHERE id = $6",
             )
@@ -219,14 +239,17 @@ impl Storage {
             .bind(changes.state.map(ProjectState::as_str))
             .bind(now())
             .bind(id)
-            .execute(pool)
+            .execute(&mut *tx)
             .await
-            .map(|done| done.rows_affected())
-        })
-        .map_err(ServiceError::on_unique("name"))?;
-        if changed == 0 {
-            return Err(ServiceError::NotFound { what: "project" });
-        }
+            .map_err(ServiceError::on_unique("name"))?
+            .rows_affected();
+            if changed == 0 {
+                return Err(ServiceError::NotFound { what: "project" });
+            }
+            write_audit!(&mut *tx, actor, "project.update", Some("project"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok::<(), ServiceError>(())
+        })?;
         self.project_summary(id).await
     }
 

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use domain::{Role, UserProfile};
 
-use super::{now, on_pool, Storage};
+use super::audit::write_audit;
+use super::{now, on_pool, Actor, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A user as stored. Holds the password hash, so it is deliberately not `Serialize`.
@@ -69,15 +70,27 @@ pub struct ProfileChanges {
     pub locale: Option<String>,
 }
 
+/// What an admin may change about a user; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub display_name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub role: Option<Role>,
+    pub is_active: Option<bool>,
+}
+
 const USER_COLUMNS: &str =
     "id, username, email, display_name, role, password_hash, theme, locale, \
      is_active, must_change_password, password_changed_at, created_at, updated_at";
 
 impl Storage {
-    pub async fn create_user(&self, user: &NewUser) -> ServiceResult<UserRecord> {
+    pub async fn create_user(&self, user: &NewUser, actor: &Actor) -> ServiceResult<UserRecord> {
         let username = user.username.trim();
         if username.is_empty() {
             return Err(ServiceError::invalid("username", "must not be empty"));
+        }
+        if user.display_name.trim().is_empty() {
+            return Err(ServiceError::invalid("display_name", "must not be empty"));
         }
         let at = now();
         let sql = format!(
@@ -86,10 +99,11 @@ impl Storage {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING {USER_COLUMNS}"
         );
         on_pool!(self, pool => {
-            sqlx::query_as::<_, UserRecord>(&sql)
+            let mut tx = pool.begin().await?;
+            let created = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(username)
                 .bind(&user.email)
-                .bind(&user.display_name)
+                .bind(user.display_name.trim())
                 .bind(user.role.as_str())
                 .bind(&user.password_hash)
                 .bind(&user.theme)
@@ -97,10 +111,14 @@ impl Storage {
                 .bind(user.is_active)
                 .bind(user.must_change_password)
                 .bind(at)
-                .fetch_one(pool)
+                .fetch_one(&mut *tx)
                 .await
+                .map_err(ServiceError::on_unique("username"))?;
+            let detail = serde_json::json!({ "username": created.username, "role": created.role });
+            write_audit!(&mut *tx, actor, "user.create", Some("user"), Some(created.id), &detail)?;
+            tx.commit().await?;
+            Ok(created)
         })
-        .map_err(ServiceError::on_unique("username"))
     }
 
     pub async fn user_by_id(&self, id: i64) -> ServiceResult<UserRecord> {
@@ -128,6 +146,7 @@ impl Storage {
         &self,
         id: i64,
         changes: &ProfileChanges,
+        actor: &Actor,
     ) -> ServiceResult<UserRecord> {
         let display_name = changes.display_name.as_deref().map(str::trim);
         if display_name == Some("") {
@@ -139,8 +158,15 @@ impl Storage {
              theme = COALESCE($4, theme), locale = COALESCE($5, locale), updated_at = $6 \
              WHERE id = $7 RETURNING {USER_COLUMNS}"
         );
+        let detail = serde_json::json!({
+            "display_name": display_name,
+            "email": changes.email,
+            "theme": changes.theme,
+            "locale": changes.locale,
+        });
         on_pool!(self, pool => {
-            sqlx::query_as::<_, UserRecord>(&sql)
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(display_name)
                 .bind(changes.email.is_some())
                 .bind(changes.email.clone().flatten())
@@ -148,10 +174,106 @@ impl Storage {
                 .bind(&changes.locale)
                 .bind(now())
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(ServiceError::NotFound { what: "user" })?;
+            write_audit!(&mut *tx, actor, "user.profile", Some("user"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// An admin's change to a user. Refuses to leave uHub without an active admin.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        changes: &UserChanges,
+        actor: &Actor,
+    ) -> ServiceResult<UserRecord> {
+        let display_name = changes.display_name.as_deref().map(str::trim);
+        if display_name == Some("") {
+            return Err(ServiceError::invalid("display_name", "must not be empty"));
+        }
+        let sql = format!(
+            "UPDATE users SET display_name = COALESCE($1, display_name), \
+             email = CASE WHEN $2 THEN $3 ELSE email END, \
+             role = COALESCE($4, role), is_active = COALESCE($5, is_active), updated_at = $6 \
+             WHERE id = $7 RETURNING {USER_COLUMNS}"
+        );
+        let detail = serde_json::json!({
+            "display_name": display_name,
+            "email": changes.email,
+            "role": changes.role,
+            "is_active": changes.is_active,
+        });
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query_as::<_, UserRecord>(&sql)
+                .bind(display_name)
+                .bind(changes.email.is_some())
+                .bind(changes.email.clone().flatten())
+                .bind(changes.role.map(Role::as_str))
+                .bind(changes.is_active)
+                .bind(now())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(ServiceError::NotFound { what: "user" })?;
+            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
+                .fetch_one(&mut *tx)
+                .await?;
+            if admins == 0 {
+                // Dropping the transaction rolls the change back.
+                return Err(ServiceError::Conflict(
+                    "uHub needs at least one active admin; promote another user first".to_owned(),
+                ));
+            }
+            let action = if changes.role.is_some() || changes.is_active.is_some() { "user.access" } else { "user.update" };
+            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// Stores a new password hash. `action` tells the audit log whether the user changed it
+    /// (`user.password_change`) or an admin reset it (`user.password_reset`); every token issued
+    /// before this stops working, since tokens carry the previous change time.
+    pub async fn set_password(
+        &self,
+        id: i64,
+        password_hash: &str,
+        must_change_password: bool,
+        action: &'static str,
+        actor: &Actor,
+    ) -> ServiceResult<UserRecord> {
+        let sql = format!(
+            "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
+             updated_at = $3 WHERE id = $4 RETURNING {USER_COLUMNS}"
+        );
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let updated = sqlx::query_as::<_, UserRecord>(&sql)
+                .bind(password_hash)
+                .bind(must_change_password)
+                .bind(now())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(ServiceError::NotFound { what: "user" })?;
+            let detail = serde_json::json!({ "must_change_password": must_change_password });
+            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok(updated)
+        })
+    }
+
+    /// How many admins exist, active or not (bootstrap is allowed only when there is none).
+    pub async fn count_admins(&self) -> ServiceResult<i64> {
+        Ok(on_pool!(self, pool => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(pool)
                 .await
-        })?
-        .ok_or(ServiceError::NotFound { what: "user" })
+        })?)
     }
 
     /// How many active admins exist (the bootstrap rule needs it).

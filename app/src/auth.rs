@@ -1,0 +1,154 @@
+//! Signing in from the browser: the login page, the password-change page (forced for the
+//! bootstrap admin and after a reset), and the server-side helpers every server function uses to
+//! find and authorise its caller.
+
+use domain::UserProfile;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::AppError;
+
+/// The signed-in user of the current request, provided by the server from the session cookie.
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct SignedIn(pub services::storage::UserRecord);
+
+/// The caller of a server function, or `unauthenticated`; refuses accounts that must change their
+/// password first.
+#[cfg(feature = "ssr")]
+pub fn signed_in() -> Result<services::storage::UserRecord, AppError> {
+    let SignedIn(user) = use_context::<SignedIn>()
+        .ok_or_else(|| AppError::new("unauthenticated", "Your session has ended; log in again."))?;
+    if user.must_change_password {
+        return Err(services::ServiceError::PasswordChangeRequired.into());
+    }
+    Ok(user)
+}
+
+/// Asks the RBAC policy for the current caller; a refusal names the rule.
+#[cfg(feature = "ssr")]
+pub fn require(
+    action: domain::policy::Action,
+    object: &domain::policy::Object,
+    environment: Option<&domain::policy::Environment<'_>>,
+) -> Result<services::storage::UserRecord, AppError> {
+    let user = signed_in()?;
+    let subject = domain::policy::Subject {
+        user_id: user.id,
+        role: user.role()?,
+    };
+    services::ServiceError::check(domain::policy::may(&subject, action, object, environment))?;
+    Ok(user)
+}
+
+/// The signed-in user, for the top bar and for hiding what the policy would refuse.
+#[server(prefix = "/sfn", endpoint = "auth/me")]
+pub async fn current_user() -> Result<UserProfile, AppError> {
+    Ok(signed_in()?.profile()?)
+}
+
+/// What an error code from the login form means, in words.
+fn login_error_text(code: &str, retry_after: Option<String>) -> String {
+    match code {
+        "invalid_credentials" => "Invalid username or password.".to_owned(),
+        "too_many_attempts" => format!(
+            "Too many failed attempts. Try again in {} seconds.",
+            retry_after.unwrap_or_else(|| "a few".to_owned())
+        ),
+        _ => "uHub could not sign you in right now; try again shortly.".to_owned(),
+    }
+}
+
+/// `/login`: a plain form posted to the server, so it works before (and without) the WASM.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || {
+        query.with(|q| {
+            q.get("error")
+                .map(|code| login_error_text(&code, q.get("retry_after")))
+        })
+    };
+    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
+
+    view! {
+        <Title text="Log in"/>
+        <section class="auth-card" aria-labelledby="login-title">
+            <div class="auth-card__brand">
+                <span class="brand__mark" aria-hidden="true">"u"</span>
+                <span class="brand__name">"uHub"</span>
+            </div>
+            <h1 id="login-title">"Log in"</h1>
+            <p class="muted">"Plan, run and trace your operations."</p>
+            {move || error().map(|text| view! {
+                <p class="form-error" role="alert" data-testid="login-error">{text}</p>
+            })}
+            <form method="post" action="/login" class="form">
+                <input type="hidden" name="next" prop:value=next/>
+                <label class="field">
+                    <span>"Username"</span>
+                    <input class="input" type="text" name="username" autocomplete="username" required autofocus/>
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input class="input" type="password" name="password" autocomplete="current-password" required/>
+                </label>
+                <button type="submit" class="button button--primary">"Log in"</button>
+            </form>
+        </section>
+    }
+}
+
+fn password_error_text(code: &str) -> &'static str {
+    match code {
+        "mismatch" => "The two new passwords differ.",
+        "wrong_current_password" => "The current password is not right.",
+        "weak_password" => {
+            "The new password must have at least 10 characters, differ from the current one, and be neither the username nor the initial password."
+        }
+        _ => "uHub could not change the password right now; try again shortly.",
+    }
+}
+
+/// `/account/password`: change one's password. The bootstrap admin (and anyone whose password an
+/// admin reset) lands here first and cannot go anywhere else until it is done.
+#[component]
+pub fn PasswordPage() -> impl IntoView {
+    let query = use_query_map();
+    let error = move || query.with(|q| q.get("error").map(|code| password_error_text(&code)));
+    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
+
+    view! {
+        <Title text="Change password"/>
+        <section class="auth-card" aria-labelledby="password-title">
+            <div class="auth-card__brand">
+                <span class="brand__mark" aria-hidden="true">"u"</span>
+                <span class="brand__name">"uHub"</span>
+            </div>
+            <h1 id="password-title">"Choose a new password"</h1>
+            <p class="muted" data-testid="password-reason">
+                "Before going on, replace the password you were given with one only you know."
+            </p>
+            {move || error().map(|text| view! {
+                <p class="form-error" role="alert" data-testid="password-error">{text}</p>
+            })}
+            <form method="post" action="/account/password" class="form">
+                <input type="hidden" name="next" prop:value=next/>
+                <label class="field">
+                    <span>"Current password"</span>
+                    <input class="input" type="password" name="current_password" autocomplete="current-password" required/>
+                </label>
+                <label class="field">
+                    <span>"New password"</span>
+                    <input class="input" type="password" name="new_password" autocomplete="new-password" minlength="10" required/>
+                </label>
+                <label class="field">
+                    <span>"New password, again"</span>
+                    <input class="input" type="password" name="confirm_password" autocomplete="new-password" minlength="10" required/>
+                </label>
+                <button type="submit" class="button button--primary">"Change password"</button>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,228 @@
+//! `/auth/*` and `/bootstrap/admin`: the OAuth2 password flow, the caller's profile and password.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::UserProfile;
+use serde::{Deserialize, Serialize};
+use services::auth;
+use services::storage::{Actor, Outcome, ProfileChanges};
+
+use super::{ApiError, ApiForm, ApiJson, ApiResult, Caller, PendingCaller};
+use crate::session::{self, ClientIp};
+use crate::AppState;
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    #[serde(default)]
+    grant_type: Option<String>,
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+/// `POST /auth/token` (form-encoded, OAuth2 password grant).
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiForm(request): ApiForm<TokenRequest>,
+) -> ApiResult<Json<TokenResponse>> {
+    if let Some(grant) = request.grant_type.as_deref() {
+        if grant != "password" {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only grant_type=password is supported",
+            ));
+        }
+    }
+    let user = auth::login(
+        &state.storage,
+        &state.throttle,
+        &request.username,
+        &request.password,
+        ip,
+    )
+    .await?;
+    let token = state.token_keys.issue(&user)?;
+    Ok(Json(TokenResponse {
+        access_token: token.token,
+        token_type: "bearer",
+        expires_in: token.expires_in,
+    }))
+}
+
+/// The caller as `/auth/me` shows them.
+#[derive(Serialize)]
+pub struct Me {
+    #[serde(flatten)]
+    profile: UserProfile,
+    must_change_password: bool,
+}
+
+/// `GET /auth/me`: allowed before the forced password change, so the UI can ask for it.
+pub async fn me(PendingCaller(caller): PendingCaller) -> ApiResult<Json<Me>> {
+    Ok(Json(Me {
+        profile: caller.user.profile()?,
+        must_change_password: caller.user.must_change_password,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRequest {
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    email: Option<Option<String>>,
+    #[serde(default)]
+    theme: Option<String>,
+    #[serde(default)]
+    locale: Option<String>,
+}
+
+const THEMES: &[&str] = &["dark", "light", "system"];
+const LOCALES: &[&str] = &["en", "fr"];
+
+/// `PATCH /auth/me`: every user edits their own display name, email, theme and locale.
+pub async fn update_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<ProfileRequest>,
+) -> ApiResult<Json<Me>> {
+    if let Some(theme) = request.theme.as_deref() {
+        if !THEMES.contains(&theme) {
+            return Err(ApiError::invalid(
+                "theme",
+                format!("must be one of {}", THEMES.join(", ")),
+            ));
+        }
+    }
+    if let Some(locale) = request.locale.as_deref() {
+        if !LOCALES.contains(&locale) {
+            return Err(ApiError::invalid(
+                "locale",
+                format!("must be one of {}", LOCALES.join(", ")),
+            ));
+        }
+    }
+    if let Some(Some(email)) = &request.email {
+        check_email(email)?;
+    }
+    let changes = ProfileChanges {
+        display_name: request.display_name,
+        email: request.email,
+        theme: request.theme,
+        locale: request.locale,
+    };
+    let user = state
+        .storage
+        .update_profile(caller.user.id, &changes, &caller.actor)
+        .await?;
+    Ok(Json(Me {
+        profile: user.profile()?,
+        must_change_password: user.must_change_password,
+    }))
+}
+
+/// A light check: something@something. Delivery is what proves an address.
+pub fn check_email(email: &str) -> ApiResult<()> {
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("email", "is not an email address"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordRequest {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /auth/password`: changes the caller's password and answers with a fresh token (every
+/// earlier one stops working); a cookie session gets a fresh cookie too.
+pub async fn change_password(
+    State(state): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<PasswordRequest>,
+) -> ApiResult<Response> {
+    let user = auth::change_password(
+        &state.storage,
+        &caller.user,
+        &request.current_password,
+        &request.new_password,
+        &caller.actor,
+    )
+    .await?;
+    let token = state.token_keys.issue(&user)?;
+    let mut response = Json(TokenResponse {
+        access_token: token.token.clone(),
+        token_type: "bearer",
+        expires_in: token.expires_in,
+    })
+    .into_response();
+    if headers.contains_key(header::COOKIE) {
+        if let Some(cookie) = session::session_cookie_header(&token, &headers) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+    }
+    Ok(response)
+}
+
+/// `POST /auth/logout`: clears the session cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    PendingCaller(caller): PendingCaller,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    state
+        .storage
+        .record_audit(
+            &caller.actor,
+            "auth.logout",
+            Some(("user", caller.user.id)),
+            Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session::clear_cookie_header(&headers));
+    Ok(response)
+}
+
+/// `POST /bootstrap/admin`: creates `uHub` / `uHub-ADMIN` while no admin exists; 409 after.
+pub async fn bootstrap(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+) -> ApiResult<(StatusCode, Json<Me>)> {
+    let actor = Actor {
+        client_ip: Some(ip.to_string()),
+        ..Actor::system()
+    };
+    let user = auth::bootstrap_admin(&state.storage, &actor).await?;
+    tracing::info!(username = %user.username, "bootstrap admin created through the API; it must change its password at first login");
+    Ok((
+        StatusCode::CREATED,
+        Json(Me {
+            profile: user.profile()?,
+            must_change_password: user.must_change_password,
+        }),
+    ))
+}

@@ -1,0 +1,356 @@
+//! Projects and their jobs. Each write asks the policy with the project's owner, the job's type
+//! and the environment concerned, before and (for moves between environments) after the change.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use domain::policy::{Action, Environment, Object};
+use domain::{Color, Job, JobStatus, JobType, ProjectState, ProjectSummary, Role};
+use serde::Deserialize;
+use services::storage::{JobChanges, NewEnvironment, NewJob, NewProject, ProjectChanges};
+use services::ServiceError;
+
+use super::{ApiError, ApiJson, ApiPath, ApiResult, Caller, Page};
+use crate::AppState;
+
+pub async fn list_projects(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Page<ProjectSummary>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(Page::complete(
+        state.storage.list_project_summaries().await?,
+    )))
+}
+
+pub async fn get_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ProjectSummary>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(state.storage.project_summary(id).await?))
+}
+
+/// An environment in a create request: a bare name (as in the seed) or `{name, is_production}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum EnvironmentRequest {
+    Name(String),
+    Full {
+        name: String,
+        #[serde(default)]
+        is_production: Option<bool>,
+    },
+}
+
+impl EnvironmentRequest {
+    fn into_new(self) -> NewEnvironment {
+        match self {
+            EnvironmentRequest::Name(name) => NewEnvironment::named(&name),
+            EnvironmentRequest::Full {
+                name,
+                is_production,
+            } => {
+                let named = NewEnvironment::named(&name);
+                NewEnvironment {
+                    is_production: is_production.unwrap_or(named.is_production),
+                    ..named
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectRequest {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    color: Option<Color>,
+    #[serde(default)]
+    environments: Vec<EnvironmentRequest>,
+    /// Defaults to the caller.
+    #[serde(default)]
+    owner_id: Option<i64>,
+}
+
+pub async fn create_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<CreateProjectRequest>,
+) -> ApiResult<(StatusCode, Json<ProjectSummary>)> {
+    caller.may(Action::CreateProject, &Object::none(), None)?;
+    let owner_id = request.owner_id.unwrap_or(caller.user.id);
+    if owner_id != caller.user.id {
+        // Giving a project to someone else is governance.
+        caller.may(Action::ManageUsers, &Object::none(), None)?;
+        state
+            .storage
+            .user_by_id(owner_id)
+            .await
+            .map_err(|_| ApiError::invalid("owner_id", "no such user"))?;
+    }
+    let project = NewProject {
+        name: request.name,
+        description: request.description,
+        color: request.color.unwrap_or_else(Color::default_accent),
+        owner_id: Some(owner_id),
+        environments: request
+            .environments
+            .into_iter()
+            .map(EnvironmentRequest::into_new)
+            .collect(),
+    };
+    let created = state
+        .storage
+        .create_project(&project, &caller.actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProjectRequest {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    color: Option<Color>,
+    #[serde(default)]
+    state: Option<ProjectState>,
+}
+
+pub async fn update_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<UpdateProjectRequest>,
+) -> ApiResult<Json<ProjectSummary>> {
+    let project = state.storage.project_summary(id).await?;
+    caller.may(
+        Action::UpdateProject,
+        &Object::project(project.owner_id),
+        None,
+    )?;
+    let changes = ProjectChanges {
+        name: request.name,
+        description: request.description,
+        color: request.color,
+        state: request.state,
+    };
+    Ok(Json(
+        state
+            .storage
+            .update_project(id, &changes, &caller.actor)
+            .await?,
+    ))
+}
+
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<Job>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    state.storage.project_summary(id).await?;
+    Ok(Json(Page::complete(
+        state.storage.list_project_jobs(id).await?,
+    )))
+}
+
+pub async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Job>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(state.storage.job(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJobRequest {
+    title: String,
+    #[serde(default)]
+    description: String,
+    job_type: JobType,
+    #[serde(default)]
+    environment: Option<String>,
+    planned_start: DateTime<Utc>,
+    #[serde(default)]
+    planned_end: Option<DateTime<Utc>>,
+    #[serde(default)]
+    all_day: bool,
+    #[serde(default)]
+    owner_id: Option<i64>,
+    #[serde(default)]
+    responsible_role: Option<Role>,
+}
+
+pub async fn create_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(project_id): ApiPath<i64>,
+    ApiJson(request): ApiJson<CreateJobRequest>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let project = state.storage.project_summary(project_id).await?;
+    let environment = match &request.environment {
+        Some(name) => Some(state.storage.environment(project_id, name).await?),
+        None => None,
+    };
+    let policy_environment = environment.as_ref().map(|e| Environment {
+        name: &e.name,
+        is_production: e.is_production,
+    });
+    caller.may(
+        Action::CreateJob,
+        &Object::job(project.owner_id, request.job_type),
+        policy_environment.as_ref(),
+    )?;
+    if project.state == ProjectState::Archived {
+        return Err(ServiceError::Conflict(
+            "the project is archived; it takes no new jobs".to_owned(),
+        )
+        .into());
+    }
+    let job = NewJob {
+        project_id,
+        title: request.title,
+        description: request.description,
+        job_type: request.job_type,
+        environment: request.environment,
+        planned_start: request.planned_start,
+        planned_end: request.planned_end,
+        all_day: request.all_day,
+        owner_id: Some(request.owner_id.unwrap_or(caller.user.id)),
+        responsible_role: request.responsible_role,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(state.storage.create_job(&job, &caller.actor).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateJobRequest {
+    /// The version this change is based on (optimistic concurrency).
+    version: i64,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    job_type: Option<JobType>,
+    #[serde(default)]
+    status: Option<JobStatus>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    environment: Option<Option<String>>,
+    #[serde(default)]
+    planned_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    planned_end: Option<Option<DateTime<Utc>>>,
+    #[serde(default)]
+    all_day: Option<bool>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    responsible_role: Option<Option<Role>>,
+}
+
+/// `PATCH /jobs/{id}`: a move (window only) is a reschedule for the policy, anything else an
+/// update. A stale `version` gets 409 with the current job.
+pub async fn update_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<UpdateJobRequest>,
+) -> ApiResult<Json<Job>> {
+    let job = state.storage.job(id).await?;
+    let project = state.storage.project_summary(job.project_id).await?;
+    let changes = JobChanges {
+        title: request.title,
+        description: request.description,
+        job_type: request.job_type,
+        status: request.status,
+        environment: request.environment,
+        planned_start: request.planned_start,
+        planned_end: request.planned_end,
+        all_day: request.all_day,
+        owner_id: request.owner_id,
+        responsible_role: request.responsible_role,
+    };
+    let action = if changes.is_reschedule_only() {
+        Action::RescheduleJob
+    } else {
+        Action::UpdateJob
+    };
+    // The job as it is, and as it would be: both must be the caller's to touch.
+    let here = job.environment.as_ref().map(|name| Environment {
+        name,
+        is_production: job.environment_is_production,
+    });
+    caller.may(
+        action,
+        &Object::job(project.owner_id, job.job_type),
+        here.as_ref(),
+    )?;
+    let target_environment = match &changes.environment {
+        Some(Some(name)) => Some(state.storage.environment(job.project_id, name).await?),
+        _ => None,
+    };
+    if target_environment.is_some() || changes.job_type.is_some() {
+        let there = match (&changes.environment, &target_environment) {
+            (Some(Some(_)), Some(env)) => Some(Environment {
+                name: &env.name,
+                is_production: env.is_production,
+            }),
+            (Some(None), _) => None,
+            _ => here.clone(),
+        };
+        let job_type = changes.job_type.unwrap_or(job.job_type);
+        caller.may(
+            action,
+            &Object::job(project.owner_id, job_type),
+            there.as_ref(),
+        )?;
+    }
+    match state
+        .storage
+        .update_job(id, request.version, &changes, &caller.actor)
+        .await
+    {
+        Ok(updated) => Ok(Json(updated)),
+        Err(error @ ServiceError::StaleVersion { .. }) => {
+            let current = state.storage.job(id).await?;
+            Err(ApiError::from(error)
+                .with_extra("current", serde_json::to_value(current).unwrap_or_default()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn delete_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    let job = state.storage.job(id).await?;
+    let project = state.storage.project_summary(job.project_id).await?;
+    let here = job.environment.as_ref().map(|name| Environment {
+        name,
+        is_production: job.environment_is_production,
+    });
+    caller.may(
+        Action::DeleteJob,
+        &Object::job(project.owner_id, job.job_type),
+        here.as_ref(),
+    )?;
+    state.storage.delete_job(id, &caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

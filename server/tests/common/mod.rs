@@ -1,0 +1,167 @@
+//! What the server's HTTP tests share: an application over a test database with the demo data,
+//! and helpers to log in and call the API as a user would.
+#![allow(dead_code)] // each test file uses its own subset
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use services::storage::Actor;
+use services::testing::{TestEngine, TestStorage};
+use tower::ServiceExt;
+use uhub_server::config::Secret;
+use uhub_server::{router, AppState};
+
+pub const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256!!";
+
+pub struct TestApp {
+    pub router: Router,
+    pub storage: TestStorage,
+    _site: tempfile::TempDir,
+}
+
+/// A site directory shaped like the real build's, with small but real files.
+pub fn fake_site() -> tempfile::TempDir {
+    let site = tempfile::tempdir().expect("site dir");
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("pkg dir");
+    let js = "export default function init() { return Promise.resolve(); }\n".repeat(40);
+    std::fs::write(pkg.join("uhub.js"), js).expect("js");
+    std::fs::write(
+        pkg.join("uhub.css"),
+        "body { background: #000; }\n".repeat(40),
+    )
+    .expect("css");
+    std::fs::write(
+        site.path().join("favicon.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .expect("favicon");
+    site
+}
+
+impl TestApp {
+    /// The application on `engine`, with the demo accounts and projects loaded.
+    pub async fn with_demo(engine: TestEngine) -> TestApp {
+        let app = TestApp::empty(engine).await;
+        let today = chrono::Utc::now().date_naive();
+        services::seed::load_demo(&app.storage.storage, today, &Actor::system())
+            .await
+            .expect("seed");
+        app
+    }
+
+    /// The application on an empty database (no user at all).
+    pub async fn empty(engine: TestEngine) -> TestApp {
+        let storage = TestStorage::new(engine).await;
+        let site = fake_site();
+        let state = AppState::new(
+            storage.storage.clone(),
+            Secret::new(SECRET.to_owned()),
+            site.path(),
+            "127.0.0.1:3000".parse().expect("address"),
+        );
+        TestApp {
+            router: router(state),
+            storage,
+            _site: site,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        (status, headers, body)
+    }
+
+    /// `POST /api/v1/auth/token` with the password grant; the raw answer.
+    pub async fn login(&self, username: &str, password: &str) -> (StatusCode, HeaderMap, Value) {
+        let form = format!(
+            "grant_type=password&username={}&password={}",
+            encode(username),
+            encode(password)
+        );
+        let request = Request::post("/api/v1/auth/token")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .expect("request");
+        let (status, headers, body) = self.send(request).await;
+        (
+            status,
+            headers,
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A bearer token for a demo account (password = username).
+    pub async fn token(&self, username: &str) -> String {
+        let (status, _, body) = self.login(username, username).await;
+        assert_eq!(status, StatusCode::OK, "login as {username}: {body}");
+        body["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned()
+    }
+
+    /// Calls the API with an optional bearer token and JSON body; the answer parsed as JSON.
+    pub async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(json) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .expect("request");
+        let (status, _, body) = self.send(request).await;
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// A page request carrying the session cookie of `token`.
+    pub fn page(uri: &str, token: &str) -> Request<Body> {
+        Request::get(uri)
+            .header(header::COOKIE, format!("uhub_session={token}"))
+            .body(Body::empty())
+            .expect("request")
+    }
+}
+
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+pub fn text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).into_owned()
+}
+
+pub fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).expect("request")
+}

@@ -1,0 +1,191 @@
+//! The audit log: who did what, when, to what, with which outcome. Append-only (triggers refuse
+//! anything else); every change that matters writes its row in the same transaction as the change.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{on_pool, stored_precision, Storage};
+use crate::{ServiceError, ServiceResult};
+
+/// Who is acting, as the audit log records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub username: String,
+    pub client_ip: Option<String>,
+}
+
+impl Actor {
+    /// uHub itself (start-up bootstrap, demo seed from the configuration).
+    pub fn system() -> Self {
+        Actor {
+            user_id: None,
+            username: "uhub".to_owned(),
+            client_ip: None,
+        }
+    }
+
+    pub fn user(user_id: i64, username: &str, client_ip: Option<String>) -> Self {
+        Actor {
+            user_id: Some(user_id),
+            username: username.to_owned(),
+            client_ip,
+        }
+    }
+}
+
+/// The outcome column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Success,
+    Failure,
+    Denied,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+            Outcome::Denied => "denied",
+        }
+    }
+}
+
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_log \
+     (at, actor_id, actor_username, action, target_type, target_id, outcome, detail, client_ip) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Writes one audit row through `$executor` (a transaction, so it commits with the change).
+/// `$detail` is any `Serialize` value; it must never hold a secret.
+macro_rules! write_audit {
+    ($executor:expr, $actor:expr, $action:expr, $target_type:expr, $target_id:expr, $detail:expr) => {
+        write_audit!(
+            $executor,
+            $actor,
+            $action,
+            $target_type,
+            $target_id,
+            $detail,
+            $crate::storage::Outcome::Success
+        )
+    };
+    ($executor:expr, $actor:expr, $action:expr, $target_type:expr, $target_id:expr, $detail:expr, $outcome:expr) => {
+        sqlx::query($crate::storage::audit::AUDIT_INSERT)
+            .bind($crate::storage::now())
+            .bind($actor.user_id)
+            .bind(&$actor.username)
+            .bind($action)
+            .bind($target_type)
+            .bind($target_id.map(|id: i64| id.to_string()))
+            .bind($outcome.as_str())
+            .bind(sqlx::types::Json($detail))
+            .bind(&$actor.client_ip)
+            .execute($executor)
+            .await
+    };
+}
+pub(crate) use write_audit;
+
+/// One row of the audit log as returned by `GET /api/v1/audit`.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub actor_username: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    #[sqlx(json)]
+    pub detail: serde_json::Value,
+    pub client_ip: Option<String>,
+}
+
+/// Filters of the audit listing; `None` means any. `before_id` is the pagination cursor.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    /// Exact action, or a prefix ending with `.` (`job.` = every job action).
+    pub action: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub before_id: Option<i64>,
+}
+
+impl Storage {
+    /// Writes an audit row on its own (for events that change nothing else, like a failed login).
+    pub async fn record_audit(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: Option<(&str, i64)>,
+        outcome: Outcome,
+        detail: serde_json::Value,
+    ) -> ServiceResult<()> {
+        let target_type = target.map(|(kind, _)| kind);
+        let target_id = target.map(|(_, id)| id);
+        on_pool!(self, pool => {
+            write_audit!(pool, actor, action, target_type, target_id, &detail, outcome)
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// The newest entries first, `limit` at most, matching `filter`.
+    pub async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        limit: u32,
+    ) -> ServiceResult<Vec<AuditRecord>> {
+        let (action_exact, action_prefix) = match filter.action.as_deref() {
+            Some(prefix) if prefix.ends_with('.') => (None, Some(format!("{prefix}%"))),
+            Some(exact) => (Some(exact), None),
+            None => (None, None),
+        };
+        let sql = "SELECT id, at, actor_id, actor_username, action, target_type, target_id, outcome, detail, client_ip \
+             FROM audit_log WHERE ($1 IS NULL OR actor_username = $1) \
+             AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR action LIKE $3) \
+             AND ($4 IS NULL OR target_type = $4) AND ($5 IS NULL OR target_id = $5) \
+             AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) AND ($8 IS NULL OR id < $8) \
+             ORDER BY id DESC LIMIT $9";
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, AuditRecord>(sql)
+                .bind(filter.actor.as_deref())
+                .bind(action_exact)
+                .bind(action_prefix.as_deref())
+                .bind(filter.target_type.as_deref())
+                .bind(filter.target_id.as_deref())
+                .bind(filter.since.map(stored_precision))
+                .bind(filter.until.map(stored_precision))
+                .bind(filter.before_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })
+        .map_err(ServiceError::from)?;
+        Ok(rows)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl Storage {
+    /// Tries to edit and to delete audit rows, as an attacker with SQL access through uHub would;
+    /// `Err` when both are refused (what the triggers must do), `Ok` naming what got through.
+    pub async fn tamper_with_audit_log(&self) -> Result<&'static str, ()> {
+        let update: Result<_, sqlx::Error> = on_pool!(self, pool => {
+            sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(pool).await.map(|d| d.rows_affected())
+        });
+        let delete: Result<_, sqlx::Error> = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|d| d.rows_affected())
+        });
+        match (update, delete) {
+            (Err(_), Err(_)) => Err(()),
+            (Ok(_), _) => Ok("an update"),
+            (_, Ok(_)) => Ok("a delete"),
+        }
+    }
+}
