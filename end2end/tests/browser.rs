@@ -1,6 +1,7 @@
 //! Browser test: real headless Chromium, driven through chromedriver, against uhub serving the
 //! real WASM bundle. Proves server rendering, hydration (`data-hydrated`), a client-side
-//! interaction, and a browser → server function → database round trip.
+//! interaction, a browser → server function → database round trip, and signing in: a wrong
+//! password, `demo-ops` through `/login`, and the bootstrap admin forced to change its password.
 //!
 //! Needs chromedriver (`UHUB_TEST_CHROMEDRIVER`, default `chromedriver` on PATH), Chromium
 //! (`UHUB_TEST_CHROMIUM`, default `/usr/bin/chromium`) and the built site (`UHUB_TEST_SITE_DIR`,
@@ -126,8 +127,141 @@ async fn card_count(client: &Client) -> TestResult<usize> {
         .len())
 }
 
-async fn scenario(client: &Client, base: &str) -> TestResult {
+async fn screenshot(client: &Client, name: &str) -> TestResult {
+    if let Ok(dir) = std::env::var("UHUB_TEST_SCREENSHOT_DIR") {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(format!("{dir}/{name}.png"), client.screenshot().await?)?;
+    }
+    Ok(())
+}
+
+/// Types into the named inputs of the form posting to `action`, then submits it.
+async fn submit_form(client: &Client, action: &str, fields: &[(&str, &str)]) -> TestResult {
+    for (name, value) in fields {
+        let input = client
+            .find(Locator::Css(&format!(
+                "form[action='{action}'] input[name={name}]"
+            )))
+            .await?;
+        input.clear().await?;
+        input.send_keys(value).await?;
+    }
+    client
+        .find(Locator::Css(&format!(
+            "form[action='{action}'] button[type=submit]"
+        )))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+async fn wait_for_path(client: &Client, path: &str) -> TestResult {
+    eventually(
+        &format!("the page {path}"),
+        Duration::from_secs(20),
+        || async { Ok(client.current_url().await?.path() == path) },
+    )
+    .await
+}
+
+/// Anonymous → login page; a wrong password shows an error; `demo-ops` gets in and lands where it
+/// was going.
+async fn log_in_as_demo_ops(client: &Client, base: &str) -> TestResult {
     client.goto(&format!("{base}/projects")).await?;
+    wait_for_path(client, "/login").await?;
+    submit_form(
+        client,
+        "/login",
+        &[("username", "demo-ops"), ("password", "not-the-password")],
+    )
+    .await?;
+    let error = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=login-error]"))
+        .await?;
+    assert_eq!(error.text().await?, "Invalid username or password.");
+    assert_eq!(error.attr("role").await?.as_deref(), Some("alert"));
+    screenshot(client, "login-error").await?;
+
+    submit_form(
+        client,
+        "/login",
+        &[("username", "demo-ops"), ("password", "demo-ops")],
+    )
+    .await?;
+    wait_for_path(client, "/projects").await?;
+    let user = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=current-user]"))
+        .await?;
+    assert_eq!(
+        user.attr("data-username").await?.as_deref(),
+        Some("demo-ops")
+    );
+    Ok(())
+}
+
+/// The bootstrap admin logs in with the initial password and cannot go anywhere before choosing
+/// a new one.
+async fn bootstrap_admin_changes_its_password(client: &Client, base: &str) -> TestResult {
+    client
+        .find(Locator::Css("form[action='/logout'] button[type=submit]"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(client, "/login").await?;
+    submit_form(
+        client,
+        "/login",
+        &[("username", "uHub"), ("password", "uHub-ADMIN")],
+    )
+    .await?;
+    wait_for_path(client, "/account/password").await?;
+    screenshot(client, "forced-password-change").await?;
+    client.goto(&format!("{base}/projects")).await?;
+    wait_for_path(client, "/account/password").await?;
+
+    let new_password = "a-new-admin-passphrase";
+    submit_form(
+        client,
+        "/account/password",
+        &[
+            ("current_password", "uHub-ADMIN"),
+            ("new_password", new_password),
+            ("confirm_password", "something-else-entirely"),
+        ],
+    )
+    .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=password-error]"))
+        .await?;
+    submit_form(
+        client,
+        "/account/password",
+        &[
+            ("current_password", "uHub-ADMIN"),
+            ("new_password", new_password),
+            ("confirm_password", new_password),
+        ],
+    )
+    .await?;
+    wait_for_path(client, "/projects").await?;
+    let user = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=current-user]"))
+        .await?;
+    assert_eq!(user.attr("data-username").await?.as_deref(), Some("uHub"));
+    Ok(())
+}
+
+async fn scenario(client: &Client, base: &str) -> TestResult {
+    log_in_as_demo_ops(client, base).await?;
     client
         .wait()
         .at_most(Duration::from_secs(60))
@@ -161,13 +295,7 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         .await?;
     assert_eq!(remaining, "Infra K3s");
 
-    if let Ok(dir) = std::env::var("UHUB_TEST_SCREENSHOT_DIR") {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(
-            format!("{dir}/projects-filtered.png"),
-            client.screenshot().await?,
-        )?;
-    }
+    screenshot(client, "projects-filtered").await?;
 
     // Client-side navigation: the router swaps the page in place (the marker survives) and the
     // new page loads its projects through the server function, from the browser.
@@ -195,14 +323,21 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         serde_json::json!("still here"),
         "navigation stayed in the page (no reload)"
     );
-    Ok(())
+    bootstrap_admin_changes_its_password(client, base).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_projects_page_hydrates_filters_and_navigates() -> TestResult {
+async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestResult {
     let site = site_dir();
     let storage = TestStorage::new(TestEngine::Sqlite).await;
-    services::seed::load_demo(&storage.storage, chrono::Utc::now().date_naive()).await?;
+    // As a first start with UHUB_SEED_DEMO=true does: the bootstrap admin, then the demo data.
+    services::auth::bootstrap_admin(&storage.storage, &services::storage::Actor::system()).await?;
+    services::seed::load_demo(
+        &storage.storage,
+        chrono::Utc::now().date_naive(),
+        &services::storage::Actor::system(),
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
     let state = AppState::new(

@@ -187,16 +187,29 @@ fn serve_and_stop(database_url: Option<&str>) -> std::path::PathBuf {
         .spawn()
         .expect("spawn uhub");
     wait_ready(&mut child, address);
-    let (status, body) = http_get(address, "/").expect("GET /");
+    let (status, _) = http_get(address, "/").expect("GET /");
+    assert_eq!(
+        status, 303,
+        "an anonymous visitor is sent to the login page"
+    );
+    let (status, body) = http_get(address, "/login").expect("GET /login");
     assert_eq!(status, 200);
     assert!(
-        body.contains("Registry Docker Priv"),
-        "the demo projects are served"
+        body.contains("name=\"password\""),
+        "the login form is served"
     );
     let status = terminate(&mut child);
     assert!(
         status.success(),
         "a SIGTERM stop is a clean exit, got {status}"
+    );
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("stderr");
+    }
+    assert!(
+        stderr.contains("created the bootstrap admin"),
+        "a first start on an empty database bootstraps the admin and says so: {stderr}"
     );
     data
 }

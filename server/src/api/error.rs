@@ -12,8 +12,15 @@ use services::ServiceError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: String,
+    pub code: &'static str,
     pub message: String,
+    /// Rarely present, so boxed: keeps every `Result` of a handler small.
+    pub details: Option<Box<Details>>,
+}
+
+/// The optional parts of an error.
+#[derive(Debug, Default)]
+pub struct Details {
     pub fields: Option<serde_json::Map<String, serde_json::Value>>,
     /// Extra members of the body (e.g. `current` for a stale update).
     pub extra: Option<(&'static str, serde_json::Value)>,
@@ -31,34 +38,39 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            code: code.to_owned(),
+            code,
             message: message.into(),
-            fields: None,
-            extra: None,
-            retry_after: None,
+            details: None,
         }
     }
 
     /// A 422 naming one field.
     pub fn invalid(field: &str, reason: impl Into<String>) -> Self {
         let reason = reason.into();
-        let mut fields = serde_json::Map::new();
-        fields.insert(field.to_owned(), serde_json::Value::String(reason.clone()));
-        ApiError {
-            fields: Some(fields),
-            ..ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{field}: {reason}"),
-            )
-        }
+        let message = format!("{field}: {reason}");
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", message)
+            .with_fields(single_field(field, &reason))
+    }
+
+    fn details(&mut self) -> &mut Details {
+        self.details.get_or_insert_with(Box::default)
+    }
+
+    pub fn with_fields(mut self, fields: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.details().fields = Some(fields);
+        self
     }
 
     pub fn with_extra(mut self, key: &'static str, value: serde_json::Value) -> Self {
-        self.extra = Some((key, value));
+        self.details().extra = Some((key, value));
+        self
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.details().retry_after = Some(seconds);
         self
     }
 }
@@ -70,10 +82,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound { .. } => {
                 ApiError::new(StatusCode::NOT_FOUND, code, error.to_string())
             }
-            ServiceError::AlreadyExists { field } => ApiError {
-                fields: Some(single_field(field, "is already taken")),
-                ..ApiError::new(StatusCode::CONFLICT, code, error.to_string())
-            },
+            ServiceError::AlreadyExists { field } => {
+                ApiError::new(StatusCode::CONFLICT, code, error.to_string())
+                    .with_fields(single_field(field, "is already taken"))
+            }
             ServiceError::StaleVersion { .. } | ServiceError::Conflict(_) => {
                 ApiError::new(StatusCode::CONFLICT, code, error.to_string())
             }
@@ -81,10 +93,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Unauthenticated(_) | ServiceError::InvalidCredentials => {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, error.to_string())
             }
-            ServiceError::Throttled { retry_after_secs } => ApiError {
-                retry_after: Some(*retry_after_secs),
-                ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
-            },
+            ServiceError::Throttled { retry_after_secs } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
+                    .with_retry_after(*retry_after_secs)
+            }
             ServiceError::Forbidden(_)
             | ServiceError::ApprovalRequired(_)
             | ServiceError::PasswordChangeRequired => {
@@ -129,10 +141,8 @@ impl From<JsonRejection> for ApiError {
                     .filter(|f| !f.contains(' '))
                     .unwrap_or("body")
                     .to_owned();
-                ApiError {
-                    fields: Some(single_field(&field, &detail)),
-                    ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail.clone())
-                }
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail.clone())
+                    .with_fields(single_field(&field, &detail))
             }
             JsonRejection::JsonSyntaxError(error) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", error.body_text())
@@ -184,17 +194,18 @@ impl From<QueryRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let details = self.details.map(|d| *d).unwrap_or_default();
         let mut body = match serde_json::to_value(Body {
-            code: &self.code,
+            code: self.code,
             message: &self.message,
-            fields: self.fields.as_ref(),
+            fields: details.fields.as_ref(),
         }) {
             Ok(value) => value,
             Err(_) => {
                 serde_json::json!({ "code": "internal_error", "message": "cannot encode the error" })
             }
         };
-        if let (Some((key, value)), Some(object)) = (self.extra, body.as_object_mut()) {
+        if let (Some((key, value)), Some(object)) = (details.extra, body.as_object_mut()) {
             object.insert(key.to_owned(), value);
         }
         let mut response = (self.status, Json(body)).into_response();
@@ -203,7 +214,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let Some(seconds) = self.retry_after {
+        if let Some(seconds) = details.retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);
             }

@@ -1,0 +1,124 @@
+//! Nothing secret reaches the logs: every log line of logins (good and bad), a password change
+//! and token use is captured at TRACE level and searched for the passwords, hashes and tokens.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::TestApp;
+use serde_json::json;
+use services::testing::TestEngine;
+
+/// Every log line, kept in memory.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        self.0
+            .lock()
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_and_password_changes_never_log_a_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber)
+        .expect("the only subscriber of this test binary");
+
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let (status, _, wrong) = app.login("demo-ops", "Wrong-Password-42").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{wrong}");
+    let token = app.token("demo-ops").await;
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/projects", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let new_password = "Brand-New-Passphrase-77";
+    let (status, changed) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(&token),
+            Some(json!({"current_password": "demo-ops", "new_password": new_password})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let fresh = changed["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let form = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!(
+            "username=demo-ops&password={new_password}&next=%2F"
+        )))
+        .expect("request");
+    let (status, headers, _) = app.send(form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie_token = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap_or_default()
+        .trim_start_matches("uhub_session=")
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let (status, _, _) = app.send(TestApp::page("/projects", &cookie_token)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let hash = app
+        .storage
+        .storage
+        .user_by_username("demo-ops")
+        .await
+        .expect("user")
+        .map(|u| u.password_hash)
+        .unwrap_or_default();
+    let logs = captured.text();
+    assert!(
+        logs.contains("/api/v1/auth/token"),
+        "the requests were logged at all:\n{logs}"
+    );
+    for (what, secret) in [
+        ("the wrong password", "Wrong-Password-42"),
+        ("the demo password in a form body", "password=demo-ops"),
+        ("the new password", new_password),
+        ("the password hash", hash.as_str()),
+        (
+            "the hash's salt part",
+            hash.rsplit('$').nth(1).unwrap_or("no salt"),
+        ),
+        ("the bearer token", token.as_str()),
+        ("the changed token", fresh.as_str()),
+        ("the cookie token", cookie_token.as_str()),
+        ("the token signing secret", common::SECRET),
+    ] {
+        assert!(!secret.is_empty(), "{what} is known");
+        assert!(!logs.contains(secret), "{what} appears in the logs");
+    }
+}
