@@ -75,10 +75,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <Title text="Log in"/>
         <section class="auth-card" aria-labelledby="login-title">
-            <div class="auth-card__brand">
-                <span class="brand__mark" aria-hidden="true">"u"</span>
-                <span class="brand__name">"uHub"</span>
-            </div>
+            <AuthBrand/>
             <h1 id="login-title">"Log in"</h1>
             <p class="muted">"Plan, run and trace your operations."</p>
             {move || error().map(|text| view! {
@@ -97,6 +94,17 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" class="button button--primary">"Log in"</button>
             </form>
         </section>
+    }
+}
+
+/// The logo above the sign-in cards.
+#[component]
+fn AuthBrand() -> impl IntoView {
+    view! {
+        <div class="auth-card__brand">
+            <span class="brand__mark" aria-hidden="true">"u"</span>
+            <span class="brand__name">"uHub"</span>
+        </div>
     }
 }
 
@@ -122,10 +130,7 @@ pub fn PasswordPage() -> impl IntoView {
     view! {
         <Title text="Change password"/>
         <section class="auth-card" aria-labelledby="password-title">
-            <div class="auth-card__brand">
-                <span class="brand__mark" aria-hidden="true">"u"</span>
-                <span class="brand__name">"uHub"</span>
-            </div>
+            <AuthBrand/>
             <h1 id="password-title">"Choose a new password"</h1>
             <p class="muted" data-testid="password-reason">
                 "Before going on, replace the password you were given with one only you know."

@@ -156,6 +156,16 @@ async fn submit_form(client: &Client, action: &str, fields: &[(&str, &str)]) -> 
     Ok(())
 }
 
+/// The username the top bar shows, once the page has loaded it.
+async fn signed_in_as(client: &Client) -> TestResult<Option<String>> {
+    let user = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=current-user]"))
+        .await?;
+    Ok(user.attr("data-username").await?)
+}
+
 async fn wait_for_path(client: &Client, path: &str) -> TestResult {
     eventually(
         &format!("the page {path}"),
@@ -192,15 +202,7 @@ async fn log_in_as_demo_ops(client: &Client, base: &str) -> TestResult {
     )
     .await?;
     wait_for_path(client, "/projects").await?;
-    let user = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-testid=current-user]"))
-        .await?;
-    assert_eq!(
-        user.attr("data-username").await?.as_deref(),
-        Some("demo-ops")
-    );
+    assert_eq!(signed_in_as(client).await?.as_deref(), Some("demo-ops"));
     Ok(())
 }
 
@@ -251,12 +253,7 @@ async fn bootstrap_admin_changes_its_password(client: &Client, base: &str) -> Te
     )
     .await?;
     wait_for_path(client, "/projects").await?;
-    let user = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-testid=current-user]"))
-        .await?;
-    assert_eq!(user.attr("data-username").await?.as_deref(), Some("uHub"));
+    assert_eq!(signed_in_as(client).await?.as_deref(), Some("uHub"));
     Ok(())
 }
 

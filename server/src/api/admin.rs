@@ -228,16 +228,18 @@ pub async fn reset_password(
 
 pub async fn list_teams(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
 ) -> ApiResult<Json<Page<Team>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
     Ok(Json(Page::complete(state.storage.list_teams().await?)))
 }
 
 pub async fn get_team(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Team>> {
+    caller.may(Action::Read, &Object::none(), None)?;
     Ok(Json(state.storage.team(id).await?))
 }
 
