@@ -60,6 +60,7 @@ pub fn router() -> Router<AppState> {
             "/projects/{id}/jobs",
             get(projects::list_jobs).post(projects::create_job),
         )
+        .route("/jobs", get(projects::list_all_jobs))
         .route(
             "/jobs/{id}",
             get(projects::get_job)

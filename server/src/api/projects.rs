@@ -8,10 +8,12 @@ use chrono::{DateTime, Utc};
 use domain::policy::{Action, Environment, Object};
 use domain::{Color, Job, JobStatus, JobType, ProjectState, ProjectSummary, Role};
 use serde::Deserialize;
-use services::storage::{JobChanges, NewEnvironment, NewJob, NewProject, ProjectChanges};
+use services::storage::{
+    JobChanges, JobFilter, NewEnvironment, NewJob, NewProject, ProjectChanges,
+};
 use services::ServiceError;
 
-use super::{ApiError, ApiJson, ApiPath, ApiResult, Caller, Page};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
 pub async fn list_projects(
@@ -151,16 +153,124 @@ pub async fn update_project(
     ))
 }
 
+/// Filters, sorting and pagination of job listings.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    #[serde(default)]
+    project_id: Option<i64>,
+    #[serde(default)]
+    job_type: Option<JobType>,
+    #[serde(default)]
+    status: Option<JobStatus>,
+    #[serde(default)]
+    environment: Option<String>,
+    /// Jobs overlapping `[from, to)`.
+    #[serde(default)]
+    from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    to: Option<DateTime<Utc>>,
+    /// `planned_start` (default) or `-planned_start`.
+    #[serde(default)]
+    sort: Option<String>,
+    #[serde(default)]
+    cursor: Option<String>,
+    #[serde(default)]
+    limit: Option<u32>,
+}
+
+const JOBS_DEFAULT_LIMIT: u32 = 100;
+const JOBS_MAX_LIMIT: u32 = 1000;
+
+/// The opaque cursor of a job page: the last job's start (µs) and id, base64url.
+fn encode_cursor(job: &Job) -> String {
+    let raw = format!("{}:{}", job.planned_start.timestamp_micros(), job.id);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, raw)
+}
+
+fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, i64)> {
+    let invalid = || ApiError::invalid("cursor", "is not a cursor this API gave");
+    let raw = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, cursor)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(raw).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once(':').ok_or_else(invalid)?;
+    let start = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::from_timestamp_micros)
+        .ok_or_else(invalid)?;
+    Ok((start, id.parse().map_err(|_| invalid())?))
+}
+
+async fn job_page(
+    state: &AppState,
+    query: JobQuery,
+    project_id: Option<i64>,
+) -> ApiResult<Page<Job>> {
+    let limit = query.limit.unwrap_or(JOBS_DEFAULT_LIMIT);
+    if !(1..=JOBS_MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {JOBS_MAX_LIMIT}"),
+        ));
+    }
+    if let (Some(from), Some(to)) = (query.from, query.to) {
+        if to <= from {
+            return Err(ApiError::invalid("to", "must be after from"));
+        }
+    }
+    let descending = match query.sort.as_deref() {
+        None | Some("planned_start") => false,
+        Some("-planned_start") => true,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "sort",
+                "must be planned_start or -planned_start",
+            ))
+        }
+    };
+    let filter = JobFilter {
+        project_id: project_id.or(query.project_id),
+        job_type: query.job_type,
+        status: query.status,
+        environment: query.environment,
+        from: query.from,
+        to: query.to,
+        descending,
+        after: query.cursor.as_deref().map(decode_cursor).transpose()?,
+    };
+    // One more than asked tells whether another page exists.
+    let mut items = state.storage.list_jobs(&filter, limit + 1).await?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(encode_cursor)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+/// `GET /jobs`: every project's jobs, filtered (project, type, status, environment, window),
+/// sorted by start, paginated by cursor.
+pub async fn list_all_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<JobQuery>,
+) -> ApiResult<Json<Page<Job>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(job_page(&state, query, None).await?))
+}
+
+/// `GET /projects/{id}/jobs`: the same, within one project.
 pub async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<JobQuery>,
 ) -> ApiResult<Json<Page<Job>>> {
     caller.may(Action::Read, &Object::none(), None)?;
     state.storage.project_summary(id).await?;
-    Ok(Json(Page::complete(
-        state.storage.list_project_jobs(id).await?,
-    )))
+    Ok(Json(job_page(&state, query, Some(id)).await?))
 }
 
 pub async fn get_job(

@@ -110,6 +110,20 @@ impl JobChanges {
     }
 }
 
+/// Filters of a job listing; `None` means any. The window keeps jobs that overlap
+/// `[from, to)`; `after` is the keyset cursor (the last job of the previous page).
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub project_id: Option<i64>,
+    pub job_type: Option<JobType>,
+    pub status: Option<JobStatus>,
+    pub environment: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub descending: bool,
+    pub after: Option<(DateTime<Utc>, i64)>,
+}
+
 /// A project environment as the guardrails need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvironmentInfo {
@@ -194,6 +208,40 @@ impl Storage {
     pub async fn list_project_jobs(&self, project_id: i64) -> ServiceResult<Vec<Job>> {
         let sql = format!("{JOB_SELECT} WHERE j.project_id = $1 ORDER BY j.planned_start, j.id");
         let rows = on_pool!(self, pool => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_all(pool).await)?;
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
+    /// Jobs matching `filter` in planned order (then id), `limit` at most. Pages are cut by
+    /// keyset on (planned_start, id), so a page never repeats or skips a job when others are added.
+    pub async fn list_jobs(&self, filter: &JobFilter, limit: u32) -> ServiceResult<Vec<Job>> {
+        let (compare, order) = if filter.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        let sql = format!(
+            "{JOB_SELECT} WHERE ($1 IS NULL OR j.project_id = $1) AND ($2 IS NULL OR j.job_type = $2) \
+             AND ($3 IS NULL OR j.status = $3) AND ($4 IS NULL OR e.name = $4) \
+             AND ($5 IS NULL OR COALESCE(j.planned_end, j.planned_start) >= $5) AND ($6 IS NULL OR j.planned_start < $6) \
+             AND ($7 IS NULL OR j.planned_start {compare} $7 OR (j.planned_start = $7 AND j.id {compare} $8)) \
+             ORDER BY j.planned_start {order}, j.id {order} LIMIT $9"
+        );
+        let after_start = filter.after.map(|(start, _)| stored_precision(start));
+        let after_id = filter.after.map(|(_, id)| id);
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, JobRow>(&sql)
+                .bind(filter.project_id)
+                .bind(filter.job_type.map(JobType::as_str))
+                .bind(filter.status.map(JobStatus::as_str))
+                .bind(filter.environment.as_deref())
+                .bind(filter.from.map(stored_precision))
+                .bind(filter.to.map(stored_precision))
+                .bind(after_start)
+                .bind(after_id)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
         rows.into_iter().map(Job::try_from).collect()
     }
 

@@ -20,7 +20,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
-pub use jobs::{EnvironmentInfo, JobChanges, NewJob};
+pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
 pub use projects::{NewEnvironment, NewProject, ProjectChanges};
 pub use teams::{Team, TeamMember};
 pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
