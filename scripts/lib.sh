@@ -60,3 +60,27 @@ pg_bin_dir() {
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && printf '%s\n' "$dir"
 }
+
+# Starts a throwaway PostgreSQL cluster on a free port, stopped however the calling script ends,
+# and exports UHUB_TEST_POSTGRES_URL for the tests and benchmarks.
+start_throwaway_postgres() {
+  pg_bin=$(pg_bin_dir)
+  pg_dir=$(mktemp -d /tmp/uhub-test-pg.XXXXXX)
+  pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  [ "$(id -u)" = 0 ] && chown postgres: "$pg_dir"
+  trap stop_throwaway_postgres EXIT
+  say "starting PostgreSQL ($pg_bin) on 127.0.0.1:$pg_port"
+  as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $pg_dir -c fsync=off -c max_connections=200" start >/dev/null \
+    || { cat "$pg_dir/log" >&2; die "PostgreSQL did not start"; }
+  export UHUB_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$pg_port/postgres"
+}
+
+stop_throwaway_postgres() {
+  as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+
+# PostgreSQL refuses to run as root: its commands run as the postgres user when we are root.
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }

@@ -214,33 +214,80 @@ impl Storage {
     /// Jobs matching `filter` in planned order (then id), `limit` at most. Pages are cut by
     /// keyset on (planned_start, id), so a page never repeats or skips a job when others are added.
     pub async fn list_jobs(&self, filter: &JobFilter, limit: u32) -> ServiceResult<Vec<Job>> {
+        // Only the filters given become conditions: a generic `($1 IS NULL OR …)` would keep
+        // SQLite from using the (project_id, planned_start) index, and a month's listing would
+        // scan every job.
+        let mut conditions = Vec::new();
+        let mut next = 0;
+        let mut placeholder = || {
+            next += 1;
+            format!("${next}")
+        };
+        if filter.project_id.is_some() {
+            conditions.push(format!("j.project_id = {}", placeholder()));
+        }
+        if filter.job_type.is_some() {
+            conditions.push(format!("j.job_type = {}", placeholder()));
+        }
+        if filter.status.is_some() {
+            conditions.push(format!("j.status = {}", placeholder()));
+        }
+        if filter.environment.is_some() {
+            conditions.push(format!("e.name = {}", placeholder()));
+        }
+        if filter.from.is_some() {
+            conditions.push(format!(
+                "COALESCE(j.planned_end, j.planned_start) >= {}",
+                placeholder()
+            ));
+        }
+        if filter.to.is_some() {
+            conditions.push(format!("j.planned_start < {}", placeholder()));
+        }
         let (compare, order) = if filter.descending {
             ("<", "DESC")
         } else {
             (">", "ASC")
         };
+        if filter.after.is_some() {
+            let (start, id) = (placeholder(), placeholder());
+            conditions.push(format!(
+                "(j.planned_start {compare} {start} OR (j.planned_start = {start} AND j.id {compare} {id}))"
+            ));
+        }
+        let limit_placeholder = placeholder();
+        let where_clause = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
         let sql = format!(
-            "{JOB_SELECT} WHERE ($1 IS NULL OR j.project_id = $1) AND ($2 IS NULL OR j.job_type = $2) \
-             AND ($3 IS NULL OR j.status = $3) AND ($4 IS NULL OR e.name = $4) \
-             AND ($5 IS NULL OR COALESCE(j.planned_end, j.planned_start) >= $5) AND ($6 IS NULL OR j.planned_start < $6) \
-             AND ($7 IS NULL OR j.planned_start {compare} $7 OR (j.planned_start = $7 AND j.id {compare} $8)) \
-             ORDER BY j.planned_start {order}, j.id {order} LIMIT $9"
+            "{JOB_SELECT}{where_clause} ORDER BY j.planned_start {order}, j.id {order} LIMIT {limit_placeholder}"
         );
-        let after_start = filter.after.map(|(start, _)| stored_precision(start));
-        let after_id = filter.after.map(|(_, id)| id);
         let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, JobRow>(&sql)
-                .bind(filter.project_id)
-                .bind(filter.job_type.map(JobType::as_str))
-                .bind(filter.status.map(JobStatus::as_str))
-                .bind(filter.environment.as_deref())
-                .bind(filter.from.map(stored_precision))
-                .bind(filter.to.map(stored_precision))
-                .bind(after_start)
-                .bind(after_id)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
+            let mut query = sqlx::query_as::<_, JobRow>(&sql);
+            if let Some(project_id) = filter.project_id {
+                query = query.bind(project_id);
+            }
+            if let Some(job_type) = filter.job_type {
+                query = query.bind(job_type.as_str());
+            }
+            if let Some(status) = filter.status {
+                query = query.bind(status.as_str());
+            }
+            if let Some(environment) = &filter.environment {
+                query = query.bind(environment.as_str());
+            }
+            if let Some(from) = filter.from {
+                query = query.bind(stored_precision(from));
+            }
+            if let Some(to) = filter.to {
+                query = query.bind(stored_precision(to));
+            }
+            if let Some((start, id)) = filter.after {
+                query = query.bind(stored_precision(start)).bind(id);
+            }
+            query.bind(i64::from(limit)).fetch_all(pool).await
         })?;
         rows.into_iter().map(Job::try_from).collect()
     }

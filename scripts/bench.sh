@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): prints latency figures; never fails on a number (shared machines are
+# noisy). Usage: scripts/bench.sh   — needs what scripts/test.sh installs (PostgreSQL).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ensure_test_services
+start_throwaway_postgres
+say "jobs API latency, 10,000 jobs, SQLite and PostgreSQL (release build)"
+cargo bench -p server --bench jobs_latency
