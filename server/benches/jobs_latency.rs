@@ -7,15 +7,14 @@ use std::time::{Duration as StdDuration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use axum::Router;
 use chrono::{Duration, TimeZone, Utc};
 use domain::{Color, JobType};
-use http_body_util::BodyExt;
 use services::storage::{Actor, NewEnvironment, NewJob, NewProject};
-use services::testing::{TestEngine, TestStorage};
-use tower::ServiceExt;
-use uhub_server::config::Secret;
-use uhub_server::{router, AppState};
+use services::testing::TestEngine;
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::TestApp;
 
 const JOBS: i64 = 10_000;
 const SAMPLES: usize = 300;
@@ -41,25 +40,10 @@ fn ms(d: StdDuration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Vec<u8>) {
-    let response = router.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    (status, body)
-}
-
 async fn bench(engine: TestEngine) {
-    let storage = TestStorage::new(engine).await;
-    let today = Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &Actor::system())
-        .await
-        .expect("seed");
+    // The application the HTTP tests use, with the demo accounts.
+    let app = TestApp::with_demo(engine).await;
+    let storage = &app.storage;
     let owner = storage
         .storage
         .user_by_username("demo-projets")
@@ -120,24 +104,8 @@ async fn bench(engine: TestEngine) {
     }
     let load_time = loading.elapsed();
 
-    let site = tempfile::tempdir().expect("site");
-    let state = AppState::new(
-        storage.storage.clone(),
-        Secret::new("bench-secret-bench-secret-bench-secret".to_owned()),
-        site.path(),
-        "127.0.0.1:3000".parse().expect("address"),
-    );
-    let app = router(state);
-    let login = Request::post("/api/v1/auth/token")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(
-            "grant_type=password&username=demo-projets&password=demo-projets",
-        ))
-        .expect("request");
-    let (status, body) = send(&app, login).await;
-    assert_eq!(status, StatusCode::OK);
-    let token: serde_json::Value = serde_json::from_slice(&body).expect("json");
-    let bearer = format!("Bearer {}", token["access_token"].as_str().expect("token"));
+    let token = app.token("demo-projets").await;
+    let bearer = format!("Bearer {token}");
 
     // One month (March): about 850 jobs in one page.
     let month = format!(
@@ -152,7 +120,7 @@ async fn bench(engine: TestEngine) {
             .body(Body::empty())
             .expect("request");
         let started = Instant::now();
-        let (status, body) = send(&app, request).await;
+        let (status, _, body) = app.send(request).await;
         let elapsed = started.elapsed();
         assert_eq!(status, StatusCode::OK);
         if round == 0 {
@@ -211,7 +179,7 @@ async fn bench(engine: TestEngine) {
             .body(Body::from(body.to_string()))
             .expect("request");
         let started = Instant::now();
-        let (status, answer) = send(&app, request).await;
+        let (status, _, answer) = app.send(request).await;
         let elapsed = started.elapsed();
         assert_eq!(
             status,
