@@ -6,6 +6,7 @@ use domain::UserProfile;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use leptos_router::params::ParamsMap;
 
 use crate::AppError;
 
@@ -70,7 +71,7 @@ pub fn LoginPage() -> impl IntoView {
                 .map(|code| login_error_text(&code, q.get("retry_after")))
         })
     };
-    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
+    let next = next_page(query);
 
     view! {
         <Title text="Log in"/>
@@ -108,15 +109,22 @@ fn AuthBrand() -> impl IntoView {
     }
 }
 
-fn password_error_text(code: &str) -> &'static str {
+fn password_error_text(code: &str) -> String {
     match code {
-        "mismatch" => "The two new passwords differ.",
-        "wrong_current_password" => "The current password is not right.",
-        "weak_password" => {
-            "The new password must have at least 10 characters, differ from the current one, and be neither the username nor the initial password."
-        }
-        _ => "uHub could not change the password right now; try again shortly.",
+        "mismatch" => "The two new passwords differ.".to_owned(),
+        "wrong_current_password" => "The current password is not right.".to_owned(),
+        "weak_password" => format!(
+            "The new password must have at least {} characters, differ from the current one, and be neither the username nor the initial password.",
+            domain::password::MIN_CHARS
+        ),
+        _ => "uHub could not change the password right now; try again shortly.".to_owned(),
     }
+}
+
+/// Where to go after the form: the page's `next` parameter (the server only follows local
+/// paths), or the overview.
+fn next_page(query: Memo<ParamsMap>) -> impl Fn() -> String + Copy {
+    move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()))
 }
 
 /// `/account/password`: change one's password. The bootstrap admin (and anyone whose password an
@@ -125,7 +133,7 @@ fn password_error_text(code: &str) -> &'static str {
 pub fn PasswordPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error").map(|code| password_error_text(&code)));
-    let next = move || query.with(|q| q.get("next").unwrap_or_else(|| "/".to_owned()));
+    let next = next_page(query);
 
     view! {
         <Title text="Change password"/>
@@ -146,11 +154,11 @@ pub fn PasswordPage() -> impl IntoView {
                 </label>
                 <label class="field">
                     <span>"New password"</span>
-                    <input class="input" type="password" name="new_password" autocomplete="new-password" minlength="10" required/>
+                    <input class="input" type="password" name="new_password" autocomplete="new-password" minlength=domain::password::MIN_CHARS required/>
                 </label>
                 <label class="field">
                     <span>"New password, again"</span>
-                    <input class="input" type="password" name="confirm_password" autocomplete="new-password" minlength="10" required/>
+                    <input class="input" type="password" name="confirm_password" autocomplete="new-password" minlength=domain::password::MIN_CHARS required/>
                 </label>
                 <button type="submit" class="button button--primary">"Change password"</button>
             </form>

@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod job;
+pub mod password;
 pub mod policy;
 pub mod project;
 pub mod role;

@@ -136,14 +136,6 @@ impl Decision {
     pub fn is_allowed(&self) -> bool {
         matches!(self, Decision::Allow)
     }
-
-    /// `Ok` when allowed outright; the refusal otherwise (a pending approval is not permission).
-    pub fn into_result(self) -> Result<(), Refusal> {
-        match self {
-            Decision::Allow => Ok(()),
-            Decision::NeedsApproval(refusal) | Decision::Deny(refusal) => Err(refusal),
-        }
-    }
 }
 
 macro_rules! rule {

@@ -22,12 +22,7 @@ pub const TOKEN_LIFETIME: Duration = Duration::from_secs(8 * 60 * 60);
 
 /// The bootstrap admin of SPEC.md (and the seed documents); forced to change password at once.
 pub const BOOTSTRAP_USERNAME: &str = "uHub";
-pub const BOOTSTRAP_PASSWORD: &str = "uHub-ADMIN";
-
-/// Minimum length of a password a user chooses.
-pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Upper bound, so that nobody makes the server hash megabytes.
-pub const MAX_PASSWORD_CHARS: usize = 256;
+pub const BOOTSTRAP_PASSWORD: &str = domain::password::INITIAL_PASSWORD;
 
 /// A token's claims. `pwc` is when the password last changed (µs since the epoch): a token
 /// issued before a change no longer matches and stops working.
@@ -281,7 +276,7 @@ pub async fn login(
         Some(user) => user.password_hash.clone(),
         None => decoy_hash().await?,
     };
-    let password_matches = password.chars().count() <= MAX_PASSWORD_CHARS
+    let password_matches = password.chars().count() <= domain::password::MAX_CHARS
         && verify_password(password.to_owned(), stored_hash).await?;
     match user {
         Some(user) if password_matches && user.is_active => {
@@ -332,35 +327,8 @@ fn attempt_actor(username: &str, client_ip: IpAddr) -> Actor {
 
 /// Checks a new password against the policy.
 pub fn check_password_policy(username: &str, password: &str) -> ServiceResult<()> {
-    let length = password.chars().count();
-    if length < MIN_PASSWORD_CHARS {
-        return Err(ServiceError::invalid(
-            "new_password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
-    if length > MAX_PASSWORD_CHARS {
-        return Err(ServiceError::invalid(
-            "new_password",
-            format!("must be at most {MAX_PASSWORD_CHARS} characters"),
-        ));
-    }
-    if password.eq_ignore_ascii_case(username) || password == BOOTSTRAP_PASSWORD {
-        return Err(ServiceError::invalid(
-            "new_password",
-            "must not be the username or the initial password",
-        ));
-    }
-    if password
-        .chars()
-        .all(|c| c == password.chars().next().unwrap_or(' '))
-    {
-        return Err(ServiceError::invalid(
-            "new_password",
-            "must not repeat a single character",
-        ));
-    }
-    Ok(())
+    domain::password::check(username, password)
+        .map_err(|reason| ServiceError::invalid("new_password", reason))
 }
 
 /// A user changes their own password: the current one is required, the new one must follow the

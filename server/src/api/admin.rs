@@ -12,7 +12,7 @@ use services::password::hash_password;
 use services::storage::{AuditFilter, AuditRecord, NewUser, Outcome, Team, UserChanges};
 
 use super::auth::check_email;
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
+use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
 #[derive(Serialize)]
@@ -145,7 +145,7 @@ pub async fn create_user(
             "password",
             format!(
                 "must be at least {} characters and not the username",
-                auth::MIN_PASSWORD_CHARS
+                domain::password::MIN_CHARS
             ),
         )
     })?;
@@ -350,13 +350,7 @@ pub async fn list_audit(
     ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditRecord>>> {
     caller.may(Action::ReadAudit, &Object::none(), None)?;
-    let limit = query.limit.unwrap_or(AUDIT_DEFAULT_LIMIT);
-    if !(1..=AUDIT_MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("must be between 1 and {AUDIT_MAX_LIMIT}"),
-        ));
-    }
+    let limit = page_limit(query.limit, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT)?;
     let before_id = match query.cursor.as_deref() {
         Some(cursor) => Some(
             cursor
@@ -374,13 +368,8 @@ pub async fn list_audit(
         until: query.until,
         before_id,
     };
-    // One more than asked tells whether another page exists.
-    let mut items = state.storage.list_audit(&filter, limit + 1).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|last| last.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(Page { items, next_cursor }))
+    let items = state.storage.list_audit(&filter, limit + 1).await?;
+    Ok(Json(Page::from_overfetch(items, limit, |last| {
+        last.id.to_string()
+    })))
 }

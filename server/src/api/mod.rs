@@ -181,6 +181,31 @@ impl<T> Page<T> {
             next_cursor: None,
         }
     }
+
+    /// A page from a listing fetched with `limit + 1` items: the extra one only says that another
+    /// page exists; the cursor names the last item kept.
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(cursor_of)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
+/// A `limit` query parameter: `default` when absent, 422 outside `1..=max`.
+pub fn page_limit(limit: Option<u32>, default: u32, max: u32) -> ApiResult<u32> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::invalid(
+            "limit",
+            format!("must be between 1 and {max}"),
+        ))
+    }
 }
 
 /// For PATCH bodies: a field absent stays `None`, a field set to `null` is `Some(None)`.

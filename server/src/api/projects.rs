@@ -13,7 +13,7 @@ use services::storage::{
 };
 use services::ServiceError;
 
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
+use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
 pub async fn list_projects(
@@ -133,7 +133,7 @@ pub async fn update_project(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<UpdateProjectRequest>,
 ) -> ApiResult<Json<ProjectSummary>> {
-    let project = state.storage.project_summary(id).await?;
+    let project = state.storage.project_access(id).await?;
     caller.may(
         Action::UpdateProject,
         &Object::project(project.owner_id),
@@ -207,13 +207,7 @@ async fn job_page(
     query: JobQuery,
     project_id: Option<i64>,
 ) -> ApiResult<Page<Job>> {
-    let limit = query.limit.unwrap_or(JOBS_DEFAULT_LIMIT);
-    if !(1..=JOBS_MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("must be between 1 and {JOBS_MAX_LIMIT}"),
-        ));
-    }
+    let limit = page_limit(query.limit, JOBS_DEFAULT_LIMIT, JOBS_MAX_LIMIT)?;
     if let (Some(from), Some(to)) = (query.from, query.to) {
         if to <= from {
             return Err(ApiError::invalid("to", "must be after from"));
@@ -239,15 +233,8 @@ async fn job_page(
         descending,
         after: query.cursor.as_deref().map(decode_cursor).transpose()?,
     };
-    // One more than asked tells whether another page exists.
-    let mut items = state.storage.list_jobs(&filter, limit + 1).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(encode_cursor)
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    let items = state.storage.list_jobs(&filter, limit + 1).await?;
+    Ok(Page::from_overfetch(items, limit, encode_cursor))
 }
 
 /// `GET /jobs`: every project's jobs, filtered (project, type, status, environment, window),
@@ -269,7 +256,7 @@ pub async fn list_jobs(
     ApiQuery(query): ApiQuery<JobQuery>,
 ) -> ApiResult<Json<Page<Job>>> {
     caller.may(Action::Read, &Object::none(), None)?;
-    state.storage.project_summary(id).await?;
+    state.storage.project_access(id).await?;
     Ok(Json(job_page(&state, query, Some(id)).await?))
 }
 
@@ -308,7 +295,7 @@ pub async fn create_job(
     ApiPath(project_id): ApiPath<i64>,
     ApiJson(request): ApiJson<CreateJobRequest>,
 ) -> ApiResult<(StatusCode, Json<Job>)> {
-    let project = state.storage.project_summary(project_id).await?;
+    let project = state.storage.project_access(project_id).await?;
     let environment = match &request.environment {
         Some(name) => Some(state.storage.environment(project_id, name).await?),
         None => None,
@@ -382,7 +369,7 @@ pub async fn update_job(
     ApiJson(request): ApiJson<UpdateJobRequest>,
 ) -> ApiResult<Json<Job>> {
     let job = state.storage.job(id).await?;
-    let project = state.storage.project_summary(job.project_id).await?;
+    let project = state.storage.project_access(job.project_id).await?;
     let changes = JobChanges {
         title: request.title,
         description: request.description,
@@ -451,7 +438,7 @@ pub async fn delete_job(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let job = state.storage.job(id).await?;
-    let project = state.storage.project_summary(job.project_id).await?;
+    let project = state.storage.project_access(job.project_id).await?;
     let here = job.environment.as_ref().map(|name| Environment {
         name,
         is_production: job.environment_is_production,

@@ -21,7 +21,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
-pub use projects::{NewEnvironment, NewProject, ProjectChanges};
+pub use projects::{NewEnvironment, NewProject, ProjectAccess, ProjectChanges};
 pub use teams::{Team, TeamMember};
 pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
 

@@ -47,6 +47,19 @@ pub struct ProjectChanges {
     pub state: Option<ProjectState>,
 }
 
+/// What the guardrails need of a project: its owner and its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectAccess {
+    pub owner_id: Option<i64>,
+    pub state: ProjectState,
+}
+
+#[derive(sqlx::FromRow)]
+struct AccessRow {
+    owner_id: Option<i64>,
+    state: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct SummaryRow {
     id: i64,
@@ -160,6 +173,22 @@ impl Storage {
             Ok::<i64, ServiceError>(id)
         })?;
         self.project_summary(id).await
+    }
+
+    /// A project's owner and state in one small query: what every job request checks, without
+    /// the counts and environment names of [`Storage::project_summary`].
+    pub async fn project_access(&self, id: i64) -> ServiceResult<ProjectAccess> {
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, AccessRow>("SELECT owner_id, state FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+        })?
+        .ok_or(ServiceError::NotFound { what: "project" })?;
+        Ok(ProjectAccess {
+            owner_id: row.owner_id,
+            state: row.state.parse().map_err(|e| corrupt("state", e))?,
+        })
     }
 
     /// One project with its figures.

@@ -79,6 +79,30 @@ pub struct UserChanges {
     pub is_active: Option<bool>,
 }
 
+/// Every column a profile or admin change may set; also the audit detail (changed fields only).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+struct UserColumns {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    theme: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    locale: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    role: Option<Role>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_active: Option<bool>,
+}
+
+impl UserColumns {
+    /// A change of role or active flag: what the last-admin rule guards.
+    fn touches_access(&self) -> bool {
+        self.role.is_some() || self.is_active.is_some()
+    }
+}
+
 const USER_COLUMNS: &str =
     "id, username, email, display_name, role, password_hash, theme, locale, \
      is_active, must_change_password, password_changed_at, created_at, updated_at";
@@ -140,47 +164,22 @@ impl Storage {
         Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql).fetch_all(pool).await)?)
     }
 
-    /// Applies the given changes in one statement: fields left `None` keep their stored value, so
-    /// two people changing different fields at once never undo each other.
+    /// A user's change to their own profile.
     pub async fn update_profile(
         &self,
         id: i64,
         changes: &ProfileChanges,
         actor: &Actor,
     ) -> ServiceResult<UserRecord> {
-        let display_name = changes.display_name.as_deref().map(str::trim);
-        if display_name == Some("") {
-            return Err(ServiceError::invalid("display_name", "must not be empty"));
-        }
-        let sql = format!(
-            "UPDATE users SET display_name = COALESCE($1, display_name), \
-             email = CASE WHEN $2 THEN $3 ELSE email END, \
-             theme = COALESCE($4, theme), locale = COALESCE($5, locale), updated_at = $6 \
-             WHERE id = $7 RETURNING {USER_COLUMNS}"
-        );
-        let detail = serde_json::json!({
-            "display_name": display_name,
-            "email": changes.email,
-            "theme": changes.theme,
-            "locale": changes.locale,
-        });
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let updated = sqlx::query_as::<_, UserRecord>(&sql)
-                .bind(display_name)
-                .bind(changes.email.is_some())
-                .bind(changes.email.clone().flatten())
-                .bind(&changes.theme)
-                .bind(&changes.locale)
-                .bind(now())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "user" })?;
-            write_audit!(&mut *tx, actor, "user.profile", Some("user"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(updated)
-        })
+        let columns = UserColumns {
+            display_name: changes.display_name.clone(),
+            email: changes.email.clone(),
+            theme: changes.theme.clone(),
+            locale: changes.locale.clone(),
+            ..UserColumns::default()
+        };
+        self.apply_user_columns(id, &columns, "user.profile", actor)
+            .await
     }
 
     /// An admin's change to a user. Refuses to leave uHub without an active admin.
@@ -190,46 +189,69 @@ impl Storage {
         changes: &UserChanges,
         actor: &Actor,
     ) -> ServiceResult<UserRecord> {
-        let display_name = changes.display_name.as_deref().map(str::trim);
+        let columns = UserColumns {
+            display_name: changes.display_name.clone(),
+            email: changes.email.clone(),
+            role: changes.role,
+            is_active: changes.is_active,
+            ..UserColumns::default()
+        };
+        let action = if columns.touches_access() {
+            "user.access"
+        } else {
+            "user.update"
+        };
+        self.apply_user_columns(id, &columns, action, actor).await
+    }
+
+    /// Applies `columns` in one statement (fields left `None` keep their stored value, so two
+    /// people changing different fields at once never undo each other) with its audit row, and
+    /// refuses a change of access that would leave no active admin.
+    async fn apply_user_columns(
+        &self,
+        id: i64,
+        columns: &UserColumns,
+        action: &'static str,
+        actor: &Actor,
+    ) -> ServiceResult<UserRecord> {
+        let display_name = columns.display_name.as_deref().map(str::trim);
         if display_name == Some("") {
             return Err(ServiceError::invalid("display_name", "must not be empty"));
         }
         let sql = format!(
             "UPDATE users SET display_name = COALESCE($1, display_name), \
              email = CASE WHEN $2 THEN $3 ELSE email END, \
-             role = COALESCE($4, role), is_active = COALESCE($5, is_active), updated_at = $6 \
-             WHERE id = $7 RETURNING {USER_COLUMNS}"
+             theme = COALESCE($4, theme), locale = COALESCE($5, locale), \
+             role = COALESCE($6, role), is_active = COALESCE($7, is_active), updated_at = $8 \
+             WHERE id = $9 RETURNING {USER_COLUMNS}"
         );
-        let detail = serde_json::json!({
-            "display_name": display_name,
-            "email": changes.email,
-            "role": changes.role,
-            "is_active": changes.is_active,
-        });
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let updated = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(display_name)
-                .bind(changes.email.is_some())
-                .bind(changes.email.clone().flatten())
-                .bind(changes.role.map(Role::as_str))
-                .bind(changes.is_active)
+                .bind(columns.email.is_some())
+                .bind(columns.email.clone().flatten())
+                .bind(&columns.theme)
+                .bind(&columns.locale)
+                .bind(columns.role.map(Role::as_str))
+                .bind(columns.is_active)
                 .bind(now())
                 .bind(id)
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(ServiceError::NotFound { what: "user" })?;
-            let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
-                .fetch_one(&mut *tx)
-                .await?;
-            if admins == 0 {
-                // Dropping the transaction rolls the change back.
-                return Err(ServiceError::Conflict(
-                    "uHub needs at least one active admin; promote another user first".to_owned(),
-                ));
+            if columns.touches_access() {
+                let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if admins == 0 {
+                    // Dropping the transaction rolls the change back.
+                    return Err(ServiceError::Conflict(
+                        "uHub needs at least one active admin; promote another user first".to_owned(),
+                    ));
+                }
             }
-            let action = if changes.role.is_some() || changes.is_active.is_some() { "user.access" } else { "user.update" };
-            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), &detail)?;
+            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), columns)?;
             tx.commit().await?;
             Ok(updated)
         })
