@@ -208,7 +208,6 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
 pub struct LoginForm {
     username: String,
     password: String,
-    #[serde(default)]
     next: Option<String>,
 }
 
@@ -300,7 +299,6 @@ pub struct PasswordForm {
     current_password: String,
     new_password: String,
     confirm_password: String,
-    #[serde(default)]
     next: Option<String>,
 }
 

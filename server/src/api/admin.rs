@@ -100,14 +100,12 @@ pub async fn get_user(
 pub struct CreateUserRequest {
     username: String,
     display_name: String,
-    #[serde(default)]
     email: Option<String>,
     role: Role,
     /// A temporary password: the user must change it at first login unless told otherwise.
     password: String,
     #[serde(default = "yes")]
     must_change_password: bool,
-    #[serde(default)]
     locale: Option<String>,
 }
 
@@ -167,13 +165,10 @@ pub async fn create_user(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
-    #[serde(default)]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
     email: Option<Option<String>>,
-    #[serde(default)]
     role: Option<Role>,
-    #[serde(default)]
     is_active: Option<bool>,
 }
 
@@ -322,21 +317,13 @@ pub async fn remove_member(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
-    #[serde(default)]
     actor: Option<String>,
-    #[serde(default)]
     action: Option<String>,
-    #[serde(default)]
     target_type: Option<String>,
-    #[serde(default)]
     target_id: Option<String>,
-    #[serde(default)]
     since: Option<DateTime<Utc>>,
-    #[serde(default)]
     until: Option<DateTime<Utc>>,
-    #[serde(default)]
     cursor: Option<String>,
-    #[serde(default)]
     limit: Option<u32>,
 }
 

@@ -15,7 +15,6 @@ use crate::AppState;
 
 #[derive(Deserialize)]
 pub struct TokenRequest {
-    #[serde(default)]
     grant_type: Option<String>,
     username: String,
     password: String,
@@ -78,13 +77,10 @@ pub async fn me(PendingCaller(caller): PendingCaller) -> ApiResult<Json<Me>> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRequest {
-    #[serde(default)]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
     email: Option<Option<String>>,
-    #[serde(default)]
     theme: Option<String>,
-    #[serde(default)]
     locale: Option<String>,
 }
 

@@ -42,7 +42,6 @@ pub enum EnvironmentRequest {
     Name(String),
     Full {
         name: String,
-        #[serde(default)]
         is_production: Option<bool>,
     },
 }
@@ -71,12 +70,10 @@ pub struct CreateProjectRequest {
     name: String,
     #[serde(default)]
     description: String,
-    #[serde(default)]
     color: Option<Color>,
     #[serde(default)]
     environments: Vec<EnvironmentRequest>,
     /// Defaults to the caller.
-    #[serde(default)]
     owner_id: Option<i64>,
 }
 
@@ -117,13 +114,9 @@ pub async fn create_project(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
-    #[serde(default)]
     name: Option<String>,
-    #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
     color: Option<Color>,
-    #[serde(default)]
     state: Option<ProjectState>,
 }
 
@@ -157,25 +150,16 @@ pub async fn update_project(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobQuery {
-    #[serde(default)]
     project_id: Option<i64>,
-    #[serde(default)]
     job_type: Option<JobType>,
-    #[serde(default)]
     status: Option<JobStatus>,
-    #[serde(default)]
     environment: Option<String>,
     /// Jobs overlapping `[from, to)`.
-    #[serde(default)]
     from: Option<DateTime<Utc>>,
-    #[serde(default)]
     to: Option<DateTime<Utc>>,
     /// `planned_start` (default) or `-planned_start`.
-    #[serde(default)]
     sort: Option<String>,
-    #[serde(default)]
     cursor: Option<String>,
-    #[serde(default)]
     limit: Option<u32>,
 }
 
@@ -276,16 +260,12 @@ pub struct CreateJobRequest {
     #[serde(default)]
     description: String,
     job_type: JobType,
-    #[serde(default)]
     environment: Option<String>,
     planned_start: DateTime<Utc>,
-    #[serde(default)]
     planned_end: Option<DateTime<Utc>>,
     #[serde(default)]
     all_day: bool,
-    #[serde(default)]
     owner_id: Option<i64>,
-    #[serde(default)]
     responsible_role: Option<Role>,
 }
 
@@ -338,21 +318,15 @@ pub async fn create_job(
 pub struct UpdateJobRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
-    #[serde(default)]
     title: Option<String>,
-    #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
     job_type: Option<JobType>,
-    #[serde(default)]
     status: Option<JobStatus>,
     #[serde(default, deserialize_with = "super::nullable")]
     environment: Option<Option<String>>,
-    #[serde(default)]
     planned_start: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "super::nullable")]
     planned_end: Option<Option<DateTime<Utc>>>,
-    #[serde(default)]
     all_day: Option<bool>,
     #[serde(default, deserialize_with = "super::nullable")]
     owner_id: Option<Option<i64>>,
