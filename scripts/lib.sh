@@ -3,6 +3,7 @@
 
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
+SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
 say() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
@@ -52,6 +53,20 @@ ensure_test_services() {
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
   if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
   pg_bin_dir >/dev/null || die "PostgreSQL's initdb was not found after installing postgresql"
+}
+
+# schemathesis in its own virtualenv (never the system Python); exports UHUB_TEST_SCHEMATHESIS.
+ensure_schemathesis() {
+  local venv="$UHUB_TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
+  if [ ! -x "$venv/bin/st" ]; then
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
+      || die "cannot create a Python virtualenv in $venv"
+    say "pip install schemathesis==$SCHEMATHESIS_VERSION into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
+      || die "pip install schemathesis failed"
+  fi
+  export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
 }
 
 # The directory holding initdb / pg_ctl of the newest installed PostgreSQL.

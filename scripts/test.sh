@@ -9,6 +9,7 @@ source scripts/lib.sh
 start=$(date +%s)
 ensure_wasm_tools
 ensure_test_services
+ensure_schemathesis
 
 say "cargo fmt --check"
 cargo fmt --all --check

@@ -59,6 +59,7 @@ mod tests {
 
 /// A job as the API and the UI see it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     pub id: i64,
     pub project_id: i64,
@@ -75,6 +76,8 @@ pub struct Job {
     pub all_day: bool,
     pub owner_id: Option<i64>,
     pub responsible_role: Option<Role>,
+    /// What a run of this job executes, if it can be run.
+    pub action: Option<crate::JobAction>,
     /// Bumped by every change; updates must name the version they were based on.
     pub version: i64,
     pub created_at: DateTime<Utc>,

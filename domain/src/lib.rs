@@ -3,8 +3,13 @@
 //! Nothing here does I/O: no tokio, no sqlx, no network. Everything compiles for wasm32 too, so the
 //! browser validates and decides with the very same code as the server.
 
+pub mod action;
 pub mod backend;
+pub mod backlog;
+pub mod context;
+pub mod incident;
 pub mod job;
+pub mod link;
 pub mod password;
 pub mod policy;
 pub mod project;
@@ -12,11 +17,16 @@ pub mod role;
 pub mod run;
 pub mod user;
 
-pub use backend::ExecutionBackend;
+pub use action::JobAction;
+pub use backend::{BackendConfig, ExecutionBackend, WebhookPreset};
+pub use backlog::{BacklogItem, BacklogKind, BacklogStatus};
+pub use context::{ProjectContext, TimelineEntry, TimelineKind};
+pub use incident::{Incident, IncidentSeverity, IncidentStatus};
 pub use job::{Job, JobStatus, JobType};
-pub use project::{Color, ProjectState, ProjectSummary};
+pub use link::{GitProvider, LinkKind, ProjectLink};
+pub use project::{Color, EnvironmentRecord, ProjectState, ProjectSummary};
 pub use role::Role;
-pub use run::RunStatus;
+pub use run::{Run, RunStatus};
 pub use user::UserProfile;
 
 /// A value that is not one of an enumeration's known spellings.
@@ -34,6 +44,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident ($kind:literal) { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         $vis enum $name { $($(#[$vmeta])* #[serde(rename = $text)] $variant),+ }
 

@@ -45,6 +45,8 @@ pub enum Action {
     ApproveRun,
     CancelRun,
     ManageIncidents,
+    /// Remove an incident (opened by mistake): incidents are history.
+    DeleteIncident,
     ManageBacklog,
     /// Link commits and merge requests to jobs.
     LinkCommit,
@@ -216,6 +218,10 @@ const INCIDENTS: Refusal = rule!(
     "incidents_by_ops",
     "incidents are managed by ops, projets and admin"
 );
+const INCIDENT_DELETION: Refusal = rule!(
+    "incidents_deleted_by_admin",
+    "incidents are history: only an admin removes one opened by mistake"
+);
 const COMMITS: Refusal = rule!(
     "commits_linked_by_dev",
     "commits and merge requests are linked by dev, projets and admin"
@@ -317,6 +323,7 @@ pub fn may(
             CANCEL_OWN,
         ),
         Action::ManageIncidents => allow_if(role != Role::Dev, INCIDENTS),
+        Action::DeleteIncident => allow_if(is_admin, INCIDENT_DELETION),
         Action::LinkCommit => allow_if(role != Role::Ops, COMMITS),
     }
 }

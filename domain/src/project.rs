@@ -16,6 +16,11 @@ crate::string_enum! {
 
 /// A project colour, always `#RRGGBB` with lowercase hex digits once parsed.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(value_type = String, pattern = "^#[0-9a-fA-F]{6}$", example = "#00ff00")
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct Color(String);
 
@@ -67,8 +72,9 @@ impl fmt::Display for Color {
     }
 }
 
-/// One line of the projects list: the project and a few figures about it.
+/// A project as the API and the UI see it, with a few figures about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectSummary {
     pub id: i64,
     pub name: String,
@@ -77,10 +83,29 @@ pub struct ProjectSummary {
     pub state: ProjectState,
     pub owner_id: Option<i64>,
     pub owner_username: Option<String>,
+    /// Environment names, in creation order (details at `/projects/{id}/environments`).
     pub environments: Vec<String>,
+    /// Where runs go when a launch names no backend.
+    pub execution_backend: Option<crate::ExecutionBackend>,
+    pub execution_backend_config: crate::BackendConfig,
     pub job_count: i64,
     /// The earliest planned start of a job that is still `planned`, if any.
     pub next_job_at: Option<DateTime<Utc>>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An environment of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnvironmentRecord {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    /// Production guardrails apply (isolated backends, approval). `prod` is production by default.
+    pub is_production: bool,
+    pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -144,8 +169,11 @@ mod tests {
             owner_id: Some(4),
             owner_username: Some("demo-ops".to_owned()),
             environments: vec!["dev".to_owned(), "prod".to_owned()],
+            execution_backend: None,
+            execution_backend_config: crate::BackendConfig::default(),
             job_count: 0,
             next_job_at: None,
+            version: 1,
             created_at: now,
             updated_at: now,
         }

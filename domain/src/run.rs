@@ -34,3 +34,24 @@ mod tests {
         assert_eq!(RunStatus::AwaitingApproval.as_str(), "awaiting_approval");
     }
 }
+
+/// A run as the API and the UI see it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Run {
+    pub id: i64,
+    pub job_id: i64,
+    pub project_id: i64,
+    /// The environment's name, if the run targets one.
+    pub environment: Option<String>,
+    pub backend: crate::ExecutionBackend,
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    pub launched_by: Option<i64>,
+    pub launched_by_username: Option<String>,
+    pub approved_by: Option<i64>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}

@@ -6,6 +6,7 @@ use crate::Role;
 
 /// A user as returned to clients (`GET /api/v1/auth/me`, lists, avatars).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserProfile {
     pub id: i64,
     pub username: String,

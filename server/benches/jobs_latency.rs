@@ -59,6 +59,8 @@ async fn bench(engine: TestEngine) {
                 color: Color::default_accent(),
                 owner_id: owner,
                 environments: vec![NewEnvironment::named("dev"), NewEnvironment::named("prod")],
+                execution_backend: None,
+                execution_backend_config: Default::default(),
             },
             &Actor::system(),
         )
@@ -93,6 +95,7 @@ async fn bench(engine: TestEngine) {
                     all_day: false,
                     owner_id: owner,
                     responsible_role: None,
+                    action: None,
                 },
                 &Actor::system(),
             )

@@ -142,6 +142,8 @@ async fn project(app: &TestApp, owner: &str) -> i64 {
                     .iter()
                     .map(|n| NewEnvironment::named(n))
                     .collect(),
+                execution_backend: None,
+                execution_backend_config: Default::default(),
             },
             &Actor::system(),
         )
@@ -166,6 +168,7 @@ async fn job(app: &TestApp, project_id: i64, job_type: JobType, environment: &st
                 all_day: false,
                 owner_id: None,
                 responsible_role: None,
+                action: None,
             },
             &Actor::system(),
         )

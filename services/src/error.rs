@@ -107,6 +107,20 @@ impl ServiceError {
         }
     }
 
+    /// Turns a foreign-key violation on a value the client chose (an owner, an assignee) into
+    /// `Invalid { field }`: a 422 naming the field, not a server error.
+    pub(crate) fn on_foreign_key_field(
+        field: &'static str,
+        reason: &'static str,
+    ) -> impl FnOnce(sqlx::Error) -> ServiceError {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                ServiceError::invalid(field, reason)
+            }
+            _ => ServiceError::Database(error),
+        }
+    }
+
     /// Turns a foreign-key violation into `Conflict(reason)`, anything else as is.
     pub(crate) fn on_foreign_key(reason: &'static str) -> impl FnOnce(sqlx::Error) -> ServiceError {
         move |error| match &error {

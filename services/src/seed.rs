@@ -150,6 +150,8 @@ pub async fn load_demo(
                 .iter()
                 .map(|name| NewEnvironment::named(name))
                 .collect(),
+            execution_backend: None,
+            execution_backend_config: Default::default(),
         };
         let created = match storage.create_project(&new_project, actor).await {
             Ok(created) => created,
@@ -171,6 +173,7 @@ pub async fn load_demo(
                         all_day: job.all_day,
                         owner_id: owner.as_ref().map(|o| o.id),
                         responsible_role: None,
+                        action: None,
                     },
                     actor,
                 )

@@ -136,6 +136,8 @@ async fn project_and_job_story(storage: &Storage) {
                     .iter()
                     .map(|n| NewEnvironment::named(n))
                     .collect(),
+                execution_backend: None,
+                execution_backend_config: Default::default(),
             },
             &actor(),
         )
@@ -155,6 +157,8 @@ async fn project_and_job_story(storage: &Storage) {
                 color: Color::default_accent(),
                 owner_id: None,
                 environments: vec![],
+                execution_backend: None,
+                execution_backend_config: Default::default(),
             },
             &actor(),
         )
@@ -169,6 +173,8 @@ async fn project_and_job_story(storage: &Storage) {
         color: Color::default_accent(),
         owner_id: None,
         environments: vec![NewEnvironment::named("dev"), NewEnvironment::named("dev")],
+        execution_backend: None,
+        execution_backend_config: Default::default(),
     };
     assert!(matches!(
         storage.create_project(&twice, &actor()).await,
@@ -178,6 +184,7 @@ async fn project_and_job_story(storage: &Storage) {
     let renamed = storage
         .update_project(
             project.id,
+            project.version,
             &ProjectChanges {
                 description: Some("Cluster upgrades and patching".to_owned()),
                 color: Some("#33ff99".parse().expect("colour")),
@@ -190,6 +197,14 @@ async fn project_and_job_story(storage: &Storage) {
     assert_eq!(renamed.description, "Cluster upgrades and patching");
     assert_eq!(renamed.color.as_str(), "#33ff99");
     assert_eq!(renamed.name, "Infra K3s");
+    assert_eq!(renamed.version, project.version + 1);
+    // The same change based on the old version is refused with the current one.
+    assert!(matches!(
+        storage
+            .update_project(project.id, project.version, &ProjectChanges::default(), &actor())
+            .await,
+        Err(ServiceError::StaleVersion { current, .. }) if current == renamed.version
+    ));
 
     let start = (Utc::now() + Duration::days(2)).trunc_subsecs(0);
     let patch = NewJob {
@@ -203,6 +218,7 @@ async fn project_and_job_story(storage: &Storage) {
         all_day: false,
         owner_id: Some(owner.id),
         responsible_role: Some(Role::Ops),
+        action: None,
     };
     let job = storage
         .create_job(&patch, &actor())
@@ -378,6 +394,8 @@ async fn audit_story(storage: &Storage) {
                 color: Color::default_accent(),
                 owner_id: Some(paula.id),
                 environments: vec![NewEnvironment::named("prod")],
+                execution_backend: None,
+                execution_backend_config: Default::default(),
             },
             &actor(),
         )
@@ -397,6 +415,7 @@ async fn audit_story(storage: &Storage) {
                 all_day: false,
                 owner_id: None,
                 responsible_role: None,
+                action: None,
             },
             &actor(),
         )

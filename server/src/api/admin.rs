@@ -15,7 +15,7 @@ use super::auth::check_email;
 use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SeedResponse {
     users_created: usize,
     projects_created: usize,
@@ -23,6 +23,8 @@ pub struct SeedResponse {
 }
 
 /// `POST /admin/seeds/demo`: loads the demo accounts and projects; running it again changes nothing.
+#[utoipa::path(post, path = "/admin/seeds/demo", tag = "admin",
+    responses((status = 200, description = "What was created (nothing the second time)", body = SeedResponse)))]
 pub async fn seed_demo(
     State(state): State<AppState>,
     caller: Caller,
@@ -49,7 +51,7 @@ pub async fn seed_demo(
 }
 
 /// A user as admins see them.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AdminUser {
     #[serde(flatten)]
     profile: UserProfile,
@@ -70,6 +72,8 @@ impl TryFrom<services::storage::UserRecord> for AdminUser {
     }
 }
 
+#[utoipa::path(get, path = "/users", tag = "admin",
+    responses((status = 200, description = "Every user (admin only)", body = Page<AdminUser>)))]
 pub async fn list_users(
     State(state): State<AppState>,
     caller: Caller,
@@ -84,6 +88,8 @@ pub async fn list_users(
 }
 
 /// `GET /users/{id}`: admins see anyone; everyone sees themselves.
+#[utoipa::path(get, path = "/users/{id}", tag = "admin", params(("id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The user", body = AdminUser)))]
 pub async fn get_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,7 +101,7 @@ pub async fn get_user(
     Ok(Json(state.storage.user_by_id(id).await?.try_into()?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     username: String,
@@ -128,6 +134,8 @@ fn check_username(username: &str) -> ApiResult<()> {
     }
 }
 
+#[utoipa::path(post, path = "/users", tag = "admin", request_body = CreateUserRequest,
+    responses((status = 201, description = "Created", body = AdminUser)))]
 pub async fn create_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,7 +170,7 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user.try_into()?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUserRequest {
     display_name: Option<String>,
@@ -173,6 +181,8 @@ pub struct UpdateUserRequest {
 }
 
 /// `PATCH /users/{id}`: display name, email, role, active flag. Deactivating ends the user's sessions.
+#[utoipa::path(patch, path = "/users/{id}", tag = "admin", params(("id" = i64, Path, description = "User id")), request_body = UpdateUserRequest,
+    responses((status = 200, description = "Updated", body = AdminUser)))]
 pub async fn update_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -198,13 +208,15 @@ pub async fn update_user(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetPasswordRequest {
     password: String,
 }
 
 /// `POST /users/{id}/password`: an admin sets a temporary password, to be changed at next login.
+#[utoipa::path(post, path = "/users/{id}/password", tag = "admin", params(("id" = i64, Path, description = "User id")), request_body = ResetPasswordRequest,
+    responses((status = 204, description = "Set; the user must change it at next login")))]
 pub async fn reset_password(
     State(state): State<AppState>,
     caller: Caller,
@@ -221,6 +233,8 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/teams", tag = "admin",
+    responses((status = 200, description = "Every team with its members", body = Page<Team>)))]
 pub async fn list_teams(
     State(state): State<AppState>,
     caller: Caller,
@@ -229,6 +243,8 @@ pub async fn list_teams(
     Ok(Json(Page::complete(state.storage.list_teams().await?)))
 }
 
+#[utoipa::path(get, path = "/teams/{id}", tag = "admin", params(("id" = i64, Path, description = "Team id")),
+    responses((status = 200, description = "The team", body = Team)))]
 pub async fn get_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -238,12 +254,14 @@ pub async fn get_team(
     Ok(Json(state.storage.team(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamRequest {
     name: String,
 }
 
+#[utoipa::path(post, path = "/teams", tag = "admin", request_body = TeamRequest,
+    responses((status = 201, description = "Created", body = Team)))]
 pub async fn create_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -261,6 +279,8 @@ pub async fn create_team(
     ))
 }
 
+#[utoipa::path(patch, path = "/teams/{id}", tag = "admin", params(("id" = i64, Path, description = "Team id")), request_body = TeamRequest,
+    responses((status = 200, description = "Renamed", body = Team)))]
 pub async fn rename_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -276,6 +296,8 @@ pub async fn rename_team(
     ))
 }
 
+#[utoipa::path(delete, path = "/teams/{id}", tag = "admin", params(("id" = i64, Path, description = "Team id")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_team(
     State(state): State<AppState>,
     caller: Caller,
@@ -286,6 +308,8 @@ pub async fn delete_team(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(put, path = "/teams/{id}/members/{user_id}", tag = "admin", params(("id" = i64, Path, description = "Team id"), ("user_id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The team with its members", body = Team)))]
 pub async fn add_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -300,6 +324,8 @@ pub async fn add_member(
     ))
 }
 
+#[utoipa::path(delete, path = "/teams/{id}/members/{user_id}", tag = "admin", params(("id" = i64, Path, description = "Team id"), ("user_id" = i64, Path, description = "User id")),
+    responses((status = 200, description = "The team with its members", body = Team)))]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -314,8 +340,9 @@ pub async fn remove_member(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     actor: Option<String>,
     action: Option<String>,
@@ -331,6 +358,8 @@ const AUDIT_DEFAULT_LIMIT: u32 = 50;
 const AUDIT_MAX_LIMIT: u32 = 500;
 
 /// `GET /audit`: newest first, filtered, paginated by an opaque cursor.
+#[utoipa::path(get, path = "/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, description = "Audit rows, newest first", body = Page<AuditRecord>)))]
 pub async fn list_audit(
     State(state): State<AppState>,
     caller: Caller,

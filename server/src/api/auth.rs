@@ -13,21 +13,31 @@ use super::{ApiError, ApiForm, ApiJson, ApiResult, Caller, PendingCaller};
 use crate::session::{self, ClientIp};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
+    /// `password` (the only grant supported); may be omitted.
     grant_type: Option<String>,
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TokenResponse {
     access_token: String,
     token_type: &'static str,
     expires_in: u64,
 }
 
-/// `POST /auth/token` (form-encoded, OAuth2 password grant).
+/// Sign in: OAuth2 password grant, form-encoded; answers a bearer token (8 hours).
+#[utoipa::path(post, path = "/auth/token", tag = "auth", security(()),
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = "A grant type other than `password`", body = super::docs::ErrorBody),
+        (status = 401, description = "Wrong username or password (deliberately the same answer)", body = super::docs::ErrorBody),
+        (status = 415, description = "The body is not form-encoded", body = super::docs::ErrorBody),
+        (status = 429, description = "Too many failed logins; see `Retry-After`", body = super::docs::ErrorBody),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -59,14 +69,16 @@ pub async fn token(
 }
 
 /// The caller as `/auth/me` shows them.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     #[serde(flatten)]
     profile: UserProfile,
     must_change_password: bool,
 }
 
-/// `GET /auth/me`: allowed before the forced password change, so the UI can ask for it.
+/// The caller's profile; allowed before the forced password change, so the UI can ask for it.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)))]
 pub async fn me(PendingCaller(caller): PendingCaller) -> ApiResult<Json<Me>> {
     Ok(Json(Me {
         profile: caller.user.profile()?,
@@ -74,7 +86,7 @@ pub async fn me(PendingCaller(caller): PendingCaller) -> ApiResult<Json<Me>> {
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileRequest {
     display_name: Option<String>,
@@ -87,7 +99,9 @@ pub struct ProfileRequest {
 const THEMES: &[&str] = &["dark", "light", "system"];
 const LOCALES: &[&str] = &["en", "fr"];
 
-/// `PATCH /auth/me`: every user edits their own display name, email, theme and locale.
+/// Edit one's own display name, email, theme (`dark`, `light`, `system`) and locale (`en`, `fr`).
+#[utoipa::path(patch, path = "/auth/me", tag = "auth", request_body = ProfileRequest,
+    responses((status = 200, description = "The updated profile", body = Me)))]
 pub async fn update_me(
     State(state): State<AppState>,
     caller: Caller,
@@ -142,15 +156,16 @@ pub fn check_email(email: &str) -> ApiResult<()> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordRequest {
     current_password: String,
     new_password: String,
 }
 
-/// `POST /auth/password`: changes the caller's password and answers with a fresh token (every
-/// earlier one stops working); a cookie session gets a fresh cookie too.
+/// Change one's password; answers a fresh token (every earlier one stops working).
+#[utoipa::path(post, path = "/auth/password", tag = "auth", request_body = PasswordRequest,
+    responses((status = 200, description = "Changed; a fresh token", body = TokenResponse)))]
 pub async fn change_password(
     State(state): State<AppState>,
     PendingCaller(caller): PendingCaller,
@@ -180,7 +195,9 @@ pub async fn change_password(
     Ok(response)
 }
 
-/// `POST /auth/logout`: clears the session cookie.
+/// Sign out: clears the session cookie (a bearer token simply expires).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out")))]
 pub async fn logout(
     State(state): State<AppState>,
     PendingCaller(caller): PendingCaller,
@@ -203,7 +220,12 @@ pub async fn logout(
     Ok(response)
 }
 
-/// `POST /bootstrap/admin`: creates `uHub` / `uHub-ADMIN` while no admin exists; 409 after.
+/// Create the first admin, `uHub` / `uHub-ADMIN` (to be changed at first login), on a fresh install.
+#[utoipa::path(post, path = "/bootstrap/admin", tag = "auth", security(()),
+    responses(
+        (status = 201, description = "Created", body = Me),
+        (status = 409, description = "An admin already exists", body = super::docs::ErrorBody),
+    ))]
 pub async fn bootstrap(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -3,69 +3,137 @@
 
 mod admin;
 mod auth;
+mod docs;
 pub mod error;
+mod incidents;
 mod projects;
+mod work;
+
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
-use axum::routing::{get, post, put};
+use axum::routing::get;
 use axum::Router;
 use domain::policy::{self, Action, Decision, Environment, Object, Subject};
 use domain::Role;
 use serde::{Deserialize, Deserializer, Serialize};
 use services::storage::{Actor, UserRecord};
 use services::ServiceError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use error::{ApiError, ApiResult};
 
 use crate::session::{self, SessionUser};
 use crate::AppState;
 
+/// Every route of the API with its OpenAPI description, paths relative to `/api/v1`. The routes
+/// and the document come from the same `routes!` lists, so they cannot drift apart.
+fn described_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(docs::base_document())
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::me, auth::update_me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::bootstrap))
+        .routes(routes!(admin::seed_demo))
+        .routes(routes!(admin::list_users, admin::create_user))
+        .routes(routes!(admin::get_user, admin::update_user))
+        .routes(routes!(admin::reset_password))
+        .routes(routes!(admin::list_teams, admin::create_team))
+        .routes(routes!(
+            admin::get_team,
+            admin::rename_team,
+            admin::delete_team
+        ))
+        .routes(routes!(admin::add_member, admin::remove_member))
+        .routes(routes!(admin::list_audit))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(
+            projects::get_project,
+            projects::update_project,
+            projects::delete_project
+        ))
+        .routes(routes!(projects::project_context))
+        .routes(routes!(
+            projects::list_environments,
+            projects::create_environment
+        ))
+        .routes(routes!(
+            projects::get_environment,
+            projects::update_environment,
+            projects::delete_environment
+        ))
+        .routes(routes!(projects::list_jobs, projects::create_job))
+        .routes(routes!(projects::list_all_jobs))
+        .routes(routes!(
+            projects::get_job,
+            projects::update_job,
+            projects::delete_job
+        ))
+        .routes(routes!(work::list_job_runs))
+        .routes(routes!(work::get_run))
+        .routes(routes!(work::list_backlog, work::create_backlog_item))
+        .routes(routes!(
+            work::get_backlog_item,
+            work::update_backlog_item,
+            work::delete_backlog_item
+        ))
+        .routes(routes!(work::list_links, work::create_link))
+        .routes(routes!(
+            work::get_link,
+            work::update_link,
+            work::delete_link
+        ))
+        .routes(routes!(
+            incidents::list_incidents,
+            incidents::create_incident
+        ))
+        .routes(routes!(
+            incidents::get_incident,
+            incidents::update_incident,
+            incidents::delete_incident
+        ))
+}
+
+/// The OpenAPI 3.1 document of the API (paths under `/api/v1`), built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut document = OpenApiRouter::new()
+            .nest("/api/v1", described_routes())
+            .into_openapi();
+        docs::finish(&mut document);
+        document
+    })
+}
+
+/// The same document as JSON, for `GET /api/v1/openapi.json` and the API page.
+pub fn document_json() -> Arc<str> {
+    static JSON: OnceLock<Arc<str>> = OnceLock::new();
+    JSON.get_or_init(|| match serde_json::to_string(document()) {
+        Ok(json) => Arc::from(json),
+        Err(error) => {
+            tracing::error!(%error, "cannot encode the OpenAPI document");
+            Arc::from("{}")
+        }
+    })
+    .clone()
+}
+
 /// Every route of the API, to be nested under `/api/v1`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/token", post(auth::token))
-        .route("/auth/me", get(auth::me).patch(auth::update_me))
-        .route("/auth/password", post(auth::change_password))
-        .route("/auth/logout", post(auth::logout))
-        .route("/bootstrap/admin", post(auth::bootstrap))
-        .route("/admin/seeds/demo", post(admin::seed_demo))
-        .route("/users", get(admin::list_users).post(admin::create_user))
+    let (router, _) = described_routes().split_for_parts();
+    router
         .route(
-            "/users/{id}",
-            get(admin::get_user).patch(admin::update_user),
-        )
-        .route("/users/{id}/password", post(admin::reset_password))
-        .route("/teams", get(admin::list_teams).post(admin::create_team))
-        .route(
-            "/teams/{id}",
-            get(admin::get_team)
-                .patch(admin::rename_team)
-                .delete(admin::delete_team),
-        )
-        .route(
-            "/teams/{id}/members/{user_id}",
-            put(admin::add_member).delete(admin::remove_member),
-        )
-        .route("/audit", get(admin::list_audit))
-        .route(
-            "/projects",
-            get(projects::list_projects).post(projects::create_project),
-        )
-        .route(
-            "/projects/{id}",
-            get(projects::get_project).patch(projects::update_project),
-        )
-        .route(
-            "/projects/{id}/jobs",
-            get(projects::list_jobs).post(projects::create_job),
-        )
-        .route("/jobs", get(projects::list_all_jobs))
-        .route(
-            "/jobs/{id}",
-            get(projects::get_job)
-                .patch(projects::update_job)
-                .delete(projects::delete_job),
+            "/openapi.json",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    document_json().to_string(),
+                )
+            }),
         )
         .fallback(|| async {
             ApiError::new(
@@ -168,9 +236,10 @@ pub struct ApiPath<T>(pub T);
 pub struct ApiQuery<T>(pub T);
 
 /// A list answer: `{"items": [...], "next_cursor": ...}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
     pub next_cursor: Option<String>,
 }
 

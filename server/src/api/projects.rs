@@ -1,21 +1,53 @@
-//! Projects and their jobs. Each write asks the policy with the project's owner, the job's type
-//! and the environment concerned, before and (for moves between environments) after the change.
+//! Projects, their environments and their jobs. Each write asks the policy with the project's
+//! owner, the job's type and the environment concerned, before and (for moves between
+//! environments) after the change. An archived project keeps everything but takes no new work.
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use domain::policy::{Action, Environment, Object};
-use domain::{Color, Job, JobStatus, JobType, ProjectState, ProjectSummary, Role};
+use domain::{
+    BackendConfig, Color, EnvironmentRecord, ExecutionBackend, Job, JobAction, JobStatus, JobType,
+    ProjectContext, ProjectState, ProjectSummary, Role,
+};
 use serde::Deserialize;
 use services::storage::{
-    JobChanges, JobFilter, NewEnvironment, NewJob, NewProject, ProjectChanges,
+    EnvironmentChanges, JobChanges, JobFilter, NewEnvironment, NewJob, NewProject, ProjectAccess,
+    ProjectChanges, ProjectRemoval,
 };
-use services::ServiceError;
 
 use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
+/// Refuses new work in an archived project (409 `project_archived`): it is read-only until
+/// someone sets it back to `active`.
+pub(super) fn ensure_active(project: &ProjectAccess) -> ApiResult<()> {
+    if project.state == ProjectState::Archived {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "project_archived",
+            "the project is archived: set its state back to active to change its work",
+        ));
+    }
+    Ok(())
+}
+
+/// A stale update's 409, with the object as it is now (`current`).
+pub(super) fn stale_with_current<T: serde::Serialize>(
+    error: services::ServiceError,
+    current: ApiResult<T>,
+) -> ApiError {
+    match current.map(|c| serde_json::to_value(c)) {
+        Ok(Ok(current)) => ApiError::from(error).with_extra("current", current),
+        _ => ApiError::from(error),
+    }
+}
+
+/// Every project, by name, with its environments and figures.
+#[utoipa::path(get, path = "/projects", tag = "projects",
+    responses((status = 200, description = "Every project", body = Page<ProjectSummary>)))]
 pub async fn list_projects(
     State(state): State<AppState>,
     caller: Caller,
@@ -26,6 +58,9 @@ pub async fn list_projects(
     )))
 }
 
+#[utoipa::path(get, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "Project id")),
+    responses((status = 200, description = "The project", body = ProjectSummary)))]
 pub async fn get_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -36,7 +71,7 @@ pub async fn get_project(
 }
 
 /// An environment in a create request: a bare name (as in the seed) or `{name, is_production}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum EnvironmentRequest {
     Name(String),
@@ -64,19 +99,27 @@ impl EnvironmentRequest {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectRequest {
     name: String,
     #[serde(default)]
     description: String,
+    /// `#RRGGBB`; uHub green when absent.
     color: Option<Color>,
+    /// Names (`"prod"` is production) or `{"name", "is_production"}` objects.
     #[serde(default)]
     environments: Vec<EnvironmentRequest>,
-    /// Defaults to the caller.
+    /// Defaults to the caller; only an admin gives a project to someone else.
     owner_id: Option<i64>,
+    execution_backend: Option<ExecutionBackend>,
+    #[serde(default)]
+    execution_backend_config: BackendConfig,
 }
 
+/// Create a project with its environments (projets and admin).
+#[utoipa::path(post, path = "/projects", tag = "projects", request_body = CreateProjectRequest,
+    responses((status = 201, description = "Created", body = ProjectSummary)))]
 pub async fn create_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,6 +146,8 @@ pub async fn create_project(
             .into_iter()
             .map(EnvironmentRequest::into_new)
             .collect(),
+        execution_backend: request.execution_backend,
+        execution_backend_config: request.execution_backend_config,
     };
     let created = state
         .storage
@@ -111,15 +156,29 @@ pub async fn create_project(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
+    /// The version this change is based on (optimistic concurrency).
+    version: i64,
     name: Option<String>,
     description: Option<String>,
     color: Option<Color>,
+    /// `archived` makes the project read-only; `active` reopens it.
     state: Option<ProjectState>,
+    /// Only an admin changes a project's owner; `null` leaves it without one.
+    #[serde(default, deserialize_with = "super::nullable")]
+    owner_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    execution_backend: Option<Option<ExecutionBackend>>,
+    /// Replaces the whole configuration.
+    execution_backend_config: Option<BackendConfig>,
 }
 
+/// Edit, archive or reopen a project (its owner among projets, or an admin).
+#[utoipa::path(patch, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "Project id")), request_body = UpdateProjectRequest,
+    responses((status = 200, description = "Updated", body = ProjectSummary)))]
 pub async fn update_project(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,34 +191,241 @@ pub async fn update_project(
         &Object::project(project.owner_id),
         None,
     )?;
+    if let Some(owner) = request.owner_id {
+        // Handing a project over is governance.
+        caller.may(Action::ManageUsers, &Object::none(), None)?;
+        if let Some(owner) = owner {
+            state
+                .storage
+                .user_by_id(owner)
+                .await
+                .map_err(|_| ApiError::invalid("owner_id", "no such user"))?;
+        }
+    }
     let changes = ProjectChanges {
         name: request.name,
         description: request.description,
         color: request.color,
         state: request.state,
+        owner_id: request.owner_id,
+        execution_backend: request.execution_backend,
+        execution_backend_config: request.execution_backend_config,
     };
-    Ok(Json(
-        state
-            .storage
-            .update_project(id, &changes, &caller.actor)
-            .await?,
-    ))
+    match state
+        .storage
+        .update_project(id, request.version, &changes, &caller.actor)
+        .await
+    {
+        Ok(updated) => Ok(Json(updated)),
+        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
+            error,
+            state
+                .storage
+                .project_summary(id)
+                .await
+                .map_err(ApiError::from),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Delete a project. One with history (runs or incidents) is archived instead and returned
+/// (200); one without is deleted with its environments, jobs, backlog and links (204).
+#[utoipa::path(delete, path = "/projects/{id}", tag = "projects",
+    params(("id" = i64, Path, description = "Project id")),
+    responses(
+        (status = 200, description = "The project has history: archived instead", body = ProjectSummary),
+        (status = 204, description = "Deleted"),
+    ))]
+pub async fn delete_project(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Response> {
+    let project = state.storage.project_access(id).await?;
+    caller.may(
+        Action::DeleteProject,
+        &Object::project(project.owner_id),
+        None,
+    )?;
+    Ok(
+        match state.storage.delete_project(id, &caller.actor).await? {
+            ProjectRemoval::Deleted => StatusCode::NO_CONTENT.into_response(),
+            ProjectRemoval::Archived(project) => Json(*project).into_response(),
+        },
+    )
+}
+
+/// Everything about a project for tools and AI agents, in time order; never a secret.
+#[utoipa::path(get, path = "/projects/{id}/context", tag = "projects",
+    params(("id" = i64, Path, description = "Project id")),
+    responses((status = 200, description = "The project's context", body = ProjectContext)))]
+pub async fn project_context(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<ProjectContext>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(state.storage.project_context(id).await?))
+}
+
+/// A project's environments, in creation order.
+#[utoipa::path(get, path = "/projects/{id}/environments", tag = "environments",
+    params(("id" = i64, Path, description = "Project id")),
+    responses((status = 200, description = "The environments", body = Page<EnvironmentRecord>)))]
+pub async fn list_environments(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<EnvironmentRecord>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    state.storage.project_access(id).await?;
+    Ok(Json(Page::complete(
+        state.storage.list_environments(id).await?,
+    )))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEnvironmentRequest {
+    name: String,
+    /// Defaults to true for `prod` and `production`, false otherwise.
+    is_production: Option<bool>,
+}
+
+/// Add an environment to a project (its owner among projets, or an admin).
+#[utoipa::path(post, path = "/projects/{id}/environments", tag = "environments",
+    params(("id" = i64, Path, description = "Project id")), request_body = CreateEnvironmentRequest,
+    responses((status = 201, description = "Created", body = EnvironmentRecord)))]
+pub async fn create_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<CreateEnvironmentRequest>,
+) -> ApiResult<(StatusCode, Json<EnvironmentRecord>)> {
+    let project = state.storage.project_access(id).await?;
+    caller.may(
+        Action::UpdateProject,
+        &Object::project(project.owner_id),
+        None,
+    )?;
+    ensure_active(&project)?;
+    let named = NewEnvironment::named(&request.name);
+    let environment = NewEnvironment {
+        is_production: request.is_production.unwrap_or(named.is_production),
+        ..named
+    };
+    let created = state
+        .storage
+        .create_environment(id, &environment, &caller.actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[utoipa::path(get, path = "/projects/{id}/environments/{name}", tag = "environments",
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Environment name")),
+    responses((status = 200, description = "The environment", body = EnvironmentRecord)))]
+pub async fn get_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+) -> ApiResult<Json<EnvironmentRecord>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(Json(state.storage.environment_record(id, &name).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEnvironmentRequest {
+    /// The version this change is based on (optimistic concurrency).
+    version: i64,
+    name: Option<String>,
+    is_production: Option<bool>,
+}
+
+/// Rename an environment or change whether it is production (guardrails follow at once).
+#[utoipa::path(patch, path = "/projects/{id}/environments/{name}", tag = "environments",
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Environment name")),
+    request_body = UpdateEnvironmentRequest,
+    responses((status = 200, description = "Updated", body = EnvironmentRecord)))]
+pub async fn update_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+    ApiJson(request): ApiJson<UpdateEnvironmentRequest>,
+) -> ApiResult<Json<EnvironmentRecord>> {
+    let project = state.storage.project_access(id).await?;
+    caller.may(
+        Action::UpdateProject,
+        &Object::project(project.owner_id),
+        None,
+    )?;
+    ensure_active(&project)?;
+    let changes = EnvironmentChanges {
+        name: request.name.map(|n| n.trim().to_owned()),
+        is_production: request.is_production,
+    };
+    match state
+        .storage
+        .update_environment(id, &name, request.version, &changes, &caller.actor)
+        .await
+    {
+        Ok(updated) => Ok(Json(updated)),
+        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
+            error,
+            state
+                .storage
+                .environment_record(id, &name)
+                .await
+                .map_err(ApiError::from),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Remove an environment that no job, run or link uses (409 otherwise).
+#[utoipa::path(delete, path = "/projects/{id}/environments/{name}", tag = "environments",
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Environment name")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_environment(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+) -> ApiResult<StatusCode> {
+    let project = state.storage.project_access(id).await?;
+    caller.may(
+        Action::UpdateProject,
+        &Object::project(project.owner_id),
+        None,
+    )?;
+    ensure_active(&project)?;
+    state
+        .storage
+        .delete_environment(id, &name, &caller.actor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Filters, sorting and pagination of job listings.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobQuery {
+    /// Only this project's jobs (`GET /jobs` only).
     project_id: Option<i64>,
     job_type: Option<JobType>,
     status: Option<JobStatus>,
     environment: Option<String>,
-    /// Jobs overlapping `[from, to)`.
+    /// Jobs overlapping `[from, to)` (RFC 3339).
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
     /// `planned_start` (default) or `-planned_start`.
+    #[param(pattern = "^-?planned_start$")]
     sort: Option<String>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// 1 to 1000, 100 by default.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
 }
 
@@ -221,8 +487,10 @@ async fn job_page(
     Ok(Page::from_overfetch(items, limit, encode_cursor))
 }
 
-/// `GET /jobs`: every project's jobs, filtered (project, type, status, environment, window),
-/// sorted by start, paginated by cursor.
+/// Every project's jobs, filtered (project, type, status, environment, window), sorted by
+/// start, paginated by cursor.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(JobQuery),
+    responses((status = 200, description = "A page of jobs", body = Page<Job>)))]
 pub async fn list_all_jobs(
     State(state): State<AppState>,
     caller: Caller,
@@ -232,7 +500,10 @@ pub async fn list_all_jobs(
     Ok(Json(job_page(&state, query, None).await?))
 }
 
-/// `GET /projects/{id}/jobs`: the same, within one project.
+/// One project's jobs, filtered, sorted by start, paginated by cursor.
+#[utoipa::path(get, path = "/projects/{id}/jobs", tag = "jobs",
+    params(("id" = i64, Path, description = "Project id"), JobQuery),
+    responses((status = 200, description = "A page of jobs", body = Page<Job>)))]
 pub async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
@@ -244,6 +515,9 @@ pub async fn list_jobs(
     Ok(Json(job_page(&state, query, Some(id)).await?))
 }
 
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    responses((status = 200, description = "The job", body = Job)))]
 pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -253,7 +527,7 @@ pub async fn get_job(
     Ok(Json(state.storage.job(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
     title: String,
@@ -265,10 +539,17 @@ pub struct CreateJobRequest {
     planned_end: Option<DateTime<Utc>>,
     #[serde(default)]
     all_day: bool,
+    /// Defaults to the caller.
     owner_id: Option<i64>,
     responsible_role: Option<Role>,
+    /// What a run executes: a script, a container or a webhook call.
+    action: Option<JobAction>,
 }
 
+/// Plan a job in a project; the environment must be one of the project's.
+#[utoipa::path(post, path = "/projects/{id}/jobs", tag = "jobs",
+    params(("id" = i64, Path, description = "Project id")), request_body = CreateJobRequest,
+    responses((status = 201, description = "Created", body = Job)))]
 pub async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -289,12 +570,7 @@ pub async fn create_job(
         &Object::job(project.owner_id, request.job_type),
         policy_environment.as_ref(),
     )?;
-    if project.state == ProjectState::Archived {
-        return Err(ServiceError::Conflict(
-            "the project is archived; it takes no new jobs".to_owned(),
-        )
-        .into());
-    }
+    ensure_active(&project)?;
     let job = NewJob {
         project_id,
         title: request.title,
@@ -306,6 +582,7 @@ pub async fn create_job(
         all_day: request.all_day,
         owner_id: Some(request.owner_id.unwrap_or(caller.user.id)),
         responsible_role: request.responsible_role,
+        action: request.action,
     };
     Ok((
         StatusCode::CREATED,
@@ -313,7 +590,7 @@ pub async fn create_job(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateJobRequest {
     /// The version this change is based on (optimistic concurrency).
@@ -332,10 +609,15 @@ pub struct UpdateJobRequest {
     owner_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "super::nullable")]
     responsible_role: Option<Option<Role>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    action: Option<Option<JobAction>>,
 }
 
-/// `PATCH /jobs/{id}`: a move (window only) is a reschedule for the policy, anything else an
+/// Edit or move a job. A move (window only) is a reschedule for the policy, anything else an
 /// update. A stale `version` gets 409 with the current job.
+#[utoipa::path(patch, path = "/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")), request_body = UpdateJobRequest,
+    responses((status = 200, description = "Updated", body = Job)))]
 pub async fn update_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -355,6 +637,7 @@ pub async fn update_job(
         all_day: request.all_day,
         owner_id: request.owner_id,
         responsible_role: request.responsible_role,
+        action: request.action,
     };
     let action = if changes.is_reschedule_only() {
         Action::RescheduleJob
@@ -371,6 +654,7 @@ pub async fn update_job(
         &Object::job(project.owner_id, job.job_type),
         here.as_ref(),
     )?;
+    ensure_active(&project)?;
     let target_environment = match &changes.environment {
         Some(Some(name)) => Some(state.storage.environment(job.project_id, name).await?),
         _ => None,
@@ -397,15 +681,18 @@ pub async fn update_job(
         .await
     {
         Ok(updated) => Ok(Json(updated)),
-        Err(error @ ServiceError::StaleVersion { .. }) => {
-            let current = state.storage.job(id).await?;
-            Err(ApiError::from(error)
-                .with_extra("current", serde_json::to_value(current).unwrap_or_default()))
-        }
+        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
+            error,
+            state.storage.job(id).await.map_err(ApiError::from),
+        )),
         Err(other) => Err(other.into()),
     }
 }
 
+/// Delete a job that was never run (a job with runs keeps its history: 409).
+#[utoipa::path(delete, path = "/jobs/{id}", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    responses((status = 204, description = "Deleted")))]
 pub async fn delete_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -422,6 +709,7 @@ pub async fn delete_job(
         &Object::job(project.owner_id, job.job_type),
         here.as_ref(),
     )?;
+    ensure_active(&project)?;
     state.storage.delete_job(id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -89,6 +89,7 @@ pub(crate) use write_audit;
 
 /// One row of the audit log as returned by `GET /api/v1/audit`.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     pub id: i64,
     pub at: DateTime<Utc>,

@@ -1,7 +1,8 @@
 //! Jobs: planned work on the calendar, with optimistic concurrency on every change.
 
 use chrono::{DateTime, Utc};
-use domain::{Job, JobStatus, JobType, Role};
+use domain::{Job, JobAction, JobStatus, JobType, Role};
+use sqlx::types::Json;
 
 use super::audit::write_audit;
 use super::{now, on_pool, stored_precision, Actor, Storage};
@@ -20,6 +21,7 @@ pub struct NewJob {
     pub all_day: bool,
     pub owner_id: Option<i64>,
     pub responsible_role: Option<Role>,
+    pub action: Option<JobAction>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -37,6 +39,7 @@ struct JobRow {
     all_day: bool,
     owner_id: Option<i64>,
     responsible_role: Option<String>,
+    action: Option<Json<JobAction>>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -44,7 +47,7 @@ struct JobRow {
 
 const JOB_SELECT: &str = "SELECT j.id, j.project_id, j.title, j.description, j.job_type, j.status, \
      e.name AS environment, e.is_production AS environment_is_production, j.planned_start, j.planned_end, j.all_day, j.owner_id, j.responsible_role, \
-     j.version, j.created_at, j.updated_at \
+     j.action, j.version, j.created_at, j.updated_at \
      FROM jobs j LEFT JOIN environments e ON e.id = j.environment_id";
 
 fn corrupt(error: domain::UnknownVariant) -> ServiceError {
@@ -73,6 +76,7 @@ impl TryFrom<JobRow> for Job {
                 .map(|r| r.parse())
                 .transpose()
                 .map_err(corrupt)?,
+            action: row.action.map(|a| a.0),
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -93,6 +97,7 @@ pub struct JobChanges {
     pub all_day: Option<bool>,
     pub owner_id: Option<Option<i64>>,
     pub responsible_role: Option<Option<Role>>,
+    pub action: Option<Option<JobAction>>,
 }
 
 impl JobChanges {
@@ -152,9 +157,8 @@ fn check_window(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> ServiceResu
 
 impl Storage {
     pub async fn create_job(&self, job: &NewJob, actor: &Actor) -> ServiceResult<Job> {
-        if job.title.trim().is_empty() {
-            return Err(ServiceError::invalid("title", "must not be empty"));
-        }
+        let title = super::incidents::check_title(&job.title)?;
+        check_action(job.action.as_ref())?;
         check_window(job.planned_start, job.planned_end)?;
         let environment_id = match &job.environment {
             Some(name) => Some(self.environment(job.project_id, name).await?.id),
@@ -165,11 +169,11 @@ impl Storage {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
-                 planned_start, planned_end, all_day, owner_id, responsible_role, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id",
+                 planned_start, planned_end, all_day, owner_id, responsible_role, action, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
             )
             .bind(job.project_id)
-            .bind(job.title.trim())
+            .bind(title)
             .bind(job.description.trim())
             .bind(job.job_type.as_str())
             .bind(JobStatus::Planned.as_str())
@@ -179,13 +183,14 @@ impl Storage {
             .bind(job.all_day)
             .bind(job.owner_id)
             .bind(job.responsible_role.map(Role::as_str))
+            .bind(job.action.as_ref().map(Json))
             .bind(at)
             .fetch_one(&mut *tx)
             .await
-            .map_err(ServiceError::on_foreign_key("the project or owner does not exist"))?;
+            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?;
             let detail = serde_json::json!({
                 "project_id": job.project_id,
-                "title": job.title.trim(),
+                "title": title,
                 "job_type": job.job_type,
                 "environment": job.environment,
                 "planned_start": job.planned_start,
@@ -308,8 +313,11 @@ impl Storage {
                 current: current.version,
             });
         }
-        if changes.title.as_deref().map(str::trim) == Some("") {
-            return Err(ServiceError::invalid("title", "must not be empty"));
+        if let Some(title) = &changes.title {
+            super::incidents::check_title(title)?;
+        }
+        if let Some(action) = &changes.action {
+            check_action(action.as_ref())?;
         }
         let start = changes.planned_start.unwrap_or(current.planned_start);
         let end = changes.planned_end.unwrap_or(current.planned_end);
@@ -339,6 +347,7 @@ impl Storage {
         let all_day = changes.all_day.unwrap_or(current.all_day);
         let owner_id = changes.owner_id.unwrap_or(current.owner_id);
         let responsible_role = changes.responsible_role.unwrap_or(current.responsible_role);
+        let job_action = changes.action.clone().unwrap_or(current.action.clone());
         let action = if changes.is_reschedule_only() {
             "job.reschedule"
         } else {
@@ -357,7 +366,7 @@ impl Storage {
             let changed = sqlx::query(
                 "UPDATE jobs SET title = $1, description = $2, job_type = $3, status = $4, environment_id = $5, \
                  planned_start = $6, planned_end = $7, all_day = $8, owner_id = $9, responsible_role = $10, \
-                 version = version + 1, updated_at = $11 WHERE id = $12 AND version = $13",
+                 action = $11, version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
             )
             .bind(&title)
             .bind(&description)
@@ -369,12 +378,13 @@ impl Storage {
             .bind(all_day)
             .bind(owner_id)
             .bind(responsible_role.map(Role::as_str))
+            .bind(job_action.as_ref().map(Json))
             .bind(now())
             .bind(id)
             .bind(based_on_version)
             .execute(&mut *tx)
             .await
-            .map_err(ServiceError::on_foreign_key("the owner does not exist"))?
+            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?
             .rows_affected();
             if changed > 0 {
                 write_audit!(&mut *tx, actor, action, Some("job"), Some(id), &detail)?;
@@ -444,6 +454,13 @@ impl Storage {
     }
 }
 
+fn check_action(action: Option<&JobAction>) -> ServiceResult<()> {
+    match action.map(JobAction::check) {
+        Some(Err(problem)) => Err(ServiceError::invalid(problem.field, problem.message)),
+        _ => Ok(()),
+    }
+}
+
 /// The names of the fields a change touches, for the audit log (values may be long; names suffice).
 fn changed_fields(changes: &JobChanges) -> Vec<&'static str> {
     let mut fields = Vec::new();
@@ -458,6 +475,7 @@ fn changed_fields(changes: &JobChanges) -> Vec<&'static str> {
         ("all_day", changes.all_day.is_some()),
         ("owner_id", changes.owner_id.is_some()),
         ("responsible_role", changes.responsible_role.is_some()),
+        ("action", changes.action.is_some()),
     ];
     for (name, is_touched) in touched {
         if is_touched {

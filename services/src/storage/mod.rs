@@ -6,8 +6,14 @@
 //! 64-bit integers, JSON is TEXT / JSONB.
 
 pub(crate) mod audit;
+mod backlog;
+mod context;
+mod environments;
+mod incidents;
 mod jobs;
+mod links;
 mod projects;
+mod runs;
 mod teams;
 mod users;
 
@@ -20,8 +26,13 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
+pub use backlog::{BacklogChanges, BacklogFilter, NewBacklogItem};
+pub use environments::EnvironmentChanges;
+pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
-pub use projects::{NewEnvironment, NewProject, ProjectAccess, ProjectChanges};
+pub use links::{LinkChanges, NewLink};
+pub use projects::{NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectRemoval};
+pub use runs::NewRun;
 pub use teams::{Team, TeamMember};
 pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
 
@@ -169,6 +180,25 @@ impl Storage {
                 tracing::warn!(%error, "readiness check failed");
                 false
             }
+        }
+    }
+
+    /// Why a versioned update changed no row: the object is gone (404) or was changed meanwhile
+    /// (409 with the current version). `table` is always a literal from this crate.
+    pub(crate) async fn stale_or_missing(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        id: i64,
+    ) -> ServiceError {
+        let sql = format!("SELECT version FROM {table} WHERE id = $1");
+        let version: Result<Option<i64>, sqlx::Error> = on_pool!(self, pool => {
+            sqlx::query_scalar(&sql).bind(id).fetch_optional(pool).await
+        });
+        match version {
+            Ok(Some(current)) => ServiceError::StaleVersion { what, current },
+            Ok(None) => ServiceError::NotFound { what },
+            Err(error) => ServiceError::Database(error),
         }
     }
 

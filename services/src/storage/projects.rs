@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::{Color, ProjectState, ProjectSummary};
+use domain::{BackendConfig, Color, ExecutionBackend, ProjectState, ProjectSummary};
+use sqlx::types::Json;
 
 use super::audit::write_audit;
 use super::{now, on_pool, Actor, Storage};
@@ -36,15 +37,27 @@ pub struct NewProject {
     pub color: Color,
     pub owner_id: Option<i64>,
     pub environments: Vec<NewEnvironment>,
+    pub execution_backend: Option<ExecutionBackend>,
+    pub execution_backend_config: BackendConfig,
 }
 
-/// Changes to a project; `None` leaves a field as it is.
+/// Changes to a project; `None` leaves a field as it is, `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectChanges {
     pub name: Option<String>,
     pub description: Option<String>,
     pub color: Option<Color>,
     pub state: Option<ProjectState>,
+    pub owner_id: Option<Option<i64>>,
+    pub execution_backend: Option<Option<ExecutionBackend>>,
+    pub execution_backend_config: Option<BackendConfig>,
+}
+
+/// What `DELETE /projects/{id}` did: a project with history (runs, incidents) is archived instead.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProjectRemoval {
+    Deleted,
+    Archived(Box<ProjectSummary>),
 }
 
 /// What the guardrails need of a project: its owner and its state.
@@ -69,8 +82,11 @@ struct SummaryRow {
     state: String,
     owner_id: Option<i64>,
     owner_username: Option<String>,
+    execution_backend: Option<String>,
+    execution_backend_config: Json<BackendConfig>,
     job_count: i64,
     next_job_at: Option<DateTime<Utc>>,
+    version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -82,7 +98,8 @@ struct EnvironmentNameRow {
 }
 
 const SUMMARY_SELECT: &str = "SELECT p.id, p.name, p.description, p.color, p.state, \
-     p.owner_id, u.username AS owner_username, p.created_at, p.updated_at, \
+     p.owner_id, u.username AS owner_username, p.execution_backend, p.execution_backend_config, \
+     p.version, p.created_at, p.updated_at, \
      (SELECT COUNT(*) FROM jobs j WHERE j.project_id = p.id) AS job_count, \
      (SELECT MIN(j.planned_start) FROM jobs j \
         WHERE j.project_id = p.id AND j.status = 'planned' AND j.planned_start >= $1) AS next_job_at \
@@ -103,8 +120,15 @@ impl SummaryRow {
             owner_id: self.owner_id,
             owner_username: self.owner_username,
             environments,
+            execution_backend: self
+                .execution_backend
+                .map(|b| b.parse())
+                .transpose()
+                .map_err(|e| corrupt("backend", e))?,
+            execution_backend_config: self.execution_backend_config.0,
             job_count: self.job_count,
             next_job_at: self.next_job_at,
+            version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -118,18 +142,12 @@ impl Storage {
         project: &NewProject,
         actor: &Actor,
     ) -> ServiceResult<ProjectSummary> {
-        let name = project.name.trim();
-        if name.is_empty() {
-            return Err(ServiceError::invalid("name", "must not be empty"));
-        }
+        let name = check_name(&project.name)?;
+        check_backend_config(&project.execution_backend_config)?;
         let mut seen = std::collections::HashSet::new();
         for environment in &project.environments {
-            if environment.name.is_empty() {
-                return Err(ServiceError::invalid(
-                    "environments",
-                    "an environment needs a name",
-                ));
-            }
+            check_environment_name(&environment.name)
+                .map_err(|why| ServiceError::invalid("environments", why))?;
             if !seen.insert(environment.name.as_str()) {
                 return Err(ServiceError::invalid(
                     "environments",
@@ -141,13 +159,16 @@ impl Storage {
         let id: i64 = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
-                "INSERT INTO projects (name, description, color, owner_id, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                "INSERT INTO projects (name, description, color, owner_id, execution_backend, \
+                 execution_backend_config, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
             )
             .bind(name)
             .bind(project.description.trim())
             .bind(project.color.as_str())
             .bind(project.owner_id)
+            .bind(project.execution_backend.map(ExecutionBackend::as_str))
+            .bind(Json(&project.execution_backend_config))
             .bind(at)
             .fetch_one(&mut *tx)
             .await
@@ -239,47 +260,119 @@ impl Storage {
         Ok(by_project)
     }
 
-    /// Applies the given changes in one statement: fields left `None` keep their stored value.
+    /// Applies the changes only if nobody changed the project since `based_on_version`.
     pub async fn update_project(
         &self,
         id: i64,
+        based_on_version: i64,
         changes: &ProjectChanges,
         actor: &Actor,
     ) -> ServiceResult<ProjectSummary> {
-        let name = changes.name.as_deref().map(str::trim);
-        if name == Some("") {
-            return Err(ServiceError::invalid("name", "must not be empty"));
+        let name = changes.name.as_deref().map(check_name).transpose()?;
+        if let Some(config) = &changes.execution_backend_config {
+            check_backend_config(config)?;
         }
+        let archiving = match changes.state {
+            Some(ProjectState::Archived) => "project.archive",
+            Some(ProjectState::Active) => "project.unarchive",
+            None => "project.update",
+        };
         let detail = serde_json::json!({
+            "version": based_on_version,
             "name": name,
             "description": changes.description.is_some(),
             "color": changes.color,
             "state": changes.state,
+            "owner_id": changes.owner_id,
+            "execution_backend": changes.execution_backend,
+            "execution_backend_config": changes.execution_backend_config.is_some(),
         });
-        on_pool!(self, pool => {
+        let changed = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let changed = sqlx::query(
                 "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
-                 color = COALESCE($3, color), state = COALESCE($4, state), updated_at = $5 WHERE id = $6",
+                 color = COALESCE($3, color), state = COALESCE($4, state), \
+                 owner_id = CASE WHEN $5 THEN $6 ELSE owner_id END, \
+                 execution_backend = CASE WHEN $7 THEN $8 ELSE execution_backend END, \
+                 execution_backend_config = COALESCE($9, execution_backend_config), \
+                 version = version + 1, updated_at = $10 WHERE id = $11 AND version = $12",
             )
             .bind(name)
             .bind(changes.description.as_deref().map(str::trim))
             .bind(changes.color.as_ref().map(Color::as_str))
             .bind(changes.state.map(ProjectState::as_str))
+            .bind(changes.owner_id.is_some())
+            .bind(changes.owner_id.flatten())
+            .bind(changes.execution_backend.is_some())
+            .bind(changes.execution_backend.flatten().map(ExecutionBackend::as_str))
+            .bind(changes.execution_backend_config.as_ref().map(Json))
             .bind(now())
             .bind(id)
+            .bind(based_on_version)
             .execute(&mut *tx)
             .await
-            .map_err(ServiceError::on_unique("name"))?
+            .map_err(|error| match ServiceError::on_unique("name")(error) {
+                ServiceError::Database(error) => ServiceError::on_foreign_key_field("owner_id", "no such user")(error),
+                other => other,
+            })?
             .rows_affected();
-            if changed == 0 {
+            if changed > 0 {
+                write_audit!(&mut *tx, actor, archiving, Some("project"), Some(id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<u64, ServiceError>(changed)
+        })?;
+        if changed == 0 {
+            return Err(self.stale_or_missing("projects", "project", id).await);
+        }
+        self.project_summary(id).await
+    }
+
+    /// Deletes a project that has no history; one with runs or incidents is archived instead,
+    /// so nothing that happened is ever lost. Environments, jobs, backlog and links go with it.
+    pub async fn delete_project(&self, id: i64, actor: &Actor) -> ServiceResult<ProjectRemoval> {
+        let archived = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if exists.is_none() {
                 return Err(ServiceError::NotFound { what: "project" });
             }
-            write_audit!(&mut *tx, actor, "project.update", Some("project"), Some(id), &detail)?;
+            let history: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM runs WHERE project_id = $1) + \
+                 (SELECT COUNT(*) FROM incidents WHERE project_id = $1)",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if history > 0 {
+                sqlx::query("UPDATE projects SET state = 'archived', version = version + 1, updated_at = $1 WHERE id = $2")
+                    .bind(now())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                let detail = serde_json::json!({ "reason": "the project has runs or incidents", "history": history });
+                write_audit!(&mut *tx, actor, "project.archive", Some("project"), Some(id), &detail)?;
+            } else {
+                sqlx::query("DELETE FROM projects WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(ServiceError::on_foreign_key("the project is still referenced; archive it instead"))?;
+                write_audit!(&mut *tx, actor, "project.delete", Some("project"), Some(id), &serde_json::json!({}))?;
+            }
             tx.commit().await?;
-            Ok::<(), ServiceError>(())
+            Ok::<bool, ServiceError>(history > 0)
         })?;
-        self.project_summary(id).await
+        if archived {
+            Ok(ProjectRemoval::Archived(Box::new(
+                self.project_summary(id).await?,
+            )))
+        } else {
+            Ok(ProjectRemoval::Deleted)
+        }
     }
 
     /// The id of a project by its exact name.
@@ -287,5 +380,40 @@ impl Storage {
         Ok(on_pool!(self, pool => {
             sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE name = $1").bind(name).fetch_optional(pool).await
         })?)
+    }
+}
+
+/// A project name: trimmed, not empty, one line of reasonable length.
+fn check_name(name: &str) -> ServiceResult<&str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(ServiceError::invalid("name", "must not be empty"));
+    }
+    if name.chars().count() > 120 || name.contains(char::is_control) {
+        return Err(ServiceError::invalid(
+            "name",
+            "must be one line of at most 120 characters",
+        ));
+    }
+    Ok(name)
+}
+
+fn check_backend_config(config: &BackendConfig) -> ServiceResult<()> {
+    config
+        .check()
+        .map_err(|(field, why)| ServiceError::invalid(field, why))
+}
+
+/// Environment names appear in URLs and guardrail rules: short, lowercase-friendly words.
+pub(crate) fn check_environment_name(name: &str) -> Result<(), &'static str> {
+    let valid = !name.is_empty()
+        && name.len() <= 40
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err("an environment name is 1 to 40 letters, digits, `-`, `_` or `.`")
     }
 }

@@ -11,6 +11,7 @@ use crate::{ServiceError, ServiceResult};
 
 /// A team with its members' ids and usernames.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Team {
     pub id: i64,
     pub name: String,
@@ -20,6 +21,7 @@ pub struct Team {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TeamMember {
     pub user_id: i64,
     pub username: String,

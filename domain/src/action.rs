@@ -1,0 +1,177 @@
+//! A job's action: what a run of the job executes. Checked here, once, for the API and the UI;
+//! the execution engine trusts only what passed [`JobAction::check`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// What a run does, by kind: a script for `local`, a container for `docker`, a call for `webhook`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum JobAction {
+    /// A file inside the scripts directory, run with these arguments (argv, never a shell string).
+    Script {
+        path: String,
+        #[serde(default)]
+        args: Vec<String>,
+    },
+    /// An ephemeral container from a locally available image.
+    Container {
+        image: String,
+        #[serde(default)]
+        command: Vec<String>,
+    },
+    /// A signed call to the project's webhook target (CI pipelines: GitHub Actions, GitLab).
+    Webhook {
+        /// The Git ref a pipeline runs on, when the target is a CI system.
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        git_ref: Option<String>,
+        #[serde(default)]
+        inputs: BTreeMap<String, String>,
+    },
+}
+
+/// Where an action is wrong: the field (as the API names it) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+fn problem(field: &'static str, message: impl Into<String>) -> ActionProblem {
+    ActionProblem {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Longest argument, path or image reference accepted; anything longer is a mistake.
+const MAX_TEXT: usize = 4096;
+const MAX_ITEMS: usize = 256;
+
+impl JobAction {
+    /// Refuses what could never run safely: a script path that leaves the scripts directory, an
+    /// empty image, NUL bytes (they would cut an argv string), absurd sizes.
+    pub fn check(&self) -> Result<(), ActionProblem> {
+        match self {
+            JobAction::Script { path, args } => {
+                check_relative_path(path).map_err(|why| problem("action.path", why))?;
+                check_list(args).map_err(|why| problem("action.args", why))
+            }
+            JobAction::Container { image, command } => {
+                let image = image.trim();
+                if image.is_empty() || image.len() > MAX_TEXT || image.contains(char::is_whitespace)
+                {
+                    return Err(problem(
+                        "action.image",
+                        "an image reference is one word, such as busybox:1.36",
+                    ));
+                }
+                check_list(command).map_err(|why| problem("action.command", why))
+            }
+            JobAction::Webhook { git_ref, inputs } => {
+                if let Some(git_ref) = git_ref {
+                    if git_ref.trim().is_empty() || git_ref.len() > MAX_TEXT {
+                        return Err(problem("action.ref", "must be a branch or tag name"));
+                    }
+                }
+                if inputs.len() > MAX_ITEMS
+                    || inputs
+                        .iter()
+                        .any(|(k, v)| k.is_empty() || k.len() > MAX_TEXT || v.len() > MAX_TEXT)
+                {
+                    return Err(problem("action.inputs", "too many or too long inputs"));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A path relative to the scripts directory that cannot climb out of it.
+pub fn check_relative_path(path: &str) -> Result<(), &'static str> {
+    if path.is_empty() || path.len() > MAX_TEXT {
+        return Err("must name a file in the scripts directory");
+    }
+    if path.contains('\0') {
+        return Err("must not contain a NUL byte");
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return Err("must be relative to the scripts directory");
+    }
+    if path
+        .split(['/', '\\'])
+        .any(|part| part == ".." || part.is_empty())
+    {
+        return Err("must stay inside the scripts directory (no `..`, no empty parts)");
+    }
+    Ok(())
+}
+
+fn check_list(items: &[String]) -> Result<(), &'static str> {
+    if items.len() > MAX_ITEMS {
+        return Err("too many items");
+    }
+    if items.iter().any(|a| a.contains('\0') || a.len() > MAX_TEXT) {
+        return Err("an item contains a NUL byte or is too long");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_paths_stay_inside_the_scripts_directory() {
+        for good in ["deploy.sh", "ops/rotate-logs.sh", "a.b/c"] {
+            assert_eq!(check_relative_path(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.sh",
+            "ops/../../x",
+            "a//b",
+            "C:\\x",
+            "\\\\host\\share",
+            "x\0y",
+        ] {
+            assert!(check_relative_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn actions_are_read_by_kind_and_refuse_unknown_fields() {
+        let action: Result<JobAction, _> = serde_json::from_str(
+            r#"{"kind": "script", "path": "deploy.sh", "args": ["--dry-run"]}"#,
+        );
+        assert_eq!(
+            action.ok(),
+            Some(JobAction::Script {
+                path: "deploy.sh".to_owned(),
+                args: vec!["--dry-run".to_owned()]
+            })
+        );
+        assert!(
+            serde_json::from_str::<JobAction>(r#"{"kind": "shell", "cmd": "rm -rf /"}"#).is_err()
+        );
+        assert!(serde_json::from_str::<JobAction>(
+            r#"{"kind": "script", "path": "a", "shell": true}"#
+        )
+        .is_err());
+        let webhook: Result<JobAction, _> =
+            serde_json::from_str(r#"{"kind": "webhook", "ref": "main", "inputs": {"tag": "v1"}}"#);
+        assert!(webhook.is_ok_and(|w| w.check().is_ok()));
+    }
+
+    #[test]
+    fn containers_need_an_image() {
+        let blank = JobAction::Container {
+            image: " ".to_owned(),
+            command: vec![],
+        };
+        assert_eq!(blank.check().map_err(|p| p.field), Err("action.image"));
+    }
+}

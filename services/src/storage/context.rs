@@ -1,0 +1,45 @@
+//! A project's context for tools and AI agents, assembled from the typed reads of each entity:
+//! the types carry no secret, hash or token, so neither can the context.
+
+use domain::ProjectContext;
+
+use super::{now, IncidentFilter, Storage};
+use crate::ServiceResult;
+
+/// How many of the latest runs and incidents a context carries.
+const CONTEXT_RECENT: u32 = 50;
+/// Backlog items and links are per project and few; this only bounds a pathological project.
+const CONTEXT_MAX_ITEMS: u32 = 1000;
+
+impl Storage {
+    pub async fn project_context(&self, project_id: i64) -> ServiceResult<ProjectContext> {
+        let project = self.project_summary(project_id).await?;
+        let environments = self.list_environments(project_id).await?;
+        let jobs = self.list_project_jobs(project_id).await?;
+        let runs = self.recent_project_runs(project_id, CONTEXT_RECENT).await?;
+        let incident_filter = IncidentFilter {
+            project_id: Some(project_id),
+            ..IncidentFilter::default()
+        };
+        let mut incidents = self
+            .list_incidents(&incident_filter, CONTEXT_RECENT)
+            .await?;
+        incidents.reverse();
+        let backlog = self
+            .list_backlog(project_id, &Default::default(), CONTEXT_MAX_ITEMS)
+            .await?;
+        let links = self.list_links(project_id, None).await?;
+        let timeline = ProjectContext::timeline_of(&jobs, &runs, &incidents, &backlog);
+        Ok(ProjectContext {
+            generated_at: now(),
+            project,
+            environments,
+            jobs,
+            runs,
+            incidents,
+            backlog,
+            links,
+            timeline,
+        })
+    }
+}

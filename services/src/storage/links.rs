@@ -1,0 +1,268 @@
+//! Link records: Git repositories, Ansible inventories, Terraform plans, Kubernetes clusters.
+
+use chrono::{DateTime, Utc};
+use domain::link::{provider_from_url, LinkFields};
+use domain::{GitProvider, LinkKind, ProjectLink};
+
+use super::audit::write_audit;
+use super::{now, on_pool, Actor, Storage};
+use crate::{ServiceError, ServiceResult};
+
+/// A link to create. `environment` is a name within the link's project.
+#[derive(Debug, Clone)]
+pub struct NewLink {
+    pub project_id: i64,
+    pub kind: LinkKind,
+    pub name: String,
+    pub environment: Option<String>,
+    pub location: String,
+    pub provider: Option<GitProvider>,
+    pub default_branch: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Changes to a link; `None` leaves a field as it is, `Some(None)` clears it. The kind is fixed.
+#[derive(Debug, Clone, Default)]
+pub struct LinkChanges {
+    pub name: Option<String>,
+    pub environment: Option<Option<String>>,
+    pub location: Option<String>,
+    pub provider: Option<Option<GitProvider>>,
+    pub default_branch: Option<Option<String>>,
+    pub namespace: Option<Option<String>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: i64,
+    project_id: i64,
+    kind: String,
+    name: String,
+    environment: Option<String>,
+    location: String,
+    provider: Option<String>,
+    default_branch: Option<String>,
+    namespace: Option<String>,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const LINK_SELECT: &str =
+    "SELECT l.id, l.project_id, l.kind, l.name, e.name AS environment, l.location, \
+     l.provider, l.default_branch, l.namespace, l.version, l.created_at, l.updated_at \
+     FROM project_links l LEFT JOIN environments e ON e.id = l.environment_id";
+
+impl TryFrom<LinkRow> for ProjectLink {
+    type Error = ServiceError;
+
+    fn try_from(row: LinkRow) -> ServiceResult<ProjectLink> {
+        let corrupt = |e: domain::UnknownVariant| {
+            ServiceError::Internal(format!("stored link is invalid: {e}"))
+        };
+        Ok(ProjectLink {
+            id: row.id,
+            project_id: row.project_id,
+            kind: row.kind.parse().map_err(corrupt)?,
+            name: row.name,
+            environment: row.environment,
+            location: row.location,
+            provider: row
+                .provider
+                .map(|p| p.parse())
+                .transpose()
+                .map_err(corrupt)?,
+            default_branch: row.default_branch,
+            namespace: row.namespace,
+            version: row.version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// Checks a link as it would be stored; fills in the Git provider a well-known host implies.
+fn checked(
+    kind: LinkKind,
+    name: &str,
+    location: &str,
+    provider: Option<GitProvider>,
+    default_branch: Option<&str>,
+    namespace: Option<&str>,
+) -> ServiceResult<Option<GitProvider>> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 || name.contains(char::is_control) {
+        return Err(ServiceError::invalid(
+            "name",
+            "must be one line of 1 to 120 characters",
+        ));
+    }
+    let fields = LinkFields {
+        location: location.trim(),
+        provider,
+        default_branch,
+        namespace,
+    };
+    kind.check(&fields)
+        .map_err(|(field, why)| ServiceError::invalid(field, why))?;
+    Ok(match kind {
+        LinkKind::GitRepo => provider.or_else(|| provider_from_url(location)),
+        _ => None,
+    })
+}
+
+impl Storage {
+    pub async fn create_link(&self, link: &NewLink, actor: &Actor) -> ServiceResult<ProjectLink> {
+        let provider = checked(
+            link.kind,
+            &link.name,
+            &link.location,
+            link.provider,
+            link.default_branch.as_deref(),
+            link.namespace.as_deref(),
+        )?;
+        let environment_id = match &link.environment {
+            Some(name) => Some(self.environment(link.project_id, name).await?.id),
+            None => None,
+        };
+        let at = now();
+        let id: i64 = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO project_links (project_id, kind, name, environment_id, location, provider, \
+                 default_branch, namespace, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            )
+            .bind(link.project_id)
+            .bind(link.kind.as_str())
+            .bind(link.name.trim())
+            .bind(environment_id)
+            .bind(link.location.trim())
+            .bind(provider.map(GitProvider::as_str))
+            .bind(link.default_branch.as_deref())
+            .bind(link.namespace.as_deref())
+            .bind(at)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(ServiceError::on_unique("name"))?;
+            let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name.trim() });
+            write_audit!(&mut *tx, actor, "link.create", Some("link"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok::<i64, ServiceError>(id)
+        })?;
+        self.link(id).await
+    }
+
+    pub async fn link(&self, id: i64) -> ServiceResult<ProjectLink> {
+        let sql = format!("{LINK_SELECT} WHERE l.id = $1");
+        on_pool!(self, pool => sqlx::query_as::<_, LinkRow>(&sql).bind(id).fetch_optional(pool).await)?
+            .ok_or(ServiceError::NotFound { what: "link" })?
+            .try_into()
+    }
+
+    /// A project's links, by kind then name; one kind or all.
+    pub async fn list_links(
+        &self,
+        project_id: i64,
+        kind: Option<LinkKind>,
+    ) -> ServiceResult<Vec<ProjectLink>> {
+        let sql = format!(
+            "{LINK_SELECT} WHERE l.project_id = $1 AND ($2 IS NULL OR l.kind = $2) ORDER BY l.kind, l.name, l.id"
+        );
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, LinkRow>(&sql)
+                .bind(project_id)
+                .bind(kind.map(LinkKind::as_str))
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(ProjectLink::try_from).collect()
+    }
+
+    /// Applies `changes` if nobody changed the link since `based_on_version`; the result is
+    /// checked as a whole (a new URL must still suit the link's kind).
+    pub async fn update_link(
+        &self,
+        id: i64,
+        based_on_version: i64,
+        changes: &LinkChanges,
+        actor: &Actor,
+    ) -> ServiceResult<ProjectLink> {
+        let current = self.link(id).await?;
+        let name = changes.name.clone().unwrap_or(current.name.clone());
+        let location = changes.location.clone().unwrap_or(current.location.clone());
+        let default_branch = changes
+            .default_branch
+            .clone()
+            .unwrap_or(current.default_branch.clone());
+        let namespace = changes
+            .namespace
+            .clone()
+            .unwrap_or(current.namespace.clone());
+        // A new URL may imply another provider: only an explicit one is kept over it.
+        let provider = match changes.provider {
+            Some(provider) => provider,
+            None if changes.location.is_some() => None,
+            None => current.provider,
+        };
+        let provider = checked(
+            current.kind,
+            &name,
+            &location,
+            provider,
+            default_branch.as_deref(),
+            namespace.as_deref(),
+        )?;
+        let environment = changes
+            .environment
+            .clone()
+            .unwrap_or(current.environment.clone());
+        let environment_id = match &environment {
+            Some(env) => Some(self.environment(current.project_id, env).await?.id),
+            None => None,
+        };
+        let detail = serde_json::json!({ "version": based_on_version, "name": name.trim(), "location_changed": changes.location.is_some() });
+        let changed = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE project_links SET name = $1, environment_id = $2, location = $3, provider = $4, \
+                 default_branch = $5, namespace = $6, version = version + 1, updated_at = $7 \
+                 WHERE id = $8 AND version = $9",
+            )
+            .bind(name.trim())
+            .bind(environment_id)
+            .bind(location.trim())
+            .bind(provider.map(GitProvider::as_str))
+            .bind(default_branch.as_deref())
+            .bind(namespace.as_deref())
+            .bind(now())
+            .bind(id)
+            .bind(based_on_version)
+            .execute(&mut *tx)
+            .await
+            .map_err(ServiceError::on_unique("name"))?
+            .rows_affected();
+            if changed > 0 {
+                write_audit!(&mut *tx, actor, "link.update", Some("link"), Some(id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<u64, ServiceError>(changed)
+        })?;
+        if changed == 0 {
+            return Err(self.stale_or_missing("project_links", "link", id).await);
+        }
+        self.link(id).await
+    }
+
+    pub async fn delete_link(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+        let link = self.link(id).await?;
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query("DELETE FROM project_links WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name });
+            write_audit!(&mut *tx, actor, "link.delete", Some("link"), Some(id), &detail)?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+}
