@@ -28,6 +28,11 @@ const NAV_ITEMS: &[NavItem] = &[
         label: "Projects",
         icon: "▦",
     },
+    NavItem {
+        href: "/docs/api",
+        label: "API",
+        icon: "⌁",
+    },
 ];
 
 #[component]

@@ -3,6 +3,10 @@
 //! into the browser bundle (interactivity). Organised by feature: each module holds its types,
 //! its server functions and its components.
 
+// Leptos view types nest deeply; the API reference page goes past the default 128.
+#![recursion_limit = "256"]
+
+pub mod api_docs;
 pub mod auth;
 pub mod error;
 mod layout;
@@ -53,6 +57,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=auth::PasswordPage/>
                     <Route path=path!("/") view=projects::ProjectsPage/>
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
+                    <Route path=path!("/docs/api") view=api_docs::ApiPage/>
                 </Routes>
             </layout::AppShell>
         </Router>

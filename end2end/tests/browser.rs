@@ -320,7 +320,85 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         serde_json::json!("still here"),
         "navigation stayed in the page (no reload)"
     );
+    api_reference(client).await?;
     bootstrap_admin_changes_its_password(client, base).await
+}
+
+/// The API page lists the generated OpenAPI document's endpoints; the filter narrows them and
+/// an endpoint opens on its parameters, body and answers.
+async fn api_reference(client: &Client) -> TestResult {
+    client
+        .find(Locator::Css("a.nav__link[href='/docs/api']"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=api-reference] li.api-endpoint"))
+        .await?;
+    let paths = |client: &Client| {
+        let client = client.clone();
+        async move {
+            let mut paths = Vec::new();
+            for item in client
+                .find_all(Locator::Css("[data-testid=api-reference] li.api-endpoint"))
+                .await?
+            {
+                paths.push(item.attr("data-path").await?.unwrap_or_default());
+            }
+            TestResult::Ok(paths)
+        }
+    };
+    let all = paths(client).await?;
+    assert!(all.len() > 40, "every endpoint is listed: {all:?}");
+    assert!(all.iter().any(|p| p == "/api/v1/projects/{id}/context"));
+    let overflow = client
+        .execute(
+            "return document.documentElement.scrollWidth > document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        overflow,
+        serde_json::json!(false),
+        "no horizontal scrolling"
+    );
+    screenshot(client, "api-reference-all").await?;
+    client
+        .find(Locator::Css("input[name=filter]"))
+        .await?
+        .send_keys("/api/v1/incidents")
+        .await?;
+    eventually(
+        "the filter to keep the incident routes",
+        Duration::from_secs(10),
+        || async {
+            let shown = paths(client).await?;
+            Ok(!shown.is_empty()
+                && shown.len() < all.len()
+                && shown.iter().all(|p| p.starts_with("/api/v1/incidents")))
+        },
+    )
+    .await?;
+    client
+        .find(Locator::Css("li.api-endpoint[data-method=POST] summary"))
+        .await?
+        .click()
+        .await?;
+    let body = client
+        .find(Locator::Css(
+            "li.api-endpoint[data-method=POST] .api-endpoint__body",
+        ))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        body.contains("CreateIncidentRequest"),
+        "the body schema is named: {body}"
+    );
+    assert!(body.contains("201"), "the answers are listed: {body}");
+    screenshot(client, "api-reference").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
 /// signed-in user (put in the request by the session guard) and the request's CSP nonce.
 fn provide_request_context(storage: &Storage) {
     provide_context(storage.clone());
+    provide_context(app::api_docs::ApiDocument(api::document_json()));
     if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
         if let Some(session::SessionUser(user)) = parts.extensions.get::<session::SessionUser>() {
             provide_context(app::auth::SignedIn(user.clone()));

@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use common::TestApp;
-use domain::{Color, JobType};
+use domain::{Color, IncidentSeverity, IncidentStatus, JobType};
 use serde_json::{json, Value};
-use services::storage::{Actor, NewEnvironment, NewJob, NewProject};
+use services::storage::{Actor, NewEnvironment, NewIncident, NewJob, NewProject};
 use services::testing::TestEngine;
 
 const ROLES: [&str; 5] = ["anonymous", "admin", "projets", "dev", "ops"];
@@ -86,6 +86,46 @@ const CASES: &[Case] = &[
     Case {
         name: "delete job",
         allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "delete own project",
+        allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "delete another's project",
+        allowed: &["admin"],
+    },
+    Case {
+        name: "add environment",
+        allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "link git repository",
+        allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "add backlog task",
+        allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "read project context",
+        allowed: &["admin", "projets", "dev", "ops"],
+    },
+    Case {
+        name: "list job runs",
+        allowed: &["admin", "projets", "dev", "ops"],
+    },
+    Case {
+        name: "open incident",
+        allowed: &["admin", "projets", "ops"],
+    },
+    Case {
+        name: "update incident",
+        allowed: &["admin", "projets", "ops"],
+    },
+    Case {
+        name: "delete incident",
+        allowed: &["admin"],
     },
     Case {
         name: "list users",
@@ -177,6 +217,28 @@ async fn job(app: &TestApp, project_id: i64, job_type: JobType, environment: &st
     created.id
 }
 
+/// A fresh incident opened by the system.
+async fn incident(app: &TestApp) -> i64 {
+    app.storage
+        .storage
+        .create_incident(
+            &NewIncident {
+                project_id: None,
+                title: unique("incident"),
+                description: String::new(),
+                severity: IncidentSeverity::Sev3,
+                status: IncidentStatus::Open,
+                owner_id: None,
+                job_id: None,
+                detected_at: None,
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("incident")
+        .id
+}
+
 async fn victim(app: &TestApp) -> i64 {
     let admin = app.token("demo-admin").await;
     let (status, user) = app
@@ -213,7 +275,7 @@ async fn prepare(app: &TestApp, case: &str) -> (Method, String, Option<Value>) {
             (
                 Method::PATCH,
                 format!("/api/v1/projects/{id}"),
-                Some(json!({"description": "edited"})),
+                Some(json!({"version": 1, "description": "edited"})),
             )
         }
         "edit another's project" => {
@@ -221,7 +283,7 @@ async fn prepare(app: &TestApp, case: &str) -> (Method, String, Option<Value>) {
             (
                 Method::PATCH,
                 format!("/api/v1/projects/{id}"),
-                Some(json!({"description": "edited"})),
+                Some(json!({"version": 1, "description": "edited"})),
             )
         }
         "plan dev job in dev"
@@ -269,6 +331,69 @@ async fn prepare(app: &TestApp, case: &str) -> (Method, String, Option<Value>) {
             let project_id = project(app, "demo-projets").await;
             let id = job(app, project_id, JobType::Dev, "dev").await;
             (Method::DELETE, format!("/api/v1/jobs/{id}"), None)
+        }
+        "delete own project" => {
+            let id = project(app, "demo-projets").await;
+            (Method::DELETE, format!("/api/v1/projects/{id}"), None)
+        }
+        "delete another's project" => {
+            let id = project(app, "demo-ops").await;
+            (Method::DELETE, format!("/api/v1/projects/{id}"), None)
+        }
+        "add environment" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::POST,
+                format!("/api/v1/projects/{id}/environments"),
+                Some(json!({"name": "qa"})),
+            )
+        }
+        "link git repository" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::POST,
+                format!("/api/v1/projects/{id}/links"),
+                Some(
+                    json!({"kind": "git_repo", "name": "app", "location": "https://github.com/acme/app.git"}),
+                ),
+            )
+        }
+        "add backlog task" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::POST,
+                format!("/api/v1/projects/{id}/backlog"),
+                Some(json!({"title": "Write the runbook", "due_date": "2031-01-15"})),
+            )
+        }
+        "read project context" => {
+            let id = project(app, "demo-projets").await;
+            (Method::GET, format!("/api/v1/projects/{id}/context"), None)
+        }
+        "list job runs" => {
+            let project_id = project(app, "demo-projets").await;
+            let id = job(app, project_id, JobType::Dev, "dev").await;
+            (Method::GET, format!("/api/v1/jobs/{id}/runs"), None)
+        }
+        "open incident" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::POST,
+                "/api/v1/incidents".into(),
+                Some(json!({"project_id": id, "title": "API latency", "severity": "sev2"})),
+            )
+        }
+        "update incident" | "delete incident" => {
+            let id = incident(app).await;
+            if case == "update incident" {
+                (
+                    Method::PATCH,
+                    format!("/api/v1/incidents/{id}"),
+                    Some(json!({"version": 1, "status": "mitigated"})),
+                )
+            } else {
+                (Method::DELETE, format!("/api/v1/incidents/{id}"), None)
+            }
         }
         "list users" => (Method::GET, "/api/v1/users".into(), None),
         "create user" => (

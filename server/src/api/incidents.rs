@@ -84,6 +84,7 @@ pub async fn list_incidents(
 pub struct CreateIncidentRequest {
     /// The project concerned; absent for an incident of the platform itself.
     project_id: Option<i64>,
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
     #[serde(default)]
     description: String,
@@ -174,6 +175,7 @@ pub async fn get_incident(
 pub struct UpdateIncidentRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
     description: Option<String>,
     severity: Option<IncidentSeverity>,

@@ -31,7 +31,7 @@ use crate::AppState;
 /// Every route of the API with its OpenAPI description, paths relative to `/api/v1`. The routes
 /// and the document come from the same `routes!` lists, so they cannot drift apart.
 fn described_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(docs::base_document())
+    OpenApiRouter::new()
         .routes(routes!(auth::token))
         .routes(routes!(auth::me, auth::update_me))
         .routes(routes!(auth::change_password))
@@ -101,7 +101,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
 pub fn document() -> &'static utoipa::openapi::OpenApi {
     static DOCUMENT: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        let mut document = OpenApiRouter::new()
+        let mut document = OpenApiRouter::with_openapi(docs::base_document())
             .nest("/api/v1", described_routes())
             .into_openapi();
         docs::finish(&mut document);

@@ -102,6 +102,7 @@ impl EnvironmentRequest {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProjectRequest {
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
     #[serde(default)]
     description: String,
@@ -161,6 +162,7 @@ pub async fn create_project(
 pub struct UpdateProjectRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
+    #[schema(min_length = 1, max_length = 120)]
     name: Option<String>,
     description: Option<String>,
     color: Option<Color>,
@@ -288,6 +290,7 @@ pub async fn list_environments(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEnvironmentRequest {
+    #[schema(min_length = 1, max_length = 40)]
     name: String,
     /// Defaults to true for `prod` and `production`, false otherwise.
     is_production: Option<bool>,
@@ -339,6 +342,7 @@ pub async fn get_environment(
 pub struct UpdateEnvironmentRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
+    #[schema(min_length = 1, max_length = 40)]
     name: Option<String>,
     is_production: Option<bool>,
 }
@@ -530,6 +534,7 @@ pub async fn get_job(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateJobRequest {
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
     #[serde(default)]
     description: String,
@@ -595,6 +600,7 @@ pub async fn create_job(
 pub struct UpdateJobRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
     description: Option<String>,
     job_type: Option<JobType>,

@@ -113,6 +113,7 @@ pub async fn list_backlog(
 pub struct CreateBacklogRequest {
     /// `task` by default.
     kind: Option<BacklogKind>,
+    #[schema(min_length = 1, max_length = 200)]
     title: String,
     #[serde(default)]
     description: String,
@@ -174,6 +175,7 @@ pub struct UpdateBacklogRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
     kind: Option<BacklogKind>,
+    #[schema(min_length = 1, max_length = 200)]
     title: Option<String>,
     description: Option<String>,
     status: Option<BacklogStatus>,
@@ -271,6 +273,7 @@ pub async fn list_links(
 #[serde(deny_unknown_fields)]
 pub struct CreateLinkRequest {
     kind: LinkKind,
+    #[schema(min_length = 1, max_length = 120)]
     name: String,
     /// The environment this link serves, if only one.
     environment: Option<String>,
@@ -333,6 +336,7 @@ pub async fn get_link(
 pub struct UpdateLinkRequest {
     /// The version this change is based on (optimistic concurrency).
     version: i64,
+    #[schema(min_length = 1, max_length = 120)]
     name: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
     environment: Option<Option<String>>,
