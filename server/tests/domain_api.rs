@@ -102,6 +102,37 @@ async fn projects_and_environments(app: &TestApp, pm: &str) -> i64 {
             );
         }
     }
+    // NUL characters are refused the same way on both engines (PostgreSQL cannot store them).
+    let nul = expect(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        pm,
+        Some(json!({"name": "a\u{0}b"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    field_error(&nul, "text");
+    let nul = expect(
+        app,
+        Method::GET,
+        "/api/v1/audit?target_id=%00",
+        &app.token("demo-admin").await,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    field_error(&nul, "text");
+    let nul = expect(
+        app,
+        Method::GET,
+        &format!("/api/v1/projects/{project}/environments/a%00b"),
+        pm,
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(nul["code"], "not_found");
     // A taken name is a conflict naming the field.
     let taken = expect(
         app,

@@ -102,6 +102,13 @@ impl From<ServiceError> for ApiError {
             | ServiceError::PasswordChangeRequired => {
                 ApiError::new(StatusCode::FORBIDDEN, code, error.to_string())
             }
+            // A NUL inside a path segment reaches PostgreSQL, which refuses such text: the
+            // client's mistake, not the server's.
+            ServiceError::Database(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
+            {
+                ApiError::invalid("text", "must not contain NUL (U+0000) characters")
+            }
             ServiceError::Database(_)
             | ServiceError::Migration(_)
             | ServiceError::Internal(_)

@@ -215,25 +215,100 @@ impl FromRequestParts<AppState> for PendingCaller {
     }
 }
 
-/// `Json<T>` whose rejections are the API's errors (422 with the field for bad data).
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `Json<T>` whose rejections are the API's errors (422 with the field for bad data). Text with
+/// a NUL character is refused up front: PostgreSQL cannot store it and SQLite would, so without
+/// this one rule the two engines would answer differently.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = axum::body::Bytes::from_request(
+            axum::extract::Request::from_parts(parts.clone(), body),
+            state,
+        )
+        .await
+        .map_err(|rejection| {
+            ApiError::new(rejection.status(), "bad_request", rejection.body_text())
+        })?;
+        if has_escaped_nul(&bytes) {
+            return Err(nul_refused());
+        }
+        let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// Whether JSON text holds a `\\u0000` escape (one not itself escaped as `\\\\u0000`).
+fn has_escaped_nul(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(at, window)| {
+        window == b"\\u0000" && {
+            let backslashes_before = json[..at].iter().rev().take_while(|b| **b == b'\\').count();
+            backslashes_before % 2 == 0
+        }
+    })
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::invalid("text", "must not contain NUL (U+0000) characters")
+}
 
 /// `Form<T>` with the API's errors.
 #[derive(FromRequest)]
 #[from_request(via(axum::Form), rejection(ApiError))]
 pub struct ApiForm<T>(pub T);
 
-/// `Path<T>` with the API's errors (a malformed id is a 404).
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+/// `Path<T>` with the API's errors: a malformed id, or a name with a NUL character (nothing can
+/// be named so), addresses nothing: 404.
 pub struct ApiPath<T>(pub T);
 
-/// `Query<T>` with the API's errors.
-#[derive(FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::new(
+                axum::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no object is named with a NUL character",
+            ));
+        }
+        let axum::extract::Path(value) =
+            axum::extract::Path::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiPath(value))
+    }
+}
+
+/// `Query<T>` with the API's errors; NUL characters are refused as in [`ApiJson`].
 pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if parts.uri.query().is_some_and(|query| query.contains("%00")) {
+            return Err(nul_refused());
+        }
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
+    }
+}
 
 /// A list answer: `{"items": [...], "next_cursor": ...}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -284,4 +359,20 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_escaped_nul;
+
+    #[test]
+    fn only_real_nul_escapes_are_found() {
+        assert!(has_escaped_nul(br#"{"name": "a\u0000b"}"#));
+        assert!(has_escaped_nul(br#"{"name": "\\\u0000"}"#));
+        assert!(
+            !has_escaped_nul(br#"{"name": "a\\u0000b"}"#),
+            "an escaped backslash, then text"
+        );
+        assert!(!has_escaped_nul(br#"{"name": "plain"}"#));
+    }
 }
