@@ -87,7 +87,7 @@ impl ProjectContext {
                 status: item.status.to_string(),
             })
         }));
-        entries.sort_by(|a, b| (a.at, a.kind, a.id).cmp(&(b.at, b.kind, b.id)));
+        entries.sort_by_key(|e| (e.at, e.kind, e.id));
         entries
     }
 }

@@ -1,6 +1,6 @@
 //! The OpenAPI document: public, generated from the same route lists as the router, and true.
-//! schemathesis (PyPI) fuzzes every operation against it, on PostgreSQL with an admin token, and
-//! must find no 5xx and no answer that contradicts the schema. Its summary is printed.
+//! schemathesis (PyPI) fuzzes every operation against it, on PostgreSQL and on SQLite with an admin
+//! token, and must find no 5xx and no answer that contradicts the schema. Its summary is printed.
 
 mod common;
 
@@ -73,11 +73,10 @@ async fn the_document_is_public_and_describes_the_whole_api() {
     assert!(document["components"]["securitySchemes"]["bearer"].is_object());
 }
 
-/// Runs schemathesis against a live uHub on PostgreSQL; a missing schemathesis is a failure.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
+/// Runs schemathesis against a live uHub on `engine`; a missing schemathesis is a failure.
+async fn schemathesis(engine: TestEngine) {
     let schemathesis = std::env::var("UHUB_TEST_SCHEMATHESIS").unwrap_or_else(|_| "st".to_owned());
-    let app = TestApp::with_demo(TestEngine::Postgres).await;
+    let app = TestApp::with_demo(engine).await;
     let token = app.token("demo-admin").await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -129,6 +128,16 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         });
     assert!(
         status.success(),
-        "schemathesis found server errors or answers that contradict the OpenAPI document (exit {status}); see its report above"
+        "schemathesis found server errors or answers that contradict the OpenAPI document on {engine:?} (exit {status}); see its report above"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation_on_postgres() {
+    schemathesis(TestEngine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_schema_violation_on_sqlite() {
+    schemathesis(TestEngine::Sqlite).await;
 }
