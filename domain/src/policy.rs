@@ -34,6 +34,8 @@ pub enum Action {
     CreateProject,
     /// Edit a project, its environments and links; archive it.
     UpdateProject,
+    /// Take an environment out of production (unflag, rename or delete it): it lifts guardrails.
+    LowerProductionGuard,
     DeleteProject,
     CreateJob,
     /// Edit a job's fields other than its window.
@@ -218,6 +220,10 @@ const INCIDENTS: Refusal = rule!(
     "incidents_by_ops",
     "incidents are managed by ops, projets and admin"
 );
+const PRODUCTION_GUARD: Refusal = rule!(
+    "production_guard_admin",
+    "only an admin takes an environment out of production (unflags, renames or deletes it)"
+);
 const INCIDENT_DELETION: Refusal = rule!(
     "incidents_deleted_by_admin",
     "incidents are history: only an admin removes one opened by mistake"
@@ -256,6 +262,7 @@ pub fn may(
         | Action::ManageSettings
         | Action::LoadDemoData => allow_if(is_admin, ADMIN_ONLY),
         Action::ViewServer => allow_if(is_admin || role == Role::Ops, SERVER_VIEW),
+        Action::LowerProductionGuard => allow_if(is_admin, PRODUCTION_GUARD),
         Action::Read => Allow,
         Action::CreateProject => allow_if(is_admin || role == Role::Projets, PROJECTS_BY_PROJETS),
         Action::UpdateProject | Action::DeleteProject | Action::ManageBacklog => {

@@ -296,7 +296,7 @@ async fn projects_and_environments(app: &TestApp, pm: &str) -> i64 {
         Method::PATCH,
         &format!("{environments}/uat"),
         pm,
-        Some(json!({"version": 1, "is_production": false})),
+        Some(json!({"version": 1, "is_production": true})),
         StatusCode::CONFLICT,
     )
     .await;
@@ -319,11 +319,37 @@ async fn projects_and_environments(app: &TestApp, pm: &str) -> i64 {
         StatusCode::OK,
     )
     .await;
+    // Out of production is an admin act: it lifts guardrails.
+    for change in [
+        json!({"version": 2, "is_production": false}),
+        json!({"version": 2, "name": "sandbox"}),
+    ] {
+        let refused = expect(
+            app,
+            Method::PATCH,
+            &format!("{environments}/uat"),
+            pm,
+            Some(change),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_eq!(refused["code"], "production_guard_admin");
+    }
     expect(
         app,
         Method::DELETE,
         &format!("{environments}/uat"),
         pm,
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let admin = app.token("demo-admin").await;
+    expect(
+        app,
+        Method::DELETE,
+        &format!("{environments}/uat"),
+        &admin,
         None,
         StatusCode::NO_CONTENT,
     )
@@ -332,7 +358,7 @@ async fn projects_and_environments(app: &TestApp, pm: &str) -> i64 {
         app,
         Method::DELETE,
         &format!("{environments}/uat"),
-        pm,
+        &admin,
         None,
         StatusCode::NOT_FOUND,
     )

@@ -100,6 +100,14 @@ const CASES: &[Case] = &[
         allowed: &["admin", "projets"],
     },
     Case {
+        name: "flag environment production",
+        allowed: &["admin", "projets"],
+    },
+    Case {
+        name: "unflag production environment",
+        allowed: &["admin"],
+    },
+    Case {
         name: "link git repository",
         allowed: &["admin", "projets"],
     },
@@ -346,6 +354,22 @@ async fn prepare(app: &TestApp, case: &str) -> (Method, String, Option<Value>) {
                 Method::POST,
                 format!("/api/v1/projects/{id}/environments"),
                 Some(json!({"name": "qa"})),
+            )
+        }
+        "flag environment production" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::PATCH,
+                format!("/api/v1/projects/{id}/environments/staging"),
+                Some(json!({"version": 1, "is_production": true})),
+            )
+        }
+        "unflag production environment" => {
+            let id = project(app, "demo-projets").await;
+            (
+                Method::PATCH,
+                format!("/api/v1/projects/{id}/environments/prod"),
+                Some(json!({"version": 1, "is_production": false})),
             )
         }
         "link git repository" => {

@@ -34,6 +34,15 @@ pub(super) fn ensure_active(project: &ProjectAccess) -> ApiResult<()> {
     Ok(())
 }
 
+/// Production as the guardrails see it: the flag, or a production name.
+fn is_production(environment: &EnvironmentRecord) -> bool {
+    Environment {
+        name: &environment.name,
+        is_production: environment.is_production,
+    }
+    .is_production()
+}
+
 /// A stale update's 409, with the object as it is now (`current`).
 pub(super) fn stale_with_current<T: serde::Serialize>(
     error: services::ServiceError,
@@ -365,6 +374,18 @@ pub async fn update_environment(
         None,
     )?;
     ensure_active(&project)?;
+    let current = state.storage.environment_record(id, &name).await?;
+    let renamed = request
+        .name
+        .as_deref()
+        .is_some_and(|n| n.trim() != current.name);
+    if is_production(&current) && (renamed || request.is_production == Some(false)) {
+        caller.may(
+            Action::LowerProductionGuard,
+            &Object::project(project.owner_id),
+            None,
+        )?;
+    }
     let changes = EnvironmentChanges {
         name: request.name.map(|n| n.trim().to_owned()),
         is_production: request.is_production,
@@ -403,6 +424,14 @@ pub async fn delete_environment(
         None,
     )?;
     ensure_active(&project)?;
+    let current = state.storage.environment_record(id, &name).await?;
+    if is_production(&current) {
+        caller.may(
+            Action::LowerProductionGuard,
+            &Object::project(project.owner_id),
+            None,
+        )?;
+    }
     state
         .storage
         .delete_environment(id, &name, &caller.actor)
