@@ -10,7 +10,7 @@ use serde::Deserialize;
 use services::storage::{IncidentChanges, IncidentFilter, NewIncident};
 use services::ServiceError;
 
-use super::projects::{ensure_active, stale_with_current};
+use super::projects::{ensure_active, versioned};
 use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
@@ -211,18 +211,11 @@ pub async fn update_incident(
         job_id: request.job_id,
         detected_at: request.detected_at,
     };
-    match state
+    let updated = state
         .storage
         .update_incident(id, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state.storage.incident(id).await.map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.incident(id)).await
 }
 
 /// Remove an incident opened by mistake (admin only: incidents are history).

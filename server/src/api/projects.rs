@@ -43,14 +43,26 @@ fn is_production(environment: &EnvironmentRecord) -> bool {
     .is_production()
 }
 
-/// A stale update's 409, with the object as it is now (`current`).
-pub(super) fn stale_with_current<T: serde::Serialize>(
-    error: services::ServiceError,
-    current: ApiResult<T>,
-) -> ApiError {
-    match current.map(|c| serde_json::to_value(c)) {
-        Ok(Ok(current)) => ApiError::from(error).with_extra("current", current),
-        _ => ApiError::from(error),
+/// A versioned update's answer: the updated object, or for a stale `version` the 409 with the
+/// object as it is now (`current`), read again with `current`.
+pub(super) async fn versioned<T, F>(
+    updated: services::ServiceResult<T>,
+    current: impl FnOnce() -> F,
+) -> ApiResult<Json<T>>
+where
+    T: serde::Serialize,
+    F: std::future::Future<Output = services::ServiceResult<T>>,
+{
+    match updated {
+        Ok(updated) => Ok(Json(updated)),
+        Err(error @ services::ServiceError::StaleVersion { .. }) => {
+            let error = ApiError::from(error);
+            match current().await.map(|c| serde_json::to_value(c)) {
+                Ok(Ok(current)) => Err(error.with_extra("current", current)),
+                _ => Err(error),
+            }
+        }
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -222,22 +234,11 @@ pub async fn update_project(
         execution_backend: request.execution_backend,
         execution_backend_config: request.execution_backend_config,
     };
-    match state
+    let updated = state
         .storage
         .update_project(id, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state
-                .storage
-                .project_summary(id)
-                .await
-                .map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.project_summary(id)).await
 }
 
 /// Delete a project. One with history (runs or incidents) is archived instead and returned
@@ -390,22 +391,11 @@ pub async fn update_environment(
         name: request.name.map(|n| n.trim().to_owned()),
         is_production: request.is_production,
     };
-    match state
+    let updated = state
         .storage
         .update_environment(id, &name, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state
-                .storage
-                .environment_record(id, &name)
-                .await
-                .map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.environment_record(id, &name)).await
 }
 
 /// Remove an environment that no job, run or link uses (409 otherwise).
@@ -710,18 +700,11 @@ pub async fn update_job(
             there.as_ref(),
         )?;
     }
-    match state
+    let updated = state
         .storage
         .update_job(id, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ services::ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state.storage.job(id).await.map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.job(id)).await
 }
 
 /// Delete a job that was never run (a job with runs keeps its history: 409).

@@ -8,9 +8,8 @@ use domain::policy::{Action, Object};
 use domain::{BacklogItem, BacklogKind, BacklogStatus, GitProvider, LinkKind, ProjectLink, Run};
 use serde::Deserialize;
 use services::storage::{BacklogChanges, BacklogFilter, LinkChanges, NewBacklogItem, NewLink};
-use services::ServiceError;
 
-use super::projects::{ensure_active, stale_with_current};
+use super::projects::{ensure_active, versioned};
 use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
@@ -210,18 +209,11 @@ pub async fn update_backlog_item(
         assignee_id: request.assignee_id,
         due_date: request.due_date,
     };
-    match state
+    let updated = state
         .storage
         .update_backlog_item(id, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state.storage.backlog_item(id).await.map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.backlog_item(id)).await
 }
 
 #[utoipa::path(delete, path = "/backlog/{id}", tag = "backlog",
@@ -375,18 +367,11 @@ pub async fn update_link(
         default_branch: request.default_branch,
         namespace: request.namespace,
     };
-    match state
+    let updated = state
         .storage
         .update_link(id, request.version, &changes, &caller.actor)
-        .await
-    {
-        Ok(updated) => Ok(Json(updated)),
-        Err(error @ ServiceError::StaleVersion { .. }) => Err(stale_with_current(
-            error,
-            state.storage.link(id).await.map_err(ApiError::from),
-        )),
-        Err(other) => Err(other.into()),
-    }
+        .await;
+    versioned(updated, || state.storage.link(id)).await
 }
 
 #[utoipa::path(delete, path = "/links/{id}", tag = "links",
