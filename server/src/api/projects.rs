@@ -43,6 +43,20 @@ fn is_production(environment: &EnvironmentRecord) -> bool {
     .is_production()
 }
 
+/// The project that a change of its environments, backlog or links touches: it exists, the caller
+/// may do `action` on it, and it is not archived.
+pub(super) async fn project_for_change(
+    state: &AppState,
+    caller: &Caller,
+    project_id: i64,
+    action: Action,
+) -> ApiResult<ProjectAccess> {
+    let project = state.storage.project_access(project_id).await?;
+    caller.may(action, &Object::project(project.owner_id), None)?;
+    ensure_active(&project)?;
+    Ok(project)
+}
+
 /// A versioned update's answer: the updated object, or for a stale `version` the 409 with the
 /// object as it is now (`current`), read again with `current`.
 pub(super) async fn versioned<T, F>(
@@ -316,13 +330,7 @@ pub async fn create_environment(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<CreateEnvironmentRequest>,
 ) -> ApiResult<(StatusCode, Json<EnvironmentRecord>)> {
-    let project = state.storage.project_access(id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, id, Action::UpdateProject).await?;
     let named = NewEnvironment::named(&request.name);
     let environment = NewEnvironment {
         is_production: request.is_production.unwrap_or(named.is_production),
@@ -368,13 +376,7 @@ pub async fn update_environment(
     ApiPath((id, name)): ApiPath<(i64, String)>,
     ApiJson(request): ApiJson<UpdateEnvironmentRequest>,
 ) -> ApiResult<Json<EnvironmentRecord>> {
-    let project = state.storage.project_access(id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    let project = project_for_change(&state, &caller, id, Action::UpdateProject).await?;
     let current = state.storage.environment_record(id, &name).await?;
     let renamed = request
         .name
@@ -407,13 +409,7 @@ pub async fn delete_environment(
     caller: Caller,
     ApiPath((id, name)): ApiPath<(i64, String)>,
 ) -> ApiResult<StatusCode> {
-    let project = state.storage.project_access(id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    let project = project_for_change(&state, &caller, id, Action::UpdateProject).await?;
     let current = state.storage.environment_record(id, &name).await?;
     if is_production(&current) {
         caller.may(

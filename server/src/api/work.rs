@@ -9,7 +9,7 @@ use domain::{BacklogItem, BacklogKind, BacklogStatus, GitProvider, LinkKind, Pro
 use serde::Deserialize;
 use services::storage::{BacklogChanges, BacklogFilter, LinkChanges, NewBacklogItem, NewLink};
 
-use super::projects::{ensure_active, versioned};
+use super::projects::{project_for_change, versioned};
 use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
@@ -133,13 +133,7 @@ pub async fn create_backlog_item(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<CreateBacklogRequest>,
 ) -> ApiResult<(StatusCode, Json<BacklogItem>)> {
-    let project = state.storage.project_access(id).await?;
-    caller.may(
-        Action::ManageBacklog,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, id, Action::ManageBacklog).await?;
     let item = NewBacklogItem {
         project_id: id,
         kind: request.kind.unwrap_or(BacklogKind::Task),
@@ -194,13 +188,7 @@ pub async fn update_backlog_item(
     ApiJson(request): ApiJson<UpdateBacklogRequest>,
 ) -> ApiResult<Json<BacklogItem>> {
     let item = state.storage.backlog_item(id).await?;
-    let project = state.storage.project_access(item.project_id).await?;
-    caller.may(
-        Action::ManageBacklog,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, item.project_id, Action::ManageBacklog).await?;
     let changes = BacklogChanges {
         kind: request.kind,
         title: request.title,
@@ -225,13 +213,7 @@ pub async fn delete_backlog_item(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let item = state.storage.backlog_item(id).await?;
-    let project = state.storage.project_access(item.project_id).await?;
-    caller.may(
-        Action::ManageBacklog,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, item.project_id, Action::ManageBacklog).await?;
     state.storage.delete_backlog_item(id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -288,13 +270,7 @@ pub async fn create_link(
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<CreateLinkRequest>,
 ) -> ApiResult<(StatusCode, Json<ProjectLink>)> {
-    let project = state.storage.project_access(id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, id, Action::UpdateProject).await?;
     let link = NewLink {
         project_id: id,
         kind: request.kind,
@@ -352,13 +328,7 @@ pub async fn update_link(
     ApiJson(request): ApiJson<UpdateLinkRequest>,
 ) -> ApiResult<Json<ProjectLink>> {
     let link = state.storage.link(id).await?;
-    let project = state.storage.project_access(link.project_id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, link.project_id, Action::UpdateProject).await?;
     let changes = LinkChanges {
         name: request.name,
         environment: request.environment,
@@ -383,13 +353,7 @@ pub async fn delete_link(
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
     let link = state.storage.link(id).await?;
-    let project = state.storage.project_access(link.project_id).await?;
-    caller.may(
-        Action::UpdateProject,
-        &Object::project(project.owner_id),
-        None,
-    )?;
-    ensure_active(&project)?;
+    project_for_change(&state, &caller, link.project_id, Action::UpdateProject).await?;
     state.storage.delete_link(id, &caller.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
