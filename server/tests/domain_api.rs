@@ -102,6 +102,22 @@ async fn projects_and_environments(app: &TestApp, pm: &str) -> i64 {
             );
         }
     }
+    // An environment object takes `name` and `is_production`, nothing else.
+    let unknown = expect(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        pm,
+        Some(json!({"name": "X", "environments": [{"name": "live", "prod": true}]})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        unknown["fields"]
+            .as_object()
+            .is_some_and(|f| f.keys().any(|k| k.starts_with("environments"))),
+        "{unknown}"
+    );
     // NUL characters are refused the same way on both engines (PostgreSQL cannot store them).
     let nul = expect(
         app,

@@ -110,26 +110,14 @@ pub async fn get_project(
 #[serde(untagged)]
 pub enum EnvironmentRequest {
     Name(String),
-    Full {
-        name: String,
-        is_production: Option<bool>,
-    },
+    Full(CreateEnvironmentRequest),
 }
 
 impl EnvironmentRequest {
     fn into_new(self) -> NewEnvironment {
         match self {
             EnvironmentRequest::Name(name) => NewEnvironment::named(&name),
-            EnvironmentRequest::Full {
-                name,
-                is_production,
-            } => {
-                let named = NewEnvironment::named(&name);
-                NewEnvironment {
-                    is_production: is_production.unwrap_or(named.is_production),
-                    ..named
-                }
-            }
+            EnvironmentRequest::Full(request) => request.into_new(),
         }
     }
 }
@@ -320,6 +308,17 @@ pub struct CreateEnvironmentRequest {
     is_production: Option<bool>,
 }
 
+impl CreateEnvironmentRequest {
+    /// `prod` and `production` are production unless told otherwise.
+    fn into_new(self) -> NewEnvironment {
+        let named = NewEnvironment::named(&self.name);
+        NewEnvironment {
+            is_production: self.is_production.unwrap_or(named.is_production),
+            ..named
+        }
+    }
+}
+
 /// Add an environment to a project (its owner among projets, or an admin).
 #[utoipa::path(post, path = "/projects/{id}/environments", tag = "environments",
     params(("id" = i64, Path, description = "Project id")), request_body = CreateEnvironmentRequest,
@@ -331,14 +330,9 @@ pub async fn create_environment(
     ApiJson(request): ApiJson<CreateEnvironmentRequest>,
 ) -> ApiResult<(StatusCode, Json<EnvironmentRecord>)> {
     project_for_change(&state, &caller, id, Action::UpdateProject).await?;
-    let named = NewEnvironment::named(&request.name);
-    let environment = NewEnvironment {
-        is_production: request.is_production.unwrap_or(named.is_production),
-        ..named
-    };
     let created = state
         .storage
-        .create_environment(id, &environment, &caller.actor)
+        .create_environment(id, &request.into_new(), &caller.actor)
         .await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
