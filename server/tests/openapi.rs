@@ -117,6 +117,8 @@ async fn schemathesis(engine: TestEngine) {
             "--output-sanitize",
             "true",
         ])
+        // schemathesis keeps a cache in its working directory: not in the source tree.
+        .current_dir(report_dir.path())
         // Its report goes straight to the test's output: the summary is always shown.
         .status()
         .await
