@@ -26,7 +26,7 @@ pub use job::{Job, JobStatus, JobType};
 pub use link::{GitProvider, LinkKind, ProjectLink};
 pub use project::{Color, EnvironmentRecord, ProjectState, ProjectSummary};
 pub use role::Role;
-pub use run::{Run, RunStatus};
+pub use run::{LogLine, LogStream, Run, RunStatus, SecretInfo};
 pub use user::UserProfile;
 
 /// A value that is not one of an enumeration's known spellings.

@@ -50,8 +50,43 @@ pub struct Run {
     pub launched_by: Option<i64>,
     pub launched_by_username: Option<String>,
     pub approved_by: Option<i64>,
+    /// The approver's (or rejecter's) comment.
+    pub approval_comment: Option<String>,
     pub started_at: Option<chrono::DateTime<chrono::Utc>>,
     pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Why the run ended as it did, in words (timeout, cancelled by…, uHub stopped, rejected…).
+    pub reason: Option<String>,
+    /// The log reached its size cap; later lines were dropped (the log says so).
+    pub log_truncated: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+crate::string_enum! {
+    /// Which output a log line came from; `system` lines are uHub's own notes.
+    pub enum LogStream ("log stream") {
+        Stdout => "stdout",
+        Stderr => "stderr",
+        System => "system",
+    }
+}
+
+/// One stored line of a run's log; `seq` orders them and lets a live reader resume.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogLine {
+    pub seq: i64,
+    pub stream: LogStream,
+    pub line: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A project secret as listed: its name and when it changed, never its value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecretInfo {
+    pub name: String,
+    pub updated_by: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }

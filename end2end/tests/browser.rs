@@ -415,11 +415,22 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
     .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
+    let scripts = tempfile::tempdir()?;
+    let secrets = services::secrets::SecretBox::from_key_text(
+        &services::secrets::SecretBox::generate_key_text(),
+    )
+    .map_err(|e| e.to_owned())?;
+    let executor = services::engine::Executor::new(
+        storage.storage.clone(),
+        secrets,
+        services::engine::EngineConfig::new(scripts.path().to_path_buf()),
+    );
     let state = AppState::new(
         storage.storage.clone(),
         Secret::new("e2e".repeat(16)),
         &site,
         address,
+        executor,
     );
     let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
 

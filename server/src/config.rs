@@ -71,6 +71,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `UHUB_SITE_DIR`: the built browser bundle and static files.
     pub site_dir: PathBuf,
+    /// `UHUB_SCRIPTS_DIR`: where `script` actions live; `None` = `<data dir>/scripts`.
+    pub scripts_dir: Option<PathBuf>,
+    /// `UHUB_MASTER_KEY` / `_FILE`: the key of project secrets; `None` = generated into the data dir.
+    pub master_key: Option<Secret>,
+    /// `UHUB_MAX_CONCURRENT_RUNS`: runs executing at once in this process.
+    pub max_concurrent_runs: usize,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -115,6 +121,20 @@ impl Config {
             }
         };
 
+        let max_concurrent_runs = match get("UHUB_MAX_CONCURRENT_RUNS") {
+            None => 4,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "UHUB_MAX_CONCURRENT_RUNS",
+                        format!("`{text}` is not a number between 1 and 256"),
+                    )
+                })?,
+        };
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -128,6 +148,9 @@ impl Config {
             site_dir: PathBuf::from(
                 get("UHUB_SITE_DIR").unwrap_or_else(|| DEFAULT_SITE_DIR.to_owned()),
             ),
+            scripts_dir: get("UHUB_SCRIPTS_DIR").map(PathBuf::from),
+            master_key: secret(&get, "UHUB_MASTER_KEY", "UHUB_MASTER_KEY_FILE")?,
+            max_concurrent_runs,
         })
     }
 }

@@ -20,6 +20,7 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use services::auth::{LoginThrottle, TokenKeys};
+use services::engine::{EngineConfig, Executor};
 use services::storage::Actor;
 use services::Storage;
 use tokio::net::TcpListener;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub token_keys: TokenKeys,
     /// Failed-login counters per (address, username).
     pub throttle: LoginThrottle,
+    /// The execution engine: queue, dispatcher, backends; also seals project secrets.
+    pub executor: Executor,
 }
 
 /// The largest request body accepted (JSON, forms, server functions): far above any real request,
@@ -50,6 +53,7 @@ impl AppState {
         jwt_secret: Secret,
         site_dir: &Path,
         bind: SocketAddr,
+        executor: Executor,
     ) -> AppState {
         let leptos_options = LeptosOptions::builder()
             .output_name("uhub")
@@ -62,6 +66,7 @@ impl AppState {
             storage,
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
             throttle: LoginThrottle::default(),
+            executor,
         }
     }
 }
@@ -180,7 +185,20 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         );
     }
 
-    let state = AppState::new(storage.clone(), jwt_secret, &config.site_dir, address);
+    let secrets = startup::resolve_master_key(config.master_key.clone(), &data_dir)?;
+    let scripts_dir = startup::prepare_scripts_dir(config.scripts_dir.as_deref(), &data_dir)?;
+    let mut engine_config = EngineConfig::new(scripts_dir);
+    engine_config.max_concurrent = config.max_concurrent_runs;
+    let executor = Executor::new(storage.clone(), secrets, engine_config);
+    // Settles what a previous process left running, then serves the queue.
+    executor.start();
+    let state = AppState::new(
+        storage.clone(),
+        jwt_secret,
+        &config.site_dir,
+        address,
+        executor,
+    );
     tracing::info!(%address, "uHub is listening on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -88,6 +88,68 @@ pub fn resolve_jwt_secret(
     Ok(Secret::new(secret))
 }
 
+/// The file the master key of project secrets is generated into when none is configured.
+pub const MASTER_KEY_FILE: &str = "master-key";
+
+/// The key that seals project secrets: `UHUB_MASTER_KEY` / `_FILE`, else read from (or generated
+/// once into) `<data dir>/master-key`, mode 0600. Losing it makes stored secrets unreadable.
+pub fn resolve_master_key(
+    configured: Option<Secret>,
+    data_dir: &Path,
+) -> Result<services::secrets::SecretBox, ConfigError> {
+    use services::secrets::SecretBox;
+    if let Some(key) = configured {
+        return SecretBox::from_key_text(key.expose())
+            .map_err(|why| ConfigError::new("UHUB_MASTER_KEY", why));
+    }
+    let path = data_dir.join(MASTER_KEY_FILE);
+    let fail = |what: &str, error: std::io::Error| {
+        ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!("{what} the master key `{}`: {error}", path.display()),
+        )
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            return SecretBox::from_key_text(&text).map_err(|why| {
+                ConfigError::new(
+                    "UHUB_DATA_DIR",
+                    format!("the master key `{}` {why}", path.display()),
+                )
+            })
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(fail("cannot read", error)),
+    }
+    let key = SecretBox::generate_key_text();
+    // create_new: two processes starting at once must not overwrite each other's key.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| fail("cannot create", e))?;
+    file.write_all(key.as_bytes())
+        .map_err(|e| fail("cannot write", e))?;
+    tracing::info!(path = %path.display(), "generated a new master key for project secrets; back it up with the database");
+    SecretBox::from_key_text(&key).map_err(|why| ConfigError::new("UHUB_DATA_DIR", why))
+}
+
+/// The scripts directory: the configured one, else `<data dir>/scripts`, created if missing.
+pub fn prepare_scripts_dir(
+    configured: Option<&Path>,
+    data_dir: &Path,
+) -> Result<PathBuf, ConfigError> {
+    let dir = configured.map_or_else(|| data_dir.join("scripts"), Path::to_path_buf);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        ConfigError::new(
+            "UHUB_SCRIPTS_DIR",
+            format!("cannot create `{}`: {e}", dir.display()),
+        )
+    })?;
+    Ok(dir)
+}
+
 /// The database URL: the configured one, else a SQLite file in the data directory.
 pub fn database_url(configured: Option<&Secret>, data_dir: &Path) -> String {
     match configured {

@@ -3,8 +3,10 @@
 //! Never compiled into the WASM.
 
 pub mod auth;
+pub mod engine;
 pub mod error;
 pub mod password;
+pub mod secrets;
 pub mod seed;
 pub mod storage;
 

@@ -7,6 +7,7 @@ mod docs;
 pub mod error;
 mod incidents;
 mod projects;
+mod runs;
 mod work;
 
 use std::sync::{Arc, OnceLock};
@@ -72,8 +73,14 @@ fn described_routes() -> OpenApiRouter<AppState> {
             projects::update_job,
             projects::delete_job
         ))
-        .routes(routes!(work::list_job_runs))
+        .routes(routes!(work::list_job_runs, runs::launch_run))
         .routes(routes!(work::get_run))
+        .routes(routes!(runs::run_logs))
+        .routes(routes!(runs::cancel_run))
+        .routes(routes!(runs::approve_run))
+        .routes(routes!(runs::reject_run))
+        .routes(routes!(runs::list_secrets))
+        .routes(routes!(runs::put_secret, runs::delete_secret))
         .routes(routes!(work::list_backlog, work::create_backlog_item))
         .routes(routes!(
             work::get_backlog_item,

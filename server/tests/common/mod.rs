@@ -7,6 +7,7 @@ use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::Value;
+use services::engine::{EngineConfig, Executor};
 use services::storage::Actor;
 use services::testing::{TestEngine, TestStorage};
 use tower::ServiceExt;
@@ -18,7 +19,20 @@ pub const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256!!";
 pub struct TestApp {
     pub router: Router,
     pub storage: TestStorage,
+    pub executor: Executor,
+    /// The scripts directory of `local` runs: tests write their scripts here.
+    pub scripts: tempfile::TempDir,
     _site: tempfile::TempDir,
+}
+
+/// An engine for tests: quick heartbeats and sweeps, so cancels and recovery show within a second.
+pub fn test_executor(storage: &services::Storage, scripts: &std::path::Path) -> Executor {
+    let key = services::secrets::SecretBox::generate_key_text();
+    let secrets = services::secrets::SecretBox::from_key_text(&key).expect("key");
+    let mut config = EngineConfig::new(scripts.to_path_buf());
+    config.heartbeat = std::time::Duration::from_millis(200);
+    config.orphan_after = std::time::Duration::from_secs(2);
+    Executor::new(storage.clone(), secrets, config)
 }
 
 /// A site directory shaped like the real build's, with small but real files.
@@ -56,15 +70,21 @@ impl TestApp {
     pub async fn empty(engine: TestEngine) -> TestApp {
         let storage = TestStorage::new(engine).await;
         let site = fake_site();
+        let scripts = tempfile::tempdir().expect("scripts dir");
+        let executor = test_executor(&storage.storage, scripts.path());
+        executor.start();
         let state = AppState::new(
             storage.storage.clone(),
             Secret::new(SECRET.to_owned()),
             site.path(),
             "127.0.0.1:3000".parse().expect("address"),
+            executor.clone(),
         );
         TestApp {
             router: router(state),
             storage,
+            executor,
+            scripts,
             _site: site,
         }
     }

@@ -14,6 +14,7 @@ mod jobs;
 mod links;
 mod projects;
 mod runs;
+mod secrets;
 mod teams;
 mod users;
 
@@ -32,7 +33,7 @@ pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
 pub use links::{LinkChanges, NewLink};
 pub use projects::{NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectRemoval};
-pub use runs::NewRun;
+pub use runs::{CancelOutcome, NewRun, Orphan};
 pub use teams::{Team, TeamMember};
 pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
 

@@ -2,10 +2,10 @@
 //! (queue, backends, logs) drives their status.
 
 use chrono::{DateTime, Utc};
-use domain::{ExecutionBackend, Run, RunStatus};
+use domain::{ExecutionBackend, LogLine, LogStream, Run, RunStatus};
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, Pool, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A run to record for a job. `environment` is a name within the job's project.
@@ -30,15 +30,18 @@ struct RunRow {
     launched_by: Option<i64>,
     launched_by_username: Option<String>,
     approved_by: Option<i64>,
+    approval_comment: Option<String>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    log_truncated: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const RUN_SELECT: &str = "SELECT r.id, r.job_id, r.project_id, e.name AS environment, r.backend, r.status, \
-     r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.started_at, \
-     r.finished_at, r.created_at, r.updated_at \
+     r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.approval_comment, r.started_at, \
+     r.finished_at, r.reason, r.log_truncated, r.created_at, r.updated_at \
      FROM runs r LEFT JOIN environments e ON e.id = r.environment_id LEFT JOIN users u ON u.id = r.launched_by";
 
 impl TryFrom<RunRow> for Run {
@@ -59,8 +62,11 @@ impl TryFrom<RunRow> for Run {
             launched_by: row.launched_by,
             launched_by_username: row.launched_by_username,
             approved_by: row.approved_by,
+            approval_comment: row.approval_comment,
             started_at: row.started_at,
             finished_at: row.finished_at,
+            reason: row.reason,
+            log_truncated: row.log_truncated,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -143,5 +149,362 @@ impl Storage {
             .collect::<ServiceResult<Vec<_>>>()?;
         runs.reverse();
         Ok(runs)
+    }
+}
+
+/// A run that was running when its uHub process stopped, as the sweep found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Orphan {
+    pub run: Run,
+    /// What it had started: a process group id (local) or a container id (docker).
+    pub external_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LogRow {
+    seq: i64,
+    stream: String,
+    line: String,
+    created_at: DateTime<Utc>,
+}
+
+/// What a cancel request did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// It had not started: it is canceled now.
+    Canceled(Run),
+    /// It is running: the process running it stops it and records the end.
+    Requested(Run),
+}
+
+impl Storage {
+    /// Takes up to `limit` queued runs of the given backends for worker `worker`, oldest first,
+    /// and marks them running. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several uHub processes
+    /// share one queue without ever taking the same run twice; SQLite has one writer at a time,
+    /// so the same statement without the clause is already exclusive.
+    pub async fn claim_runs(
+        &self,
+        worker: &str,
+        backends: &[ExecutionBackend],
+        limit: u32,
+    ) -> ServiceResult<Vec<Run>> {
+        if limit == 0 || backends.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: Vec<&str> = backends.iter().map(|b| b.as_str()).collect();
+        let placeholders: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 4)).collect();
+        let pick = format!(
+            "SELECT id FROM runs WHERE status = 'queued' AND backend IN ({}) ORDER BY id LIMIT $3",
+            placeholders.join(", ")
+        );
+        let at = now();
+        let ids: Vec<i64> = match &self.pool {
+            Pool::Postgres(pool) => {
+                let sql = format!(
+                    "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
+                     updated_at = $2 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
+                );
+                let mut query = sqlx::query_scalar(&sql)
+                    .bind(worker)
+                    .bind(at)
+                    .bind(i64::from(limit));
+                for name in &names {
+                    query = query.bind(*name);
+                }
+                query.fetch_all(pool).await?
+            }
+            Pool::Sqlite(pool) => {
+                let sql = format!(
+                    "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
+                     updated_at = $2 WHERE id IN ({pick}) RETURNING id"
+                );
+                let mut query = sqlx::query_scalar(&sql)
+                    .bind(worker)
+                    .bind(at)
+                    .bind(i64::from(limit));
+                for name in &names {
+                    query = query.bind(*name);
+                }
+                query.fetch_all(pool).await?
+            }
+        };
+        let mut runs = Vec::with_capacity(ids.len());
+        for id in ids {
+            runs.push(self.run(id).await?);
+        }
+        runs.sort_by_key(|r| r.id);
+        Ok(runs)
+    }
+
+    /// The worker still runs it; the answer says whether someone asked to cancel it.
+    pub async fn heartbeat(&self, run_id: i64, worker: &str) -> ServiceResult<bool> {
+        let cancel: Option<bool> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND claimed_by = $3 AND status = 'running' \
+                 RETURNING cancel_requested",
+            )
+            .bind(now())
+            .bind(run_id)
+            .bind(worker)
+            .fetch_optional(pool)
+            .await
+        })?;
+        // No row: the run was settled elsewhere (a sweep after a long pause): stop it too.
+        Ok(cancel.unwrap_or(true))
+    }
+
+    /// Records what the run started (a process group id, a container id) for crash recovery.
+    pub async fn set_external_id(&self, run_id: i64, external_id: &str) -> ServiceResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("UPDATE runs SET external_id = $1 WHERE id = $2")
+                .bind(external_id)
+                .bind(run_id)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// Appends log lines (already masked) in one transaction, and the running byte count.
+    pub async fn append_run_logs(
+        &self,
+        run_id: i64,
+        lines: &[(i64, LogStream, String)],
+        log_bytes: i64,
+        truncated: bool,
+    ) -> ServiceResult<()> {
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let at = now();
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for (seq, stream, line) in lines {
+                sqlx::query("INSERT INTO run_logs (run_id, seq, stream, line, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(run_id)
+                    .bind(seq)
+                    .bind(stream.as_str())
+                    .bind(line)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE runs SET log_bytes = $1, log_truncated = $2 WHERE id = $3")
+                .bind(log_bytes)
+                .bind(truncated)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<(), ServiceError>(())
+        })
+    }
+
+    /// A run's log lines after `after_seq`, in order, `limit` at most.
+    pub async fn run_logs(
+        &self,
+        run_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> ServiceResult<Vec<LogLine>> {
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, LogRow>(
+                "SELECT seq, stream, line, created_at FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(run_id)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(LogLine {
+                    seq: row.seq,
+                    stream: row.stream.parse().map_err(|e| {
+                        ServiceError::Internal(format!("stored log line is invalid: {e}"))
+                    })?,
+                    line: row.line,
+                    at: row.created_at,
+                })
+            })
+            .collect()
+    }
+
+    /// Records the end of a running run (never of one already settled), audited as `run.finish`.
+    pub async fn finish_run(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+    ) -> ServiceResult<Run> {
+        let at = now();
+        let detail =
+            serde_json::json!({ "status": status, "exit_code": exit_code, "reason": reason });
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE runs SET status = $1, exit_code = $2, reason = $3, finished_at = $4, updated_at = $4 \
+                 WHERE id = $5 AND status = 'running'",
+            )
+            .bind(status.as_str())
+            .bind(exit_code)
+            .bind(reason)
+            .bind(at)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed > 0 {
+                write_audit!(&mut *tx, &Actor::system(), "run.finish", Some("run"), Some(run_id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<(), ServiceError>(())
+        })?;
+        self.run(run_id).await
+    }
+
+    /// Cancels a run that has not started, or asks the process running it to stop it.
+    pub async fn cancel_run(&self, run_id: i64, actor: &Actor) -> ServiceResult<CancelOutcome> {
+        let at = now();
+        let reason = format!("canceled by {}", actor.username);
+        let detail = serde_json::json!({ "reason": reason });
+        let (direct, requested) = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let direct = sqlx::query(
+                "UPDATE runs SET status = 'canceled', reason = $1, finished_at = $2, updated_at = $2 \
+                 WHERE id = $3 AND status IN ('queued', 'awaiting_approval')",
+            )
+            .bind(&reason)
+            .bind(at)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let requested = if direct == 0 {
+                sqlx::query("UPDATE runs SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2 AND status = 'running'")
+                    .bind(at)
+                    .bind(run_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+            } else {
+                0
+            };
+            if direct + requested > 0 {
+                write_audit!(&mut *tx, actor, "run.cancel", Some("run"), Some(run_id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<(u64, u64), ServiceError>((direct, requested))
+        })?;
+        let run = self.run(run_id).await?;
+        match (direct, requested) {
+            (0, 0) => Err(ServiceError::Conflict(format!(
+                "the run is already {}; there is nothing to cancel",
+                run.status
+            ))),
+            (0, _) => Ok(CancelOutcome::Requested(run)),
+            _ => Ok(CancelOutcome::Canceled(run)),
+        }
+    }
+
+    /// Approves a run waiting for approval (it joins the queue) or rejects it (it is canceled).
+    pub async fn decide_run(
+        &self,
+        run_id: i64,
+        approve: bool,
+        comment: Option<&str>,
+        actor: &Actor,
+    ) -> ServiceResult<Run> {
+        let at = now();
+        let (sql, action) = if approve {
+            (
+                "UPDATE runs SET status = 'queued', approved_by = $1, approval_comment = $2, updated_at = $3 \
+                 WHERE id = $4 AND status = 'awaiting_approval'",
+                "run.approve",
+            )
+        } else {
+            (
+                "UPDATE runs SET status = 'canceled', approved_by = $1, approval_comment = $2, updated_at = $3, \
+                 finished_at = $3, reason = 'rejected' WHERE id = $4 AND status = 'awaiting_approval'",
+                "run.reject",
+            )
+        };
+        let detail = serde_json::json!({ "comment": comment });
+        let changed = on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let changed = sqlx::query(sql)
+                .bind(actor.user_id)
+                .bind(comment)
+                .bind(at)
+                .bind(run_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if changed > 0 {
+                write_audit!(&mut *tx, actor, action, Some("run"), Some(run_id), &detail)?;
+                tx.commit().await?;
+            }
+            Ok::<u64, ServiceError>(changed)
+        })?;
+        let run = self.run(run_id).await?;
+        if changed == 0 {
+            return Err(ServiceError::Conflict(format!(
+                "the run is {}, not awaiting approval",
+                run.status
+            )));
+        }
+        Ok(run)
+    }
+
+    /// Settles runs whose process stopped saying it runs them (killed, crashed, lost): they are
+    /// marked failed with the reason, their log says so, and they are returned so that what they
+    /// started can be stopped or reattached.
+    pub async fn sweep_orphans(&self, stale_before: DateTime<Utc>) -> ServiceResult<Vec<Orphan>> {
+        #[derive(sqlx::FromRow)]
+        struct Stale {
+            id: i64,
+            external_id: Option<String>,
+        }
+        let stale = on_pool!(self, pool => {
+            sqlx::query_as::<_, Stale>(
+                "SELECT id, external_id FROM runs WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY id",
+            )
+            .bind(stale_before)
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut orphans = Vec::new();
+        for row in stale {
+            let reason = "uHub stopped during the run (killed or crashed); the run was settled when uHub came back";
+            let next_seq: i64 = on_pool!(self, pool => {
+                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM run_logs WHERE run_id = $1")
+                    .bind(row.id)
+                    .fetch_one(pool)
+                    .await
+            })?;
+            let bytes: i64 = on_pool!(self, pool => {
+                sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1").bind(row.id).fetch_one(pool).await
+            })?;
+            self.append_run_logs(
+                row.id,
+                &[(next_seq, LogStream::System, reason.to_owned())],
+                bytes,
+                false,
+            )
+            .await?;
+            let run = self
+                .finish_run(row.id, RunStatus::Failed, None, Some(reason))
+                .await?;
+            if run.status == RunStatus::Failed {
+                orphans.push(Orphan {
+                    run,
+                    external_id: row.external_id,
+                });
+            }
+        }
+        Ok(orphans)
     }
 }

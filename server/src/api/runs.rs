@@ -1,0 +1,444 @@
+//! Runs: launching a job (guardrails decide between the queue, approval and refusal), approving,
+//! rejecting, cancelling, and the log (whole as text, or live as Server-Sent Events). Project
+//! secrets are written here too: write-only, listed by name.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::policy::{self, Action, Decision, Environment, Object};
+use domain::{ExecutionBackend, JobAction, LogLine, Run, RunStatus, SecretInfo};
+use serde::Deserialize;
+use services::engine::AVAILABLE_BACKENDS;
+use services::secrets::MAX_SECRET_BYTES;
+use services::storage::{CancelOutcome, NewRun};
+use services::ServiceError;
+
+use super::projects::{ensure_active, project_for_change};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
+use crate::AppState;
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchRequest {
+    /// Defaults to the job's environment.
+    environment: Option<String>,
+    /// Defaults to the project's `execution_backend`.
+    backend: Option<ExecutionBackend>,
+}
+
+fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
+    matches!(
+        (action, backend),
+        (JobAction::Script { .. }, ExecutionBackend::Local)
+            | (JobAction::Container { .. }, ExecutionBackend::Docker)
+            | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
+    )
+}
+
+/// Launch a run of a job. Allowed → `queued`; a production run → `awaiting_approval` until
+/// projets or admin approve it; refused → 403 naming the rule.
+#[utoipa::path(post, path = "/jobs/{id}/runs", tag = "runs",
+    params(("id" = i64, Path, description = "Job id")), request_body = LaunchRequest,
+    responses((status = 201, description = "Queued, or awaiting approval", body = Run)))]
+pub async fn launch_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<LaunchRequest>,
+) -> ApiResult<(StatusCode, Json<Run>)> {
+    let job = state.storage.job(id).await?;
+    let project = state.storage.project_access(job.project_id).await?;
+    let summary = state.storage.project_summary(job.project_id).await?;
+    let environment_name = request.environment.or(job.environment.clone());
+    let environment = match &environment_name {
+        Some(name) => Some(state.storage.environment(job.project_id, name).await?),
+        None => None,
+    };
+    let backend = request
+        .backend
+        .or(summary.execution_backend)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "backend",
+                "the project has no execution backend: name one (local, docker or webhook)",
+            )
+        })?;
+    let policy_environment = environment.as_ref().map(|e| Environment {
+        name: &e.name,
+        is_production: e.is_production,
+    });
+    let object = Object::job(project.owner_id, job.job_type).with_backend(Some(backend));
+    let decision = policy::may(
+        &caller.subject(),
+        Action::LaunchRun,
+        &object,
+        policy_environment.as_ref(),
+    );
+    let status = match decision {
+        Decision::Allow => RunStatus::Queued,
+        Decision::NeedsApproval(_) => RunStatus::AwaitingApproval,
+        Decision::Deny(refusal) => return Err(ServiceError::Forbidden(refusal).into()),
+    };
+    ensure_active(&project)?;
+    if !AVAILABLE_BACKENDS.contains(&backend) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "backend_unavailable",
+            format!("the {backend} backend is not available in this version of uHub"),
+        )
+        .with_fields(single("backend", "not available in this version")));
+    }
+    let action = job
+        .action
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("action", "the job has no action to run"))?;
+    if !action_suits(action, backend) {
+        return Err(ApiError::invalid(
+            "backend",
+            format!("the job's action cannot run on the {backend} backend"),
+        ));
+    }
+    let run = state
+        .storage
+        .create_run(
+            &NewRun {
+                job_id: job.id,
+                environment: environment_name,
+                backend,
+                status,
+                launched_by: Some(caller.user.id),
+            },
+            &caller.actor,
+        )
+        .await?;
+    if status == RunStatus::Queued {
+        state.executor.wake();
+    }
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+fn single(field: &str, why: &str) -> serde_json::Map<String, serde_json::Value> {
+    let mut fields = serde_json::Map::new();
+    fields.insert(field.to_owned(), serde_json::Value::from(why));
+    fields
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// Said to the launcher and kept with the run.
+    comment: Option<String>,
+}
+
+async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    approve: bool,
+    comment: Option<String>,
+) -> ApiResult<Json<Run>> {
+    let run = state.storage.run(id).await?;
+    let project = state.storage.project_access(run.project_id).await?;
+    let object = Object::project(project.owner_id).with_launcher(run.launched_by);
+    caller.may(Action::ApproveRun, &object, None)?;
+    if comment.as_deref().is_some_and(|c| c.chars().count() > 2000) {
+        return Err(ApiError::invalid("comment", "at most 2000 characters"));
+    }
+    let decided = state
+        .storage
+        .decide_run(
+            id,
+            approve,
+            comment.as_deref().map(str::trim),
+            &caller.actor,
+        )
+        .await?;
+    if approve {
+        state.executor.wake();
+    }
+    Ok(Json(decided))
+}
+
+/// Approve a run awaiting approval (projets or admin, never the launcher): it joins the queue.
+#[utoipa::path(post, path = "/runs/{id}/approve", tag = "runs",
+    params(("id" = i64, Path, description = "Run id")), request_body = DecisionRequest,
+    responses((status = 200, description = "Approved: queued", body = Run)))]
+pub async fn approve_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<DecisionRequest>,
+) -> ApiResult<Json<Run>> {
+    decide(&state, &caller, id, true, request.comment).await
+}
+
+/// Reject a run awaiting approval: it is canceled with the comment.
+#[utoipa::path(post, path = "/runs/{id}/reject", tag = "runs",
+    params(("id" = i64, Path, description = "Run id")), request_body = DecisionRequest,
+    responses((status = 200, description = "Rejected: canceled", body = Run)))]
+pub async fn reject_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<DecisionRequest>,
+) -> ApiResult<Json<Run>> {
+    decide(&state, &caller, id, false, request.comment).await
+}
+
+/// Cancel a run: one not started yet is canceled at once (200); a running one is stopped by the
+/// process running it (202), which records the end.
+#[utoipa::path(post, path = "/runs/{id}/cancel", tag = "runs",
+    params(("id" = i64, Path, description = "Run id")),
+    responses(
+        (status = 200, description = "Canceled", body = Run),
+        (status = 202, description = "Stopping: the run ends as `canceled` shortly", body = Run),
+    ))]
+pub async fn cancel_run(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<(StatusCode, Json<Run>)> {
+    let run = state.storage.run(id).await?;
+    let project = state.storage.project_access(run.project_id).await?;
+    let object = Object::project(project.owner_id).with_launcher(run.launched_by);
+    caller.may(Action::CancelRun, &object, None)?;
+    match state.storage.cancel_run(id, &caller.actor).await? {
+        CancelOutcome::Canceled(run) => Ok((StatusCode::OK, Json(run))),
+        CancelOutcome::Requested(run) => {
+            state
+                .executor
+                .cancel_here(id, &format!("canceled by {}", caller.user.username));
+            Ok((StatusCode::ACCEPTED, Json(run)))
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only lines after this sequence number (resuming a live stream; also `Last-Event-ID`).
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// `true`: served as a file to save (`run-<id>.log`).
+    download: Option<bool>,
+}
+
+/// The log: the whole text (`text/plain`), or live as Server-Sent Events with
+/// `Accept: text/event-stream` (each event's id is the line's `seq`; an `end` event closes it).
+#[utoipa::path(get, path = "/runs/{id}/logs", tag = "runs",
+    params(("id" = i64, Path, description = "Run id"), LogQuery),
+    responses((status = 200, description = "The log", content(
+        (String = "text/plain"),
+        (String = "text/event-stream"),
+    ))))]
+pub async fn run_logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<LogQuery>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let run = state.storage.run(id).await?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i64>().ok());
+    let after = query.after.or(resume).unwrap_or(0).max(0);
+    let live = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if live {
+        return Ok(live_log(state, run.id, after).into_response());
+    }
+    let mut text = String::new();
+    let mut last = after;
+    loop {
+        let lines = state.storage.run_logs(run.id, last, 5000).await?;
+        let Some(tail) = lines.last() else { break };
+        last = tail.seq;
+        for line in &lines {
+            text.push_str(&line.line);
+            text.push('\n');
+        }
+    }
+    let mut response =
+        ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response();
+    if query.download == Some(true) {
+        if let Ok(value) = format!("attachment; filename=\"run-{}.log\"", run.id).parse() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
+}
+
+/// How often a live reader looks for new lines: the log is in the database, so a reader follows
+/// a run executed by any uHub process sharing it.
+const POLL: Duration = Duration::from_millis(200);
+
+fn line_event(line: &LogLine) -> Event {
+    Event::default()
+        .id(line.seq.to_string())
+        .event(line.stream.as_str())
+        .data(line.line.clone())
+}
+
+fn live_log(
+    state: AppState,
+    run_id: i64,
+    after: i64,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+    struct Follow {
+        state: AppState,
+        run_id: i64,
+        last: i64,
+        pending: std::collections::VecDeque<Event>,
+        done: bool,
+    }
+    let start = Follow {
+        state,
+        run_id,
+        last: after,
+        pending: Default::default(),
+        done: false,
+    };
+    let stream = futures_util::stream::unfold(start, |mut follow| async move {
+        loop {
+            if let Some(event) = follow.pending.pop_front() {
+                return Some((Ok(event), follow));
+            }
+            if follow.done {
+                return None;
+            }
+            // The status first: lines written before a final status are all read below.
+            let status = follow
+                .state
+                .storage
+                .run(follow.run_id)
+                .await
+                .map(|r| r.status);
+            match follow
+                .state
+                .storage
+                .run_logs(follow.run_id, follow.last, 500)
+                .await
+            {
+                Ok(lines) if !lines.is_empty() => {
+                    if let Some(tail) = lines.last() {
+                        follow.last = tail.seq;
+                    }
+                    follow.pending.extend(lines.iter().map(line_event));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    follow
+                        .pending
+                        .push_back(Event::default().event("error").data(error.to_string()));
+                    follow.done = true;
+                    continue;
+                }
+            }
+            match status {
+                Ok(status) if status.is_final() => {
+                    follow
+                        .pending
+                        .push_back(Event::default().event("end").data(status.as_str()));
+                    follow.done = true;
+                }
+                Ok(_) => tokio::time::sleep(POLL).await,
+                Err(error) => {
+                    follow
+                        .pending
+                        .push_back(Event::default().event("error").data(error.to_string()));
+                    follow.done = true;
+                }
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// A project's secrets, by name only: values are never returned.
+#[utoipa::path(get, path = "/projects/{id}/secrets", tag = "secrets",
+    params(("id" = i64, Path, description = "Project id")),
+    responses((status = 200, description = "Names and dates", body = Page<SecretInfo>)))]
+pub async fn list_secrets(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<SecretInfo>>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    state.storage.project_access(id).await?;
+    Ok(Json(Page::complete(state.storage.list_secrets(id).await?)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretRequest {
+    /// Injected as the environment variable of the secret's name into the project's runs, and
+    /// masked as `*****` in their logs. Never returned.
+    #[schema(max_length = 65536)]
+    value: String,
+}
+
+/// Create or replace a secret (the project's owner among projets, or an admin).
+#[utoipa::path(put, path = "/projects/{id}/secrets/{name}", tag = "secrets",
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Secret name: letters, digits, _")),
+    request_body = SecretRequest,
+    responses((status = 200, description = "Stored (the value is not echoed)", body = SecretInfo)))]
+pub async fn put_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+    ApiJson(request): ApiJson<SecretRequest>,
+) -> ApiResult<Json<SecretInfo>> {
+    project_for_change(&state, &caller, id, Action::UpdateProject).await?;
+    if !domain::link::is_secret_name(&name) {
+        return Err(ApiError::invalid(
+            "name",
+            "a secret name is letters, digits and _, not starting with a digit (it becomes an environment variable)",
+        ));
+    }
+    if name.starts_with("UHUB_") || ["PATH", "HOME", "LANG"].contains(&name.as_str()) {
+        return Err(ApiError::invalid(
+            "name",
+            "this name is reserved for uHub's own variables",
+        ));
+    }
+    if request.value.is_empty() || request.value.len() > MAX_SECRET_BYTES {
+        return Err(ApiError::invalid("value", "must be 1 byte to 64 KiB"));
+    }
+    let sealed = state.executor.secrets().seal(id, &name, &request.value)?;
+    Ok(Json(
+        state
+            .storage
+            .put_secret(id, &name, &sealed, &caller.actor)
+            .await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/projects/{id}/secrets/{name}", tag = "secrets",
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Secret name")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_secret(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath((id, name)): ApiPath<(i64, String)>,
+) -> ApiResult<StatusCode> {
+    project_for_change(&state, &caller, id, Action::UpdateProject).await?;
+    state
+        .storage
+        .delete_secret(id, &name, &caller.actor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

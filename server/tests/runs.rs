@@ -1,0 +1,602 @@
+//! Runs through the REST API on SQLite and PostgreSQL, executed for real by the `local` backend:
+//! scripts with arguments, exit codes, secrets masked in stored and streamed logs, timeouts,
+//! cancel (the whole process group stops), guardrails, approvals, and the settling of runs left
+//! behind by a stopped uHub process.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use common::TestApp;
+use domain::{ExecutionBackend, RunStatus};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use services::storage::{Actor, NewRun};
+use services::testing::TestEngine;
+
+const SECRET_VALUE: &str = "s3cr3t-deploy-token-42";
+
+fn script(app: &TestApp, name: &str, body: &str) {
+    let path = app.scripts.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+async fn expect(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
+    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
+    assert_eq!(got, status, "{method} {uri}: {answer}");
+    answer
+}
+
+/// Polls a run until it reaches a final status (the engine runs it in the background).
+async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = expect(
+            app,
+            Method::GET,
+            &format!("/api/v1/runs/{run_id}"),
+            token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        let status: RunStatus = run["status"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("status");
+        if status.is_final() {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} did not finish: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn log_text(app: &TestApp, token: &str, run_id: i64) -> String {
+    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/plain"));
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The live log as Server-Sent Events, read to its `end` event.
+async fn live_log(app: &TestApp, token: &str, run_id: i64, last_event_id: Option<i64>) -> String {
+    let mut request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::ACCEPT, "text/event-stream");
+    if let Some(id) = last_event_id {
+        request = request.header("last-event-id", id.to_string());
+    }
+    let response = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        request.body(Body::empty()).expect("request"),
+    )
+    .await
+    .expect("response");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/event-stream"
+    );
+    let body = tokio::time::timeout(Duration::from_secs(30), response.into_body().collect())
+        .await
+        .expect("the stream ends with the run")
+        .expect("body")
+        .to_bytes();
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+async fn setup(app: &TestApp) -> (i64, String, String, String) {
+    let pm = app.token("demo-projets").await;
+    let project = expect(app, Method::POST, "/api/v1/projects", &pm, Some(json!({
+        "name": "Runs", "environments": ["dev", "staging", "prod"], "execution_backend": "local",
+    })), StatusCode::CREATED).await;
+    let project_id = project["id"].as_i64().unwrap_or_default();
+    let stored = expect(
+        app,
+        Method::PUT,
+        &format!("/api/v1/projects/{project_id}/secrets/DEPLOY_TOKEN"),
+        &pm,
+        Some(json!({"value": SECRET_VALUE})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stored["name"], "DEPLOY_TOKEN");
+    assert!(
+        !stored.to_string().contains(SECRET_VALUE),
+        "never echoed: {stored}"
+    );
+    (
+        project_id,
+        pm,
+        app.token("demo-dev").await,
+        app.token("demo-ops").await,
+    )
+}
+
+async fn job(
+    app: &TestApp,
+    token: &str,
+    project_id: i64,
+    job_type: &str,
+    environment: &str,
+    action: Value,
+) -> i64 {
+    let job = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        token,
+        Some(json!({
+            "title": format!("{job_type} job"), "job_type": job_type, "environment": environment,
+            "planned_start": "2031-01-01T09:00:00Z", "action": action,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    job["id"].as_i64().unwrap_or_default()
+}
+
+async fn launch(app: &TestApp, token: &str, job_id: i64, body: Value, status: StatusCode) -> Value {
+    expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/jobs/{job_id}/runs"),
+        token,
+        Some(body),
+        status,
+    )
+    .await
+}
+
+async fn story(engine: TestEngine) {
+    let app = TestApp::with_demo(engine).await;
+    let (project_id, pm, dev, ops) = setup(&app).await;
+    script(
+        &app,
+        "hello.sh",
+        r#"echo "hello $1 from $UHUB_ENVIRONMENT"; echo "token=$DEPLOY_TOKEN"; echo "to stderr" >&2; [ -z "$UHUB_DATABASE_URL" ] && echo "scrubbed"; exit "${2:-0}""#,
+    );
+
+    // A dev job in dev, launched by dev: queued, run, success; the secret is injected and masked.
+    let hello = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "hello.sh", "args": ["world", "0"]}),
+    )
+    .await;
+    let run = launch(&app, &dev, hello, json!({}), StatusCode::CREATED).await;
+    assert_eq!(run["status"], "queued");
+    assert_eq!(run["backend"], "local", "the project's backend");
+    let run_id = run["id"].as_i64().unwrap_or_default();
+    let done = settled(&app, &dev, run_id).await;
+    assert_eq!(
+        (done["status"].as_str(), done["exit_code"].as_i64()),
+        (Some("success"), Some(0)),
+        "{done}"
+    );
+    assert!(done["started_at"].is_string() && done["finished_at"].is_string());
+    let text = log_text(&app, &dev, run_id).await;
+    assert!(text.contains("hello world from dev"), "{text}");
+    assert!(
+        text.contains("to stderr") && text.contains("scrubbed"),
+        "{text}"
+    );
+    assert!(
+        text.contains("token=*****"),
+        "masked in the stored log: {text}"
+    );
+    assert!(!text.contains(SECRET_VALUE), "{text}");
+    let live = live_log(&app, &dev, run_id, None).await;
+    assert!(
+        live.contains("token=*****") && !live.contains(SECRET_VALUE),
+        "masked in the stream: {live}"
+    );
+    assert!(live.contains("event: end\ndata: success"), "{live}");
+    // Resuming after line 2 sends only what follows.
+    let resumed = live_log(&app, &dev, run_id, Some(2)).await;
+    assert!(
+        !resumed.contains("id: 2\n") && resumed.contains("id: 3\n"),
+        "{resumed}"
+    );
+
+    // A failing script: failed, with its exit code.
+    let failing = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "hello.sh", "args": ["x", "3"]}),
+    )
+    .await;
+    let run = launch(&app, &dev, failing, json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &dev, run["id"].as_i64().unwrap_or_default()).await;
+    assert_eq!(
+        (done["status"].as_str(), done["exit_code"].as_i64()),
+        (Some("failed"), Some(3)),
+        "{done}"
+    );
+
+    // Cancel stops the whole process group, including what the script started in the background.
+    let pid_file = app.scripts.path().join("child.pid");
+    script(
+        &app,
+        "long.sh",
+        &format!(
+            "sleep 60 & echo $! > {}; echo started; wait",
+            pid_file.display()
+        ),
+    );
+    let long = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "long.sh"}),
+    )
+    .await;
+    let run = launch(&app, &dev, long, json!({}), StatusCode::CREATED).await;
+    let run_id = run["id"].as_i64().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log_text(&app, &dev, run_id).await.contains("started") {
+        assert!(Instant::now() < deadline, "the long script did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let child: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .expect("child pid");
+    let stopping = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{run_id}/cancel"),
+        &dev,
+        None,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(stopping["status"], "running");
+    let done = settled(&app, &dev, run_id).await;
+    assert_eq!(done["status"], "canceled", "{done}");
+    assert!(
+        done["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("demo-dev")),
+        "{done}"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{child}")).exists() || process_is_zombie(child),
+        "the background child was stopped too"
+    );
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{run_id}/cancel"),
+        &dev,
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await;
+
+    // A timeout from the project's configuration.
+    let version = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}"),
+        &pm,
+        None,
+        StatusCode::OK,
+    )
+    .await["version"]
+        .clone();
+    expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/projects/{project_id}"),
+        &pm,
+        Some(json!({"version": version, "execution_backend_config": {"timeout_seconds": 1}})),
+        StatusCode::OK,
+    )
+    .await;
+    script(&app, "slow.sh", "echo slow; sleep 30");
+    let slow = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "slow.sh"}),
+    )
+    .await;
+    let run = launch(&app, &dev, slow, json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &dev, run["id"].as_i64().unwrap_or_default()).await;
+    assert_eq!(done["status"], "timed_out", "{done}");
+
+    // A script path that does not exist fails with the reason in the log.
+    let missing = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "nowhere.sh"}),
+    )
+    .await;
+    let run = launch(&app, &dev, missing, json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &dev, run["id"].as_i64().unwrap_or_default()).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("not found")),
+        "{done}"
+    );
+
+    // Guardrails at launch.
+    let refused = launch(
+        &app,
+        &dev,
+        hello,
+        json!({"environment": "prod"}),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(refused["code"], "dev_runs_non_production");
+    let ops_job = job(
+        &app,
+        &ops,
+        project_id,
+        "ops",
+        "staging",
+        json!({"kind": "script", "path": "hello.sh"}),
+    )
+    .await;
+    let refused = launch(&app, &ops, ops_job, json!({}), StatusCode::FORBIDDEN).await;
+    assert_eq!(refused["code"], "ops_isolated_backends");
+    let refused = launch(&app, &pm, hello, json!({}), StatusCode::FORBIDDEN).await;
+    assert_eq!(refused["code"], "runs_launched_by_dev_ops");
+    for backend in ["ssh", "k8s", "serverless"] {
+        let refused = launch(
+            &app,
+            &dev,
+            hello,
+            json!({"backend": backend}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(
+            refused["code"], "backend_unavailable",
+            "{backend}: {refused}"
+        );
+    }
+    let no_action = job(&app, &dev, project_id, "dev", "dev", Value::Null).await;
+    let refused = launch(
+        &app,
+        &dev,
+        no_action,
+        json!({}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(refused["fields"]["action"].is_string(), "{refused}");
+    launch(&app, &dev, 999_999, json!({}), StatusCode::NOT_FOUND).await;
+    launch(
+        &app,
+        &dev,
+        hello,
+        json!({"environment": "moon"}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+
+    // Approvals: a production run waits; the launcher cannot approve it; projets can.
+    let storage = &app.storage.storage;
+    let ops_user = storage
+        .user_by_username("demo-ops")
+        .await
+        .ok()
+        .flatten()
+        .map(|u| u.id);
+    let waiting = storage
+        .create_run(
+            &NewRun {
+                job_id: ops_job,
+                environment: Some("prod".into()),
+                backend: ExecutionBackend::Docker,
+                status: RunStatus::AwaitingApproval,
+                launched_by: ops_user,
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("run");
+    let refused = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/approve", waiting.id),
+        &ops,
+        Some(json!({})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_eq!(refused["code"], "approval_by_projets_or_admin");
+    let approved = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/approve", waiting.id),
+        &pm,
+        Some(json!({"comment": "go"})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            approved["status"].as_str(),
+            approved["approval_comment"].as_str()
+        ),
+        (Some("queued"), Some("go"))
+    );
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/approve", waiting.id),
+        &pm,
+        Some(json!({})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    let rejected_run = storage
+        .create_run(
+            &NewRun {
+                job_id: ops_job,
+                environment: Some("prod".into()),
+                backend: ExecutionBackend::Docker,
+                status: RunStatus::AwaitingApproval,
+                launched_by: ops_user,
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("run");
+    let rejected = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/reject", rejected_run.id),
+        &pm,
+        Some(json!({"comment": "not during the sale"})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(rejected["status"], "canceled");
+
+    // Secrets: names only; write-only; validated.
+    let listed = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}/secrets"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["name"], "DEPLOY_TOKEN");
+    assert!(!listed.to_string().contains(SECRET_VALUE));
+    expect(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/projects/{project_id}/secrets/NEW"),
+        &dev,
+        Some(json!({"value": "xyz"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    for name in ["1BAD", "has-dash", "UHUB_X", "PATH"] {
+        expect(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/projects/{project_id}/secrets/{name}"),
+            &pm,
+            Some(json!({"value": "xyz"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    expect(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/projects/{project_id}/secrets/EMPTY"),
+        &pm,
+        Some(json!({"value": ""})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    expect(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/projects/{project_id}/secrets/DEPLOY_TOKEN"),
+        &pm,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    expect(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/projects/{project_id}/secrets/DEPLOY_TOKEN"),
+        &pm,
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Every launch, approval, rejection and cancel is audited; no secret value reaches the log.
+    let admin = app.token("demo-admin").await;
+    let audit = expect(
+        &app,
+        Method::GET,
+        "/api/v1/audit?limit=500",
+        &admin,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    for action in [
+        "run.create",
+        "run.finish",
+        "run.cancel",
+        "run.approve",
+        "run.reject",
+        "secret.put",
+        "secret.delete",
+    ] {
+        assert!(actions.contains(&action), "{action} audited: {actions:?}");
+    }
+    assert!(!audit.to_string().contains(SECRET_VALUE));
+}
+
+fn process_is_zombie(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| stat.split_whitespace().nth(2) == Some("Z"))
+        .unwrap_or(true)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_sqlite() {
+    story(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_postgres() {
+    story(TestEngine::Postgres).await;
+}

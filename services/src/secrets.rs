@@ -1,0 +1,165 @@
+//! Project secrets at rest: AES-256-GCM under one master key. A secret's ciphertext is bound to
+//! its project and name (associated data), so a row copied to another slot does not decrypt.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use rand::RngCore;
+use zeroize::Zeroizing;
+
+use crate::{ServiceError, ServiceResult};
+
+/// Length of the master key in bytes (AES-256).
+pub const MASTER_KEY_BYTES: usize = 32;
+/// A secret value larger than this is refused: secrets are tokens and keys, not files.
+pub const MAX_SECRET_BYTES: usize = 64 * 1024;
+
+/// Encrypts and decrypts project secrets. Cheap to clone; the key never leaves it.
+#[derive(Clone)]
+pub struct SecretBox {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for SecretBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBox(..)")
+    }
+}
+
+/// An encrypted value as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+fn associated_data(project_id: i64, name: &str) -> Vec<u8> {
+    format!("uhub-secret:{project_id}:{name}").into_bytes()
+}
+
+impl SecretBox {
+    /// From the master key's text: 64 hex digits or base64 (standard or URL-safe) of 32 bytes.
+    pub fn from_key_text(text: &str) -> Result<SecretBox, &'static str> {
+        let text = text.trim();
+        let bytes = Zeroizing::new(decode_key(text).ok_or(
+            "must be 32 bytes written as 64 hex digits or in base64 (openssl rand -base64 32)",
+        )?);
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "must be 32 bytes")?;
+        Ok(SecretBox { cipher })
+    }
+
+    /// A fresh random key, as text to keep in a file (base64).
+    pub fn generate_key_text() -> Zeroizing<String> {
+        let mut key = Zeroizing::new([0u8; MASTER_KEY_BYTES]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        Zeroizing::new(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            key.as_ref(),
+        ))
+    }
+
+    pub fn seal(&self, project_id: i64, name: &str, value: &str) -> ServiceResult<Sealed> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let aad = associated_data(project_id, name);
+        let ciphertext = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: value.as_bytes(),
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| ServiceError::Internal("cannot encrypt a secret".to_owned()))?;
+        Ok(Sealed {
+            nonce: nonce.to_vec(),
+            ciphertext,
+        })
+    }
+
+    /// The value, or an error if the key is not the one it was sealed with (or the row moved).
+    pub fn open(
+        &self,
+        project_id: i64,
+        name: &str,
+        sealed: &Sealed,
+    ) -> ServiceResult<Zeroizing<String>> {
+        if sealed.nonce.len() != 12 {
+            return Err(ServiceError::Internal(format!(
+                "secret `{name}` has a malformed nonce"
+            )));
+        }
+        let aad = associated_data(project_id, name);
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(&sealed.nonce),
+                Payload {
+                    msg: &sealed.ciphertext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| {
+                ServiceError::Internal(format!(
+                    "secret `{name}` cannot be decrypted: the master key is not the one it was stored with"
+                ))
+            })?;
+        String::from_utf8(plain)
+            .map(Zeroizing::new)
+            .map_err(|_| ServiceError::Internal(format!("secret `{name}` is not text")))
+    }
+}
+
+fn decode_key(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let from_hex = || {
+        (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())).then(|| {
+            (0..32)
+                .filter_map(|i| u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok())
+                .collect::<Vec<u8>>()
+        })
+    };
+    let engines = [
+        &base64::engine::general_purpose::STANDARD,
+        &base64::engine::general_purpose::URL_SAFE,
+        &base64::engine::general_purpose::STANDARD_NO_PAD,
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    ];
+    from_hex()
+        .or_else(|| engines.iter().find_map(|e| e.decode(text).ok()))
+        .filter(|bytes| bytes.len() == MASTER_KEY_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_opens_only_in_its_own_slot_and_with_its_key() {
+        let key = SecretBox::generate_key_text();
+        let secrets = SecretBox::from_key_text(&key).expect("key");
+        let sealed = secrets.seal(7, "TOKEN", "hunter2-token").expect("seal");
+        assert!(
+            !sealed.ciphertext.windows(7).any(|w| w == b"hunter2"),
+            "stored encrypted"
+        );
+        assert_eq!(
+            secrets.open(7, "TOKEN", &sealed).expect("open").as_str(),
+            "hunter2-token"
+        );
+        assert!(
+            secrets.open(8, "TOKEN", &sealed).is_err(),
+            "another project"
+        );
+        assert!(secrets.open(7, "OTHER", &sealed).is_err(), "another name");
+        let other = SecretBox::from_key_text(&SecretBox::generate_key_text()).expect("key");
+        assert!(other.open(7, "TOKEN", &sealed).is_err(), "another key");
+    }
+
+    #[test]
+    fn master_keys_are_hex_or_base64_of_32_bytes() {
+        assert!(SecretBox::from_key_text(&"ab".repeat(32)).is_ok());
+        assert!(SecretBox::from_key_text("c2hvcnQ=").is_err());
+        assert!(SecretBox::from_key_text("not a key at all").is_err());
+    }
+}

@@ -1,0 +1,105 @@
+//! The durable queue: several workers claiming at once never take the same run twice — on
+//! PostgreSQL thanks to `FOR UPDATE SKIP LOCKED`, on SQLite because it has one writer at a time.
+
+use std::collections::HashSet;
+
+use domain::{ExecutionBackend, JobType, RunStatus};
+use services::storage::{Actor, NewEnvironment, NewJob, NewProject, NewRun};
+use services::testing::{TestEngine, TestStorage};
+
+const RUNS: usize = 60;
+const WORKERS: usize = 4;
+
+async fn no_run_is_claimed_twice(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let project = storage
+        .create_project(
+            &NewProject {
+                name: "Queue".into(),
+                description: String::new(),
+                color: domain::Color::default_accent(),
+                owner_id: None,
+                environments: vec![NewEnvironment::named("dev")],
+                execution_backend: Some(ExecutionBackend::Local),
+                execution_backend_config: Default::default(),
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("project");
+    let job = storage
+        .create_job(
+            &NewJob {
+                project_id: project.id,
+                title: "Queued".into(),
+                description: String::new(),
+                job_type: JobType::Dev,
+                environment: Some("dev".into()),
+                planned_start: chrono::Utc::now(),
+                planned_end: None,
+                all_day: false,
+                owner_id: None,
+                responsible_role: None,
+                action: None,
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("job");
+    for _ in 0..RUNS {
+        storage
+            .create_run(
+                &NewRun {
+                    job_id: job.id,
+                    environment: None,
+                    backend: ExecutionBackend::Local,
+                    status: RunStatus::Queued,
+                    launched_by: None,
+                },
+                &Actor::system(),
+            )
+            .await
+            .expect("run");
+    }
+    let mut workers = Vec::new();
+    for worker in 0..WORKERS {
+        let storage = storage.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claimed = storage
+                    .claim_runs(&format!("worker-{worker}"), &[ExecutionBackend::Local], 3)
+                    .await
+                    .expect("claim");
+                if claimed.is_empty() {
+                    return mine;
+                }
+                mine.extend(claimed.into_iter().map(|run| (run.id, run.status)));
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    let mut per_worker = Vec::new();
+    for worker in workers {
+        let mine = worker.await.expect("worker");
+        per_worker.push(mine.len());
+        all.extend(mine);
+    }
+    let distinct: HashSet<i64> = all.iter().map(|(id, _)| *id).collect();
+    println!("{engine:?}: {RUNS} runs claimed by {WORKERS} workers: {per_worker:?}");
+    assert_eq!(all.len(), RUNS, "every run claimed once: {per_worker:?}");
+    assert_eq!(distinct.len(), RUNS, "no run claimed twice");
+    assert!(all.iter().all(|(_, status)| *status == RunStatus::Running));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_run_is_claimed_twice_on_postgres() {
+    no_run_is_claimed_twice(TestEngine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_run_is_claimed_twice_on_sqlite() {
+    no_run_is_claimed_twice(TestEngine::Sqlite).await;
+}
