@@ -6,6 +6,11 @@ BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM tha
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
+# Cleanups to run when the calling script ends, whatever happens (one EXIT trap runs them all).
+UHUB_CLEANUPS=()
+run_cleanups() { local c; for c in "${UHUB_CLEANUPS[@]}"; do "$c"; done; }
+on_exit() { UHUB_CLEANUPS+=("$1"); trap run_cleanups EXIT; }
+
 say() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
@@ -69,6 +74,52 @@ ensure_schemathesis() {
   export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
 }
 
+# A Docker engine for the docker backend's tests: the running one, else dockerd started here
+# (stopped when the calling script ends), and the test image built locally (no registry here):
+# a busybox rootfs imported as uhub-test/busybox:1. Exports UHUB_TEST_DOCKER_HOST.
+UHUB_TEST_IMAGE="uhub-test/busybox:1"
+ensure_docker() {
+  local missing=()
+  command -v dockerd >/dev/null || missing+=(docker.io)
+  [ -x /bin/busybox ] || missing+=(busybox-static)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  command -v docker >/dev/null || die "no docker client after installing docker.io"
+  if ! docker info >/dev/null 2>&1; then
+    [ "$(id -u)" = 0 ] || die "the Docker engine is not running and starting it needs root"
+    docker_log=$(mktemp /tmp/uhub-dockerd.XXXXXX)
+    say "starting dockerd (log: $docker_log)"
+    dockerd --host unix:///run/docker.sock --iptables=false --bridge=none >"$docker_log" 2>&1 &
+    dockerd_pid=$!
+    on_exit stop_dockerd
+    local tries=0
+    until docker info >/dev/null 2>&1; do
+      tries=$((tries + 1))
+      [ $tries -lt 150 ] || { tail -20 "$docker_log" >&2; die "dockerd did not start"; }
+      sleep 0.2
+    done
+  fi
+  if ! docker image inspect "$UHUB_TEST_IMAGE" >/dev/null 2>&1; then
+    say "building the test image $UHUB_TEST_IMAGE from busybox-static"
+    local rootfs; rootfs=$(mktemp -d /tmp/uhub-rootfs.XXXXXX)
+    mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
+    cp /bin/busybox "$rootfs/bin/busybox"
+    for tool in $("$rootfs/bin/busybox" --list); do
+      [ "$tool" = busybox ] || ln -sf busybox "$rootfs/bin/$tool"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n' > "$rootfs/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
+    tar -C "$rootfs" -c . | docker import --change "ENV PATH=/bin" - "$UHUB_TEST_IMAGE" >/dev/null \
+      || die "docker import failed"
+    rm -rf "$rootfs"
+  fi
+  export UHUB_TEST_DOCKER_HOST="unix:///run/docker.sock"
+}
+
+stop_dockerd() {
+  [ -n "${dockerd_pid:-}" ] && kill "$dockerd_pid" 2>/dev/null && wait "$dockerd_pid" 2>/dev/null
+  return 0
+}
+
 # The directory holding initdb / pg_ctl of the newest installed PostgreSQL.
 pg_bin_dir() {
   local dir
@@ -83,7 +134,7 @@ start_throwaway_postgres() {
   pg_dir=$(mktemp -d /tmp/uhub-test-pg.XXXXXX)
   pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   [ "$(id -u)" = 0 ] && chown postgres: "$pg_dir"
-  trap stop_throwaway_postgres EXIT
+  on_exit stop_throwaway_postgres
   say "starting PostgreSQL ($pg_bin) on 127.0.0.1:$pg_port"
   as_pg "$pg_bin/initdb" -D "$pg_dir/data" -U postgres --auth=trust -E UTF8 >/dev/null
   as_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \

@@ -22,6 +22,7 @@ cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/fro
 scripts/build.sh --debug
 
 start_throwaway_postgres
+ensure_docker
 export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
 

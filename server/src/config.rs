@@ -77,6 +77,8 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// `UHUB_MAX_CONCURRENT_RUNS`: runs executing at once in this process.
     pub max_concurrent_runs: usize,
+    /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
+    pub docker_host: String,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -151,6 +153,8 @@ impl Config {
             scripts_dir: get("UHUB_SCRIPTS_DIR").map(PathBuf::from),
             master_key: secret(&get, "UHUB_MASTER_KEY", "UHUB_MASTER_KEY_FILE")?,
             max_concurrent_runs,
+            docker_host: get("UHUB_DOCKER_HOST")
+                .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
         })
     }
 }

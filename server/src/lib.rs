@@ -189,6 +189,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     let scripts_dir = startup::prepare_scripts_dir(config.scripts_dir.as_deref(), &data_dir)?;
     let mut engine_config = EngineConfig::new(scripts_dir);
     engine_config.max_concurrent = config.max_concurrent_runs;
+    engine_config.docker_host = config.docker_host.clone();
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();

@@ -32,6 +32,9 @@ pub fn test_executor(storage: &services::Storage, scripts: &std::path::Path) -> 
     let mut config = EngineConfig::new(scripts.to_path_buf());
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
+    if let Ok(host) = std::env::var("UHUB_TEST_DOCKER_HOST") {
+        config.docker_host = host;
+    }
     Executor::new(storage.clone(), secrets, config)
 }
 

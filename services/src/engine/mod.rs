@@ -3,6 +3,7 @@
 //! output into the log, watches for cancel requests and timeouts, and records how it ended.
 //! A sweep settles runs whose uHub process stopped (killed, crashed), so none stays `running`.
 
+pub mod docker;
 pub mod local;
 pub mod output;
 
@@ -114,7 +115,12 @@ pub struct EngineConfig {
     pub heartbeat: Duration,
     /// A run silent for this long belonged to a uHub process that stopped: the sweep settles it.
     pub orphan_after: Duration,
+    /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
+    pub docker_host: String,
 }
+
+/// The local engine's socket, as the Docker CLI uses it by default.
+pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 impl EngineConfig {
     pub fn new(scripts_dir: PathBuf) -> EngineConfig {
@@ -125,6 +131,7 @@ impl EngineConfig {
             max_log_bytes: 5 * 1024 * 1024,
             heartbeat: Duration::from_secs(2),
             orphan_after: Duration::from_secs(10),
+            docker_host: DEFAULT_DOCKER_HOST.to_owned(),
         }
     }
 }
@@ -137,6 +144,8 @@ struct Inner {
     worker: String,
     wake: Notify,
     running: Mutex<HashMap<i64, CancelSignal>>,
+    /// Connected on first use, so that uHub starts (and runs local jobs) without an engine.
+    docker: tokio::sync::OnceCell<bollard::Docker>,
 }
 
 /// The engine of one uHub process. Cheap to clone.
@@ -146,7 +155,8 @@ pub struct Executor {
 }
 
 /// The backends this build executes.
-pub const AVAILABLE_BACKENDS: [ExecutionBackend; 1] = [ExecutionBackend::Local];
+pub const AVAILABLE_BACKENDS: [ExecutionBackend; 2] =
+    [ExecutionBackend::Local, ExecutionBackend::Docker];
 
 impl Executor {
     pub fn new(storage: Storage, secrets: SecretBox, config: EngineConfig) -> Executor {
@@ -165,8 +175,14 @@ impl Executor {
                 worker,
                 wake: Notify::new(),
                 running: Mutex::new(HashMap::new()),
+                docker: tokio::sync::OnceCell::new(),
             }),
         }
+    }
+
+    /// This process's name in `runs.claimed_by` and on its containers.
+    pub fn worker(&self) -> &str {
+        &self.inner.worker
     }
 
     pub fn secrets(&self) -> &SecretBox {
@@ -185,6 +201,14 @@ impl Executor {
                 signal.cancel(reason);
             }
         }
+    }
+
+    /// The Docker engine, connected once (a failure is retried at the next run).
+    async fn docker(&self) -> Result<&bollard::Docker, String> {
+        self.inner
+            .docker
+            .get_or_try_init(|| docker::connect(&self.inner.config.docker_host))
+            .await
     }
 
     fn running_count(&self) -> usize {
@@ -212,6 +236,19 @@ impl Executor {
                     nix::unistd::Pid::from_raw(pgid),
                     nix::sys::signal::Signal::SIGKILL,
                 );
+            }
+            // A container keeps running without uHub: stop and remove it.
+            if let Some(container) = orphan
+                .external_id
+                .as_deref()
+                .and_then(|id| id.strip_prefix("container:"))
+            {
+                match self.docker().await {
+                    Ok(docker) => docker::remove_orphan(docker, container).await,
+                    Err(error) => {
+                        tracing::warn!(%error, container, "cannot remove an orphaned run's container")
+                    }
+                }
             }
             tracing::warn!(
                 run_id = orphan.run.id,
@@ -398,6 +435,33 @@ impl Executor {
                     });
                 })
                 .await
+            }
+            (ExecutionBackend::Docker, Some(JobAction::Container { image, command })) => {
+                match self.docker().await {
+                    Err(reason) => Outcome::failed(reason),
+                    Ok(docker) => {
+                        let spec = docker::DockerRun {
+                            run_id: run.id,
+                            worker: &self.inner.worker,
+                            image,
+                            command,
+                            env,
+                            limits: &project.execution_backend_config,
+                            timeout,
+                        };
+                        let storage = storage.clone();
+                        let run_id = run.id;
+                        docker::run(docker, spec, &log, signal, move |id| {
+                            let external = format!("container:{id}");
+                            tokio::spawn(async move {
+                                if let Err(error) = storage.set_external_id(run_id, &external).await {
+                                    tracing::warn!(run_id, %error, "cannot record the run's container");
+                                }
+                            });
+                        })
+                        .await
+                    }
+                }
             }
             (backend, Some(action)) => Outcome::failed(format!(
                 "a {} action cannot run on the {backend} backend",

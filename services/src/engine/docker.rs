@@ -1,0 +1,275 @@
+//! The `docker` backend: an ephemeral container from the action's image (built or loaded on the
+//! engine: uHub pulls nothing), hardened by default — read-only root, no new privileges, every
+//! capability dropped, user 65534, no network unless the project allows it, CPU / memory / pids
+//! limits — its output streamed into the log, its exit code kept, removed afterwards.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
+};
+use bollard::Docker;
+use domain::{BackendConfig, LogStream, RunStatus};
+use futures_util::StreamExt;
+
+use super::output::LogSender;
+use super::{CancelSignal, Outcome};
+
+/// Limits when the project sets none.
+const DEFAULT_MEMORY_MB: u32 = 512;
+const DEFAULT_CPUS: f64 = 1.0;
+const DEFAULT_PIDS: u32 = 256;
+/// Seconds between the stop signal and the kill.
+const GRACE_SECONDS: i32 = 5;
+/// The labels that mark uHub's containers: the run id, and the uHub process that started it.
+pub const RUN_LABEL: &str = "uhub.run";
+pub const WORKER_LABEL: &str = "uhub.worker";
+
+/// What a container run needs.
+pub struct DockerRun<'a> {
+    pub run_id: i64,
+    pub worker: &'a str,
+    pub image: &'a str,
+    pub command: &'a [String],
+    pub env: Vec<(String, String)>,
+    pub limits: &'a BackendConfig,
+    pub timeout: Duration,
+}
+
+/// Connects to `host` (`unix:///…` or `tcp://…`) and agrees on an API version with the engine
+/// (bollard's default is newer than older engines accept).
+pub async fn connect(host: &str) -> Result<Docker, String> {
+    let docker = if host.starts_with("unix://") {
+        Docker::connect_with_unix(host, 120, bollard::API_DEFAULT_VERSION)
+    } else if host.starts_with("tcp://") || host.starts_with("http://") {
+        Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION)
+    } else {
+        return Err(format!(
+            "UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port"
+        ));
+    };
+    let docker = docker.map_err(|e| format!("cannot reach the Docker engine at {host}: {e}"))?;
+    docker
+        .negotiate_version()
+        .await
+        .map_err(|e| format!("the Docker engine at {host} does not answer: {e}"))
+}
+
+fn host_config(limits: &BackendConfig) -> HostConfig {
+    let memory = i64::from(limits.memory_mb.unwrap_or(DEFAULT_MEMORY_MB)) * 1024 * 1024;
+    let cpus = limits.cpus.unwrap_or(DEFAULT_CPUS);
+    HostConfig {
+        memory: Some(memory),
+        // No swap beyond the memory limit.
+        memory_swap: Some(memory),
+        nano_cpus: Some((cpus * 1e9) as i64),
+        pids_limit: Some(i64::from(limits.pids_limit.unwrap_or(DEFAULT_PIDS))),
+        readonly_rootfs: Some(true),
+        security_opt: Some(vec!["no-new-privileges".to_owned()]),
+        cap_drop: Some(vec!["ALL".to_owned()]),
+        network_mode: Some(if limits.network == Some(true) {
+            "bridge".to_owned()
+        } else {
+            "none".to_owned()
+        }),
+        tmpfs: Some(HashMap::from([(
+            "/tmp".to_owned(),
+            "rw,nosuid,nodev,size=64m".to_owned(),
+        )])),
+        ..HostConfig::default()
+    }
+}
+
+pub async fn run(
+    docker: &Docker,
+    spec: DockerRun<'_>,
+    log: &LogSender,
+    cancel: &CancelSignal,
+    on_start: impl FnOnce(&str),
+) -> Outcome {
+    let mut suffix = [0u8; 4];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut suffix);
+    let name = format!(
+        "uhub-run-{}-{}",
+        spec.run_id,
+        suffix
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let body = ContainerCreateBody {
+        image: Some(spec.image.to_owned()),
+        cmd: (!spec.command.is_empty()).then(|| spec.command.to_vec()),
+        env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        user: Some("65534:65534".to_owned()),
+        working_dir: Some("/tmp".to_owned()),
+        labels: Some(HashMap::from([(
+            RUN_LABEL.to_owned(),
+            spec.run_id.to_string(),
+        )])),
+        host_config: Some(host_config(spec.limits)),
+        ..ContainerCreateBody::default()
+    };
+    let options = CreateContainerOptionsBuilder::default().name(&name).build();
+    let created = match docker.create_container(Some(options), body).await {
+        Ok(created) => created,
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {
+            return Outcome::failed(format!(
+            "image `{}` is not on the Docker engine: uHub pulls nothing, build or load it there",
+            spec.image
+        ))
+        }
+        Err(error) => return Outcome::failed(format!("cannot create the container: {error}")),
+    };
+    let id = created.id;
+    on_start(&id);
+    let outcome = supervise(docker, &id, &spec, log, cancel).await;
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    if let Err(error) = docker.remove_container(&id, Some(remove)).await {
+        log.line(
+            LogStream::System,
+            format!("cannot remove the container: {error}"),
+        );
+    }
+    outcome
+}
+
+async fn supervise(
+    docker: &Docker,
+    id: &str,
+    spec: &DockerRun<'_>,
+    log: &LogSender,
+    cancel: &CancelSignal,
+) -> Outcome {
+    if let Err(error) = docker.start_container(id, None).await {
+        return Outcome::failed(format!("cannot start the container: {error}"));
+    }
+    // Logs are followed before waiting, or the first lines could be missed.
+    let logs = {
+        let options = LogsOptionsBuilder::default()
+            .follow(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let mut stream = docker.logs(id, Some(options));
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut lines = Lines::default();
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(bollard::container::LogOutput::StdOut { message }) => {
+                        lines.push(LogStream::Stdout, &message, &log)
+                    }
+                    Ok(bollard::container::LogOutput::StdErr { message }) => {
+                        lines.push(LogStream::Stderr, &message, &log)
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        log.line(
+                            LogStream::System,
+                            format!("log stream interrupted: {error}"),
+                        );
+                        break;
+                    }
+                }
+            }
+            lines.flush(&log);
+        })
+    };
+    let mut wait = docker.wait_container(id, None);
+    let stop = |reason: String, status: RunStatus| async move {
+        let options = StopContainerOptionsBuilder::default()
+            .t(GRACE_SECONDS)
+            .build();
+        let _ = docker.stop_container(id, Some(options)).await;
+        log.line(LogStream::System, reason.clone());
+        Outcome {
+            status,
+            exit_code: None,
+            reason: Some(reason),
+        }
+    };
+    let outcome = tokio::select! {
+        waited = wait.next() => match waited {
+            Some(Ok(response)) => exit(response.status_code),
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => exit(code),
+            Some(Err(error)) => Outcome::failed(format!("cannot wait for the container: {error}")),
+            None => Outcome::failed("the Docker engine stopped answering".to_owned()),
+        },
+        () = cancel.cancelled() => stop(format!("canceled: {}", cancel.reason()), RunStatus::Canceled).await,
+        () = tokio::time::sleep(spec.timeout) => {
+            stop(format!("timed out after {} s", spec.timeout.as_secs()), RunStatus::TimedOut).await
+        }
+    };
+    let _ = logs.await;
+    outcome
+}
+
+fn exit(code: i64) -> Outcome {
+    let code = i32::try_from(code).unwrap_or(i32::MAX);
+    match code {
+        0 => Outcome {
+            status: RunStatus::Success,
+            exit_code: Some(0),
+            reason: None,
+        },
+        137 => Outcome {
+            status: RunStatus::Failed,
+            exit_code: Some(code),
+            reason: Some("killed (exit code 137: out of memory, or SIGKILL)".to_owned()),
+        },
+        code => Outcome {
+            status: RunStatus::Failed,
+            exit_code: Some(code),
+            reason: Some(format!("exited with code {code}")),
+        },
+    }
+}
+
+/// Reassembles lines from the chunks Docker sends (a chunk may hold part of a line).
+#[derive(Default)]
+struct Lines {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl Lines {
+    fn push(&mut self, stream: LogStream, bytes: &[u8], log: &LogSender) {
+        let buffer = if stream == LogStream::Stderr {
+            &mut self.stderr
+        } else {
+            &mut self.stdout
+        };
+        buffer.extend_from_slice(bytes);
+        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            let text = String::from_utf8_lossy(&line);
+            log.line(stream, text.trim_end_matches(['\n', '\r']));
+        }
+    }
+
+    fn flush(&mut self, log: &LogSender) {
+        for (stream, buffer) in [
+            (LogStream::Stdout, &mut self.stdout),
+            (LogStream::Stderr, &mut self.stderr),
+        ] {
+            if !buffer.is_empty() {
+                log.line(stream, String::from_utf8_lossy(buffer).into_owned());
+                buffer.clear();
+            }
+        }
+    }
+}
+
+/// Stops and removes the container of a run left behind by a stopped uHub process.
+pub async fn remove_orphan(docker: &Docker, id: &str) {
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    if let Err(error) = docker.remove_container(id, Some(remove)).await {
+        tracing::warn!(container = id, %error, "cannot remove an orphaned run's container");
+    }
+}
