@@ -9,3 +9,5 @@ ensure_test_services
 start_throwaway_postgres
 say "jobs API latency, 10,000 jobs, SQLite and PostgreSQL (release build)"
 cargo bench -p server --bench jobs_latency
+say "run overhead: a local run of true through uHub against spawning it directly"
+cargo bench -p server --bench run_overhead

@@ -79,6 +79,8 @@ pub struct Config {
     pub max_concurrent_runs: usize,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
+    /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
+    pub public_url: Option<String>,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -155,6 +157,7 @@ impl Config {
             max_concurrent_runs,
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
+            public_url: get("UHUB_PUBLIC_URL"),
         })
     }
 }

@@ -190,6 +190,10 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     let mut engine_config = EngineConfig::new(scripts_dir);
     engine_config.max_concurrent = config.max_concurrent_runs;
     engine_config.docker_host = config.docker_host.clone();
+    engine_config.public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{address}"));
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();

@@ -77,6 +77,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(work::get_run))
         .routes(routes!(runs::run_logs))
         .routes(routes!(runs::cancel_run))
+        .routes(routes!(runs::run_callback))
         .routes(routes!(runs::approve_run))
         .routes(routes!(runs::reject_run))
         .routes(routes!(runs::list_secrets))

@@ -442,3 +442,110 @@ pub async fn delete_secret(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    /// `running` to report progress only; a final status ends the run.
+    status: RunStatus,
+    exit_code: Option<i32>,
+    /// Log lines to append (secret values are masked).
+    #[serde(default)]
+    lines: Vec<String>,
+}
+
+/// For the webhook target: progress and the end of a webhook run, signed with the project's
+/// webhook secret (`X-Uhub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`).
+#[utoipa::path(post, path = "/runs/{id}/callback", tag = "runs", security(()),
+    params(("id" = i64, Path, description = "Run id")), request_body = CallbackRequest,
+    responses(
+        (status = 204, description = "Recorded"),
+        (status = 401, description = "Missing or wrong signature", body = super::docs::ErrorBody),
+        (status = 404, description = "No such run", body = super::docs::ErrorBody),
+        (status = 409, description = "Not a running webhook run", body = super::docs::ErrorBody),
+    ))]
+pub async fn run_callback(
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let run = state.storage.run(id).await?;
+    let unsigned = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_signature",
+            "the callback must be signed with the project's webhook secret",
+        )
+    };
+    let project = state.storage.project_summary(run.project_id).await?;
+    let secret_name = project
+        .execution_backend_config
+        .webhook_secret_name
+        .clone()
+        .ok_or_else(unsigned)?;
+    let mut values = Vec::new();
+    let mut secret = None;
+    for (name, sealed) in state.storage.sealed_secrets(run.project_id).await? {
+        let value = state
+            .executor
+            .secrets()
+            .open(run.project_id, &name, &sealed)?;
+        if name == secret_name {
+            secret = Some(value.to_string());
+        }
+        values.push(value.to_string());
+    }
+    let secret = secret.ok_or_else(unsigned)?;
+    let signature = headers
+        .get(services::engine::webhook::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !services::engine::webhook::verify(&secret, &body, signature) {
+        return Err(unsigned());
+    }
+    if run.backend != ExecutionBackend::Webhook || run.status != RunStatus::Running {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "conflict",
+            format!(
+                "run #{id} is a {} run that is {}: it takes no callback",
+                run.backend, run.status
+            ),
+        ));
+    }
+    let request: CallbackRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::invalid("body", e.to_string()))?;
+    if matches!(
+        request.status,
+        RunStatus::Queued | RunStatus::AwaitingApproval
+    ) {
+        return Err(ApiError::invalid("status", "running, or a final status"));
+    }
+    if request.lines.len() > 10_000 {
+        return Err(ApiError::invalid(
+            "lines",
+            "at most 10000 lines per callback",
+        ));
+    }
+    let masker = services::engine::output::Masker::new(values.iter().map(String::as_str));
+    let lines: Vec<String> = request.lines.iter().map(|l| masker.mask(l)).collect();
+    if !lines.is_empty() && !state.executor.remote_lines(id, &lines) {
+        state
+            .storage
+            .append_run_lines(id, domain::LogStream::Stdout, &lines)
+            .await?;
+    }
+    if request.status.is_final() {
+        state
+            .storage
+            .finish_run(
+                id,
+                request.status,
+                request.exit_code,
+                Some("reported by the webhook target"),
+            )
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

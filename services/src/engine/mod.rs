@@ -6,6 +6,7 @@
 pub mod docker;
 pub mod local;
 pub mod output;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus};
+use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPreset};
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
@@ -117,6 +118,8 @@ pub struct EngineConfig {
     pub orphan_after: Duration,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
+    /// `UHUB_PUBLIC_URL`: how webhook targets reach this uHub for their callbacks.
+    pub public_url: String,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -132,6 +135,7 @@ impl EngineConfig {
             heartbeat: Duration::from_secs(2),
             orphan_after: Duration::from_secs(10),
             docker_host: DEFAULT_DOCKER_HOST.to_owned(),
+            public_url: "http://127.0.0.1:3000".to_owned(),
         }
     }
 }
@@ -146,6 +150,8 @@ struct Inner {
     running: Mutex<HashMap<i64, CancelSignal>>,
     /// Connected on first use, so that uHub starts (and runs local jobs) without an engine.
     docker: tokio::sync::OnceCell<bollard::Docker>,
+    /// The log of each run executing here, for lines a webhook target reports by callback.
+    logs: Mutex<HashMap<i64, output::LogSender>>,
 }
 
 /// The engine of one uHub process. Cheap to clone.
@@ -155,8 +161,11 @@ pub struct Executor {
 }
 
 /// The backends this build executes.
-pub const AVAILABLE_BACKENDS: [ExecutionBackend; 2] =
-    [ExecutionBackend::Local, ExecutionBackend::Docker];
+pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
+    ExecutionBackend::Local,
+    ExecutionBackend::Docker,
+    ExecutionBackend::Webhook,
+];
 
 impl Executor {
     pub fn new(storage: Storage, secrets: SecretBox, config: EngineConfig) -> Executor {
@@ -176,6 +185,7 @@ impl Executor {
                 wake: Notify::new(),
                 running: Mutex::new(HashMap::new()),
                 docker: tokio::sync::OnceCell::new(),
+                logs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -209,6 +219,23 @@ impl Executor {
             .docker
             .get_or_try_init(|| docker::connect(&self.inner.config.docker_host))
             .await
+    }
+
+    /// Lines a webhook target reported for a run executing in this process; `false` when the
+    /// run is not executing here (the caller stores them itself).
+    pub fn remote_lines(&self, run_id: i64, lines: &[String]) -> bool {
+        let Ok(logs) = self.inner.logs.lock() else {
+            return false;
+        };
+        match logs.get(&run_id) {
+            Some(log) => {
+                for line in lines {
+                    log.line(LogStream::Stdout, line.clone());
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     fn running_count(&self) -> usize {
@@ -374,6 +401,9 @@ impl Executor {
             masker,
             self.inner.config.max_log_bytes,
         );
+        if let Ok(mut logs) = self.inner.logs.lock() {
+            logs.insert(run.id, log.clone());
+        }
         log.line(
             LogStream::System,
             format!(
@@ -463,6 +493,44 @@ impl Executor {
                     }
                 }
             }
+            (ExecutionBackend::Webhook, Some(JobAction::Webhook { git_ref, inputs })) => {
+                let config = &project.execution_backend_config;
+                let secret = config
+                    .webhook_secret_name
+                    .as_deref()
+                    .and_then(|name| env.iter().find(|(k, _)| k == name))
+                    .map(|(_, v)| v.clone());
+                match (&config.webhook_url, secret) {
+                    (None, _) => Outcome::failed(
+                        "the project's execution_backend_config has no webhook_url".to_owned(),
+                    ),
+                    (Some(_), None) => Outcome::failed(
+                        "the project's webhook_secret_name does not name one of its secrets"
+                            .to_owned(),
+                    ),
+                    (Some(url), Some(secret)) => {
+                        let spec = webhook::WebhookRun {
+                            run_id: run.id,
+                            job_id: run.job_id,
+                            project_id: run.project_id,
+                            environment: run.environment.as_deref(),
+                            url,
+                            preset: config.webhook_preset.unwrap_or(WebhookPreset::Generic),
+                            secret: &secret,
+                            git_ref: git_ref.as_deref(),
+                            inputs,
+                            callback_url: format!(
+                                "{}/api/v1/runs/{}/callback",
+                                self.inner.config.public_url.trim_end_matches('/'),
+                                run.id
+                            ),
+                            timeout,
+                            poll: self.inner.config.heartbeat,
+                        };
+                        webhook::run(storage, spec, &log, signal).await
+                    }
+                }
+            }
             (backend, Some(action)) => Outcome::failed(format!(
                 "a {} action cannot run on the {backend} backend",
                 action_kind(action)
@@ -470,6 +538,9 @@ impl Executor {
             (_, None) => Outcome::failed("the job has no action to run".to_owned()),
         };
         heartbeat.abort();
+        if let Ok(mut logs) = self.inner.logs.lock() {
+            logs.remove(&run.id);
+        }
         let summary = match (&outcome.status, outcome.exit_code, &outcome.reason) {
             (RunStatus::Success, _, _) => "finished: success (exit code 0)".to_owned(),
             (status, code, reason) => format!(

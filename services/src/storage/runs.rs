@@ -301,6 +301,33 @@ impl Storage {
         })
     }
 
+    /// Appends lines after the last stored one (for lines reported to a process that is not the
+    /// one executing the run).
+    pub async fn append_run_lines(
+        &self,
+        run_id: i64,
+        stream: LogStream,
+        lines: &[String],
+    ) -> ServiceResult<()> {
+        let next: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(pool)
+                .await
+        })?;
+        let bytes: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1").bind(run_id).fetch_one(pool).await
+        })?;
+        let numbered: Vec<(i64, LogStream, String)> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| (next + 1 + i as i64, stream, line.clone()))
+            .collect();
+        let added: i64 = lines.iter().map(|l| l.len() as i64).sum();
+        self.append_run_logs(run_id, &numbered, bytes + added, false)
+            .await
+    }
+
     /// A run's log lines after `after_seq`, in order, `limit` at most.
     pub async fn run_logs(
         &self,

@@ -1,0 +1,311 @@
+//! The webhook backend against a local HTTP receiver: the signed trigger, the signed callbacks
+//! that report lines and the end (secrets masked), refused forgeries, and the GitHub Actions and
+//! GitLab presets' request shapes — on both databases.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use axum::routing::post;
+use common::TestApp;
+use serde_json::{json, Value};
+use services::engine::webhook::{sign, verify, SIGNATURE_HEADER};
+use services::testing::TestEngine;
+
+const HOOK_KEY: &str = "hook-signing-key-7f3a";
+
+type Received = Arc<Mutex<Vec<(String, HeaderMap, Bytes)>>>;
+
+/// A receiver standing in for CI systems and generic targets: it records every request.
+async fn receiver() -> (String, Received) {
+    let received: Received = Arc::default();
+    let record = |path: &'static str, status: StatusCode| {
+        let received = received.clone();
+        post(move |headers: HeaderMap, body: Bytes| async move {
+            received
+                .lock()
+                .expect("lock")
+                .push((path.to_owned(), headers, body));
+            status
+        })
+    };
+    let app = axum::Router::new()
+        .route("/hook", record("/hook", StatusCode::ACCEPTED))
+        .route("/github", record("/github", StatusCode::NO_CONTENT))
+        .route("/gitlab", record("/gitlab", StatusCode::CREATED))
+        .route("/refuse", record("/refuse", StatusCode::FORBIDDEN));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{address}"), received)
+}
+
+async fn expect(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
+    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
+    assert_eq!(got, status, "{method} {uri}: {answer}");
+    answer
+}
+
+async fn wait_request(received: &Received, path: &str) -> (HeaderMap, Bytes) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some((_, headers, body)) = received
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|(p, _, _)| p == path)
+        {
+            return (headers.clone(), body.clone());
+        }
+        assert!(Instant::now() < deadline, "no request reached {path}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn callback(app: &TestApp, run_id: i64, body: Value, key: &str) -> StatusCode {
+    let bytes = body.to_string();
+    let request = Request::post(format!("/api/v1/runs/{run_id}/callback"))
+        .header("content-type", "application/json")
+        .header(SIGNATURE_HEADER, sign(key, bytes.as_bytes()))
+        .body(axum::body::Body::from(bytes))
+        .expect("request");
+    app.send(request).await.0
+}
+
+async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = expect(
+            app,
+            Method::GET,
+            &format!("/api/v1/runs/{run_id}"),
+            token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        if ["success", "failed", "canceled", "timed_out"]
+            .contains(&run["status"].as_str().unwrap_or_default())
+        {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} did not finish: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn running(app: &TestApp, token: &str, job_id: i64) -> i64 {
+    let run = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/jobs/{job_id}/runs"),
+        token,
+        Some(json!({})),
+        StatusCode::CREATED,
+    )
+    .await;
+    run["id"].as_i64().unwrap_or_default()
+}
+
+async fn project(app: &TestApp, pm: &str, name: &str, config: Value) -> i64 {
+    let project = expect(app, Method::POST, "/api/v1/projects", pm, Some(json!({
+        "name": name, "environments": ["dev"], "execution_backend": "webhook", "execution_backend_config": config,
+    })), StatusCode::CREATED).await;
+    let id = project["id"].as_i64().unwrap_or_default();
+    expect(
+        app,
+        Method::PUT,
+        &format!("/api/v1/projects/{id}/secrets/HOOK_KEY"),
+        pm,
+        Some(json!({"value": HOOK_KEY})),
+        StatusCode::OK,
+    )
+    .await;
+    id
+}
+
+async fn job(app: &TestApp, token: &str, project_id: i64) -> i64 {
+    let job = expect(app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), token, Some(json!({
+        "title": "Pipeline", "job_type": "dev", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z",
+        "action": {"kind": "webhook", "ref": "release/1.2", "inputs": {"version": "1.2.0"}},
+    })), StatusCode::CREATED).await;
+    job["id"].as_i64().unwrap_or_default()
+}
+
+async fn story(engine: TestEngine) {
+    let (base, received) = receiver().await;
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let dev = app.token("demo-dev").await;
+
+    // Generic: a signed POST, then signed callbacks with lines and the end.
+    let generic = project(
+        &app,
+        &pm,
+        "Hooks",
+        json!({"webhook_url": format!("{base}/hook"), "webhook_secret_name": "HOOK_KEY"}),
+    )
+    .await;
+    let run_id = running(&app, &dev, job(&app, &dev, generic).await).await;
+    let (headers, body) = wait_request(&received, "/hook").await;
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        verify(HOOK_KEY, &body, signature),
+        "the trigger is signed with the project's secret"
+    );
+    let payload: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(payload["run_id"].as_i64(), Some(run_id));
+    assert_eq!(payload["ref"], "release/1.2");
+    assert_eq!(payload["inputs"]["version"], "1.2.0");
+    assert!(
+        payload["callback_url"]
+            .as_str()
+            .is_some_and(|u| u.ends_with(&format!("/api/v1/runs/{run_id}/callback"))),
+        "{payload}"
+    );
+
+    assert_eq!(
+        callback(
+            &app,
+            run_id,
+            json!({"status": "running", "lines": ["step 1", format!("key={HOOK_KEY}")]}),
+            HOOK_KEY
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        callback(&app, run_id, json!({"status": "success"}), "forged-key").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let unsigned = app
+        .send(
+            Request::post(format!("/api/v1/runs/{run_id}/callback"))
+                .body(axum::body::Body::from("{\"status\":\"success\"}"))
+                .expect("request"),
+        )
+        .await
+        .0;
+    assert_eq!(unsigned, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        callback(
+            &app,
+            run_id,
+            json!({"status": "success", "exit_code": 0, "lines": ["done"]}),
+            HOOK_KEY
+        )
+        .await,
+        StatusCode::NO_CONTENT
+    );
+    let done = settled(&app, &dev, run_id).await;
+    assert_eq!(
+        (done["status"].as_str(), done["exit_code"].as_i64()),
+        (Some("success"), Some(0)),
+        "{done}"
+    );
+    let (_, _, log) = app
+        .send(
+            Request::get(format!("/api/v1/runs/{run_id}/logs"))
+                .header("authorization", format!("Bearer {dev}"))
+                .body(axum::body::Body::empty())
+                .expect("request"),
+        )
+        .await;
+    let log = String::from_utf8_lossy(&log).into_owned();
+    assert!(
+        log.contains("step 1") && log.contains("key=*****") && log.contains("done"),
+        "{log}"
+    );
+    assert!(!log.contains(HOOK_KEY), "{log}");
+    assert_eq!(
+        callback(&app, run_id, json!({"status": "failed"}), HOOK_KEY).await,
+        StatusCode::CONFLICT,
+        "a settled run takes no callback"
+    );
+
+    // GitHub Actions: workflow_dispatch with a bearer token and the run id among the inputs.
+    let github = project(&app, &pm, "GitHub", json!({"webhook_url": format!("{base}/github"), "webhook_preset": "github_actions", "webhook_secret_name": "HOOK_KEY"})).await;
+    let run_id = running(&app, &dev, job(&app, &dev, github).await).await;
+    let (headers, body) = wait_request(&received, "/github").await;
+    assert_eq!(
+        headers.get("authorization").and_then(|v| v.to_str().ok()),
+        Some(format!("Bearer {HOOK_KEY}").as_str())
+    );
+    assert_eq!(
+        headers.get("accept").and_then(|v| v.to_str().ok()),
+        Some("application/vnd.github+json")
+    );
+    let payload: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(payload["ref"], "release/1.2");
+    assert_eq!(payload["inputs"]["uhub_run_id"], run_id.to_string());
+    assert_eq!(payload["inputs"]["version"], "1.2.0");
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{run_id}/cancel"),
+        &dev,
+        None,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(settled(&app, &dev, run_id).await["status"], "canceled");
+
+    // GitLab: the pipeline trigger form; with no callback, the project's timeout ends the run.
+    let gitlab = project(&app, &pm, "GitLab", json!({"webhook_url": format!("{base}/gitlab"), "webhook_preset": "gitlab_pipeline", "webhook_secret_name": "HOOK_KEY", "timeout_seconds": 1})).await;
+    let run_id = running(&app, &dev, job(&app, &dev, gitlab).await).await;
+    let (_, body) = wait_request(&received, "/gitlab").await;
+    let form = String::from_utf8_lossy(&body).into_owned();
+    for part in [
+        format!("token={HOOK_KEY}"),
+        "ref=release%2F1.2".to_owned(),
+        format!("variables%5BUHUB_RUN_ID%5D={run_id}"),
+        "variables%5Bversion%5D=1.2.0".to_owned(),
+    ] {
+        assert!(form.contains(&part), "`{part}` in {form}");
+    }
+    assert_eq!(settled(&app, &dev, run_id).await["status"], "timed_out");
+
+    // A target that refuses the trigger fails the run with its answer.
+    let refusing = project(
+        &app,
+        &pm,
+        "Refusing",
+        json!({"webhook_url": format!("{base}/refuse"), "webhook_secret_name": "HOOK_KEY"}),
+    )
+    .await;
+    let run_id = running(&app, &dev, job(&app, &dev, refusing).await).await;
+    let done = settled(&app, &dev, run_id).await;
+    assert_eq!(done["status"], "failed");
+    assert!(
+        done["reason"].as_str().is_some_and(|r| r.contains("403")),
+        "{done}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_runs_on_sqlite() {
+    story(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_runs_on_postgres() {
+    story(TestEngine::Postgres).await;
+}
