@@ -77,6 +77,8 @@ pub struct Config {
     pub master_key: Option<Secret>,
     /// `UHUB_MAX_CONCURRENT_RUNS`: runs executing at once in this process.
     pub max_concurrent_runs: usize,
+    /// `UHUB_MAX_RUNS_PER_ENVIRONMENT`: runs executing at once in one environment.
+    pub max_runs_per_environment: u32,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
     /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
@@ -139,6 +141,20 @@ impl Config {
                 })?,
         };
 
+        let max_runs_per_environment = match get("UHUB_MAX_RUNS_PER_ENVIRONMENT") {
+            None => 2,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=256).contains(n))
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "UHUB_MAX_RUNS_PER_ENVIRONMENT",
+                        format!("`{text}` is not a number between 1 and 256"),
+                    )
+                })?,
+        };
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -155,6 +171,7 @@ impl Config {
             scripts_dir: get("UHUB_SCRIPTS_DIR").map(PathBuf::from),
             master_key: secret(&get, "UHUB_MASTER_KEY", "UHUB_MASTER_KEY_FILE")?,
             max_concurrent_runs,
+            max_runs_per_environment,
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
             public_url: get("UHUB_PUBLIC_URL"),

@@ -189,6 +189,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     let scripts_dir = startup::prepare_scripts_dir(config.scripts_dir.as_deref(), &data_dir)?;
     let mut engine_config = EngineConfig::new(scripts_dir);
     engine_config.max_concurrent = config.max_concurrent_runs;
+    engine_config.max_per_environment = config.max_runs_per_environment;
     engine_config.docker_host = config.docker_host.clone();
     engine_config.public_url = config
         .public_url

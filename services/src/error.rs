@@ -41,6 +41,12 @@ pub enum ServiceError {
     /// The object cannot be changed that way in its current state (e.g. deleting a job with runs).
     #[error("{0}")]
     Conflict(String),
+    /// The project is archived: it takes no new or changed work until it is reopened.
+    #[error("the project is archived: set its state back to active to change its work")]
+    Archived,
+    /// Something this version of uHub does not do (e.g. the ssh backend).
+    #[error("{0}")]
+    Unavailable(String),
     /// The database URL is not one uHub can use.
     #[error("unsupported database URL: {0}")]
     UnsupportedDatabaseUrl(String),
@@ -72,6 +78,8 @@ impl ServiceError {
             ServiceError::ApprovalRequired(refusal) => refusal.rule,
             ServiceError::PasswordChangeRequired => "password_change_required",
             ServiceError::Conflict(_) => "conflict",
+            ServiceError::Archived => "project_archived",
+            ServiceError::Unavailable(_) => "backend_unavailable",
             ServiceError::UnsupportedDatabaseUrl(_) => "unsupported_database_url",
             ServiceError::Database(_) => "database_error",
             ServiceError::Migration(_) => "migration_error",

@@ -69,7 +69,12 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
             let mut mine = Vec::new();
             loop {
                 let claimed = storage
-                    .claim_runs(&format!("worker-{worker}"), &[ExecutionBackend::Local], 3)
+                    .claim_runs(
+                        &format!("worker-{worker}"),
+                        &[ExecutionBackend::Local],
+                        3,
+                        u32::MAX,
+                    )
                     .await
                     .expect("claim");
                 if claimed.is_empty() {
@@ -92,6 +97,95 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
     assert_eq!(all.len(), RUNS, "every run claimed once: {per_worker:?}");
     assert_eq!(distinct.len(), RUNS, "no run claimed twice");
     assert!(all.iter().all(|(_, status)| *status == RunStatus::Running));
+}
+
+/// At most `per_environment` runs of one environment run at once; runs without one are not held.
+async fn environments_have_their_own_limit(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let project = storage
+        .create_project(
+            &NewProject {
+                name: "Limits".into(),
+                description: String::new(),
+                color: domain::Color::default_accent(),
+                owner_id: None,
+                environments: vec![NewEnvironment::named("staging")],
+                execution_backend: Some(ExecutionBackend::Local),
+                execution_backend_config: Default::default(),
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("project");
+    let job = storage
+        .create_job(
+            &NewJob {
+                project_id: project.id,
+                title: "Limited".into(),
+                description: String::new(),
+                job_type: JobType::Dev,
+                environment: Some("staging".into()),
+                planned_start: chrono::Utc::now(),
+                planned_end: None,
+                all_day: false,
+                owner_id: None,
+                responsible_role: None,
+                action: None,
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("job");
+    for environment in [Some("staging"), Some("staging"), Some("staging"), None] {
+        storage
+            .create_run(
+                &NewRun {
+                    job_id: job.id,
+                    environment: environment.map(str::to_owned),
+                    backend: ExecutionBackend::Local,
+                    status: RunStatus::Queued,
+                    launched_by: None,
+                },
+                &Actor::system(),
+            )
+            .await
+            .expect("run");
+    }
+    let first = storage
+        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .await
+        .expect("claim");
+    let environments: Vec<Option<String>> = first.iter().map(|r| r.environment.clone()).collect();
+    assert_eq!(
+        environments,
+        [Some("staging".into()), Some("staging".into()), None],
+        "two in staging, and the one without environment"
+    );
+    assert!(storage
+        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .await
+        .expect("claim")
+        .is_empty());
+    storage
+        .finish_run(first[0].id, RunStatus::Success, Some(0), None)
+        .await
+        .expect("finish");
+    let next = storage
+        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .await
+        .expect("claim");
+    assert_eq!(next.len(), 1, "a slot in staging freed up");
+}
+
+#[tokio::test]
+async fn environments_have_their_own_limit_on_sqlite() {
+    environments_have_their_own_limit(TestEngine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn environments_have_their_own_limit_on_postgres() {
+    environments_have_their_own_limit(TestEngine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -86,7 +86,11 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, code, error.to_string())
                     .with_fields(single_field(field, "is already taken"))
             }
-            ServiceError::StaleVersion { .. } | ServiceError::Conflict(_) => {
+            ServiceError::Unavailable(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
+                    .with_fields(single_field("backend", "not available in this version"))
+            }
+            ServiceError::StaleVersion { .. } | ServiceError::Conflict(_) | ServiceError::Archived => {
                 ApiError::new(StatusCode::CONFLICT, code, error.to_string())
             }
             ServiceError::Invalid { field, reason } => ApiError::invalid(field, reason.clone()),

@@ -25,11 +25,7 @@ use crate::AppState;
 /// someone sets it back to `active`.
 pub(super) fn ensure_active(project: &ProjectAccess) -> ApiResult<()> {
     if project.state == ProjectState::Archived {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "project_archived",
-            "the project is archived: set its state back to active to change its work",
-        ));
+        return Err(services::ServiceError::Archived.into());
     }
     Ok(())
 }

@@ -10,15 +10,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::policy::{self, Action, Decision, Environment, Object};
-use domain::{ExecutionBackend, JobAction, LogLine, Run, RunStatus, SecretInfo};
+use domain::policy::{Action, Object};
+use domain::{ExecutionBackend, LogLine, Run, RunStatus, SecretInfo};
 use serde::Deserialize;
-use services::engine::AVAILABLE_BACKENDS;
 use services::secrets::MAX_SECRET_BYTES;
-use services::storage::{CancelOutcome, NewRun};
-use services::ServiceError;
+use services::storage::CancelOutcome;
 
-use super::projects::{ensure_active, project_for_change};
+use super::projects::project_for_change;
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
@@ -29,15 +27,6 @@ pub struct LaunchRequest {
     environment: Option<String>,
     /// Defaults to the project's `execution_backend`.
     backend: Option<ExecutionBackend>,
-}
-
-fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
-    matches!(
-        (action, backend),
-        (JobAction::Script { .. }, ExecutionBackend::Local)
-            | (JobAction::Container { .. }, ExecutionBackend::Docker)
-            | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
-    )
 }
 
 /// Launch a run of a job. Allowed → `queued`; a production run → `awaiting_approval` until
@@ -52,80 +41,19 @@ pub async fn launch_run(
     ApiJson(request): ApiJson<LaunchRequest>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     let job = state.storage.job(id).await?;
-    let project = state.storage.project_access(job.project_id).await?;
-    let summary = state.storage.project_summary(job.project_id).await?;
-    let environment_name = request.environment.or(job.environment.clone());
-    let environment = match &environment_name {
-        Some(name) => Some(state.storage.environment(job.project_id, name).await?),
-        None => None,
-    };
-    let backend = request
-        .backend
-        .or(summary.execution_backend)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "backend",
-                "the project has no execution backend: name one (local, docker or webhook)",
-            )
-        })?;
-    let policy_environment = environment.as_ref().map(|e| Environment {
-        name: &e.name,
-        is_production: e.is_production,
-    });
-    let object = Object::job(project.owner_id, job.job_type).with_backend(Some(backend));
-    let decision = policy::may(
+    let new_run = services::engine::launch::plan(
+        &state.storage,
         &caller.subject(),
-        Action::LaunchRun,
-        &object,
-        policy_environment.as_ref(),
-    );
-    let status = match decision {
-        Decision::Allow => RunStatus::Queued,
-        Decision::NeedsApproval(_) => RunStatus::AwaitingApproval,
-        Decision::Deny(refusal) => return Err(ServiceError::Forbidden(refusal).into()),
-    };
-    ensure_active(&project)?;
-    if !AVAILABLE_BACKENDS.contains(&backend) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "backend_unavailable",
-            format!("the {backend} backend is not available in this version of uHub"),
-        )
-        .with_fields(single("backend", "not available in this version")));
-    }
-    let action = job
-        .action
-        .as_ref()
-        .ok_or_else(|| ApiError::invalid("action", "the job has no action to run"))?;
-    if !action_suits(action, backend) {
-        return Err(ApiError::invalid(
-            "backend",
-            format!("the job's action cannot run on the {backend} backend"),
-        ));
-    }
-    let run = state
-        .storage
-        .create_run(
-            &NewRun {
-                job_id: job.id,
-                environment: environment_name,
-                backend,
-                status,
-                launched_by: Some(caller.user.id),
-            },
-            &caller.actor,
-        )
-        .await?;
-    if status == RunStatus::Queued {
+        &job,
+        request.environment,
+        request.backend,
+    )
+    .await?;
+    let run = state.storage.create_run(&new_run, &caller.actor).await?;
+    if run.status == RunStatus::Queued {
         state.executor.wake();
     }
     Ok((StatusCode::CREATED, Json(run)))
-}
-
-fn single(field: &str, why: &str) -> serde_json::Map<String, serde_json::Value> {
-    let mut fields = serde_json::Map::new();
-    fields.insert(field.to_owned(), serde_json::Value::from(why));
-    fields
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -4,6 +4,7 @@
 //! A sweep settles runs whose uHub process stopped (killed, crashed), so none stays `running`.
 
 pub mod docker;
+pub mod launch;
 pub mod local;
 pub mod output;
 pub mod webhook;
@@ -108,6 +109,8 @@ pub struct EngineConfig {
     pub scripts_dir: PathBuf,
     /// Runs executing at once in this process.
     pub max_concurrent: usize,
+    /// Runs executing at once in one environment (across processes sharing the database).
+    pub max_per_environment: u32,
     /// When neither the project nor the action says otherwise.
     pub default_timeout: Duration,
     /// A run's log is cut (with a notice) beyond this size.
@@ -130,6 +133,7 @@ impl EngineConfig {
         EngineConfig {
             scripts_dir,
             max_concurrent: 4,
+            max_per_environment: 2,
             default_timeout: Duration::from_secs(3600),
             max_log_bytes: 5 * 1024 * 1024,
             heartbeat: Duration::from_secs(2),
@@ -309,7 +313,12 @@ impl Executor {
                 match executor
                     .inner
                     .storage
-                    .claim_runs(&executor.inner.worker, &AVAILABLE_BACKENDS, free as u32)
+                    .claim_runs(
+                        &executor.inner.worker,
+                        &AVAILABLE_BACKENDS,
+                        free as u32,
+                        executor.inner.config.max_per_environment,
+                    )
                     .await
                 {
                     Ok(runs) => {

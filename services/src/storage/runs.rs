@@ -179,60 +179,55 @@ pub enum CancelOutcome {
 
 impl Storage {
     /// Takes up to `limit` queued runs of the given backends for worker `worker`, oldest first,
-    /// and marks them running. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several uHub processes
-    /// share one queue without ever taking the same run twice; SQLite has one writer at a time,
-    /// so the same statement without the clause is already exclusive.
+    /// and marks them running, never more than `per_environment` running at once in one
+    /// environment. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several uHub processes share one
+    /// queue without ever taking the same run twice; SQLite has one writer at a time, so the same
+    /// statement without the clause is already exclusive. One run per statement: the
+    /// per-environment count must see the runs claimed just before.
     pub async fn claim_runs(
         &self,
         worker: &str,
         backends: &[ExecutionBackend],
         limit: u32,
+        per_environment: u32,
     ) -> ServiceResult<Vec<Run>> {
-        if limit == 0 || backends.is_empty() {
+        if backends.is_empty() {
             return Ok(Vec::new());
         }
         let names: Vec<&str> = backends.iter().map(|b| b.as_str()).collect();
         let placeholders: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 4)).collect();
         let pick = format!(
-            "SELECT id FROM runs WHERE status = 'queued' AND backend IN ({}) ORDER BY id LIMIT $3",
+            "SELECT q.id FROM runs q WHERE q.status = 'queued' AND q.backend IN ({}) \
+             AND (q.environment_id IS NULL OR (SELECT COUNT(*) FROM runs r \
+                  WHERE r.environment_id = q.environment_id AND r.status = 'running') < $3) \
+             ORDER BY q.id LIMIT 1",
             placeholders.join(", ")
         );
-        let at = now();
-        let ids: Vec<i64> = match &self.pool {
-            Pool::Postgres(pool) => {
-                let sql = format!(
-                    "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
-                     updated_at = $2 WHERE id IN ({pick} FOR UPDATE SKIP LOCKED) RETURNING id"
-                );
-                let mut query = sqlx::query_scalar(&sql)
-                    .bind(worker)
-                    .bind(at)
-                    .bind(i64::from(limit));
-                for name in &names {
-                    query = query.bind(*name);
-                }
-                query.fetch_all(pool).await?
-            }
-            Pool::Sqlite(pool) => {
-                let sql = format!(
-                    "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
-                     updated_at = $2 WHERE id IN ({pick}) RETURNING id"
-                );
-                let mut query = sqlx::query_scalar(&sql)
-                    .bind(worker)
-                    .bind(at)
-                    .bind(i64::from(limit));
-                for name in &names {
-                    query = query.bind(*name);
-                }
-                query.fetch_all(pool).await?
-            }
+        let sql = match &self.pool {
+            Pool::Postgres(_) => format!(
+                "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
+                 updated_at = $2 WHERE id IN ({pick} FOR UPDATE OF q SKIP LOCKED) RETURNING id"
+            ),
+            Pool::Sqlite(_) => format!(
+                "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
+                 updated_at = $2 WHERE id IN ({pick}) RETURNING id"
+            ),
         };
-        let mut runs = Vec::with_capacity(ids.len());
-        for id in ids {
-            runs.push(self.run(id).await?);
+        let mut runs = Vec::new();
+        for _ in 0..limit {
+            let at = now();
+            let id: Option<i64> = on_pool!(self, pool => {
+                let mut query = sqlx::query_scalar(&sql).bind(worker).bind(at).bind(i64::from(per_environment));
+                for name in &names {
+                    query = query.bind(*name);
+                }
+                query.fetch_optional(pool).await
+            })?;
+            match id {
+                Some(id) => runs.push(self.run(id).await?),
+                None => break,
+            }
         }
-        runs.sort_by_key(|r| r.id);
         Ok(runs)
     }
 
