@@ -78,6 +78,8 @@ pub struct Job {
     pub responsible_role: Option<Role>,
     /// What a run of this job executes, if it can be run.
     pub action: Option<crate::JobAction>,
+    /// Started by uHub at `planned_start`, as its owner (approval rules still apply).
+    pub auto_start: bool,
     /// Bumped by every change; updates must name the version they were based on.
     pub version: i64,
     pub created_at: DateTime<Utc>,

@@ -96,6 +96,7 @@ async fn bench(engine: TestEngine) {
                     owner_id: owner,
                     responsible_role: None,
                     action: None,
+                    auto_start: false,
                 },
                 &Actor::system(),
             )

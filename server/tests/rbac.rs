@@ -217,6 +217,7 @@ async fn job(app: &TestApp, project_id: i64, job_type: JobType, environment: &st
                 owner_id: None,
                 responsible_role: None,
                 action: None,
+                auto_start: false,
             },
             &Actor::system(),
         )

@@ -414,6 +414,95 @@ async fn story(engine: TestEngine) {
     )
     .await;
 
+    // Automatic start: at its planned start the job is launched as its owner, same guardrails.
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    let auto = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &dev, Some(json!({
+        "title": "Nightly", "job_type": "dev", "environment": "dev", "planned_start": past, "auto_start": true,
+        "action": {"kind": "script", "path": "hello.sh", "args": ["auto", "0"]},
+    })), StatusCode::CREATED).await;
+    assert_eq!(auto["auto_start"], true);
+    let auto_id = auto["id"].as_i64().unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let auto_run = loop {
+        let runs = expect(
+            &app,
+            Method::GET,
+            &format!("/api/v1/jobs/{auto_id}/runs"),
+            &dev,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        if let Some(run) = runs["items"].as_array().and_then(|r| r.first()).cloned() {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "the automatic job did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(auto_run["launched_by_username"], "demo-dev", "{auto_run}");
+    let done = settled(&app, &dev, auto_run["id"].as_i64().unwrap_or_default()).await;
+    assert_eq!(done["status"], "success", "{done}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let runs = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/jobs/{auto_id}/runs"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        runs["items"].as_array().map(Vec::len),
+        Some(1),
+        "it starts once"
+    );
+    // A dev job planned in production would never be allowed: it does not start, and the audit says why.
+    let refused_auto = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &pm, Some(json!({
+        "title": "Not allowed", "job_type": "dev", "environment": "prod", "planned_start": past, "auto_start": true,
+        "owner_id": app.storage.storage.user_by_username("demo-dev").await.ok().flatten().map(|u| u.id),
+        "action": {"kind": "script", "path": "hello.sh"},
+    })), StatusCode::CREATED).await;
+    let refused_id = refused_auto["id"].as_i64().unwrap_or_default();
+    let admin = app.token("demo-admin").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let audit = expect(
+            &app,
+            Method::GET,
+            &format!("/api/v1/audit?action=run.auto_start&target_id={refused_id}"),
+            &admin,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        if let Some(row) = audit["items"].as_array().and_then(|r| r.first()) {
+            assert_eq!(row["outcome"], "denied");
+            assert!(
+                row["detail"]["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("dev_runs_non_production")),
+                "{row}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the refused automatic start was not audited"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let runs = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/jobs/{refused_id}/runs"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(0));
+
     // Approvals: a production run waits; the launcher cannot approve it; projets can.
     let storage = &app.storage.storage;
     let ops_user = storage

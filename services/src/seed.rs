@@ -174,6 +174,7 @@ pub async fn load_demo(
                         owner_id: owner.as_ref().map(|o| o.id),
                         responsible_role: None,
                         action: None,
+                        auto_start: false,
                     },
                     actor,
                 )

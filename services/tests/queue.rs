@@ -42,6 +42,7 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
                 owner_id: None,
                 responsible_role: None,
                 action: None,
+                auto_start: false,
             },
             &Actor::system(),
         )
@@ -132,6 +133,7 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
                 owner_id: None,
                 responsible_role: None,
                 action: None,
+                auto_start: false,
             },
             &Actor::system(),
         )

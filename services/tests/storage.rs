@@ -219,6 +219,7 @@ async fn project_and_job_story(storage: &Storage) {
         owner_id: Some(owner.id),
         responsible_role: Some(Role::Ops),
         action: None,
+        auto_start: false,
     };
     let job = storage
         .create_job(&patch, &actor())
@@ -416,6 +417,7 @@ async fn audit_story(storage: &Storage) {
                 owner_id: None,
                 responsible_role: None,
                 action: None,
+                auto_start: false,
             },
             &actor(),
         )
@@ -438,6 +440,7 @@ async fn audit_story(storage: &Storage) {
         .list_audit(
             &AuditFilter {
                 action: Some("job.".to_owned()),
+                auto_start: false,
                 ..AuditFilter::default()
             },
             10,

@@ -90,7 +90,9 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
                     .with_fields(single_field("backend", "not available in this version"))
             }
-            ServiceError::StaleVersion { .. } | ServiceError::Conflict(_) | ServiceError::Archived => {
+            ServiceError::StaleVersion { .. }
+            | ServiceError::Conflict(_)
+            | ServiceError::Archived => {
                 ApiError::new(StatusCode::CONFLICT, code, error.to_string())
             }
             ServiceError::Invalid { field, reason } => ApiError::invalid(field, reason.clone()),

@@ -554,6 +554,9 @@ pub struct CreateJobRequest {
     responsible_role: Option<Role>,
     /// What a run executes: a script, a container or a webhook call.
     action: Option<JobAction>,
+    /// Start it by itself at `planned_start`, as its owner (approval rules still apply).
+    #[serde(default)]
+    auto_start: bool,
 }
 
 /// Plan a job in a project; the environment must be one of the project's.
@@ -593,6 +596,7 @@ pub async fn create_job(
         owner_id: Some(request.owner_id.unwrap_or(caller.user.id)),
         responsible_role: request.responsible_role,
         action: request.action,
+        auto_start: request.auto_start,
     };
     Ok((
         StatusCode::CREATED,
@@ -622,6 +626,7 @@ pub struct UpdateJobRequest {
     responsible_role: Option<Option<Role>>,
     #[serde(default, deserialize_with = "super::nullable")]
     action: Option<Option<JobAction>>,
+    auto_start: Option<bool>,
 }
 
 /// Edit or move a job. A move (window only) is a reschedule for the policy, anything else an
@@ -649,6 +654,7 @@ pub async fn update_job(
         owner_id: request.owner_id,
         responsible_role: request.responsible_role,
         action: request.action,
+        auto_start: request.auto_start,
     };
     let action = if changes.is_reschedule_only() {
         Action::RescheduleJob

@@ -46,7 +46,12 @@ pub async fn plan(
         is_production: e.is_production,
     });
     let object = Object::job(project.owner_id, job.job_type).with_backend(Some(backend));
-    let status = match policy::may(subject, Action::LaunchRun, &object, policy_environment.as_ref()) {
+    let status = match policy::may(
+        subject,
+        Action::LaunchRun,
+        &object,
+        policy_environment.as_ref(),
+    ) {
         Decision::Allow => RunStatus::Queued,
         Decision::NeedsApproval(_) => RunStatus::AwaitingApproval,
         Decision::Deny(refusal) => return Err(ServiceError::Forbidden(refusal)),

@@ -20,7 +20,7 @@ use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
 use crate::secrets::SecretBox;
-use crate::storage::Storage;
+use crate::storage::{Actor, Outcome as AuditOutcome, Storage};
 use crate::ServiceResult;
 
 /// How a run ended, as a backend reports it.
@@ -305,6 +305,7 @@ impl Executor {
                     }
                     last_sweep = tokio::time::Instant::now();
                 }
+                executor.start_due_jobs().await;
                 let free = executor
                     .inner
                     .config
@@ -334,6 +335,72 @@ impl Executor {
                 }
             }
         })
+    }
+
+    /// Launches the automatic jobs whose planned start has come, as their owners: the same
+    /// guardrails as a launch by hand (a production job waits for approval; a refusal is audited).
+    async fn start_due_jobs(&self) {
+        let storage = &self.inner.storage;
+        let jobs = match storage.take_due_auto_jobs(Utc::now()).await {
+            Ok(jobs) => jobs,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the jobs due to start");
+                return;
+            }
+        };
+        for job in jobs {
+            let refused = |reason: String| async move {
+                tracing::warn!(job_id = job.id, %reason, "automatic start refused");
+                let detail = serde_json::json!({ "reason": reason });
+                if let Err(error) = storage
+                    .record_audit(
+                        &Actor::system(),
+                        "run.auto_start",
+                        Some(("job", job.id)),
+                        AuditOutcome::Denied,
+                        detail,
+                    )
+                    .await
+                {
+                    tracing::error!(%error, "cannot audit a refused automatic start");
+                }
+            };
+            let owner = match job.owner_id {
+                Some(owner) => storage.user_by_id(owner).await,
+                None => {
+                    refused("the job has no owner to start it as".to_owned()).await;
+                    continue;
+                }
+            };
+            let (owner, role) = match owner.and_then(|o| o.role().map(|r| (o, r))) {
+                Ok(found) if found.0.is_active => found,
+                Ok(_) => {
+                    refused("the job's owner is deactivated".to_owned()).await;
+                    continue;
+                }
+                Err(error) => {
+                    refused(format!("cannot read the job's owner: {error}")).await;
+                    continue;
+                }
+            };
+            let subject = domain::policy::Subject {
+                user_id: owner.id,
+                role,
+            };
+            let planned = launch::plan(storage, &subject, &job, None, None).await;
+            match planned {
+                Ok(new_run) => {
+                    let actor = Actor::user(owner.id, &owner.username, None);
+                    match storage.create_run(&new_run, &actor).await {
+                        Ok(run) => {
+                            tracing::info!(job_id = job.id, run_id = run.id, status = %run.status, "automatic start")
+                        }
+                        Err(error) => refused(format!("cannot record the run: {error}")).await,
+                    }
+                }
+                Err(error) => refused(format!("{} ({})", error, error.code())).await,
+            }
+        }
     }
 
     fn spawn_run(&self, run: Run) {

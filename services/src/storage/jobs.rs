@@ -22,6 +22,8 @@ pub struct NewJob {
     pub owner_id: Option<i64>,
     pub responsible_role: Option<Role>,
     pub action: Option<JobAction>,
+    /// Started by uHub at `planned_start`, as its owner.
+    pub auto_start: bool,
 }
 
 /// A job as stored. Also read from JSON: on SQLite a listing comes back as one JSON array
@@ -44,6 +46,8 @@ struct JobRow {
     owner_id: Option<i64>,
     responsible_role: Option<String>,
     action: Option<Json<JobAction>>,
+    #[serde(deserialize_with = "flag")]
+    auto_start: bool,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -71,12 +75,12 @@ const JOB_JSON_OBJECT: &str = "json_object('id', id, 'project_id', project_id, '
      'description', description, 'job_type', job_type, 'status', status, 'environment', environment, \
      'environment_is_production', environment_is_production, 'planned_start', planned_start, \
      'planned_end', planned_end, 'all_day', all_day, 'owner_id', owner_id, \
-     'responsible_role', responsible_role, 'action', json(action), 'version', version, \
+     'responsible_role', responsible_role, 'action', json(action), 'auto_start', auto_start, 'version', version, \
      'created_at', created_at, 'updated_at', updated_at)";
 
 const JOB_SELECT: &str = "SELECT j.id, j.project_id, j.title, j.description, j.job_type, j.status, \
      e.name AS environment, e.is_production AS environment_is_production, j.planned_start, j.planned_end, j.all_day, j.owner_id, j.responsible_role, \
-     j.action, j.version, j.created_at, j.updated_at \
+     j.action, j.auto_start, j.version, j.created_at, j.updated_at \
      FROM jobs j LEFT JOIN environments e ON e.id = j.environment_id";
 
 fn corrupt(error: domain::UnknownVariant) -> ServiceError {
@@ -106,6 +110,7 @@ impl TryFrom<JobRow> for Job {
                 .transpose()
                 .map_err(corrupt)?,
             action: row.action.map(|a| a.0),
+            auto_start: row.auto_start,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -127,6 +132,7 @@ pub struct JobChanges {
     pub owner_id: Option<Option<i64>>,
     pub responsible_role: Option<Option<Role>>,
     pub action: Option<Option<JobAction>>,
+    pub auto_start: Option<bool>,
 }
 
 impl JobChanges {
@@ -198,8 +204,8 @@ impl Storage {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
-                 planned_start, planned_end, all_day, owner_id, responsible_role, action, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+                 planned_start, planned_end, all_day, owner_id, responsible_role, action, auto_start, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) RETURNING id",
             )
             .bind(job.project_id)
             .bind(title)
@@ -214,6 +220,7 @@ impl Storage {
             .bind(job.responsible_role.map(Role::as_str))
             .bind(job.action.as_ref().map(Json))
             .bind(at)
+            .bind(job.auto_start)
             .fetch_one(&mut *tx)
             .await
             .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?;
@@ -410,6 +417,9 @@ impl Storage {
         let owner_id = changes.owner_id.unwrap_or(current.owner_id);
         let responsible_role = changes.responsible_role.unwrap_or(current.responsible_role);
         let job_action = changes.action.clone().unwrap_or(current.action.clone());
+        let auto_start = changes.auto_start.unwrap_or(current.auto_start);
+        // A job moved in time may start by itself again at its new time.
+        let moved = start != current.planned_start;
         let action = if changes.is_reschedule_only() {
             "job.reschedule"
         } else {
@@ -428,7 +438,9 @@ impl Storage {
             let changed = sqlx::query(
                 "UPDATE jobs SET title = $1, description = $2, job_type = $3, status = $4, environment_id = $5, \
                  planned_start = $6, planned_end = $7, all_day = $8, owner_id = $9, responsible_role = $10, \
-                 action = $11, version = version + 1, updated_at = $12 WHERE id = $13 AND version = $14",
+                 action = $11, version = version + 1, updated_at = $12, auto_start = $15, \
+                 auto_launched_at = CASE WHEN $16 THEN NULL ELSE auto_launched_at END \
+                 WHERE id = $13 AND version = $14",
             )
             .bind(&title)
             .bind(&description)
@@ -444,6 +456,8 @@ impl Storage {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
+            .bind(auto_start)
+            .bind(moved)
             .execute(&mut *tx)
             .await
             .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?
@@ -516,6 +530,27 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Takes the automatic jobs whose time has come, each exactly once (also across processes:
+    /// the update that marks one is what takes it).
+    pub async fn take_due_auto_jobs(&self, now: DateTime<Utc>) -> ServiceResult<Vec<Job>> {
+        let ids: Vec<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "UPDATE jobs SET auto_launched_at = $1 WHERE auto_start AND auto_launched_at IS NULL \
+                 AND status = 'planned' AND planned_start <= $1 RETURNING id",
+            )
+            .bind(stored_precision(now))
+            .fetch_all(pool)
+            .await
+        })?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            jobs.push(self.job(id).await?);
+        }
+        Ok(jobs)
+    }
+}
+
 fn check_action(action: Option<&JobAction>) -> ServiceResult<()> {
     match action.map(JobAction::check) {
         Some(Err(problem)) => Err(ServiceError::invalid(problem.field, problem.message)),
@@ -538,6 +573,7 @@ fn changed_fields(changes: &JobChanges) -> Vec<&'static str> {
         ("owner_id", changes.owner_id.is_some()),
         ("responsible_role", changes.responsible_role.is_some()),
         ("action", changes.action.is_some()),
+        ("auto_start", changes.auto_start.is_some()),
     ];
     for (name, is_touched) in touched {
         if is_touched {
