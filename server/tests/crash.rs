@@ -105,6 +105,7 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
                     path: "long.sh".into(),
                     args: vec![],
                 }),
+                auto_start: false,
             },
             &Actor::system(),
         )
