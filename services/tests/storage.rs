@@ -440,7 +440,6 @@ async fn audit_story(storage: &Storage) {
         .list_audit(
             &AuditFilter {
                 action: Some("job.".to_owned()),
-                auto_start: false,
                 ..AuditFilter::default()
             },
             10,
