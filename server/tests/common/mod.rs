@@ -32,6 +32,8 @@ pub fn test_executor(storage: &services::Storage, scripts: &std::path::Path) -> 
     let mut config = EngineConfig::new(scripts.to_path_buf());
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
+    // As many per environment as in all: the throughput benchmark runs one environment's jobs.
+    config.max_per_environment = config.max_concurrent as u32;
     if let Ok(host) = std::env::var("UHUB_TEST_DOCKER_HOST") {
         config.docker_host = host;
     }
