@@ -12,6 +12,7 @@ pub mod error;
 mod layout;
 mod not_found;
 pub mod projects;
+pub mod runs;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -58,6 +59,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=projects::ProjectsPage/>
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
                     <Route path=path!("/docs/api") view=api_docs::ApiPage/>
+                    <Route path=path!("/jobs/:id") view=runs::JobPage/>
+                    <Route path=path!("/runs/:id") view=runs::RunPage/>
                 </Routes>
             </layout::AppShell>
         </Router>

@@ -257,7 +257,140 @@ async fn bootstrap_admin_changes_its_password(client: &Client, base: &str) -> Te
     Ok(())
 }
 
-async fn scenario(client: &Client, base: &str) -> TestResult {
+/// A project with the local backend and an ops job whose script prints coloured lines.
+async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) -> TestResult<i64> {
+    use std::os::unix::fs::PermissionsExt;
+    let script = scripts.join("rotate.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nfor n in 1 2 3; do printf '\\033[32mrotated\\033[0m log %s\\n' $n; sleep 0.3; done\necho 'warning: disk 81%' >&2\n",
+    )?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    let actor = services::storage::Actor::system();
+    let project = storage
+        .create_project(
+            &services::storage::NewProject {
+                name: "Operations".into(),
+                description: "Routine work".into(),
+                color: domain::Color::default_accent(),
+                owner_id: None,
+                environments: vec![services::storage::NewEnvironment::named("dev")],
+                execution_backend: Some(domain::ExecutionBackend::Local),
+                execution_backend_config: Default::default(),
+            },
+            &actor,
+        )
+        .await?;
+    let job = storage
+        .create_job(
+            &services::storage::NewJob {
+                project_id: project.id,
+                title: "Rotate the logs".into(),
+                description: String::new(),
+                job_type: domain::JobType::Ops,
+                environment: Some("dev".into()),
+                planned_start: chrono::Utc::now(),
+                planned_end: None,
+                all_day: false,
+                owner_id: None,
+                responsible_role: None,
+                action: Some(domain::JobAction::Script {
+                    path: "rotate.sh".into(),
+                    args: vec![],
+                }),
+                auto_start: false,
+            },
+            &actor,
+        )
+        .await?;
+    Ok(job.id)
+}
+
+/// The job page launches a run; the run page follows it live to its end, with colours and search.
+async fn launch_and_follow(client: &Client, base: &str, job_id: i64) -> TestResult {
+    client.goto(&format!("{base}/jobs/{job_id}")).await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    assert_eq!(
+        client
+            .find(Locator::Css("[data-testid=job-title]"))
+            .await?
+            .text()
+            .await?,
+        "Rotate the logs"
+    );
+    client
+        .find(Locator::Css("[data-testid=launch]"))
+        .await?
+        .click()
+        .await?;
+    eventually("the run page", Duration::from_secs(20), || async {
+        Ok(client.current_url().await?.path().starts_with("/runs/"))
+    })
+    .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-status=success]"))
+        .await?;
+    let log = client
+        .find(Locator::Css("[data-testid=run-log]"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        log.contains("rotated log 3") && log.contains("warning: disk 81%"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("\u{1b}"),
+        "escape codes become colours: {log}"
+    );
+    let coloured = client
+        .find_all(Locator::Css("[data-testid=run-log] .ansi-32"))
+        .await?
+        .len();
+    assert_eq!(coloured, 3, "the green parts are coloured");
+    assert_eq!(
+        client
+            .find(Locator::Css("[data-testid=exit-code]"))
+            .await?
+            .text()
+            .await?,
+        "0"
+    );
+    screenshot(client, "run-page").await?;
+    client
+        .find(Locator::Css("input[name=log-search]"))
+        .await?
+        .send_keys("warning")
+        .await?;
+    eventually(
+        "the search to keep one line",
+        Duration::from_secs(10),
+        || async {
+            Ok(client
+                .find_all(Locator::Css("[data-testid=run-log] .log-line"))
+                .await?
+                .len()
+                == 1)
+        },
+    )
+    .await?;
+    // The job page lists the run.
+    client.goto(&format!("{base}/jobs/{job_id}")).await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(".run-history [data-status=success]"))
+        .await?;
+    screenshot(client, "job-page").await
+}
+
+async fn scenario(client: &Client, base: &str, job_id: i64) -> TestResult {
     log_in_as_demo_ops(client, base).await?;
     client
         .wait()
@@ -266,8 +399,8 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         .await?;
     assert_eq!(
         card_count(client).await?,
-        4,
-        "the four demo projects are rendered"
+        5,
+        "the four demo projects and the one with a runnable job are rendered"
     );
 
     // Client-side interaction: the filter narrows the list as you type, without a request.
@@ -284,7 +417,7 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         .await?
         .text()
         .await?;
-    assert_eq!(count, "1 of 4 projects");
+    assert_eq!(count, "1 of 5 projects");
     let remaining = client
         .find(Locator::Css("li.project-card h2"))
         .await?
@@ -308,7 +441,7 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         "the overview page with all projects",
         Duration::from_secs(20),
         || async {
-            Ok(client.current_url().await?.path() == "/" && card_count(client).await? == 4)
+            Ok(client.current_url().await?.path() == "/" && card_count(client).await? == 5)
         },
     )
     .await?;
@@ -321,6 +454,7 @@ async fn scenario(client: &Client, base: &str) -> TestResult {
         "navigation stayed in the page (no reload)"
     );
     api_reference(client).await?;
+    launch_and_follow(client, base, job_id).await?;
     bootstrap_admin_changes_its_password(client, base).await
 }
 
@@ -425,6 +559,8 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
         secrets,
         services::engine::EngineConfig::new(scripts.path().to_path_buf()),
     );
+    executor.start();
+    let job_id = runnable_job(&storage.storage, scripts.path()).await?;
     let state = AppState::new(
         storage.storage.clone(),
         Secret::new("e2e".repeat(16)),
@@ -437,7 +573,7 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
     let client = browser(&driver, profile.path()).await?;
-    let outcome = scenario(&client, &format!("http://{address}")).await;
+    let outcome = scenario(&client, &format!("http://{address}"), job_id).await;
     // Always end the session, also on failure, or Chromium stays behind.
     let closed = client.close().await;
     server.abort();

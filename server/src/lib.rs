@@ -75,6 +75,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let storage = state.storage.clone();
+    let executor = state.executor.clone();
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
 
@@ -89,7 +90,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_request_context(&storage),
+            move || provide_request_context(&storage, &executor),
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -109,8 +110,9 @@ pub fn router(state: AppState) -> Router {
 
 /// What every page render and server function finds in Leptos' context: the storage, the
 /// signed-in user (put in the request by the session guard) and the request's CSP nonce.
-fn provide_request_context(storage: &Storage) {
+fn provide_request_context(storage: &Storage, executor: &Executor) {
     provide_context(storage.clone());
+    provide_context(executor.clone());
     provide_context(app::api_docs::ApiDocument(api::document_json()));
     if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
         if let Some(session::SessionUser(user)) = parts.extensions.get::<session::SessionUser>() {

@@ -1,0 +1,549 @@
+//! Jobs and their runs: the job page (Launch, run history) and the run page (status, cancel,
+//! approval, and the log followed live with ANSI colours, auto-scroll and search).
+
+use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunStatus};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// A job with what its page shows around it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobView {
+    pub job: Job,
+    pub project_name: String,
+    pub project_backend: Option<ExecutionBackend>,
+    pub environments: Vec<EnvironmentRecord>,
+    pub runs: Vec<Run>,
+}
+
+/// A run with the names its page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub run: Run,
+    pub job_title: String,
+    pub project_name: String,
+}
+
+#[cfg(feature = "ssr")]
+fn storage() -> Result<services::Storage, AppError> {
+    use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
+}
+
+#[server(prefix = "/sfn", endpoint = "jobs/detail")]
+pub async fn job_detail(job_id: i64) -> Result<JobView, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = storage()?;
+    let job = storage.job(job_id).await?;
+    let project = storage.project_summary(job.project_id).await?;
+    Ok(JobView {
+        environments: storage.list_environments(job.project_id).await?,
+        runs: storage.list_job_runs(job_id, None, 50).await?,
+        project_name: project.name,
+        project_backend: project.execution_backend,
+        job,
+    })
+}
+
+#[server(prefix = "/sfn", endpoint = "jobs/launch")]
+pub async fn launch_job(
+    job_id: i64,
+    environment: Option<String>,
+    backend: Option<ExecutionBackend>,
+) -> Result<Run, AppError> {
+    let user = crate::auth::signed_in()?;
+    let storage = storage()?;
+    let executor = use_context::<services::engine::Executor>()
+        .ok_or_else(|| AppError::new("internal_error", "the engine is not available"))?;
+    let subject = domain::policy::Subject {
+        user_id: user.id,
+        role: user.role()?,
+    };
+    let job = storage.job(job_id).await?;
+    let environment = environment.filter(|e| !e.is_empty());
+    let new_run =
+        services::engine::launch::plan(&storage, &subject, &job, environment, backend).await?;
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    let run = storage.create_run(&new_run, &actor).await?;
+    executor.wake();
+    Ok(run)
+}
+
+#[server(prefix = "/sfn", endpoint = "runs/detail")]
+pub async fn run_detail(run_id: i64) -> Result<RunView, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = storage()?;
+    let run = storage.run(run_id).await?;
+    let job = storage.job(run.job_id).await?;
+    let project = storage.project_summary(run.project_id).await?;
+    Ok(RunView {
+        run,
+        job_title: job.title,
+        project_name: project.name,
+    })
+}
+
+/// Log lines after `after` (at most 2,000 per call).
+#[server(prefix = "/sfn", endpoint = "runs/log")]
+pub async fn run_log(run_id: i64, after: i64) -> Result<Vec<LogLine>, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    Ok(storage()?.run_logs(run_id, after, 2000).await?)
+}
+
+/// Cancel, approve or reject, with the same rules as the REST API.
+#[server(prefix = "/sfn", endpoint = "runs/act")]
+pub async fn act_on_run(
+    run_id: i64,
+    act: String,
+    comment: Option<String>,
+) -> Result<Run, AppError> {
+    use domain::policy::{Action, Object};
+    let storage = storage()?;
+    let run = storage.run(run_id).await?;
+    let project = storage.project_access(run.project_id).await?;
+    let object = Object::project(project.owner_id).with_launcher(run.launched_by);
+    let action = match act.as_str() {
+        "cancel" => Action::CancelRun,
+        "approve" | "reject" => Action::ApproveRun,
+        _ => return Err(AppError::new("invalid", "unknown action")),
+    };
+    let user = crate::auth::require(action, &object, None)?;
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    let executor = use_context::<services::engine::Executor>()
+        .ok_or_else(|| AppError::new("internal_error", "the engine is not available"))?;
+    let comment = comment.filter(|c| !c.trim().is_empty());
+    let run = match act.as_str() {
+        "cancel" => match storage.cancel_run(run_id, &actor).await? {
+            services::storage::CancelOutcome::Canceled(run) => run,
+            services::storage::CancelOutcome::Requested(run) => {
+                executor.cancel_here(run_id, &format!("canceled by {}", user.username));
+                run
+            }
+        },
+        verb => {
+            let run = storage
+                .decide_run(run_id, verb == "approve", comment.as_deref(), &actor)
+                .await?;
+            executor.wake();
+            run
+        }
+    };
+    Ok(run)
+}
+
+fn status_badge(status: RunStatus) -> impl IntoView {
+    view! { <span class=format!("run-status run-status--{status}") data-status=status.to_string()>{status.to_string().replace('_', " ")}</span> }
+}
+
+fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "—".to_owned())
+}
+
+fn duration(run: &Run) -> String {
+    match (run.started_at, run.finished_at) {
+        (Some(start), Some(end)) => {
+            format!("{:.1} s", (end - start).num_milliseconds() as f64 / 1000.0)
+        }
+        (Some(_), None) => "running".to_owned(),
+        _ => "—".to_owned(),
+    }
+}
+
+fn route_id(name: &'static str) -> Memo<i64> {
+    let params = use_params_map();
+    Memo::new(move |_| {
+        params
+            .with(|p| p.get(name))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+fn load_error(what: &'static str, error: AppError) -> impl IntoView {
+    view! {
+        <section class="empty-state empty-state--error" role="alert">
+            <h2>{what}</h2>
+            <p class="muted">{error.message}</p>
+            <p class="muted small mono">{error.code}</p>
+        </section>
+    }
+}
+
+/// `/jobs/:id`: the job, a Launch form, and its runs.
+#[component]
+pub fn JobPage() -> impl IntoView {
+    let id = route_id("id");
+    let detail = Resource::new(move || id.get(), job_detail);
+    view! {
+        <Title text="Job"/>
+        <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(view) => view! { <JobDetail view/> }.into_any(),
+                    Err(error) => load_error("The job could not be loaded", error).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn JobDetail(view: JobView) -> impl IntoView {
+    let JobView {
+        job,
+        project_name,
+        project_backend,
+        environments,
+        runs,
+    } = view;
+    let job_id = job.id;
+    let (environment, set_environment) = signal(job.environment.clone().unwrap_or_default());
+    let (backend, set_backend) = signal(project_backend.map(|b| b.to_string()).unwrap_or_default());
+    let (error, set_error) = signal(None::<AppError>);
+    let (pending, set_pending) = signal(false);
+    let navigate = use_navigate();
+    let launch = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_pending.set(true);
+        set_error.set(None);
+        let navigate = navigate.clone();
+        let environment = Some(environment.get_untracked());
+        let backend = backend.get_untracked().parse::<ExecutionBackend>().ok();
+        leptos::task::spawn_local(async move {
+            match launch_job(job_id, environment, backend).await {
+                Ok(run) => navigate(&format!("/runs/{}", run.id), Default::default()),
+                Err(e) => {
+                    set_error.set(Some(e));
+                    set_pending.set(false);
+                }
+            }
+        });
+    };
+    let action = job
+        .action
+        .as_ref()
+        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .unwrap_or_else(|| "no action: this job cannot be run".to_owned());
+    view! {
+        <div class="page-header">
+            <div>
+                <p class="muted small">{project_name}</p>
+                <h1 data-testid="job-title">{job.title.clone()}</h1>
+                <p class="muted">
+                    {job.job_type.to_string()} " · " {job.environment.clone().unwrap_or_else(|| "no environment".into())}
+                    " · planned " {when(Some(job.planned_start))}
+                </p>
+            </div>
+        </div>
+        <section class="card launch-card" aria-labelledby="launch-title">
+            <h2 id="launch-title">"Launch"</h2>
+            <p class="muted small mono">{action}</p>
+            <form class="launch-form" on:submit=launch>
+                <label class="field">
+                    <span class="small muted">"Environment"</span>
+                    <select class="input" name="environment" prop:value=environment on:change=move |ev| set_environment.set(event_target_value(&ev))>
+                        {environments.iter().map(|e| {
+                            let label = if e.is_production { format!("{} (production)", e.name) } else { e.name.clone() };
+                            view! { <option value=e.name.clone()>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="small muted">"Backend"</span>
+                    <select class="input" name="backend" prop:value=backend on:change=move |ev| set_backend.set(event_target_value(&ev))>
+                        {["local", "docker", "webhook"].map(|b| view! { <option value=b>{b}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button class="button button--primary" type="submit" prop:disabled=pending data-testid="launch">
+                    {move || if pending.get() { "Launching…" } else { "Launch" }}
+                </button>
+            </form>
+            {move || error.get().map(|e| view! {
+                <p class="form-error" role="alert" data-testid="launch-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
+            })}
+            <p class="muted small">"Production runs wait for the approval of projets or admin."</p>
+        </section>
+        <section class="card" aria-labelledby="history-title">
+            <h2 id="history-title">"Runs"</h2>
+            {if runs.is_empty() {
+                view! { <p class="muted">"Never run yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="api-table run-history">
+                        <thead><tr><th>"Run"</th><th>"Status"</th><th>"Environment"</th><th>"Backend"</th><th>"By"</th><th>"Started"</th><th>"Duration"</th></tr></thead>
+                        <tbody>
+                            {runs.into_iter().map(|run| view! {
+                                <tr>
+                                    <td><a class="link mono" href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
+                                    <td>{status_badge(run.status)}</td>
+                                    <td>{run.environment.clone().unwrap_or_default()}</td>
+                                    <td>{run.backend.to_string()}</td>
+                                    <td>{run.launched_by_username.clone().unwrap_or_else(|| "uHub".into())}</td>
+                                    <td class="small">{when(run.started_at)}</td>
+                                    <td class="small">{duration(&run)}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+/// One ANSI-coloured piece of a log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    text: String,
+    class: String,
+}
+
+/// Splits a line on ANSI SGR sequences (colours 30–37 / 90–97, bold, reset) into classed pieces;
+/// other escape sequences are dropped.
+fn ansi_pieces(line: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut colour: Option<u8> = None;
+    let mut bold = false;
+    let mut text = String::new();
+    let mut chars = line.chars().peekable();
+    let class = |colour: Option<u8>, bold: bool| {
+        let mut class = String::new();
+        if let Some(c) = colour {
+            class.push_str(&format!("ansi-{c}"));
+        }
+        if bold {
+            class.push_str(" ansi-bold");
+        }
+        class
+    };
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            let mut code = String::new();
+            let mut end = None;
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    end = Some(c);
+                    break;
+                }
+                code.push(c);
+            }
+            if !text.is_empty() {
+                pieces.push(Piece {
+                    text: std::mem::take(&mut text),
+                    class: class(colour, bold),
+                });
+            }
+            if end == Some('m') {
+                for part in code.split(';') {
+                    match part.parse::<u8>().unwrap_or(0) {
+                        0 => {
+                            colour = None;
+                            bold = false;
+                        }
+                        1 => bold = true,
+                        22 => bold = false,
+                        39 => colour = None,
+                        n @ (30..=37 | 90..=97) => colour = Some(n),
+                        _ => {}
+                    }
+                }
+            }
+        } else {
+            text.push(c);
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece {
+            text,
+            class: class(colour, bold),
+        });
+    }
+    pieces
+}
+
+/// `/runs/:id`: status, actions and the log, followed live until the run ends.
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let id = route_id("id");
+    let detail = Resource::new(move || id.get(), run_detail);
+    let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
+    view! {
+        <Title text="Run"/>
+        <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
+            {move || Suspend::new(async move {
+                match (detail.await, first_lines.await) {
+                    (Ok(view), Ok(lines)) => view! { <RunDetail view lines/> }.into_any(),
+                    (Err(error), _) | (_, Err(error)) => load_error("The run could not be loaded", error).into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
+    let run_id = view.run.id;
+    let run = RwSignal::new(view.run);
+    let lines = RwSignal::new(lines);
+    let (search, set_search) = signal(String::new());
+    let (follow, set_follow) = signal(true);
+    let (error, set_error) = signal(None::<AppError>);
+    let (comment, set_comment) = signal(String::new());
+    let log_ref = NodeRef::<leptos::html::Pre>::new();
+
+    // Follows the run from the browser: new lines and the status, until it ends.
+    Effect::new(move |_| {
+        let handle = set_interval_with_handle(
+            move || {
+                if run.with_untracked(|r| r.status.is_final()) {
+                    return;
+                }
+                let after = lines.with_untracked(|l| l.last().map(|l| l.seq).unwrap_or(0));
+                leptos::task::spawn_local(async move {
+                    if let Ok(new) = run_log(run_id, after).await {
+                        if !new.is_empty() {
+                            lines.update(|l| l.extend(new));
+                        }
+                    }
+                    if let Ok(view) = run_detail(run_id).await {
+                        // One more read once it ended: the last lines come before the status.
+                        let ended = view.run.status.is_final();
+                        run.set(view.run);
+                        if ended {
+                            let after =
+                                lines.with_untracked(|l| l.last().map(|l| l.seq).unwrap_or(0));
+                            if let Ok(tail) = run_log(run_id, after).await {
+                                lines.update(|l| l.extend(tail));
+                            }
+                        }
+                    }
+                });
+            },
+            std::time::Duration::from_millis(700),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    });
+    // Keeps the newest line in view while following.
+    Effect::new(move |_| {
+        lines.track();
+        if follow.get_untracked() {
+            if let Some(pre) = log_ref.get() {
+                pre.set_scroll_top(pre.scroll_height());
+            }
+        }
+    });
+    let on_scroll = move |_| {
+        if let Some(pre) = log_ref.get() {
+            let at_bottom = pre.scroll_height() - pre.scroll_top() - pre.client_height() < 24;
+            set_follow.set(at_bottom);
+        }
+    };
+    let act = move |verb: &'static str| {
+        move |_| {
+            set_error.set(None);
+            let comment = Some(comment.get_untracked());
+            leptos::task::spawn_local(async move {
+                match act_on_run(run_id, verb.to_owned(), comment).await {
+                    Ok(updated) => run.set(updated),
+                    Err(e) => set_error.set(Some(e)),
+                }
+            });
+        }
+    };
+    let shown = Memo::new(move |_| {
+        let needle = search.get().to_lowercase();
+        lines.with(|l| {
+            l.iter()
+                .filter(|line| needle.is_empty() || line.line.to_lowercase().contains(&needle))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    });
+    view! {
+        <div class="page-header">
+            <div>
+                <p class="muted small">{view.project_name.clone()} " · " <a class="link" href=move || format!("/jobs/{}", run.with(|r| r.job_id))>{view.job_title.clone()}</a></p>
+                <h1>"Run #" {run_id} " " {move || status_badge(run.with(|r| r.status))}</h1>
+            </div>
+            <div class="run-actions">
+                <Show when=move || run.with(|r| r.status == RunStatus::AwaitingApproval)>
+                    <input class="input" placeholder="Comment (optional)" prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
+                    <button class="button button--primary" on:click=act("approve") data-testid="approve">"Approve"</button>
+                    <button class="button" on:click=act("reject")>"Reject"</button>
+                </Show>
+                <Show when=move || run.with(|r| !r.status.is_final())>
+                    <button class="button button--danger" on:click=act("cancel") data-testid="cancel">"Cancel"</button>
+                </Show>
+            </div>
+        </div>
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        <dl class="card run-facts small">
+            <div><dt class="muted">"Environment"</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>
+            <div><dt class="muted">"Backend"</dt><dd>{move || run.with(|r| r.backend.to_string())}</dd></div>
+            <div><dt class="muted">"Launched by"</dt><dd>{move || run.with(|r| r.launched_by_username.clone().unwrap_or_else(|| "uHub".into()))}</dd></div>
+            <div><dt class="muted">"Started"</dt><dd>{move || run.with(|r| when(r.started_at))}</dd></div>
+            <div><dt class="muted">"Finished"</dt><dd>{move || run.with(|r| when(r.finished_at))}</dd></div>
+            <div><dt class="muted">"Exit code"</dt><dd data-testid="exit-code">{move || run.with(|r| r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))}</dd></div>
+            <div class="run-facts__wide"><dt class="muted">"Reason"</dt><dd>{move || run.with(|r| r.reason.clone().unwrap_or_else(|| "—".into()))}</dd></div>
+        </dl>
+        <section class="log-panel" aria-label="Log">
+            <div class="log-toolbar">
+                <label class="search">
+                    <span class="visually-hidden">"Search the log"</span>
+                    <input type="search" name="log-search" class="input" placeholder="Search the log" prop:value=search on:input=move |ev| set_search.set(event_target_value(&ev))/>
+                </label>
+                <span class="muted small" aria-live="polite">{move || format!("{} lines", lines.with(Vec::len))}</span>
+                <Show when=move || !follow.get()>
+                    <button class="button" on:click=move |_| {
+                        set_follow.set(true);
+                        if let Some(pre) = log_ref.get() { pre.set_scroll_top(pre.scroll_height()); }
+                    }>"Jump to the end"</button>
+                </Show>
+            </div>
+            <pre class="log" role="log" aria-live="polite" node_ref=log_ref on:scroll=on_scroll data-testid="run-log">
+                <For each=move || shown.get() key=|line| line.seq let(line)>
+                    <span class=format!("log-line log-line--{}", line.stream) data-seq=line.seq>
+                        <span class="log-line__no" aria-hidden="true">{line.seq}</span>
+                        {ansi_pieces(&line.line).into_iter().map(|p| view! { <span class=p.class>{p.text}</span> }).collect_view()}
+                        "\n"
+                    </span>
+                </For>
+            </pre>
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ansi_colours_become_classes() {
+        let pieces = ansi_pieces("\u{1b}[1;31mERROR\u{1b}[0m plain \u{1b}[32mok\u{1b}[39m");
+        let texts: Vec<(&str, &str)> = pieces
+            .iter()
+            .map(|p| (p.text.as_str(), p.class.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                ("ERROR", "ansi-31 ansi-bold"),
+                (" plain ", ""),
+                ("ok", "ansi-32")
+            ]
+        );
+        assert_eq!(ansi_pieces("\u{1b}[2Kcleared")[0].text, "cleared");
+    }
+}
