@@ -82,7 +82,10 @@ impl Storage {
             None => None,
         };
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
+        let sql = format!("{RUN_SELECT} WHERE r.id = $1");
+        // Read back inside the transaction: once committed, a dispatcher may take the run at
+        // once, and the answer must say what was recorded (`queued`), not what came next.
+        let row: RunRow = on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at) \
@@ -104,10 +107,11 @@ impl Storage {
                 "status": run.status,
             });
             write_audit!(&mut *tx, actor, "run.create", Some("run"), Some(id), &detail)?;
+            let row = sqlx::query_as::<_, RunRow>(&sql).bind(id).fetch_one(&mut *tx).await?;
             tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            Ok::<RunRow, ServiceError>(row)
         })?;
-        self.run(id).await
+        row.try_into()
     }
 
     pub async fn run(&self, id: i64) -> ServiceResult<Run> {
