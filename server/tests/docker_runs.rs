@@ -8,9 +8,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::http::{Method, StatusCode};
-use common::TestApp;
-use domain::RunStatus;
-use serde_json::{json, Value};
+use common::{expect, settled, TestApp};
+use serde_json::json;
 use services::testing::TestEngine;
 
 const IMAGE: &str = "uhub-test/busybox:1";
@@ -20,46 +19,6 @@ fn docker_host() -> String {
     std::env::var("UHUB_TEST_DOCKER_HOST").unwrap_or_else(|_| {
         panic!("UHUB_TEST_DOCKER_HOST is not set: these tests need a Docker engine; scripts/test.sh starts one and builds {IMAGE}")
     })
-}
-
-async fn expect(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> Value {
-    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
-    assert_eq!(got, status, "{method} {uri}: {answer}");
-    answer
-}
-
-async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run = expect(
-            app,
-            Method::GET,
-            &format!("/api/v1/runs/{run_id}"),
-            token,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-        let status: RunStatus = run["status"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        if status.is_final() {
-            return run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {run_id} did not finish: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn log_of(app: &TestApp, token: &str, run_id: i64) -> String {

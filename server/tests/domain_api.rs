@@ -6,25 +6,11 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::TestApp;
+use common::{expect, TestApp};
 use domain::{ExecutionBackend, RunStatus};
 use serde_json::{json, Value};
 use services::storage::{Actor, NewRun};
 use services::testing::TestEngine;
-
-/// Calls the API and insists on the status; the answer's JSON.
-async fn expect(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> Value {
-    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
-    assert_eq!(got, status, "{method} {uri}: {answer}");
-    answer
-}
 
 fn id(value: &Value) -> i64 {
     value["id"].as_i64().unwrap_or_default()

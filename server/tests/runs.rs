@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::TestApp;
+use common::{expect, settled, TestApp};
 use domain::{ExecutionBackend, RunStatus};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -23,47 +23,6 @@ fn script(app: &TestApp, name: &str, body: &str) {
     let path = app.scripts.path().join(name);
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-async fn expect(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> Value {
-    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
-    assert_eq!(got, status, "{method} {uri}: {answer}");
-    answer
-}
-
-/// Polls a run until it reaches a final status (the engine runs it in the background).
-async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let run = expect(
-            app,
-            Method::GET,
-            &format!("/api/v1/runs/{run_id}"),
-            token,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-        let status: RunStatus = run["status"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("status");
-        if status.is_final() {
-            return run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {run_id} did not finish: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn log_text(app: &TestApp, token: &str, run_id: i64) -> String {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::routing::post;
-use common::TestApp;
+use common::{expect, settled, TestApp};
 use serde_json::{json, Value};
 use services::engine::webhook::{sign, verify, SIGNATURE_HEADER};
 use services::testing::TestEngine;
@@ -45,19 +45,6 @@ async fn receiver() -> (String, Received) {
     (format!("http://{address}"), received)
 }
 
-async fn expect(
-    app: &TestApp,
-    method: Method,
-    uri: &str,
-    token: &str,
-    body: Option<Value>,
-    status: StatusCode,
-) -> Value {
-    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
-    assert_eq!(got, status, "{method} {uri}: {answer}");
-    answer
-}
-
 async fn wait_request(received: &Received, path: &str) -> (HeaderMap, Bytes) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -82,31 +69,6 @@ async fn callback(app: &TestApp, run_id: i64, body: Value, key: &str) -> StatusC
         .body(axum::body::Body::from(bytes))
         .expect("request");
     app.send(request).await.0
-}
-
-async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let run = expect(
-            app,
-            Method::GET,
-            &format!("/api/v1/runs/{run_id}"),
-            token,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-        if ["success", "failed", "canceled", "timed_out"]
-            .contains(&run["status"].as_str().unwrap_or_default())
-        {
-            return run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "run {run_id} did not finish: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 async fn running(app: &TestApp, token: &str, job_id: i64) -> i64 {

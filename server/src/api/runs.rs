@@ -458,7 +458,7 @@ pub async fn run_callback(
     }
     let masker = services::engine::output::Masker::new(values.iter().map(String::as_str));
     let lines: Vec<String> = request.lines.iter().map(|l| masker.mask(l)).collect();
-    if !lines.is_empty() && !state.executor.remote_lines(id, &lines) {
+    if !lines.is_empty() && !state.executor.remote_lines(id, &lines).await {
         state
             .storage
             .append_run_lines(id, domain::LogStream::Stdout, &lines)

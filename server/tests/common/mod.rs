@@ -190,3 +190,42 @@ pub fn text(body: &[u8]) -> String {
 pub fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).expect("request")
 }
+
+/// Calls the API and insists on the status; the answer's JSON.
+pub async fn expect(
+    app: &TestApp,
+    method: Method,
+    uri: &str,
+    token: &str,
+    body: Option<Value>,
+    status: StatusCode,
+) -> Value {
+    let (got, answer) = app.call(method.clone(), uri, Some(token), body).await;
+    assert_eq!(got, status, "{method} {uri}: {answer}");
+    answer
+}
+
+/// Polls a run until it reaches a final status (the engine runs it in the background).
+pub async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let run = expect(
+            app,
+            Method::GET,
+            &format!("/api/v1/runs/{run_id}"),
+            token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        let status: Option<domain::RunStatus> = run["status"].as_str().and_then(|s| s.parse().ok());
+        if status.is_some_and(domain::RunStatus::is_final) {
+            return run;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "run {run_id} did not finish: {run}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -225,21 +225,19 @@ impl Executor {
             .await
     }
 
-    /// Lines a webhook target reported for a run executing in this process; `false` when the
-    /// run is not executing here (the caller stores them itself).
-    pub fn remote_lines(&self, run_id: i64, lines: &[String]) -> bool {
-        let Ok(logs) = self.inner.logs.lock() else {
-            return false;
+    /// Lines a webhook target reported for a run executing in this process, stored when this
+    /// returns; `false` when the run is not executing here (the caller stores them itself).
+    pub async fn remote_lines(&self, run_id: i64, lines: &[String]) -> bool {
+        let log = match self.inner.logs.lock() {
+            Ok(logs) => logs.get(&run_id).cloned(),
+            Err(_) => None,
         };
-        match logs.get(&run_id) {
-            Some(log) => {
-                for line in lines {
-                    log.line(LogStream::Stdout, line.clone());
-                }
-                true
-            }
-            None => false,
+        let Some(log) = log else { return false };
+        for line in lines {
+            log.line(LogStream::Stdout, line.clone());
         }
+        log.flush().await;
+        true
     }
 
     fn running_count(&self) -> usize {

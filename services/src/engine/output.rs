@@ -48,14 +48,30 @@ impl Masker {
     }
 }
 
+/// What the writer task receives: a line, or a request to confirm that everything sent before
+/// is stored.
+enum Message {
+    Line(LogStream, String),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
 /// Sends a run's lines to the writer task.
 #[derive(Clone)]
-pub struct LogSender(mpsc::UnboundedSender<(LogStream, String)>);
+pub struct LogSender(mpsc::UnboundedSender<Message>);
 
 impl LogSender {
     pub fn line(&self, stream: LogStream, text: impl Into<String>) {
         // The writer only stops after every sender is gone; a failed send means the run ended.
-        let _ = self.0.send((stream, text.into()));
+        let _ = self.0.send(Message::Line(stream, text.into()));
+    }
+
+    /// Waits until every line sent before is stored (e.g. before a webhook's final callback
+    /// settles the run, so that a reader of the ended run sees all of its lines).
+    pub async fn flush(&self) {
+        let (done, stored) = tokio::sync::oneshot::channel();
+        if self.0.send(Message::Flush(done)).is_ok() {
+            let _ = stored.await;
+        }
     }
 }
 
@@ -67,7 +83,7 @@ pub fn writer(
     masker: Masker,
     max_bytes: usize,
 ) -> (LogSender, tokio::task::JoinHandle<bool>) {
-    let (sender, mut receiver) = mpsc::unbounded_channel::<(LogStream, String)>();
+    let (sender, mut receiver) = mpsc::unbounded_channel::<Message>();
     let task = tokio::spawn(async move {
         let mut seq = 0_i64;
         let mut bytes = 0_usize;
@@ -81,7 +97,16 @@ pub fn writer(
                     Err(_) => break,
                 }
             }
-            for (stream, text) in incoming {
+            let mut confirmations = Vec::new();
+            for message in incoming {
+                let (stream, text) = match message {
+                    Message::Line(stream, text) => (stream, text),
+                    // Answered once the lines received before it are stored, below.
+                    Message::Flush(done) => {
+                        confirmations.push(done);
+                        continue;
+                    }
+                };
                 if truncated {
                     continue;
                 }
@@ -108,6 +133,9 @@ pub fn writer(
                 tracing::error!(run_id, %error, "cannot store log lines");
             }
             batch.clear();
+            for done in confirmations {
+                let _ = done.send(());
+            }
         }
         truncated
     });
