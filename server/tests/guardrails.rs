@@ -1,5 +1,5 @@
 //! The guardrail matrix of launching runs, walked through `POST /jobs/{id}/runs`: every role ×
-//! environment × backend × kind of job. Printed as a table (`cargo test -- --nocapture`), and
+//! environment × backend × kind of job. Printed as a table in the test output, and
 //! checked against SPEC.md's rules: production needs an isolated backend and an approval; dev runs
 //! dev jobs outside production only; ops runs ops jobs, through docker in staging and production;
 //! projets approve rather than launch.
