@@ -65,12 +65,10 @@ pub async fn launch_job(
     };
     let job = storage.job(job_id).await?;
     let environment = environment.filter(|e| !e.is_empty());
-    let new_run =
-        services::engine::launch::plan(&storage, &subject, &job, environment, backend).await?;
     let actor = services::storage::Actor::user(user.id, &user.username, None);
-    let run = storage.create_run(&new_run, &actor).await?;
-    executor.wake();
-    Ok(run)
+    Ok(executor
+        .launch(&subject, &job, environment, backend, &actor)
+        .await?)
 }
 
 #[server(prefix = "/sfn", endpoint = "runs/detail")]
@@ -119,19 +117,14 @@ pub async fn act_on_run(
         .ok_or_else(|| AppError::new("internal_error", "the engine is not available"))?;
     let comment = comment.filter(|c| !c.trim().is_empty());
     let run = match act.as_str() {
-        "cancel" => match storage.cancel_run(run_id, &actor).await? {
-            services::storage::CancelOutcome::Canceled(run) => run,
-            services::storage::CancelOutcome::Requested(run) => {
-                executor.cancel_here(run_id, &format!("canceled by {}", user.username));
-                run
-            }
+        "cancel" => match executor.cancel(run_id, &actor).await? {
+            services::storage::CancelOutcome::Canceled(run)
+            | services::storage::CancelOutcome::Requested(run) => run,
         },
         verb => {
-            let run = storage
-                .decide_run(run_id, verb == "approve", comment.as_deref(), &actor)
-                .await?;
-            executor.wake();
-            run
+            executor
+                .decide(run_id, verb == "approve", comment.as_deref(), &actor)
+                .await?
         }
     };
     Ok(run)

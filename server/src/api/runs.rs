@@ -41,18 +41,16 @@ pub async fn launch_run(
     ApiJson(request): ApiJson<LaunchRequest>,
 ) -> ApiResult<(StatusCode, Json<Run>)> {
     let job = state.storage.job(id).await?;
-    let new_run = services::engine::launch::plan(
-        &state.storage,
-        &caller.subject(),
-        &job,
-        request.environment,
-        request.backend,
-    )
-    .await?;
-    let run = state.storage.create_run(&new_run, &caller.actor).await?;
-    if run.status == RunStatus::Queued {
-        state.executor.wake();
-    }
+    let run = state
+        .executor
+        .launch(
+            &caller.subject(),
+            &job,
+            request.environment,
+            request.backend,
+            &caller.actor,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(run)))
 }
 
@@ -78,17 +76,9 @@ async fn decide(
         return Err(ApiError::invalid("comment", "at most 2000 characters"));
     }
     let decided = state
-        .storage
-        .decide_run(
-            id,
-            approve,
-            comment.as_deref().map(str::trim),
-            &caller.actor,
-        )
+        .executor
+        .decide(id, approve, comment.as_deref(), &caller.actor)
         .await?;
-    if approve {
-        state.executor.wake();
-    }
     Ok(Json(decided))
 }
 
@@ -135,14 +125,9 @@ pub async fn cancel_run(
     let project = state.storage.project_access(run.project_id).await?;
     let object = Object::project(project.owner_id).with_launcher(run.launched_by);
     caller.may(Action::CancelRun, &object, None)?;
-    match state.storage.cancel_run(id, &caller.actor).await? {
+    match state.executor.cancel(id, &caller.actor).await? {
         CancelOutcome::Canceled(run) => Ok((StatusCode::OK, Json(run))),
-        CancelOutcome::Requested(run) => {
-            state
-                .executor
-                .cancel_here(id, &format!("canceled by {}", caller.user.username));
-            Ok((StatusCode::ACCEPTED, Json(run)))
-        }
+        CancelOutcome::Requested(run) => Ok((StatusCode::ACCEPTED, Json(run))),
     }
 }
 

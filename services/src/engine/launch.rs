@@ -29,7 +29,7 @@ pub async fn plan(
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
 ) -> ServiceResult<NewRun> {
-    let project = storage.project_summary(job.project_id).await?;
+    let project = storage.project_execution(job.project_id).await?;
     let environment_name = environment.or(job.environment.clone());
     let environment = match &environment_name {
         Some(name) => Some(storage.environment(job.project_id, name).await?),

@@ -32,7 +32,9 @@ pub use environments::EnvironmentChanges;
 pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
 pub use links::{LinkChanges, NewLink};
-pub use projects::{NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectRemoval};
+pub use projects::{
+    NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,
+};
 pub use runs::{CancelOutcome, NewRun, Orphan};
 pub use teams::{Team, TeamMember};
 pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};

@@ -67,6 +67,23 @@ pub struct ProjectAccess {
     pub state: ProjectState,
 }
 
+/// What launching and executing a run need of a project, without the figures of a summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectExecution {
+    pub owner_id: Option<i64>,
+    pub state: ProjectState,
+    pub execution_backend: Option<ExecutionBackend>,
+    pub execution_backend_config: BackendConfig,
+}
+
+#[derive(sqlx::FromRow)]
+struct ExecutionRow {
+    owner_id: Option<i64>,
+    state: String,
+    execution_backend: Option<String>,
+    execution_backend_config: Json<BackendConfig>,
+}
+
 #[derive(sqlx::FromRow)]
 struct AccessRow {
     owner_id: Option<i64>,
@@ -209,6 +226,30 @@ impl Storage {
         Ok(ProjectAccess {
             owner_id: row.owner_id,
             state: row.state.parse().map_err(|e| corrupt("state", e))?,
+        })
+    }
+
+    /// A project's owner, state and execution settings in one small query (every launch and
+    /// every run reads them).
+    pub async fn project_execution(&self, id: i64) -> ServiceResult<ProjectExecution> {
+        let row = on_pool!(self, pool => {
+            sqlx::query_as::<_, ExecutionRow>(
+                "SELECT owner_id, state, execution_backend, execution_backend_config FROM projects WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+        })?
+        .ok_or(ServiceError::NotFound { what: "project" })?;
+        Ok(ProjectExecution {
+            owner_id: row.owner_id,
+            state: row.state.parse().map_err(|e| corrupt("state", e))?,
+            execution_backend: row
+                .execution_backend
+                .map(|b| b.parse())
+                .transpose()
+                .map_err(|e| corrupt("backend", e))?,
+            execution_backend_config: row.execution_backend_config.0,
         })
     }
 

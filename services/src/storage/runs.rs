@@ -505,22 +505,8 @@ impl Storage {
         let mut orphans = Vec::new();
         for row in stale {
             let reason = "uHub stopped during the run (killed or crashed); the run was settled when uHub came back";
-            let next_seq: i64 = on_pool!(self, pool => {
-                sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM run_logs WHERE run_id = $1")
-                    .bind(row.id)
-                    .fetch_one(pool)
-                    .await
-            })?;
-            let bytes: i64 = on_pool!(self, pool => {
-                sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1").bind(row.id).fetch_one(pool).await
-            })?;
-            self.append_run_logs(
-                row.id,
-                &[(next_seq, LogStream::System, reason.to_owned())],
-                bytes,
-                false,
-            )
-            .await?;
+            self.append_run_lines(row.id, LogStream::System, &[reason.to_owned()])
+                .await?;
             let run = self
                 .finish_run(row.id, RunStatus::Failed, None, Some(reason))
                 .await?;
