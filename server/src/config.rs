@@ -83,6 +83,22 @@ pub struct Config {
     pub docker_host: String,
     /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
     pub public_url: Option<String>,
+    /// `UHUB_VAULT_ADDR` (+ `UHUB_VAULT_TOKEN` / `_FILE`, `UHUB_VAULT_MOUNT`, `UHUB_VAULT_PREFIX`):
+    /// project secrets in Vault KV v2 instead of the database; `None` = the database.
+    pub vault: Option<VaultConfig>,
+}
+
+/// Where project secrets live when Vault is used.
+#[derive(Debug, Clone)]
+pub struct VaultConfig {
+    /// `UHUB_VAULT_ADDR`, e.g. `https://vault.internal:8200`.
+    pub address: String,
+    /// `UHUB_VAULT_TOKEN` / `_FILE`: a token allowed to read, write, list and delete under the prefix.
+    pub token: Secret,
+    /// `UHUB_VAULT_MOUNT`: the KV v2 mount, `secret` by default.
+    pub mount: String,
+    /// `UHUB_VAULT_PREFIX`: uHub's folder in the mount, `uhub` by default.
+    pub prefix: String,
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -155,6 +171,23 @@ impl Config {
                 })?,
         };
 
+        let vault = match get("UHUB_VAULT_ADDR") {
+            None => None,
+            Some(address) => Some(VaultConfig {
+                address,
+                token: secret(&get, "UHUB_VAULT_TOKEN", "UHUB_VAULT_TOKEN_FILE")?.ok_or_else(
+                    || {
+                        ConfigError::new(
+                            "UHUB_VAULT_TOKEN",
+                            "UHUB_VAULT_ADDR is set: give uHub a Vault token (UHUB_VAULT_TOKEN or UHUB_VAULT_TOKEN_FILE)",
+                        )
+                    },
+                )?,
+                mount: get("UHUB_VAULT_MOUNT").unwrap_or_else(|| "secret".to_owned()),
+                prefix: get("UHUB_VAULT_PREFIX").unwrap_or_else(|| "uhub".to_owned()),
+            }),
+        };
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -175,6 +208,7 @@ impl Config {
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
             public_url: get("UHUB_PUBLIC_URL"),
+            vault,
         })
     }
 }
@@ -248,6 +282,24 @@ mod tests {
             error.as_deref(),
             Some("UHUB_BIND: `localhost` is not an address like 127.0.0.1:3000")
         );
+    }
+
+    #[test]
+    fn vault_needs_a_token_and_has_default_mount_and_prefix() -> Result<(), ConfigError> {
+        let missing = config(&[("UHUB_VAULT_ADDR", "http://127.0.0.1:8200")]).err();
+        assert_eq!(missing.map(|e| e.setting), Some("UHUB_VAULT_TOKEN"));
+        let vault = config(&[
+            ("UHUB_VAULT_ADDR", "http://127.0.0.1:8200"),
+            ("UHUB_VAULT_TOKEN", "hvs.test"),
+        ])?
+        .vault
+        .ok_or_else(|| ConfigError::new("UHUB_VAULT_ADDR", "not read"))?;
+        assert_eq!(
+            (vault.mount.as_str(), vault.prefix.as_str()),
+            ("secret", "uhub")
+        );
+        assert_eq!(format!("{:?}", vault.token), "Secret(***)");
+        Ok(())
     }
 
     #[test]

@@ -187,7 +187,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         );
     }
 
-    let secrets = startup::resolve_master_key(config.master_key.clone(), &data_dir)?;
+    let secrets = startup::secret_store(&config, &data_dir)?;
     let scripts_dir = startup::prepare_scripts_dir(config.scripts_dir.as_deref(), &data_dir)?;
     let mut engine_config = EngineConfig::new(scripts_dir);
     engine_config.max_concurrent = config.max_concurrent_runs;

@@ -91,6 +91,30 @@ pub fn resolve_jwt_secret(
 /// The file the master key of project secrets is generated into when none is configured.
 pub const MASTER_KEY_FILE: &str = "master-key";
 
+/// Where project secrets live: Vault when `UHUB_VAULT_ADDR` is set, else the database under the
+/// master key.
+pub fn secret_store(
+    config: &crate::config::Config,
+    data_dir: &Path,
+) -> Result<services::secrets::SecretStore, ConfigError> {
+    match &config.vault {
+        Some(vault) => {
+            let settings = services::vault::VaultSettings {
+                address: vault.address.clone(),
+                token: zeroize::Zeroizing::new(vault.token.expose().to_owned()),
+                mount: vault.mount.clone(),
+                prefix: vault.prefix.clone(),
+            };
+            let store = services::vault::VaultStore::new(&settings)
+                .map_err(|why| ConfigError::new("UHUB_VAULT_ADDR", why))?;
+            tracing::info!(address = %vault.address, mount = %vault.mount, prefix = %vault.prefix,
+                "project secrets are kept in Vault (KV v2)");
+            Ok(services::secrets::SecretStore::Vault(store))
+        }
+        None => Ok(resolve_master_key(config.master_key.clone(), data_dir)?.into()),
+    }
+}
+
 /// The key that seals project secrets: `UHUB_MASTER_KEY` / `_FILE`, else read from (or generated
 /// once into) `<data dir>/master-key`, mode 0600. Losing it makes stored secrets unreadable.
 pub fn resolve_master_key(

@@ -47,6 +47,9 @@ pub enum ServiceError {
     /// Something this version of uHub does not do (e.g. the ssh backend).
     #[error("{0}")]
     Unavailable(String),
+    /// The external secret store (Vault) could not be reached or refused the request.
+    #[error("the secret store did not answer as expected: {0}")]
+    SecretStore(String),
     /// The database URL is not one uHub can use.
     #[error("unsupported database URL: {0}")]
     UnsupportedDatabaseUrl(String),
@@ -80,6 +83,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Archived => "project_archived",
             ServiceError::Unavailable(_) => "backend_unavailable",
+            ServiceError::SecretStore(_) => "secret_store_unavailable",
             ServiceError::UnsupportedDatabaseUrl(_) => "unsupported_database_url",
             ServiceError::Database(_) => "database_error",
             ServiceError::Migration(_) => "migration_error",

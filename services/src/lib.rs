@@ -9,6 +9,7 @@ pub mod password;
 pub mod secrets;
 pub mod seed;
 pub mod storage;
+pub mod vault;
 
 pub use error::{ServiceError, ServiceResult};
 pub use storage::Storage;

@@ -1,11 +1,14 @@
 //! Project secrets at rest: AES-256-GCM under one master key. A secret's ciphertext is bound to
 //! its project and name (associated data), so a row copied to another slot does not decrypt.
+//! [`SecretStore`] chooses between that and Vault (KV v2, see [`crate::vault`]).
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
+use crate::storage::{Actor, Storage};
+use crate::vault::VaultStore;
 use crate::{ServiceError, ServiceResult};
 
 /// Length of the master key in bytes (AES-256).
@@ -16,12 +19,113 @@ pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 /// Encrypts and decrypts project secrets. Cheap to clone; the key never leaves it.
 #[derive(Clone)]
 pub struct SecretBox {
-    cipher: Aes256Gcm,
+    /// Shared: the expanded key schedule is about 1 KB.
+    cipher: std::sync::Arc<Aes256Gcm>,
 }
 
 impl std::fmt::Debug for SecretBox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SecretBox(..)")
+    }
+}
+
+/// Where the values of project secrets live.
+#[derive(Clone, Debug)]
+pub enum SecretStore {
+    /// Sealed with the master key in uHub's own database (the default).
+    Database(SecretBox),
+    /// In HashiCorp Vault (`UHUB_VAULT_ADDR`); uHub's database holds none of them.
+    Vault(VaultStore),
+}
+
+impl From<SecretBox> for SecretStore {
+    fn from(secrets: SecretBox) -> Self {
+        SecretStore::Database(secrets)
+    }
+}
+
+impl SecretStore {
+    /// Creates or replaces a secret; audited by name.
+    pub async fn put(
+        &self,
+        storage: &Storage,
+        project_id: i64,
+        name: &str,
+        value: &str,
+        actor: &Actor,
+    ) -> ServiceResult<domain::SecretInfo> {
+        match self {
+            SecretStore::Database(secrets) => {
+                let sealed = secrets.seal(project_id, name, value)?;
+                storage.put_secret(project_id, name, &sealed, actor).await
+            }
+            SecretStore::Vault(vault) => {
+                let info = vault.put(project_id, name, value, actor.user_id).await?;
+                storage
+                    .audit_secret_change(project_id, name, "secret.put", actor)
+                    .await?;
+                Ok(info)
+            }
+        }
+    }
+
+    /// A project's secrets by name: names and dates only.
+    pub async fn list(
+        &self,
+        storage: &Storage,
+        project_id: i64,
+    ) -> ServiceResult<Vec<domain::SecretInfo>> {
+        match self {
+            SecretStore::Database(_) => storage.list_secrets(project_id).await,
+            SecretStore::Vault(vault) => vault.list(project_id).await,
+        }
+    }
+
+    pub async fn delete(
+        &self,
+        storage: &Storage,
+        project_id: i64,
+        name: &str,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(_) => storage.delete_secret(project_id, name, actor).await,
+            SecretStore::Vault(vault) => {
+                vault.delete(project_id, name).await?;
+                storage
+                    .audit_secret_change(project_id, name, "secret.delete", actor)
+                    .await
+            }
+        }
+    }
+
+    /// Every secret of the project with its value: for a run's environment and for checking a
+    /// webhook's signature. Values never leave the process otherwise.
+    pub async fn values(
+        &self,
+        storage: &Storage,
+        project_id: i64,
+    ) -> ServiceResult<Vec<(String, Zeroizing<String>)>> {
+        match self {
+            SecretStore::Database(secrets) => storage
+                .sealed_secrets(project_id)
+                .await?
+                .into_iter()
+                .map(|(name, sealed)| {
+                    let value = secrets.open(project_id, &name, &sealed)?;
+                    Ok((name, value))
+                })
+                .collect(),
+            SecretStore::Vault(vault) => vault.values(project_id).await,
+        }
+    }
+
+    /// After a project is deleted: its secrets go too (the database ones by cascade).
+    pub async fn forget_project(&self, project_id: i64) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(_) => Ok(()),
+            SecretStore::Vault(vault) => vault.forget_project(project_id).await,
+        }
     }
 }
 
@@ -44,7 +148,9 @@ impl SecretBox {
             "must be 32 bytes written as 64 hex digits or in base64 (openssl rand -base64 32)",
         )?);
         let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "must be 32 bytes")?;
-        Ok(SecretBox { cipher })
+        Ok(SecretBox {
+            cipher: std::sync::Arc::new(cipher),
+        })
     }
 
     /// A fresh random key, as text to keep in a file (base64).

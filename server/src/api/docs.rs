@@ -103,6 +103,12 @@ fn add_errors(path: &str, method: &str, operation: &mut Operation) {
             "Conflict: a stale `version` (with `current`), a name already taken, or a state that forbids it",
         ));
     }
+    if path.contains("/secrets") || path.ends_with("/callback") {
+        errors.push((
+            "503",
+            "The secret store (Vault, when configured) is unavailable or refused uHub's token",
+        ));
+    }
     for (status, description) in errors {
         operation
             .responses

@@ -90,6 +90,16 @@ impl From<ServiceError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
                     .with_fields(single_field("backend", "not available in this version"))
             }
+            ServiceError::SecretStore(_) => {
+                // Vault's answer may name paths and policies: the log keeps it, the client
+                // learns that the store is unavailable.
+                tracing::error!(%error, code, "secret store request failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    code,
+                    "the secret store (Vault) is unavailable or refused uHub's token; the details are in the server log",
+                )
+            }
             ServiceError::StaleVersion { .. }
             | ServiceError::Conflict(_)
             | ServiceError::Archived => {

@@ -260,7 +260,14 @@ pub async fn delete_project(
     )?;
     Ok(
         match state.storage.delete_project(id, &caller.actor).await? {
-            ProjectRemoval::Deleted => StatusCode::NO_CONTENT.into_response(),
+            ProjectRemoval::Deleted => {
+                // Project ids are never reused, so a leftover would only be clutter in Vault:
+                // the deletion stands even if Vault cannot be reached now.
+                if let Err(error) = state.executor.secrets().forget_project(id).await {
+                    tracing::warn!(project = id, %error, "the deleted project's secrets are still in Vault");
+                }
+                StatusCode::NO_CONTENT.into_response()
+            }
             ProjectRemoval::Archived(project) => Json(*project).into_response(),
         },
     )

@@ -292,7 +292,9 @@ pub async fn list_secrets(
 ) -> ApiResult<Json<Page<SecretInfo>>> {
     caller.may(Action::Read, &Object::none(), None)?;
     state.storage.project_access(id).await?;
-    Ok(Json(Page::complete(state.storage.list_secrets(id).await?)))
+    Ok(Json(Page::complete(
+        state.executor.secrets().list(&state.storage, id).await?,
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -331,11 +333,11 @@ pub async fn put_secret(
     if request.value.is_empty() || request.value.len() > MAX_SECRET_BYTES {
         return Err(ApiError::invalid("value", "must be 1 byte to 64 KiB"));
     }
-    let sealed = state.executor.secrets().seal(id, &name, &request.value)?;
     Ok(Json(
         state
-            .storage
-            .put_secret(id, &name, &sealed, &caller.actor)
+            .executor
+            .secrets()
+            .put(&state.storage, id, &name, &request.value, &caller.actor)
             .await?,
     ))
 }
@@ -350,8 +352,9 @@ pub async fn delete_secret(
 ) -> ApiResult<StatusCode> {
     project_for_change(&state, &caller, id, Action::UpdateProject).await?;
     state
-        .storage
-        .delete_secret(id, &name, &caller.actor)
+        .executor
+        .secrets()
+        .delete(&state.storage, id, &name, &caller.actor)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -399,11 +402,12 @@ pub async fn run_callback(
         .ok_or_else(unsigned)?;
     let mut values = Vec::new();
     let mut secret = None;
-    for (name, sealed) in state.storage.sealed_secrets(run.project_id).await? {
-        let value = state
-            .executor
-            .secrets()
-            .open(run.project_id, &name, &sealed)?;
+    for (name, value) in state
+        .executor
+        .secrets()
+        .values(&state.storage, run.project_id)
+        .await?
+    {
         if name == secret_name {
             secret = Some(value.to_string());
         }

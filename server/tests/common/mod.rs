@@ -29,6 +29,15 @@ pub struct TestApp {
 pub fn test_executor(storage: &services::Storage, scripts: &std::path::Path) -> Executor {
     let key = services::secrets::SecretBox::generate_key_text();
     let secrets = services::secrets::SecretBox::from_key_text(&key).expect("key");
+    test_executor_with(storage, scripts, secrets.into())
+}
+
+/// The same engine with its project secrets in `secrets` (e.g. Vault).
+pub fn test_executor_with(
+    storage: &services::Storage,
+    scripts: &std::path::Path,
+    secrets: services::secrets::SecretStore,
+) -> Executor {
     let mut config = EngineConfig::new(scripts.to_path_buf());
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
@@ -73,10 +82,33 @@ impl TestApp {
 
     /// The application on an empty database (no user at all).
     pub async fn empty(engine: TestEngine) -> TestApp {
+        TestApp::empty_with_secrets(engine, None).await
+    }
+
+    /// The application with the demo data, its project secrets in `secrets`.
+    pub async fn with_demo_and_secrets(
+        engine: TestEngine,
+        secrets: services::secrets::SecretStore,
+    ) -> TestApp {
+        let app = TestApp::empty_with_secrets(engine, Some(secrets)).await;
+        let today = chrono::Utc::now().date_naive();
+        services::seed::load_demo(&app.storage.storage, today, &Actor::system())
+            .await
+            .expect("seed");
+        app
+    }
+
+    async fn empty_with_secrets(
+        engine: TestEngine,
+        secrets: Option<services::secrets::SecretStore>,
+    ) -> TestApp {
         let storage = TestStorage::new(engine).await;
         let site = fake_site();
         let scripts = tempfile::tempdir().expect("scripts dir");
-        let executor = test_executor(&storage.storage, scripts.path());
+        let executor = match secrets {
+            Some(secrets) => test_executor_with(&storage.storage, scripts.path(), secrets),
+            None => test_executor(&storage.storage, scripts.path()),
+        };
         executor.start();
         let state = AppState::new(
             storage.storage.clone(),

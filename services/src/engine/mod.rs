@@ -19,7 +19,7 @@ use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPres
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
-use crate::secrets::SecretBox;
+use crate::secrets::SecretStore;
 use crate::storage::{Actor, CancelOutcome, Outcome as AuditOutcome, Storage};
 use crate::ServiceResult;
 
@@ -146,7 +146,7 @@ impl EngineConfig {
 
 struct Inner {
     storage: Storage,
-    secrets: SecretBox,
+    secrets: SecretStore,
     config: EngineConfig,
     /// Names this process in `runs.claimed_by`.
     worker: String,
@@ -172,7 +172,11 @@ pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
 ];
 
 impl Executor {
-    pub fn new(storage: Storage, secrets: SecretBox, config: EngineConfig) -> Executor {
+    pub fn new(
+        storage: Storage,
+        secrets: impl Into<SecretStore>,
+        config: EngineConfig,
+    ) -> Executor {
         let mut id = [0u8; 6];
         rand::rngs::OsRng.fill_bytes(&mut id);
         let worker = format!(
@@ -183,7 +187,7 @@ impl Executor {
         Executor {
             inner: Arc::new(Inner {
                 storage,
-                secrets,
+                secrets: secrets.into(),
                 config,
                 worker,
                 wake: Notify::new(),
@@ -199,7 +203,7 @@ impl Executor {
         &self.inner.worker
     }
 
-    pub fn secrets(&self) -> &SecretBox {
+    pub fn secrets(&self) -> &SecretStore {
         &self.inner.secrets
     }
 
@@ -495,16 +499,11 @@ impl Executor {
             ),
         ];
         let mut values = Vec::new();
-        match storage.sealed_secrets(run.project_id).await {
-            Ok(sealed) => {
-                for (name, sealed) in sealed {
-                    match self.inner.secrets.open(run.project_id, &name, &sealed) {
-                        Ok(value) => {
-                            values.push(value.to_string());
-                            env.push((name, value.to_string()));
-                        }
-                        Err(error) => return Outcome::failed(error.to_string()),
-                    }
+        match self.inner.secrets.values(storage, run.project_id).await {
+            Ok(secrets) => {
+                for (name, value) in secrets {
+                    values.push(value.to_string());
+                    env.push((name, value.to_string()));
                 }
             }
             Err(error) => {

@@ -131,4 +131,19 @@ impl Storage {
             })
             .collect())
     }
+
+    /// Audits a change to a secret held outside the database (Vault): the name, never the value.
+    pub async fn audit_secret_change(
+        &self,
+        project_id: i64,
+        name: &str,
+        action: &'static str,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let detail = serde_json::json!({ "name": name, "store": "vault" });
+        on_pool!(self, pool => {
+            write_audit!(pool, actor, action, Some("project"), Some(project_id), &detail).map(|_| ())
+        })?;
+        Ok(())
+    }
 }
