@@ -6,6 +6,7 @@
 pub mod action;
 pub mod backend;
 pub mod backlog;
+pub mod calendar;
 pub mod context;
 pub mod incident;
 pub mod job;
@@ -19,6 +20,7 @@ pub mod user;
 
 pub use action::JobAction;
 pub use backend::{BackendConfig, ExecutionBackend, WebhookPreset};
+pub use calendar::{CalendarEvent, ColorMode, EventProps, PendingMove};
 pub use backlog::{BacklogItem, BacklogKind, BacklogStatus};
 pub use context::{ProjectContext, TimelineEntry, TimelineKind};
 pub use incident::{Incident, IncidentSeverity, IncidentStatus};
