@@ -24,6 +24,11 @@ const NAV_ITEMS: &[NavItem] = &[
         icon: "◎",
     },
     NavItem {
+        href: "/calendar",
+        label: "Calendar",
+        icon: "▤",
+    },
+    NavItem {
         href: "/projects",
         label: "Projects",
         icon: "▦",

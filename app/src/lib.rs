@@ -8,6 +8,7 @@
 
 pub mod api_docs;
 pub mod auth;
+pub mod calendar;
 pub mod error;
 mod layout;
 mod not_found;
@@ -58,6 +59,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=auth::PasswordPage/>
                     <Route path=path!("/") view=projects::ProjectsPage/>
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
+                    <Route path=path!("/calendar") view=calendar::CalendarPage/>
                     <Route path=path!("/docs/api") view=api_docs::ApiPage/>
                     <Route path=path!("/jobs/:id") view=runs::JobPage/>
                     <Route path=path!("/runs/:id") view=runs::RunPage/>

@@ -447,21 +447,33 @@ mod tests {
     #[test]
     fn overlapping_critical_jobs_are_both_flagged() {
         let jobs = [
-            job(1, JobType::Maintenance, "2026-03-10T22:00:00Z", Some("2026-03-11T00:00:00Z")),
+            job(
+                1,
+                JobType::Maintenance,
+                "2026-03-10T22:00:00Z",
+                Some("2026-03-11T00:00:00Z"),
+            ),
             job(2, JobType::Ops, "2026-03-10T23:00:00Z", None),
             job(3, JobType::Infra, "2026-03-11T09:00:00Z", None),
         ];
-        assert_eq!(
-            pairs(&conflicts(&jobs, &Utc)),
-            [(1, vec![2]), (2, vec![1])]
-        );
+        assert_eq!(pairs(&conflicts(&jobs, &Utc)), [(1, vec![2]), (2, vec![1])]);
     }
 
     #[test]
     fn windows_that_only_touch_do_not_conflict() {
         let jobs = [
-            job(1, JobType::Ops, "2026-03-10T08:00:00Z", Some("2026-03-10T09:00:00Z")),
-            job(2, JobType::Ops, "2026-03-10T09:00:00Z", Some("2026-03-10T10:00:00Z")),
+            job(
+                1,
+                JobType::Ops,
+                "2026-03-10T08:00:00Z",
+                Some("2026-03-10T09:00:00Z"),
+            ),
+            job(
+                2,
+                JobType::Ops,
+                "2026-03-10T09:00:00Z",
+                Some("2026-03-10T10:00:00Z"),
+            ),
             // Without an end: one hour, so 10:00–11:00 touches job 2 only.
             job(3, JobType::Ops, "2026-03-10T10:00:00Z", None),
             job(4, JobType::Ops, "2026-03-10T11:00:00Z", None),
@@ -469,7 +481,12 @@ mod tests {
         assert!(conflicts(&jobs, &Utc).is_empty());
         // One microsecond of overlap is enough.
         let jobs = [
-            job(1, JobType::Ops, "2026-03-10T08:00:00Z", Some("2026-03-10T09:00:00.000001Z")),
+            job(
+                1,
+                JobType::Ops,
+                "2026-03-10T08:00:00Z",
+                Some("2026-03-10T09:00:00.000001Z"),
+            ),
             job(2, JobType::Ops, "2026-03-10T09:00:00Z", None),
         ];
         assert_eq!(pairs(&conflicts(&jobs, &Utc)).len(), 2);
@@ -501,14 +518,16 @@ mod tests {
             // The day's last hour: inside it, and touching job 4.
             job(2, JobType::Ops, "2026-03-10T23:00:00Z", None),
             // Ends exactly at the day's start: touching.
-            job(3, JobType::Ops, "2026-03-09T23:00:00Z", Some("2026-03-10T00:00:00Z")),
+            job(
+                3,
+                JobType::Ops,
+                "2026-03-09T23:00:00Z",
+                Some("2026-03-10T00:00:00Z"),
+            ),
             // Starts exactly at the next day's start: touching.
             job(4, JobType::Ops, "2026-03-11T00:00:00Z", None),
         ];
-        assert_eq!(
-            pairs(&conflicts(&jobs, &Utc)),
-            [(1, vec![2]), (2, vec![1])]
-        );
+        assert_eq!(pairs(&conflicts(&jobs, &Utc)), [(1, vec![2]), (2, vec![1])]);
     }
 
     #[test]
@@ -542,7 +561,12 @@ mod tests {
         assert_eq!(autumn.length(), Duration::hours(25));
         // A job at 23:30 Paris time on the short day (21:30 UTC) is inside it; the next day's
         // first minute (22:00 UTC) is not.
-        let late = job(3, JobType::Ops, "2026-03-29T21:30:00Z", Some("2026-03-29T22:00:00Z"));
+        let late = job(
+            3,
+            JobType::Ops,
+            "2026-03-29T21:30:00Z",
+            Some("2026-03-29T22:00:00Z"),
+        );
         let next = job(4, JobType::Ops, "2026-03-29T22:00:00Z", None);
         let found = conflicts(&[all_day(1, "2026-03-28T23:00:00Z"), late, next], &Paris);
         assert_eq!(pairs(&found), [(1, vec![3]), (3, vec![1])]);
@@ -561,9 +585,24 @@ mod tests {
     #[test]
     fn a_chain_of_overlaps_names_each_neighbour() {
         let jobs = [
-            job(1, JobType::Ops, "2026-03-10T08:00:00Z", Some("2026-03-10T12:00:00Z")),
-            job(2, JobType::Ops, "2026-03-10T09:00:00Z", Some("2026-03-10T10:00:00Z")),
-            job(3, JobType::Ops, "2026-03-10T11:00:00Z", Some("2026-03-10T13:00:00Z")),
+            job(
+                1,
+                JobType::Ops,
+                "2026-03-10T08:00:00Z",
+                Some("2026-03-10T12:00:00Z"),
+            ),
+            job(
+                2,
+                JobType::Ops,
+                "2026-03-10T09:00:00Z",
+                Some("2026-03-10T10:00:00Z"),
+            ),
+            job(
+                3,
+                JobType::Ops,
+                "2026-03-10T11:00:00Z",
+                Some("2026-03-10T13:00:00Z"),
+            ),
         ];
         assert_eq!(
             pairs(&conflicts(&jobs, &Utc)),
@@ -604,7 +643,9 @@ mod tests {
         let mut expected: HashMap<i64, Vec<i64>> = HashMap::new();
         for a in &jobs {
             for b in &jobs {
-                if a.id != b.id && a.lane().is_some() && a.lane() == b.lane()
+                if a.id != b.id
+                    && a.lane().is_some()
+                    && a.lane() == b.lane()
                     && a.window(&Paris).overlaps(&b.window(&Paris))
                 {
                     expected.entry(a.id).or_default().push(b.id);
@@ -617,11 +658,26 @@ mod tests {
 
     #[test]
     fn free_slots_skip_busy_windows_and_keep_the_length() {
-        let moving = job(1, JobType::Maintenance, "2026-03-10T22:00:00Z", Some("2026-03-11T00:00:00Z"));
+        let moving = job(
+            1,
+            JobType::Maintenance,
+            "2026-03-10T22:00:00Z",
+            Some("2026-03-11T00:00:00Z"),
+        );
         let others = [
             moving.clone(),
-            job(2, JobType::Ops, "2026-03-10T22:30:00Z", Some("2026-03-11T01:10:00Z")),
-            job(3, JobType::Infra, "2026-03-11T03:00:00Z", Some("2026-03-11T04:00:00Z")),
+            job(
+                2,
+                JobType::Ops,
+                "2026-03-10T22:30:00Z",
+                Some("2026-03-11T01:10:00Z"),
+            ),
+            job(
+                3,
+                JobType::Infra,
+                "2026-03-11T03:00:00Z",
+                Some("2026-03-11T04:00:00Z"),
+            ),
             // Another environment does not block.
             Planned {
                 environment: Some("staging".to_owned()),
@@ -671,9 +727,18 @@ mod tests {
 
     #[test]
     fn snapping_rounds_up_to_the_quarter_hour() {
-        assert_eq!(snap_up(at("2026-03-10T10:00:00Z")), at("2026-03-10T10:00:00Z"));
-        assert_eq!(snap_up(at("2026-03-10T10:00:01Z")), at("2026-03-10T10:15:00Z"));
-        assert_eq!(snap_up(at("2026-03-10T10:44:59Z")), at("2026-03-10T10:45:00Z"));
+        assert_eq!(
+            snap_up(at("2026-03-10T10:00:00Z")),
+            at("2026-03-10T10:00:00Z")
+        );
+        assert_eq!(
+            snap_up(at("2026-03-10T10:00:01Z")),
+            at("2026-03-10T10:15:00Z")
+        );
+        assert_eq!(
+            snap_up(at("2026-03-10T10:44:59Z")),
+            at("2026-03-10T10:45:00Z")
+        );
     }
 
     #[test]

@@ -86,6 +86,9 @@ pub struct Config {
     /// `UHUB_VAULT_ADDR` (+ `UHUB_VAULT_TOKEN` / `_FILE`, `UHUB_VAULT_MOUNT`, `UHUB_VAULT_PREFIX`):
     /// project secrets in Vault KV v2 instead of the database; `None` = the database.
     pub vault: Option<VaultConfig>,
+    /// `UHUB_TIMEZONE`: the team's IANA time zone, in which the calendar lays out days (all-day
+    /// jobs, the month grid, the iCal feed); `UTC` by default.
+    pub timezone: chrono_tz::Tz,
 }
 
 /// Where project secrets live when Vault is used.
@@ -188,6 +191,16 @@ impl Config {
             }),
         };
 
+        let timezone = match get("UHUB_TIMEZONE") {
+            None => chrono_tz::Tz::UTC,
+            Some(name) => name.parse().map_err(|_| {
+                ConfigError::new(
+                    "UHUB_TIMEZONE",
+                    format!("`{name}` is not an IANA time zone such as Europe/Paris"),
+                )
+            })?,
+        };
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -209,6 +222,7 @@ impl Config {
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
             public_url: get("UHUB_PUBLIC_URL"),
             vault,
+            timezone,
         })
     }
 }
@@ -299,6 +313,18 @@ mod tests {
             ("secret", "uhub")
         );
         assert_eq!(format!("{:?}", vault.token), "Secret(***)");
+        Ok(())
+    }
+
+    #[test]
+    fn the_time_zone_is_an_iana_name() -> Result<(), ConfigError> {
+        assert_eq!(config(&[])?.timezone, chrono_tz::Tz::UTC);
+        assert_eq!(
+            config(&[("UHUB_TIMEZONE", "Europe/Paris")])?.timezone,
+            chrono_tz::Europe::Paris
+        );
+        let error = config(&[("UHUB_TIMEZONE", "Mars/Olympus")]).err();
+        assert_eq!(error.map(|e| e.setting), Some("UHUB_TIMEZONE"));
         Ok(())
     }
 

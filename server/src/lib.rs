@@ -41,6 +41,8 @@ pub struct AppState {
     pub throttle: LoginThrottle,
     /// The execution engine: queue, dispatcher, backends; also seals project secrets.
     pub executor: Executor,
+    /// The team's time zone (`UHUB_TIMEZONE`): where the calendar's days begin.
+    pub zone: chrono_tz::Tz,
 }
 
 /// The largest request body accepted (JSON, forms, server functions): far above any real request,
@@ -67,7 +69,14 @@ impl AppState {
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
             throttle: LoginThrottle::default(),
             executor,
+            zone: chrono_tz::Tz::UTC,
         }
+    }
+
+    /// The same state with the calendar in `zone`.
+    pub fn with_zone(mut self, zone: chrono_tz::Tz) -> AppState {
+        self.zone = zone;
+        self
     }
 }
 
@@ -76,6 +85,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let storage = state.storage.clone();
     let executor = state.executor.clone();
+    let zone = state.zone;
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
 
@@ -90,7 +100,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_request_context(&storage, &executor),
+            move || provide_request_context(&storage, &executor, zone),
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -110,9 +120,10 @@ pub fn router(state: AppState) -> Router {
 
 /// What every page render and server function finds in Leptos' context: the storage, the
 /// signed-in user (put in the request by the session guard) and the request's CSP nonce.
-fn provide_request_context(storage: &Storage, executor: &Executor) {
+fn provide_request_context(storage: &Storage, executor: &Executor, zone: chrono_tz::Tz) {
     provide_context(storage.clone());
     provide_context(executor.clone());
+    provide_context(app::calendar::CalendarZone(zone));
     provide_context(app::api_docs::ApiDocument(api::document_json()));
     if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
         if let Some(session::SessionUser(user)) = parts.extensions.get::<session::SessionUser>() {
@@ -206,7 +217,8 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         &config.site_dir,
         address,
         executor,
-    );
+    )
+    .with_zone(config.timezone);
     tracing::info!(%address, "uHub is listening on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod calendar;
 mod docs;
 pub mod error;
 mod incidents;
@@ -73,6 +74,8 @@ fn described_routes() -> OpenApiRouter<AppState> {
             projects::update_job,
             projects::delete_job
         ))
+        .routes(routes!(calendar::calendar_events))
+        .routes(routes!(calendar::free_slots))
         .routes(routes!(work::list_job_runs, runs::launch_run))
         .routes(routes!(work::get_run))
         .routes(routes!(runs::run_logs))

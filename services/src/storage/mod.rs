@@ -7,6 +7,7 @@
 
 pub(crate) mod audit;
 mod backlog;
+mod calendar;
 mod context;
 mod environments;
 mod incidents;
@@ -28,6 +29,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
 pub use backlog::{BacklogChanges, BacklogFilter, NewBacklogItem};
+pub use calendar::{CalendarQuery, MAX_CALENDAR_DAYS};
 pub use environments::EnvironmentChanges;
 pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};

@@ -1,0 +1,1436 @@
+//! `/calendar`: month, week, day and agenda views of the planned jobs, rendered on the server and
+//! made interactive by hydration. Jobs move with the pointer (mouse and touch) or the keyboard;
+//! the conflict rule of `domain::calendar` runs in the browser while dragging, and a drop sends
+//! `PATCH /api/v1/jobs/{id}`, rolled back with the server's reason when refused.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use domain::calendar::{self, ColorMode};
+use domain::{CalendarEvent, JobStatus, JobType};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::AppError;
+
+/// The team's time zone, provided by the server to page renders and server functions.
+#[derive(Debug, Clone, Copy)]
+pub struct CalendarZone(pub Tz);
+
+/// The four views, as written in the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum View {
+    Month,
+    Week,
+    Day,
+    Agenda,
+}
+
+impl View {
+    fn parse(text: &str) -> View {
+        match text {
+            "week" => View::Week,
+            "day" => View::Day,
+            "agenda" => View::Agenda,
+            _ => View::Month,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            View::Month => "month",
+            View::Week => "week",
+            View::Day => "day",
+            View::Agenda => "agenda",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            View::Month => "Month",
+            View::Week => "Week",
+            View::Day => "Day",
+            View::Agenda => "Agenda",
+        }
+    }
+
+    /// The days shown: the month's full weeks (Monday first), the week, the day, or the month.
+    fn days(self, date: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let first_of_month = date.with_day(1).unwrap_or(date);
+        let monday =
+            |d: NaiveDate| d - Duration::days(i64::from(d.weekday().num_days_from_monday()));
+        match self {
+            View::Month => {
+                let start = monday(first_of_month);
+                (start, start + Duration::days(42))
+            }
+            View::Week => {
+                let start = monday(date);
+                (start, start + Duration::days(7))
+            }
+            View::Day => (date, date + Duration::days(1)),
+            View::Agenda => (
+                first_of_month,
+                first_of_month
+                    .checked_add_months(Months::new(1))
+                    .unwrap_or(first_of_month),
+            ),
+        }
+    }
+
+    fn step(self, date: NaiveDate, forward: bool) -> NaiveDate {
+        let months = |d: NaiveDate| {
+            if forward {
+                d.checked_add_months(Months::new(1))
+            } else {
+                d.checked_sub_months(Months::new(1))
+            }
+            .unwrap_or(d)
+        };
+        let sign = if forward { 1 } else { -1 };
+        match self {
+            View::Month | View::Agenda => months(date),
+            View::Week => date + Duration::days(7 * sign),
+            View::Day => date + Duration::days(sign),
+        }
+    }
+}
+
+/// What the calendar shows, as read from the URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarRequest {
+    pub view: View,
+    pub date: NaiveDate,
+    pub color_by: ColorMode,
+    pub project: Option<i64>,
+    pub job_type: Option<JobType>,
+    pub status: Option<JobStatus>,
+    pub environment: Option<String>,
+}
+
+impl CalendarRequest {
+    /// The URL of this request with `change` applied.
+    fn href(&self, change: impl FnOnce(&mut CalendarRequest)) -> String {
+        let mut next = self.clone();
+        change(&mut next);
+        let mut url = format!(
+            "/calendar?view={}&date={}",
+            next.view.as_str(),
+            next.date.format("%Y-%m-%d")
+        );
+        if next.color_by != ColorMode::Project {
+            url.push_str(&format!("&color={}", next.color_by));
+        }
+        if let Some(project) = next.project {
+            url.push_str(&format!("&project={project}"));
+        }
+        if let Some(job_type) = next.job_type {
+            url.push_str(&format!("&type={job_type}"));
+        }
+        if let Some(status) = next.status {
+            url.push_str(&format!("&status={status}"));
+        }
+        if let Some(environment) = &next.environment {
+            url.push_str(&format!("&environment={}", encode(environment)));
+        }
+        url
+    }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A project as the filter and the legend show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectLabel {
+    pub id: i64,
+    pub name: String,
+    pub color: String,
+}
+
+/// Everything one calendar render needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalendarData {
+    /// The IANA name of the team's time zone.
+    pub zone: String,
+    pub events: Vec<CalendarEvent>,
+    pub projects: Vec<ProjectLabel>,
+    pub environments: Vec<String>,
+    /// The signed-in user's role, for the hints (the server decides).
+    pub role: String,
+}
+
+#[server(prefix = "/sfn", endpoint = "calendar/events")]
+pub async fn load_calendar(request: CalendarRequest) -> Result<CalendarData, AppError> {
+    use domain::policy::{Action, Object};
+    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let zone = use_context::<CalendarZone>()
+        .map(|z| z.0)
+        .unwrap_or(Tz::UTC);
+    let (first, after) = request.view.days(request.date);
+    let query = services::storage::CalendarQuery {
+        start: calendar::start_of_day(first, &zone),
+        end: calendar::start_of_day(after, &zone),
+        project_id: request.project,
+        job_type: request.job_type,
+        status: request.status,
+        environment: request.environment.clone(),
+        color_mode: request.color_by,
+    };
+    let events = storage.calendar_events(&query, &zone).await?;
+    let projects: Vec<ProjectLabel> = storage
+        .project_labels()
+        .await?
+        .into_iter()
+        .map(|(id, name, color)| ProjectLabel { id, name, color })
+        .collect();
+    let mut environments: Vec<String> = storage.distinct_environment_names().await?;
+    environments.sort();
+    environments.dedup();
+    Ok(CalendarData {
+        zone: zone.name().to_owned(),
+        events,
+        projects,
+        environments,
+        role: user.role,
+    })
+}
+
+/// A free place for a job, as the resolution dialog offers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+#[server(prefix = "/sfn", endpoint = "calendar/free-slots")]
+pub async fn free_slots(job_id: i64) -> Result<Vec<Slot>, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let zone = use_context::<CalendarZone>()
+        .map(|z| z.0)
+        .unwrap_or(Tz::UTC);
+    Ok(storage
+        .free_slots(job_id, None, 3, &zone)
+        .await?
+        .into_iter()
+        .map(|w| Slot {
+            start: w.start,
+            end: w.end,
+        })
+        .collect())
+}
+
+fn read_request(query: &leptos_router::params::ParamsMap, today: NaiveDate) -> CalendarRequest {
+    CalendarRequest {
+        view: View::parse(&query.get("view").unwrap_or_default()),
+        date: query
+            .get("date")
+            .and_then(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok())
+            .unwrap_or(today),
+        color_by: query
+            .get("color")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(ColorMode::Project),
+        project: query.get("project").and_then(|p| p.parse().ok()),
+        job_type: query.get("type").and_then(|t| t.parse().ok()),
+        status: query.get("status").and_then(|s| s.parse().ok()),
+        environment: query.get("environment").filter(|e| !e.is_empty()),
+    }
+}
+
+/// `/calendar`.
+#[component]
+pub fn CalendarPage() -> impl IntoView {
+    let query = use_query_map();
+    let today = Utc::now().date_naive();
+    let request = Memo::new(move |_| query.with(|q| read_request(q, today)));
+    let data = Resource::new(move || request.get(), load_calendar);
+    view! {
+        <Title text="Calendar"/>
+        <section class="calendar" data-testid="calendar">
+            <Suspense fallback=|| view! { <div class="card skeleton calendar__skeleton" aria-busy="true"></div> }>
+                {move || Suspend::new(async move {
+                    let request = request.get_untracked();
+                    match data.await {
+                        Ok(data) => view! { <CalendarBody data request/> }.into_any(),
+                        Err(error) => view! {
+                            <section class="empty-state empty-state--error" role="alert">
+                                <h2>"The calendar could not be loaded"</h2>
+                                <p class="muted">{error.message}</p>
+                            </section>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// A move being previewed (dragged, or stepped with the keyboard), not yet sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Preview {
+    job_id: i64,
+    start: DateTime<Utc>,
+    planned_end: Option<DateTime<Utc>>,
+}
+
+/// A pointer drag in progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Drag {
+    job_id: i64,
+    resize: bool,
+    origin: (i32, i32),
+    moved: bool,
+    /// Minutes between the job's start and where it was grabbed (time grids).
+    grab_minutes: i64,
+}
+
+/// A message under the toolbar: what happened to the last move.
+#[derive(Debug, Clone, PartialEq)]
+struct Notice {
+    text: String,
+    error: bool,
+}
+
+/// The events with a preview applied (window moved) and conflicts marked again: what is drawn.
+fn displayed(events: &[CalendarEvent], preview: Option<Preview>, zone: &Tz) -> Vec<CalendarEvent> {
+    let mut list = events.to_vec();
+    if let Some(preview) = preview {
+        if let Some(event) = list
+            .iter_mut()
+            .find(|e| e.extended_props.job_id == preview.job_id)
+        {
+            apply_window(event, preview.start, preview.planned_end, zone);
+        }
+    }
+    calendar::mark_conflicts(&mut list, zone);
+    list
+}
+
+/// Moves an event to a new planned window (start and stored end), recomputing its drawn window.
+fn apply_window(
+    event: &mut CalendarEvent,
+    start: DateTime<Utc>,
+    planned_end: Option<DateTime<Utc>>,
+    zone: &Tz,
+) {
+    event.extended_props.planned_end = planned_end;
+    event.start = start;
+    let window = event.extended_props.planned(event).window(zone);
+    event.start = window.start;
+    event.end = window.end;
+    // Timed jobs keep their exact start; all-day ones start at midnight anyway.
+    if !event.all_day {
+        event.start = start;
+    }
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // the pointer drag uses it
+/// The local date and time of `at`.
+fn local(at: DateTime<Utc>, zone: &Tz) -> chrono::NaiveDateTime {
+    at.with_timezone(zone).naive_local()
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // the pointer drag uses it
+/// The instant of a local date and time (the earlier one when a DST change repeats it).
+fn instant(day: NaiveDate, time: NaiveTime, zone: &Tz) -> DateTime<Utc> {
+    zone.from_local_datetime(&day.and_time(time))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| calendar::start_of_day(day, zone) + (time - NaiveTime::MIN))
+}
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // the pointer drag uses it
+/// The job's new start and stored end when it is moved to `day` (keeping its local time) and,
+/// in a time grid, to `minutes` after midnight.
+fn moved_to(
+    event: &CalendarEvent,
+    day: NaiveDate,
+    minutes: Option<i64>,
+    zone: &Tz,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    let start = if event.all_day {
+        calendar::start_of_day(day, zone)
+    } else {
+        let time = match minutes {
+            Some(m) => NaiveTime::MIN + Duration::minutes(m.clamp(0, 24 * 60 - 15)),
+            None => local(event.start, zone).time(),
+        };
+        instant(day, time, zone)
+    };
+    let delta = start - event.start;
+    (
+        start,
+        event.extended_props.planned_end.map(|end| end + delta),
+    )
+}
+
+fn time_label(at: DateTime<Utc>, zone: &Tz) -> String {
+    at.with_timezone(zone).format("%H:%M").to_string()
+}
+
+fn window_label(event: &CalendarEvent, zone: &Tz) -> String {
+    if event.all_day {
+        "all day".to_owned()
+    } else {
+        format!(
+            "{}–{}",
+            time_label(event.start, zone),
+            time_label(event.end, zone)
+        )
+    }
+}
+
+/// The text of a refused move, from the REST API's error.
+fn refusal_text(status: u16, code: &str, message: &str) -> String {
+    match (status, code) {
+        (409, "stale_version") => {
+            "Someone else changed this job meanwhile: the calendar was reloaded, try again."
+                .to_owned()
+        }
+        (403, "production_move_needs_approval") => {
+            format!("Not moved: {message}. Ask a projets or admin user to move it.")
+        }
+        (403, _) => format!("Not moved: {message}"),
+        (401, _) => "Your session has ended; log in again.".to_owned(),
+        _ => format!("Not moved: {message}"),
+    }
+}
+
+#[component]
+fn CalendarBody(data: CalendarData, request: CalendarRequest) -> impl IntoView {
+    let zone: Tz = data.zone.parse().unwrap_or(Tz::UTC);
+    let events = RwSignal::new(data.events.clone());
+    let preview = RwSignal::new(None::<Preview>);
+    let drag = RwSignal::new(None::<Drag>);
+    let notice = RwSignal::new(None::<Notice>);
+    let resolving = RwSignal::new(None::<i64>);
+    let shown = Memo::new(move |_| {
+        let list = events.get();
+        displayed(&list, preview.get(), &zone)
+    });
+    let (first, after) = request.view.days(request.date);
+    let today = Utc::now().with_timezone(&zone).date_naive();
+
+    // Sends a move; shows it at once and rolls it back, with the reason, if refused.
+    let commit = move |job_id: i64, start: DateTime<Utc>, planned_end: Option<DateTime<Utc>>| {
+        let Some(before) = events.with_untracked(|list| {
+            list.iter()
+                .find(|e| e.extended_props.job_id == job_id)
+                .cloned()
+        }) else {
+            return;
+        };
+        let version = before.extended_props.version;
+        events.update(|list| {
+            if let Some(event) = list.iter_mut().find(|e| e.extended_props.job_id == job_id) {
+                apply_window(event, start, planned_end, &zone);
+            }
+        });
+        notice.set(Some(Notice {
+            text: format!("Moving “{}”…", before.title),
+            error: false,
+        }));
+        let title = before.title.clone();
+        leptos::task::spawn_local(async move {
+            let outcome = send_move(job_id, version, start, planned_end).await;
+            match outcome {
+                Ok(new_version) => {
+                    events.update(|list| {
+                        if let Some(event) =
+                            list.iter_mut().find(|e| e.extended_props.job_id == job_id)
+                        {
+                            event.extended_props.version = new_version;
+                        }
+                    });
+                    notice.set(Some(Notice {
+                        text: format!(
+                            "“{title}” moved to {}.",
+                            start.with_timezone(&zone).format("%a %e %b %H:%M")
+                        ),
+                        error: false,
+                    }));
+                }
+                Err((status, code, message)) => {
+                    events.update(|list| {
+                        if let Some(event) =
+                            list.iter_mut().find(|e| e.extended_props.job_id == job_id)
+                        {
+                            *event = before.clone();
+                        }
+                    });
+                    notice.set(Some(Notice {
+                        text: refusal_text(status, &code, &message),
+                        error: true,
+                    }));
+                }
+            }
+        });
+    };
+
+    install_drag(drag, preview, events, zone, commit);
+
+    let view_kind = request.view;
+    let body = move || {
+        match view_kind {
+        View::Month => view! { <MonthGrid first after month=request.date.month() today shown zone drag resolving/> }.into_any(),
+        View::Week | View::Day => view! { <TimeGrid first after today shown zone drag resolving/> }.into_any(),
+        View::Agenda => view! { <Agenda shown zone resolving/> }.into_any(),
+    }
+    };
+    let navigate = use_navigate();
+    let keyboard = move |ev: leptos::ev::KeyboardEvent| {
+        if let Some(open) = keyboard_move(&ev, view_kind, events, preview, commit) {
+            navigate(&format!("/jobs/{open}"), Default::default());
+        }
+    };
+    view! {
+        <Toolbar request=request.clone() data=data.clone() today/>
+        <p class="calendar__zone muted small">"Times in " <span class="mono">{data.zone.clone()}</span>
+            " · drag a job to move it, drag its lower edge to resize; with the keyboard: arrows move, Shift+↑↓ resize, Enter confirms, Esc cancels."</p>
+        <div class="calendar__notice" role="status" aria-live="polite" data-testid="calendar-notice">
+            {move || notice.get().map(|n| view! {
+                <p class=if n.error { "notice notice--error" } else { "notice" } data-error=n.error.to_string()>{n.text}</p>
+            })}
+        </div>
+        <div class="calendar__body" class:calendar__body--dragging=move || drag.with(|d| d.is_some_and(|d| d.moved)) on:keydown=keyboard>
+            {body}
+        </div>
+        <Legend request=request.clone() data=data.clone()/>
+        <Resolver resolving events zone commit/>
+    }
+}
+
+/// Arrow keys on a focused job preview a move; Enter sends it, Escape drops it. Enter without
+/// a move under way opens the job (its id is returned).
+fn keyboard_move(
+    ev: &leptos::ev::KeyboardEvent,
+    view: View,
+    events: RwSignal<Vec<CalendarEvent>>,
+    preview: RwSignal<Option<Preview>>,
+    commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + 'static,
+) -> Option<i64> {
+    let job_id = focused_job(ev)?;
+    let key = ev.key();
+    let event = events.with_untracked(|list| {
+        list.iter()
+            .find(|e| e.extended_props.job_id == job_id)
+            .cloned()
+    })?;
+    let current = preview
+        .get_untracked()
+        .filter(|p| p.job_id == job_id)
+        .unwrap_or(Preview {
+            job_id,
+            start: event.start,
+            planned_end: event.extended_props.planned_end,
+        });
+    let timed_grid = matches!(view, View::Week | View::Day) && !event.all_day;
+    let quarter = Duration::minutes(calendar::SNAP_MINUTES);
+    let shift = |by: Duration| Preview {
+        job_id,
+        start: current.start + by,
+        planned_end: current.planned_end.map(|e| e + by),
+    };
+    let next = match key.as_str() {
+        "ArrowLeft" => Some(shift(-Duration::days(1))),
+        "ArrowRight" => Some(shift(Duration::days(1))),
+        "ArrowUp" | "ArrowDown" if ev.shift_key() && timed_grid => {
+            let end = current
+                .planned_end
+                .unwrap_or(current.start + calendar::DEFAULT_DURATION);
+            let end = if key == "ArrowUp" {
+                end - quarter
+            } else {
+                end + quarter
+            };
+            (end > current.start).then_some(Preview {
+                planned_end: Some(end),
+                ..current
+            })
+        }
+        "ArrowUp" if timed_grid => Some(shift(-quarter)),
+        "ArrowDown" if timed_grid => Some(shift(quarter)),
+        "ArrowUp" => Some(shift(-Duration::days(7))),
+        "ArrowDown" => Some(shift(Duration::days(7))),
+        "Enter" if preview.get_untracked().is_some_and(|p| p.job_id == job_id) => {
+            ev.prevent_default();
+            preview.set(None);
+            commit(job_id, current.start, current.planned_end);
+            return None;
+        }
+        "Enter" => {
+            ev.prevent_default();
+            return Some(job_id);
+        }
+        "Escape" => {
+            preview.set(None);
+            return None;
+        }
+        _ => None,
+    };
+    if let Some(next) = next {
+        ev.prevent_default();
+        preview.set(Some(next));
+    }
+    None
+}
+
+#[cfg(feature = "hydrate")]
+fn focused_job(ev: &leptos::ev::KeyboardEvent) -> Option<i64> {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("[data-job-id]").ok().flatten())
+        .and_then(|el| el.get_attribute("data-job-id"))
+        .and_then(|id| id.parse().ok())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn focused_job(_ev: &leptos::ev::KeyboardEvent) -> Option<i64> {
+    None
+}
+
+/// Pointer dragging: the window listens while a drag is under way, finds the day (and time) under
+/// the pointer, previews the move, and sends it on release.
+#[cfg(feature = "hydrate")]
+fn install_drag(
+    drag: RwSignal<Option<Drag>>,
+    preview: RwSignal<Option<Preview>>,
+    events: RwSignal<Vec<CalendarEvent>>,
+    zone: Tz,
+    commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + 'static,
+) {
+    let target = move |x: i32, y: i32| -> Option<(NaiveDate, Option<i64>)> {
+        let document = web_sys::window()?.document()?;
+        let element = document.element_from_point(x as f32, y as f32)?;
+        let cell = element.closest("[data-date]").ok()??;
+        let day = NaiveDate::parse_from_str(&cell.get_attribute("data-date")?, "%Y-%m-%d").ok()?;
+        if cell.has_attribute("data-time-column") {
+            let rect = cell.get_bounding_client_rect();
+            let fraction = ((f64::from(y) - rect.top()) / rect.height()).clamp(0.0, 1.0);
+            let minutes = (fraction * 1440.0) as i64;
+            Some((
+                day,
+                Some(minutes - minutes.rem_euclid(calendar::SNAP_MINUTES)),
+            ))
+        } else {
+            Some((day, None))
+        }
+    };
+    let on_move = window_event_listener(leptos::ev::pointermove, move |ev| {
+        let Some(mut state) = drag.get_untracked() else {
+            return;
+        };
+        let (x, y) = (ev.client_x(), ev.client_y());
+        if !state.moved {
+            let (dx, dy) = (x - state.origin.0, y - state.origin.1);
+            if dx * dx + dy * dy < 25 {
+                return;
+            }
+            state.moved = true;
+            drag.set(Some(state));
+        }
+        ev.prevent_default();
+        let Some((day, minutes)) = target(x, y) else {
+            return;
+        };
+        let Some(event) = events.with_untracked(|list| {
+            list.iter()
+                .find(|e| e.extended_props.job_id == state.job_id)
+                .cloned()
+        }) else {
+            return;
+        };
+        let next = if state.resize {
+            let Some(minutes) = minutes else { return };
+            let end = instant(day, NaiveTime::MIN, &zone)
+                + Duration::minutes(minutes + calendar::SNAP_MINUTES);
+            if end <= event.start {
+                return;
+            }
+            Preview {
+                job_id: state.job_id,
+                start: event.start,
+                planned_end: Some(end),
+            }
+        } else {
+            let minutes = minutes.map(|m| {
+                let m = m - state.grab_minutes;
+                m - m.rem_euclid(calendar::SNAP_MINUTES)
+            });
+            let (start, planned_end) = moved_to(&event, day, minutes, &zone);
+            Preview {
+                job_id: state.job_id,
+                start,
+                planned_end,
+            }
+        };
+        if preview.get_untracked() != Some(next) {
+            preview.set(Some(next));
+        }
+    });
+    let on_up = window_event_listener(leptos::ev::pointerup, move |_ev| {
+        let Some(state) = drag.get_untracked() else {
+            return;
+        };
+        drag.set(None);
+        let next = preview.get_untracked();
+        preview.set(None);
+        if state.moved {
+            // The click that ends a drag must not open the job.
+            JUST_DRAGGED.with(|flag| flag.set(true));
+            if let Some(next) = next.filter(|p| p.job_id == state.job_id) {
+                let unchanged = events.with_untracked(|list| {
+                    list.iter().any(|e| {
+                        e.extended_props.job_id == next.job_id
+                            && e.start == next.start
+                            && e.extended_props.planned_end == next.planned_end
+                    })
+                });
+                if !unchanged {
+                    commit(next.job_id, next.start, next.planned_end);
+                }
+            }
+        }
+    });
+    let on_cancel = window_event_listener(leptos::ev::pointercancel, move |_ev| {
+        drag.set(None);
+        preview.set(None);
+    });
+    on_cleanup(move || {
+        on_move.remove();
+        on_up.remove();
+        on_cancel.remove();
+    });
+}
+
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Set when a drag ends: the click that follows must not open the job.
+    static JUST_DRAGGED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether a drag just ended (and forgets it).
+fn take_just_dragged() -> bool {
+    #[cfg(feature = "hydrate")]
+    return JUST_DRAGGED.with(|flag| flag.replace(false));
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn install_drag(
+    _drag: RwSignal<Option<Drag>>,
+    _preview: RwSignal<Option<Preview>>,
+    _events: RwSignal<Vec<CalendarEvent>>,
+    _zone: Tz,
+    _commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + 'static,
+) {
+}
+
+/// `PATCH /api/v1/jobs/{id}` with the new window and the version it is based on; the new
+/// version, or (status, code, message).
+#[cfg(feature = "hydrate")]
+async fn send_move(
+    job_id: i64,
+    version: i64,
+    start: DateTime<Utc>,
+    planned_end: Option<DateTime<Utc>>,
+) -> Result<i64, (u16, String, String)> {
+    use wasm_bindgen::JsCast;
+    let network = |what: &str| {
+        (
+            0u16,
+            "network_error".to_owned(),
+            format!("the server could not be reached ({what})"),
+        )
+    };
+    let body = serde_json::json!({
+        "planned_start": start,
+        "planned_end": planned_end,
+        "version": version,
+    })
+    .to_string();
+    let init = web_sys::RequestInit::new();
+    init.set_method("PATCH");
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let request = web_sys::Request::new_with_str_and_init(&format!("/api/v1/jobs/{job_id}"), &init)
+        .map_err(|_| network("request"))?;
+    request
+        .headers()
+        .set("content-type", "application/json")
+        .map_err(|_| network("headers"))?;
+    let window = web_sys::window().ok_or_else(|| network("window"))?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| network("fetch"))?
+            .dyn_into()
+            .map_err(|_| network("response"))?;
+    let text = match response.text() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    if response.ok() {
+        Ok(json["version"].as_i64().unwrap_or(version + 1))
+    } else {
+        Err((
+            response.status(),
+            json["code"].as_str().unwrap_or("error").to_owned(),
+            json["message"]
+                .as_str()
+                .unwrap_or("the server refused the move")
+                .to_owned(),
+        ))
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn send_move(
+    _job_id: i64,
+    _version: i64,
+    _start: DateTime<Utc>,
+    _planned_end: Option<DateTime<Utc>>,
+) -> Result<i64, (u16, String, String)> {
+    Err((
+        0,
+        "unavailable".to_owned(),
+        "moves are sent from the browser".to_owned(),
+    ))
+}
+
+#[component]
+fn Toolbar(request: CalendarRequest, data: CalendarData, today: NaiveDate) -> impl IntoView {
+    let navigate = use_navigate();
+    let title = match request.view {
+        View::Month | View::Agenda => request.date.format("%B %Y").to_string(),
+        View::Week => {
+            let (first, after) = request.view.days(request.date);
+            let last = after - Duration::days(1);
+            format!("{} – {}", first.format("%e %b"), last.format("%e %b %Y"))
+        }
+        View::Day => request.date.format("%A %e %B %Y").to_string(),
+    };
+    let previous = request.href(|r| r.date = r.view.step(r.date, false));
+    let next = request.href(|r| r.date = r.view.step(r.date, true));
+    let today_href = request.href(|r| r.date = today);
+    let views = [View::Month, View::Week, View::Day, View::Agenda].map(|v| {
+        let href = request.href(|r| r.view = v);
+        let current = v == request.view;
+        view! { <a href=href class="segmented__item" class:segmented__item--on=current aria-current=if current { Some("page") } else { None } data-view=v.as_str()>{v.label()}</a> }
+    });
+    let go = {
+        let request = request.clone();
+        let navigate = navigate.clone();
+        move |change: Box<dyn FnOnce(&mut CalendarRequest)>| {
+            navigate(&request.href(change), Default::default());
+        }
+    };
+    let on_date = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            if let Ok(day) = NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
+                go(Box::new(move |r| r.date = day));
+            }
+        }
+    };
+    let on_color = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let mode = event_target_value(&ev)
+                .parse()
+                .unwrap_or(ColorMode::Project);
+            go(Box::new(move |r| r.color_by = mode));
+        }
+    };
+    let on_project = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let project = event_target_value(&ev).parse().ok();
+            go(Box::new(move |r| r.project = project));
+        }
+    };
+    let on_type = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let job_type = event_target_value(&ev).parse().ok();
+            go(Box::new(move |r| r.job_type = job_type));
+        }
+    };
+    let on_status = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let status = event_target_value(&ev).parse().ok();
+            go(Box::new(move |r| r.status = status));
+        }
+    };
+    let on_environment = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            let environment = Some(event_target_value(&ev)).filter(|e| !e.is_empty());
+            go(Box::new(move |r| r.environment = environment));
+        }
+    };
+    let selected_project = request.project;
+    let selected_environment = request.environment.clone().unwrap_or_default();
+    view! {
+        <header class="calendar__toolbar">
+            <div class="calendar__nav">
+                <a class="button" href=today_href data-testid="calendar-today">"Today"</a>
+                <a class="button button--icon" href=previous aria-label="Previous" data-testid="calendar-previous">"‹"</a>
+                <a class="button button--icon" href=next aria-label="Next" data-testid="calendar-next">"›"</a>
+                <h1 class="calendar__title">{title}</h1>
+                <label class="visually-hidden" for="calendar-date">"Go to date"</label>
+                <input id="calendar-date" class="input input--date" type="date" value=request.date.format("%Y-%m-%d").to_string() on:change=on_date/>
+            </div>
+            <nav class="segmented" aria-label="View">{views}</nav>
+        </header>
+        <div class="calendar__filters">
+            <label class="field field--inline">
+                <span>"Colour"</span>
+                <select class="input" on:change=on_color data-testid="color-mode">
+                    {[ColorMode::Project, ColorMode::Type, ColorMode::Status].map(|m| view! {
+                        <option value=m.as_str() selected=m == request.color_by>{m.as_str()}</option>
+                    })}
+                </select>
+            </label>
+            <label class="field field--inline">
+                <span>"Project"</span>
+                <select class="input" on:change=on_project>
+                    <option value="">"All"</option>
+                    {data.projects.iter().map(|p| view! {
+                        <option value=p.id.to_string() selected=Some(p.id) == selected_project>{p.name.clone()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field field--inline">
+                <span>"Type"</span>
+                <select class="input" on:change=on_type>
+                    <option value="">"All"</option>
+                    {JobType::ALL.iter().map(|t| view! {
+                        <option value=t.as_str() selected=Some(*t) == request.job_type>{t.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field field--inline">
+                <span>"Status"</span>
+                <select class="input" on:change=on_status>
+                    <option value="">"All"</option>
+                    {JobStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str() selected=Some(*s) == request.status>{s.as_str()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field field--inline">
+                <span>"Environment"</span>
+                <select class="input" on:change=on_environment>
+                    <option value="">"All"</option>
+                    {data.environments.iter().map(|e| view! {
+                        <option value=e.clone() selected=*e == selected_environment>{e.clone()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </div>
+    }
+}
+
+#[component]
+fn Legend(request: CalendarRequest, data: CalendarData) -> impl IntoView {
+    let items: Vec<(String, String)> = match request.color_by {
+        ColorMode::Project => data
+            .projects
+            .iter()
+            .map(|p| (p.name.clone(), p.color.clone()))
+            .collect(),
+        ColorMode::Type => JobType::ALL
+            .iter()
+            .map(|t| (t.as_str().to_owned(), calendar::type_color(*t).to_owned()))
+            .collect(),
+        ColorMode::Status => JobStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), calendar::status_color(*s).to_owned()))
+            .collect(),
+    };
+    view! {
+        <ul class="legend" aria-label="Legend" data-testid="legend">
+            {items.into_iter().map(|(label, color)| view! {
+                <li class="legend__item"><span class="legend__swatch" style=format!("--swatch: {color}")></span>{label}</li>
+            }).collect_view()}
+            <li class="legend__item"><span class="legend__swatch legend__swatch--conflict"></span>"conflict"</li>
+        </ul>
+    }
+}
+
+/// One job on the grid: coloured pill, conflict border and tooltip, draggable.
+fn event_pill(
+    event: &CalendarEvent,
+    titles: &HashMap<i64, String>,
+    zone: &Tz,
+    drag: RwSignal<Option<Drag>>,
+    resolving: RwSignal<Option<i64>>,
+    style: Option<String>,
+    resizable: bool,
+) -> impl IntoView {
+    let props = &event.extended_props;
+    let job_id = props.job_id;
+    let conflict = props.conflict;
+    let names: Vec<String> = props
+        .conflicts_with
+        .iter()
+        .map(|id| {
+            titles
+                .get(id)
+                .cloned()
+                .unwrap_or_else(|| format!("job #{id}"))
+        })
+        .collect();
+    let tooltip_id = format!("conflict-{job_id}");
+    let label = format!(
+        "{} · {} · {}{}",
+        event.title,
+        window_label(event, zone),
+        props.project_name,
+        props
+            .environment
+            .as_ref()
+            .map(|e| format!(" · {e}"))
+            .unwrap_or_default()
+    );
+    let start = event.start;
+    let zone = *zone;
+    let grab = move |ev: leptos::ev::PointerEvent, resize: bool| {
+        if ev.button() != 0 {
+            return;
+        }
+        take_just_dragged();
+        let grab_minutes = grab_offset(&ev, start, &zone);
+        drag.set(Some(Drag {
+            job_id,
+            resize,
+            origin: (ev.client_x(), ev.client_y()),
+            moved: false,
+            grab_minutes,
+        }));
+    };
+    let mut style_text = format!("--event-color: {};", event.color);
+    if let Some(extra) = style {
+        style_text.push_str(&extra);
+    }
+    let navigate = use_navigate();
+    let open = move |_| {
+        if !take_just_dragged() {
+            navigate(&format!("/jobs/{job_id}"), Default::default());
+        }
+    };
+    view! {
+        <div class="cal-event" class:cal-event--conflict=conflict class:cal-event--allday=event.all_day
+            data-job-id=job_id.to_string() data-conflict=conflict.to_string() data-status=props.status.as_str()
+            data-type=props.job_type.as_str() data-environment=props.environment.clone().unwrap_or_default()
+            tabindex="0" role="button" aria-label=label
+            aria-describedby=if conflict { Some(tooltip_id.clone()) } else { None }
+            style=style_text
+            on:pointerdown=move |ev| grab(ev, false)
+            on:click=open>
+            {(!event.all_day).then(|| view! { <span class="cal-event__time mono">{time_label(event.start, &zone)}</span> })}
+            <span class="cal-event__title">{event.title.clone()}</span>
+            {conflict.then(|| view! {
+                <button type="button" class="cal-event__warn" aria-label="Resolve the conflict" data-testid="resolve-conflict"
+                    on:pointerdown=move |ev| ev.stop_propagation()
+                    on:click=move |ev| { ev.stop_propagation(); resolving.set(Some(job_id)); }>"⚠"</button>
+                <span class="cal-tooltip" role="tooltip" id=tooltip_id.clone()>
+                    "Conflicts with " {names.join(", ")}
+                </span>
+            })}
+            {resizable.then(|| view! {
+                <span class="cal-event__resize" aria-hidden="true"
+                    on:pointerdown=move |ev| { ev.stop_propagation(); grab(ev, true); }></span>
+            })}
+        </div>
+    }
+}
+
+/// Minutes between the job's start and the point grabbed, in a time grid (0 elsewhere).
+#[cfg(feature = "hydrate")]
+fn grab_offset(ev: &leptos::ev::PointerEvent, start: DateTime<Utc>, zone: &Tz) -> i64 {
+    use wasm_bindgen::JsCast;
+    let column = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("[data-time-column]").ok().flatten());
+    let Some(column) = column else { return 0 };
+    let rect = column.get_bounding_client_rect();
+    let fraction = ((f64::from(ev.client_y()) - rect.top()) / rect.height()).clamp(0.0, 1.0);
+    let pointer = (fraction * 1440.0) as i64;
+    let local_start = local(start, zone).time();
+    let start_minutes = i64::from(chrono::Timelike::hour(&local_start)) * 60
+        + i64::from(chrono::Timelike::minute(&local_start));
+    (pointer - start_minutes).max(0)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn grab_offset(_ev: &leptos::ev::PointerEvent, _start: DateTime<Utc>, _zone: &Tz) -> i64 {
+    0
+}
+
+fn titles_of(events: &[CalendarEvent]) -> HashMap<i64, String> {
+    events
+        .iter()
+        .map(|e| (e.extended_props.job_id, e.title.clone()))
+        .collect()
+}
+
+/// How many jobs a month cell shows before "+N more".
+const MONTH_CELL_EVENTS: usize = 4;
+
+#[component]
+fn MonthGrid(
+    first: NaiveDate,
+    after: NaiveDate,
+    month: u32,
+    today: NaiveDate,
+    shown: Memo<Vec<CalendarEvent>>,
+    zone: Tz,
+    drag: RwSignal<Option<Drag>>,
+    resolving: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let expanded = RwSignal::new(None::<NaiveDate>);
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
+    let weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    view! {
+        <div class="month" role="grid" aria-label="Month">
+            <div class="month__head" role="row">
+                {weekdays.map(|d| view! { <div class="month__weekday" role="columnheader">{d}</div> })}
+            </div>
+            <div class="month__cells">
+                {move || {
+                    let list = shown.get();
+                    let titles = titles_of(&list);
+                    let by_day = calendar::by_day(&list, &zone);
+                    days.iter().map(|day| {
+                        let day = *day;
+                        let events: Vec<&CalendarEvent> = by_day.get(&day).cloned().unwrap_or_default();
+                        let count = events.len();
+                        let open = expanded.get() == Some(day);
+                        let hidden = if open { 0 } else { count.saturating_sub(MONTH_CELL_EVENTS) };
+                        view! {
+                            <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
+                                class:month__cell--other=day.month() != month class:month__cell--today=day == today
+                                class:month__cell--open=open>
+                                <span class="month__day">{day.day()}</span>
+                                <div class="month__events">
+                                    {events.iter().map(|e| event_pill(e, &titles, &zone, drag, resolving, None, false)).collect_view()}
+                                </div>
+                                {(hidden > 0).then(|| view! {
+                                    <button type="button" class="month__more" on:click=move |_| expanded.set(Some(day))>
+                                        {format!("+{hidden} more")}
+                                    </button>
+                                })}
+                                {(open && count > MONTH_CELL_EVENTS).then(|| view! {
+                                    <button type="button" class="month__more" on:click=move |_| expanded.set(None)>"Show less"</button>
+                                })}
+                            </div>
+                        }
+                    }).collect_view()
+                }}
+            </div>
+        </div>
+    }
+}
+
+/// Height of one hour in the time grid, in pixels (a 15-minute slot is 12 px).
+const HOUR_PX: f64 = 48.0;
+
+/// Side-by-side columns for overlapping timed events of one day: (event index, column, columns).
+fn lay_out(events: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(usize, usize, usize)> {
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|i| (events[*i].0, std::cmp::Reverse(events[*i].1)));
+    let mut placed = Vec::new();
+    let mut cluster: Vec<(usize, usize)> = Vec::new();
+    let mut cluster_end = None::<DateTime<Utc>>;
+    let mut columns_end: Vec<DateTime<Utc>> = Vec::new();
+    let flush = |cluster: &mut Vec<(usize, usize)>,
+                 columns: usize,
+                 placed: &mut Vec<(usize, usize, usize)>| {
+        for (index, column) in cluster.drain(..) {
+            placed.push((index, column, columns));
+        }
+    };
+    for index in order {
+        let (start, end) = events[index];
+        if cluster_end.is_some_and(|e| start >= e) {
+            let columns = columns_end.len();
+            flush(&mut cluster, columns, &mut placed);
+            columns_end.clear();
+        }
+        let column = match columns_end.iter().position(|e| *e <= start) {
+            Some(column) => {
+                columns_end[column] = end;
+                column
+            }
+            None => {
+                columns_end.push(end);
+                columns_end.len() - 1
+            }
+        };
+        cluster.push((index, column));
+        cluster_end = Some(cluster_end.map_or(end, |e| e.max(end)));
+    }
+    let columns = columns_end.len();
+    flush(&mut cluster, columns, &mut placed);
+    placed
+}
+
+#[component]
+fn TimeGrid(
+    first: NaiveDate,
+    after: NaiveDate,
+    today: NaiveDate,
+    shown: Memo<Vec<CalendarEvent>>,
+    zone: Tz,
+    drag: RwSignal<Option<Drag>>,
+    resolving: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
+    let columns = days.len();
+    let now = RwSignal::new(Utc::now());
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || now.set(Utc::now()),
+            std::time::Duration::from_secs(30),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    }
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(el) = scroller.get() {
+            el.set_scroll_top((7.0 * HOUR_PX) as i32);
+        }
+    });
+    let head_days = days.clone();
+    let allday_days = days.clone();
+    view! {
+        <div class="timegrid" style=format!("--days: {columns}")>
+            <div class="timegrid__head">
+                <div class="timegrid__gutter"></div>
+                {head_days.iter().map(|d| view! {
+                    <div class="timegrid__dayname" class:timegrid__dayname--today=*d == today>
+                        <span class="muted small">{d.format("%a").to_string()}</span>
+                        <span class="timegrid__daynum">{d.day()}</span>
+                    </div>
+                }).collect_view()}
+            </div>
+            <div class="timegrid__allday">
+                <div class="timegrid__gutter muted small">"all day"</div>
+                {move || {
+                    let list = shown.get();
+                    let titles = titles_of(&list);
+                    let by_day = calendar::by_day(&list, &zone);
+                    allday_days.iter().map(|day| {
+                        let events: Vec<&CalendarEvent> = by_day.get(day).map(|l| l.iter().filter(|e| e.all_day).copied().collect()).unwrap_or_default();
+                        view! {
+                            <div class="timegrid__allday-cell" data-date=day.format("%Y-%m-%d").to_string()>
+                                {events.iter().map(|e| event_pill(e, &titles, &zone, drag, resolving, None, false)).collect_view()}
+                            </div>
+                        }
+                    }).collect_view()
+                }}
+            </div>
+            <div class="timegrid__scroll" node_ref=scroller>
+                <div class="timegrid__body">
+                    <div class="timegrid__hours">
+                        {(0..24).map(|h| view! { <div class="timegrid__hour muted small mono">{format!("{h:02}:00")}</div> }).collect_view()}
+                    </div>
+                    {move || {
+                        let list = shown.get();
+                        let titles = titles_of(&list);
+                        days.iter().map(|day| {
+                            let day = *day;
+                            let day_start = calendar::start_of_day(day, &zone);
+                            let day_end = calendar::start_of_day(day + Duration::days(1), &zone);
+                            let timed: Vec<&CalendarEvent> = list.iter()
+                                .filter(|e| !e.all_day && e.start < day_end && e.end > day_start)
+                                .collect();
+                            let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = timed.iter()
+                                .map(|e| (e.start.max(day_start), e.end.min(day_end)))
+                                .collect();
+                            let placed = lay_out(&spans);
+                            let minutes_of = move |at: DateTime<Utc>| (at - day_start).num_minutes() as f64;
+                            let now_line = (day == today).then(|| {
+                                let top = minutes_of(now.get()) / 60.0 * HOUR_PX;
+                                view! { <div class="timegrid__now" style=format!("top: {top:.1}px") aria-hidden="true"></div> }
+                            });
+                            view! {
+                                <div class="timegrid__column" class:timegrid__column--today=day == today
+                                    data-date=day.format("%Y-%m-%d").to_string() data-time-column="true">
+                                    {placed.into_iter().map(|(index, column, columns)| {
+                                        let (from, to) = spans[index];
+                                        let top = minutes_of(from) / 60.0 * HOUR_PX;
+                                        let height = ((to - from).num_minutes() as f64 / 60.0 * HOUR_PX).max(18.0);
+                                        let width = 100.0 / columns as f64;
+                                        let style = format!(" top: {top:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);", width * column as f64);
+                                        event_pill(timed[index], &titles, &zone, drag, resolving, Some(style), true)
+                                    }).collect_view()}
+                                    {now_line}
+                                </div>
+                            }
+                        }).collect_view()
+                    }}
+                </div>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn Agenda(
+    shown: Memo<Vec<CalendarEvent>>,
+    zone: Tz,
+    resolving: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    view! {
+        <div class="agenda" role="list">
+            {move || {
+                let list = shown.get();
+                let titles = titles_of(&list);
+                let by_day = calendar::by_day(&list, &zone);
+                if by_day.is_empty() {
+                    return view! {
+                        <section class="empty-state">
+                            <h2>"Nothing planned this month"</h2>
+                            <p class="muted">"Jobs created in a project appear here on their planned day."</p>
+                        </section>
+                    }.into_any();
+                }
+                by_day.into_iter().map(|(day, events)| view! {
+                    <section class="agenda__day" role="listitem" data-date=day.format("%Y-%m-%d").to_string()>
+                        <h2 class="agenda__date">{day.format("%A %e %B").to_string()}</h2>
+                        <ul class="agenda__list">
+                            {events.iter().map(|e| {
+                                let props = &e.extended_props;
+                                let job_id = props.job_id;
+                                let names: Vec<String> = props.conflicts_with.iter()
+                                    .map(|id| titles.get(id).cloned().unwrap_or_else(|| format!("job #{id}")))
+                                    .collect();
+                                view! {
+                                    <li class="agenda__item" class:cal-event--conflict=props.conflict data-job-id=job_id.to_string()
+                                        data-conflict=props.conflict.to_string() style=format!("--event-color: {}", e.color)>
+                                        <span class="agenda__time mono">{window_label(e, &zone)}</span>
+                                        <span class="agenda__bar" aria-hidden="true"></span>
+                                        <a class="agenda__title" href=format!("/jobs/{job_id}")>{e.title.clone()}</a>
+                                        <span class="muted small">{props.project_name.clone()}</span>
+                                        <span class="chip">{props.job_type.as_str()}</span>
+                                        {props.environment.clone().map(|env| view! { <span class="chip" class:chip--prod=props.environment_is_production>{env}</span> })}
+                                        <span class="chip" data-status=props.status.as_str()>{props.status.as_str()}</span>
+                                        {props.conflict.then(|| view! {
+                                            <button type="button" class="button button--small button--danger" data-testid="resolve-conflict"
+                                                on:click=move |_| resolving.set(Some(job_id)) title=format!("Conflicts with {}", names.join(", "))>
+                                                "⚠ Resolve"
+                                            </button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                }).collect_view().into_any()
+            }}
+        </div>
+    }
+}
+
+/// The conflict resolution dialog: the next free slots of the same length in the job's
+/// environment (from `domain::calendar::free_slots` on the server), applied in one click.
+#[component]
+fn Resolver(
+    resolving: RwSignal<Option<i64>>,
+    events: RwSignal<Vec<CalendarEvent>>,
+    zone: Tz,
+    commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let slots = Resource::new(
+        move || resolving.get(),
+        |job| async move {
+            match job {
+                Some(job_id) => free_slots(job_id).await,
+                None => Ok(Vec::new()),
+            }
+        },
+    );
+    let close = move || resolving.set(None);
+    view! {
+        {move || resolving.get().map(|job_id| {
+            let event = events.with(|list| list.iter().find(|e| e.extended_props.job_id == job_id).cloned());
+            let title = event.as_ref().map(|e| e.title.clone()).unwrap_or_default();
+            let all_day = event.as_ref().is_some_and(|e| e.all_day);
+            let has_end = event.as_ref().is_some_and(|e| e.extended_props.planned_end.is_some());
+            let others: Vec<String> = event.as_ref().map(|e| {
+                events.with(|list| e.extended_props.conflicts_with.iter()
+                    .filter_map(|id| list.iter().find(|o| o.extended_props.job_id == *id).map(|o| format!("{} ({})", o.title, window_label(o, &zone))))
+                    .collect())
+            }).unwrap_or_default();
+            view! {
+                <div class="modal-backdrop" on:click=move |_| close()></div>
+                <div class="modal" role="dialog" aria-modal="true" aria-labelledby="resolver-title" data-testid="resolver"
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
+                    <h2 id="resolver-title">"Resolve the conflict"</h2>
+                    <p>"“" {title.clone()} "” overlaps " {others.join(", ")} "."</p>
+                    <p class="muted small">"Free slots of the same length in the same environment:"</p>
+                    <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Looking for free slots…"</p> }>
+                        {move || Suspend::new(async move {
+                            match slots.await {
+                                Ok(list) if list.is_empty() => view! { <p class="muted">"No free slot in the next 60 days."</p> }.into_any(),
+                                Ok(list) => view! {
+                                    <ul class="resolver__slots">
+                                        {list.into_iter().map(|slot| {
+                                            let label = if all_day {
+                                                slot.start.with_timezone(&zone).format("%A %e %B").to_string()
+                                            } else {
+                                                format!("{} – {}", slot.start.with_timezone(&zone).format("%a %e %b %H:%M"), slot.end.with_timezone(&zone).format("%H:%M"))
+                                            };
+                                            let end = if all_day && !has_end { None } else { Some(slot.end) };
+                                            view! {
+                                                <li><button type="button" class="button resolver__slot" data-testid="free-slot"
+                                                    on:click=move |_| { resolving.set(None); commit(job_id, slot.start, end); }>{label}</button></li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any(),
+                                Err(error) => view! { <p class="notice notice--error">{error.message}</p> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                    <div class="modal__actions">
+                        <button type="button" class="button button--ghost" on:click=move |_| close()>"Close"</button>
+                    </div>
+                </div>
+            }
+        })}
+    }
+}
