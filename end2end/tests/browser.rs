@@ -537,6 +537,7 @@ async fn api_reference(client: &Client) -> TestResult {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestResult {
+    let _one = ONE_BROWSER.lock().await;
     let site = site_dir();
     let storage = TestStorage::new(TestEngine::Sqlite).await;
     // As a first start with UHUB_SEED_DEMO=true does: the bootstrap admin, then the demo data.
@@ -575,6 +576,397 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
     let client = browser(&driver, profile.path()).await?;
     let outcome = scenario(&client, &format!("http://{address}"), job_id).await;
     // Always end the session, also on failure, or Chromium stays behind.
+    let closed = client.close().await;
+    server.abort();
+    outcome?;
+    closed?;
+    Ok(())
+}
+
+/// One browser test at a time: two Chromiums on a 2-core machine only slow each other down.
+static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Jobs for the calendar scenario, around `day` (a Wednesday in the month shown): one to drag,
+/// one that `demo-dev` may not move, and two overlapping maintenances in production.
+async fn calendar_jobs(
+    storage: &services::Storage,
+    day: chrono::NaiveDate,
+) -> TestResult<[i64; 4]> {
+    use services::storage::{Actor, NewEnvironment, NewJob, NewProject};
+    let actor = Actor::system();
+    let owner = storage
+        .user_by_username("demo-projets")
+        .await?
+        .map(|u| u.id)
+        .ok_or("demo-projets is seeded")?;
+    let project = storage
+        .create_project(
+            &NewProject {
+                name: "Calendar Ops".into(),
+                description: "Planned changes".into(),
+                color: "#33ff99".parse().map_err(|_| "colour")?,
+                owner_id: Some(owner),
+                environments: vec![
+                    NewEnvironment::named("staging"),
+                    NewEnvironment::named("prod"),
+                ],
+                execution_backend: None,
+                execution_backend_config: Default::default(),
+            },
+            &actor,
+        )
+        .await?;
+    let at = |offset: i64, hour: u32, minute: u32| {
+        (day + chrono::Duration::days(offset))
+            .and_hms_opt(hour, minute, 0)
+            .map(|t| t.and_utc())
+            .unwrap_or_default()
+    };
+    let mut ids = [0; 4];
+    let jobs = [
+        (
+            "Drag me",
+            domain::JobType::Maintenance,
+            "staging",
+            at(0, 10, 0),
+            Some(at(0, 11, 0)),
+        ),
+        (
+            "Ops restart",
+            domain::JobType::Ops,
+            "staging",
+            at(0, 14, 0),
+            None,
+        ),
+        (
+            "Kernel patch",
+            domain::JobType::Maintenance,
+            "prod",
+            at(2, 20, 0),
+            Some(at(2, 21, 30)),
+        ),
+        (
+            "Backup check",
+            domain::JobType::Maintenance,
+            "prod",
+            at(2, 21, 0),
+            Some(at(2, 22, 0)),
+        ),
+    ];
+    for (slot, (title, job_type, environment, start, end)) in ids.iter_mut().zip(jobs) {
+        *slot = storage
+            .create_job(
+                &NewJob {
+                    project_id: project.id,
+                    title: title.into(),
+                    description: String::new(),
+                    job_type,
+                    environment: Some(environment.into()),
+                    planned_start: start,
+                    planned_end: end,
+                    all_day: false,
+                    owner_id: Some(owner),
+                    responsible_role: None,
+                    action: None,
+                    auto_start: false,
+                },
+                &actor,
+            )
+            .await?
+            .id;
+    }
+    Ok(ids)
+}
+
+async fn log_in(client: &Client, base: &str, username: &str, next: &str) -> TestResult {
+    client.goto(&format!("{base}{next}")).await?;
+    wait_for_path(client, "/login").await?;
+    submit_form(
+        client,
+        "/login",
+        &[("username", username), ("password", username)],
+    )
+    .await?;
+    eventually(
+        &format!("{username} signed in"),
+        Duration::from_secs(30),
+        || async { Ok(client.current_url().await?.path() != "/login") },
+    )
+    .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    Ok(())
+}
+
+async fn log_out(client: &Client) -> TestResult {
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(client, "/login").await
+}
+
+/// The day cell (month view) holding a job, from its `data-date`.
+async fn cell_of(client: &Client, job_id: i64) -> TestResult<String> {
+    let cell = client
+        .find(Locator::Css(&format!(
+            ".month__cell:has([data-job-id='{job_id}'])"
+        )))
+        .await?;
+    Ok(cell.attr("data-date").await?.unwrap_or_default())
+}
+
+/// Drags a job's pill onto a day cell with real pointer input (press, several moves, release).
+async fn drag_to_day(client: &Client, job_id: i64, day: &str) -> TestResult {
+    use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+    let pill = client
+        .find(Locator::Css(&format!(".cal-event[data-job-id='{job_id}']")))
+        .await?;
+    let target = client
+        .find(Locator::Css(&format!(".month__cell[data-date='{day}']")))
+        .await?;
+    let actions = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveToElement {
+            element: pill,
+            duration: None,
+            x: 0.0,
+            y: 0.0,
+        })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::MoveBy {
+            duration: Some(Duration::from_millis(100)),
+            x: 12.0,
+            y: 4.0,
+        })
+        .then(PointerAction::MoveToElement {
+            element: target,
+            duration: Some(Duration::from_millis(300)),
+            x: 0.0,
+            y: 10.0,
+        })
+        .then(PointerAction::Pause {
+            duration: Duration::from_millis(100),
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(actions).await?;
+    Ok(())
+}
+
+async fn notice(client: &Client) -> TestResult<(String, bool)> {
+    let notice = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=calendar-notice] .notice"))
+        .await?;
+    let error = notice.attr("data-error").await?.as_deref() == Some("true");
+    Ok((notice.text().await?, error))
+}
+
+async fn conflict_of(client: &Client, job_id: i64) -> TestResult<bool> {
+    let pill = client
+        .find(Locator::Css(&format!(".cal-event[data-job-id='{job_id}']")))
+        .await?;
+    Ok(pill.attr("data-conflict").await?.as_deref() == Some("true"))
+}
+
+async fn calendar_scenario(
+    client: &Client,
+    base: &str,
+    day: chrono::NaiveDate,
+    jobs: [i64; 4],
+) -> TestResult {
+    let [drag_me, ops_restart, kernel, backup] = jobs;
+    let url = format!("/calendar?view=month&date={day}");
+    let next_day = (day + chrono::Duration::days(1)).to_string();
+
+    // demo-projets drags a job to the next day; the move survives a reload.
+    log_in(client, base, "demo-projets", &url).await?;
+    assert_eq!(cell_of(client, drag_me).await?, day.to_string());
+    screenshot(client, "calendar-month").await?;
+    drag_to_day(client, drag_me, &next_day).await?;
+    let (text, error) = notice(client).await?;
+    eventually(
+        "the move to be confirmed",
+        Duration::from_secs(20),
+        || async {
+            let (text, error) = notice(client).await?;
+            Ok(text.contains("moved to") && !error)
+        },
+    )
+    .await
+    .map_err(|e| format!("{e}: {text} (error: {error})"))?;
+    assert_eq!(cell_of(client, drag_me).await?, next_day);
+    client.refresh().await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    assert_eq!(
+        cell_of(client, drag_me).await?,
+        next_day,
+        "the move was stored"
+    );
+
+    // Two overlapping maintenances in prod: red border, and a tooltip naming the other one.
+    assert!(conflict_of(client, kernel).await? && conflict_of(client, backup).await?);
+    let tooltip = client
+        .find(Locator::Css(&format!(
+            ".cal-event[data-job-id='{kernel}'] [role=tooltip]"
+        )))
+        .await?;
+    assert!(tooltip.html(true).await?.contains("Backup check"));
+    let border = client
+        .execute(
+            &format!("return getComputedStyle(document.querySelector(\".cal-event[data-job-id='{kernel}']\")).borderTopColor"),
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        border,
+        serde_json::json!("rgb(255, 59, 59)"),
+        "the conflict red"
+    );
+
+    // The week view shows them in the time grid, side by side.
+    client
+        .goto(&format!(
+            "{base}/calendar?view=week&date={}",
+            day + chrono::Duration::days(2)
+        ))
+        .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!(
+            ".timegrid__column .cal-event[data-job-id='{kernel}']"
+        )))
+        .await?;
+    client.execute(&format!("document.querySelector(\".cal-event[data-job-id='{kernel}']\").scrollIntoView({{block: 'center'}}); return null;"), vec![]).await?;
+    screenshot(client, "calendar-week").await?;
+
+    // The resolution dialog applies the first free slot; the conflict goes away.
+    client.goto(&format!("{base}{url}")).await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    client
+        .find(Locator::Css(&format!(
+            ".cal-event[data-job-id='{backup}'] [data-testid=resolve-conflict]"
+        )))
+        .await?
+        .click()
+        .await?;
+    let dialog = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[role=dialog][data-testid=resolver]"))
+        .await?;
+    let slot = client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=free-slot]"))
+        .await?;
+    assert!(dialog.text().await?.contains("Kernel patch"));
+    screenshot(client, "calendar-resolve").await?;
+    slot.click().await?;
+    eventually(
+        "the conflict to disappear",
+        Duration::from_secs(20),
+        || async { Ok(!conflict_of(client, kernel).await? && !conflict_of(client, backup).await?) },
+    )
+    .await?;
+    eventually(
+        "the move to be confirmed",
+        Duration::from_secs(20),
+        || async { Ok(notice(client).await?.0.contains("moved to")) },
+    )
+    .await?;
+    client.refresh().await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    assert!(!conflict_of(client, kernel).await?, "resolved for good");
+    log_out(client).await?;
+
+    // demo-dev may not move an ops job: the move is rolled back with the reason.
+    log_in(client, base, "demo-dev", &url).await?;
+    assert_eq!(cell_of(client, ops_restart).await?, day.to_string());
+    drag_to_day(client, ops_restart, &next_day).await?;
+    eventually("the refusal", Duration::from_secs(20), || async {
+        let (_, error) = notice(client).await?;
+        Ok(error)
+    })
+    .await?;
+    let (text, _) = notice(client).await?;
+    assert!(text.starts_with("Not moved"), "{text}");
+    eventually("the rollback", Duration::from_secs(10), || async {
+        Ok(cell_of(client, ops_restart).await? == day.to_string())
+    })
+    .await?;
+    screenshot(client, "calendar-refused").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_drag_and_drop_conflicts_and_resolution() -> TestResult {
+    let _one = ONE_BROWSER.lock().await;
+    let site = site_dir();
+    let storage = TestStorage::new(TestEngine::Sqlite).await;
+    let today = chrono::Utc::now().date_naive();
+    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
+    // A Wednesday two weeks ahead: its next days are in the same month grid.
+    let day = {
+        let ahead = today + chrono::Duration::days(14);
+        ahead
+            - chrono::Duration::days(i64::from(
+                chrono::Datelike::weekday(&ahead).num_days_from_monday(),
+            ))
+            + chrono::Duration::days(2)
+    };
+    let jobs = calendar_jobs(&storage.storage, day).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let scripts = tempfile::tempdir()?;
+    let secrets = services::secrets::SecretBox::from_key_text(
+        &services::secrets::SecretBox::generate_key_text(),
+    )
+    .map_err(|e| e.to_owned())?;
+    let executor = services::engine::Executor::new(
+        storage.storage.clone(),
+        secrets,
+        services::engine::EngineConfig::new(scripts.path().to_path_buf()),
+    );
+    let state = AppState::new(
+        storage.storage.clone(),
+        Secret::new("e2e".repeat(16)),
+        &site,
+        address,
+        executor,
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir()?;
+    let client = browser(&driver, profile.path()).await?;
+    let outcome = calendar_scenario(&client, &format!("http://{address}"), day, jobs).await;
     let closed = client.close().await;
     server.abort();
     outcome?;

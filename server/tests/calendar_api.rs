@@ -1,0 +1,334 @@
+//! `GET /api/v1/calendar/events` and `GET /api/v1/jobs/{id}/free-slots` on both engines: the
+//! FullCalendar shape, conflicts (overlap, touching, type and environment rules, filters that
+//! hide a partner), colour modes, range checks, and a suggestion that clears a conflict.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{expect, TestApp};
+use serde_json::{json, Value};
+use services::testing::TestEngine;
+
+async fn job(app: &TestApp, token: &str, project: i64, body: Value) -> i64 {
+    let created = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project}/jobs"),
+        token,
+        Some(body),
+        StatusCode::CREATED,
+    )
+    .await;
+    created["id"].as_i64().unwrap_or_default()
+}
+
+fn event<'a>(events: &'a Value, id: i64) -> &'a Value {
+    events
+        .as_array()
+        .and_then(|list| list.iter().find(|e| e["id"] == id.to_string()))
+        .unwrap_or(&Value::Null)
+}
+
+async fn story(engine: TestEngine) {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({
+            "name": "Calendar", "color": "#33ff99",
+            "environments": [{"name": "staging"}, {"name": "prod", "is_production": true}],
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let project_id = project["id"].as_i64().unwrap_or_default();
+    let window = |start: &str, end: Option<&str>| match end {
+        Some(end) => json!({"planned_start": start, "planned_end": end}),
+        None => json!({"planned_start": start}),
+    };
+    let with = |title: &str, job_type: &str, env: &str, w: Value| {
+        let mut body = json!({"title": title, "job_type": job_type, "environment": env});
+        if let (Some(body), Some(w)) = (body.as_object_mut(), w.as_object()) {
+            body.extend(w.clone());
+        }
+        body
+    };
+    let kernel = job(
+        &app,
+        &pm,
+        project_id,
+        with(
+            "Kernel patch",
+            "maintenance",
+            "prod",
+            window("2031-03-10T22:00:00Z", Some("2031-03-11T00:00:00Z")),
+        ),
+    )
+    .await;
+    let backup = job(
+        &app,
+        &pm,
+        project_id,
+        with(
+            "Backup check",
+            "maintenance",
+            "prod",
+            window("2031-03-10T23:00:00Z", None),
+        ),
+    )
+    .await;
+    // Touches the kernel patch's end: no conflict.
+    let after = job(
+        &app,
+        &pm,
+        project_id,
+        with(
+            "Cache flush",
+            "ops",
+            "prod",
+            window("2031-03-11T00:00:00Z", Some("2031-03-11T00:30:00Z")),
+        ),
+    )
+    .await;
+    // Overlaps, but staging / dev work is not checked against prod.
+    let staging = job(
+        &app,
+        &pm,
+        project_id,
+        with(
+            "Staging patch",
+            "maintenance",
+            "staging",
+            window("2031-03-10T22:00:00Z", None),
+        ),
+    )
+    .await;
+    let dev = job(
+        &app,
+        &pm,
+        project_id,
+        with(
+            "Dev deploy",
+            "dev",
+            "prod",
+            window("2031-03-10T22:30:00Z", None),
+        ),
+    )
+    .await;
+    let day = job(
+        &app,
+        &pm,
+        project_id,
+        json!({"title": "Freeze", "job_type": "infra",
+        "environment": "staging", "planned_start": "2031-03-12T00:00:00Z", "all_day": true}),
+    )
+    .await;
+
+    let url =
+        format!("/api/v1/calendar/events?start=2031-03-01&end=2031-04-01&project={project_id}");
+    let events = expect(&app, Method::GET, &url, &pm, None, StatusCode::OK).await;
+    assert_eq!(events.as_array().map(Vec::len), Some(6), "{events}");
+    let kernel_event = event(&events, kernel);
+    assert_eq!(kernel_event["title"], "Kernel patch");
+    assert_eq!(kernel_event["start"], "2031-03-10T22:00:00Z");
+    assert_eq!(kernel_event["end"], "2031-03-11T00:00:00Z");
+    assert_eq!(kernel_event["allDay"], false);
+    assert_eq!(kernel_event["color"], "#33ff99", "by project by default");
+    let props = &kernel_event["extendedProps"];
+    for field in [
+        "job_id",
+        "project_id",
+        "project_name",
+        "job_type",
+        "status",
+        "environment",
+        "owner",
+        "conflict",
+        "conflicts_with",
+    ] {
+        assert!(props.get(field).is_some(), "extendedProps.{field}: {props}");
+    }
+    assert_eq!(props["project_name"], "Calendar");
+    assert_eq!(props["owner"], "demo-projets");
+    assert_eq!(
+        (props["conflict"].as_bool(), props["conflicts_with"].clone()),
+        (Some(true), json!([backup]))
+    );
+    let backup_event = event(&events, backup);
+    assert_eq!(
+        backup_event["end"], "2031-03-11T00:00:00Z",
+        "one hour by default"
+    );
+    assert_eq!(
+        backup_event["extendedProps"]["conflicts_with"],
+        json!([kernel])
+    );
+    for quiet in [after, staging, dev, day] {
+        assert_eq!(
+            event(&events, quiet)["extendedProps"]["conflict"],
+            false,
+            "job {quiet}: {events}"
+        );
+    }
+    let freeze = event(&events, day);
+    assert_eq!(
+        (
+            freeze["allDay"].as_bool(),
+            freeze["start"].as_str(),
+            freeze["end"].as_str()
+        ),
+        (
+            Some(true),
+            Some("2031-03-12T00:00:00Z"),
+            Some("2031-03-13T00:00:00Z")
+        )
+    );
+
+    // Filters hide, but conflicts still count the hidden partner.
+    let url_filtered = format!(
+        "/api/v1/calendar/events?start=2031-03-10T00:00:00Z&end=2031-03-11T00:00:00Z&project={project_id}&environment=prod&type=maintenance&status=planned&color_by=type"
+    );
+    let filtered = expect(&app, Method::GET, &url_filtered, &pm, None, StatusCode::OK).await;
+    let ids: Vec<i64> = filtered
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|e| e["extendedProps"]["job_id"].as_i64())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(ids, [kernel, backup]);
+    assert_eq!(
+        event(&filtered, kernel)["color"],
+        domain::calendar::type_color(domain::JobType::Maintenance)
+    );
+    let by_ops = expect(&app, Method::GET, &format!(
+        "/api/v1/calendar/events?start=2031-03-10&end=2031-03-12&project={project_id}&type=ops&color_by=status"
+    ), &pm, None, StatusCode::OK).await;
+    assert_eq!(by_ops.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        event(&by_ops, after)["color"],
+        "#8b9bb4",
+        "planned, by status"
+    );
+
+    // Ranges are checked.
+    for (query, field) in [
+        ("start=2031-03-10&end=2031-03-01", "end"),
+        ("start=2031-01-01&end=2032-06-01", "end"),
+        ("start=yesterday&end=2031-03-01", "start"),
+        (
+            "start=2031-03-01&end=2031-04-01&color_by=rainbow",
+            "color_by",
+        ),
+    ] {
+        let answer = expect(
+            &app,
+            Method::GET,
+            &format!("/api/v1/calendar/events?{query}"),
+            &pm,
+            None,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(
+            answer["fields"].get(field).is_some() || answer.to_string().contains(field),
+            "{query}: {answer}"
+        );
+    }
+    let (status, _) = app
+        .call(
+            Method::GET,
+            "/api/v1/calendar/events?start=2031-03-01&end=2031-04-01",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A suggestion for the backup check, applied with its version, clears both conflicts.
+    let slots = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/jobs/{backup}/free-slots?count=2"),
+        &pm,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(slots.as_array().map(Vec::len), Some(2), "{slots}");
+    assert_eq!(
+        slots[0]["start"], "2031-03-11T00:30:00Z",
+        "after the kernel patch and the touching cache flush"
+    );
+    assert_eq!(slots[0]["end"], "2031-03-11T01:30:00Z");
+    expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/jobs/{backup}/free-slots?count=11"),
+        &pm,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    expect(
+        &app,
+        Method::GET,
+        "/api/v1/jobs/999999/free-slots",
+        &pm,
+        None,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let version = backup_event["extendedProps"]["version"]
+        .as_i64()
+        .unwrap_or_default();
+    expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/jobs/{backup}"),
+        &pm,
+        Some(json!({
+            "planned_start": slots[0]["start"], "planned_end": slots[0]["end"], "version": version,
+        })),
+        StatusCode::OK,
+    )
+    .await;
+    let events = expect(&app, Method::GET, &url, &pm, None, StatusCode::OK).await;
+    assert_eq!(
+        event(&events, kernel)["extendedProps"]["conflict"],
+        false,
+        "{events}"
+    );
+    assert_eq!(event(&events, backup)["extendedProps"]["conflict"], false);
+
+    // The demo data shows up without a project filter.
+    let today = chrono::Utc::now().date_naive();
+    let month = expect(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/calendar/events?start={}&end={}",
+            today - chrono::Duration::days(3),
+            today + chrono::Duration::days(40)
+        ),
+        &pm,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(month.as_array().is_some_and(|l| l.len() >= 5), "{month}");
+}
+
+#[tokio::test]
+async fn calendar_api_on_sqlite() {
+    story(TestEngine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn calendar_api_on_postgres() {
+    story(TestEngine::Postgres).await;
+}
