@@ -22,10 +22,11 @@ async fn job(app: &TestApp, token: &str, project: i64, body: Value) -> i64 {
     created["id"].as_i64().unwrap_or_default()
 }
 
-fn event<'a>(events: &'a Value, id: i64) -> &'a Value {
+fn event(events: &Value, id: i64) -> &Value {
+    let id = id.to_string();
     events
         .as_array()
-        .and_then(|list| list.iter().find(|e| e["id"] == id.to_string()))
+        .and_then(|list| list.iter().find(|e| e["id"].as_str() == Some(id.as_str())))
         .unwrap_or(&Value::Null)
 }
 
