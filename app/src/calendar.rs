@@ -855,45 +855,62 @@ fn Toolbar(request: CalendarRequest, data: CalendarData, today: NaiveDate) -> im
             }
         }
     };
-    let on_color = {
+    // Each filter rewrites one part of the URL from its select's value.
+    let filter = |apply: fn(&mut CalendarRequest, String)| {
         let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let mode = event_target_value(&ev)
-                .parse()
-                .unwrap_or(ColorMode::Project);
-            go(Box::new(move |r| r.color_by = mode));
-        }
+        move |value: String| go(Box::new(move |r| apply(r, value)))
     };
-    let on_project = {
-        let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let project = event_target_value(&ev).parse().ok();
-            go(Box::new(move |r| r.project = project));
-        }
-    };
-    let on_type = {
-        let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let job_type = event_target_value(&ev).parse().ok();
-            go(Box::new(move |r| r.job_type = job_type));
-        }
-    };
-    let on_status = {
-        let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let status = event_target_value(&ev).parse().ok();
-            go(Box::new(move |r| r.status = status));
-        }
-    };
-    let on_environment = {
-        let go = go.clone();
-        move |ev: leptos::ev::Event| {
-            let environment = Some(event_target_value(&ev)).filter(|e| !e.is_empty());
-            go(Box::new(move |r| r.environment = environment));
-        }
-    };
-    let selected_project = request.project;
-    let selected_environment = request.environment.clone().unwrap_or_default();
+    let colour_options = [ColorMode::Project, ColorMode::Type, ColorMode::Status]
+        .map(|m| {
+            (
+                m.as_str().to_owned(),
+                m.as_str().to_owned(),
+                m == request.color_by,
+            )
+        })
+        .to_vec();
+    let project_options = data
+        .projects
+        .iter()
+        .map(|p| {
+            (
+                p.id.to_string(),
+                p.name.clone(),
+                Some(p.id) == request.project,
+            )
+        })
+        .collect();
+    let type_options = JobType::ALL
+        .iter()
+        .map(|t| {
+            (
+                t.as_str().to_owned(),
+                t.as_str().to_owned(),
+                Some(*t) == request.job_type,
+            )
+        })
+        .collect();
+    let status_options = JobStatus::ALL
+        .iter()
+        .map(|st| {
+            (
+                st.as_str().to_owned(),
+                st.as_str().to_owned(),
+                Some(*st) == request.status,
+            )
+        })
+        .collect();
+    let environment_options = data
+        .environments
+        .iter()
+        .map(|e| {
+            (
+                e.clone(),
+                e.clone(),
+                Some(e) == request.environment.as_ref(),
+            )
+        })
+        .collect();
     view! {
         <header class="calendar__toolbar">
             <div class="calendar__nav">
@@ -907,51 +924,38 @@ fn Toolbar(request: CalendarRequest, data: CalendarData, today: NaiveDate) -> im
             <nav class="segmented" aria-label="View">{views}</nav>
         </header>
         <div class="calendar__filters">
-            <label class="field field--inline">
-                <span>"Colour"</span>
-                <select class="input" on:change=on_color data-testid="color-mode">
-                    {[ColorMode::Project, ColorMode::Type, ColorMode::Status].map(|m| view! {
-                        <option value=m.as_str() selected=m == request.color_by>{m.as_str()}</option>
-                    })}
-                </select>
-            </label>
-            <label class="field field--inline">
-                <span>"Project"</span>
-                <select class="input" on:change=on_project>
-                    <option value="">"All"</option>
-                    {data.projects.iter().map(|p| view! {
-                        <option value=p.id.to_string() selected=Some(p.id) == selected_project>{p.name.clone()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field field--inline">
-                <span>"Type"</span>
-                <select class="input" on:change=on_type>
-                    <option value="">"All"</option>
-                    {JobType::ALL.iter().map(|t| view! {
-                        <option value=t.as_str() selected=Some(*t) == request.job_type>{t.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field field--inline">
-                <span>"Status"</span>
-                <select class="input" on:change=on_status>
-                    <option value="">"All"</option>
-                    {JobStatus::ALL.iter().map(|s| view! {
-                        <option value=s.as_str() selected=Some(*s) == request.status>{s.as_str()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
-            <label class="field field--inline">
-                <span>"Environment"</span>
-                <select class="input" on:change=on_environment>
-                    <option value="">"All"</option>
-                    {data.environments.iter().map(|e| view! {
-                        <option value=e.clone() selected=*e == selected_environment>{e.clone()}</option>
-                    }).collect_view()}
-                </select>
-            </label>
+            {filter_select("Colour", "color-mode", colour_options, false,
+                filter(|r, v| r.color_by = v.parse().unwrap_or(ColorMode::Project)))}
+            {filter_select("Project", "filter-project", project_options, true,
+                filter(|r, v| r.project = v.parse().ok()))}
+            {filter_select("Type", "filter-type", type_options, true,
+                filter(|r, v| r.job_type = v.parse().ok()))}
+            {filter_select("Status", "filter-status", status_options, true,
+                filter(|r, v| r.status = v.parse().ok()))}
+            {filter_select("Environment", "filter-environment", environment_options, true,
+                filter(|r, v| r.environment = Some(v).filter(|e| !e.is_empty())))}
         </div>
+    }
+}
+
+/// A labelled select of (value, label, selected) options, "All" first when `any` is allowed.
+fn filter_select(
+    label: &'static str,
+    test_id: &'static str,
+    options: Vec<(String, String, bool)>,
+    any: bool,
+    on_change: impl Fn(String) + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="field field--inline">
+            <span>{label}</span>
+            <select class="input" data-testid=test_id on:change=move |ev| on_change(event_target_value(&ev))>
+                {any.then(|| view! { <option value="">"All"</option> })}
+                {options.into_iter().map(|(value, text, selected)| view! {
+                    <option value=value selected=selected>{text}</option>
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 

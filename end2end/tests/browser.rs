@@ -548,28 +548,9 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
         &services::storage::Actor::system(),
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let scripts = tempfile::tempdir()?;
-    let secrets = services::secrets::SecretBox::from_key_text(
-        &services::secrets::SecretBox::generate_key_text(),
-    )
-    .map_err(|e| e.to_owned())?;
-    let executor = services::engine::Executor::new(
-        storage.storage.clone(),
-        secrets,
-        services::engine::EngineConfig::new(scripts.path().to_path_buf()),
-    );
-    executor.start();
     let job_id = runnable_job(&storage.storage, scripts.path()).await?;
-    let state = AppState::new(
-        storage.storage.clone(),
-        Secret::new("e2e".repeat(16)),
-        &site,
-        address,
-        executor,
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
 
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
@@ -581,6 +562,35 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
     outcome?;
     closed?;
     Ok(())
+}
+
+/// uHub on a free port over `storage`, its engine running scripts from `scripts`.
+async fn serve(
+    storage: &services::Storage,
+    site: &std::path::Path,
+    scripts: &std::path::Path,
+) -> TestResult<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let secrets = services::secrets::SecretBox::from_key_text(
+        &services::secrets::SecretBox::generate_key_text(),
+    )
+    .map_err(|e| e.to_owned())?;
+    let executor = services::engine::Executor::new(
+        storage.clone(),
+        secrets,
+        services::engine::EngineConfig::new(scripts.to_path_buf()),
+    );
+    executor.start();
+    let state = AppState::new(
+        storage.clone(),
+        Secret::new("e2e".repeat(16)),
+        site,
+        address,
+        executor,
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Ok((address, server))
 }
 
 /// One browser test at a time: two Chromiums on a 2-core machine only slow each other down.
@@ -942,26 +952,8 @@ async fn calendar_drag_and_drop_conflicts_and_resolution() -> TestResult {
             + chrono::Duration::days(2)
     };
     let jobs = calendar_jobs(&storage.storage, day).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
     let scripts = tempfile::tempdir()?;
-    let secrets = services::secrets::SecretBox::from_key_text(
-        &services::secrets::SecretBox::generate_key_text(),
-    )
-    .map_err(|e| e.to_owned())?;
-    let executor = services::engine::Executor::new(
-        storage.storage.clone(),
-        secrets,
-        services::engine::EngineConfig::new(scripts.path().to_path_buf()),
-    );
-    let state = AppState::new(
-        storage.storage.clone(),
-        Secret::new("e2e".repeat(16)),
-        &site,
-        address,
-        executor,
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
 
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
