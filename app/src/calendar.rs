@@ -165,8 +165,6 @@ pub struct CalendarData {
     pub events: Vec<CalendarEvent>,
     pub projects: Vec<ProjectLabel>,
     pub environments: Vec<String>,
-    /// The signed-in user's role, for the hints (the server decides).
-    pub role: String,
 }
 
 #[server(prefix = "/sfn", endpoint = "calendar/events")]
@@ -203,7 +201,6 @@ pub async fn load_calendar(request: CalendarRequest) -> Result<CalendarData, App
         events,
         projects,
         environments,
-        role: user.role,
     })
 }
 

@@ -329,19 +329,6 @@ pub struct EventProps {
     pub version: i64,
     /// The job's stored end (`end` above is always set).
     pub planned_end: Option<DateTime<Utc>>,
-    /// A move waiting for approval, if any.
-    pub pending_move: Option<PendingMove>,
-}
-
-/// A move of a production job asked by someone who may not move it alone.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct PendingMove {
-    pub id: i64,
-    pub planned_start: DateTime<Utc>,
-    pub planned_end: Option<DateTime<Utc>>,
-    pub requested_by: Option<String>,
-    pub requested_at: DateTime<Utc>,
 }
 
 impl EventProps {

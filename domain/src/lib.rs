@@ -21,7 +21,7 @@ pub mod user;
 pub use action::JobAction;
 pub use backend::{BackendConfig, ExecutionBackend, WebhookPreset};
 pub use backlog::{BacklogItem, BacklogKind, BacklogStatus};
-pub use calendar::{CalendarEvent, ColorMode, EventProps, PendingMove};
+pub use calendar::{CalendarEvent, ColorMode, EventProps};
 pub use context::{ProjectContext, TimelineEntry, TimelineKind};
 pub use incident::{Incident, IncidentSeverity, IncidentStatus};
 pub use job::{Job, JobStatus, JobType};

@@ -178,7 +178,6 @@ impl Storage {
                     conflicts_with,
                     version: job.version,
                     planned_end: job.planned_end,
-                    pending_move: None,
                 },
             });
         }
