@@ -170,7 +170,7 @@ pub struct CalendarData {
 #[server(prefix = "/sfn", endpoint = "calendar/events")]
 pub async fn load_calendar(request: CalendarRequest) -> Result<CalendarData, AppError> {
     use domain::policy::{Action, Object};
-    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
+    crate::auth::require(Action::Read, &Object::none(), None)?;
     let storage = use_context::<services::Storage>()
         .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
     let zone = use_context::<CalendarZone>()
