@@ -131,23 +131,28 @@ impl TestApp {
     /// and never reproduced: this names the culprit if it comes back).
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let what = format!("{} {}", request.method(), request.uri());
-        let response = tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            self.router.clone().oneshot(request),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
-        .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
+        let exchange = async {
+            let response = self
+                .router
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("infallible");
+            let status = response.status();
+            let headers = response.headers().clone();
+            // Pages stream their body as they render: the wait covers it too.
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+                .to_vec();
+            (status, headers, body)
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(60), exchange)
             .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        (status, headers, body)
+            .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
     }
 
     /// `POST /api/v1/auth/token` with the password grant; the raw answer.
