@@ -166,6 +166,16 @@ async fn signed_in_as(client: &Client) -> TestResult<Option<String>> {
     Ok(user.attr("data-username").await?)
 }
 
+/// Waits until the browser has taken over the server-rendered page (`data-hydrated`).
+async fn hydrated(client: &Client) -> TestResult {
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    Ok(())
+}
+
 async fn wait_for_path(client: &Client, path: &str) -> TestResult {
     eventually(
         &format!("the page {path}"),
@@ -270,13 +280,9 @@ async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) ->
     let project = storage
         .create_project(
             &services::storage::NewProject {
-                name: "Operations".into(),
                 description: "Routine work".into(),
-                color: domain::Color::default_accent(),
-                owner_id: None,
-                environments: vec![services::storage::NewEnvironment::named("dev")],
                 execution_backend: Some(domain::ExecutionBackend::Local),
-                execution_backend_config: Default::default(),
+                ..services::storage::NewProject::named("Operations", &["dev"])
             },
             &actor,
         )
@@ -284,21 +290,17 @@ async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) ->
     let job = storage
         .create_job(
             &services::storage::NewJob {
-                project_id: project.id,
-                title: "Rotate the logs".into(),
-                description: String::new(),
-                job_type: domain::JobType::Ops,
-                environment: Some("dev".into()),
-                planned_start: chrono::Utc::now(),
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
                 action: Some(domain::JobAction::Script {
                     path: "rotate.sh".into(),
                     args: vec![],
                 }),
-                auto_start: false,
+                ..services::storage::NewJob::planned(
+                    project.id,
+                    "Rotate the logs",
+                    domain::JobType::Ops,
+                    Some("dev"),
+                    chrono::Utc::now(),
+                )
             },
             &actor,
         )
@@ -309,11 +311,7 @@ async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) ->
 /// The job page launches a run; the run page follows it live to its end, with colours and search.
 async fn launch_and_follow(client: &Client, base: &str, job_id: i64) -> TestResult {
     client.goto(&format!("{base}/jobs/{job_id}")).await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     assert_eq!(
         client
             .find(Locator::Css("[data-testid=job-title]"))
@@ -392,11 +390,7 @@ async fn launch_and_follow(client: &Client, base: &str, job_id: i64) -> TestResu
 
 async fn scenario(client: &Client, base: &str, job_id: i64) -> TestResult {
     log_in_as_demo_ops(client, base).await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     assert_eq!(
         card_count(client).await?,
         5,
@@ -602,7 +596,7 @@ async fn calendar_jobs(
     storage: &services::Storage,
     day: chrono::NaiveDate,
 ) -> TestResult<[i64; 4]> {
-    use services::storage::{Actor, NewEnvironment, NewJob, NewProject};
+    use services::storage::{Actor, NewJob, NewProject};
     let actor = Actor::system();
     let owner = storage
         .user_by_username("demo-projets")
@@ -612,16 +606,10 @@ async fn calendar_jobs(
     let project = storage
         .create_project(
             &NewProject {
-                name: "Calendar Ops".into(),
                 description: "Planned changes".into(),
                 color: "#33ff99".parse().map_err(|_| "colour")?,
                 owner_id: Some(owner),
-                environments: vec![
-                    NewEnvironment::named("staging"),
-                    NewEnvironment::named("prod"),
-                ],
-                execution_backend: None,
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Calendar Ops", &["staging", "prod"])
             },
             &actor,
         )
@@ -667,18 +655,9 @@ async fn calendar_jobs(
         *slot = storage
             .create_job(
                 &NewJob {
-                    project_id: project.id,
-                    title: title.into(),
-                    description: String::new(),
-                    job_type,
-                    environment: Some(environment.into()),
-                    planned_start: start,
                     planned_end: end,
-                    all_day: false,
                     owner_id: Some(owner),
-                    responsible_role: None,
-                    action: None,
-                    auto_start: false,
+                    ..NewJob::planned(project.id, title, job_type, Some(environment), start)
                 },
                 &actor,
             )
@@ -703,11 +682,7 @@ async fn log_in(client: &Client, base: &str, username: &str, next: &str) -> Test
         || async { Ok(client.current_url().await?.path() != "/login") },
     )
     .await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     Ok(())
 }
 
@@ -815,11 +790,7 @@ async fn calendar_scenario(
     .map_err(|e| format!("{e}: {text} (error: {error})"))?;
     assert_eq!(cell_of(client, drag_me).await?, next_day);
     client.refresh().await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     assert_eq!(
         cell_of(client, drag_me).await?,
         next_day,
@@ -853,11 +824,7 @@ async fn calendar_scenario(
             day + chrono::Duration::days(2)
         ))
         .await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     client
         .wait()
         .at_most(Duration::from_secs(20))
@@ -870,11 +837,7 @@ async fn calendar_scenario(
 
     // The resolution dialog applies the first free slot; the conflict goes away.
     client.goto(&format!("{base}{url}")).await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     client
         .find(Locator::Css(&format!(
             ".cal-event[data-job-id='{backup}'] [data-testid=resolve-conflict]"
@@ -908,11 +871,7 @@ async fn calendar_scenario(
     )
     .await?;
     client.refresh().await?;
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
+    hydrated(client).await?;
     assert!(!conflict_of(client, kernel).await?, "resolved for good");
     log_out(client).await?;
 

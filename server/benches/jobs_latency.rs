@@ -8,8 +8,8 @@ use std::time::{Duration as StdDuration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use chrono::{Duration, TimeZone, Utc};
-use domain::{Color, JobType};
-use services::storage::{Actor, NewEnvironment, NewJob, NewProject};
+use domain::JobType;
+use services::storage::{Actor, NewJob, NewProject};
 use services::testing::TestEngine;
 
 #[path = "../tests/common/mod.rs"]
@@ -54,13 +54,8 @@ async fn bench(engine: TestEngine) {
         .storage
         .create_project(
             &NewProject {
-                name: "Benchmark".to_owned(),
-                description: String::new(),
-                color: Color::default_accent(),
                 owner_id: owner,
-                environments: vec![NewEnvironment::named("dev"), NewEnvironment::named("prod")],
-                execution_backend: None,
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Benchmark", &["dev", "prod"])
             },
             &Actor::system(),
         )

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use domain::{ExecutionBackend, JobAction, JobType, RunStatus};
-use services::storage::{Actor, NewEnvironment, NewJob, NewProject, NewRun};
+use services::storage::{Actor, NewJob, NewProject, NewRun};
 use services::Storage;
 
 const UHUB: &str = env!("CARGO_BIN_EXE_uhub");
@@ -76,13 +76,8 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
     let project = storage
         .create_project(
             &NewProject {
-                name: "Crash".into(),
-                description: String::new(),
-                color: domain::Color::default_accent(),
-                owner_id: None,
-                environments: vec![NewEnvironment::named("dev")],
                 execution_backend: Some(ExecutionBackend::Local),
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Crash", &["dev"])
             },
             &Actor::system(),
         )
@@ -91,21 +86,17 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
     let job = storage
         .create_job(
             &NewJob {
-                project_id: project.id,
-                title: "Long".into(),
-                description: String::new(),
-                job_type: JobType::Dev,
-                environment: Some("dev".into()),
-                planned_start: chrono::Utc::now(),
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
                 action: Some(JobAction::Script {
                     path: "long.sh".into(),
                     args: vec![],
                 }),
-                auto_start: false,
+                ..NewJob::planned(
+                    project.id,
+                    "Long",
+                    JobType::Dev,
+                    Some("dev"),
+                    chrono::Utc::now(),
+                )
             },
             &Actor::system(),
         )

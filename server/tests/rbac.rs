@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::http::{Method, StatusCode};
 use chrono::{Duration, Utc};
 use common::TestApp;
-use domain::{Color, IncidentSeverity, IncidentStatus, JobType};
+use domain::{IncidentSeverity, IncidentStatus, JobType};
 use serde_json::{json, Value};
-use services::storage::{Actor, NewEnvironment, NewIncident, NewJob, NewProject};
+use services::storage::{Actor, NewIncident, NewJob, NewProject};
 use services::testing::TestEngine;
 
 const ROLES: [&str; 5] = ["anonymous", "admin", "projets", "dev", "ops"];
@@ -182,16 +182,8 @@ async fn project(app: &TestApp, owner: &str) -> i64 {
     let created = storage
         .create_project(
             &NewProject {
-                name: unique("matrix"),
-                description: String::new(),
-                color: Color::default_accent(),
                 owner_id: owner,
-                environments: ["dev", "staging", "prod"]
-                    .iter()
-                    .map(|n| NewEnvironment::named(n))
-                    .collect(),
-                execution_backend: None,
-                execution_backend_config: Default::default(),
+                ..NewProject::named(&unique("matrix"), &["dev", "staging", "prod"])
             },
             &Actor::system(),
         )
@@ -205,20 +197,13 @@ async fn job(app: &TestApp, project_id: i64, job_type: JobType, environment: &st
         .storage
         .storage
         .create_job(
-            &NewJob {
+            &NewJob::planned(
                 project_id,
-                title: unique("job"),
-                description: String::new(),
+                &unique("job"),
                 job_type,
-                environment: Some(environment.to_owned()),
-                planned_start: Utc::now() + Duration::days(3),
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
-                action: None,
-                auto_start: false,
-            },
+                Some(environment),
+                Utc::now() + Duration::days(3),
+            ),
             &Actor::system(),
         )
         .await

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use domain::{ExecutionBackend, JobType, RunStatus};
-use services::storage::{Actor, NewEnvironment, NewJob, NewProject, NewRun};
+use services::storage::{Actor, NewJob, NewProject, NewRun};
 use services::testing::{TestEngine, TestStorage};
 
 const RUNS: usize = 60;
@@ -16,13 +16,8 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
     let project = storage
         .create_project(
             &NewProject {
-                name: "Queue".into(),
-                description: String::new(),
-                color: domain::Color::default_accent(),
-                owner_id: None,
-                environments: vec![NewEnvironment::named("dev")],
                 execution_backend: Some(ExecutionBackend::Local),
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Queue", &["dev"])
             },
             &Actor::system(),
         )
@@ -30,20 +25,13 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
         .expect("project");
     let job = storage
         .create_job(
-            &NewJob {
-                project_id: project.id,
-                title: "Queued".into(),
-                description: String::new(),
-                job_type: JobType::Dev,
-                environment: Some("dev".into()),
-                planned_start: chrono::Utc::now(),
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
-                action: None,
-                auto_start: false,
-            },
+            &NewJob::planned(
+                project.id,
+                "Queued",
+                JobType::Dev,
+                Some("dev"),
+                chrono::Utc::now(),
+            ),
             &Actor::system(),
         )
         .await
@@ -107,13 +95,8 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
     let project = storage
         .create_project(
             &NewProject {
-                name: "Limits".into(),
-                description: String::new(),
-                color: domain::Color::default_accent(),
-                owner_id: None,
-                environments: vec![NewEnvironment::named("staging")],
                 execution_backend: Some(ExecutionBackend::Local),
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Limits", &["staging"])
             },
             &Actor::system(),
         )
@@ -121,20 +104,13 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
         .expect("project");
     let job = storage
         .create_job(
-            &NewJob {
-                project_id: project.id,
-                title: "Limited".into(),
-                description: String::new(),
-                job_type: JobType::Dev,
-                environment: Some("staging".into()),
-                planned_start: chrono::Utc::now(),
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
-                action: None,
-                auto_start: false,
-            },
+            &NewJob::planned(
+                project.id,
+                "Limited",
+                JobType::Dev,
+                Some("staging"),
+                chrono::Utc::now(),
+            ),
             &Actor::system(),
         )
         .await

@@ -390,13 +390,8 @@ async fn audit_story(storage: &Storage) {
     let project = storage
         .create_project(
             &NewProject {
-                name: "Audited".to_owned(),
-                description: String::new(),
-                color: Color::default_accent(),
                 owner_id: Some(paula.id),
-                environments: vec![NewEnvironment::named("prod")],
-                execution_backend: None,
-                execution_backend_config: Default::default(),
+                ..NewProject::named("Audited", &["prod"])
             },
             &actor(),
         )
@@ -405,20 +400,7 @@ async fn audit_story(storage: &Storage) {
     let start = Utc::now().trunc_subsecs(0) + Duration::days(2);
     let job = storage
         .create_job(
-            &NewJob {
-                project_id: project.id,
-                title: "Upgrade".to_owned(),
-                description: String::new(),
-                job_type: JobType::Ops,
-                environment: Some("prod".to_owned()),
-                planned_start: start,
-                planned_end: None,
-                all_day: false,
-                owner_id: None,
-                responsible_role: None,
-                action: None,
-                auto_start: false,
-            },
+            &NewJob::planned(project.id, "Upgrade", JobType::Ops, Some("prod"), start),
             &actor(),
         )
         .await

@@ -26,6 +26,32 @@ pub struct NewJob {
     pub auto_start: bool,
 }
 
+impl NewJob {
+    /// A timed job without an end, description, owner or action: the rest stays default.
+    pub fn planned(
+        project_id: i64,
+        title: &str,
+        job_type: JobType,
+        environment: Option<&str>,
+        planned_start: DateTime<Utc>,
+    ) -> NewJob {
+        NewJob {
+            project_id,
+            title: title.to_owned(),
+            description: String::new(),
+            job_type,
+            environment: environment.map(str::to_owned),
+            planned_start,
+            planned_end: None,
+            all_day: false,
+            owner_id: None,
+            responsible_role: None,
+            action: None,
+            auto_start: false,
+        }
+    }
+}
+
 /// A job as stored. Also read from JSON: on SQLite a listing comes back as one JSON array
 /// (see [`Storage::list_jobs`]), where booleans are 0 / 1.
 #[derive(sqlx::FromRow, serde::Deserialize)]

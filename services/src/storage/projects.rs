@@ -41,6 +41,25 @@ pub struct NewProject {
     pub execution_backend_config: BackendConfig,
 }
 
+impl NewProject {
+    /// A project with these environments (named: `prod` is production) and everything else
+    /// default: no description, the accent colour, no owner, no execution backend.
+    pub fn named(name: &str, environments: &[&str]) -> NewProject {
+        NewProject {
+            name: name.to_owned(),
+            description: String::new(),
+            color: Color::default_accent(),
+            owner_id: None,
+            environments: environments
+                .iter()
+                .map(|e| NewEnvironment::named(e))
+                .collect(),
+            execution_backend: None,
+            execution_backend_config: BackendConfig::default(),
+        }
+    }
+}
+
 /// Changes to a project; `None` leaves a field as it is, `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectChanges {
