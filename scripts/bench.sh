@@ -11,3 +11,9 @@ say "jobs API latency, 10,000 jobs, SQLite and PostgreSQL (release build)"
 cargo bench -p server --bench jobs_latency
 say "run overhead: a local run of true through uHub against spawning it directly"
 cargo bench -p server --bench run_overhead
+say "calendar: the 2,000-job month through REST, and in headless Chromium (release bundle and server)"
+ensure_wasm_tools
+scripts/build.sh
+export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
+export UHUB_TEST_SITE_DIR="$PWD/target/site"
+cargo bench -p end2end --bench calendar_render

@@ -244,7 +244,9 @@ pub fn free_slots<Tz: TimeZone>(
 
 crate::string_enum! {
     /// What gives a calendar event its colour.
+    #[derive(Default)]
     pub enum ColorMode ("colour mode") {
+        #[default]
         Project => "project",
         Type => "type",
         Status => "status",
@@ -329,6 +331,22 @@ pub struct EventProps {
     pub version: i64,
     /// The job's stored end (`end` above is always set).
     pub planned_end: Option<DateTime<Utc>>,
+    /// A move asked for and waiting for approval (production jobs moved by `ops`).
+    #[serde(default)]
+    pub pending_move: Option<PendingMove>,
+}
+
+/// A requested move waiting for approval, as the calendar shows it on its job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingMove {
+    /// The move request's id (`/api/v1/move-requests/{id}`).
+    pub id: i64,
+    pub planned_start: DateTime<Utc>,
+    pub planned_end: Option<DateTime<Utc>>,
+    /// The requester's username.
+    pub requested_by: Option<String>,
+    pub requested_at: DateTime<Utc>,
 }
 
 impl EventProps {

@@ -45,6 +45,10 @@ pub enum Action {
     DeleteJob,
     LaunchRun,
     ApproveRun,
+    /// Approve or reject a move request (a production job moved by someone who may not alone).
+    ApproveMove,
+    /// Take back one's own move request.
+    WithdrawMove,
     CancelRun,
     ManageIncidents,
     /// Remove an incident (opened by mistake): incidents are history.
@@ -210,7 +214,11 @@ const APPROVERS: Refusal = rule!(
 );
 const FOUR_EYES: Refusal = rule!(
     "approver_is_not_requester",
-    "a run cannot be approved by the person who launched it"
+    "a change cannot be approved by the person who asked for it"
+);
+const WITHDRAW_OWN: Refusal = rule!(
+    "withdraw_own_requests",
+    "a move request is withdrawn by whoever asked for it; projets and admin reject it"
 );
 const CANCEL_OWN: Refusal = rule!(
     "cancel_own_runs",
@@ -316,7 +324,8 @@ pub fn may(
                 Ok(()) => Allow,
             }
         }
-        Action::ApproveRun => {
+        // `run_launched_by` is the requester for a move request.
+        Action::ApproveRun | Action::ApproveMove => {
             if !(is_admin || role == Role::Projets) {
                 Deny(APPROVERS)
             } else if object.run_launched_by == Some(user.user_id) {
@@ -324,6 +333,9 @@ pub fn may(
             } else {
                 Allow
             }
+        }
+        Action::WithdrawMove => {
+            allow_if(object.run_launched_by == Some(user.user_id), WITHDRAW_OWN)
         }
         Action::CancelRun => allow_if(
             is_admin || role == Role::Projets || object.run_launched_by == Some(user.user_id),
@@ -568,6 +580,22 @@ mod tests {
             "cancel_own_runs"
         );
         assert!(may(&subject(Role::Ops), Action::CancelRun, &run, Some(&PROD)).is_allowed());
+        // Move requests follow the same four-eyes rule; only the requester withdraws one.
+        let request = Object::job(None, JobType::Ops).with_launcher(Some(7));
+        assert!(may(&other, Action::ApproveMove, &request, None).is_allowed());
+        assert_eq!(
+            rule(may(&ops, Action::ApproveMove, &request, None)),
+            "approval_by_projets_or_admin"
+        );
+        let requester = Subject {
+            user_id: 7,
+            role: Role::Ops,
+        };
+        assert!(may(&requester, Action::WithdrawMove, &request, None).is_allowed());
+        assert_eq!(
+            rule(may(&other, Action::WithdrawMove, &request, None)),
+            "withdraw_own_requests"
+        );
     }
 
     #[test]
@@ -631,6 +659,8 @@ mod tests {
         Action::DeleteJob,
         Action::LaunchRun,
         Action::ApproveRun,
+        Action::ApproveMove,
+        Action::WithdrawMove,
         Action::CancelRun,
         Action::ManageIncidents,
         Action::ManageBacklog,

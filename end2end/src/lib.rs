@@ -1,1 +1,238 @@
-//! Browser tests live in `tests/`; this crate has no library code of its own.
+//! Support for the browser tests (`tests/`) and the browser benchmark (`benches/`): chromedriver
+//! and headless Chromium, uhub served on a free port with the real WASM bundle, signing in.
+//!
+//! Needs chromedriver (`UHUB_TEST_CHROMEDRIVER`, default `chromedriver` on PATH), Chromium
+//! (`UHUB_TEST_CHROMIUM`, default `/usr/bin/chromium`) and the built site (`UHUB_TEST_SITE_DIR`,
+//! default `target/site`); `scripts/test.sh` and `scripts/bench.sh` provide all three. A missing
+//! one is a failure.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use uhub_server::config::Secret;
+use uhub_server::{router, AppState};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type TestResult<T = ()> = Result<T, BoxError>;
+
+/// One browser at a time: two Chromiums on a 2-core machine only slow each other down.
+pub static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub fn site_dir() -> PathBuf {
+    let dir = std::env::var("UHUB_TEST_SITE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")));
+    assert!(
+        dir.join("pkg/uhub.wasm").is_file(),
+        "no browser bundle in {}: run scripts/build.sh (or scripts/test.sh) first",
+        dir.display()
+    );
+    dir
+}
+
+/// chromedriver on a free port, killed when dropped.
+pub struct ChromeDriver {
+    child: Child,
+    url: String,
+}
+
+impl ChromeDriver {
+    pub fn start() -> ChromeDriver {
+        let binary =
+            std::env::var("UHUB_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(&binary)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start chromedriver `{binary}` (apt-get install chromium-driver): {e}"
+                )
+            });
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {address}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        ChromeDriver {
+            child,
+            url: format!("http://{address}"),
+        }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestResult<Client> {
+    let chromium =
+        std::env::var("UHUB_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let capabilities = serde_json::json!({
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }
+    });
+    let serde_json::Value::Object(capabilities) = capabilities else {
+        unreachable!("a JSON object")
+    };
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    Ok(ClientBuilder::new(connector)
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await?)
+}
+
+/// Polls `check` until it returns true or `limit` passes (a functional wait, not a timing test).
+pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> TestResult
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = TestResult<bool>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if check().await? {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn screenshot(client: &Client, name: &str) -> TestResult {
+    if let Ok(dir) = std::env::var("UHUB_TEST_SCREENSHOT_DIR") {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(format!("{dir}/{name}.png"), client.screenshot().await?)?;
+    }
+    Ok(())
+}
+
+/// Types into the named inputs of the form posting to `action`, then submits it.
+pub async fn submit_form(client: &Client, action: &str, fields: &[(&str, &str)]) -> TestResult {
+    for (name, value) in fields {
+        let input = client
+            .find(Locator::Css(&format!(
+                "form[action='{action}'] input[name={name}]"
+            )))
+            .await?;
+        input.clear().await?;
+        input.send_keys(value).await?;
+    }
+    client
+        .find(Locator::Css(&format!(
+            "form[action='{action}'] button[type=submit]"
+        )))
+        .await?
+        .click()
+        .await?;
+    Ok(())
+}
+
+/// The username the top bar shows, once the page has loaded it.
+pub async fn signed_in_as(client: &Client) -> TestResult<Option<String>> {
+    let user = client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("[data-testid=current-user]"))
+        .await?;
+    Ok(user.attr("data-username").await?)
+}
+
+/// Waits until the browser has taken over the server-rendered page (`data-hydrated`).
+pub async fn hydrated(client: &Client) -> TestResult {
+    client
+        .wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("html[data-hydrated]"))
+        .await?;
+    Ok(())
+}
+
+pub async fn wait_for_path(client: &Client, path: &str) -> TestResult {
+    eventually(
+        &format!("the page {path}"),
+        Duration::from_secs(20),
+        || async { Ok(client.current_url().await?.path() == path) },
+    )
+    .await
+}
+
+/// uHub on a free port over `storage`, its engine running scripts from `scripts`.
+pub async fn serve(
+    storage: &services::Storage,
+    site: &std::path::Path,
+    scripts: &std::path::Path,
+) -> TestResult<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let secrets = services::secrets::SecretBox::from_key_text(
+        &services::secrets::SecretBox::generate_key_text(),
+    )
+    .map_err(|e| e.to_owned())?;
+    let executor = services::engine::Executor::new(
+        storage.clone(),
+        secrets,
+        services::engine::EngineConfig::new(scripts.to_path_buf()),
+    );
+    executor.start();
+    let state = AppState::new(
+        storage.clone(),
+        Secret::new("e2e".repeat(16)),
+        site,
+        address,
+        executor,
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    Ok((address, server))
+}
+
+pub async fn log_in(client: &Client, base: &str, username: &str, next: &str) -> TestResult {
+    client.goto(&format!("{base}{next}")).await?;
+    wait_for_path(client, "/login").await?;
+    submit_form(
+        client,
+        "/login",
+        &[("username", username), ("password", username)],
+    )
+    .await?;
+    eventually(
+        &format!("{username} signed in"),
+        Duration::from_secs(30),
+        || async { Ok(client.current_url().await?.path() != "/login") },
+    )
+    .await?;
+    hydrated(client).await?;
+    Ok(())
+}
+
+pub async fn log_out(client: &Client) -> TestResult {
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await?
+        .click()
+        .await?;
+    wait_for_path(client, "/login").await
+}

@@ -2,187 +2,22 @@
 //! real WASM bundle. Proves server rendering, hydration (`data-hydrated`), a client-side
 //! interaction, a browser → server function → database round trip, and signing in: a wrong
 //! password, `demo-ops` through `/login`, and the bootstrap admin forced to change its password.
-//!
-//! Needs chromedriver (`UHUB_TEST_CHROMEDRIVER`, default `chromedriver` on PATH), Chromium
-//! (`UHUB_TEST_CHROMIUM`, default `/usr/bin/chromium`) and the built site (`UHUB_TEST_SITE_DIR`,
-//! default `target/site`); `scripts/test.sh` provides all three. A missing one fails the test.
+//! What it needs, and the helpers it uses, are in this crate's library (`src/lib.rs`).
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder, Locator};
+use end2end::{
+    browser, eventually, hydrated, log_in, log_out, screenshot, serve, signed_in_as, site_dir,
+    submit_form, wait_for_path, ChromeDriver, TestResult, ONE_BROWSER,
+};
+use fantoccini::{Client, Locator};
 use services::testing::{TestEngine, TestStorage};
-use uhub_server::config::Secret;
-use uhub_server::{router, AppState};
-
-type TestResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-fn site_dir() -> PathBuf {
-    let dir = std::env::var("UHUB_TEST_SITE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")));
-    assert!(
-        dir.join("pkg/uhub.wasm").is_file(),
-        "no browser bundle in {}: run scripts/build.sh (or scripts/test.sh) first",
-        dir.display()
-    );
-    dir
-}
-
-/// chromedriver on a free port, killed when dropped.
-struct ChromeDriver {
-    child: Child,
-    url: String,
-}
-
-impl ChromeDriver {
-    fn start() -> ChromeDriver {
-        let binary =
-            std::env::var("UHUB_TEST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".to_owned());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = Command::new(&binary)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "cannot start chromedriver `{binary}` (apt-get install chromium-driver): {e}"
-                )
-            });
-        let address = SocketAddr::from(([127, 0, 0, 1], port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(address).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "chromedriver did not listen on {address}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        ChromeDriver {
-            child,
-            url: format!("http://{address}"),
-        }
-    }
-}
-
-impl Drop for ChromeDriver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestResult<Client> {
-    let chromium =
-        std::env::var("UHUB_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    let capabilities = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        }
-    });
-    let serde_json::Value::Object(capabilities) = capabilities else {
-        unreachable!("a JSON object")
-    };
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    Ok(ClientBuilder::new(connector)
-        .capabilities(capabilities)
-        .connect(&driver.url)
-        .await?)
-}
-
-/// Polls `check` until it returns true or `limit` passes (a functional wait, not a timing test).
-async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> TestResult
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = TestResult<bool>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if check().await? {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 async fn card_count(client: &Client) -> TestResult<usize> {
     Ok(client
         .find_all(Locator::Css("li.project-card"))
         .await?
         .len())
-}
-
-async fn screenshot(client: &Client, name: &str) -> TestResult {
-    if let Ok(dir) = std::env::var("UHUB_TEST_SCREENSHOT_DIR") {
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(format!("{dir}/{name}.png"), client.screenshot().await?)?;
-    }
-    Ok(())
-}
-
-/// Types into the named inputs of the form posting to `action`, then submits it.
-async fn submit_form(client: &Client, action: &str, fields: &[(&str, &str)]) -> TestResult {
-    for (name, value) in fields {
-        let input = client
-            .find(Locator::Css(&format!(
-                "form[action='{action}'] input[name={name}]"
-            )))
-            .await?;
-        input.clear().await?;
-        input.send_keys(value).await?;
-    }
-    client
-        .find(Locator::Css(&format!(
-            "form[action='{action}'] button[type=submit]"
-        )))
-        .await?
-        .click()
-        .await?;
-    Ok(())
-}
-
-/// The username the top bar shows, once the page has loaded it.
-async fn signed_in_as(client: &Client) -> TestResult<Option<String>> {
-    let user = client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css("[data-testid=current-user]"))
-        .await?;
-    Ok(user.attr("data-username").await?)
-}
-
-/// Waits until the browser has taken over the server-rendered page (`data-hydrated`).
-async fn hydrated(client: &Client) -> TestResult {
-    client
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("html[data-hydrated]"))
-        .await?;
-    Ok(())
-}
-
-async fn wait_for_path(client: &Client, path: &str) -> TestResult {
-    eventually(
-        &format!("the page {path}"),
-        Duration::from_secs(20),
-        || async { Ok(client.current_url().await?.path() == path) },
-    )
-    .await
 }
 
 /// Anonymous → login page; a wrong password shows an error; `demo-ops` gets in and lands where it
@@ -558,38 +393,6 @@ async fn log_in_then_the_projects_page_hydrates_filters_and_navigates() -> TestR
     Ok(())
 }
 
-/// uHub on a free port over `storage`, its engine running scripts from `scripts`.
-async fn serve(
-    storage: &services::Storage,
-    site: &std::path::Path,
-    scripts: &std::path::Path,
-) -> TestResult<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let secrets = services::secrets::SecretBox::from_key_text(
-        &services::secrets::SecretBox::generate_key_text(),
-    )
-    .map_err(|e| e.to_owned())?;
-    let executor = services::engine::Executor::new(
-        storage.clone(),
-        secrets,
-        services::engine::EngineConfig::new(scripts.to_path_buf()),
-    );
-    executor.start();
-    let state = AppState::new(
-        storage.clone(),
-        Secret::new("e2e".repeat(16)),
-        site,
-        address,
-        executor,
-    );
-    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
-    Ok((address, server))
-}
-
-/// One browser test at a time: two Chromiums on a 2-core machine only slow each other down.
-static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 /// Jobs for the calendar scenario, around `day` (a Wednesday in the month shown): one to drag,
 /// one that `demo-dev` may not move, and two overlapping maintenances in production.
 async fn calendar_jobs(
@@ -665,34 +468,6 @@ async fn calendar_jobs(
             .id;
     }
     Ok(ids)
-}
-
-async fn log_in(client: &Client, base: &str, username: &str, next: &str) -> TestResult {
-    client.goto(&format!("{base}{next}")).await?;
-    wait_for_path(client, "/login").await?;
-    submit_form(
-        client,
-        "/login",
-        &[("username", username), ("password", username)],
-    )
-    .await?;
-    eventually(
-        &format!("{username} signed in"),
-        Duration::from_secs(30),
-        || async { Ok(client.current_url().await?.path() != "/login") },
-    )
-    .await?;
-    hydrated(client).await?;
-    Ok(())
-}
-
-async fn log_out(client: &Client) -> TestResult {
-    client
-        .find(Locator::Css("form[action='/logout'] button"))
-        .await?
-        .click()
-        .await?;
-    wait_for_path(client, "/login").await
 }
 
 /// The day cell (month view) holding a job, from its `data-date`.
@@ -894,22 +669,28 @@ async fn calendar_scenario(
     Ok(())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn calendar_drag_and_drop_conflicts_and_resolution() -> TestResult {
+/// A Wednesday two weeks ahead: its next days are in the same month grid.
+fn scenario_day() -> chrono::NaiveDate {
+    let ahead = chrono::Utc::now().date_naive() + chrono::Duration::days(14);
+    ahead
+        - chrono::Duration::days(i64::from(
+            chrono::Datelike::weekday(&ahead).num_days_from_monday(),
+        ))
+        + chrono::Duration::days(2)
+}
+
+/// Runs `scenario` against uhub on the demo data plus the calendar jobs, in a fresh browser.
+async fn with_calendar<F, Fut>(scenario: F) -> TestResult
+where
+    F: FnOnce(Client, String, services::Storage, chrono::NaiveDate, [i64; 4]) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
     let _one = ONE_BROWSER.lock().await;
     let site = site_dir();
     let storage = TestStorage::new(TestEngine::Sqlite).await;
     let today = chrono::Utc::now().date_naive();
     services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
-    // A Wednesday two weeks ahead: its next days are in the same month grid.
-    let day = {
-        let ahead = today + chrono::Duration::days(14);
-        ahead
-            - chrono::Duration::days(i64::from(
-                chrono::Datelike::weekday(&ahead).num_days_from_monday(),
-            ))
-            + chrono::Duration::days(2)
-    };
+    let day = scenario_day();
     let jobs = calendar_jobs(&storage.storage, day).await?;
     let scripts = tempfile::tempdir()?;
     let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
@@ -917,10 +698,160 @@ async fn calendar_drag_and_drop_conflicts_and_resolution() -> TestResult {
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
     let client = browser(&driver, profile.path()).await?;
-    let outcome = calendar_scenario(&client, &format!("http://{address}"), day, jobs).await;
+    let outcome = scenario(
+        client.clone(),
+        format!("http://{address}"),
+        storage.storage.clone(),
+        day,
+        jobs,
+    )
+    .await;
+    // Always end the session, also on failure, or Chromium stays behind.
     let closed = client.close().await;
     server.abort();
     outcome?;
     closed?;
     Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_drag_and_drop_conflicts_and_resolution() -> TestResult {
+    with_calendar(|client, base, _storage, day, jobs| async move {
+        calendar_scenario(&client, &base, day, jobs).await
+    })
+    .await
+}
+
+/// `demo-ops` moves a production maintenance: it becomes a pending request, shown on the job;
+/// `demo-projets` approves it from the calendar and the job moves. A move made elsewhere shows
+/// without a reload (the live stream), and the filters chosen come back on a bare `/calendar`.
+async fn requests_live_and_filters(
+    client: &Client,
+    base: &str,
+    storage: &services::Storage,
+    day: chrono::NaiveDate,
+    jobs: [i64; 4],
+) -> TestResult {
+    let [drag_me, ops_restart, _kernel, backup] = jobs;
+    let url = format!("/calendar?view=month&date={day}");
+    let backup_day = (day + chrono::Duration::days(2)).to_string();
+    let later = (day + chrono::Duration::days(3)).to_string();
+
+    log_in(client, base, "demo-ops", &url).await?;
+    drag_to_day(client, backup, &later).await?;
+    eventually("the request", Duration::from_secs(20), || async {
+        Ok(notice(client).await?.0.contains("requested"))
+    })
+    .await?;
+    let pill = format!(".cal-event[data-job-id='{backup}']");
+    eventually("the pending mark", Duration::from_secs(10), || async {
+        Ok(client
+            .find(Locator::Css(&format!("{pill}[data-pending-move]")))
+            .await
+            .is_ok())
+    })
+    .await?;
+    assert_eq!(cell_of(client, backup).await?, backup_day, "not moved yet");
+    let queue = client
+        .find(Locator::Css("[data-testid=move-requests]"))
+        .await?;
+    assert!(queue.text().await?.contains("Backup check"));
+    screenshot(client, "calendar-pending").await?;
+    log_out(client).await?;
+
+    log_in(client, base, "demo-projets", &url).await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(&format!("{pill}[data-pending-move]")))
+        .await?;
+    client
+        .find(Locator::Css(
+            "[data-testid=move-requests] [data-testid=approve-move]",
+        ))
+        .await?
+        .click()
+        .await?;
+    eventually("the approved move", Duration::from_secs(20), || async {
+        Ok(cell_of(client, backup).await? == later
+            && client
+                .find(Locator::Css(&format!("{pill}[data-pending-move]")))
+                .await
+                .is_err())
+    })
+    .await?;
+    assert!(notice(client).await?.0.contains("approved"));
+
+    // Someone else moves a job meanwhile: it moves here without a reload of the page.
+    client
+        .execute("window.__sameDocument = true; return null;", vec![])
+        .await?;
+    let job = storage.job(drag_me).await?;
+    let elsewhere = (day + chrono::Duration::days(1))
+        .and_hms_opt(9, 0, 0)
+        .map(|t| t.and_utc())
+        .ok_or("time")?;
+    storage
+        .reschedule_job(
+            drag_me,
+            job.version,
+            elsewhere,
+            Some(elsewhere + chrono::Duration::hours(1)),
+            &services::storage::Actor::system(),
+        )
+        .await?;
+    let next_day = (day + chrono::Duration::days(1)).to_string();
+    eventually("the live move", Duration::from_secs(20), || async {
+        Ok(cell_of(client, drag_me).await? == next_day)
+    })
+    .await?;
+    let same = client
+        .execute("return window.__sameDocument === true;", vec![])
+        .await?;
+    assert_eq!(same, serde_json::json!(true), "no reload");
+
+    // Filters chosen are remembered: a bare /calendar shows them again.
+    let select = client
+        .find(Locator::Css("[data-testid=filter-type]"))
+        .await?;
+    select.select_by_value("maintenance").await?;
+    wait_for_type_filter(client, "maintenance").await?;
+    client.goto(&format!("{base}/calendar")).await?;
+    hydrated(client).await?;
+    wait_for_type_filter(client, "maintenance").await?;
+    assert!(
+        client
+            .find(Locator::Css(&format!(
+                ".cal-event[data-job-id='{ops_restart}']"
+            )))
+            .await
+            .is_err(),
+        "the ops job is filtered out"
+    );
+    Ok(())
+}
+
+async fn wait_for_type_filter(client: &Client, value: &str) -> TestResult {
+    eventually(
+        &format!("the type filter on {value}"),
+        Duration::from_secs(20),
+        || async {
+            let chosen = client
+                .execute(
+                    "const s = document.querySelector('[data-testid=filter-type]'); return s ? s.value : null;",
+                    vec![],
+                )
+                .await?;
+            Ok(chosen == serde_json::json!(value))
+        },
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calendar_move_requests_live_updates_and_remembered_filters() -> TestResult {
+    with_calendar(|client, base, storage, day, jobs| async move {
+        requests_live_and_filters(&client, &base, &storage, day, jobs).await
+    })
+    .await
 }

@@ -7,8 +7,10 @@ mod calendar;
 mod docs;
 pub mod error;
 mod incidents;
+mod moves;
 mod projects;
 mod runs;
+mod subscriptions;
 mod work;
 
 use std::sync::{Arc, OnceLock};
@@ -76,6 +78,22 @@ fn described_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar::calendar_events))
         .routes(routes!(calendar::free_slots))
+        .routes(routes!(subscriptions::calendar_stream))
+        .routes(routes!(
+            subscriptions::list_feeds,
+            subscriptions::create_feed
+        ))
+        .routes(routes!(subscriptions::revoke_feed))
+        .routes(routes!(subscriptions::ical_feed))
+        .routes(routes!(
+            subscriptions::get_filters,
+            subscriptions::put_filters
+        ))
+        .routes(routes!(moves::list_move_requests))
+        .routes(routes!(moves::get_move_request))
+        .routes(routes!(moves::approve_move_request))
+        .routes(routes!(moves::reject_move_request))
+        .routes(routes!(moves::withdraw_move_request))
         .routes(routes!(work::list_job_runs, runs::launch_run))
         .routes(routes!(work::get_run))
         .routes(routes!(runs::run_logs))

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::policy::{Action, Environment, Object};
+use domain::policy::{self, Action, Decision, Environment, Object};
 use domain::{
     BackendConfig, Color, EnvironmentRecord, ExecutionBackend, Job, JobAction, JobStatus, JobType,
     ProjectContext, ProjectState, ProjectSummary, Role,
@@ -636,17 +636,22 @@ pub struct UpdateJobRequest {
     auto_start: Option<bool>,
 }
 
-/// Edit or move a job. A move (window only) is a reschedule for the policy, anything else an
-/// update. A stale `version` gets 409 with the current job.
+/// Edit or move a job. A change of its window is a reschedule for the policy, anything else an
+/// update; both are checked. A production move that needs approval (`ops`) is not made: it
+/// becomes a move request (202) that `projets` or `admin` approve, and must come alone (a move
+/// mixed with other changes is refused). A stale `version` gets 409 with the current job.
 #[utoipa::path(patch, path = "/jobs/{id}", tag = "jobs",
     params(("id" = i64, Path, description = "Job id")), request_body = UpdateJobRequest,
-    responses((status = 200, description = "Updated", body = Job)))]
+    responses(
+        (status = 200, description = "Updated", body = Job),
+        (status = 202, description = "A production move waiting for approval: the request", body = domain::MoveRequest),
+    ))]
 pub async fn update_job(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<UpdateJobRequest>,
-) -> ApiResult<Json<Job>> {
+) -> ApiResult<Response> {
     let job = state.storage.job(id).await?;
     let project = state.storage.project_access(job.project_id).await?;
     let changes = JobChanges {
@@ -663,7 +668,8 @@ pub async fn update_job(
         action: request.action,
         auto_start: request.auto_start,
     };
-    let action = if changes.is_reschedule_only() {
+    let reschedule_only = changes.is_reschedule_only();
+    let action = if reschedule_only {
         Action::RescheduleJob
     } else {
         Action::UpdateJob
@@ -673,11 +679,24 @@ pub async fn update_job(
         name,
         is_production: job.environment_is_production,
     });
-    caller.may(
-        action,
-        &Object::job(project.owner_id, job.job_type),
-        here.as_ref(),
-    )?;
+    let object = Object::job(project.owner_id, job.job_type);
+    if reschedule_only {
+        let decision = policy::may(&caller.subject(), action, &object, here.as_ref());
+        if let Decision::NeedsApproval(_) = decision {
+            ensure_active(&project)?;
+            let start = changes.planned_start.unwrap_or(job.planned_start);
+            let end = changes.planned_end.unwrap_or(job.planned_end);
+            let requested = state
+                .storage
+                .request_move(&job, request.version, start, end, &caller.actor)
+                .await?;
+            return Ok((StatusCode::ACCEPTED, Json(requested)).into_response());
+        }
+    } else if changes.planned_start.is_some() || changes.planned_end.is_some() {
+        // A move inside an update is still a move: it cannot slip past the approval.
+        caller.may(Action::RescheduleJob, &object, here.as_ref())?;
+    }
+    caller.may(action, &object, here.as_ref())?;
     ensure_active(&project)?;
     let target_environment = match &changes.environment {
         Some(Some(name)) => Some(state.storage.environment(job.project_id, name).await?),
@@ -703,7 +722,9 @@ pub async fn update_job(
         .storage
         .update_job(id, request.version, &changes, &caller.actor)
         .await;
-    versioned(updated, || state.storage.job(id)).await
+    Ok(versioned(updated, || state.storage.job(id))
+        .await?
+        .into_response())
 }
 
 /// Delete a job that was never run (a job with runs keeps its history: 409).

@@ -172,6 +172,11 @@ pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
 ];
 
 impl Executor {
+    /// How the outside reaches this uHub (`UHUB_PUBLIC_URL`): webhook callbacks, feed URLs.
+    pub fn public_url(&self) -> &str {
+        &self.inner.config.public_url
+    }
+
     pub fn new(
         storage: Storage,
         secrets: impl Into<SecretStore>,

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use domain::calendar::PendingMove;
 use domain::calendar::{self, ColorMode, Planned, Window};
-use domain::{CalendarEvent, Color, EventProps, Job, JobStatus, JobType};
+use domain::{CalendarEvent, Color, EventProps, Job, JobChange, JobStatus, JobType};
 
 use super::{on_pool, JobFilter, Storage};
 use crate::{ServiceError, ServiceResult};
@@ -42,6 +43,16 @@ struct ProjectLabel {
 struct UserLabel {
     id: i64,
     username: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: i64,
+    target_id: Option<String>,
+    action: String,
+    actor_id: Option<i64>,
+    actor_username: Option<String>,
+    at: DateTime<Utc>,
 }
 
 fn planned(job: &Job) -> Planned {
@@ -133,6 +144,23 @@ impl Storage {
             })
             .collect();
         let users: HashMap<i64, String> = users.into_iter().map(|u| (u.id, u.username)).collect();
+        let mut pending: HashMap<i64, PendingMove> = self
+            .pending_moves()
+            .await?
+            .into_iter()
+            .map(|r| {
+                (
+                    r.job_id,
+                    PendingMove {
+                        id: r.id,
+                        planned_start: r.planned_start,
+                        planned_end: r.planned_end,
+                        requested_by: r.requested_by_username,
+                        requested_at: r.created_at,
+                    },
+                )
+            })
+            .collect();
 
         let mut events = Vec::new();
         for (job, plan) in jobs.into_iter().zip(&plans) {
@@ -178,10 +206,50 @@ impl Storage {
                     conflicts_with,
                     version: job.version,
                     planned_end: job.planned_end,
+                    pending_move: pending.remove(&job.id),
                 },
             });
         }
         Ok(events)
+    }
+
+    /// The position of the newest job change (0 when none): a live reader starts after it.
+    pub async fn latest_job_change(&self) -> ServiceResult<i64> {
+        let latest: Option<i64> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT MAX(id) FROM audit_log WHERE target_type = 'job'")
+                .fetch_one(pool)
+                .await
+        })?;
+        Ok(latest.unwrap_or(0))
+    }
+
+    /// Job changes after position `after`, oldest first, `limit` at most: what the live
+    /// calendar stream sends. Read from the audit log, where every change of a job is written
+    /// in the change's own transaction, so nothing committed is ever missed.
+    pub async fn job_changes_after(&self, after: i64, limit: u32) -> ServiceResult<Vec<JobChange>> {
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, ChangeRow>(
+                "SELECT id, target_id, action, actor_id, actor_username, at FROM audit_log \
+                 WHERE target_type = 'job' AND id > $1 AND outcome = 'success' ORDER BY id LIMIT $2",
+            )
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(JobChange {
+                    id: row.id,
+                    job_id: row.target_id?.parse().ok()?,
+                    action: row.action,
+                    actor_id: row.actor_id,
+                    actor: row.actor_username,
+                    at: row.at,
+                })
+            })
+            .collect())
     }
 
     /// Every project's id, name and colour, by name: the calendar's filter and legend.

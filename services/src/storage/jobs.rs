@@ -490,6 +490,20 @@ impl Storage {
             .rows_affected();
             if changed > 0 {
                 write_audit!(&mut *tx, actor, action, Some("job"), Some(id), &detail)?;
+                // A request to move the job is about the job as it was: it no longer applies.
+                let superseded = sqlx::query(
+                    "UPDATE job_move_requests SET status = 'superseded', decided_at = $1, \
+                     reason = 'the job changed after the request' WHERE job_id = $2 AND status = 'pending'",
+                )
+                .bind(now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if superseded > 0 {
+                    let detail = serde_json::json!({ "superseded": superseded });
+                    write_audit!(&mut *tx, actor, "job.move_supersede", Some("job"), Some(id), &detail)?;
+                }
                 tx.commit().await?;
             }
             Ok::<u64, ServiceError>(changed)

@@ -1,0 +1,48 @@
+-- The calendar: production move requests, iCal feed tokens, remembered preferences.
+-- Never edit once landed: add a new migration instead.
+
+-- A move of a production job asked by someone who may not make it alone; a projets or admin
+-- user (not the requester) approves or rejects it. One pending request per job at most.
+CREATE TABLE job_move_requests (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id           INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    requested_by     INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    -- The job's version the move is based on: approving a request about an older job is refused.
+    based_on_version INTEGER NOT NULL,
+    from_start       TEXT    NOT NULL,
+    from_end         TEXT,
+    planned_start    TEXT    NOT NULL,
+    planned_end      TEXT,
+    status           TEXT    NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn', 'superseded')),
+    decided_by       INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    decided_at       TEXT,
+    reason           TEXT    NOT NULL DEFAULT '',
+    created_at       TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX job_move_requests_one_pending ON job_move_requests (job_id) WHERE status = 'pending';
+CREATE INDEX job_move_requests_status ON job_move_requests (status, created_at);
+
+-- Read-only iCal subscriptions: a user's own jobs (project_id NULL) or a project's. Only the
+-- SHA-256 of the token is kept; revoking sets revoked_at (the row stays for the audit trail).
+CREATE TABLE calendar_feeds (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    project_id   INTEGER REFERENCES projects (id) ON DELETE CASCADE,
+    token_hash   TEXT    NOT NULL UNIQUE,
+    token_hint   TEXT    NOT NULL,
+    created_at   TEXT    NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+);
+CREATE INDEX calendar_feeds_user ON calendar_feeds (user_id);
+
+-- Small per-user settings remembered across sessions and devices (JSON by name), e.g. the
+-- calendar's filters.
+CREATE TABLE user_preferences (
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       TEXT    NOT NULL,
+    value      TEXT    NOT NULL,
+    updated_at TEXT    NOT NULL,
+    PRIMARY KEY (user_id, name)
+);
