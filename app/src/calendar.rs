@@ -750,13 +750,14 @@ impl Refresh {
     }
 }
 
-/// Listens to `/api/v1/calendar/stream` and reloads on every job change, so moves made by others
-/// show without a reload of the page. The browser reconnects by itself (with `Last-Event-ID`).
+/// Listens to `/api/v1/calendar/changes` (Server-Sent Events) and reloads on every job change,
+/// so moves made by others show without a reload of the page. The browser reconnects by itself
+/// (with `Last-Event-ID`).
 #[cfg(feature = "hydrate")]
 fn follow_changes(refresh: Refresh) {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    let Ok(source) = web_sys::EventSource::new("/api/v1/calendar/stream") else {
+    let Ok(source) = web_sys::EventSource::new("/api/v1/calendar/changes") else {
         return;
     };
     let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event| refresh.now());
@@ -767,10 +768,13 @@ fn follow_changes(refresh: Refresh) {
         source.close();
         return;
     }
-    // The listener lives as long as the page: the source is closed when the calendar goes.
-    on_change.forget();
-    let source = send_wrapper::SendWrapper::new(source);
-    on_cleanup(move || source.close());
+    // Both live as long as the calendar: closed and freed when it goes.
+    let handles = send_wrapper::SendWrapper::new((source, on_change));
+    on_cleanup(move || {
+        let (source, on_change) = handles.take();
+        source.close();
+        drop(on_change);
+    });
 }
 
 #[cfg(not(feature = "hydrate"))]

@@ -561,7 +561,7 @@ async fn job_events(body: &mut Body, count: usize) -> Vec<(String, Value)> {
 }
 
 fn stream_request(token: &str, last_event_id: Option<&str>) -> Request<Body> {
-    let mut request = Request::get("/api/v1/calendar/stream")
+    let mut request = Request::get("/api/v1/calendar/changes")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .header(header::ACCEPT, "text/event-stream");
     if let Some(id) = last_event_id {
@@ -627,8 +627,26 @@ async fn stream(engine: TestEngine) {
     let replay = job_events(&mut body, 1).await;
     assert_eq!(replay[0].1["action"], "job.update", "{replay:?}");
 
+    // Without the live header: the same changes as one JSON page.
+    let page = expect(
+        &app,
+        Method::GET,
+        &format!(
+            "/api/v1/calendar/changes?after={}",
+            first["id"].as_i64().unwrap_or(0) - 1
+        ),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let actions: Vec<&str> = page
+        .as_array()
+        .map(|l| l.iter().filter_map(|c| c["action"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(actions, ["job.reschedule", "job.update"], "{page}");
     let (status, _) = app
-        .call(Method::GET, "/api/v1/calendar/stream", None, None)
+        .call(Method::GET, "/api/v1/calendar/changes", None, None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }

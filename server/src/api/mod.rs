@@ -78,7 +78,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar::calendar_events))
         .routes(routes!(calendar::free_slots))
-        .routes(routes!(subscriptions::calendar_stream))
+        .routes(routes!(subscriptions::calendar_changes))
         .routes(routes!(
             subscriptions::list_feeds,
             subscriptions::create_feed

@@ -682,7 +682,11 @@ pub async fn update_job(
     let object = Object::job(project.owner_id, job.job_type);
     if reschedule_only {
         let decision = policy::may(&caller.subject(), action, &object, here.as_ref());
-        if let Decision::NeedsApproval(_) = decision {
+        // A request carries a window; turning a job all-day (or back) is not a move to request.
+        let flips_all_day = changes
+            .all_day
+            .is_some_and(|all_day| all_day != job.all_day);
+        if matches!(decision, Decision::NeedsApproval(_)) && !flips_all_day {
             ensure_active(&project)?;
             let start = changes.planned_start.unwrap_or(job.planned_start);
             let end = changes.planned_end.unwrap_or(job.planned_end);

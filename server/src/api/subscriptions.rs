@@ -1,4 +1,4 @@
-//! Following the plan from elsewhere: the live stream of job changes (Server-Sent Events) that
+//! Following the plan from elsewhere: the job changes (JSON, or live as Server-Sent Events) that
 //! open calendars listen to, the iCal feeds calendar applications subscribe to, and the filters
 //! each user's calendar remembers.
 
@@ -18,7 +18,7 @@ use domain::policy::{Action, Object};
 use serde::{Deserialize, Serialize};
 use services::storage::CalendarQuery;
 
-use super::{ApiError, ApiJson, ApiPath, ApiResult, Caller, Page};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
 /// How often a live calendar looks for changes. The changes are read from the database (the
@@ -31,23 +31,60 @@ const BATCH: u32 = 200;
 /// and the ones already sent skipped.
 const LOOKBACK: i64 = 64;
 
-/// Job changes as they happen, as Server-Sent Events: `event: job`, `id:` the change's position,
-/// `data:` a `JobChange`. Resume after a position with `Last-Event-ID` (browsers do it by
-/// themselves on reconnect); without it the stream starts with the next change.
-#[utoipa::path(get, path = "/calendar/stream", tag = "calendar",
-    responses((status = 200, description = "The stream of `JobChange` events", content(
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// Changes after this position (a change's `id`); as JSON, from the start of the log
+    /// without it. A live reader sends `Last-Event-ID` instead.
+    #[param(minimum = 0)]
+    after: Option<i64>,
+    /// At most this many changes in one JSON answer (1 to 500, 100 by default).
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+}
+
+/// Job changes (created, edited, moved, deleted, move requests and their decisions), oldest
+/// first. As JSON, a page of them after `after`. Live, with `Accept: text/event-stream`, as
+/// Server-Sent Events: `event: job`, `id:` the change's position, `data:` a `JobChange`; the
+/// stream starts with the next change, or after `Last-Event-ID` (browsers resend it when they
+/// reconnect).
+#[utoipa::path(get, path = "/calendar/changes", tag = "calendar",
+    params(ChangesQuery),
+    responses((status = 200, description = "The changes", content(
+        (Vec<domain::JobChange> = "application/json"),
         (String = "text/event-stream"),
     ))))]
-pub async fn calendar_stream(
+pub async fn calendar_changes(
     State(state): State<AppState>,
     caller: Caller,
+    ApiQuery(query): ApiQuery<ChangesQuery>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     caller.may(Action::Read, &Object::none(), None)?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid("limit", "must be 1 to 500"));
+    }
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::invalid("after", "must be 0 or more"));
+    }
+    let live = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if !live {
+        let changes = state
+            .storage
+            .job_changes_after(query.after.unwrap_or(0), limit)
+            .await?;
+        return Ok(Json(changes).into_response());
+    }
     let resume = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<i64>().ok());
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(query.after);
     let after = match resume {
         Some(id) => id.max(0),
         None => state.storage.latest_job_change().await?,
