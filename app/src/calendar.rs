@@ -1448,7 +1448,7 @@ fn event_pill(
             on:click=open>
             {(!event.all_day).then(|| view! { <span class="cal-event__time mono">{time_label(event.start, &zone)}</span> })}
             <span class="cal-event__title">{event.title.clone()}</span>
-            {pending_text.is_some().then(|| view! { <span class="cal-event__pending" aria-hidden="true">"⇢ pending"</span> })}
+            {pending_text.is_some().then(|| view! { <span class="cal-event__pending" aria-hidden="true">"⇢"</span> })}
             {conflict.then(|| view! {
                 <button type="button" class="cal-event__warn" aria-label="Resolve the conflict" data-testid="resolve-conflict"
                     on:pointerdown=move |ev| ev.stop_propagation()
