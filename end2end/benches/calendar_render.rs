@@ -154,6 +154,8 @@ async fn page_loads(
 ) -> TestResult {
     let mut warm = Vec::new();
     let mut html = Vec::new();
+    let mut parsed = Vec::new();
+    let mut wasm = Vec::new();
     for load in 0..LOADS {
         client.goto(&format!("{base}{path}")).await?;
         // Resolves once the page has set its mark; WebDriver's polling is not part of the figure.
@@ -164,9 +166,14 @@ async fn page_loads(
                     const mark = performance.getEntriesByName("uhub:calendar-interactive")[0];
                     if (!mark) { requestAnimationFrame(look); return; }
                     const nav = performance.getEntriesByType("navigation")[0];
+                    const wasm = performance.getEntriesByType("resource").find(r => r.name.endsWith(".wasm"));
                     done({
                         interactive: mark.startTime,
                         html: nav.responseEnd,
+                        parsed: nav.domContentLoadedEventEnd,
+                        wasm: wasm ? wasm.responseEnd : 0,
+                        bytes: nav.transferSize,
+                        decoded: nav.decodedBodySize,
                         jobs: document.querySelectorAll(".cal-event[data-job-id]").length,
                         conflicts: document.querySelectorAll(".cal-event[data-conflict=true]").length,
                     });
@@ -190,10 +197,21 @@ async fn page_loads(
         } else {
             warm.push(interactive);
             html.push(figures["html"].as_f64().unwrap_or(0.0));
+            parsed.push(figures["parsed"].as_f64().unwrap_or(0.0));
+            wasm.push(figures["wasm"].as_f64().unwrap_or(0.0));
+            if load == 1 {
+                println!(
+                    "  {label}: page {} KiB on the wire, {} KiB of HTML",
+                    figures["bytes"].as_u64().unwrap_or(0) / 1024,
+                    figures["decoded"].as_u64().unwrap_or(0) / 1024
+                );
+            }
         }
     }
     summary(&format!("{label}, navigation → interactive"), warm);
-    summary(&format!("{label}, of which the HTML response"), html);
+    summary(&format!("{label}, HTML received"), html);
+    summary(&format!("{label}, HTML parsed (DOMContentLoaded)"), parsed);
+    summary(&format!("{label}, bundle received"), wasm);
     Ok(())
 }
 
@@ -294,9 +312,11 @@ async fn api_figures(engine: TestEngine, label: &str) -> TestResult {
 
 #[tokio::main]
 async fn main() -> TestResult {
-    println!("calendar REST call with conflict detection (target < 50 ms)");
-    api_figures(TestEngine::Sqlite, "SQLite").await?;
-    api_figures(TestEngine::Postgres, "PostgreSQL").await?;
+    if std::env::var_os("UHUB_BENCH_BROWSER_ONLY").is_none() {
+        println!("calendar REST call with conflict detection (target < 50 ms)");
+        api_figures(TestEngine::Sqlite, "SQLite").await?;
+        api_figures(TestEngine::Postgres, "PostgreSQL").await?;
+    }
     println!("calendar in headless Chromium, release bundle (target ≤ 400 ms; FullCalendar 6: about 1,300 ms for the month)");
     browser_figures().await
 }
