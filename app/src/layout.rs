@@ -34,6 +34,11 @@ const NAV_ITEMS: &[NavItem] = &[
         icon: "▦",
     },
     NavItem {
+        href: "/server",
+        label: "Server",
+        icon: "◫",
+    },
+    NavItem {
         href: "/docs/api",
         label: "API",
         icon: "⌁",

@@ -14,6 +14,7 @@ mod layout;
 mod not_found;
 pub mod projects;
 pub mod runs;
+pub mod server_view;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -63,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/docs/api") view=api_docs::ApiPage/>
                     <Route path=path!("/jobs/:id") view=runs::JobPage/>
                     <Route path=path!("/runs/:id") view=runs::RunPage/>
+                    <Route path=path!("/server") view=server_view::ServerPage/>
                 </Routes>
             </layout::AppShell>
         </Router>

@@ -9,6 +9,7 @@ pub mod backlog;
 pub mod calendar;
 pub mod context;
 pub mod feed;
+pub mod host;
 pub mod ical;
 pub mod incident;
 pub mod job;

@@ -855,3 +855,67 @@ async fn calendar_move_requests_live_updates_and_remembered_filters() -> TestRes
     })
     .await
 }
+
+/// `demo-ops` opens the Server view: gauges for CPU, memory and the disks, the per-core bars and
+/// the history charts, drawn from the sampler's readings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_view_shows_the_host() -> TestResult {
+    let _one = ONE_BROWSER.lock().await;
+    let site = site_dir();
+    let storage = TestStorage::new(TestEngine::Sqlite).await;
+    let today = chrono::Utc::now().date_naive();
+    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
+    let scripts = tempfile::tempdir()?;
+    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
+    // A few readings stored, as the sampler would have made them.
+    let monitor =
+        services::host::HostMonitor::new(storage.storage.clone(), Duration::from_secs(10));
+    for _ in 0..4 {
+        monitor.sample_and_store().await?;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir()?;
+    let client = browser(&driver, profile.path()).await?;
+    let base = format!("http://{address}");
+    let outcome = async {
+        log_in(&client, &base, "demo-ops", "/server").await?;
+        for gauge in ["gauge-cpu", "gauge-memory", "gauge-swap"] {
+            let element = client
+                .wait()
+                .at_most(Duration::from_secs(20))
+                .for_element(Locator::Css(&format!("[data-testid={gauge}]")))
+                .await?;
+            let level = element.attr("data-level").await?.unwrap_or_default();
+            assert!(["ok", "warn", "alert"].contains(&level.as_str()), "{gauge}: {level}");
+        }
+        assert!(!client
+            .find_all(Locator::Css("[data-testid^=gauge-disk-]"))
+            .await?
+            .is_empty());
+        assert!(!client.find_all(Locator::Css(".cores__core")).await?.is_empty());
+        let lines = client
+            .find_all(Locator::Css(".chart__line[data-series=CPU]"))
+            .await?;
+        assert_eq!(lines.len(), 1, "the CPU history line");
+        let points = lines[0].attr("points").await?.unwrap_or_default();
+        assert!(points.split_whitespace().count() >= 2, "{points}");
+        screenshot(&client, "server").await?;
+        log_out(&client).await?;
+        // dev may not see it.
+        log_in(&client, &base, "demo-dev", "/server").await?;
+        let refused = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=server] [role=alert]"))
+            .await?;
+        assert!(refused.text().await?.contains("admin and ops"));
+        Ok::<(), end2end::BoxError>(())
+    }
+    .await;
+    let closed = client.close().await;
+    server.abort();
+    outcome?;
+    closed?;
+    Ok(())
+}

@@ -89,6 +89,9 @@ pub struct Config {
     /// `UHUB_TIMEZONE`: the team's IANA time zone, in which the calendar lays out days (all-day
     /// jobs, the month grid, the iCal feed); `UTC` by default.
     pub timezone: chrono_tz::Tz,
+    /// `UHUB_METRICS_INTERVAL`: seconds between two readings of the host (1 to 60, 10 by
+    /// default).
+    pub metrics_interval: std::time::Duration,
 }
 
 /// Where project secrets live when Vault is used.
@@ -201,6 +204,19 @@ impl Config {
             })?,
         };
 
+        let metrics_interval = match get("UHUB_METRICS_INTERVAL") {
+            None => crate::DEFAULT_METRICS_INTERVAL,
+            Some(text) => match text.trim().trim_end_matches('s').parse::<u64>() {
+                Ok(seconds @ 1..=60) => std::time::Duration::from_secs(seconds),
+                _ => {
+                    return Err(ConfigError::new(
+                        "UHUB_METRICS_INTERVAL",
+                        format!("`{text}` is not a number of seconds from 1 to 60"),
+                    ))
+                }
+            },
+        };
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -223,6 +239,7 @@ impl Config {
             public_url: get("UHUB_PUBLIC_URL"),
             vault,
             timezone,
+            metrics_interval,
         })
     }
 }
@@ -319,6 +336,18 @@ mod tests {
     #[test]
     fn the_time_zone_is_an_iana_name() -> Result<(), ConfigError> {
         assert_eq!(config(&[])?.timezone, chrono_tz::Tz::UTC);
+        assert_eq!(
+            config(&[])?.metrics_interval,
+            std::time::Duration::from_secs(10)
+        );
+        assert_eq!(
+            config(&[("UHUB_METRICS_INTERVAL", "30")])?.metrics_interval,
+            std::time::Duration::from_secs(30)
+        );
+        for wrong in ["0", "61", "fast"] {
+            let error = config(&[("UHUB_METRICS_INTERVAL", wrong)]).err();
+            assert_eq!(error.map(|e| e.setting), Some("UHUB_METRICS_INTERVAL"));
+        }
         assert_eq!(
             config(&[("UHUB_TIMEZONE", "Europe/Paris")])?.timezone,
             chrono_tz::Europe::Paris

@@ -21,6 +21,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use services::auth::{LoginThrottle, TokenKeys};
 use services::engine::{EngineConfig, Executor};
+use services::host::HostMonitor;
 use services::storage::Actor;
 use services::Storage;
 use tokio::net::TcpListener;
@@ -43,7 +44,12 @@ pub struct AppState {
     pub executor: Executor,
     /// The team's time zone (`UHUB_TIMEZONE`): where the calendar's days begin.
     pub zone: chrono_tz::Tz,
+    /// Reads the host for the Server view (sampling only once started, see `run`).
+    pub host: HostMonitor,
 }
+
+/// How often the host is read unless `UHUB_METRICS_INTERVAL` says otherwise.
+pub const DEFAULT_METRICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The largest request body accepted (JSON, forms, server functions): far above any real request,
 /// far below what could hurt.
@@ -65,12 +71,19 @@ impl AppState {
             .build();
         AppState {
             leptos_options,
-            storage,
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
             throttle: LoginThrottle::default(),
+            host: HostMonitor::new(storage.clone(), DEFAULT_METRICS_INTERVAL),
+            storage,
             executor,
             zone: chrono_tz::Tz::UTC,
         }
+    }
+
+    /// The same state with its host monitor.
+    pub fn with_host(mut self, host: HostMonitor) -> AppState {
+        self.host = host;
+        self
     }
 
     /// The same state with the calendar in `zone`.
@@ -86,6 +99,7 @@ pub fn router(state: AppState) -> Router {
     let storage = state.storage.clone();
     let executor = state.executor.clone();
     let zone = state.zone;
+    let host = state.host.clone();
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
 
@@ -100,7 +114,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_request_context(&storage, &executor, zone),
+            move || provide_request_context(&storage, &executor, &host, zone),
             move || app::shell(shell_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -120,8 +134,14 @@ pub fn router(state: AppState) -> Router {
 
 /// What every page render and server function finds in Leptos' context: the storage, the
 /// signed-in user (put in the request by the session guard) and the request's CSP nonce.
-fn provide_request_context(storage: &Storage, executor: &Executor, zone: chrono_tz::Tz) {
+fn provide_request_context(
+    storage: &Storage,
+    executor: &Executor,
+    host: &HostMonitor,
+    zone: chrono_tz::Tz,
+) {
     provide_context(storage.clone());
+    provide_context(app::server_view::Monitor(host.clone()));
     provide_context(executor.clone());
     provide_context(app::calendar::CalendarZone(zone));
     provide_context(app::api_docs::ApiDocument(api::document_json()));
@@ -218,7 +238,10 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         address,
         executor,
     )
-    .with_zone(config.timezone);
+    .with_zone(config.timezone)
+    .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
+    // Reads the host every interval, stores it, keeps the history within its retention.
+    state.host.start();
     tracing::info!(%address, "uHub is listening on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

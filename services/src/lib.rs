@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod engine;
 pub mod error;
+pub mod host;
 pub mod password;
 pub mod secrets;
 pub mod seed;

@@ -6,6 +6,7 @@ mod auth;
 mod calendar;
 mod docs;
 pub mod error;
+mod host;
 mod incidents;
 mod moves;
 mod projects;
@@ -78,6 +79,8 @@ fn described_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(calendar::calendar_events))
         .routes(routes!(calendar::free_slots))
+        .routes(routes!(host::host_metrics))
+        .routes(routes!(host::host_history))
         .routes(routes!(subscriptions::calendar_changes))
         .routes(routes!(
             subscriptions::list_feeds,

@@ -20,6 +20,8 @@ pub struct TestApp {
     pub router: Router,
     pub storage: TestStorage,
     pub executor: Executor,
+    /// The host monitor behind `/api/v1/server/metrics` (not sampling by itself: tests drive it).
+    pub host: services::host::HostMonitor,
     /// The scripts directory of `local` runs: tests write their scripts here.
     pub scripts: tempfile::TempDir,
     _site: tempfile::TempDir,
@@ -110,17 +112,23 @@ impl TestApp {
             None => test_executor(&storage.storage, scripts.path()),
         };
         executor.start();
+        let host = services::host::HostMonitor::new(
+            storage.storage.clone(),
+            std::time::Duration::from_secs(10),
+        );
         let state = AppState::new(
             storage.storage.clone(),
             Secret::new(SECRET.to_owned()),
             site.path(),
             "127.0.0.1:3000".parse().expect("address"),
             executor.clone(),
-        );
+        )
+        .with_host(host.clone());
         TestApp {
             router: router(state),
             storage,
             executor,
+            host,
             scripts,
             _site: site,
         }

@@ -11,6 +11,7 @@ mod calendar;
 mod context;
 mod environments;
 mod feeds;
+mod host;
 mod incidents;
 mod jobs;
 mod links;
