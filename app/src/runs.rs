@@ -491,6 +491,7 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             <div><dt class="muted">"Exit code"</dt><dd data-testid="exit-code">{move || run.with(|r| r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))}</dd></div>
             <div class="run-facts__wide"><dt class="muted">"Reason"</dt><dd>{move || run.with(|r| r.reason.clone().unwrap_or_else(|| "—".into()))}</dd></div>
         </dl>
+        <RunHost run=run.get_untracked()/>
         <section class="log-panel" aria-label="Log">
             <div class="log-toolbar">
                 <label class="search">
@@ -538,5 +539,35 @@ mod tests {
             ]
         );
         assert_eq!(ansi_pieces("\u{1b}[2Kcleared")[0].text, "cleared");
+    }
+}
+
+/// The host around a run (admin and ops): CPU and memory from ten minutes before it started to
+/// ten minutes after it ended, so a failure can be read against what the machine was doing.
+#[component]
+fn RunHost(run: Run) -> impl IntoView {
+    let margin = chrono::Duration::minutes(10);
+    let from = run.started_at.unwrap_or(run.created_at) - margin;
+    let to = run
+        .finished_at
+        .map(|end| end + margin)
+        .unwrap_or_else(chrono::Utc::now)
+        .min(chrono::Utc::now());
+    let to = if to <= from { from + margin } else { to };
+    let readings = Resource::new(
+        move || (from, to),
+        |(from, to)| crate::server_view::host_window(from, to),
+    );
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                // Those who may not see the host (dev, projets) simply do not get the panel.
+                readings.await.ok().map(|samples| view! {
+                    <section class="run-host" aria-label="The host around this run" data-testid="run-host">
+                        {crate::server_view::chart("Host around this run", from, to, crate::server_view::usage_series(&samples))}
+                    </section>
+                })
+            })}
+        </Suspense>
     }
 }

@@ -887,13 +887,19 @@ async fn the_server_view_shows_the_host() -> TestResult {
                 .for_element(Locator::Css(&format!("[data-testid={gauge}]")))
                 .await?;
             let level = element.attr("data-level").await?.unwrap_or_default();
-            assert!(["ok", "warn", "alert"].contains(&level.as_str()), "{gauge}: {level}");
+            assert!(
+                ["ok", "warn", "alert"].contains(&level.as_str()),
+                "{gauge}: {level}"
+            );
         }
         assert!(!client
             .find_all(Locator::Css("[data-testid^=gauge-disk-]"))
             .await?
             .is_empty());
-        assert!(!client.find_all(Locator::Css(".cores__core")).await?.is_empty());
+        assert!(!client
+            .find_all(Locator::Css(".cores__core"))
+            .await?
+            .is_empty());
         let lines = client
             .find_all(Locator::Css(".chart__line[data-series=CPU]"))
             .await?;

@@ -31,6 +31,10 @@ impl Readers {
     fn new() -> Readers {
         let mut system = System::new();
         system.refresh_cpu_usage();
+        // CPU usage is a difference between two readings: take a first one a moment apart, so
+        // the very first sample is already meaningful (this runs on a blocking thread).
+        std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
+        system.refresh_cpu_usage();
         system.refresh_memory();
         Readers {
             system,
@@ -52,19 +56,39 @@ impl Readers {
         let per_core: Vec<f32> = self.system.cpus().iter().map(|c| c.cpu_usage()).collect();
         let total = self.system.total_memory();
         let available = self.system.available_memory();
-        let mut disks: Vec<DiskFigures> = self
+        let mut listed: Vec<(String, DiskFigures)> = self
             .disks
             .list()
             .iter()
-            .map(|disk| DiskFigures {
-                mount: disk.mount_point().to_string_lossy().into_owned(),
-                file_system: disk.file_system().to_string_lossy().into_owned(),
-                total_bytes: disk.total_space(),
-                available_bytes: disk.available_space(),
+            .map(|disk| {
+                (
+                    disk.name().to_string_lossy().into_owned(),
+                    DiskFigures {
+                        mount: disk.mount_point().to_string_lossy().into_owned(),
+                        file_system: disk.file_system().to_string_lossy().into_owned(),
+                        total_bytes: disk.total_space(),
+                        available_bytes: disk.available_space(),
+                    },
+                )
             })
             .collect();
+        // One device mounted in several places (bind mounts, containers) is one disk: keep its
+        // shortest mount point.
+        listed.sort_by(|a, b| (a.1.mount.len(), &a.1.mount).cmp(&(b.1.mount.len(), &b.1.mount)));
+        let mut seen = std::collections::HashSet::new();
+        let mut disks: Vec<DiskFigures> = listed
+            .into_iter()
+            .filter(|(device, disk)| {
+                let key = if device.is_empty() {
+                    disk.mount.clone()
+                } else {
+                    device.clone()
+                };
+                seen.insert(key)
+            })
+            .map(|(_, disk)| disk)
+            .collect();
         disks.sort_by(|a, b| a.mount.cmp(&b.mount));
-        disks.dedup_by(|a, b| a.mount == b.mount);
         let mut network: Vec<NetworkFigures> = self
             .networks
             .iter()
