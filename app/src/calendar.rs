@@ -1362,30 +1362,35 @@ fn Legend(request: CalendarRequest, data: CalendarData) -> impl IntoView {
     }
 }
 
-/// One job on the grid: coloured pill, conflict border and tooltip, draggable.
-fn event_pill(
+/// Escapes text for HTML content and double-quoted attributes (titles are anyone's input).
+fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// One job on a grid — coloured pill, conflict border and tooltip, pending mark — as markup.
+/// Grids put their jobs in with `inner_html`: the browser parses thousands of them natively and
+/// hydration has nothing to walk; the grid itself listens for all of them (`GridEvents`).
+fn pill_html(
+    out: &mut String,
     event: &CalendarEvent,
     titles: &HashMap<i64, String>,
     zone: &Tz,
-    drag: RwSignal<Option<Drag>>,
-    resolving: RwSignal<Option<i64>>,
-    style: Option<String>,
+    style: Option<&str>,
     resizable: bool,
-) -> impl IntoView {
+) {
+    use std::fmt::Write as _;
     let props = &event.extended_props;
     let job_id = props.job_id;
     let conflict = props.conflict;
-    let names: Vec<String> = props
-        .conflicts_with
-        .iter()
-        .map(|id| {
-            titles
-                .get(id)
-                .cloned()
-                .unwrap_or_else(|| format!("job #{id}"))
-        })
-        .collect();
-    let tooltip_id = format!("conflict-{job_id}");
     let pending_text = props.pending_move.as_ref().map(|p| {
         format!(
             "Move to {} requested by {}, waiting for approval",
@@ -1393,75 +1398,162 @@ fn event_pill(
             p.requested_by.as_deref().unwrap_or("a former user")
         )
     });
-    let label = format!(
-        "{} · {} · {}{}{}",
-        event.title,
-        window_label(event, zone),
-        props.project_name,
-        props
-            .environment
-            .as_ref()
-            .map(|e| format!(" · {e}"))
-            .unwrap_or_default(),
-        pending_text
-            .as_ref()
-            .map(|t| format!(" · {t}"))
-            .unwrap_or_default()
+    out.push_str("<div class=\"cal-event");
+    if conflict {
+        out.push_str(" cal-event--conflict");
+    }
+    if event.all_day {
+        out.push_str(" cal-event--allday");
+    }
+    if pending_text.is_some() {
+        out.push_str(" cal-event--pending");
+    }
+    let _ = write!(
+        out,
+        "\" data-job-id=\"{job_id}\" data-conflict=\"{conflict}\" data-status=\"{}\" data-type=\"{}\" data-environment=\"",
+        props.status.as_str(),
+        props.job_type.as_str()
     );
-    let start = event.start;
-    let zone = *zone;
-    let grab = move |ev: leptos::ev::PointerEvent, resize: bool| {
+    escape_html(props.environment.as_deref().unwrap_or_default(), out);
+    out.push('"');
+    if let (Some(pending), Some(text)) = (&props.pending_move, &pending_text) {
+        let _ = write!(out, " data-pending-move=\"{}\" title=\"", pending.id);
+        escape_html(text, out);
+        out.push('"');
+    }
+    out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
+    escape_html(&event.title, out);
+    let _ = write!(out, " · {} · ", window_label(event, zone));
+    escape_html(&props.project_name, out);
+    if let Some(environment) = &props.environment {
+        out.push_str(" · ");
+        escape_html(environment, out);
+    }
+    if let Some(text) = &pending_text {
+        out.push_str(" · ");
+        escape_html(text, out);
+    }
+    out.push('"');
+    if conflict {
+        let _ = write!(out, " aria-describedby=\"conflict-{job_id}\"");
+    }
+    out.push_str(" style=\"--event-color: ");
+    escape_html(&event.color, out);
+    out.push(';');
+    if let Some(style) = style {
+        out.push_str(style);
+    }
+    out.push_str("\">");
+    if !event.all_day {
+        let _ = write!(
+            out,
+            "<span class=\"cal-event__time mono\">{}</span>",
+            time_label(event.start, zone)
+        );
+    }
+    out.push_str("<span class=\"cal-event__title\">");
+    escape_html(&event.title, out);
+    out.push_str("</span>");
+    if pending_text.is_some() {
+        out.push_str("<span class=\"cal-event__pending\" aria-hidden=\"true\">⇢</span>");
+    }
+    if conflict {
+        let _ = write!(
+            out,
+            "<button type=\"button\" class=\"cal-event__warn\" aria-label=\"Resolve the conflict\" data-testid=\"resolve-conflict\">⚠</button><span class=\"cal-tooltip\" role=\"tooltip\" id=\"conflict-{job_id}\">Conflicts with "
+        );
+        for (n, id) in props.conflicts_with.iter().enumerate() {
+            if n > 0 {
+                out.push_str(", ");
+            }
+            match titles.get(id) {
+                Some(title) => escape_html(title, out),
+                None => {
+                    let _ = write!(out, "job #{id}");
+                }
+            }
+        }
+        out.push_str("</span>");
+    }
+    if resizable {
+        out.push_str("<span class=\"cal-event__resize\" aria-hidden=\"true\"></span>");
+    }
+    out.push_str("</div>");
+}
+
+/// Pointer and click handling for every job of a grid, from the grid itself (event
+/// delegation): a drag starts on a pill or its lower edge, a click opens the job or, on ⚠, the
+/// resolution dialog.
+#[derive(Clone, Copy)]
+struct GridEvents {
+    shown: Memo<Vec<CalendarEvent>>,
+    zone: Tz,
+    drag: RwSignal<Option<Drag>>,
+    resolving: RwSignal<Option<i64>>,
+}
+
+/// The job (and the part of it) an event happened on.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+struct Hit {
+    job_id: i64,
+    on_resize: bool,
+    on_warn: bool,
+}
+
+#[cfg(feature = "hydrate")]
+fn hit(ev: &leptos::ev::Event) -> Option<Hit> {
+    use wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+    let pill = target.closest(".cal-event[data-job-id]").ok()??;
+    let job_id = pill.get_attribute("data-job-id")?.parse().ok()?;
+    let within = |selector: &str| target.closest(selector).ok().flatten().is_some();
+    Some(Hit {
+        job_id,
+        on_resize: within(".cal-event__resize"),
+        on_warn: within(".cal-event__warn"),
+    })
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn hit(_ev: &leptos::ev::Event) -> Option<Hit> {
+    None
+}
+
+impl GridEvents {
+    fn pointerdown(self, ev: leptos::ev::PointerEvent) {
         if ev.button() != 0 {
             return;
         }
+        let Some(hit) = hit(&ev) else { return };
+        if hit.on_warn {
+            return;
+        }
         take_just_dragged();
-        let grab_minutes = grab_offset(&ev, start, &zone);
-        drag.set(Some(Drag {
-            job_id,
-            resize,
+        let Some(start) = self.shown.with_untracked(|list| {
+            list.iter()
+                .find(|e| e.extended_props.job_id == hit.job_id)
+                .map(|e| e.start)
+        }) else {
+            return;
+        };
+        let grab_minutes = grab_offset(&ev, start, &self.zone);
+        self.drag.set(Some(Drag {
+            job_id: hit.job_id,
+            resize: hit.on_resize,
             origin: (ev.client_x(), ev.client_y()),
             moved: false,
             grab_minutes,
         }));
-    };
-    let mut style_text = format!("--event-color: {};", event.color);
-    if let Some(extra) = style {
-        style_text.push_str(&extra);
     }
-    let navigate = use_navigate();
-    let open = move |_| {
-        if !take_just_dragged() {
-            navigate(&format!("/jobs/{job_id}"), Default::default());
+
+    fn click(self, ev: leptos::ev::MouseEvent, open: &dyn Fn(i64)) {
+        let Some(hit) = hit(&ev) else { return };
+        if hit.on_warn {
+            ev.stop_propagation();
+            self.resolving.set(Some(hit.job_id));
+        } else if !take_just_dragged() {
+            open(hit.job_id);
         }
-    };
-    view! {
-        <div class="cal-event" class:cal-event--conflict=conflict class:cal-event--allday=event.all_day
-            class:cal-event--pending=props.pending_move.is_some()
-            data-pending-move=props.pending_move.as_ref().map(|p| p.id.to_string())
-            title=pending_text.clone()
-            data-job-id=job_id.to_string() data-conflict=conflict.to_string() data-status=props.status.as_str()
-            data-type=props.job_type.as_str() data-environment=props.environment.clone().unwrap_or_default()
-            tabindex="0" role="button" aria-label=label
-            aria-describedby=if conflict { Some(tooltip_id.clone()) } else { None }
-            style=style_text
-            on:pointerdown=move |ev| grab(ev, false)
-            on:click=open>
-            {(!event.all_day).then(|| view! { <span class="cal-event__time mono">{time_label(event.start, &zone)}</span> })}
-            <span class="cal-event__title">{event.title.clone()}</span>
-            {pending_text.is_some().then(|| view! { <span class="cal-event__pending" aria-hidden="true">"⇢"</span> })}
-            {conflict.then(|| view! {
-                <button type="button" class="cal-event__warn" aria-label="Resolve the conflict" data-testid="resolve-conflict"
-                    on:pointerdown=move |ev| ev.stop_propagation()
-                    on:click=move |ev| { ev.stop_propagation(); resolving.set(Some(job_id)); }>"⚠"</button>
-                <span class="cal-tooltip" role="tooltip" id=tooltip_id.clone()>
-                    "Conflicts with " {names.join(", ")}
-                </span>
-            })}
-            {resizable.then(|| view! {
-                <span class="cal-event__resize" aria-hidden="true"
-                    on:pointerdown=move |ev| { ev.stop_propagation(); grab(ev, true); }></span>
-            })}
-        </div>
     }
 }
 
@@ -1512,42 +1604,63 @@ fn MonthGrid(
     let expanded = RwSignal::new(None::<NaiveDate>);
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
     let weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    // Each day's jobs as markup, and how many: built once per change of what is shown; a cell
+    // whose markup did not change is not touched.
+    let cells = Memo::new(move |_| {
+        shown.with(|list| {
+            let titles = titles_of(list);
+            calendar::by_day(list, &zone)
+                .into_iter()
+                .map(|(day, events)| {
+                    let mut html = String::with_capacity(events.len() * 600);
+                    for event in &events {
+                        pill_html(&mut html, event, &titles, &zone, None, false);
+                    }
+                    (day, (html, events.len()))
+                })
+                .collect::<HashMap<NaiveDate, (String, usize)>>()
+        })
+    });
+    let grid = GridEvents {
+        shown,
+        zone,
+        drag,
+        resolving,
+    };
+    let navigate = use_navigate();
+    let open = move |job_id: i64| navigate(&format!("/jobs/{job_id}"), Default::default());
     view! {
-        <div class="month" role="grid" aria-label="Month">
+        <div class="month" role="grid" aria-label="Month"
+            on:pointerdown=move |ev| grid.pointerdown(ev)
+            on:click=move |ev| grid.click(ev, &open)>
             <div class="month__head" role="row">
                 {weekdays.map(|d| view! { <div class="month__weekday" role="columnheader">{d}</div> })}
             </div>
             <div class="month__cells">
-                {move || {
-                    let list = shown.get();
-                    let titles = titles_of(&list);
-                    let by_day = calendar::by_day(&list, &zone);
-                    days.iter().map(|day| {
-                        let day = *day;
-                        let events: Vec<&CalendarEvent> = by_day.get(&day).cloned().unwrap_or_default();
-                        let count = events.len();
-                        let open = expanded.get() == Some(day);
-                        let hidden = if open { 0 } else { count.saturating_sub(MONTH_CELL_EVENTS) };
-                        view! {
-                            <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
-                                class:month__cell--other=day.month() != month class:month__cell--today=day == today
-                                class:month__cell--open=open>
-                                <span class="month__day">{day.day()}</span>
-                                <div class="month__events">
-                                    {events.iter().map(|e| event_pill(e, &titles, &zone, drag, resolving, None, false)).collect_view()}
-                                </div>
-                                {(hidden > 0).then(|| view! {
-                                    <button type="button" class="month__more" on:click=move |_| expanded.set(Some(day))>
+                {days.into_iter().map(|day| {
+                    let count = move || cells.with(|c| c.get(&day).map(|(_, n)| *n).unwrap_or(0));
+                    let open = move || expanded.get() == Some(day);
+                    view! {
+                        <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
+                            class:month__cell--other=day.month() != month class:month__cell--today=day == today
+                            class:month__cell--open=open>
+                            <span class="month__day">{day.day()}</span>
+                            <div class="month__events"
+                                inner_html=move || cells.with(|c| c.get(&day).map(|(html, _)| html.clone()).unwrap_or_default())></div>
+                            {move || {
+                                let hidden = if open() { 0 } else { count().saturating_sub(MONTH_CELL_EVENTS) };
+                                (hidden > 0).then(|| view! {
+                                    <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(Some(day)); }>
                                         {format!("+{hidden} more")}
                                     </button>
-                                })}
-                                {(open && count > MONTH_CELL_EVENTS).then(|| view! {
-                                    <button type="button" class="month__more" on:click=move |_| expanded.set(None)>"Show less"</button>
-                                })}
-                            </div>
-                        }
-                    }).collect_view()
-                }}
+                                })
+                            }}
+                            {move || (open() && count() > MONTH_CELL_EVENTS).then(|| view! {
+                                <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(None); }>"Show less"</button>
+                            })}
+                        </div>
+                    }
+                }).collect_view()}
             </div>
         </div>
     }
@@ -1630,8 +1743,79 @@ fn TimeGrid(
     });
     let head_days = days.clone();
     let allday_days = days.clone();
+    let column_days = days.clone();
+    // Each day's all-day jobs, and each day's timed jobs laid out side by side, as markup: built
+    // once per change; a day whose markup did not change is not touched.
+    let all_day = Memo::new(move |_| {
+        shown.with(|list| {
+            let titles = titles_of(list);
+            calendar::by_day(list, &zone)
+                .into_iter()
+                .map(|(day, events)| {
+                    let mut html = String::new();
+                    for event in events.iter().filter(|e| e.all_day) {
+                        pill_html(&mut html, event, &titles, &zone, None, false);
+                    }
+                    (day, html)
+                })
+                .collect::<HashMap<NaiveDate, String>>()
+        })
+    });
+    let columns_html = Memo::new(move |_| {
+        let now = now.get();
+        shown.with(|list| {
+            let titles = titles_of(list);
+            column_days
+                .iter()
+                .map(|day| {
+                    let day = *day;
+                    let day_start = calendar::start_of_day(day, &zone);
+                    let day_end = calendar::start_of_day(day + Duration::days(1), &zone);
+                    let timed: Vec<&CalendarEvent> = list
+                        .iter()
+                        .filter(|e| !e.all_day && e.start < day_end && e.end > day_start)
+                        .collect();
+                    let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = timed
+                        .iter()
+                        .map(|e| (e.start.max(day_start), e.end.min(day_end)))
+                        .collect();
+                    let minutes_of = |at: DateTime<Utc>| (at - day_start).num_minutes() as f64;
+                    let mut html = String::with_capacity(timed.len() * 700);
+                    for (index, column, columns) in lay_out(&spans) {
+                        let (from, to) = spans[index];
+                        let top = minutes_of(from) / 60.0 * HOUR_PX;
+                        let height =
+                            ((to - from).num_minutes() as f64 / 60.0 * HOUR_PX).max(18.0);
+                        let width = 100.0 / columns as f64;
+                        let style = format!(
+                            " top: {top:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);",
+                            width * column as f64
+                        );
+                        pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true);
+                    }
+                    if day == today {
+                        let top = minutes_of(now) / 60.0 * HOUR_PX;
+                        html.push_str(&format!(
+                            "<div class=\"timegrid__now\" style=\"top: {top:.1}px\" aria-hidden=\"true\"></div>"
+                        ));
+                    }
+                    (day, html)
+                })
+                .collect::<HashMap<NaiveDate, String>>()
+        })
+    });
+    let grid = GridEvents {
+        shown,
+        zone,
+        drag,
+        resolving,
+    };
+    let navigate = use_navigate();
+    let open = move |job_id: i64| navigate(&format!("/jobs/{job_id}"), Default::default());
     view! {
-        <div class="timegrid" style=format!("--days: {columns}")>
+        <div class="timegrid" style=format!("--days: {columns}")
+            on:pointerdown=move |ev| grid.pointerdown(ev)
+            on:click=move |ev| grid.click(ev, &open)>
             <div class="timegrid__head">
                 <div class="timegrid__gutter"></div>
                 {head_days.iter().map(|d| view! {
@@ -1643,60 +1827,21 @@ fn TimeGrid(
             </div>
             <div class="timegrid__allday">
                 <div class="timegrid__gutter muted small">"all day"</div>
-                {move || {
-                    let list = shown.get();
-                    let titles = titles_of(&list);
-                    let by_day = calendar::by_day(&list, &zone);
-                    allday_days.iter().map(|day| {
-                        let events: Vec<&CalendarEvent> = by_day.get(day).map(|l| l.iter().filter(|e| e.all_day).copied().collect()).unwrap_or_default();
-                        view! {
-                            <div class="timegrid__allday-cell" data-date=day.format("%Y-%m-%d").to_string()>
-                                {events.iter().map(|e| event_pill(e, &titles, &zone, drag, resolving, None, false)).collect_view()}
-                            </div>
-                        }
-                    }).collect_view()
-                }}
+                {allday_days.into_iter().map(|day| view! {
+                    <div class="timegrid__allday-cell" data-date=day.format("%Y-%m-%d").to_string()
+                        inner_html=move || all_day.with(|m| m.get(&day).cloned().unwrap_or_default())></div>
+                }).collect_view()}
             </div>
             <div class="timegrid__scroll" node_ref=scroller>
                 <div class="timegrid__body">
                     <div class="timegrid__hours">
                         {(0..24).map(|h| view! { <div class="timegrid__hour muted small mono">{format!("{h:02}:00")}</div> }).collect_view()}
                     </div>
-                    {move || {
-                        let list = shown.get();
-                        let titles = titles_of(&list);
-                        days.iter().map(|day| {
-                            let day = *day;
-                            let day_start = calendar::start_of_day(day, &zone);
-                            let day_end = calendar::start_of_day(day + Duration::days(1), &zone);
-                            let timed: Vec<&CalendarEvent> = list.iter()
-                                .filter(|e| !e.all_day && e.start < day_end && e.end > day_start)
-                                .collect();
-                            let spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = timed.iter()
-                                .map(|e| (e.start.max(day_start), e.end.min(day_end)))
-                                .collect();
-                            let placed = lay_out(&spans);
-                            let minutes_of = move |at: DateTime<Utc>| (at - day_start).num_minutes() as f64;
-                            let now_line = (day == today).then(|| {
-                                let top = minutes_of(now.get()) / 60.0 * HOUR_PX;
-                                view! { <div class="timegrid__now" style=format!("top: {top:.1}px") aria-hidden="true"></div> }
-                            });
-                            view! {
-                                <div class="timegrid__column" class:timegrid__column--today=day == today
-                                    data-date=day.format("%Y-%m-%d").to_string() data-time-column="true">
-                                    {placed.into_iter().map(|(index, column, columns)| {
-                                        let (from, to) = spans[index];
-                                        let top = minutes_of(from) / 60.0 * HOUR_PX;
-                                        let height = ((to - from).num_minutes() as f64 / 60.0 * HOUR_PX).max(18.0);
-                                        let width = 100.0 / columns as f64;
-                                        let style = format!(" top: {top:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);", width * column as f64);
-                                        event_pill(timed[index], &titles, &zone, drag, resolving, Some(style), true)
-                                    }).collect_view()}
-                                    {now_line}
-                                </div>
-                            }
-                        }).collect_view()
-                    }}
+                    {days.into_iter().map(|day| view! {
+                        <div class="timegrid__column" class:timegrid__column--today=day == today
+                            data-date=day.format("%Y-%m-%d").to_string() data-time-column="true"
+                            inner_html=move || columns_html.with(|m| m.get(&day).cloned().unwrap_or_default())></div>
+                    }).collect_view()}
                 </div>
             </div>
         </div>
