@@ -419,6 +419,8 @@ struct Notice {
 /// The events with a preview applied (window moved) and conflicts marked again: what is drawn.
 fn displayed(events: &[CalendarEvent], preview: Option<Preview>, zone: &Tz) -> Vec<CalendarEvent> {
     let mut list = events.to_vec();
+    // The events' own flags are right (the server's, or marked again after each change): only
+    // a preview needs the rule to run again.
     if let Some(preview) = preview {
         if let Some(event) = list
             .iter_mut()
@@ -426,8 +428,8 @@ fn displayed(events: &[CalendarEvent], preview: Option<Preview>, zone: &Tz) -> V
         {
             apply_window(event, preview.start, preview.planned_end, zone);
         }
+        calendar::mark_conflicts(&mut list, zone);
     }
-    calendar::mark_conflicts(&mut list, zone);
     list
 }
 
@@ -534,8 +536,8 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let notice = RwSignal::new(None::<Notice>);
     let resolving = RwSignal::new(None::<i64>);
     let shown = Memo::new(move |_| {
-        let list = events.get();
-        displayed(&list, preview.get(), &zone)
+        let preview = preview.get();
+        events.with(|list| displayed(list, preview, &zone))
     });
     let (first, after) = request.view.days(request.date);
     let today = Utc::now().with_timezone(&zone).date_naive();
@@ -559,6 +561,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             if let Some(event) = list.iter_mut().find(|e| e.extended_props.job_id == job_id) {
                 apply_window(event, start, planned_end, &zone);
             }
+            calendar::mark_conflicts(list, &zone);
         });
         notice.set(Some(Notice {
             text: format!("Moving “{}”…", before.title),
@@ -581,6 +584,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                             event.extended_props.pending_move = pending_move;
                         }
                     }
+                    calendar::mark_conflicts(list, &zone);
                 });
             };
             match outcome {
