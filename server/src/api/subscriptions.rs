@@ -188,7 +188,10 @@ pub struct NewFeed {
 
 /// Create an iCal feed of the caller's own jobs, or of one project's.
 #[utoipa::path(post, path = "/calendar/feeds", tag = "calendar", request_body = NewFeedRequest,
-    responses((status = 201, description = "Created: the URL is shown this once", body = NewFeed)))]
+    responses(
+        (status = 201, description = "Created: the URL is shown this once", body = NewFeed),
+        (status = 404, description = "No such project", body = super::docs::ErrorBody),
+    ))]
 pub async fn create_feed(
     State(state): State<AppState>,
     caller: Caller,
