@@ -1523,6 +1523,12 @@ fn hit(_ev: &leptos::ev::Event) -> Option<Hit> {
     None
 }
 
+/// Opens a job's page (a click on a job, Enter on a focused one).
+fn job_opener() -> impl Fn(i64) + Clone {
+    let navigate = use_navigate();
+    move |job_id| navigate(&format!("/jobs/{job_id}"), Default::default())
+}
+
 impl GridEvents {
     fn pointerdown(self, ev: leptos::ev::PointerEvent) {
         if ev.button() != 0 {
@@ -1631,8 +1637,7 @@ fn MonthGrid(
         drag,
         resolving,
     };
-    let navigate = use_navigate();
-    let open = move |job_id: i64| navigate(&format!("/jobs/{job_id}"), Default::default());
+    let open = job_opener();
     view! {
         <div class="month" role="grid" aria-label="Month"
             on:pointerdown=move |ev| grid.pointerdown(ev)
@@ -1814,8 +1819,7 @@ fn TimeGrid(
         drag,
         resolving,
     };
-    let navigate = use_navigate();
-    let open = move |job_id: i64| navigate(&format!("/jobs/{job_id}"), Default::default());
+    let open = job_opener();
     view! {
         <div class="timegrid" style=format!("--days: {columns}")
             on:pointerdown=move |ev| grid.pointerdown(ev)

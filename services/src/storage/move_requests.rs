@@ -177,9 +177,12 @@ impl Storage {
         rows.into_iter().map(MoveRequest::try_from).collect()
     }
 
-    /// Sets a pending request's outcome; `false` when it was no longer pending (decided by
-    /// someone else meanwhile).
-    async fn settle_move(
+    /// Writes a request's new status and audits it. With `only_if_pending`, nothing happens to a
+    /// request no longer pending (decided by someone else meanwhile) and `false` says so;
+    /// without, it also undoes a claim whose move did not happen. Back to `pending`, it has no
+    /// decider.
+    #[allow(clippy::too_many_arguments)] // each is one fact of the audited change
+    async fn set_move_status(
         &self,
         id: i64,
         status: MoveStatus,
@@ -187,22 +190,32 @@ impl Storage {
         actor: &Actor,
         audit_action: &'static str,
         job_id: i64,
+        only_if_pending: bool,
     ) -> ServiceResult<bool> {
         let detail = serde_json::json!({ "move_request": id, "reason": reason });
+        let (decided_by, decided_at) = if status == MoveStatus::Pending {
+            (None, None)
+        } else {
+            (actor.user_id, Some(now()))
+        };
+        let sql = if only_if_pending {
+            "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+             WHERE id = $5 AND status = 'pending'"
+        } else {
+            "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+             WHERE id = $5"
+        };
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            let changed = sqlx::query(
-                "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-                 WHERE id = $5 AND status = 'pending'",
-            )
-            .bind(status.as_str())
-            .bind(actor.user_id)
-            .bind(now())
-            .bind(reason)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let changed = sqlx::query(sql)
+                .bind(status.as_str())
+                .bind(decided_by)
+                .bind(decided_at)
+                .bind(reason)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if changed > 0 {
                 write_audit!(&mut *tx, actor, audit_action, Some("job"), Some(job_id), &detail)?;
                 tx.commit().await?;
@@ -229,13 +242,14 @@ impl Storage {
         let request = self.move_request(id).await?;
         Self::pending(&request)?;
         if !self
-            .settle_move(
+            .set_move_status(
                 id,
                 MoveStatus::Approved,
                 "",
                 actor,
                 "job.move_approve",
                 request.job_id,
+                true,
             )
             .await?
         {
@@ -262,46 +276,19 @@ impl Storage {
                     // Nothing moved: the request waits again.
                     _ => (MoveStatus::Pending, "", "job.move_approve_failed"),
                 };
-                self.reopen_move(id, status, reason, actor, audit_action, request.job_id)
-                    .await?;
+                self.set_move_status(
+                    id,
+                    status,
+                    reason,
+                    actor,
+                    audit_action,
+                    request.job_id,
+                    false,
+                )
+                .await?;
                 Err(error)
             }
         }
-    }
-
-    /// Undoes a claim whose move did not happen.
-    async fn reopen_move(
-        &self,
-        id: i64,
-        status: MoveStatus,
-        reason: &str,
-        actor: &Actor,
-        audit_action: &'static str,
-        job_id: i64,
-    ) -> ServiceResult<()> {
-        let detail = serde_json::json!({ "move_request": id, "reason": reason });
-        let (decided_by, decided_at) = if status == MoveStatus::Pending {
-            (None, None)
-        } else {
-            (actor.user_id, Some(now()))
-        };
-        on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            sqlx::query(
-                "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-                 WHERE id = $5",
-            )
-            .bind(status.as_str())
-            .bind(decided_by)
-            .bind(decided_at)
-            .bind(reason)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-            write_audit!(&mut *tx, actor, audit_action, Some("job"), Some(job_id), &detail)?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
-        })
     }
 
     /// Rejects a pending request, with the decider's reason; the job stays where it is.
@@ -339,7 +326,15 @@ impl Storage {
         let request = self.move_request(id).await?;
         Self::pending(&request)?;
         if !self
-            .settle_move(id, status, reason, actor, audit_action, request.job_id)
+            .set_move_status(
+                id,
+                status,
+                reason,
+                actor,
+                audit_action,
+                request.job_id,
+                true,
+            )
             .await?
         {
             // Decided by someone else between the read and the write.
