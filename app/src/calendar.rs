@@ -248,20 +248,13 @@ pub async fn load_calendar(
     let mut request = request;
     match remember {
         Remember::Recall => {
-            // A value saved by an older uHub that no longer reads is forgotten, not an error.
-            let saved: Option<CalendarFilters> = storage
-                .preference(user.id, CALENDAR_FILTERS)
-                .await?
-                .and_then(|value| serde_json::from_value(value).ok());
-            if let Some(saved) = saved {
+            if let Some(saved) = storage.saved_calendar_filters(user.id).await? {
                 request.apply(&saved);
             }
         }
         Remember::Store => {
-            let value = serde_json::to_value(request.filters())
-                .map_err(|e| AppError::new("internal_error", e.to_string()))?;
             storage
-                .set_preference(user.id, CALENDAR_FILTERS, &value)
+                .set_calendar_filters(user.id, &request.filters())
                 .await?;
         }
         Remember::Keep => {}
@@ -299,10 +292,6 @@ pub async fn load_calendar(
         user_id: user.id,
     })
 }
-
-/// The preference the calendar's filters are kept under (the REST API's
-/// `/api/v1/calendar/filters` reads and writes the same one).
-pub const CALENDAR_FILTERS: &str = "calendar.filters";
 
 /// A free place for a job, as the resolution dialog offers it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -796,11 +785,11 @@ fn MoveRequests(
 ) -> impl IntoView {
     let decide = move |id: i64, verb: &'static str, title: String| {
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({});
-            let body = if verb == "approve" || verb == "withdraw" {
-                serde_json::Value::Null
+            // Only a rejection takes a body (an optional reason).
+            let body = if verb == "reject" {
+                serde_json::json!({})
             } else {
-                body
+                serde_json::Value::Null
             };
             let outcome =
                 api_call("POST", &format!("/api/v1/move-requests/{id}/{verb}"), &body).await;
@@ -1238,15 +1227,7 @@ fn Toolbar(
         let go = go.clone();
         move |value: String| go(Box::new(move |r| apply(r, value)))
     };
-    let colour_options = [ColorMode::Project, ColorMode::Type, ColorMode::Status]
-        .map(|m| {
-            (
-                m.as_str().to_owned(),
-                m.as_str().to_owned(),
-                m == request.color_by,
-            )
-        })
-        .to_vec();
+    let colour_options = named_options(ColorMode::ALL, Some(request.color_by));
     let project_options = data
         .projects
         .iter()
@@ -1258,26 +1239,8 @@ fn Toolbar(
             )
         })
         .collect();
-    let type_options = JobType::ALL
-        .iter()
-        .map(|t| {
-            (
-                t.as_str().to_owned(),
-                t.as_str().to_owned(),
-                Some(*t) == request.job_type,
-            )
-        })
-        .collect();
-    let status_options = JobStatus::ALL
-        .iter()
-        .map(|st| {
-            (
-                st.as_str().to_owned(),
-                st.as_str().to_owned(),
-                Some(*st) == request.status,
-            )
-        })
-        .collect();
+    let type_options = named_options(JobType::ALL, request.job_type);
+    let status_options = named_options(JobStatus::ALL, request.status);
     let environment_options = data
         .environments
         .iter()
@@ -1316,6 +1279,16 @@ fn Toolbar(
                 filter(|r, v| r.environment = Some(v).filter(|e| !e.is_empty())))}
         </div>
     }
+}
+
+/// The (value, label, selected) options of an enumeration whose spelling is also its label.
+fn named_options<T: Copy + PartialEq + std::fmt::Display>(
+    all: &[T],
+    chosen: Option<T>,
+) -> Vec<(String, String, bool)> {
+    all.iter()
+        .map(|value| (value.to_string(), value.to_string(), Some(*value) == chosen))
+        .collect()
 }
 
 /// A labelled select of (value, label, selected) options, "All" first when `any` is allowed.

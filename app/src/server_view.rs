@@ -29,18 +29,16 @@ pub struct Monitor(pub services::host::HostMonitor);
 pub async fn load_host(minutes: i64) -> Result<HostView, AppError> {
     use domain::policy::{Action, Object};
     crate::auth::require(Action::ViewServer, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
     let Monitor(monitor) = use_context::<Monitor>()
         .ok_or_else(|| AppError::new("internal_error", "the host monitor is not available"))?;
     let minutes = minutes.clamp(5, 30 * 24 * 60);
     let now = Utc::now();
-    let averaged = minutes > 24 * 60;
+    let (history, _) = monitor
+        .history(now - Duration::minutes(minutes), now)
+        .await?;
     Ok(HostView {
         latest: monitor.latest().await?,
-        history: storage
-            .host_history(now - Duration::minutes(minutes), now, averaged)
-            .await?,
+        history,
         interval_seconds: monitor.interval().as_secs().max(1),
     })
 }
@@ -53,13 +51,12 @@ pub async fn host_window(
 ) -> Result<Vec<HostSample>, AppError> {
     use domain::policy::{Action, Object};
     crate::auth::require(Action::ViewServer, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let Monitor(monitor) = use_context::<Monitor>()
+        .ok_or_else(|| AppError::new("internal_error", "the host monitor is not available"))?;
     if to <= from || to - from > Duration::days(30) {
         return Err(AppError::new("invalid", "a window of up to 30 days"));
     }
-    let averaged = from < Utc::now() - Duration::hours(24);
-    Ok(storage.host_history(from, to, averaged).await?)
+    Ok(monitor.history(from, to).await?.0)
 }
 
 /// The windows offered above the charts: (minutes, label).

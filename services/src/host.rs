@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::host::{CpuFigures, DiskFigures, HostSample, MemoryFigures, NetworkFigures};
 use sysinfo::{Disks, Networks, System};
 
@@ -220,6 +220,24 @@ impl HostMonitor {
                 .await?;
         }
         Ok(sample)
+    }
+
+    /// The stored readings of `[from, to]`, oldest first, and the seconds each stands for: raw
+    /// readings when the window lies within their 24 hours and spans at most a day, the 5-minute
+    /// averages otherwise. The one place that rule lives (API, Server page, run page).
+    pub async fn history(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> ServiceResult<(Vec<HostSample>, i64)> {
+        let averaged = to - from > RAW_RETENTION || from < Utc::now() - RAW_RETENTION;
+        let items = self.inner.storage.host_history(from, to, averaged).await?;
+        let resolution = if averaged {
+            AVERAGE_SECONDS
+        } else {
+            i64::try_from(self.inner.interval.as_secs()).unwrap_or(i64::MAX)
+        };
+        Ok((items, resolution))
     }
 
     /// Samples every interval until the process ends. A failed cycle is logged; the next one

@@ -24,8 +24,6 @@ pub async fn host_metrics(
 
 /// The longest history one request may ask for: the averages' retention.
 const MAX_HISTORY_MINUTES: i64 = 30 * 24 * 60;
-/// Up to this span, raw samples are served; beyond, the 5-minute averages.
-const RAW_HISTORY_MINUTES: i64 = 24 * 60;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -76,15 +74,7 @@ pub async fn host_history(
     if to - from > Duration::minutes(MAX_HISTORY_MINUTES) {
         return Err(ApiError::invalid("from", "a window is at most 30 days"));
     }
-    // Raw samples are kept 24 hours: a window reaching further back reads the averages.
-    let averaged = to - from > Duration::minutes(RAW_HISTORY_MINUTES)
-        || from < now - services::host::RAW_RETENTION;
-    let items = state.storage.host_history(from, to, averaged).await?;
-    let resolution_seconds = if averaged {
-        services::host::AVERAGE_SECONDS
-    } else {
-        i64::try_from(state.host.interval().as_secs()).unwrap_or(10)
-    };
+    let (items, resolution_seconds) = state.host.history(from, to).await?;
     Ok(Json(HostHistory {
         items,
         resolution_seconds,

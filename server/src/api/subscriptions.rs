@@ -301,9 +301,6 @@ pub async fn ical_feed(
         .into_response())
 }
 
-/// The preference the calendar's filters are kept under.
-pub const CALENDAR_FILTERS: &str = "calendar.filters";
-
 /// The calendar filters and view the caller last chose (defaults if none).
 #[utoipa::path(get, path = "/calendar/filters", tag = "calendar",
     responses((status = 200, description = "The remembered filters", body = CalendarFilters)))]
@@ -312,22 +309,7 @@ pub async fn get_filters(
     caller: Caller,
 ) -> ApiResult<Json<CalendarFilters>> {
     caller.may(Action::Read, &Object::none(), None)?;
-    Ok(Json(
-        remembered_filters(&state.storage, caller.user.id).await?,
-    ))
-}
-
-/// The saved filters of a user; a value saved by an older uHub that no longer reads is
-/// forgotten, not an error.
-pub async fn remembered_filters(
-    storage: &services::Storage,
-    user_id: i64,
-) -> Result<CalendarFilters, services::ServiceError> {
-    Ok(storage
-        .preference(user_id, CALENDAR_FILTERS)
-        .await?
-        .and_then(|value| serde_json::from_value(value).ok())
-        .unwrap_or_default())
+    Ok(Json(state.storage.calendar_filters(caller.user.id).await?))
 }
 
 /// Remember the calendar filters and view the caller chose.
@@ -346,11 +328,9 @@ pub async fn put_filters(
     {
         return Err(ApiError::invalid("environment", "1 to 100 characters"));
     }
-    let value = serde_json::to_value(&filters)
-        .map_err(|e| services::ServiceError::Internal(format!("filters: {e}")))?;
     state
         .storage
-        .set_preference(caller.user.id, CALENDAR_FILTERS, &value)
+        .set_calendar_filters(caller.user.id, &filters)
         .await?;
     Ok(Json(filters))
 }

@@ -107,14 +107,8 @@ impl Storage {
             "{FEED_TOKEN_PREFIX}{}",
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
         );
-        let hint: String = token
-            .chars()
-            .rev()
-            .take(4)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        // The token is ASCII (prefix + base64url): its last four bytes are four characters.
+        let hint = token[token.len() - 4..].to_owned();
         let detail =
             serde_json::json!({ "project_id": project_id, "user_id": user_id, "token_hint": hint });
         let id = on_pool!(self, pool => {
@@ -207,47 +201,5 @@ impl Storage {
             project_id: row.project_id,
             project_name: row.project_name,
         }))
-    }
-
-    /// A remembered per-user setting (JSON), if the user saved one.
-    pub async fn preference(
-        &self,
-        user_id: i64,
-        name: &str,
-    ) -> ServiceResult<Option<serde_json::Value>> {
-        let value = on_pool!(self, pool => {
-            sqlx::query_scalar::<_, sqlx::types::Json<serde_json::Value>>(
-                "SELECT value FROM user_preferences WHERE user_id = $1 AND name = $2",
-            )
-            .bind(user_id)
-            .bind(name)
-            .fetch_optional(pool)
-            .await
-        })?;
-        Ok(value.map(|v| v.0))
-    }
-
-    /// Saves a per-user setting, replacing the previous value. Not audited: it changes what one
-    /// user sees, nothing anyone else relies on.
-    pub async fn set_preference(
-        &self,
-        user_id: i64,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> ServiceResult<()> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO user_preferences (user_id, name, value, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(user_id)
-            .bind(name)
-            .bind(sqlx::types::Json(value))
-            .bind(now())
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
     }
 }

@@ -16,6 +16,7 @@ mod incidents;
 mod jobs;
 mod links;
 mod move_requests;
+mod preferences;
 mod projects;
 mod runs;
 mod secrets;
