@@ -22,7 +22,8 @@ wasm-bindgen --target web --no-typescript --out-name uhub --out-dir "$pkg" \
 "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
   -o "$pkg/uhub.wasm" "$pkg/uhub_bg.wasm"
 rm "$pkg/uhub_bg.wasm"
-cp style/uhub.css "$pkg/uhub.css"
+# One stylesheet: the self-hosted fonts (@font-face) first, then the design system.
+cat style/fonts.css style/uhub.css > "$pkg/uhub.css"
 cp -R public/. "$site/"
 # Precompressed copies: served as-is to browsers that accept gzip, no compression per request.
 for file in "$pkg"/uhub.wasm "$pkg"/uhub.js "$pkg"/uhub.css; do gzip -9 -k -f "$file"; done

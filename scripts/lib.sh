@@ -4,6 +4,7 @@
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
+AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
 # Cleanups to run when the calling script ends, whatever happens (one EXIT trap runs them all).
@@ -72,6 +73,19 @@ ensure_schemathesis() {
       || die "pip install schemathesis failed"
   fi
   export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
+}
+
+# axe-core from npm for the accessibility scan; exports UHUB_TEST_AXE (the path of axe.min.js).
+ensure_axe() {
+  local dir="$UHUB_TOOLS_DIR/axe-core-$AXE_CORE_VERSION"
+  if [ ! -f "$dir/node_modules/axe-core/axe.min.js" ]; then
+    command -v npm >/dev/null || apt_install npm
+    say "npm install axe-core@$AXE_CORE_VERSION into $dir"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "axe-core@$AXE_CORE_VERSION" \
+      || die "cannot install axe-core from npm"
+  fi
+  export UHUB_TEST_AXE="$dir/node_modules/axe-core/axe.min.js"
 }
 
 # A Docker engine for the docker backend's tests: the running one, else dockerd started here

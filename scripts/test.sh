@@ -10,6 +10,7 @@ start=$(date +%s)
 ensure_wasm_tools
 ensure_test_services
 ensure_schemathesis
+ensure_axe
 
 say "cargo fmt --check"
 cargo fmt --all --check

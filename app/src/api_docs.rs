@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{t, tf};
 use crate::AppError;
 
 /// The OpenAPI document as JSON, put in the request context by the server.
@@ -306,36 +307,36 @@ pub fn ApiPage() -> impl IntoView {
     let reference = Resource::new(|| (), |_| read_api_reference());
     let (filter, set_filter) = signal(String::new());
     view! {
-        <Title text="API reference"/>
+        <Title text=t("API reference")/>
         <div class="page-header">
             <div>
-                <h1>"API reference"</h1>
+                <h1>{t("API reference")}</h1>
                 <p class="muted">
-                    "Every route of " <span class="mono">"/api/v1"</span>
-                    ", generated from the server's code. The machine-readable document is "
+                    {t("Every route of")} " " <span class="mono">"/api/v1"</span>
+                    ", " {t("generated from the server's code. The machine-readable document is")} " "
                     <a class="link mono" href="/api/v1/openapi.json" rel="external">"openapi.json"</a> "."
                 </p>
             </div>
             <label class="search">
-                <span class="visually-hidden">"Filter endpoints"</span>
+                <span class="visually-hidden">{t("Filter endpoints")}</span>
                 <input
                     type="search"
                     name="filter"
                     class="input"
-                    placeholder="Filter by path, method or words"
+                    placeholder=t("Filter by path, method or words")
                     autocomplete="off"
                     prop:value=filter
                     on:input=move |ev| set_filter.set(event_target_value(&ev))
                 />
             </label>
         </div>
-        <Suspense fallback=|| view! { <div class="card skeleton api-skeleton" aria-busy="true" aria-label="Loading the API reference"></div> }>
+        <Suspense fallback=|| view! { <div class="card skeleton api-skeleton" aria-busy="true" aria-label=t("Loading the API reference")></div> }>
             {move || Suspend::new(async move {
                 match reference.await {
                     Ok(reference) => view! { <Reference reference filter/> }.into_any(),
                     Err(error) => view! {
                         <section class="empty-state empty-state--error" role="alert">
-                            <h2>"The API reference could not be loaded"</h2>
+                            <h2>{t("The API reference could not be loaded")}</h2>
                             <p class="muted">{error.message}</p>
                             <p class="muted small mono">{error.code}</p>
                         </section>
@@ -400,10 +401,12 @@ fn Reference(reference: ApiReference, filter: ReadSignal<String>) -> impl IntoVi
     });
     let count = move || {
         let visible: usize = shown.with(|g| g.iter().map(|g| g.endpoints.len()).sum());
+        let (shown, n) = (visible.to_string(), total.to_string());
         if visible == total {
-            format!("{total} endpoints · version {}", reference.version)
+            let values = [("n", n.as_str()), ("version", reference.version.as_str())];
+            tf("{n} endpoints · version {version}", &values)
         } else {
-            format!("{visible} of {total} endpoints")
+            tf("{shown} of {n} endpoints", &[("shown", &shown), ("n", &n)])
         }
     };
     view! {
@@ -420,10 +423,10 @@ fn Reference(reference: ApiReference, filter: ReadSignal<String>) -> impl IntoVi
             </For>
         </div>
         <Show when=move || shown.with(Vec::is_empty)>
-            <p class="empty-inline muted">"No endpoint matches “" {move || filter.get()} "”."</p>
+            <p class="empty-inline muted">{move || tf("No endpoint matches “{filter}”.", &[("filter", &filter.get())])}</p>
         </Show>
         <section class="api-group" aria-labelledby="schemas">
-            <h2 id="schemas" class="api-group__title">"Schemas"</h2>
+            <h2 id="schemas" class="api-group__title">{t("Schemas")}</h2>
             <ul class="api-list">
                 {reference.schemas.into_iter().map(|schema| view! { <SchemaItem schema/> }).collect_view()}
             </ul>
@@ -438,9 +441,9 @@ fn Fields(fields: Vec<FieldDoc>, caption: &'static str) -> impl IntoView {
             <caption class="visually-hidden">{caption}</caption>
             <thead>
                 <tr>
-                    <th scope="col">"Name"</th>
-                    <th scope="col">"Type"</th>
-                    <th scope="col">"Description"</th>
+                    <th scope="col">{t("Name")}</th>
+                    <th scope="col">{t("Type")}</th>
+                    <th scope="col">{t("Description")}</th>
                 </tr>
             </thead>
             <tbody>
@@ -450,7 +453,7 @@ fn Fields(fields: Vec<FieldDoc>, caption: &'static str) -> impl IntoView {
                         <tr>
                             <td class="mono">
                                 {field.name}
-                                {field.required.then(|| view! { <span class="api-required" title="required">"*"</span> })}
+                                {field.required.then(|| view! { <span class="api-required" title=t("required")>"*"</span> })}
                                 {(field.location != "body").then(|| view! { <span class="muted small">" " {field.location}</span> })}
                             </td>
                             <td class="mono small">{field.kind}</td>
@@ -473,19 +476,19 @@ fn EndpointItem(endpoint: Endpoint) -> impl IntoView {
                     <span class=method_class>{endpoint.method.clone()}</span>
                     <span class="api-endpoint__path mono">{endpoint.path.clone()}</span>
                     <span class="api-endpoint__what muted">{with_code(endpoint.summary.clone())}</span>
-                    {endpoint.public.then(|| view! { <span class="chip">"public"</span> })}
+                    {endpoint.public.then(|| view! { <span class="chip">{t("public")}</span> })}
                 </summary>
                 <div class="api-endpoint__body">
                     {(!endpoint.description.is_empty()).then(|| view! { <p class="muted">{with_code(endpoint.description.clone())}</p> })}
                     {(!endpoint.parameters.is_empty()).then(|| view! {
-                        <h3 class="api-subtitle">"Parameters"</h3>
-                        <Fields fields=endpoint.parameters.clone() caption="Parameters"/>
+                        <h3 class="api-subtitle">{t("Parameters")}</h3>
+                        <Fields fields=endpoint.parameters.clone() caption=t("Parameters")/>
                     })}
                     {endpoint.request.clone().map(|(content_type, kind)| view! {
-                        <h3 class="api-subtitle">"Body"</h3>
-                        <p><a class="link mono" href=format!("#schema-{kind}")>{kind.clone()}</a> <span class="muted small">" as " {content_type}</span></p>
+                        <h3 class="api-subtitle">{t("Body")}</h3>
+                        <p><a class="link mono" href=format!("#schema-{kind}")>{kind.clone()}</a> <span class="muted small">" " {t("as")} " " {content_type}</span></p>
                     })}
-                    <h3 class="api-subtitle">"Answers"</h3>
+                    <h3 class="api-subtitle">{t("Answers")}</h3>
                     <ul class="api-responses">
                         {endpoint
                             .responses
@@ -519,7 +522,7 @@ fn SchemaItem(schema: SchemaDoc) -> impl IntoView {
                 </summary>
                 <div class="api-endpoint__body">
                     {schema.kind.clone().map(|kind| view! { <p class="mono small">{kind}</p> })}
-                    {(!schema.fields.is_empty()).then(|| view! { <Fields fields=schema.fields.clone() caption="Fields"/> })}
+                    {(!schema.fields.is_empty()).then(|| view! { <Fields fields=schema.fields.clone() caption=t("Fields")/> })}
                 </div>
             </details>
         </li>

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
+use crate::i18n::{t, tf};
 use crate::AppError;
 
 /// The signed-in user of the current request, provided by the server from the session cookie.
@@ -50,14 +51,15 @@ pub async fn current_user() -> Result<UserProfile, AppError> {
 }
 
 /// What an error code from the login form means, in words.
+#[rustfmt::skip]
 fn login_error_text(code: &str, retry_after: Option<String>) -> String {
     match code {
-        "invalid_credentials" => "Invalid username or password.".to_owned(),
-        "too_many_attempts" => format!(
-            "Too many failed attempts. Try again in {} seconds.",
-            retry_after.unwrap_or_else(|| "a few".to_owned())
-        ),
-        _ => "uHub could not sign you in right now; try again shortly.".to_owned(),
+        "invalid_credentials" => t("Invalid username or password.").to_owned(),
+        "too_many_attempts" => match retry_after {
+            Some(seconds) => tf("Too many failed attempts. Try again in {seconds} seconds.", &[("seconds", &seconds)]),
+            None => t("Too many failed attempts. Try again in a few seconds.").to_owned(),
+        },
+        _ => t("uHub could not sign you in right now; try again shortly.").to_owned(),
     }
 }
 
@@ -74,25 +76,25 @@ pub fn LoginPage() -> impl IntoView {
     let next = next_page(query);
 
     view! {
-        <Title text="Log in"/>
+        <Title text=t("Log in")/>
         <section class="auth-card" aria-labelledby="login-title">
             <AuthBrand/>
-            <h1 id="login-title">"Log in"</h1>
-            <p class="muted">"Plan, run and trace your operations."</p>
+            <h1 id="login-title">{t("Log in")}</h1>
+            <p class="muted">{t("Plan, run and trace your operations.")}</p>
             {move || error().map(|text| view! {
                 <p class="form-error" role="alert" data-testid="login-error">{text}</p>
             })}
             <form method="post" action="/login" class="form">
                 <input type="hidden" name="next" prop:value=next/>
                 <label class="field">
-                    <span>"Username"</span>
+                    <span>{t("Username")}</span>
                     <input class="input" type="text" name="username" autocomplete="username" required autofocus/>
                 </label>
                 <label class="field">
-                    <span>"Password"</span>
+                    <span>{t("Password")}</span>
                     <input class="input" type="password" name="password" autocomplete="current-password" required/>
                 </label>
-                <button type="submit" class="button button--primary">"Log in"</button>
+                <button type="submit" class="button button--primary">{t("Log in")}</button>
             </form>
         </section>
     }
@@ -109,15 +111,13 @@ fn AuthBrand() -> impl IntoView {
     }
 }
 
+#[rustfmt::skip]
 fn password_error_text(code: &str) -> String {
     match code {
-        "mismatch" => "The two new passwords differ.".to_owned(),
-        "wrong_current_password" => "The current password is not right.".to_owned(),
-        "weak_password" => format!(
-            "The new password must have at least {} characters, differ from the current one, and be neither the username nor the initial password.",
-            domain::password::MIN_CHARS
-        ),
-        _ => "uHub could not change the password right now; try again shortly.".to_owned(),
+        "mismatch" => t("The two new passwords differ.").to_owned(),
+        "wrong_current_password" => t("The current password is not right.").to_owned(),
+        "weak_password" => tf("The new password must have at least {n} characters, differ from the current one, and be neither the username nor the initial password.", &[("n", &domain::password::MIN_CHARS.to_string())]),
+        _ => t("uHub could not change the password right now; try again shortly.").to_owned(),
     }
 }
 
@@ -136,12 +136,12 @@ pub fn PasswordPage() -> impl IntoView {
     let next = next_page(query);
 
     view! {
-        <Title text="Change password"/>
+        <Title text=t("Change password")/>
         <section class="auth-card" aria-labelledby="password-title">
             <AuthBrand/>
-            <h1 id="password-title">"Choose a new password"</h1>
+            <h1 id="password-title">{t("Choose a new password")}</h1>
             <p class="muted" data-testid="password-reason">
-                "Before going on, replace the password you were given with one only you know."
+                {t("Before going on, replace the password you were given with one only you know.")}
             </p>
             {move || error().map(|text| view! {
                 <p class="form-error" role="alert" data-testid="password-error">{text}</p>
@@ -149,18 +149,18 @@ pub fn PasswordPage() -> impl IntoView {
             <form method="post" action="/account/password" class="form">
                 <input type="hidden" name="next" prop:value=next/>
                 <label class="field">
-                    <span>"Current password"</span>
+                    <span>{t("Current password")}</span>
                     <input class="input" type="password" name="current_password" autocomplete="current-password" required/>
                 </label>
                 <label class="field">
-                    <span>"New password"</span>
+                    <span>{t("New password")}</span>
                     <input class="input" type="password" name="new_password" autocomplete="new-password" minlength=domain::password::MIN_CHARS required/>
                 </label>
                 <label class="field">
-                    <span>"New password, again"</span>
+                    <span>{t("New password, again")}</span>
                     <input class="input" type="password" name="confirm_password" autocomplete="new-password" minlength=domain::password::MIN_CHARS required/>
                 </label>
-                <button type="submit" class="button button--primary">"Change password"</button>
+                <button type="submit" class="button button--primary">{t("Change password")}</button>
             </form>
         </section>
     }

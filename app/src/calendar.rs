@@ -16,6 +16,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{t, tf, use_locale, Locale};
 use crate::AppError;
 
 /// The team's time zone, provided by the server to page renders and server functions.
@@ -52,10 +53,10 @@ impl View {
 
     fn label(self) -> &'static str {
         match self {
-            View::Month => "Month",
-            View::Week => "Week",
-            View::Day => "Day",
-            View::Agenda => "Agenda",
+            View::Month => t("Month"),
+            View::Week => t("Week"),
+            View::Day => t("Day"),
+            View::Agenda => t("Agenda"),
         }
     }
 
@@ -359,7 +360,7 @@ pub fn CalendarPage() -> impl IntoView {
         |(request, remember)| load_calendar(request, remember),
     );
     view! {
-        <Title text="Calendar"/>
+        <Title text=t("Calendar")/>
         <section class="calendar" data-testid="calendar">
             <Suspense fallback=|| view! { <div class="card skeleton calendar__skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {
@@ -367,7 +368,7 @@ pub fn CalendarPage() -> impl IntoView {
                         Ok(data) => view! { <CalendarBody data/> }.into_any(),
                         Err(error) => view! {
                             <section class="empty-state empty-state--error" role="alert">
-                                <h2>"The calendar could not be loaded"</h2>
+                                <h2>{t("The calendar could not be loaded")}</h2>
                                 <p class="muted">{error.message}</p>
                             </section>
                         }
@@ -484,9 +485,9 @@ fn time_label(at: DateTime<Utc>, zone: &Tz) -> String {
     at.with_timezone(zone).format("%H:%M").to_string()
 }
 
-fn window_label(event: &CalendarEvent, zone: &Tz) -> String {
+fn window_label(event: &CalendarEvent, zone: &Tz, locale: Locale) -> String {
     if event.all_day {
-        "all day".to_owned()
+        locale.t("all day").to_owned()
     } else {
         format!(
             "{}–{}",
@@ -497,20 +498,18 @@ fn window_label(event: &CalendarEvent, zone: &Tz) -> String {
 }
 
 /// The text of a refused move, from the REST API's error.
-fn refusal_text(status: u16, code: &str, message: &str) -> String {
+#[rustfmt::skip]
+fn refusal_text(status: u16, code: &str, message: &str, locale: Locale) -> String {
     match (status, code) {
         (409, "stale_version") => {
-            "Someone else changed this job meanwhile: the calendar was reloaded, try again."
-                .to_owned()
+            locale.t("Someone else changed this job meanwhile: the calendar was reloaded, try again.").to_owned()
         }
         (403, "production_move_approval") => {
-            format!(
-                "Not moved: {message}. Move it alone (nothing else changed) to request approval."
-            )
+            locale.tf("Not moved: {message}. Move it alone (nothing else changed) to request approval.", &[("message", message)])
         }
-        (403, _) => format!("Not moved: {message}"),
-        (401, _) => "Your session has ended; log in again.".to_owned(),
-        _ => format!("Not moved: {message}"),
+        (403, _) => locale.tf("Not moved: {message}", &[("message", message)]),
+        (401, _) => locale.t("Your session has ended; log in again.").to_owned(),
+        _ => locale.tf("Not moved: {message}", &[("message", message)]),
     }
 }
 
@@ -518,6 +517,8 @@ fn refusal_text(status: u16, code: &str, message: &str) -> String {
 fn CalendarBody(data: CalendarData) -> impl IntoView {
     let request = data.request.clone();
     let zone: Tz = data.zone.parse().unwrap_or(Tz::UTC);
+    // The notices are written after an answer arrives, outside the render: the locale goes along.
+    let locale = use_locale();
     let events = RwSignal::new(data.events.clone());
     let pending = RwSignal::new(data.pending.clone());
     let preview = RwSignal::new(None::<Preview>);
@@ -553,7 +554,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
             calendar::mark_conflicts(list, &zone);
         });
         notice.set(Some(Notice {
-            text: format!("Moving “{}”…", before.title),
+            text: locale.tf("Moving “{title}”…", &[("title", &before.title)]),
             error: false,
         }));
         let title = before.title.clone();
@@ -592,13 +593,14 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                             list.insert(0, requested);
                         });
                     }
-                    notice.set(Some(Notice {
-                        text: format!(
-                            "Move of “{title}” to {} requested: a production job moves once a projets or admin user approves.",
-                            start.with_timezone(&zone).format("%a %e %b %H:%M")
-                        ),
-                        error: false,
-                    }));
+                    let at = start
+                        .with_timezone(&zone)
+                        .format("%a %e %b %H:%M")
+                        .to_string();
+                    let values = [("title", title.as_str()), ("at", at.as_str())];
+                    #[rustfmt::skip]
+                    let text = locale.tf("Move of “{title}” to {at} requested: a production job moves once a projets or admin user approves.", &values);
+                    notice.set(Some(Notice { text, error: false }));
                 }
                 Ok((_, answer)) => {
                     let new_version = answer["version"].as_i64().unwrap_or(version + 1);
@@ -609,18 +611,18 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                             event.extended_props.version = new_version;
                         }
                     });
-                    notice.set(Some(Notice {
-                        text: format!(
-                            "“{title}” moved to {}.",
-                            start.with_timezone(&zone).format("%a %e %b %H:%M")
-                        ),
-                        error: false,
-                    }));
+                    let at = start
+                        .with_timezone(&zone)
+                        .format("%a %e %b %H:%M")
+                        .to_string();
+                    let values = [("title", title.as_str()), ("at", at.as_str())];
+                    let text = locale.tf("“{title}” moved to {at}.", &values);
+                    notice.set(Some(Notice { text, error: false }));
                 }
                 Err((status, code, message)) => {
                     put_back(None);
                     notice.set(Some(Notice {
-                        text: refusal_text(status, &code, &message),
+                        text: refusal_text(status, &code, &message, locale),
                         error: true,
                     }));
                     if status == 409 {
@@ -653,8 +655,8 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let subscribing = RwSignal::new(false);
     view! {
         <Toolbar request=request_for_toolbar data=data.clone() today subscribing/>
-        <p class="calendar__zone muted small">"Times in " <span class="mono">{data.zone.clone()}</span>
-            " · drag a job to move it, drag its lower edge to resize; with the keyboard: arrows move, Shift+↑↓ resize, Enter confirms, Esc cancels."</p>
+        <p class="calendar__zone muted small">{t("Times in")} " " <span class="mono">{data.zone.clone()}</span>
+            " · " {t("drag a job to move it, drag its lower edge to resize; with the keyboard: arrows move, Shift+↑↓ resize, Enter confirms, Esc cancels.")}</p>
         <div class="calendar__notice" role="status" aria-live="polite" data-testid="calendar-notice">
             {move || notice.get().map(|n| view! {
                 <p class=if n.error { "notice notice--error" } else { "notice" } data-error=n.error.to_string()>{n.text}</p>
@@ -783,6 +785,8 @@ fn MoveRequests(
     notice: RwSignal<Option<Notice>>,
     refresh: Refresh,
 ) -> impl IntoView {
+    // The outcome is written after the answer arrives, outside the render: the locale goes along.
+    let locale = use_locale();
     let decide = move |id: i64, verb: &'static str, title: String| {
         leptos::task::spawn_local(async move {
             // Only a rejection takes a body (an optional reason).
@@ -793,14 +797,16 @@ fn MoveRequests(
             };
             let outcome =
                 api_call("POST", &format!("/api/v1/move-requests/{id}/{verb}"), &body).await;
+            let title = [("title", title.as_str())];
+            #[rustfmt::skip]
             let text = match (&outcome, verb) {
-                (Ok(_), "approve") => format!("Move of “{title}” approved: the job moved."),
-                (Ok(_), "reject") => format!("Move of “{title}” rejected: the job stays."),
-                (Ok(_), _) => format!("Move request for “{title}” withdrawn."),
+                (Ok(_), "approve") => locale.tf("Move of “{title}” approved: the job moved.", &title),
+                (Ok(_), "reject") => locale.tf("Move of “{title}” rejected: the job stays.", &title),
+                (Ok(_), _) => locale.tf("Move request for “{title}” withdrawn.", &title),
                 (Err((409, code, _)), _) if code == "stale_version" => {
-                    format!("“{title}” changed after the request: the request no longer applies.")
+                    locale.tf("“{title}” changed after the request: the request no longer applies.", &title)
                 }
-                (Err((_, _, message)), _) => format!("Not done: {message}"),
+                (Err((_, _, message)), _) => locale.tf("Not done: {message}", &[("message", message)]),
             };
             notice.set(Some(Notice {
                 text,
@@ -816,7 +822,7 @@ fn MoveRequests(
             (!list.is_empty()).then(|| view! {
                 <section class="moves card" aria-labelledby="moves-title" data-testid="move-requests">
                     <h2 id="moves-title" class="moves__title">
-                        {if can_decide { "Production moves waiting for approval" } else { "Your move requests" }}
+                        {if can_decide { t("Production moves waiting for approval") } else { t("Your move requests") }}
                         <span class="badge">{list.len()}</span>
                     </h2>
                     <ul class="moves__list">
@@ -836,18 +842,18 @@ fn MoveRequests(
                                             " → "
                                             {r.planned_start.with_timezone(&zone).format("%a %e %b %H:%M").to_string()}
                                         </span>
-                                        <span class="muted small">" asked by " {r.requested_by_username.clone().unwrap_or_else(|| "a former user".to_owned())}</span>
+                                        <span class="muted small">" " {tf("asked by {user}", &[("user", r.requested_by_username.as_deref().unwrap_or(t("a former user")))])}</span>
                                     </span>
                                     <span class="moves__actions">
                                         {(can_decide && !mine).then(|| view! {
                                             <button type="button" class="button button--primary" data-testid="approve-move"
-                                                on:click=move |_| decide(id, "approve", approve_title.clone())>"Approve"</button>
+                                                on:click=move |_| decide(id, "approve", approve_title.clone())>{t("Approve")}</button>
                                             <button type="button" class="button button--ghost" data-testid="reject-move"
-                                                on:click=move |_| decide(id, "reject", reject_title.clone())>"Reject"</button>
+                                                on:click=move |_| decide(id, "reject", reject_title.clone())>{t("Reject")}</button>
                                         })}
                                         {mine.then(|| view! {
                                             <button type="button" class="button button--ghost" data-testid="withdraw-move"
-                                                on:click=move |_| decide(id, "withdraw", withdraw_title.clone())>"Withdraw"</button>
+                                                on:click=move |_| decide(id, "withdraw", withdraw_title.clone())>{t("Withdraw")}</button>
                                         })}
                                     </span>
                                 </li>
@@ -1255,27 +1261,27 @@ fn Toolbar(
     view! {
         <header class="calendar__toolbar">
             <div class="calendar__nav">
-                <a class="button" href=today_href data-testid="calendar-today">"Today"</a>
-                <a class="button button--icon" href=previous aria-label="Previous" data-testid="calendar-previous">"‹"</a>
-                <a class="button button--icon" href=next aria-label="Next" data-testid="calendar-next">"›"</a>
+                <a class="button" href=today_href data-testid="calendar-today">{t("Today")}</a>
+                <a class="button button--icon" href=previous aria-label=t("Previous") data-testid="calendar-previous">"‹"</a>
+                <a class="button button--icon" href=next aria-label=t("Next") data-testid="calendar-next">"›"</a>
                 <h1 class="calendar__title">{title}</h1>
-                <label class="visually-hidden" for="calendar-date">"Go to date"</label>
+                <label class="visually-hidden" for="calendar-date">{t("Go to date")}</label>
                 <input id="calendar-date" class="input input--date" type="date" value=request.date.format("%Y-%m-%d").to_string() on:change=on_date/>
             </div>
-            <nav class="segmented" aria-label="View">{views}</nav>
+            <nav class="segmented" aria-label=t("View")>{views}</nav>
             <button type="button" class="button button--ghost" data-testid="subscribe"
-                aria-haspopup="dialog" on:click=move |_| subscribing.set(true)>"Subscribe"</button>
+                aria-haspopup="dialog" on:click=move |_| subscribing.set(true)>{t("Subscribe")}</button>
         </header>
         <div class="calendar__filters">
-            {filter_select("Colour", "color-mode", colour_options, false,
+            {filter_select(t("Colour"), "color-mode", colour_options, false,
                 filter(|r, v| r.color_by = v.parse().unwrap_or(ColorMode::Project)))}
-            {filter_select("Project", "filter-project", project_options, true,
+            {filter_select(t("Project"), "filter-project", project_options, true,
                 filter(|r, v| r.project = v.parse().ok()))}
-            {filter_select("Type", "filter-type", type_options, true,
+            {filter_select(t("Type"), "filter-type", type_options, true,
                 filter(|r, v| r.job_type = v.parse().ok()))}
-            {filter_select("Status", "filter-status", status_options, true,
+            {filter_select(t("Status"), "filter-status", status_options, true,
                 filter(|r, v| r.status = v.parse().ok()))}
-            {filter_select("Environment", "filter-environment", environment_options, true,
+            {filter_select(t("Environment"), "filter-environment", environment_options, true,
                 filter(|r, v| r.environment = Some(v).filter(|e| !e.is_empty())))}
         </div>
     }
@@ -1303,7 +1309,7 @@ fn filter_select(
         <label class="field field--inline">
             <span>{label}</span>
             <select class="input" data-testid=test_id on:change=move |ev| on_change(event_target_value(&ev))>
-                {any.then(|| view! { <option value="">"All"</option> })}
+                {any.then(|| view! { <option value="">{t("All")}</option> })}
                 {options.into_iter().map(|(value, text, selected)| view! {
                     <option value=value selected=selected>{text}</option>
                 }).collect_view()}
@@ -1330,11 +1336,11 @@ fn Legend(request: CalendarRequest, data: CalendarData) -> impl IntoView {
             .collect(),
     };
     view! {
-        <ul class="legend" aria-label="Legend" data-testid="legend">
+        <ul class="legend" aria-label=t("Legend") data-testid="legend">
             {items.into_iter().map(|(label, color)| view! {
                 <li class="legend__item"><span class="legend__swatch" style=format!("--swatch: {color}")></span>{label}</li>
             }).collect_view()}
-            <li class="legend__item"><span class="legend__swatch legend__swatch--conflict"></span>"conflict"</li>
+            <li class="legend__item"><span class="legend__swatch legend__swatch--conflict"></span>{t("conflict")}</li>
         </ul>
     }
 }
@@ -1363,17 +1369,17 @@ fn pill_html(
     zone: &Tz,
     style: Option<&str>,
     resizable: bool,
+    locale: Locale,
 ) {
     use std::fmt::Write as _;
     let props = &event.extended_props;
     let job_id = props.job_id;
     let conflict = props.conflict;
+    #[rustfmt::skip]
     let pending_text = props.pending_move.as_ref().map(|p| {
-        format!(
-            "Move to {} requested by {}, waiting for approval",
-            p.planned_start.with_timezone(zone).format("%a %e %b %H:%M"),
-            p.requested_by.as_deref().unwrap_or("a former user")
-        )
+        let at = p.planned_start.with_timezone(zone).format("%a %e %b %H:%M").to_string();
+        let by = p.requested_by.as_deref().unwrap_or(locale.t("a former user"));
+        locale.tf("Move to {at} requested by {by}, waiting for approval", &[("at", &at), ("by", by)])
     });
     out.push_str("<div class=\"cal-event");
     if conflict {
@@ -1400,7 +1406,7 @@ fn pill_html(
     }
     out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
     escape_html(&event.title, out);
-    let _ = write!(out, " · {} · ", window_label(event, zone));
+    let _ = write!(out, " · {} · ", window_label(event, zone, locale));
     escape_html(&props.project_name, out);
     if let Some(environment) = &props.environment {
         out.push_str(" · ");
@@ -1435,19 +1441,21 @@ fn pill_html(
         out.push_str("<span class=\"cal-event__pending\" aria-hidden=\"true\">⇢</span>");
     }
     if conflict {
+        out.push_str("<button type=\"button\" class=\"cal-event__warn\" aria-label=\"");
+        escape_html(locale.t("Resolve the conflict"), out);
         let _ = write!(
             out,
-            "<button type=\"button\" class=\"cal-event__warn\" aria-label=\"Resolve the conflict\" data-testid=\"resolve-conflict\">⚠</button><span class=\"cal-tooltip\" role=\"tooltip\" id=\"conflict-{job_id}\">Conflicts with "
+            "\" data-testid=\"resolve-conflict\">⚠</button><span class=\"cal-tooltip\" role=\"tooltip\" id=\"conflict-{job_id}\">"
         );
+        escape_html(locale.t("Conflicts with"), out);
+        out.push(' ');
         for (n, id) in props.conflicts_with.iter().enumerate() {
             if n > 0 {
                 out.push_str(", ");
             }
             match titles.get(id) {
                 Some(title) => escape_html(title, out),
-                None => {
-                    let _ = write!(out, "job #{id}");
-                }
+                None => escape_html(&locale.tf("job #{id}", &[("id", &id.to_string())]), out),
             }
         }
         out.push_str("</span>");
@@ -1586,7 +1594,16 @@ fn MonthGrid(
 ) -> impl IntoView {
     let expanded = RwSignal::new(None::<NaiveDate>);
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
-    let weekdays = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let weekdays = [
+        t("Mon"),
+        t("Tue"),
+        t("Wed"),
+        t("Thu"),
+        t("Fri"),
+        t("Sat"),
+        t("Sun"),
+    ];
+    let locale = use_locale();
     // Each day's jobs as markup, and how many: built once per change of what is shown; a cell
     // whose markup did not change is not touched.
     let cells = Memo::new(move |_| {
@@ -1597,7 +1614,7 @@ fn MonthGrid(
                 .map(|(day, events)| {
                     let mut html = String::with_capacity(events.len() * 600);
                     for event in &events {
-                        pill_html(&mut html, event, &titles, &zone, None, false);
+                        pill_html(&mut html, event, &titles, &zone, None, false, locale);
                     }
                     (day, (html, events.len()))
                 })
@@ -1612,36 +1629,43 @@ fn MonthGrid(
     };
     let open = job_opener();
     view! {
-        <div class="month" role="grid" aria-label="Month"
+        <div class="month" role="grid" aria-label=t("Month")
             on:pointerdown=move |ev| grid.pointerdown(ev)
             on:click=move |ev| grid.click(ev, &open)>
             <div class="month__head" role="row">
                 {weekdays.map(|d| view! { <div class="month__weekday" role="columnheader">{d}</div> })}
             </div>
-            <div class="month__cells">
-                {days.into_iter().map(|day| {
-                    let count = move || cells.with(|c| c.get(&day).map(|(_, n)| *n).unwrap_or(0));
-                    let open = move || expanded.get() == Some(day);
-                    view! {
-                        <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
-                            class:month__cell--other=day.month() != month class:month__cell--today=day == today
-                            class:month__cell--open=open>
-                            <span class="month__day">{day.day()}</span>
-                            <div class="month__events"
-                                inner_html=move || cells.with(|c| c.get(&day).map(|(html, _)| html.clone()).unwrap_or_default())></div>
-                            {move || {
-                                let hidden = if open() { 0 } else { count().saturating_sub(MONTH_CELL_EVENTS) };
-                                (hidden > 0).then(|| view! {
-                                    <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(Some(day)); }>
-                                        {format!("+{hidden} more")}
-                                    </button>
-                                })
-                            }}
-                            {move || (open() && count() > MONTH_CELL_EVENTS).then(|| view! {
-                                <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(None); }>"Show less"</button>
-                            })}
-                        </div>
-                    }
+            <div class="month__cells" role="rowgroup">
+                // One row per week: the grid role wants its cells in rows (the rows are
+                // `display: contents`, so the CSS grid still lays the cells out).
+                {days.chunks(7).map(<[NaiveDate]>::to_vec).collect::<Vec<_>>().into_iter().map(|week| view! {
+                    <div class="month__week" role="row">
+                        {week.into_iter().map(|day| {
+                            let count = move || cells.with(|c| c.get(&day).map(|(_, n)| *n).unwrap_or(0));
+                            let open = move || expanded.get() == Some(day);
+                            view! {
+                                <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
+                                    class:month__cell--other=day.month() != month class:month__cell--today=day == today
+                                    class:month__cell--open=open>
+                                    <span class="month__day">{day.day()}</span>
+                                    <div class="month__events"
+                                        inner_html=move || cells.with(|c| c.get(&day).map(|(html, _)| html.clone()).unwrap_or_default())></div>
+                                    {move || {
+                                        let hidden = if open() { 0 } else { count().saturating_sub(MONTH_CELL_EVENTS) };
+                                        (hidden > 0).then(|| view! {
+                                            <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(Some(day)); }>
+                                                {tf("+{n} more", &[("n", &hidden.to_string())])}
+                                            </button>
+                                        })
+                                    }}
+                                    {move || (open() && count() > MONTH_CELL_EVENTS).then(|| view! {
+                                        <button type="button" class="month__more" on:click=move |ev| { ev.stop_propagation(); expanded.set(None); }>{t("Show less")}</button>
+                                    })}
+                                </div>
+                            }
+
+                        }).collect_view()}
+                    </div>
                 }).collect_view()}
             </div>
         </div>
@@ -1723,6 +1747,7 @@ fn TimeGrid(
             el.set_scroll_top((7.0 * HOUR_PX) as i32);
         }
     });
+    let locale = use_locale();
     let head_days = days.clone();
     let allday_days = days.clone();
     let column_days = days.clone();
@@ -1736,7 +1761,7 @@ fn TimeGrid(
                 .map(|(day, events)| {
                     let mut html = String::new();
                     for event in events.iter().filter(|e| e.all_day) {
-                        pill_html(&mut html, event, &titles, &zone, None, false);
+                        pill_html(&mut html, event, &titles, &zone, None, false, locale);
                     }
                     (day, html)
                 })
@@ -1773,7 +1798,7 @@ fn TimeGrid(
                             " top: {top:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);",
                             width * column as f64
                         );
-                        pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true);
+                        pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true, locale);
                     }
                     if day == today {
                         let top = minutes_of(now) / 60.0 * HOUR_PX;
@@ -1807,7 +1832,7 @@ fn TimeGrid(
                 }).collect_view()}
             </div>
             <div class="timegrid__allday">
-                <div class="timegrid__gutter muted small">"all day"</div>
+                <div class="timegrid__gutter muted small">{t("all day")}</div>
                 {allday_days.into_iter().map(|day| view! {
                     <div class="timegrid__allday-cell" data-date=day.format("%Y-%m-%d").to_string()
                         inner_html=move || all_day.with(|m| m.get(&day).cloned().unwrap_or_default())></div>
@@ -1835,6 +1860,7 @@ fn Agenda(
     zone: Tz,
     resolving: RwSignal<Option<i64>>,
 ) -> impl IntoView {
+    let locale = use_locale();
     view! {
         <div class="agenda" role="list">
             {move || {
@@ -1844,8 +1870,8 @@ fn Agenda(
                 if by_day.is_empty() {
                     return view! {
                         <section class="empty-state">
-                            <h2>"Nothing planned this month"</h2>
-                            <p class="muted">"Jobs created in a project appear here on their planned day."</p>
+                            <h2>{t("Nothing planned this month")}</h2>
+                            <p class="muted">{t("Jobs created in a project appear here on their planned day.")}</p>
                         </section>
                     }.into_any();
                 }
@@ -1857,12 +1883,12 @@ fn Agenda(
                                 let props = &e.extended_props;
                                 let job_id = props.job_id;
                                 let names: Vec<String> = props.conflicts_with.iter()
-                                    .map(|id| titles.get(id).cloned().unwrap_or_else(|| format!("job #{id}")))
+                                    .map(|id| titles.get(id).cloned().unwrap_or_else(|| tf("job #{id}", &[("id", &id.to_string())])))
                                     .collect();
                                 view! {
                                     <li class="agenda__item" class:cal-event--conflict=props.conflict data-job-id=job_id.to_string()
                                         data-conflict=props.conflict.to_string() style=format!("--event-color: {}", e.color)>
-                                        <span class="agenda__time mono">{window_label(e, &zone)}</span>
+                                        <span class="agenda__time mono">{window_label(e, &zone, locale)}</span>
                                         <span class="agenda__bar" aria-hidden="true"></span>
                                         <a class="agenda__title" href=format!("/jobs/{job_id}")>{e.title.clone()}</a>
                                         <span class="muted small">{props.project_name.clone()}</span>
@@ -1871,8 +1897,8 @@ fn Agenda(
                                         <span class="chip" data-status=props.status.as_str()>{props.status.as_str()}</span>
                                         {props.conflict.then(|| view! {
                                             <button type="button" class="button button--small button--danger" data-testid="resolve-conflict"
-                                                on:click=move |_| resolving.set(Some(job_id)) title=format!("Conflicts with {}", names.join(", "))>
-                                                "⚠ Resolve"
+                                                on:click=move |_| resolving.set(Some(job_id)) title=tf("Conflicts with {names}", &[("names", &names.join(", "))])>
+                                                "⚠ " {t("Resolve")}
                                             </button>
                                         })}
                                     </li>
@@ -1905,6 +1931,7 @@ fn Resolver(
         },
     );
     let close = move || resolving.set(None);
+    let locale = use_locale();
     view! {
         {move || resolving.get().map(|job_id| {
             let event = events.with(|list| list.iter().find(|e| e.extended_props.job_id == job_id).cloned());
@@ -1913,20 +1940,20 @@ fn Resolver(
             let has_end = event.as_ref().is_some_and(|e| e.extended_props.planned_end.is_some());
             let others: Vec<String> = event.as_ref().map(|e| {
                 events.with(|list| e.extended_props.conflicts_with.iter()
-                    .filter_map(|id| list.iter().find(|o| o.extended_props.job_id == *id).map(|o| format!("{} ({})", o.title, window_label(o, &zone))))
+                    .filter_map(|id| list.iter().find(|o| o.extended_props.job_id == *id).map(|o| format!("{} ({})", o.title, window_label(o, &zone, locale))))
                     .collect())
             }).unwrap_or_default();
             view! {
                 <div class="modal-backdrop" on:click=move |_| close()></div>
                 <div class="modal" role="dialog" aria-modal="true" aria-labelledby="resolver-title" data-testid="resolver"
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
-                    <h2 id="resolver-title">"Resolve the conflict"</h2>
-                    <p>"“" {title.clone()} "” overlaps " {others.join(", ")} "."</p>
-                    <p class="muted small">"Free slots of the same length in the same environment:"</p>
-                    <Suspense fallback=|| view! { <p class="muted" aria-busy="true">"Looking for free slots…"</p> }>
+                    <h2 id="resolver-title">{t("Resolve the conflict")}</h2>
+                    <p>{tf("“{title}” overlaps {others}.", &[("title", &title), ("others", &others.join(", "))])}</p>
+                    <p class="muted small">{t("Free slots of the same length in the same environment:")}</p>
+                    <Suspense fallback=|| view! { <p class="muted" aria-busy="true">{t("Looking for free slots…")}</p> }>
                         {move || Suspend::new(async move {
                             match slots.await {
-                                Ok(list) if list.is_empty() => view! { <p class="muted">"No free slot in the next 60 days."</p> }.into_any(),
+                                Ok(list) if list.is_empty() => view! { <p class="muted">{t("No free slot in the next 60 days.")}</p> }.into_any(),
                                 Ok(list) => view! {
                                     <ul class="resolver__slots">
                                         {list.into_iter().map(|slot| {
@@ -1948,7 +1975,7 @@ fn Resolver(
                         })}
                     </Suspense>
                     <div class="modal__actions">
-                        <button type="button" class="button button--ghost" on:click=move |_| close()>"Close"</button>
+                        <button type="button" class="button button--ghost" on:click=move |_| close()>{t("Close")}</button>
                     </div>
                 </div>
             }
@@ -2019,21 +2046,21 @@ fn Feeds(open: RwSignal<bool>, projects: Vec<ProjectLabel>) -> impl IntoView {
             <div class="modal-backdrop" on:click=move |_| close()></div>
             <div class="modal modal--wide" role="dialog" aria-modal="true" aria-labelledby="feeds-title" data-testid="feeds"
                 on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { close() }>
-                <h2 id="feeds-title">"Subscribe in a calendar application"</h2>
-                <p class="muted small">"A private, read-only iCal address for Google Calendar, Outlook or Thunderbird. Anyone holding it sees the plan: revoke it when it is no longer needed."</p>
+                <h2 id="feeds-title">{t("Subscribe in a calendar application")}</h2>
+                <p class="muted small">{t("A private, read-only iCal address for Google Calendar, Outlook or Thunderbird. Anyone holding it sees the plan: revoke it when it is no longer needed.")}</p>
                 <div class="feeds__new">
                     <label class="field field--inline">
-                        <span>"Jobs"</span>
+                        <span>{t("Jobs")}</span>
                         <select class="input" data-testid="feed-scope" on:change=move |ev| scope.set(event_target_value(&ev))>
-                            <option value="">"Mine (jobs I own)"</option>
-                            {projects.into_iter().map(|p| view! { <option value=p.id.to_string()>{format!("Project {}", p.name)}</option> }).collect_view()}
+                            <option value="">{t("Mine (jobs I own)")}</option>
+                            {projects.into_iter().map(|p| view! { <option value=p.id.to_string()>{tf("Project {name}", &[("name", &p.name)])}</option> }).collect_view()}
                         </select>
                     </label>
-                    <button type="button" class="button button--primary" data-testid="create-feed" on:click=create>"Create address"</button>
+                    <button type="button" class="button button--primary" data-testid="create-feed" on:click=create>{t("Create address")}</button>
                 </div>
                 {move || created.get().map(|c| view! {
                     <div class="feeds__created" role="status">
-                        <p>"Copy this address now: it will not be shown again."</p>
+                        <p>{t("Copy this address now: it will not be shown again.")}</p>
                         <input class="input mono" readonly=true data-testid="feed-url" value=c.url.clone()
                             on:focus=move |ev| {
                                 #[cfg(feature = "hydrate")]
@@ -2049,28 +2076,28 @@ fn Feeds(open: RwSignal<bool>, projects: Vec<ProjectLabel>) -> impl IntoView {
                     </div>
                 })}
                 {move || match feeds.get() {
-                    None => view! { <p class="muted" aria-busy="true">"Loading your feeds…"</p> }.into_any(),
+                    None => view! { <p class="muted" aria-busy="true">{t("Loading your feeds…")}</p> }.into_any(),
                     Some(Err(message)) => view! { <p class="notice notice--error" role="alert">{message}</p> }.into_any(),
                     Some(Ok(list)) if list.iter().all(|f| f.revoked_at.is_some()) => view! {
-                        <p class="muted">"No live feed yet."</p>
+                        <p class="muted">{t("No live feed yet.")}</p>
                     }.into_any(),
                     Some(Ok(list)) => view! {
                         <ul class="feeds__list">
                             {list.into_iter().filter(|f| f.revoked_at.is_none()).map(|f| {
                                 let id = f.id;
                                 let what = match &f.project_name {
-                                    Some(name) => format!("Project {name}"),
-                                    None => "My jobs".to_owned(),
+                                    Some(name) => tf("Project {name}", &[("name", name)]),
+                                    None => t("My jobs").to_owned(),
                                 };
-                                let used = f.last_used_at.map(|t| format!("last read {}", t.format("%e %b %H:%M UTC")))
-                                    .unwrap_or_else(|| "never read yet".to_owned());
+                                let used = f.last_used_at.map(|at| tf("last read {at}", &[("at", &at.format("%e %b %H:%M UTC").to_string())]))
+                                    .unwrap_or_else(|| t("never read yet").to_owned());
                                 view! {
                                     <li class="feeds__item" data-feed-id=id.to_string()>
                                         <span>{what}</span>
                                         <span class="mono muted small">{format!("…{}", f.token_hint)}</span>
                                         <span class="muted small">{used}</span>
                                         <button type="button" class="button button--ghost button--danger" data-testid="revoke-feed"
-                                            on:click=move |_| revoke(id)>"Revoke"</button>
+                                            on:click=move |_| revoke(id)>{t("Revoke")}</button>
                                     </li>
                                 }
                             }).collect_view()}
@@ -2078,7 +2105,7 @@ fn Feeds(open: RwSignal<bool>, projects: Vec<ProjectLabel>) -> impl IntoView {
                     }.into_any(),
                 }}
                 <div class="modal__actions">
-                    <button type="button" class="button button--ghost" on:click=move |_| close()>"Close"</button>
+                    <button type="button" class="button button--ghost" on:click=move |_| close()>{t("Close")}</button>
                 </div>
             </div>
         }})}

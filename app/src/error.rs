@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 pub struct AppError {
     pub code: String,
     pub message: String,
+    /// The form field the error is about (`invalid`), shown next to that field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 impl AppError {
@@ -18,7 +21,19 @@ impl AppError {
         AppError {
             code: code.to_owned(),
             message: message.into(),
+            field: None,
         }
+    }
+
+    /// The message when the error is about `field`, for the line under that field.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        (self.field.as_deref() == Some(field)).then(|| {
+            let prefix = format!("{field}: ");
+            self.message
+                .strip_prefix(&prefix)
+                .unwrap_or(&self.message)
+                .to_owned()
+        })
     }
 }
 
@@ -51,6 +66,10 @@ impl From<services::ServiceError> for AppError {
                     "Something went wrong on the server; the details are in its log.",
                 )
             }
+            E::Invalid { field, .. } => AppError {
+                field: Some(field.to_string()),
+                ..AppError::new(error.code(), error.to_string())
+            },
             _ => AppError::new(error.code(), error.to_string()),
         }
     }

@@ -1,47 +1,89 @@
-//! The app shell: sidebar navigation, top bar and the content area every page renders into.
+//! The app shell: the role-aware sidebar, the top bar (⌘K, user menu) and the content area
+//! every page renders into; on a phone the sidebar becomes a drawer.
 
+use domain::policy::{may, Action, Object, Subject};
+use domain::{Role, UserProfile};
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::auth::current_user;
+use crate::i18n::{t, use_locale, Locale};
+use crate::palette::{CommandPalette, PaletteOpen};
+use crate::AppError;
 
 /// Pages shown without the shell: nobody is signed in yet (or may not go further).
 const BARE_PATHS: &[&str] = &["/login", "/account/password"];
 
-/// One entry of the sidebar. Pages join this list as they are built; a link to a page that does
-/// not exist yet would only lead to the 404 page.
+/// The signed-in user, loaded once per page for the shell, the palette and the pages.
+#[derive(Clone, Copy)]
+pub struct Me(pub Resource<Result<UserProfile, AppError>>);
+
+/// May `role` do `action` (on nothing in particular)? For showing only what the server allows;
+/// the server decides again on every request.
+pub fn role_may(role: Role, action: Action) -> bool {
+    let subject = Subject { user_id: 0, role };
+    may(&subject, action, &Object::none(), None).is_allowed()
+}
+
+/// May `role` do `action` on at least one kind of thing (its own project, any job type)? For
+/// offering an action whose object is chosen later, as the palette's "New job".
+pub fn role_may_somewhere(role: Role, action: Action) -> bool {
+    let subject = Subject { user_id: 0, role };
+    [Some(0), None].into_iter().any(|owner| {
+        domain::JobType::ALL.iter().any(|job_type| {
+            !matches!(
+                may(&subject, action, &Object::job(owner, *job_type), None),
+                domain::policy::Decision::Deny(_)
+            )
+        })
+    })
+}
+
+/// One entry of the sidebar, shown to the roles `action` allows.
 struct NavItem {
     href: &'static str,
     label: &'static str,
     icon: &'static str,
+    action: Action,
 }
 
 const NAV_ITEMS: &[NavItem] = &[
     NavItem {
         href: "/",
-        label: "Overview",
+        label: "Dashboard",
         icon: "◎",
+        action: Action::Read,
     },
     NavItem {
         href: "/calendar",
         label: "Calendar",
         icon: "▤",
+        action: Action::Read,
     },
     NavItem {
         href: "/projects",
         label: "Projects",
         icon: "▦",
+        action: Action::Read,
+    },
+    NavItem {
+        href: "/incidents",
+        label: "Incidents",
+        icon: "◬",
+        action: Action::Read,
     },
     NavItem {
         href: "/server",
         label: "Server",
         icon: "◫",
+        action: Action::ViewServer,
     },
     NavItem {
-        href: "/docs/api",
-        label: "API",
-        icon: "⌁",
+        href: "/admin",
+        label: "Admin",
+        icon: "⚙",
+        action: Action::ManageUsers,
     },
 ];
 
@@ -62,68 +104,318 @@ pub fn AppShell(children: Children) -> impl IntoView {
         }
         .into_any();
     }
+    let me = Me(Resource::new(|| (), |_| current_user()));
+    provide_context(me);
+    let palette = PaletteOpen(RwSignal::new(false));
+    provide_context(palette);
+    let drawer = RwSignal::new(false);
+    // A link followed inside the drawer closes it.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        drawer.set(false);
+    });
+
     view! {
-        <div class="app">
+        <div class="app" class:app--drawer=move || drawer.get()>
+            <a class="skip-link" href="#content">{t("Skip to content")}</a>
             <div class="app__backdrop" aria-hidden="true">
                 <span class="blob blob--one"></span>
                 <span class="blob blob--two"></span>
             </div>
-            <aside class="sidebar" aria-label="Main navigation">
+            <aside class="sidebar" id="sidebar" aria-label=t("Main navigation")>
                 <A href="/" attr:class="brand">
                     <span class="brand__mark" aria-hidden="true">"u"</span>
                     <span class="brand__name">"uHub"</span>
                 </A>
                 <nav>
-                    <ul class="nav">
-                        {NAV_ITEMS
-                            .iter()
-                            .map(|item| {
-                                view! {
-                                    <li>
-                                        <A href=item.href attr:class="nav__link" exact=true>
-                                            <span class="nav__icon" aria-hidden="true">{item.icon}</span>
-                                            <span>{item.label}</span>
-                                        </A>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ul>
+                    <Transition fallback=|| view! { <ul class="nav" aria-busy="true"></ul> }>
+                        {move || Suspend::new(async move {
+                            let role = me.0.await.ok().map(|user| user.role);
+                            view! { <NavList role/> }
+                        })}
+                    </Transition>
                 </nav>
-                <p class="sidebar__footer muted small">"uHub · self-hosted DevOps hub"</p>
+                <div class="sidebar__footer small">
+                    <A href="/docs/api" attr:class="nav__link nav__link--quiet">
+                        <span class="nav__icon" aria-hidden="true">"⌁"</span>
+                        <span>{t("API reference")}</span>
+                    </A>
+                </div>
             </aside>
+            <div class="drawer-backdrop" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
             <div class="main">
                 <header class="topbar">
-                    <span class="topbar__title">"Operations hub"</span>
-                    <span class="status-dot status-dot--live" title="Connected"></span>
+                    <button type="button" class="button button--icon topbar__menu"
+                        aria-controls="sidebar" aria-expanded=move || drawer.get().to_string()
+                        aria-label=t("Menu") on:click=move |_| drawer.update(|open| *open = !*open)>
+                        "☰"
+                    </button>
+                    <button type="button" class="palette-trigger" data-testid="palette-trigger"
+                        aria-haspopup="dialog" aria-keyshortcuts="Control+K Meta+K"
+                        on:click=move |_| palette.0.set(true)>
+                        <span aria-hidden="true" class="palette-trigger__icon">"⌕"</span>
+                        <span class="palette-trigger__text">{t("Search or run a command…")}</span>
+                        <kbd class="kbd">"⌘K"</kbd>
+                    </button>
+                    <span class="topbar__spacer"></span>
                     <UserMenu/>
                 </header>
-                <main class="content" id="content">{children()}</main>
+                <main class="content" id="content" tabindex="-1">{children()}</main>
             </div>
+            <CommandPalette/>
         </div>
     }
     .into_any()
 }
 
-/// Who is signed in, and the way out.
+/// The sidebar's links a role may follow; before the user is known, the ones every role has.
+#[component]
+fn NavList(role: Option<Role>) -> impl IntoView {
+    view! {
+        <ul class="nav">
+            {NAV_ITEMS
+                .iter()
+                .filter(|item| match role {
+                    Some(role) => role_may(role, item.action),
+                    None => item.action == Action::Read,
+                })
+                .map(|item| {
+                    view! {
+                        <li>
+                            <A href=item.href attr:class="nav__link" exact=item.href == "/"
+                                attr:data-nav=item.href.trim_start_matches('/')>
+                                <span class="nav__icon" aria-hidden="true">{item.icon}</span>
+                                <span>{t(item.label)}</span>
+                            </A>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}
+
+/// Initials for an avatar: the first letters of the first two words.
+pub fn initials(name: &str) -> String {
+    name.split(|c: char| c.is_whitespace() || c == '-' || c == '_')
+        .filter_map(|word| word.chars().next())
+        .take(2)
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// A round avatar with initials.
+#[component]
+pub fn Avatar(name: String, #[prop(optional)] small: bool) -> impl IntoView {
+    view! {
+        <span class="avatar" class:avatar--small=small aria-hidden="true">{initials(&name)}</span>
+    }
+}
+
+/// Who is signed in, in a menu: profile, theme, language, log out.
 #[component]
 fn UserMenu() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let Me(me) = expect_context::<Me>();
+    let open = RwSignal::new(false);
+    let menu_ref = NodeRef::<leptos::html::Div>::new();
+    let button_ref = NodeRef::<leptos::html::Button>::new();
+    let locale = use_locale();
+    // The first item takes the focus when the menu opens from the keyboard or a click.
+    Effect::new(move |_| {
+        if open.get() {
+            focus_menu_item(menu_ref, 0);
+        }
+    });
+    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            open.set(false);
+            if let Some(button) = button_ref.get() {
+                let _ = button.focus();
+            }
+        }
+        "ArrowDown" | "ArrowUp" => {
+            ev.prevent_default();
+            let step = if ev.key() == "ArrowDown" { 1 } else { -1 };
+            move_menu_focus(menu_ref, step);
+        }
+        _ => {}
+    };
     view! {
         <div class="user-menu">
-            <Suspense fallback=|| view! { <span class="user-menu__name muted">"…"</span> }>
+            <Transition fallback=|| view! { <span class="user-menu__name muted">"…"</span> }>
                 {move || Suspend::new(async move {
-                    me.await.ok().map(|user| view! {
-                        <span class="user-menu__name" data-testid="current-user" data-username=user.username.clone()>
-                            {user.display_name.clone()}
-                        </span>
-                        <span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span>
+                    me.await.ok().map(|user| {
+                        let theme = user.theme.clone();
+                        view! {
+                            <button type="button" class="user-menu__button" node_ref=button_ref
+                                aria-haspopup="menu" aria-expanded=move || open.get().to_string()
+                                aria-controls="user-menu" on:click=move |_| open.update(|o| *o = !*o)>
+                                <Avatar name=user.display_name.clone()/>
+                                <span class="user-menu__name" data-testid="current-user" data-username=user.username.clone()>
+                                    {user.display_name.clone()}
+                                </span>
+                                <span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span>
+                            </button>
+                            <Show when=move || open.get()>
+                                <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
+                            </Show>
+                            <div class="menu" id="user-menu" role="menu" aria-label=t("Account")
+                                node_ref=menu_ref hidden=move || !open.get() on:keydown=on_key>
+                                <A href="/profile" attr:role="menuitem" attr:class="menu__item" attr:tabindex="-1"
+                                    on:click=move |_| open.set(false)>{t("Profile")}</A>
+                                <p class="menu__label small muted" role="presentation">{t("Theme")}</p>
+                                {["dark", "light", "system"].map(|choice| {
+                                    let checked = theme == choice;
+                                    view! {
+                                        <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
+                                            aria-checked=checked.to_string()
+                                            on:click=move |_| save_preferences(Some(choice), None)>
+                                            {theme_label(choice)}
+                                        </button>
+                                    }
+                                }).collect_view()}
+                                <p class="menu__label small muted" role="presentation">{t("Language")}</p>
+                                {Locale::ALL.map(|choice| view! {
+                                    <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
+                                        lang=choice.code() aria-checked=(choice == locale).to_string()
+                                        on:click=move |_| save_preferences(None, Some(choice.code()))>
+                                        {choice.name()}
+                                    </button>
+                                }).collect_view()}
+                                <form method="post" action="/logout" class="menu__form" role="none">
+                                    <button type="submit" role="menuitem" class="menu__item menu__item--danger" tabindex="-1" data-testid="log-out">
+                                        {t("Log out")}
+                                    </button>
+                                </form>
+                            </div>
+                        }
                     })
                 })}
-            </Suspense>
-            <form method="post" action="/logout">
-                <button type="submit" class="button button--ghost">"Log out"</button>
-            </form>
+            </Transition>
         </div>
+    }
+}
+
+fn theme_label(theme: &str) -> &'static str {
+    match theme {
+        "light" => t("Light"),
+        "system" => t("Same as the system"),
+        _ => t("Dark"),
+    }
+}
+
+/// The user's own theme and language; the page reloads in them.
+#[server(prefix = "/sfn", endpoint = "auth/preferences")]
+pub async fn set_preferences(
+    theme: Option<String>,
+    locale: Option<String>,
+) -> Result<(), AppError> {
+    let user = crate::auth::signed_in()?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let changes = services::storage::ProfileChanges {
+        theme,
+        locale,
+        ..Default::default()
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    storage.update_profile(user.id, &changes, &actor).await?;
+    Ok(())
+}
+
+/// Saves a theme or language choice, then reloads so the whole page (and its `<html>`) follows.
+pub fn save_preferences(theme: Option<&'static str>, locale: Option<&'static str>) {
+    leptos::task::spawn_local(async move {
+        if set_preferences(theme.map(str::to_owned), locale.map(str::to_owned))
+            .await
+            .is_ok()
+        {
+            reload_page();
+        }
+    });
+}
+
+/// A full reload of the current page.
+pub fn reload_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
+fn menu_items(menu: NodeRef<leptos::html::Div>) -> Vec<web_sys_compat::Element> {
+    web_sys_compat::items(menu)
+}
+
+fn focus_menu_item(menu: NodeRef<leptos::html::Div>, index: usize) {
+    if let Some(item) = menu_items(menu).get(index) {
+        web_sys_compat::focus(item);
+    }
+}
+
+fn move_menu_focus(menu: NodeRef<leptos::html::Div>, step: i32) {
+    let items = menu_items(menu);
+    if items.is_empty() {
+        return;
+    }
+    let current = items
+        .iter()
+        .position(web_sys_compat::has_focus)
+        .map(|i| i as i32)
+        .unwrap_or(-1);
+    let next = (current + step).rem_euclid(items.len() as i32) as usize;
+    web_sys_compat::focus(&items[next]);
+}
+
+/// The few DOM calls of the menu, real in the browser and inert on the server.
+mod web_sys_compat {
+    use leptos::prelude::*;
+
+    #[cfg(feature = "hydrate")]
+    pub type Element = web_sys::HtmlElement;
+    #[cfg(not(feature = "hydrate"))]
+    pub type Element = ();
+
+    #[cfg(feature = "hydrate")]
+    pub fn items(menu: NodeRef<leptos::html::Div>) -> Vec<Element> {
+        use wasm_bindgen::JsCast;
+        let Some(menu) = menu.get() else {
+            return Vec::new();
+        };
+        let Ok(list) = menu.query_selector_all("[role^=menuitem]") else {
+            return Vec::new();
+        };
+        (0..list.length())
+            .filter_map(|i| list.item(i))
+            .filter_map(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
+            .collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    pub fn items(_menu: NodeRef<leptos::html::Div>) -> Vec<Element> {
+        Vec::new()
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub fn focus(element: &Element) {
+        let _ = element.focus();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    pub fn focus(_element: &Element) {}
+
+    #[cfg(feature = "hydrate")]
+    pub fn has_focus(element: &Element) -> bool {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.active_element())
+            .is_some_and(|active| {
+                let active: &web_sys::Element = &active;
+                let element: &web_sys::Element = element;
+                active == element
+            })
+    }
+    #[cfg(not(feature = "hydrate"))]
+    pub fn has_focus(_element: &Element) -> bool {
+        false
     }
 }

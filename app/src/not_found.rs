@@ -4,6 +4,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
+use crate::i18n::t;
+
 #[component]
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
@@ -11,12 +13,12 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text="Not found"/>
+        <Title text=t("Not found")/>
         <section class="empty-state" aria-labelledby="not-found-title">
             <p class="empty-state__code mono">"404"</p>
-            <h1 id="not-found-title">"Nothing lives at this address"</h1>
-            <p class="muted">"The page may have moved, or the link was mistyped."</p>
-            <A href="/" attr:class="button button--primary">"Back to the projects"</A>
+            <h1 id="not-found-title">{t("Nothing lives at this address")}</h1>
+            <p class="muted">{t("The page may have moved, or the link was mistyped.")}</p>
+            <A href="/" attr:class="button button--primary">{t("Back to the dashboard")}</A>
         </section>
     }
 }

@@ -3,7 +3,11 @@
 use domain::ProjectSummary;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::i18n::{t, tf};
+use crate::layout::{role_may, Me};
 use crate::AppError;
 
 /// Every project with its figures. Browser → this server function → `services` → database.
@@ -19,32 +23,58 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
     Ok(storage.list_project_summaries().await?)
 }
 
-/// The projects list, with a filter that works as you type.
+/// The projects list, with a filter that works as you type and the form that creates one
+/// (`?new=1` opens it, as the command palette does).
 #[component]
 pub fn ProjectsPage() -> impl IntoView {
     let projects = Resource::new(|| (), |_| list_projects());
     let (filter, set_filter) = signal(String::new());
+    let query = use_query_map();
+    let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
+    let navigate = StoredValue::new_local(use_navigate());
+    let Me(me) = expect_context::<Me>();
+    let may_create = move || {
+        me.get()
+            .and_then(Result::ok)
+            .is_some_and(|user| role_may(user.role, domain::policy::Action::CreateProject))
+    };
 
     view! {
-        <Title text="Projects"/>
+        <Title text=t("Projects")/>
         <div class="page-header">
             <div>
-                <h1>"Projects"</h1>
-                <p class="muted">"Everything the team plans and runs, grouped by project."</p>
+                <h1>{t("Projects")}</h1>
+                <p class="muted">{t("Everything the team plans and runs, grouped by project.")}</p>
             </div>
-            <label class="search">
-                <span class="visually-hidden">"Filter projects"</span>
-                <input
-                    type="search"
-                    name="filter"
-                    class="input"
-                    placeholder="Filter by name, owner or environment"
-                    autocomplete="off"
-                    prop:value=filter
-                    on:input=move |ev| set_filter.set(event_target_value(&ev))
-                />
-            </label>
+            <div class="page-header__actions">
+                <label class="search">
+                    <span class="visually-hidden">{t("Filter projects")}</span>
+                    <input
+                        type="search"
+                        name="filter"
+                        class="input"
+                        placeholder=t("Filter by name, owner or environment")
+                        autocomplete="off"
+                        prop:value=filter
+                        on:input=move |ev| set_filter.set(event_target_value(&ev))
+                    />
+                </label>
+                <Transition fallback=|| ()>
+                    {move || may_create().then(|| view! {
+                        <button type="button" class="button button--primary" data-testid="new-project"
+                            on:click=move |_| creating.set(true)>{t("New project")}</button>
+                    })}
+                </Transition>
+            </div>
         </div>
+        <Show when=move || creating.get()>
+            <ProjectForm editing=None
+                on_close=Callback::new(move |_| creating.set(false))
+                on_saved=Callback::new(move |project: ProjectSummary| {
+                    let href = format!("/projects/{}", project.id);
+                    navigate.with_value(|navigate| navigate(&href, Default::default()));
+                })/>
+        </Show>
         <Suspense fallback=ProjectsSkeleton>
             {move || Suspend::new(async move {
                 match projects.await {
@@ -61,9 +91,9 @@ fn ProjectList(projects: Vec<ProjectSummary>, filter: ReadSignal<String>) -> imp
     if projects.is_empty() {
         return view! {
             <section class="empty-state">
-                <h2>"No project yet"</h2>
+                <h2>{t("No project yet")}</h2>
                 <p class="muted">
-                    "Start uHub with UHUB_SEED_DEMO=true to load the demo projects, or create one through the API."
+                    {t("Create the first one with “New project”, or start uHub with UHUB_SEED_DEMO=true to load the demo projects.")}
                 </p>
             </section>
         }
@@ -83,9 +113,12 @@ fn ProjectList(projects: Vec<ProjectSummary>, filter: ReadSignal<String>) -> imp
     let count = move || {
         let shown = visible.with(Vec::len);
         if shown == total {
-            format!("{total} projects")
+            tf("{n} projects", &[("n", &total.to_string())])
         } else {
-            format!("{shown} of {total} projects")
+            tf(
+                "{shown} of {n} projects",
+                &[("shown", &shown.to_string()), ("n", &total.to_string())],
+            )
         }
     };
 
@@ -97,7 +130,7 @@ fn ProjectList(projects: Vec<ProjectSummary>, filter: ReadSignal<String>) -> imp
             </For>
         </ul>
         <Show when=move || visible.with(Vec::is_empty)>
-            <p class="empty-inline muted">"No project matches “" {move || filter.get()} "”."</p>
+            <p class="empty-inline muted">{move || tf("No project matches “{filter}”.", &[("filter", &filter.get())])}</p>
         </Show>
     }
     .into_any()
@@ -107,21 +140,28 @@ fn ProjectList(projects: Vec<ProjectSummary>, filter: ReadSignal<String>) -> imp
 fn ProjectCard(project: ProjectSummary) -> impl IntoView {
     let next_job = project
         .next_job_at
-        .map(|at| format!("Next job {}", at.format("%a %-d %b, %H:%M UTC")))
-        .unwrap_or_else(|| "Nothing planned".to_owned());
+        .map(|at| {
+            tf(
+                "Next job {at}",
+                &[("at", &at.format("%a %-d %b, %H:%M UTC").to_string())],
+            )
+        })
+        .unwrap_or_else(|| t("Nothing planned").to_owned());
     let jobs = match project.job_count {
-        1 => "1 job".to_owned(),
-        n => format!("{n} jobs"),
+        1 => t("1 job").to_owned(),
+        n => tf("{n} jobs", &[("n", &n.to_string())]),
     };
     view! {
         <li class="card project-card" data-project-id=project.id style:--project-color=project.color.to_string()>
             <div class="project-card__head">
                 <span class="project-card__swatch" aria-hidden="true"></span>
-                <h2 class="project-card__name">{project.name.clone()}</h2>
+                <h2 class="project-card__name">
+                    <A href=format!("/projects/{}", project.id) attr:class="project-card__link">{project.name.clone()}</A>
+                </h2>
                 <span class=format!("badge badge--{}", project.state)>{project.state.to_string()}</span>
             </div>
             {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
-            <ul class="chips" aria-label="Environments">
+            <ul class="chips" aria-label=t("Environments")>
                 {project
                     .environments
                     .iter()
@@ -133,15 +173,15 @@ fn ProjectCard(project: ProjectSummary) -> impl IntoView {
             </ul>
             <dl class="project-card__facts small">
                 <div>
-                    <dt class="muted">"Owner"</dt>
+                    <dt class="muted">{t("Owner")}</dt>
                     <dd>{project.owner_username.clone().unwrap_or_else(|| "—".to_owned())}</dd>
                 </div>
                 <div>
-                    <dt class="muted">"Jobs"</dt>
+                    <dt class="muted">{t("Jobs")}</dt>
                     <dd>{jobs}</dd>
                 </div>
                 <div>
-                    <dt class="muted">"Schedule"</dt>
+                    <dt class="muted">{t("Schedule")}</dt>
                     <dd>{next_job}</dd>
                 </div>
             </dl>
@@ -152,7 +192,7 @@ fn ProjectCard(project: ProjectSummary) -> impl IntoView {
 #[component]
 fn ProjectsSkeleton() -> impl IntoView {
     view! {
-        <ul class="project-grid" aria-busy="true" aria-label="Loading projects">
+        <ul class="project-grid" aria-busy="true" aria-label=t("Loading projects")>
             {(0..4).map(|_| view! { <li class="card skeleton"></li> }).collect_view()}
         </ul>
     }
@@ -162,9 +202,220 @@ fn ProjectsSkeleton() -> impl IntoView {
 fn LoadError(error: AppError) -> impl IntoView {
     view! {
         <section class="empty-state empty-state--error" role="alert">
-            <h2>"The projects could not be loaded"</h2>
+            <h2>{t("The projects could not be loaded")}</h2>
             <p class="muted">{error.message}</p>
             <p class="muted small mono">{error.code}</p>
         </section>
+    }
+}
+
+/// A project's whole sheet: the same assembled context tools and agents read.
+#[server(prefix = "/sfn", endpoint = "projects/sheet")]
+pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, AppError> {
+    crate::auth::require(
+        domain::policy::Action::Read,
+        &domain::policy::Object::none(),
+        None,
+    )?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    Ok(storage.project_context(project_id).await?)
+}
+
+/// Creates a project owned by the caller, with its environments (comma-separated names;
+/// `prod` is production).
+#[server(prefix = "/sfn", endpoint = "projects/create")]
+pub async fn create_project(
+    name: String,
+    description: String,
+    color: String,
+    environments: String,
+) -> Result<ProjectSummary, AppError> {
+    use domain::policy::{Action, Object};
+    let user = crate::auth::require(Action::CreateProject, &Object::none(), None)?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let color = color
+        .parse::<domain::Color>()
+        .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
+    let project = services::storage::NewProject {
+        name,
+        description,
+        color,
+        owner_id: Some(user.id),
+        environments: environments
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(services::storage::NewEnvironment::named)
+            .collect(),
+        execution_backend: None,
+        execution_backend_config: Default::default(),
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    Ok(storage.create_project(&project, &actor).await?)
+}
+
+/// Edits a project's name, description and colour (its owner among projets, or an admin).
+#[server(prefix = "/sfn", endpoint = "projects/edit")]
+pub async fn edit_project(
+    project_id: i64,
+    version: i64,
+    name: String,
+    description: String,
+    color: String,
+) -> Result<ProjectSummary, AppError> {
+    use domain::policy::{Action, Object};
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let access = storage.project_access(project_id).await?;
+    let user = crate::auth::require(
+        Action::UpdateProject,
+        &Object::project(access.owner_id),
+        None,
+    )?;
+    let color = color
+        .parse::<domain::Color>()
+        .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
+    let changes = services::storage::ProjectChanges {
+        name: Some(name),
+        description: Some(description),
+        color: Some(color),
+        ..Default::default()
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    Ok(storage
+        .update_project(project_id, version, &changes, &actor)
+        .await?)
+}
+
+/// The create / edit form of a project. `editing` holds the project being edited.
+#[component]
+pub fn ProjectForm(
+    editing: Option<ProjectSummary>,
+    on_close: Callback<()>,
+    on_saved: Callback<ProjectSummary>,
+) -> impl IntoView {
+    use crate::i18n::t;
+    let is_new = editing.is_none();
+    let name = RwSignal::new(editing.as_ref().map(|p| p.name.clone()).unwrap_or_default());
+    let description = RwSignal::new(
+        editing
+            .as_ref()
+            .map(|p| p.description.clone())
+            .unwrap_or_default(),
+    );
+    let color = RwSignal::new(
+        editing
+            .as_ref()
+            .map(|p| p.color.to_string())
+            .unwrap_or_else(|| "#00cc88".to_owned()),
+    );
+    let environments = RwSignal::new("dev, staging, prod".to_owned());
+    let error = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+    let target = editing.as_ref().map(|p| (p.id, p.version));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        error.set(None);
+        let (n, d, c, e) = (
+            name.get_untracked(),
+            description.get_untracked(),
+            color.get_untracked(),
+            environments.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            let saved = match target {
+                Some((id, version)) => edit_project(id, version, n, d, c).await,
+                None => create_project(n, d, c, e).await,
+            };
+            pending.set(false);
+            match saved {
+                Ok(project) => on_saved.run(project),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let field_error = move |field: &'static str| {
+        move || {
+            error.get().and_then(|e| e.for_field(field)).map(|message| {
+                view! {
+                    <span class="field__error small" role="alert">{message}</span>
+                }
+            })
+        }
+    };
+    view! {
+        <form class="card form form--panel" on:submit=submit data-testid="project-form" aria-labelledby="project-form-title">
+            <h2 id="project-form-title">{if is_new { t("New project") } else { t("Edit the project") }}</h2>
+            <label class="field">
+                <span class="small muted">{t("Name")}</span>
+                <input class="input" name="name" required maxlength="120" autocomplete="off"
+                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                {field_error("name")}
+            </label>
+            <label class="field">
+                <span class="small muted">{t("Description")}</span>
+                <textarea class="input textarea" name="description" rows="2"
+                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+                {field_error("description")}
+            </label>
+            <div class="form__row">
+                <label class="field">
+                    <span class="small muted">{t("Colour")}</span>
+                    <input class="input input--color" type="color" name="color"
+                        prop:value=move || color.get() on:input=move |ev| color.set(event_target_value(&ev))/>
+                    {field_error("color")}
+                </label>
+                {is_new.then(|| view! {
+                    <label class="field">
+                        <span class="small muted">{t("Environments (comma-separated)")}</span>
+                        <input class="input" name="environments" autocomplete="off"
+                            prop:value=move || environments.get() on:input=move |ev| environments.set(event_target_value(&ev))/>
+                        {field_error("environments")}
+                    </label>
+                })}
+            </div>
+            {move || error.get().filter(|e| e.field.is_none() || !matches!(e.field.as_deref(), Some("name" | "description" | "color" | "environments"))).map(|e| view! {
+                <p class="form-error" role="alert">{e.message}</p>
+            })}
+            <div class="modal__actions">
+                <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>{t("Cancel")}</button>
+                <button type="submit" class="button button--primary" prop:disabled=move || pending.get()>
+                    {if is_new { t("Create the project") } else { t("Save") }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+/// `/projects/:id`: the project sheet, one tab per facet (`?tab=`).
+#[component]
+pub fn ProjectSheetPage() -> impl IntoView {
+    use crate::i18n::t;
+    use leptos_router::hooks::use_params_map;
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    let version = RwSignal::new(0u32);
+    let sheet = Resource::new(
+        move || (id.get(), version.get()),
+        |(id, _)| project_sheet(id),
+    );
+    view! {
+        <Title text=t("Project")/>
+        <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
+            {move || Suspend::new(async move {
+                match sheet.await {
+                    Ok(context) => view! { <crate::project_sheet::Sheet context version/> }.into_any(),
+                    Err(error) => view! { <crate::ui::LoadError title=t("The project could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{t, tf};
 use crate::AppError;
 
 /// A job with what its page shows around it.
@@ -144,7 +145,7 @@ fn duration(run: &Run) -> String {
         (Some(start), Some(end)) => {
             format!("{:.1} s", (end - start).num_milliseconds() as f64 / 1000.0)
         }
-        (Some(_), None) => "running".to_owned(),
+        (Some(_), None) => t("running").to_owned(),
         _ => "—".to_owned(),
     }
 }
@@ -175,12 +176,12 @@ pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
     let detail = Resource::new(move || id.get(), job_detail);
     view! {
-        <Title text="Job"/>
+        <Title text=t("Job")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(view) => view! { <JobDetail view/> }.into_any(),
-                    Err(error) => load_error("The job could not be loaded", error).into_any(),
+                    Err(error) => load_error(t("The job could not be loaded"), error).into_any(),
                 }
             })}
         </Suspense>
@@ -223,54 +224,54 @@ fn JobDetail(view: JobView) -> impl IntoView {
         .action
         .as_ref()
         .map(|a| serde_json::to_string(a).unwrap_or_default())
-        .unwrap_or_else(|| "no action: this job cannot be run".to_owned());
+        .unwrap_or_else(|| t("no action: this job cannot be run").to_owned());
     view! {
         <div class="page-header">
             <div>
                 <p class="muted small">{project_name}</p>
                 <h1 data-testid="job-title">{job.title.clone()}</h1>
                 <p class="muted">
-                    {job.job_type.to_string()} " · " {job.environment.clone().unwrap_or_else(|| "no environment".into())}
-                    " · planned " {when(Some(job.planned_start))}
+                    {job.job_type.to_string()} " · " {job.environment.clone().unwrap_or_else(|| t("no environment").into())}
+                    " · " {tf("planned {at}", &[("at", &when(Some(job.planned_start)))])}
                 </p>
             </div>
         </div>
         <section class="card launch-card" aria-labelledby="launch-title">
-            <h2 id="launch-title">"Launch"</h2>
+            <h2 id="launch-title">{t("Launch")}</h2>
             <p class="muted small mono">{action}</p>
             <form class="launch-form" on:submit=launch>
                 <label class="field">
-                    <span class="small muted">"Environment"</span>
+                    <span class="small muted">{t("Environment")}</span>
                     <select class="input" name="environment" prop:value=environment on:change=move |ev| set_environment.set(event_target_value(&ev))>
                         {environments.iter().map(|e| {
-                            let label = if e.is_production { format!("{} (production)", e.name) } else { e.name.clone() };
+                            let label = if e.is_production { tf("{name} (production)", &[("name", &e.name)]) } else { e.name.clone() };
                             view! { <option value=e.name.clone()>{label}</option> }
                         }).collect_view()}
                     </select>
                 </label>
                 <label class="field">
-                    <span class="small muted">"Backend"</span>
+                    <span class="small muted">{t("Backend")}</span>
                     <select class="input" name="backend" prop:value=backend on:change=move |ev| set_backend.set(event_target_value(&ev))>
                         {["local", "docker", "webhook"].map(|b| view! { <option value=b>{b}</option> }).collect_view()}
                     </select>
                 </label>
                 <button class="button button--primary" type="submit" prop:disabled=pending data-testid="launch">
-                    {move || if pending.get() { "Launching…" } else { "Launch" }}
+                    {move || if pending.get() { t("Launching…") } else { t("Launch") }}
                 </button>
             </form>
             {move || error.get().map(|e| view! {
                 <p class="form-error" role="alert" data-testid="launch-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
             })}
-            <p class="muted small">"Production runs wait for the approval of projets or admin."</p>
+            <p class="muted small">{t("Production runs wait for the approval of projets or admin.")}</p>
         </section>
         <section class="card" aria-labelledby="history-title">
-            <h2 id="history-title">"Runs"</h2>
+            <h2 id="history-title">{t("Runs")}</h2>
             {if runs.is_empty() {
-                view! { <p class="muted">"Never run yet."</p> }.into_any()
+                view! { <p class="muted">{t("Never run yet.")}</p> }.into_any()
             } else {
                 view! {
                     <table class="api-table run-history">
-                        <thead><tr><th>"Run"</th><th>"Status"</th><th>"Environment"</th><th>"Backend"</th><th>"By"</th><th>"Started"</th><th>"Duration"</th></tr></thead>
+                        <thead><tr><th>{t("Run")}</th><th>{t("Status")}</th><th>{t("Environment")}</th><th>{t("Backend")}</th><th>{t("By")}</th><th>{t("Started")}</th><th>{t("Duration")}</th></tr></thead>
                         <tbody>
                             {runs.into_iter().map(|run| view! {
                                 <tr>
@@ -369,12 +370,12 @@ pub fn RunPage() -> impl IntoView {
     let detail = Resource::new(move || id.get(), run_detail);
     let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
     view! {
-        <Title text="Run"/>
+        <Title text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match (detail.await, first_lines.await) {
                     (Ok(view), Ok(lines)) => view! { <RunDetail view lines/> }.into_any(),
-                    (Err(error), _) | (_, Err(error)) => load_error("The run could not be loaded", error).into_any(),
+                    (Err(error), _) | (_, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
                 }
             })}
         </Suspense>
@@ -468,42 +469,42 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
         <div class="page-header">
             <div>
                 <p class="muted small">{view.project_name.clone()} " · " <a class="link" href=move || format!("/jobs/{}", run.with(|r| r.job_id))>{view.job_title.clone()}</a></p>
-                <h1>"Run #" {run_id} " " {move || status_badge(run.with(|r| r.status))}</h1>
+                <h1>{tf("Run #{id}", &[("id", &run_id.to_string())])} " " {move || status_badge(run.with(|r| r.status))}</h1>
             </div>
             <div class="run-actions">
                 <Show when=move || run.with(|r| r.status == RunStatus::AwaitingApproval)>
-                    <input class="input" placeholder="Comment (optional)" prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
-                    <button class="button button--primary" on:click=act("approve") data-testid="approve">"Approve"</button>
-                    <button class="button" on:click=act("reject")>"Reject"</button>
+                    <input class="input" placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
+                    <button class="button button--primary" on:click=act("approve") data-testid="approve">{t("Approve")}</button>
+                    <button class="button" on:click=act("reject")>{t("Reject")}</button>
                 </Show>
                 <Show when=move || run.with(|r| !r.status.is_final())>
-                    <button class="button button--danger" on:click=act("cancel") data-testid="cancel">"Cancel"</button>
+                    <button class="button button--danger" on:click=act("cancel") data-testid="cancel">{t("Cancel")}</button>
                 </Show>
             </div>
         </div>
         {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
         <dl class="card run-facts small">
-            <div><dt class="muted">"Environment"</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>
-            <div><dt class="muted">"Backend"</dt><dd>{move || run.with(|r| r.backend.to_string())}</dd></div>
-            <div><dt class="muted">"Launched by"</dt><dd>{move || run.with(|r| r.launched_by_username.clone().unwrap_or_else(|| "uHub".into()))}</dd></div>
-            <div><dt class="muted">"Started"</dt><dd>{move || run.with(|r| when(r.started_at))}</dd></div>
-            <div><dt class="muted">"Finished"</dt><dd>{move || run.with(|r| when(r.finished_at))}</dd></div>
-            <div><dt class="muted">"Exit code"</dt><dd data-testid="exit-code">{move || run.with(|r| r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))}</dd></div>
-            <div class="run-facts__wide"><dt class="muted">"Reason"</dt><dd>{move || run.with(|r| r.reason.clone().unwrap_or_else(|| "—".into()))}</dd></div>
+            <div><dt class="muted">{t("Environment")}</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>
+            <div><dt class="muted">{t("Backend")}</dt><dd>{move || run.with(|r| r.backend.to_string())}</dd></div>
+            <div><dt class="muted">{t("Launched by")}</dt><dd>{move || run.with(|r| r.launched_by_username.clone().unwrap_or_else(|| "uHub".into()))}</dd></div>
+            <div><dt class="muted">{t("Started")}</dt><dd>{move || run.with(|r| when(r.started_at))}</dd></div>
+            <div><dt class="muted">{t("Finished")}</dt><dd>{move || run.with(|r| when(r.finished_at))}</dd></div>
+            <div><dt class="muted">{t("Exit code")}</dt><dd data-testid="exit-code">{move || run.with(|r| r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))}</dd></div>
+            <div class="run-facts__wide"><dt class="muted">{t("Reason")}</dt><dd>{move || run.with(|r| r.reason.clone().unwrap_or_else(|| "—".into()))}</dd></div>
         </dl>
         <RunHost run=run.get_untracked()/>
-        <section class="log-panel" aria-label="Log">
+        <section class="log-panel" aria-label=t("Log")>
             <div class="log-toolbar">
                 <label class="search">
-                    <span class="visually-hidden">"Search the log"</span>
-                    <input type="search" name="log-search" class="input" placeholder="Search the log" prop:value=search on:input=move |ev| set_search.set(event_target_value(&ev))/>
+                    <span class="visually-hidden">{t("Search the log")}</span>
+                    <input type="search" name="log-search" class="input" placeholder=t("Search the log") prop:value=search on:input=move |ev| set_search.set(event_target_value(&ev))/>
                 </label>
-                <span class="muted small" aria-live="polite">{move || format!("{} lines", lines.with(Vec::len))}</span>
+                <span class="muted small" aria-live="polite">{move || tf("{n} lines", &[("n", &lines.with(Vec::len).to_string())])}</span>
                 <Show when=move || !follow.get()>
                     <button class="button" on:click=move |_| {
                         set_follow.set(true);
                         if let Some(pre) = log_ref.get() { pre.set_scroll_top(pre.scroll_height()); }
-                    }>"Jump to the end"</button>
+                    }>{t("Jump to the end")}</button>
                 </Show>
             </div>
             <pre class="log" role="log" aria-live="polite" node_ref=log_ref on:scroll=on_scroll data-testid="run-log">
@@ -554,6 +555,18 @@ fn RunHost(run: Run) -> impl IntoView {
         .unwrap_or_else(chrono::Utc::now)
         .min(chrono::Utc::now());
     let to = if to <= from { from + margin } else { to };
+    view! { <HostAround from to title=t("Host around this run") testid="run-host"/> }
+}
+
+/// The host's CPU and memory between `from` and `to`, for those who may see the host (admin,
+/// ops); others simply do not get the panel. The run and incident pages use it.
+#[component]
+pub fn HostAround(
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+    title: &'static str,
+    testid: &'static str,
+) -> impl IntoView {
     let readings = Resource::new(
         move || (from, to),
         |(from, to)| crate::server_view::host_window(from, to),
@@ -561,10 +574,9 @@ fn RunHost(run: Run) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                // Those who may not see the host (dev, projets) simply do not get the panel.
                 readings.await.ok().map(|samples| view! {
-                    <section class="run-host" aria-label="The host around this run" data-testid="run-host">
-                        {crate::server_view::chart("Host around this run", from, to, crate::server_view::usage_series(&samples))}
+                    <section class="run-host" aria-label=title data-testid=testid>
+                        {crate::server_view::chart(title, from, to, crate::server_view::usage_series(&samples))}
                     </section>
                 })
             })}

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::i18n::{t, tf};
 use crate::AppError;
 
 /// What the Server page draws.
@@ -68,6 +69,28 @@ const RANGES: [(i64, &str); 5] = [
     (43200, "30 d"),
 ];
 
+/// A window's label from `RANGES`, in the page's language.
+fn range_label(label: &'static str) -> &'static str {
+    match label {
+        "1 h" => t("1 h"),
+        "6 h" => t("6 h"),
+        "24 h" => t("24 h"),
+        "7 d" => t("7 d"),
+        "30 d" => t("30 d"),
+        other => other,
+    }
+}
+
+/// A series' name, in the page's language (the English stays on `data-series`).
+fn series_label(name: &'static str) -> &'static str {
+    match name {
+        "CPU" => t("CPU"),
+        "Memory" => t("Memory"),
+        "Fullest disk" => t("Fullest disk"),
+        other => other,
+    }
+}
+
 fn bytes(value: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut amount = value as f64;
@@ -110,15 +133,15 @@ pub fn ServerPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text="Server"/>
+        <Title text=t("Server")/>
         <section class="server" data-testid="server">
             <header class="page-header">
-                <h1>"Server"</h1>
-                <nav class="segmented" aria-label="History window">
+                <h1>{t("Server")}</h1>
+                <nav class="segmented" aria-label=t("History window")>
                     {RANGES.map(|(value, label)| view! {
                         <a class="segmented__item" class:segmented__item--on=move || minutes.get() == value
                             aria-current=move || (minutes.get() == value).then_some("page")
-                            href=format!("/server?minutes={value}")>{label}</a>
+                            href=format!("/server?minutes={value}")>{range_label(label)}</a>
                     })}
                 </nav>
             </header>
@@ -128,7 +151,7 @@ pub fn ServerPage() -> impl IntoView {
                         Ok(view) => view! { <HostPanels view minutes=minutes.get_untracked()/> }.into_any(),
                         Err(error) => view! {
                             <section class="empty-state empty-state--error" role="alert">
-                                <h2>"The server view could not be loaded"</h2>
+                                <h2>{t("The server view could not be loaded")}</h2>
                                 <p class="muted">{error.message}</p>
                             </section>
                         }.into_any(),
@@ -150,7 +173,7 @@ fn gauge(label: &str, percent: f64, detail: String, test_id: String) -> impl Int
     );
     view! {
         <figure class="gauge" data-level=level data-testid=test_id>
-            <svg viewBox="0 0 42 42" class="gauge__ring" role="img" aria-label=format!("{label}: {percent:.0}% used")>
+            <svg viewBox="0 0 42 42" class="gauge__ring" role="img" aria-label=tf("{label}: {percent}% used", &[("label", label), ("percent", &format!("{percent:.0}"))])>
                 <circle class="gauge__track" cx="21" cy="21" r="15.915" fill="none" stroke-width="4"></circle>
                 <circle class="gauge__value" cx="21" cy="21" r="15.915" fill="none" stroke-width="4"
                     stroke-dasharray=dash stroke-dashoffset="25"></circle>
@@ -198,7 +221,7 @@ pub fn chart(
         .iter()
         .map(|Series { name, class, points }| {
             let last = points.last().map(|(_, v)| format!(" {v:.0}%")).unwrap_or_default();
-            view! { <li><span class=format!("chart__key {class}")></span>{format!("{name}{last}")}</li> }
+            view! { <li><span class=format!("chart__key {class}")></span>{format!("{}{last}", series_label(name))}</li> }
         })
         .collect();
     let empty = series.iter().all(|s| s.points.is_empty());
@@ -209,11 +232,11 @@ pub fn chart(
                 <ul class="chart__legend small">{legend}</ul>
             </figcaption>
             {if empty {
-                view! { <p class="muted small chart__empty">"No reading stored for this window yet."</p> }.into_any()
+                view! { <p class="muted small chart__empty">{t("No reading stored for this window yet.")}</p> }.into_any()
             } else {
                 view! {
                     <svg class="chart__plot" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img"
-                        aria-label=format!("{title}, from {} to {}", from.format("%e %b %H:%M"), to.format("%e %b %H:%M"))>
+                        aria-label=tf("{title}, from {from} to {to}", &[("title", title), ("from", &from.format("%e %b %H:%M").to_string()), ("to", &to.format("%e %b %H:%M").to_string())])>
                         <line class="chart__threshold chart__threshold--alert" x1="0" x2=WIDTH y1=y(host::ALERT_PERCENT) y2=y(host::ALERT_PERCENT)></line>
                         <line class="chart__threshold" x1="0" x2=WIDTH y1=y(host::WARN_PERCENT) y2=y(host::WARN_PERCENT)></line>
                         <line class="chart__grid" x1="0" x2=WIDTH y1=y(50.0) y2=y(50.0)></line>
@@ -272,22 +295,31 @@ fn HostPanels(view: HostView, minutes: i64) -> impl IntoView {
     }];
     view! {
         <p class="muted small" data-testid="sampled-at">
-            "Read at " {latest.sampled_at.format("%H:%M:%S UTC").to_string()}
-            " · every " {view.interval_seconds} " s · thresholds " {host::WARN_PERCENT} "% / " {host::ALERT_PERCENT} "%"
+            {tf("Read at {at} · every {n} s · thresholds {warn}% / {alert}%", &[
+                ("at", &latest.sampled_at.format("%H:%M:%S UTC").to_string()),
+                ("n", &view.interval_seconds.to_string()),
+                ("warn", &host::WARN_PERCENT.to_string()),
+                ("alert", &host::ALERT_PERCENT.to_string()),
+            ])}
         </p>
         <div class="gauges">
-            {gauge("CPU", cpu, format!("{} cores · load {one:.2} {five:.2} {fifteen:.2}", latest.cpu.cores), "gauge-cpu".into())}
-            {gauge("Memory", latest.memory.used_percent(),
-                format!("{} of {}", bytes(latest.memory.used_bytes), bytes(latest.memory.total_bytes)), "gauge-memory".into())}
-            {gauge("Swap", latest.swap.used_percent(),
-                if latest.swap.total_bytes == 0 { "no swap".to_owned() } else {
-                    format!("{} of {}", bytes(latest.swap.used_bytes), bytes(latest.swap.total_bytes)) }, "gauge-swap".into())}
+            {gauge(t("CPU"), cpu, tf("{n} cores · load {one} {five} {fifteen}", &[
+                ("n", &latest.cpu.cores.to_string()),
+                ("one", &format!("{one:.2}")),
+                ("five", &format!("{five:.2}")),
+                ("fifteen", &format!("{fifteen:.2}")),
+            ]), "gauge-cpu".into())}
+            {gauge(t("Memory"), latest.memory.used_percent(),
+                tf("{used} of {total}", &[("used", &bytes(latest.memory.used_bytes)), ("total", &bytes(latest.memory.total_bytes))]), "gauge-memory".into())}
+            {gauge(t("Swap"), latest.swap.used_percent(),
+                if latest.swap.total_bytes == 0 { t("no swap").to_owned() } else {
+                    tf("{used} of {total}", &[("used", &bytes(latest.swap.used_bytes)), ("total", &bytes(latest.swap.total_bytes))]) }, "gauge-swap".into())}
             {latest.disks.iter().map(|d| gauge(&d.mount, d.used_percent(),
-                format!("{} free of {} · {}", bytes(d.available_bytes), bytes(d.total_bytes), d.file_system),
+                tf("{free} free of {total} · {fs}", &[("free", &bytes(d.available_bytes)), ("total", &bytes(d.total_bytes)), ("fs", &d.file_system)]),
                 format!("gauge-disk-{}", d.mount))).collect_view()}
         </div>
-        <section class="card cores" aria-label="Cores">
-            <h2 class="small muted">"Per core"</h2>
+        <section class="card cores" aria-label=t("Cores")>
+            <h2 class="small muted">{t("Per core")}</h2>
             <ul class="cores__list">
                 {latest.cpu.per_core.iter().enumerate().map(|(n, usage)| {
                     let usage = f64::from(*usage);
@@ -302,13 +334,13 @@ fn HostPanels(view: HostView, minutes: i64) -> impl IntoView {
             </ul>
         </section>
         <div class="charts">
-            {chart("CPU and memory", from, now, usage_series(&view.history))}
-            {chart("Disk", from, now, disks_history)}
+            {chart(t("CPU and memory"), from, now, usage_series(&view.history))}
+            {chart(t("Disk"), from, now, disks_history)}
         </div>
-        <section class="card" aria-label="Network">
-            <h2 class="small muted">"Network"</h2>
+        <section class="card" aria-label=t("Network")>
+            <h2 class="small muted">{t("Network")}</h2>
             <table class="api-table">
-                <thead><tr><th>"Interface"</th><th>"Received"</th><th>"Sent"</th><th>"Total received"</th><th>"Total sent"</th></tr></thead>
+                <thead><tr><th>{t("Interface")}</th><th>{t("Received")}</th><th>{t("Sent")}</th><th>{t("Total received")}</th><th>{t("Total sent")}</th></tr></thead>
                 <tbody>
                     {latest.network.iter().map(|n| view! {
                         <tr>

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod project;
 pub mod role;
 pub mod run;
+pub mod search;
 pub mod user;
 
 pub use action::JobAction;
@@ -35,6 +36,7 @@ pub use move_request::{MoveRequest, MoveStatus};
 pub use project::{Color, EnvironmentRecord, ProjectState, ProjectSummary};
 pub use role::Role;
 pub use run::{LogLine, LogStream, Run, RunStatus, SecretInfo};
+pub use search::{fuzzy_score, HitKind, SearchHit};
 pub use user::UserProfile;
 
 /// A value that is not one of an enumeration's known spellings.

@@ -92,7 +92,9 @@ pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestRe
                 "--disable-dev-shm-usage", "--window-size=1280,900",
                 format!("--user-data-dir={}", profile.display()),
             ]
-        }
+        },
+        // The console and the network, read back by the hygiene test (`browser_log`).
+        "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" }
     });
     let serde_json::Value::Object(capabilities) = capabilities else {
         unreachable!("a JSON object")
@@ -228,11 +230,72 @@ pub async fn log_in(client: &Client, base: &str, username: &str, next: &str) -> 
     Ok(())
 }
 
+/// Logs out through the user menu, as a person does.
 pub async fn log_out(client: &Client) -> TestResult {
     client
-        .find(Locator::Css("form[action='/logout'] button"))
+        .find(Locator::Css(".user-menu__button"))
+        .await?
+        .click()
+        .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[data-testid=log-out]"))
         .await?
         .click()
         .await?;
     wait_for_path(client, "/login").await
+}
+
+/// A raw WebDriver command: chromedriver's DevTools bridge and its log endpoint, which
+/// fantoccini does not wrap.
+#[derive(Debug)]
+struct RawCommand {
+    path: &'static str,
+    body: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for RawCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.body.to_string()))
+    }
+}
+
+/// Runs a Chrome DevTools Protocol command in the page (`Page.getInstallabilityErrors`…).
+pub async fn devtools(
+    client: &Client,
+    command: &str,
+    params: serde_json::Value,
+) -> TestResult<serde_json::Value> {
+    let body = serde_json::json!({ "cmd": command, "params": params });
+    Ok(client
+        .issue_cmd(RawCommand {
+            path: "goog/cdp/execute",
+            body,
+        })
+        .await?)
+}
+
+/// The browser's log entries since the last call (`browser`: the console and failed loads;
+/// `performance`: DevTools network events), as chromedriver collects them.
+pub async fn browser_log(client: &Client, kind: &str) -> TestResult<Vec<serde_json::Value>> {
+    let entries = client
+        .issue_cmd(RawCommand {
+            path: "se/log",
+            body: serde_json::json!({ "type": kind }),
+        })
+        .await?;
+    Ok(entries.as_array().cloned().unwrap_or_default())
 }

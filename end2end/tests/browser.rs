@@ -266,11 +266,21 @@ async fn scenario(client: &Client, base: &str, job_id: i64) -> TestResult {
         .await?
         .click()
         .await?;
+    client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("[data-testid=dashboard]"))
+        .await?;
+    client
+        .find(Locator::Css("a.nav__link[href='/projects']"))
+        .await?
+        .click()
+        .await?;
     eventually(
-        "the overview page with all projects",
+        "the projects page with all projects",
         Duration::from_secs(20),
         || async {
-            Ok(client.current_url().await?.path() == "/" && card_count(client).await? == 5)
+            Ok(client.current_url().await?.path() == "/projects" && card_count(client).await? == 5)
         },
     )
     .await?;

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod error;
 pub mod host;
 pub mod password;
+pub mod planning;
 pub mod secrets;
 pub mod seed;
 pub mod storage;

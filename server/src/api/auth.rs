@@ -96,9 +96,6 @@ pub struct ProfileRequest {
     locale: Option<String>,
 }
 
-const THEMES: &[&str] = &["dark", "light", "system"];
-const LOCALES: &[&str] = &["en", "fr"];
-
 /// Edit one's own display name, email, theme (`dark`, `light`, `system`) and locale (`en`, `fr`).
 #[utoipa::path(patch, path = "/auth/me", tag = "auth", request_body = ProfileRequest,
     responses((status = 200, description = "The updated profile", body = Me)))]
@@ -107,25 +104,6 @@ pub async fn update_me(
     caller: Caller,
     ApiJson(request): ApiJson<ProfileRequest>,
 ) -> ApiResult<Json<Me>> {
-    if let Some(theme) = request.theme.as_deref() {
-        if !THEMES.contains(&theme) {
-            return Err(ApiError::invalid(
-                "theme",
-                format!("must be one of {}", THEMES.join(", ")),
-            ));
-        }
-    }
-    if let Some(locale) = request.locale.as_deref() {
-        if !LOCALES.contains(&locale) {
-            return Err(ApiError::invalid(
-                "locale",
-                format!("must be one of {}", LOCALES.join(", ")),
-            ));
-        }
-    }
-    if let Some(Some(email)) = &request.email {
-        check_email(email)?;
-    }
     let changes = ProfileChanges {
         display_name: request.display_name,
         email: request.email,
@@ -144,16 +122,7 @@ pub async fn update_me(
 
 /// A light check: something@something. Delivery is what proves an address.
 pub fn check_email(email: &str) -> ApiResult<()> {
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
-        })
-        && !email.chars().any(char::is_whitespace);
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("email", "is not an email address"))
-    }
+    Ok(services::storage::check_email(email)?)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -576,21 +576,6 @@ pub async fn create_job(
     ApiPath(project_id): ApiPath<i64>,
     ApiJson(request): ApiJson<CreateJobRequest>,
 ) -> ApiResult<(StatusCode, Json<Job>)> {
-    let project = state.storage.project_access(project_id).await?;
-    let environment = match &request.environment {
-        Some(name) => Some(state.storage.environment(project_id, name).await?),
-        None => None,
-    };
-    let policy_environment = environment.as_ref().map(|e| Environment {
-        name: &e.name,
-        is_production: e.is_production,
-    });
-    caller.may(
-        Action::CreateJob,
-        &Object::job(project.owner_id, request.job_type),
-        policy_environment.as_ref(),
-    )?;
-    ensure_active(&project)?;
     let job = NewJob {
         project_id,
         title: request.title,
@@ -605,10 +590,9 @@ pub async fn create_job(
         action: request.action,
         auto_start: request.auto_start,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.storage.create_job(&job, &caller.actor).await?),
-    ))
+    let job = services::planning::plan_job(&state.storage, &caller.subject(), &job, &caller.actor)
+        .await?;
+    Ok((StatusCode::CREATED, Json(job)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

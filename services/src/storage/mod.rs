@@ -44,7 +44,7 @@ pub use projects::{
 };
 pub use runs::{CancelOutcome, NewRun, Orphan};
 pub use teams::{Team, TeamMember};
-pub use users::{NewUser, ProfileChanges, UserChanges, UserRecord};
+pub use users::{check_email, NewUser, ProfileChanges, UserChanges, UserRecord, LOCALES, THEMES};
 
 use crate::{ServiceError, ServiceResult};
 

@@ -154,6 +154,29 @@ impl Storage {
         runs.reverse();
         Ok(runs)
     }
+
+    /// Every project's runs in one of `statuses`, newest first (the dashboard's "running" and
+    /// "awaiting approval").
+    pub async fn runs_in_states(
+        &self,
+        statuses: &[RunStatus],
+        limit: u32,
+    ) -> ServiceResult<Vec<Run>> {
+        // The statuses are our own closed set of identifiers, so they are listed inline.
+        let listed = statuses
+            .iter()
+            .map(|status| format!("'{}'", status.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if listed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("{RUN_SELECT} WHERE r.status IN ({listed}) ORDER BY r.id DESC LIMIT $1");
+        let rows = on_pool!(self, pool => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(i64::from(limit)).fetch_all(pool).await
+        })?;
+        rows.into_iter().map(Run::try_from).collect()
+    }
 }
 
 /// A run that was running when its uHub process stopped, as the sweep found it.

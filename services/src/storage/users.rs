@@ -70,6 +70,59 @@ pub struct ProfileChanges {
     pub locale: Option<String>,
 }
 
+/// The colour themes a user may choose.
+pub const THEMES: &[&str] = &["dark", "light", "system"];
+/// The languages of the UI.
+pub const LOCALES: &[&str] = &["en", "fr"];
+
+/// `Ok` for something shaped like an email address (one `@`, a dotted domain, no spaces).
+pub fn check_email(email: &str) -> ServiceResult<()> {
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid("email", "is not an email address"))
+    }
+}
+
+impl ProfileChanges {
+    /// The same rules for the REST API and the profile page.
+    pub fn check(&self) -> ServiceResult<()> {
+        if let Some(name) = &self.display_name {
+            if name.trim().is_empty() || name.chars().count() > 100 {
+                return Err(ServiceError::invalid(
+                    "display_name",
+                    "must be 1 to 100 characters",
+                ));
+            }
+        }
+        if let Some(theme) = self.theme.as_deref() {
+            if !THEMES.contains(&theme) {
+                return Err(ServiceError::invalid(
+                    "theme",
+                    format!("must be one of {}", THEMES.join(", ")),
+                ));
+            }
+        }
+        if let Some(locale) = self.locale.as_deref() {
+            if !LOCALES.contains(&locale) {
+                return Err(ServiceError::invalid(
+                    "locale",
+                    format!("must be one of {}", LOCALES.join(", ")),
+                ));
+            }
+        }
+        if let Some(Some(email)) = &self.email {
+            check_email(email)?;
+        }
+        Ok(())
+    }
+}
+
 /// What an admin may change about a user; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
@@ -171,6 +224,7 @@ impl Storage {
         changes: &ProfileChanges,
         actor: &Actor,
     ) -> ServiceResult<UserRecord> {
+        changes.check()?;
         let columns = UserColumns {
             display_name: changes.display_name.clone(),
             email: changes.email.clone(),

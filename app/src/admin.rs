@@ -1,0 +1,441 @@
+//! `/admin` (admins only): users, teams, the audit log viewer and the running settings; and
+//! `/profile`, where everyone edits their own name, email, theme and language.
+
+use chrono::{DateTime, Utc};
+use domain::UserProfile;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{t, tf, Locale};
+use crate::layout::{reload_page, Avatar, Me};
+use crate::ui::{LoadError, SkeletonRows, TabLinks};
+use crate::AppError;
+
+/// One line of the audit log as the viewer shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub outcome: String,
+}
+
+/// A team and its members' usernames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub id: i64,
+    pub name: String,
+    pub members: Vec<String>,
+}
+
+/// What uHub runs with, for the settings tab (nothing secret).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub time_zone: String,
+    pub metrics_interval_seconds: u64,
+    pub public_url: String,
+}
+
+#[cfg(feature = "ssr")]
+fn storage() -> Result<services::Storage, AppError> {
+    use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
+}
+
+#[server(prefix = "/sfn", endpoint = "admin/users")]
+pub async fn admin_users() -> Result<Vec<UserProfile>, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::ManageUsers, &Object::none(), None)?;
+    storage()?
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|user| user.profile().map_err(AppError::from))
+        .collect()
+}
+
+#[server(prefix = "/sfn", endpoint = "admin/teams")]
+pub async fn admin_teams() -> Result<Vec<TeamRow>, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::ManageTeams, &Object::none(), None)?;
+    Ok(storage()?
+        .list_teams()
+        .await?
+        .into_iter()
+        .map(|team| TeamRow {
+            id: team.id,
+            name: team.name,
+            members: team.members.into_iter().map(|m| m.username).collect(),
+        })
+        .collect())
+}
+
+/// A page of the audit log, newest first, before the row `before`; `action` is an exact action
+/// or a prefix ending with `.`.
+#[server(prefix = "/sfn", endpoint = "admin/audit")]
+pub async fn audit_page(
+    before: Option<i64>,
+    action: Option<String>,
+) -> Result<Vec<AuditRow>, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::ReadAudit, &Object::none(), None)?;
+    let filter = services::storage::AuditFilter {
+        action: action.filter(|a| !a.trim().is_empty()),
+        before_id: before,
+        ..Default::default()
+    };
+    Ok(storage()?
+        .list_audit(&filter, 50)
+        .await?
+        .into_iter()
+        .map(|record| AuditRow {
+            id: record.id,
+            at: record.at,
+            actor: record.actor_username,
+            action: record.action,
+            target: match (record.target_type, record.target_id) {
+                (Some(kind), Some(id)) => format!("{kind} {id}"),
+                (Some(kind), None) => kind,
+                _ => String::new(),
+            },
+            outcome: record.outcome,
+        })
+        .collect())
+}
+
+#[server(prefix = "/sfn", endpoint = "admin/settings")]
+pub async fn admin_settings() -> Result<Settings, AppError> {
+    use domain::policy::{Action, Object};
+    crate::auth::require(Action::ManageSettings, &Object::none(), None)?;
+    let zone = use_context::<crate::calendar::CalendarZone>()
+        .map(|z| z.0.name().to_owned())
+        .unwrap_or_else(|| "UTC".to_owned());
+    let interval = use_context::<crate::server_view::Monitor>()
+        .map(|m| m.0.interval().as_secs())
+        .unwrap_or_default();
+    let public_url = use_context::<services::engine::Executor>()
+        .map(|e| e.public_url().to_string())
+        .unwrap_or_default();
+    Ok(Settings {
+        time_zone: zone,
+        metrics_interval_seconds: interval,
+        public_url,
+    })
+}
+
+/// `/admin?tab=users|teams|audit|settings`.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let query = use_query_map();
+    let tab =
+        Signal::derive(move || query.with(|q| q.get("tab").unwrap_or_else(|| "users".into())));
+    let tabs = vec![
+        ("users", t("Users")),
+        ("teams", t("Teams")),
+        ("audit", t("Audit log")),
+        ("settings", t("Settings")),
+    ];
+    view! {
+        <Title text=t("Admin")/>
+        <div class="page-header">
+            <div>
+                <h1>{t("Admin")}</h1>
+                <p class="muted">{t("People, teams, the audit trail and how uHub runs.")}</p>
+            </div>
+        </div>
+        <TabLinks base="/admin".to_owned() tabs current=tab/>
+        {move || match tab.get().as_str() {
+            "teams" => view! { <TeamsTab/> }.into_any(),
+            "audit" => view! { <AuditTab/> }.into_any(),
+            "settings" => view! { <SettingsTab/> }.into_any(),
+            _ => view! { <UsersTab/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn UsersTab() -> impl IntoView {
+    let users = Resource::new(|| (), |_| admin_users());
+    view! {
+        <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(list) => view! {
+                        <table class="table" data-testid="admin-users">
+                            <thead><tr><th scope="col">{t("Name")}</th><th scope="col">{t("Username")}</th><th scope="col">{t("Role")}</th><th scope="col">{t("Email")}</th><th scope="col">{t("Status")}</th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|user| view! {
+                                    <tr id=format!("user-{}", user.id)>
+                                        <td class="cell-with-avatar"><Avatar name=user.display_name.clone() small=true/>{user.display_name.clone()}</td>
+                                        <td class="mono small">{user.username.clone()}</td>
+                                        <td><span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span></td>
+                                        <td class="small">{user.email.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td>{if user.is_active { t("active") } else { t("deactivated") }}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        <p class="muted small">{t("Users are created, changed and deactivated through the API (/api/v1/admin/users); see the API reference.")}</p>
+                    }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The users could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn TeamsTab() -> impl IntoView {
+    let teams = Resource::new(|| (), |_| admin_teams());
+    view! {
+        <Suspense fallback=|| view! { <SkeletonRows count=3/> }>
+            {move || Suspend::new(async move {
+                match teams.await {
+                    Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No team yet.")}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="lines">
+                            {list.into_iter().map(|team| view! {
+                                <li class="line">
+                                    <span class="line__title">{team.name}</span>
+                                    <span class="muted small">{team.members.join(", ")}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The teams could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AuditTab() -> impl IntoView {
+    let rows = RwSignal::new(Vec::<AuditRow>::new());
+    let filter = RwSignal::new(String::new());
+    let loading = RwSignal::new(false);
+    let done = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let load = move |reset: bool| {
+        loading.set(true);
+        let before = if reset {
+            None
+        } else {
+            rows.with_untracked(|r| r.last().map(|row| row.id))
+        };
+        let action = Some(filter.get_untracked());
+        leptos::task::spawn_local(async move {
+            match audit_page(before, action).await {
+                Ok(page) => {
+                    done.set(page.len() < 50);
+                    if reset {
+                        rows.set(page);
+                    } else {
+                        rows.update(|r| r.extend(page));
+                    }
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            loading.set(false);
+        });
+    };
+    Effect::new(move |_| load(true));
+    view! {
+        <form class="toolbar" on:submit=move |ev| { ev.prevent_default(); load(true); }>
+            <label class="field field--inline">
+                <span class="small muted">{t("Action")}</span>
+                <input class="input" name="action" placeholder="job.  run.approve  auth." autocomplete="off"
+                    prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
+            </label>
+            <button type="submit" class="button">{t("Filter")}</button>
+        </form>
+        {move || error.get().map(|error| view! { <LoadError title=t("The audit log could not be loaded") error/> })}
+        <table class="table" data-testid="audit-log">
+            <thead><tr><th scope="col">"#"</th><th scope="col">{t("When")}</th><th scope="col">{t("Who")}</th><th scope="col">{t("Action")}</th><th scope="col">{t("Target")}</th><th scope="col">{t("Outcome")}</th></tr></thead>
+            <tbody>
+                <For each=move || rows.get() key=|row| row.id let(row)>
+                    <tr>
+                        <td class="mono small muted">{row.id}</td>
+                        <td class="small">{row.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
+                        <td>{row.actor.unwrap_or_else(|| "uHub".into())}</td>
+                        <td class="mono small">{row.action}</td>
+                        <td class="small">{row.target}</td>
+                        <td><span class=format!("outcome outcome--{}", row.outcome)>{row.outcome.clone()}</span></td>
+                    </tr>
+                </For>
+            </tbody>
+        </table>
+        <Show when=move || loading.get()>
+            <SkeletonRows count=2/>
+        </Show>
+        <Show when=move || !done.get() && !loading.get()>
+            <button type="button" class="button" on:click=move |_| load(false)>{t("Load older entries")}</button>
+        </Show>
+    }
+}
+
+#[component]
+fn SettingsTab() -> impl IntoView {
+    let settings = Resource::new(|| (), |_| admin_settings());
+    view! {
+        <Suspense fallback=|| view! { <SkeletonRows count=3/> }>
+            {move || Suspend::new(async move {
+                match settings.await {
+                    Ok(settings) => view! {
+                        <section class="card">
+                            <dl class="facts">
+                                <div><dt>{t("Time zone (UHUB_TIMEZONE)")}</dt><dd class="mono">{settings.time_zone}</dd></div>
+                                <div><dt>{t("Host sampling (UHUB_METRICS_INTERVAL)")}</dt><dd class="mono">{tf("{n} s", &[("n", &settings.metrics_interval_seconds.to_string())])}</dd></div>
+                                <div><dt>{t("Public address (UHUB_PUBLIC_URL)")}</dt><dd class="mono">{settings.public_url}</dd></div>
+                            </dl>
+                            <p class="muted small">{t("Settings come from the environment at start; change them there and restart uHub.")}</p>
+                        </section>
+                    }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The settings could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Saves one's own name, email, theme and language.
+#[server(prefix = "/sfn", endpoint = "auth/profile")]
+pub async fn save_profile(
+    display_name: String,
+    email: String,
+    theme: String,
+    locale: String,
+) -> Result<UserProfile, AppError> {
+    let user = crate::auth::signed_in()?;
+    let changes = services::storage::ProfileChanges {
+        display_name: Some(display_name.trim().to_owned()),
+        email: Some(Some(email.trim().to_owned()).filter(|e| !e.is_empty())),
+        theme: Some(theme),
+        locale: Some(locale),
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    Ok(storage()?
+        .update_profile(user.id, &changes, &actor)
+        .await?
+        .profile()?)
+}
+
+/// `/profile`.
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let Me(me) = expect_context::<Me>();
+    view! {
+        <Title text=t("Profile")/>
+        <div class="page-header">
+            <div>
+                <h1>{t("Profile")}</h1>
+                <p class="muted">{t("How you appear in uHub, and how uHub looks to you.")}</p>
+            </div>
+        </div>
+        <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(user) => view! { <ProfileForm user/> }.into_any(),
+                    Err(error) => view! { <LoadError title=t("Your profile could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ProfileForm(user: UserProfile) -> impl IntoView {
+    let name = RwSignal::new(user.display_name.clone());
+    let email = RwSignal::new(user.email.clone().unwrap_or_default());
+    let theme = RwSignal::new(user.theme.clone());
+    let locale = RwSignal::new(user.locale.clone());
+    let error = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        error.set(None);
+        let request = (
+            name.get_untracked(),
+            email.get_untracked(),
+            theme.get_untracked(),
+            locale.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            match save_profile(request.0, request.1, request.2, request.3).await {
+                // Theme and language apply to the whole page, so it is loaded again.
+                Ok(_) => reload_page(),
+                Err(e) => {
+                    error.set(Some(e));
+                    pending.set(false);
+                }
+            }
+        });
+    };
+    let field_error = move |field: &'static str| {
+        move || {
+            error.get().and_then(|e| e.for_field(field)).map(|message| {
+                view! {
+                    <span class="field__error small" role="alert">{message}</span>
+                }
+            })
+        }
+    };
+    view! {
+        <div class="split">
+            <form class="card form" on:submit=submit data-testid="profile-form" aria-label=t("Profile")>
+                <div class="profile-head">
+                    <Avatar name=user.display_name.clone()/>
+                    <div>
+                        <p class="mono small muted">{format!("@{}", user.username)}</p>
+                        <span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span>
+                    </div>
+                </div>
+                <label class="field">
+                    <span class="small muted">{t("Display name")}</span>
+                    <input class="input" name="display_name" required maxlength="100"
+                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    {field_error("display_name")}
+                </label>
+                <label class="field">
+                    <span class="small muted">{t("Email")}</span>
+                    <input class="input" type="email" name="email"
+                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                    {field_error("email")}
+                </label>
+                <div class="form__row">
+                    <label class="field">
+                        <span class="small muted">{t("Theme")}</span>
+                        <select class="input" name="theme" on:change=move |ev| theme.set(event_target_value(&ev))>
+                            {[("dark", t("Dark")), ("light", t("Light")), ("system", t("Same as the system"))].map(|(value, label)| view! {
+                                <option value=value selected=user.theme == value>{label}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="field">
+                        <span class="small muted">{t("Language")}</span>
+                        <select class="input" name="locale" on:change=move |ev| locale.set(event_target_value(&ev))>
+                            {Locale::ALL.map(|choice| view! {
+                                <option value=choice.code() selected=user.locale == choice.code()>{choice.name()}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </div>
+                {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                <div class="modal__actions">
+                    <button type="submit" class="button button--primary" prop:disabled=move || pending.get()>{t("Save")}</button>
+                </div>
+            </form>
+            <section class="card" aria-labelledby="security-title">
+                <h2 id="security-title">{t("Security")}</h2>
+                <p class="muted">{t("Change your password regularly; sessions end when you do.")}</p>
+                <a class="button" href="/account/password">{t("Change my password")}</a>
+            </section>
+        </div>
+    }
+}

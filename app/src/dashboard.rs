@@ -1,0 +1,431 @@
+//! `/`: the day at a glance — today's and upcoming jobs, runs under way, what waits for an
+//! approval, calendar conflicts, open incidents and the host's health.
+
+use chrono::{DateTime, Utc};
+use domain::{Incident, Job, MoveRequest, Run};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{t, tf};
+use crate::ui::{EmptyState, LoadError, SkeletonCards};
+use crate::AppError;
+
+/// A job with its project's name and colour, as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobLine {
+    pub job: Job,
+    pub project_name: String,
+    pub project_color: String,
+}
+
+/// Two critical jobs planned at the same time in the same environment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictLine {
+    pub job_id: i64,
+    pub title: String,
+    pub other_titles: Vec<String>,
+    pub start: DateTime<Utc>,
+}
+
+/// The host in three figures, for those who may see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthLine {
+    pub cpu_percent: f64,
+    pub memory_percent: f64,
+    pub fullest_disk_percent: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub today: Vec<JobLine>,
+    pub upcoming: Vec<JobLine>,
+    pub running: Vec<(Run, String)>,
+    pub run_approvals: Vec<(Run, String)>,
+    pub move_approvals: Vec<MoveRequest>,
+    pub conflicts: Vec<ConflictLine>,
+    pub incidents: Vec<Incident>,
+    pub health: Option<HealthLine>,
+}
+
+#[server(prefix = "/sfn", endpoint = "dashboard")]
+pub async fn load_dashboard() -> Result<Dashboard, AppError> {
+    use chrono::Duration;
+    use domain::policy::{Action, Object};
+    use domain::RunStatus;
+    use services::storage::{CalendarQuery, IncidentFilter, JobFilter};
+    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let zone = use_context::<crate::calendar::CalendarZone>()
+        .map(|z| z.0)
+        .unwrap_or(chrono_tz::Tz::UTC);
+    let now = Utc::now();
+    let today = domain::calendar::day_of(now, &zone);
+    let start_of_today = domain::calendar::start_of_day(today, &zone);
+    let start_of_tomorrow = domain::calendar::start_of_day(today + Duration::days(1), &zone);
+    let week_end = start_of_tomorrow + Duration::days(7);
+
+    let projects = storage.list_project_summaries().await?;
+    let label = |project_id: i64| {
+        projects
+            .iter()
+            .find(|p| p.id == project_id)
+            .map(|p| (p.name.clone(), p.color.to_string()))
+            .unwrap_or_default()
+    };
+    let lines = |jobs: Vec<Job>| -> Vec<JobLine> {
+        jobs.into_iter()
+            .map(|job| {
+                let (project_name, project_color) = label(job.project_id);
+                JobLine {
+                    job,
+                    project_name,
+                    project_color,
+                }
+            })
+            .collect()
+    };
+    let window = |from, to| JobFilter {
+        from: Some(from),
+        to: Some(to),
+        ..JobFilter::default()
+    };
+    let today_jobs = storage
+        .list_jobs(&window(start_of_today, start_of_tomorrow), 50)
+        .await?;
+    let upcoming = storage
+        .list_jobs(&window(start_of_tomorrow, week_end), 12)
+        .await?;
+    let job_title = |run: &Run, jobs: &[Job]| {
+        jobs.iter()
+            .find(|j| j.id == run.job_id)
+            .map(|j| j.title.clone())
+    };
+    let mut named = Vec::new();
+    for status in [
+        &[RunStatus::Running, RunStatus::Queued][..],
+        &[RunStatus::AwaitingApproval][..],
+    ] {
+        let runs = storage.runs_in_states(status, 20).await?;
+        let mut list = Vec::new();
+        for run in runs {
+            let title = match job_title(&run, &today_jobs) {
+                Some(title) => title,
+                None => storage.job(run.job_id).await?.title,
+            };
+            list.push((run, title));
+        }
+        named.push(list);
+    }
+    let run_approvals = named.pop().unwrap_or_default();
+    let running = named.pop().unwrap_or_default();
+
+    let events = storage
+        .calendar_events(
+            &CalendarQuery {
+                start: start_of_today,
+                end: start_of_today + Duration::days(31),
+                project_id: None,
+                job_type: None,
+                status: None,
+                environment: None,
+                color_mode: domain::ColorMode::Project,
+            },
+            &zone,
+        )
+        .await?;
+    let title_of = |id: i64| {
+        events
+            .iter()
+            .find(|e| e.extended_props.job_id == id)
+            .map(|e| e.title.clone())
+            .unwrap_or_else(|| format!("#{id}"))
+    };
+    let conflicts = events
+        .iter()
+        .filter(|e| e.extended_props.conflict)
+        .take(10)
+        .map(|e| ConflictLine {
+            job_id: e.extended_props.job_id,
+            title: e.title.clone(),
+            other_titles: e
+                .extended_props
+                .conflicts_with
+                .iter()
+                .map(|id| title_of(*id))
+                .collect(),
+            start: e.start,
+        })
+        .collect();
+
+    let incidents = storage
+        .list_incidents(&IncidentFilter::default(), 200)
+        .await?
+        .into_iter()
+        .filter(|i| !i.status.is_over())
+        .take(8)
+        .collect();
+
+    let subject = domain::policy::Subject {
+        user_id: user.id,
+        role: user.role()?,
+    };
+    let health =
+        if domain::policy::may(&subject, Action::ViewServer, &Object::none(), None).is_allowed() {
+            match use_context::<crate::server_view::Monitor>() {
+                Some(crate::server_view::Monitor(monitor)) => {
+                    let sample = monitor.latest().await?;
+                    Some(HealthLine {
+                        cpu_percent: f64::from(sample.cpu.usage_percent),
+                        memory_percent: sample.memory.used_percent(),
+                        fullest_disk_percent: sample
+                            .disks
+                            .iter()
+                            .map(|d| d.used_percent())
+                            .fold(0.0, f64::max),
+                    })
+                }
+                None => None,
+            }
+        } else {
+            None
+        };
+
+    Ok(Dashboard {
+        today: lines(today_jobs),
+        upcoming: lines(upcoming),
+        running,
+        run_approvals,
+        move_approvals: storage.pending_moves().await?,
+        conflicts,
+        incidents,
+        health,
+    })
+}
+
+fn time_of(at: DateTime<Utc>, all_day: bool) -> String {
+    if all_day {
+        t("All day").to_owned()
+    } else {
+        at.format("%H:%M").to_string()
+    }
+}
+
+#[component]
+pub fn DashboardPage() -> impl IntoView {
+    let data = Resource::new(|| (), |_| load_dashboard());
+    view! {
+        <Title text=t("Dashboard")/>
+        <header class="hero">
+            <div>
+                <p class="hero__eyebrow small">{move || Utc::now().format("%A %-d %B %Y").to_string()}</p>
+                <h1>{t("Today in operations")}</h1>
+                <p class="muted">{t("What runs, what waits for you, and what is on fire.")}</p>
+            </div>
+            <div class="hero__actions">
+                <A href="/calendar" attr:class="button">{t("Open the calendar")}</A>
+            </div>
+        </header>
+        <Suspense fallback=|| view! { <SkeletonCards count=6/> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(dashboard) => view! { <DashboardGrid dashboard/> }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The dashboard could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
+    let Dashboard {
+        today,
+        upcoming,
+        running,
+        run_approvals,
+        move_approvals,
+        conflicts,
+        incidents,
+        health,
+    } = dashboard;
+    let approvals = run_approvals.len() + move_approvals.len();
+    view! {
+        <div class="stats" data-testid="dashboard-stats">
+            <Stat label=t("Jobs today") value=today.len() tone="accent"/>
+            <Stat label=t("Runs under way") value=running.len() tone="running"/>
+            <Stat label=t("Waiting for approval") value=approvals tone="approval"/>
+            <Stat label=t("Open incidents") value=incidents.len() tone=if incidents.is_empty() { "calm" } else { "failed" }/>
+        </div>
+        <div class="dashboard" data-testid="dashboard">
+            <section class="card panel panel--wide" aria-labelledby="today-title">
+                <h2 id="today-title">{t("Today")}</h2>
+                {if today.is_empty() {
+                    view! { <EmptyState text=t("Nothing planned today.") href="/calendar" action=t("Plan a job")/> }.into_any()
+                } else {
+                    view! { <JobList jobs=today/> }.into_any()
+                }}
+            </section>
+            <section class="card panel" aria-labelledby="running-title">
+                <h2 id="running-title">{t("Runs under way")}</h2>
+                {if running.is_empty() {
+                    view! { <p class="muted">{t("No run is under way.")}</p> }.into_any()
+                } else {
+                    view! { <RunList runs=running/> }.into_any()
+                }}
+            </section>
+            <section class="card panel" aria-labelledby="approvals-title">
+                <h2 id="approvals-title">{t("Waiting for approval")}</h2>
+                {if approvals == 0 {
+                    view! { <p class="muted">{t("Nothing waits for an approval.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="lines">
+                            {run_approvals.into_iter().map(|(run, title)| view! {
+                                <li class="line">
+                                    <span class="dot dot--approval" aria-hidden="true"></span>
+                                    <A href=format!("/runs/{}", run.id) attr:class="line__title">{title}</A>
+                                    <span class="muted small">{tf("run #{id} in {env}", &[("id", &run.id.to_string()), ("env", run.environment.as_deref().unwrap_or("—"))])}</span>
+                                </li>
+                            }).collect_view()}
+                            {move_approvals.into_iter().map(|request| view! {
+                                <li class="line">
+                                    <span class="dot dot--approval" aria-hidden="true"></span>
+                                    <A href="/calendar" attr:class="line__title">{tf("Move of job #{id}", &[("id", &request.job_id.to_string())])}</A>
+                                    <span class="muted small">{request.planned_start.format("%a %-d %b %H:%M UTC").to_string()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            <section class="card panel" aria-labelledby="conflicts-title">
+                <h2 id="conflicts-title">{t("Conflicts")}</h2>
+                {if conflicts.is_empty() {
+                    view! { <p class="muted">{t("No conflict in the next 31 days.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="lines">
+                            {conflicts.into_iter().map(|conflict| view! {
+                                <li class="line line--conflict">
+                                    <span class="line__warn" aria-hidden="true">"⚠"</span>
+                                    <A href=format!("/jobs/{}", conflict.job_id) attr:class="line__title">{conflict.title}</A>
+                                    <span class="muted small">{tf("with {others}", &[("others", &conflict.other_titles.join(", "))])}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            <section class="card panel" aria-labelledby="incidents-title">
+                <h2 id="incidents-title">{t("Open incidents")}</h2>
+                {if incidents.is_empty() {
+                    view! { <p class="muted">{t("No open incident. Calm seas.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="lines">
+                            {incidents.into_iter().map(|incident| view! {
+                                <li class="line">
+                                    <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
+                                    <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title}</A>
+                                    <span class="muted small">{incident.status.to_string()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            {health.map(|health| view! {
+                <section class="card panel" aria-labelledby="health-title">
+                    <h2 id="health-title">{t("Server health")}</h2>
+                    <div class="meters">
+                        <Meter label=t("CPU") percent=health.cpu_percent/>
+                        <Meter label=t("Memory") percent=health.memory_percent/>
+                        <Meter label=t("Fullest disk") percent=health.fullest_disk_percent/>
+                    </div>
+                    <A href="/server" attr:class="link small">{t("Open the server view")}</A>
+                </section>
+            })}
+            <section class="card panel panel--wide" aria-labelledby="upcoming-title">
+                <h2 id="upcoming-title">{t("Next 7 days")}</h2>
+                {if upcoming.is_empty() {
+                    view! { <p class="muted">{t("Nothing planned this week.")}</p> }.into_any()
+                } else {
+                    view! { <JobList jobs=upcoming with_day=true/> }.into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn Stat(label: &'static str, value: usize, tone: &'static str) -> impl IntoView {
+    view! {
+        <div class=format!("stat stat--{tone}")>
+            <span class="stat__value">{value}</span>
+            <span class="stat__label small">{label}</span>
+        </div>
+    }
+}
+
+/// A labelled bar, amber from 80 %, red from 90 % (as the Server view's gauges).
+#[component]
+pub fn Meter(label: &'static str, percent: f64) -> impl IntoView {
+    let level = domain::host::level(percent);
+    view! {
+        <div class="meter" data-level=level>
+            <span class="meter__label small">{label}</span>
+            <span class="meter__bar" role="meter" aria-label=label aria-valuemin="0" aria-valuemax="100"
+                aria-valuenow=format!("{percent:.0}")>
+                <span style:width=format!("{:.1}%", percent.clamp(0.0, 100.0))></span>
+            </span>
+            <span class="meter__value small mono">{format!("{percent:.0} %")}</span>
+        </div>
+    }
+}
+
+#[component]
+fn JobList(jobs: Vec<JobLine>, #[prop(optional)] with_day: bool) -> impl IntoView {
+    view! {
+        <ul class="lines">
+            {jobs.into_iter().map(|line| {
+                let job = line.job;
+                let when = if with_day {
+                    format!("{} {}", job.planned_start.format("%a %-d"), time_of(job.planned_start, job.all_day))
+                } else {
+                    time_of(job.planned_start, job.all_day)
+                };
+                view! {
+                    <li class="line" style:--project-color=line.project_color>
+                        <span class="line__bar" aria-hidden="true"></span>
+                        <span class="line__time mono small">{when}</span>
+                        <A href=format!("/jobs/{}", job.id) attr:class="line__title">{job.title.clone()}</A>
+                        <span class="muted small">{line.project_name}</span>
+                        {job.environment.clone().map(|env| {
+                            let class = if job.environment_is_production { "chip chip--prod" } else { "chip" };
+                            view! { <span class=class>{env}</span> }
+                        })}
+                        <span class=format!("job-status job-status--{}", job.status)>{job.status.to_string()}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn RunList(runs: Vec<(Run, String)>) -> impl IntoView {
+    view! {
+        <ul class="lines">
+            {runs.into_iter().map(|(run, title)| view! {
+                <li class="line">
+                    <span class=format!("run-status run-status--{}", run.status)>{run.status.to_string().replace('_', " ")}</span>
+                    <A href=format!("/runs/{}", run.id) attr:class="line__title">{title}</A>
+                    <span class="muted small mono">{format!("#{}", run.id)}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+}

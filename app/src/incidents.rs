@@ -1,0 +1,429 @@
+//! Incidents in the UI: the list (`/incidents`, with a form to open one) and the incident page
+//! (`/incidents/:id`: status, the job concerned, and the host's metrics around the incident).
+
+use chrono::{DateTime, Duration, Utc};
+use domain::policy::Action;
+use domain::{Incident, IncidentSeverity, IncidentStatus, ProjectSummary};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::{t, tf};
+use crate::layout::{role_may, Me};
+use crate::ui::{EmptyState, LoadError, SkeletonRows};
+use crate::AppError;
+
+/// An incident with the names its page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentView {
+    pub incident: Incident,
+    pub project_name: Option<String>,
+    pub job_title: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+fn storage() -> Result<services::Storage, AppError> {
+    use_context::<services::Storage>()
+        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
+}
+
+#[server(prefix = "/sfn", endpoint = "incidents/list")]
+pub async fn list_incidents(status: Option<IncidentStatus>) -> Result<Vec<Incident>, AppError> {
+    use domain::policy::Object;
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let filter = services::storage::IncidentFilter {
+        status,
+        ..Default::default()
+    };
+    Ok(storage()?.list_incidents(&filter, 200).await?)
+}
+
+#[server(prefix = "/sfn", endpoint = "incidents/detail")]
+pub async fn incident_detail(id: i64) -> Result<IncidentView, AppError> {
+    use domain::policy::Object;
+    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let storage = storage()?;
+    let incident = storage.incident(id).await?;
+    let project_name = match incident.project_id {
+        Some(project) => Some(storage.project_summary(project).await?.name),
+        None => None,
+    };
+    let job_title = match incident.job_id {
+        Some(job) => Some(storage.job(job).await?.title),
+        None => None,
+    };
+    let owner = match incident.owner_id {
+        Some(owner) => Some(storage.user_by_id(owner).await?.display_name),
+        None => None,
+    };
+    Ok(IncidentView {
+        incident,
+        project_name,
+        job_title,
+        owner,
+    })
+}
+
+/// Opens an incident; the same checks as `POST /incidents` (an archived project refuses it).
+#[server(prefix = "/sfn", endpoint = "incidents/open")]
+pub async fn open_incident(
+    title: String,
+    severity: IncidentSeverity,
+    project_id: Option<i64>,
+    description: String,
+) -> Result<Incident, AppError> {
+    use domain::policy::Object;
+    let user = crate::auth::require(Action::ManageIncidents, &Object::none(), None)?;
+    let title = title.trim().to_owned();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(services::ServiceError::invalid("title", "must be 1 to 200 characters").into());
+    }
+    let storage = storage()?;
+    if let Some(project_id) = project_id {
+        if storage.project_access(project_id).await?.state == domain::ProjectState::Archived {
+            return Err(services::ServiceError::Archived.into());
+        }
+    }
+    let incident = services::storage::NewIncident {
+        project_id,
+        title,
+        description,
+        severity,
+        status: IncidentStatus::Open,
+        owner_id: Some(user.id),
+        job_id: None,
+        detected_at: None,
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    Ok(storage.create_incident(&incident, &actor).await?)
+}
+
+/// Moves an incident to `status` (based on `version`: a stale page gets 409's message).
+#[server(prefix = "/sfn", endpoint = "incidents/status")]
+pub async fn set_incident_status(
+    id: i64,
+    version: i64,
+    status: IncidentStatus,
+) -> Result<Incident, AppError> {
+    use domain::policy::Object;
+    let user = crate::auth::require(Action::ManageIncidents, &Object::none(), None)?;
+    let changes = services::storage::IncidentChanges {
+        status: Some(status),
+        ..Default::default()
+    };
+    let actor = services::storage::Actor::user(user.id, &user.username, None);
+    Ok(storage()?
+        .update_incident(id, version, &changes, &actor)
+        .await?)
+}
+
+fn severity_badge(severity: IncidentSeverity) -> impl IntoView {
+    view! { <span class=format!("severity severity--{severity}") data-severity=severity.as_str()>{severity.as_str()}</span> }
+}
+
+fn status_label(status: IncidentStatus) -> &'static str {
+    match status {
+        IncidentStatus::Open => t("open"),
+        IncidentStatus::Investigating => t("investigating"),
+        IncidentStatus::Mitigated => t("mitigated"),
+        IncidentStatus::Resolved => t("resolved"),
+        IncidentStatus::Closed => t("closed"),
+    }
+}
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// `/incidents`: newest first, filtered by status; `?new=1` opens the form.
+#[component]
+pub fn IncidentsPage() -> impl IntoView {
+    let query = use_query_map();
+    let status = Memo::new(move |_| {
+        query.with(|q| {
+            q.get("status")
+                .and_then(|s| s.parse::<IncidentStatus>().ok())
+        })
+    });
+    let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
+    let version = RwSignal::new(0u32);
+    let incidents = Resource::new(
+        move || (status.get(), version.get()),
+        |(status, _)| list_incidents(status),
+    );
+    let Me(me) = expect_context::<Me>();
+    let may_manage = move || {
+        me.get()
+            .and_then(Result::ok)
+            .is_some_and(|user| role_may(user.role, Action::ManageIncidents))
+    };
+    let filter_link = |value: Option<IncidentStatus>, label: &'static str| {
+        let href = value
+            .map(|s| format!("/incidents?status={s}"))
+            .unwrap_or_else(|| "/incidents".to_owned());
+        view! {
+            <a href=href class="segmented__item"
+                aria-current=move || (status.get() == value).then_some("true")>{label}</a>
+        }
+    };
+    view! {
+        <Title text=t("Incidents")/>
+        <div class="page-header">
+            <div>
+                <h1>{t("Incidents")}</h1>
+                <p class="muted">{t("What went wrong, how bad, where it stands.")}</p>
+            </div>
+            <Transition fallback=|| ()>
+                {move || may_manage().then(|| view! {
+                    <button type="button" class="button button--primary" data-testid="new-incident"
+                        on:click=move |_| creating.set(true)>{t("Open an incident")}</button>
+                })}
+            </Transition>
+        </div>
+        <nav class="segmented" aria-label=t("Filter by status")>
+            {filter_link(None, t("All"))}
+            {IncidentStatus::ALL.iter().copied().map(|s| filter_link(Some(s), status_label(s))).collect_view()}
+        </nav>
+        <Show when=move || creating.get()>
+            <NewIncident on_close=Callback::new(move |_| creating.set(false))
+                on_created=Callback::new(move |_| version.update(|v| *v += 1))/>
+        </Show>
+        <Suspense fallback=|| view! { <SkeletonRows count=5/> }>
+            {move || Suspend::new(async move {
+                match incidents.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState text=t("No incident here. When something breaks, open one so the team can follow it.")/>
+                    }.into_any(),
+                    Ok(list) => view! { <IncidentTable incidents=list/> }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The incidents could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
+    view! {
+        <table class="table" data-testid="incident-list">
+            <thead>
+                <tr><th scope="col">{t("Severity")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Detected")}</th></tr>
+            </thead>
+            <tbody>
+                {incidents.into_iter().map(|incident| view! {
+                    <tr>
+                        <td>{severity_badge(incident.severity)}</td>
+                        <td><A href=format!("/incidents/{}", incident.id) attr:class="link">{incident.title}</A></td>
+                        <td><span class=format!("incident-status incident-status--{}", incident.status)>{status_label(incident.status)}</span></td>
+                        <td class="small muted">{stamp(incident.detected_at)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoView {
+    let navigate = StoredValue::new_local(use_navigate());
+    let projects = LocalResource::new(crate::projects::list_projects);
+    let title = RwSignal::new(String::new());
+    let severity = RwSignal::new(IncidentSeverity::Sev3);
+    let project = RwSignal::new(None::<i64>);
+    let description = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<AppError>);
+    let pending = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        error.set(None);
+        let request = (
+            title.get_untracked(),
+            severity.get_untracked(),
+            project.get_untracked(),
+            description.get_untracked(),
+        );
+        leptos::task::spawn_local(async move {
+            match open_incident(request.0, request.1, request.2, request.3).await {
+                Ok(incident) => {
+                    on_created.run(());
+                    let href = format!("/incidents/{}", incident.id);
+                    navigate.with_value(|navigate| navigate(&href, Default::default()));
+                }
+                Err(e) => {
+                    error.set(Some(e));
+                    pending.set(false);
+                }
+            }
+        });
+    };
+    let projects_list =
+        move || -> Vec<ProjectSummary> { projects.get().and_then(Result::ok).unwrap_or_default() };
+    view! {
+        <form class="card form form--panel" on:submit=submit data-testid="incident-form" aria-labelledby="new-incident-title">
+            <h2 id="new-incident-title">{t("Open an incident")}</h2>
+            <label class="field">
+                <span class="small muted">{t("Title")}</span>
+                <input class="input" name="title" required maxlength="200" autocomplete="off"
+                    prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                {move || error.get().and_then(|e| e.for_field("title")).map(|m| view! { <span class="field__error small" role="alert">{m}</span> })}
+            </label>
+            <div class="form__row">
+                <label class="field">
+                    <span class="small muted">{t("Severity")}</span>
+                    <select class="input" name="severity"
+                        on:change=move |ev| if let Ok(value) = event_target_value(&ev).parse() { severity.set(value) }>
+                        {IncidentSeverity::ALL.iter().copied().map(|s| view! {
+                            <option value=s.as_str() selected=s == IncidentSeverity::Sev3>{s.as_str()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="field">
+                    <span class="small muted">{t("Project")}</span>
+                    <select class="input" name="project"
+                        on:change=move |ev| project.set(event_target_value(&ev).parse().ok())>
+                        <option value="">{t("The platform itself")}</option>
+                        {move || projects_list().into_iter().map(|p| view! {
+                            <option value=p.id.to_string()>{p.name}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            </div>
+            <label class="field">
+                <span class="small muted">{t("What is happening")}</span>
+                <textarea class="input textarea" name="description" rows="3"
+                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            <div class="modal__actions">
+                <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>{t("Cancel")}</button>
+                <button type="submit" class="button button--primary" prop:disabled=move || pending.get()>{t("Open it")}</button>
+            </div>
+        </form>
+    }
+}
+
+/// `/incidents/:id`.
+#[component]
+pub fn IncidentPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| {
+        params
+            .with(|p| p.get("id"))
+            .and_then(|id| id.parse::<i64>().ok())
+            .unwrap_or(0)
+    });
+    let version = RwSignal::new(0u32);
+    let detail = Resource::new(
+        move || (id.get(), version.get()),
+        |(id, _)| incident_detail(id),
+    );
+    view! {
+        <Title text=t("Incident")/>
+        <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(view) => view! { <IncidentDetail view version/> }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The incident could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
+    let IncidentView {
+        incident,
+        project_name,
+        job_title,
+        owner,
+    } = view;
+    let Me(me) = expect_context::<Me>();
+    let may_manage = move || {
+        me.get()
+            .and_then(Result::ok)
+            .is_some_and(|user| role_may(user.role, Action::ManageIncidents))
+    };
+    let error = RwSignal::new(None::<AppError>);
+    let (id, current) = (incident.id, incident.version);
+    let next_steps: Vec<IncidentStatus> = IncidentStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| *s != incident.status)
+        .collect();
+    let change = move |status: IncidentStatus| {
+        leptos::task::spawn_local(async move {
+            match set_incident_status(id, current, status).await {
+                Ok(_) => version.update(|v| *v += 1),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    // The host from half an hour before detection to half an hour after resolution (or now).
+    let margin = Duration::minutes(30);
+    let from = incident.detected_at - margin;
+    let to = incident
+        .resolved_at
+        .map(|end| end + margin)
+        .unwrap_or_else(Utc::now)
+        .min(Utc::now());
+    let to = if to <= from { from + margin } else { to };
+    view! {
+        <div class="page-header">
+            <div>
+                <p class="muted small">
+                    <A href="/incidents" attr:class="link">{t("Incidents")}</A>
+                    " / " <span class="mono">{format!("#{}", incident.id)}</span>
+                </p>
+                <h1 data-testid="incident-title">{incident.title.clone()}</h1>
+                <p class="muted">
+                    {severity_badge(incident.severity)} " "
+                    <span class=format!("incident-status incident-status--{}", incident.status) data-testid="incident-status">
+                        {status_label(incident.status)}
+                    </span>
+                    " · " {tf("detected {at}", &[("at", &stamp(incident.detected_at))])}
+                </p>
+            </div>
+        </div>
+        <div class="split">
+            <section class="card" aria-labelledby="incident-facts">
+                <h2 id="incident-facts">{t("Facts")}</h2>
+                <dl class="facts">
+                    <div><dt>{t("Project")}</dt><dd>{match (incident.project_id, project_name) {
+                        (Some(pid), Some(name)) => view! { <A href=format!("/projects/{pid}") attr:class="link">{name}</A> }.into_any(),
+                        _ => view! { <span>{t("The platform itself")}</span> }.into_any(),
+                    }}</dd></div>
+                    <div><dt>{t("Job")}</dt><dd>{match (incident.job_id, job_title) {
+                        (Some(jid), Some(title)) => view! { <A href=format!("/jobs/{jid}") attr:class="link">{title}</A> }.into_any(),
+                        _ => view! { <span>"—"</span> }.into_any(),
+                    }}</dd></div>
+                    <div><dt>{t("Owner")}</dt><dd>{owner.unwrap_or_else(|| "—".into())}</dd></div>
+                    <div><dt>{t("Resolved")}</dt><dd>{incident.resolved_at.map(stamp).unwrap_or_else(|| "—".into())}</dd></div>
+                </dl>
+                {(!incident.description.is_empty()).then(|| view! { <p class="prose">{incident.description.clone()}</p> })}
+            </section>
+            <Transition fallback=|| ()>
+                {move || may_manage().then(|| {
+                    let steps = next_steps.clone();
+                    view! {
+                        <section class="card" aria-labelledby="incident-move">
+                            <h2 id="incident-move">{t("Move it on")}</h2>
+                            <div class="button-row">
+                                {steps.into_iter().map(|status| view! {
+                                    <button type="button" class="button" data-status=status.as_str()
+                                        on:click=move |_| change(status)>{status_label(status)}</button>
+                                }).collect_view()}
+                            </div>
+                            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                        </section>
+                    }
+                })}
+            </Transition>
+        </div>
+        <crate::runs::HostAround from to title=t("The host around this incident") testid="incident-host"/>
+    }
+}

@@ -1,0 +1,312 @@
+//! The project sheet's tabs: overview, environments, jobs, backlog and milestones, links (repos,
+//! inventories, plans, clusters), incidents and activity.
+
+use domain::policy::{Action, Object, Subject};
+use domain::{LinkKind, ProjectContext, ProjectLink};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::i18n::{t, tf};
+use crate::layout::Me;
+use crate::projects::ProjectForm;
+use crate::ui::TabLinks;
+
+fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn link_kind_label(kind: LinkKind) -> &'static str {
+    match kind {
+        LinkKind::GitRepo => t("Git repositories"),
+        LinkKind::AnsibleInventory => t("Ansible inventories"),
+        LinkKind::TerraformPlan => t("Terraform plans"),
+        LinkKind::K8sCluster => t("Kubernetes clusters"),
+    }
+}
+
+#[component]
+pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
+    let query = use_query_map();
+    let tab = Signal::derive(move || {
+        query.with(|q| q.get("tab").unwrap_or_else(|| "overview".to_owned()))
+    });
+    let project = context.project.clone();
+    let Me(me) = expect_context::<Me>();
+    let owner = project.owner_id;
+    let may_edit = move || {
+        me.get().and_then(Result::ok).is_some_and(|user| {
+            let subject = Subject {
+                user_id: user.id,
+                role: user.role,
+            };
+            domain::policy::may(
+                &subject,
+                Action::UpdateProject,
+                &Object::project(owner),
+                None,
+            )
+            .is_allowed()
+        })
+    };
+    let editing = RwSignal::new(false);
+    let base = format!("/projects/{}", project.id);
+    let tabs = vec![
+        ("overview", t("Overview")),
+        ("environments", t("Environments")),
+        ("jobs", t("Jobs")),
+        ("backlog", t("Backlog")),
+        ("links", t("Repos & infrastructure")),
+        ("incidents", t("Incidents")),
+        ("activity", t("Activity")),
+    ];
+    let context = StoredValue::new(context);
+    let edited = project.clone();
+    view! {
+        <header class="sheet-header" style:--project-color=project.color.to_string()>
+            <p class="muted small"><A href="/projects" attr:class="link">{t("Projects")}</A> " / "</p>
+            <div class="sheet-header__row">
+                <span class="project-card__swatch sheet-header__swatch" aria-hidden="true"></span>
+                <h1 data-testid="project-name">{project.name.clone()}</h1>
+                <span class=format!("badge badge--{}", project.state)>{project.state.to_string()}</span>
+                <span class="topbar__spacer"></span>
+                <Transition fallback=|| ()>
+                    {move || may_edit().then(|| view! {
+                        <button type="button" class="button" data-testid="edit-project"
+                            on:click=move |_| editing.set(true)>{t("Edit")}</button>
+                    })}
+                </Transition>
+            </div>
+            {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
+        </header>
+        <Show when=move || editing.get()>
+            <ProjectForm editing=Some(edited.clone())
+                on_close=Callback::new(move |_| editing.set(false))
+                on_saved=Callback::new(move |_| { editing.set(false); version.update(|v| *v += 1); })/>
+        </Show>
+        <TabLinks base tabs current=tab/>
+        <div class="sheet" data-testid="project-sheet">
+            {move || context.with_value(|context| match tab.get().as_str() {
+                "environments" => environments(context).into_any(),
+                "jobs" => jobs(context).into_any(),
+                "backlog" => backlog(context).into_any(),
+                "links" => links(context).into_any(),
+                "incidents" => incidents(context).into_any(),
+                "activity" => activity(context).into_any(),
+                _ => overview(context).into_any(),
+            })}
+        </div>
+    }
+}
+
+fn overview(context: &ProjectContext) -> impl IntoView {
+    let project = &context.project;
+    let next_jobs: Vec<_> = context
+        .jobs
+        .iter()
+        .filter(|job| job.planned_start >= chrono::Utc::now())
+        .take(5)
+        .cloned()
+        .collect();
+    let open_incidents = context
+        .incidents
+        .iter()
+        .filter(|i| !i.status.is_over())
+        .count();
+    let incidents_class = if open_incidents > 0 {
+        "stat stat--failed"
+    } else {
+        "stat stat--calm"
+    };
+    view! {
+        <div class="stats">
+            <div class="stat stat--accent"><span class="stat__value">{context.jobs.len()}</span><span class="stat__label small">{t("Jobs")}</span></div>
+            <div class="stat stat--running"><span class="stat__value">{context.runs.len()}</span><span class="stat__label small">{t("Recent runs")}</span></div>
+            <div class="stat stat--approval"><span class="stat__value">{context.backlog.len()}</span><span class="stat__label small">{t("Backlog items")}</span></div>
+            <div class=incidents_class><span class="stat__value">{open_incidents}</span><span class="stat__label small">{t("Open incidents")}</span></div>
+        </div>
+        <div class="split">
+            <section class="card" aria-labelledby="overview-facts">
+                <h2 id="overview-facts">{t("Facts")}</h2>
+                <dl class="facts">
+                    <div><dt>{t("Owner")}</dt><dd>{project.owner_username.clone().unwrap_or_else(|| "—".into())}</dd></div>
+                    <div><dt>{t("Environments")}</dt><dd>{project.environments.join(", ")}</dd></div>
+                    <div><dt>{t("Execution backend")}</dt><dd>{project.execution_backend.map(|b| b.to_string()).unwrap_or_else(|| "—".into())}</dd></div>
+                    <div><dt>{t("Created")}</dt><dd>{stamp(project.created_at)}</dd></div>
+                </dl>
+            </section>
+            <section class="card" aria-labelledby="overview-next">
+                <h2 id="overview-next">{t("Coming up")}</h2>
+                {if next_jobs.is_empty() {
+                    view! { <p class="muted">{t("Nothing planned.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="lines">
+                            {next_jobs.into_iter().map(|job| view! {
+                                <li class="line">
+                                    <span class="line__time mono small">{job.planned_start.format("%a %-d %b %H:%M").to_string()}</span>
+                                    <A href=format!("/jobs/{}", job.id) attr:class="line__title">{job.title}</A>
+                                    <span class="muted small">{job.job_type.to_string()}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+fn environments(context: &ProjectContext) -> impl IntoView {
+    view! {
+        <table class="table">
+            <thead><tr><th scope="col">{t("Name")}</th><th scope="col">{t("Production")}</th><th scope="col">{t("Created")}</th></tr></thead>
+            <tbody>
+                {context.environments.clone().into_iter().map(|env| view! {
+                    <tr>
+                        <td><span class=if env.is_production { "chip chip--prod" } else { "chip" }>{env.name.clone()}</span></td>
+                        <td>{if env.is_production { t("yes — guardrails apply") } else { t("no") }}</td>
+                        <td class="small muted">{stamp(env.created_at)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn jobs(context: &ProjectContext) -> impl IntoView {
+    if context.jobs.is_empty() {
+        return view! { <p class="empty-inline muted">{t("No job yet. Press Ctrl+K and choose “New job”.")}</p> }.into_any();
+    }
+    view! {
+        <table class="table" data-testid="project-jobs">
+            <thead><tr><th scope="col">{t("Title")}</th><th scope="col">{t("Type")}</th><th scope="col">{t("Environment")}</th><th scope="col">{t("Planned")}</th><th scope="col">{t("Status")}</th></tr></thead>
+            <tbody>
+                {context.jobs.clone().into_iter().map(|job| view! {
+                    <tr>
+                        <td><A href=format!("/jobs/{}", job.id) attr:class="link">{job.title.clone()}</A></td>
+                        <td>{job.job_type.to_string()}</td>
+                        <td>{job.environment.clone().unwrap_or_else(|| "—".into())}</td>
+                        <td class="small mono">{job.planned_start.format("%Y-%m-%d %H:%M").to_string()}</td>
+                        <td><span class=format!("job-status job-status--{}", job.status)>{job.status.to_string()}</span></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn backlog(context: &ProjectContext) -> impl IntoView {
+    if context.backlog.is_empty() {
+        return view! { <p class="empty-inline muted">{t("The backlog is empty: no task, no milestone.")}</p> }.into_any();
+    }
+    view! {
+        <table class="table">
+            <thead><tr><th scope="col">{t("Kind")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Due")}</th></tr></thead>
+            <tbody>
+                {context.backlog.clone().into_iter().map(|item| view! {
+                    <tr>
+                        <td><span class="badge">{item.kind.to_string()}</span></td>
+                        <td>{item.title.clone()}</td>
+                        <td>{item.status.to_string().replace('_', " ")}</td>
+                        <td class="small mono">{item.due_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+fn links(context: &ProjectContext) -> impl IntoView {
+    let groups: Vec<(LinkKind, Vec<ProjectLink>)> = LinkKind::ALL
+        .iter()
+        .copied()
+        .map(|kind| {
+            (
+                kind,
+                context
+                    .links
+                    .iter()
+                    .filter(|l| l.kind == kind)
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .collect();
+    view! {
+        <div class="link-groups">
+            {groups.into_iter().map(|(kind, links)| view! {
+                <section class="card" aria-label=link_kind_label(kind)>
+                    <h2>{link_kind_label(kind)}</h2>
+                    {if links.is_empty() {
+                        view! { <p class="muted small">{t("None linked yet.")}</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="lines">
+                                {links.into_iter().map(|link| view! {
+                                    <li class="line">
+                                        <span class="line__title">{link.name.clone()}</span>
+                                        <span class="muted small mono">{link.location.clone()}</span>
+                                        {link.environment.clone().map(|env| view! { <span class="chip">{env}</span> })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </section>
+            }).collect_view()}
+        </div>
+    }
+}
+
+fn incidents(context: &ProjectContext) -> impl IntoView {
+    if context.incidents.is_empty() {
+        return view! { <p class="empty-inline muted">{t("No incident on this project.")}</p> }
+            .into_any();
+    }
+    view! {
+        <ul class="lines">
+            {context.incidents.clone().into_iter().rev().map(|incident| view! {
+                <li class="line">
+                    <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
+                    <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title.clone()}</A>
+                    <span class="muted small">{incident.status.to_string()}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+fn activity(context: &ProjectContext) -> impl IntoView {
+    if context.timeline.is_empty() {
+        return view! { <p class="empty-inline muted">{t("Nothing has happened yet.")}</p> }
+            .into_any();
+    }
+    view! {
+        <ol class="timeline">
+            {context.timeline.clone().into_iter().rev().take(100).map(|entry| {
+                let href = match entry.kind {
+                    domain::TimelineKind::Job => Some(format!("/jobs/{}", entry.id)),
+                    domain::TimelineKind::Run => Some(format!("/runs/{}", entry.id)),
+                    domain::TimelineKind::Incident => Some(format!("/incidents/{}", entry.id)),
+                    domain::TimelineKind::BacklogItem => None,
+                };
+                view! {
+                    <li class="timeline__item">
+                        <span class="timeline__at small mono muted">{stamp(entry.at)}</span>
+                        <span class="badge">{entry.kind.to_string().replace('_', " ")}</span>
+                        {match href {
+                            Some(href) => view! { <A href=href attr:class="link">{entry.title.clone()}</A> }.into_any(),
+                            None => view! { <span>{entry.title.clone()}</span> }.into_any(),
+                        }}
+                        <span class="muted small">{tf("({status})", &[("status", &entry.status)])}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ol>
+    }
+    .into_any()
+}

@@ -1,0 +1,478 @@
+//! Browser tests of the app shell (issue 7) in headless Chromium: the command palette (Ctrl+K,
+//! search, Enter, creating a job), installability as a PWA (DevTools'
+//! `Page.getInstallabilityErrors`), page hygiene on every main page (no console error, no request
+//! to another host), an axe-core accessibility scan, the incident page's host metrics, and the
+//! budget (bundle sizes, time to hydrated on the dashboard), printed.
+
+use std::time::Duration;
+
+use end2end::{
+    browser, browser_log, devtools, eventually, hydrated, log_in, screenshot, serve, site_dir,
+    wait_for_path, ChromeDriver, TestResult, ONE_BROWSER,
+};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use services::testing::{TestEngine, TestStorage};
+
+/// Presses Ctrl+K on the page, as a person does.
+async fn press_ctrl_k(client: &Client) -> TestResult {
+    let keys = KeyActions::new("keyboard".into())
+        .then(KeyAction::Down {
+            value: Key::Control.into(),
+        })
+        .then(KeyAction::Down { value: 'k' })
+        .then(KeyAction::Up { value: 'k' })
+        .then(KeyAction::Up {
+            value: Key::Control.into(),
+        });
+    client.perform_actions(keys).await?;
+    Ok(())
+}
+
+async fn open_palette(client: &Client) -> TestResult {
+    press_ctrl_k(client).await?;
+    let dialog = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("[role=dialog][data-testid=palette]"))
+        .await?;
+    assert_eq!(dialog.attr("aria-modal").await?.as_deref(), Some("true"));
+    Ok(())
+}
+
+/// The kind and text of the palette's selected option (empty when none is selected), read in
+/// one step: the list re-renders as the server's answers arrive.
+async fn selected_option(client: &Client) -> TestResult<(String, String)> {
+    let found = client
+        .execute(
+            "const o = document.querySelector('[role=option][aria-selected=true]');
+             return o ? [o.dataset.kind || '', o.textContent] : ['', ''];",
+            vec![],
+        )
+        .await?;
+    Ok(serde_json::from_value(found)?)
+}
+
+async fn with_demo<F, Fut>(scenario: F) -> TestResult
+where
+    F: FnOnce(Client, String, services::Storage) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
+    let _one = ONE_BROWSER.lock().await;
+    let site = site_dir();
+    let storage = TestStorage::new(TestEngine::Sqlite).await;
+    let today = chrono::Utc::now().date_naive();
+    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
+    let scripts = tempfile::tempdir()?;
+    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
+    let driver = ChromeDriver::start();
+    let profile = tempfile::tempdir()?;
+    let client = browser(&driver, profile.path()).await?;
+    let outcome = scenario(
+        client.clone(),
+        format!("http://{address}"),
+        storage.storage.clone(),
+    )
+    .await;
+    let closed = client.close().await;
+    server.abort();
+    outcome?;
+    closed?;
+    Ok(())
+}
+
+/// Ctrl+K opens the palette; typing `Release v0.1` lists the seeded release job first; Enter
+/// opens its page; the palette then plans a new job, which opens on its own page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_palette_finds_opens_and_creates() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        let jobs = storage
+            .list_jobs(&services::storage::JobFilter::default(), 500)
+            .await?;
+        let release = jobs
+            .iter()
+            .find(|job| job.title.starts_with("Release v0.1"))
+            .ok_or("the demo data has a release job")?;
+
+        log_in(&client, &base, "demo-projets", "/").await?;
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=dashboard]"))
+            .await?;
+        open_palette(&client).await?;
+        let input = client
+            .find(Locator::Css("[data-testid=palette-input][role=combobox]"))
+            .await?;
+        input.send_keys("Release v0.1").await?;
+        eventually(
+            "the release job first in the palette",
+            Duration::from_secs(15),
+            || async {
+                let (kind, text) = selected_option(&client).await?;
+                Ok(kind == "job" && text.contains(&release.title))
+            },
+        )
+        .await?;
+        screenshot(&client, "palette").await?;
+        input.send_keys(&Key::Enter.to_string()).await?;
+        wait_for_path(&client, &format!("/jobs/{}", release.id)).await?;
+        let title = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=job-title]"))
+            .await?;
+        assert_eq!(title.text().await?, release.title);
+        assert!(
+            client
+                .find_all(Locator::Css("[data-testid=palette]"))
+                .await?
+                .is_empty(),
+            "the palette closes once it has taken you there"
+        );
+
+        // The palette plans a job: "new job", Enter, the form, and the job's page.
+        open_palette(&client).await?;
+        let input = client
+            .find(Locator::Css("[data-testid=palette-input]"))
+            .await?;
+        input.send_keys("new job").await?;
+        eventually(
+            "the New job action selected",
+            Duration::from_secs(10),
+            || async {
+                let (kind, text) = selected_option(&client).await?;
+                Ok(kind == "action" && text.contains("New job"))
+            },
+        )
+        .await?;
+        input.send_keys(&Key::Enter.to_string()).await?;
+        let title_input = client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("[data-testid=new-job-title]"))
+            .await?;
+        // The project list arrives from the server; wait for it before submitting.
+        eventually(
+            "the projects in the form",
+            Duration::from_secs(10),
+            || async {
+                Ok(!client
+                    .find_all(Locator::Css("[data-testid=new-job-project] option"))
+                    .await?
+                    .is_empty())
+            },
+        )
+        .await?;
+        // Only the projects demo-projets may plan in are offered; pick its own one.
+        let creator = storage
+            .user_by_username("demo-projets")
+            .await?
+            .ok_or("demo-projets exists")?;
+        let own_project = storage
+            .list_project_summaries()
+            .await?
+            .into_iter()
+            .find(|p| p.owner_id == Some(creator.id))
+            .ok_or("demo-projets owns a demo project")?;
+        let offered = client
+            .find_all(Locator::Css("[data-testid=new-job-project] option"))
+            .await?;
+        for option in offered {
+            let value: i64 = option.attr("value").await?.unwrap_or_default().parse()?;
+            let owner = storage.project_summary(value).await?.owner_id;
+            assert!(
+                owner == Some(creator.id) || owner.is_none(),
+                "only plannable projects are offered"
+            );
+        }
+        client
+            .find(Locator::Css("[data-testid=new-job-project]"))
+            .await?
+            .select_by_value(&own_project.id.to_string())
+            .await?;
+        title_input.send_keys("Rotate the TLS certificates").await?;
+        client
+            .find(Locator::Css("[data-testid=new-job-submit]"))
+            .await?
+            .click()
+            .await?;
+        let release_path = format!("/jobs/{}", release.id);
+        let reached = eventually("the new job's page", Duration::from_secs(20), || async {
+            let path = client.current_url().await?.path().to_owned();
+            Ok(path.starts_with("/jobs/") && path != release_path)
+        })
+        .await;
+        if let Err(error) = reached {
+            screenshot(&client, "palette-new-job-failed").await?;
+            let shown = client
+                .execute(
+                    "return Array.from(document.querySelectorAll('.palette [role=alert]')).map(e => e.textContent).join(' | ');",
+                    vec![],
+                )
+                .await?;
+            return Err(format!("{error}; the form says: {shown}").into());
+        }
+        let path = client.current_url().await?.path().to_owned();
+        let created_id: i64 = path.trim_start_matches("/jobs/").parse()?;
+        let created = storage.job(created_id).await?;
+        assert_eq!(created.title, "Rotate the TLS certificates");
+        assert_eq!(created.project_id, own_project.id);
+        assert_eq!(
+            created.owner_id,
+            Some(creator.id),
+            "owned by who planned it"
+        );
+        eventually(
+            "the job title on its page",
+            Duration::from_secs(20),
+            || async {
+                Ok(client
+                    .find(Locator::Css("[data-testid=job-title]"))
+                    .await?
+                    .text()
+                    .await?
+                    == "Rotate the TLS certificates")
+            },
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// One axe-core run on the current page: every violation as `impact id: help (targets)`.
+async fn axe_violations(client: &Client, axe_source: &str) -> TestResult<Vec<(String, String)>> {
+    client
+        .execute(&format!("{axe_source}\nreturn null;"), vec![])
+        .await?;
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] })
+               .then(r => done(r.violations.map(v => [v.impact || 'none',
+                  v.id + ': ' + v.help + ' (' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ') + ')'])))
+               .catch(e => done([['error', String(e)]]));",
+            vec![],
+        )
+        .await?;
+    let list: Vec<(String, String)> = serde_json::from_value(result)?;
+    Ok(list)
+}
+
+/// The host of every request the page made (DevTools' `Network.requestWillBeSent`), from the
+/// performance log; `data:` and `blob:` URLs have none.
+fn requested_hosts(entries: &[serde_json::Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|entry| entry.get("message")?.as_str())
+        .filter_map(|message| serde_json::from_str::<serde_json::Value>(message).ok())
+        .filter(|message| {
+            message.pointer("/message/method").and_then(|m| m.as_str())
+                == Some("Network.requestWillBeSent")
+        })
+        .filter_map(|message| {
+            let url = message.pointer("/message/params/request/url")?.as_str()?;
+            let parsed = url::Url::parse(url).ok()?;
+            match parsed.scheme() {
+                "data" | "blob" => None,
+                _ => Some(format!(
+                    "{}:{}",
+                    parsed.host_str().unwrap_or(""),
+                    parsed.port_or_known_default().unwrap_or(0)
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Every main page, as demo-admin (who sees them all): hydrated, no console error, no request
+/// to another host, no serious or critical axe-core violation. Then Chromium finds the app
+/// installable, the incident page shows the host around the incident, and the budget is
+/// printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
+    let axe_path = std::env::var("UHUB_TEST_AXE")
+        .map_err(|_| "UHUB_TEST_AXE must name axe.min.js (scripts/test.sh installs axe-core)")?;
+    let axe_source = std::fs::read_to_string(&axe_path)
+        .map_err(|e| format!("cannot read axe-core at {axe_path}: {e}"))?;
+    with_demo(|client, base, storage| async move {
+        let owner = storage
+            .user_by_username("demo-ops")
+            .await?
+            .ok_or("demo-ops exists")?;
+        let project_id = storage
+            .list_project_summaries()
+            .await?
+            .first()
+            .map(|p| p.id)
+            .ok_or("a demo project")?;
+        let job_id = storage
+            .list_jobs(&services::storage::JobFilter::default(), 1)
+            .await?
+            .first()
+            .map(|j| j.id)
+            .ok_or("a demo job")?;
+        // The host readings around an incident detected a few seconds ago.
+        let monitor =
+            services::host::HostMonitor::new(storage.clone(), Duration::from_secs(10));
+        monitor.sample_and_store().await?;
+        let incident = storage
+            .create_incident(
+                &services::storage::NewIncident {
+                    project_id: Some(project_id),
+                    title: "Disk pressure on the staging database".into(),
+                    description: "The WAL volume is 95 % full.".into(),
+                    severity: domain::IncidentSeverity::Sev2,
+                    status: domain::IncidentStatus::Investigating,
+                    owner_id: Some(owner.id),
+                    job_id: None,
+                    detected_at: Some(chrono::Utc::now() - chrono::Duration::seconds(5)),
+                },
+                &services::storage::Actor::system(),
+            )
+            .await?;
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            monitor.sample_and_store().await?;
+        }
+
+        log_in(&client, &base, "demo-admin", "/").await?;
+        let origin = url::Url::parse(&base)?;
+        let own_host = format!(
+            "{}:{}",
+            origin.host_str().unwrap_or(""),
+            origin.port_or_known_default().unwrap_or(0)
+        );
+        let pages: Vec<(String, &str)> = vec![
+            ("/".into(), "[data-testid=dashboard]"),
+            ("/calendar".into(), "[data-interactive]"),
+            ("/projects".into(), "[data-testid=project-list]"),
+            (format!("/projects/{project_id}"), "[data-testid=project-sheet]"),
+            (format!("/jobs/{job_id}"), "[data-testid=job-title]"),
+            ("/incidents".into(), "[data-testid=incident-list]"),
+            (format!("/incidents/{}", incident.id), "[data-testid=incident-host]"),
+            ("/server".into(), "[data-testid=gauge-cpu]"),
+            ("/admin".into(), "[data-testid=admin-users]"),
+            ("/admin?tab=audit".into(), "[data-testid=audit-log] tbody tr"),
+            ("/profile".into(), "[data-testid=profile-form]"),
+        ];
+        // Empty the logs of the sign-in.
+        browser_log(&client, "browser").await?;
+        browser_log(&client, "performance").await?;
+        let mut report = Vec::new();
+        for (path, ready) in pages.iter() {
+            client.goto(&format!("{base}{path}")).await?;
+            hydrated(&client).await?;
+            client
+                .wait()
+                .at_most(Duration::from_secs(30))
+                .for_element(Locator::Css(ready))
+                .await
+                .map_err(|e| format!("{path}: {ready} never showed: {e}"))?;
+            let violations = axe_violations(&client, &axe_source).await?;
+            let console: Vec<String> = browser_log(&client, "browser")
+                .await?
+                .into_iter()
+                .filter(|entry| entry.get("level").and_then(|l| l.as_str()) == Some("SEVERE"))
+                .map(|entry| entry.get("message").map(|m| m.to_string()).unwrap_or_default())
+                .collect();
+            let foreign: Vec<String> = requested_hosts(&browser_log(&client, "performance").await?)
+                .into_iter()
+                .filter(|host| host != &own_host)
+                .collect();
+            println!(
+                "{path}: {} axe finding(s) {:?}, {} console error(s), {} foreign request(s)",
+                violations.len(),
+                violations,
+                console.len(),
+                foreign.len()
+            );
+            let serious: Vec<_> = violations
+                .iter()
+                .filter(|(impact, _)| ["serious", "critical", "error"].contains(&impact.as_str()))
+                .cloned()
+                .collect();
+            if !serious.is_empty() || !console.is_empty() || !foreign.is_empty() {
+                report.push(format!("{path}: axe {serious:?}; console {console:?}; other hosts {foreign:?}"));
+            }
+            match path.as_str() {
+                "/" => screenshot(&client, "dashboard").await?,
+                p if p.starts_with("/projects/") => screenshot(&client, "project-sheet").await?,
+                p if p.starts_with("/incidents/") => screenshot(&client, "incident").await?,
+                _ => {}
+            }
+        }
+        assert!(report.is_empty(), "main pages:\n{}", report.join("\n"));
+
+        // The incident page draws the host's CPU from the readings around the incident.
+        client
+            .goto(&format!("{base}/incidents/{}", incident.id))
+            .await?;
+        hydrated(&client).await?;
+        let cpu = client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(
+                "[data-testid=incident-host] .chart__line[data-series=CPU]",
+            ))
+            .await?;
+        let points = cpu.attr("points").await?.unwrap_or_default();
+        assert!(
+            points.split_whitespace().count() >= 2,
+            "the incident's host chart has the readings: {points}"
+        );
+
+        // Chromium finds the app installable (manifest, icons, service worker).
+        client.goto(&format!("{base}/")).await?;
+        hydrated(&client).await?;
+        let mut errors = serde_json::Value::Null;
+        for _ in 0..40 {
+            errors = devtools(&client, "Page.getInstallabilityErrors", serde_json::json!({}))
+                .await?
+                .get("installabilityErrors")
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            if errors.as_array().is_some_and(Vec::is_empty) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_eq!(errors, serde_json::json!([]), "installability errors");
+        let manifest = devtools(&client, "Page.getAppManifest", serde_json::json!({})).await?;
+        println!("installable: no error; manifest {}", manifest.get("url").unwrap_or(&serde_json::Value::Null));
+
+        // The budget: bundle sizes, and navigation → hydrated on the dashboard (median of 5).
+        let site = site_dir();
+        let size = |name: &str| std::fs::metadata(site.join("pkg").join(name)).map(|m| m.len());
+        let mut hydrations = Vec::new();
+        for _ in 0..5 {
+            client.goto(&format!("{base}/")).await?;
+            hydrated(&client).await?;
+            let at = client
+                .execute(
+                    "const m = performance.getEntriesByName('uhub:hydrated')[0]; return m ? m.startTime : null;",
+                    vec![],
+                )
+                .await?;
+            if let Some(ms) = at.as_f64() {
+                hydrations.push(ms);
+            }
+        }
+        hydrations.sort_by(f64::total_cmp);
+        let median = hydrations.get(hydrations.len() / 2).copied().ok_or("no hydration mark")?;
+        println!(
+            "budget: WASM {:.0} KiB gzipped ({:.0} KiB raw), JS {:.1} KiB, CSS {:.1} KiB ({:.1} KiB gzipped), \
+             dashboard hydrated in {median:.0} ms (median of {}, debug server)",
+            size("uhub.wasm.gz")? as f64 / 1024.0,
+            size("uhub.wasm")? as f64 / 1024.0,
+            size("uhub.js")? as f64 / 1024.0,
+            size("uhub.css")? as f64 / 1024.0,
+            size("uhub.css.gz")? as f64 / 1024.0,
+            hydrations.len(),
+        );
+        Ok(())
+    })
+    .await
+}

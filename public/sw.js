@@ -1,0 +1,64 @@
+/* uHub service worker (no libraries). Keeps a small app shell so a lost connection shows
+   /offline.html instead of the browser's error page. Never touches the API, server functions,
+   login/logout or event streams. Bump VERSION when the shell list changes. */
+const VERSION = 'v1';
+const CACHE = 'uhub-shell-' + VERSION;
+const SHELL = [
+  '/offline.html',
+  '/favicon.svg',
+  '/manifest.webmanifest',
+  '/icons/icon-192.png',
+  '/fonts/inter-latin-wght-normal.woff2',
+  '/fonts/comfortaa-latin-wght-normal.woff2',
+  '/fonts/jetbrains-mono-latin-wght-normal.woff2',
+  '/pkg/uhub.css',
+];
+const BYPASS = /^\/(?:api|sfn|login|logout)(?:\/|$)/;
+const CACHE_FIRST = /^\/(?:fonts\/|icons\/|favicon\.svg$)/;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+      .then(() => self.skipWaiting())
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys
+        .filter((key) => key.startsWith('uhub-shell-') && key !== CACHE)
+        .map((key) => caches.delete(key))))
+      .then(() => self.clients.claim())
+  );
+});
+
+// Stores a good same-origin response; a failed write only costs a cache entry.
+function keep(request, response) {
+  if (response.ok && response.type === 'basic') {
+    const copy = response.clone();
+    caches.open(CACHE).then((cache) => cache.put(request, copy)).catch(() => {});
+  }
+  return response;
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || BYPASS.test(url.pathname)) return;
+  if ((request.headers.get('Accept') || '').includes('text/event-stream')) return;
+
+  if (request.mode === 'navigate') {
+    event.respondWith(fetch(request).catch(() =>
+      caches.match('/offline.html').then((page) => page || Response.error())));
+  } else if (CACHE_FIRST.test(url.pathname)) {
+    event.respondWith(caches.match(request).then((hit) =>
+      hit || fetch(request).then((response) => keep(request, response))));
+  } else {
+    event.respondWith(fetch(request)
+      .then((response) => (SHELL.includes(url.pathname) && !url.search ? keep(request, response) : response))
+      .catch(() => caches.match(request).then((hit) => hit || Response.error())));
+  }
+});
