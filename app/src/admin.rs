@@ -377,15 +377,6 @@ fn ProfileForm(user: UserProfile) -> impl IntoView {
             }
         });
     };
-    let field_error = move |field: &'static str| {
-        move || {
-            error.get().and_then(|e| e.for_field(field)).map(|message| {
-                view! {
-                    <span class="field__error small" role="alert">{message}</span>
-                }
-            })
-        }
-    };
     view! {
         <div class="split">
             <form class="card form" on:submit=submit data-testid="profile-form" aria-label=t("Profile")>
@@ -400,13 +391,13 @@ fn ProfileForm(user: UserProfile) -> impl IntoView {
                     <span class="small muted">{t("Display name")}</span>
                     <input class="input" name="display_name" required maxlength="100"
                         prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                    {field_error("display_name")}
+                    <crate::ui::FieldError error field="display_name"/>
                 </label>
                 <label class="field">
                     <span class="small muted">{t("Email")}</span>
                     <input class="input" type="email" name="email"
                         prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
-                    {field_error("email")}
+                    <crate::ui::FieldError error field="email"/>
                 </label>
                 <div class="form__row">
                     <label class="field">

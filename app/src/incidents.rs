@@ -7,7 +7,7 @@ use domain::{Incident, IncidentSeverity, IncidentStatus, ProjectSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
@@ -269,7 +269,7 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
                 <span class="small muted">{t("Title")}</span>
                 <input class="input" name="title" required maxlength="200" autocomplete="off"
                     prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
-                {move || error.get().and_then(|e| e.for_field("title")).map(|m| view! { <span class="field__error small" role="alert">{m}</span> })}
+                <crate::ui::FieldError error field="title"/>
             </label>
             <div class="form__row">
                 <label class="field">
@@ -309,13 +309,7 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
 /// `/incidents/:id`.
 #[component]
 pub fn IncidentPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let id = crate::ui::route_id("id");
     let version = RwSignal::new(0u32);
     let detail = Resource::new(
         move || (id.get(), version.get()),

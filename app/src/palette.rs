@@ -787,15 +787,6 @@ fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
             }
         });
     };
-    let field_error = move |field: &'static str| {
-        move || {
-            error.get().and_then(|e| e.for_field(field)).map(|message| {
-                view! {
-                    <span class="field__error small" role="alert">{message}</span>
-                }
-            })
-        }
-    };
     view! {
         <form class="palette__form form" on:submit=submit data-testid="palette-new-job">
             <h2 class="palette__form-title">{t("New job")}</h2>
@@ -808,14 +799,14 @@ fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
                         view! { <option value=p.id.to_string() selected=selected>{p.name}</option> }
                     }).collect_view()}
                 </select>
-                {field_error("project")}
+                <crate::ui::FieldError error field="project"/>
             </label>
             <label class="field">
                 <span class="small muted">{t("Title")}</span>
                 <input class="input" name="title" required maxlength="200" node_ref=title_ref
                     data-testid="new-job-title" autocomplete="off"
                     prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
-                {field_error("title")}
+                <crate::ui::FieldError error field="title"/>
             </label>
             <div class="form__row">
                 <label class="field">
@@ -836,13 +827,13 @@ fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
                             <option value=name.clone()>{name.clone()}</option>
                         }).collect_view()}
                     </select>
-                    {field_error("environment")}
+                    <crate::ui::FieldError error field="environment"/>
                 </label>
                 <label class="field">
                     <span class="small muted">{t("Start")}</span>
                     <input class="input" type="datetime-local" name="start" required
                         prop:value=move || start.get() on:input=move |ev| start.set(event_target_value(&ev))/>
-                    {field_error("start")}
+                    <crate::ui::FieldError error field="start"/>
                 </label>
             </div>
             {move || error.get().filter(|e| e.field.is_none()).map(|e| view! {

@@ -337,15 +337,6 @@ pub fn ProjectForm(
             }
         });
     };
-    let field_error = move |field: &'static str| {
-        move || {
-            error.get().and_then(|e| e.for_field(field)).map(|message| {
-                view! {
-                    <span class="field__error small" role="alert">{message}</span>
-                }
-            })
-        }
-    };
     view! {
         <form class="card form form--panel" on:submit=submit data-testid="project-form" aria-labelledby="project-form-title">
             <h2 id="project-form-title">{if is_new { t("New project") } else { t("Edit the project") }}</h2>
@@ -353,27 +344,27 @@ pub fn ProjectForm(
                 <span class="small muted">{t("Name")}</span>
                 <input class="input" name="name" required maxlength="120" autocomplete="off"
                     prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                {field_error("name")}
+                <crate::ui::FieldError error field="name"/>
             </label>
             <label class="field">
                 <span class="small muted">{t("Description")}</span>
                 <textarea class="input textarea" name="description" rows="2"
                     prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
-                {field_error("description")}
+                <crate::ui::FieldError error field="description"/>
             </label>
             <div class="form__row">
                 <label class="field">
                     <span class="small muted">{t("Colour")}</span>
                     <input class="input input--color" type="color" name="color"
                         prop:value=move || color.get() on:input=move |ev| color.set(event_target_value(&ev))/>
-                    {field_error("color")}
+                    <crate::ui::FieldError error field="color"/>
                 </label>
                 {is_new.then(|| view! {
                     <label class="field">
                         <span class="small muted">{t("Environments (comma-separated)")}</span>
                         <input class="input" name="environments" autocomplete="off"
                             prop:value=move || environments.get() on:input=move |ev| environments.set(event_target_value(&ev))/>
-                        {field_error("environments")}
+                        <crate::ui::FieldError error field="environments"/>
                     </label>
                 })}
             </div>
@@ -394,14 +385,7 @@ pub fn ProjectForm(
 #[component]
 pub fn ProjectSheetPage() -> impl IntoView {
     use crate::i18n::t;
-    use leptos_router::hooks::use_params_map;
-    let params = use_params_map();
-    let id = Memo::new(move |_| {
-        params
-            .with(|p| p.get("id"))
-            .and_then(|id| id.parse::<i64>().ok())
-            .unwrap_or(0)
-    });
+    let id = crate::ui::route_id("id");
     let version = RwSignal::new(0u32);
     let sheet = Resource::new(
         move || (id.get(), version.get()),

@@ -4,10 +4,11 @@
 use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
+use crate::ui::route_id;
 use crate::AppError;
 
 /// A job with what its page shows around it.
@@ -148,16 +149,6 @@ fn duration(run: &Run) -> String {
         (Some(_), None) => t("running").to_owned(),
         _ => "—".to_owned(),
     }
-}
-
-fn route_id(name: &'static str) -> Memo<i64> {
-    let params = use_params_map();
-    Memo::new(move |_| {
-        params
-            .with(|p| p.get(name))
-            .and_then(|id| id.parse().ok())
-            .unwrap_or(0)
-    })
 }
 
 fn load_error(what: &'static str, error: AppError) -> impl IntoView {

@@ -75,3 +75,25 @@ pub fn TabLinks(
         </nav>
     }
 }
+
+/// The number in the route parameter `name` (`/jobs/:id`), 0 when it is not one (the page then
+/// shows the server's "not found").
+pub fn route_id(name: &'static str) -> Memo<i64> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| {
+        params
+            .with(|p| p.get(name))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+/// The server's complaint about `field`, under that field, when the last answer was one.
+#[component]
+pub fn FieldError(error: RwSignal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.for_field(field)).map(|message| {
+            view! { <span class="field__error small" role="alert">{message}</span> }
+        })
+    }
+}

@@ -240,7 +240,8 @@ pub async fn log_out(client: &Client) -> TestResult {
     client
         .wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("[data-testid=log-out]"))
+        // The menu is in the page, hidden, until the click opens it.
+        .for_element(Locator::Css(".menu:not([hidden]) [data-testid=log-out]"))
         .await?
         .click()
         .await?;

@@ -35,7 +35,13 @@ async fn probes_report_alive_and_ready() {
 async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scripts() {
     let app = app().await;
     let token = app.token("demo-dev").await;
-    for path in ["/", "/projects"] {
+    // The dashboard is rendered on the server too, with the projects of its upcoming jobs.
+    let (status, _, body) = app.send(TestApp::page("/", &token)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "/: {html}");
+    assert!(html.contains("data-testid=\"dashboard\""), "/: {html}");
+    assert!(html.contains("/pkg/uhub.wasm"), "/: hydration scripts");
+    for path in ["/projects"] {
         let (status, headers, body) = app.send(TestApp::page(path, &token)).await;
         let html = text(&body);
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
