@@ -54,12 +54,7 @@ async fn log_in_as_demo_ops(client: &Client, base: &str) -> TestResult {
 /// The bootstrap admin logs in with the initial password and cannot go anywhere before choosing
 /// a new one.
 async fn bootstrap_admin_changes_its_password(client: &Client, base: &str) -> TestResult {
-    client
-        .find(Locator::Css("form[action='/logout'] button[type=submit]"))
-        .await?
-        .click()
-        .await?;
-    wait_for_path(client, "/login").await?;
+    log_out(client).await?;
     submit_form(
         client,
         "/login",
