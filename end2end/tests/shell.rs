@@ -15,6 +15,11 @@ use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
 use services::testing::{TestEngine, TestStorage};
 
+/// One line on the real stdout, past libtest's capture, so `scripts/test.sh` shows it.
+fn say(line: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), format!("{line}\n").as_bytes());
+}
+
 /// Presses Ctrl+K on the page, as a person does.
 async fn press_ctrl_k(client: &Client) -> TestResult {
     let keys = KeyActions::new("keyboard".into())
@@ -382,13 +387,13 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
                 .into_iter()
                 .filter(|host| host != &own_host)
                 .collect();
-            println!(
+            say(&format!(
                 "{path}: {} axe finding(s) {:?}, {} console error(s), {} foreign request(s)",
                 violations.len(),
                 violations,
                 console.len(),
                 foreign.len()
-            );
+            ));
             let serious: Vec<_> = violations
                 .iter()
                 .filter(|(impact, _)| ["serious", "critical", "error"].contains(&impact.as_str()))
@@ -441,7 +446,10 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         }
         assert_eq!(errors, serde_json::json!([]), "installability errors");
         let manifest = devtools(&client, "Page.getAppManifest", serde_json::json!({})).await?;
-        println!("installable: no error; manifest {}", manifest.get("url").unwrap_or(&serde_json::Value::Null));
+        say(&format!(
+            "installable: no error; manifest {}",
+            manifest.get("url").unwrap_or(&serde_json::Value::Null)
+        ));
 
         // The budget: bundle sizes, and navigation → hydrated on the dashboard (median of 5).
         let site = site_dir();
@@ -462,7 +470,8 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         }
         hydrations.sort_by(f64::total_cmp);
         let median = hydrations.get(hydrations.len() / 2).copied().ok_or("no hydration mark")?;
-        println!(
+        // Straight to stdout, past the test harness's capture: the test command prints it.
+        say(&format!(
             "budget: WASM {:.0} KiB gzipped ({:.0} KiB raw), JS {:.1} KiB, CSS {:.1} KiB ({:.1} KiB gzipped), \
              dashboard hydrated in {median:.0} ms (median of {}, debug server)",
             size("uhub.wasm.gz")? as f64 / 1024.0,
@@ -471,7 +480,7 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
             size("uhub.css")? as f64 / 1024.0,
             size("uhub.css.gz")? as f64 / 1024.0,
             hydrations.len(),
-        );
+        ));
         Ok(())
     })
     .await
