@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use end2end::{
     browser, eventually, hydrated, log_in, log_out, screenshot, serve, signed_in_as, site_dir,
-    submit_form, wait_for_path, ChromeDriver, TestResult, ONE_BROWSER,
+    submit_form, wait_for_path, with_demo, ChromeDriver, TestResult, ONE_BROWSER,
 };
 use fantoccini::{Client, Locator};
 use services::testing::{TestEngine, TestStorage};
@@ -690,33 +690,12 @@ where
     F: FnOnce(Client, String, services::Storage, chrono::NaiveDate, [i64; 4]) -> Fut,
     Fut: std::future::Future<Output = TestResult>,
 {
-    let _one = ONE_BROWSER.lock().await;
-    let site = site_dir();
-    let storage = TestStorage::new(TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
-    let day = scenario_day();
-    let jobs = calendar_jobs(&storage.storage, day).await?;
-    let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
-
-    let driver = ChromeDriver::start();
-    let profile = tempfile::tempdir()?;
-    let client = browser(&driver, profile.path()).await?;
-    let outcome = scenario(
-        client.clone(),
-        format!("http://{address}"),
-        storage.storage.clone(),
-        day,
-        jobs,
-    )
-    .await;
-    // Always end the session, also on failure, or Chromium stays behind.
-    let closed = client.close().await;
-    server.abort();
-    outcome?;
-    closed?;
-    Ok(())
+    with_demo(|client, base, storage| async move {
+        let day = scenario_day();
+        let jobs = calendar_jobs(&storage, day).await?;
+        scenario(client, base, storage, day, jobs).await
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -865,25 +844,13 @@ async fn calendar_move_requests_live_updates_and_remembered_filters() -> TestRes
 /// the history charts, drawn from the sampler's readings.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_view_shows_the_host() -> TestResult {
-    let _one = ONE_BROWSER.lock().await;
-    let site = site_dir();
-    let storage = TestStorage::new(TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
-    let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
-    // A few readings stored, as the sampler would have made them.
-    let monitor =
-        services::host::HostMonitor::new(storage.storage.clone(), Duration::from_secs(10));
-    for _ in 0..4 {
-        monitor.sample_and_store().await?;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let driver = ChromeDriver::start();
-    let profile = tempfile::tempdir()?;
-    let client = browser(&driver, profile.path()).await?;
-    let base = format!("http://{address}");
-    let outcome = async {
+    with_demo(|client, base, storage| async move {
+        // A few readings stored, as the sampler would have made them.
+        let monitor = services::host::HostMonitor::new(storage, Duration::from_secs(10));
+        for _ in 0..4 {
+            monitor.sample_and_store().await?;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
         log_in(&client, &base, "demo-ops", "/server").await?;
         for gauge in ["gauge-cpu", "gauge-memory", "gauge-swap"] {
             let element = client
@@ -921,12 +888,7 @@ async fn the_server_view_shows_the_host() -> TestResult {
             .for_element(Locator::Css("[data-testid=server] [role=alert]"))
             .await?;
         assert!(refused.text().await?.contains("admin and ops"));
-        Ok::<(), end2end::BoxError>(())
-    }
-    .await;
-    let closed = client.close().await;
-    server.abort();
-    outcome?;
-    closed?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }

@@ -7,13 +7,12 @@
 use std::time::Duration;
 
 use end2end::{
-    browser, browser_log, devtools, eventually, hydrated, log_in, screenshot, serve, site_dir,
-    wait_for_path, ChromeDriver, TestResult, ONE_BROWSER,
+    browser_log, devtools, eventually, hydrated, log_in, screenshot, site_dir, wait_for_path,
+    with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use services::testing::{TestEngine, TestStorage};
 
 /// One line on the real stdout, past libtest's capture, so `scripts/test.sh` shows it.
 fn say(line: &str) {
@@ -57,34 +56,6 @@ async fn selected_option(client: &Client) -> TestResult<(String, String)> {
         )
         .await?;
     Ok(serde_json::from_value(found)?)
-}
-
-async fn with_demo<F, Fut>(scenario: F) -> TestResult
-where
-    F: FnOnce(Client, String, services::Storage) -> Fut,
-    Fut: std::future::Future<Output = TestResult>,
-{
-    let _one = ONE_BROWSER.lock().await;
-    let site = site_dir();
-    let storage = TestStorage::new(TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
-    let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
-    let driver = ChromeDriver::start();
-    let profile = tempfile::tempdir()?;
-    let client = browser(&driver, profile.path()).await?;
-    let outcome = scenario(
-        client.clone(),
-        format!("http://{address}"),
-        storage.storage.clone(),
-    )
-    .await;
-    let closed = client.close().await;
-    server.abort();
-    outcome?;
-    closed?;
-    Ok(())
 }
 
 /// Ctrl+K opens the palette; typing `Release v0.1` lists the seeded release job first; Enter
