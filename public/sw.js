@@ -1,7 +1,7 @@
 /* uHub service worker (no libraries). Keeps a small app shell so a lost connection shows
    /offline.html instead of the browser's error page. Never touches the API, server functions,
    login/logout or event streams. Bump VERSION when the shell list changes. */
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = 'uhub-shell-' + VERSION;
 const SHELL = [
   '/offline.html',
@@ -26,11 +26,13 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(
-    caches.keys()
-      .then((keys) => Promise.all(keys
+    Promise.all([
+      // Page loads start on the network while the worker wakes up, not after.
+      self.registration.navigationPreload ? self.registration.navigationPreload.enable() : null,
+      caches.keys().then((keys) => Promise.all(keys
         .filter((key) => key.startsWith('uhub-shell-') && key !== CACHE)
-        .map((key) => caches.delete(key))))
-      .then(() => self.clients.claim())
+        .map((key) => caches.delete(key)))),
+    ]).then(() => self.clients.claim())
   );
 });
 
@@ -51,14 +53,21 @@ self.addEventListener('fetch', (event) => {
   if ((request.headers.get('Accept') || '').includes('text/event-stream')) return;
 
   if (request.mode === 'navigate') {
-    event.respondWith(fetch(request).catch(() =>
-      caches.match('/offline.html').then((page) => page || Response.error())));
+    event.respondWith((async () => {
+      try {
+        return (await event.preloadResponse) || (await fetch(request));
+      } catch (e) {
+        return (await caches.match('/offline.html')) || Response.error();
+      }
+    })());
   } else if (CACHE_FIRST.test(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) =>
       hit || fetch(request).then((response) => keep(request, response))));
-  } else {
+  } else if (SHELL.includes(url.pathname) && !url.search) {
     event.respondWith(fetch(request)
-      .then((response) => (SHELL.includes(url.pathname) && !url.search ? keep(request, response) : response))
+      .then((response) => keep(request, response))
       .catch(() => caches.match(request).then((hit) => hit || Response.error())));
   }
+  // Anything else (the WASM bundle and its script above all) goes straight to the browser's
+  // HTTP cache: passing it through here only added a hop to every page load.
 });

@@ -12,7 +12,7 @@ use domain::feed::{CalendarFeed, CalendarFilters, CalendarView};
 use domain::move_request::MoveRequest;
 use domain::{CalendarEvent, JobStatus, JobType};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Link, Title};
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -213,6 +213,8 @@ pub struct CalendarData {
     pub request: CalendarRequest,
     /// The IANA name of the team's time zone.
     pub zone: String,
+    /// In the page's compact form (`domain::calendar_wire`): a busy month is thousands of them.
+    #[serde(with = "domain::calendar_wire")]
     pub events: Vec<CalendarEvent>,
     pub projects: Vec<ProjectLabel>,
     pub environments: Vec<String>,
@@ -361,6 +363,9 @@ pub fn CalendarPage() -> impl IntoView {
     );
     view! {
         <Title text=t("Calendar")/>
+        // No first paint until the grid is parsed (or the page is, if the grid fails): painting
+        // a half-arrived month, then laying it out again, cost more than the wait.
+        <Link rel="expect" href="#calendar-end" blocking="render"/>
         <section class="calendar" data-testid="calendar">
             <Suspense fallback=|| view! { <div class="card skeleton calendar__skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {
@@ -515,11 +520,13 @@ fn refusal_text(status: u16, code: &str, message: &str, locale: Locale) -> Strin
 
 #[component]
 fn CalendarBody(data: CalendarData) -> impl IntoView {
+    let mut data = data;
     let request = data.request.clone();
     let zone: Tz = data.zone.parse().unwrap_or(Tz::UTC);
     // The notices are written after an answer arrives, outside the render: the locale goes along.
     let locale = use_locale();
-    let events = RwSignal::new(data.events.clone());
+    // Moved, not copied: the rest of `data` is cloned for the toolbar and legend below.
+    let events = RwSignal::new(std::mem::take(&mut data.events));
     let pending = RwSignal::new(data.pending.clone());
     let preview = RwSignal::new(None::<Preview>);
     let drag = RwSignal::new(None::<Drag>);
@@ -669,6 +676,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
         </div>
         <Legend request=data.request.clone() data=data.clone()/>
         <Resolver resolving events zone commit/>
+        <span id="calendar-end" hidden></span>
     }
 }
 
@@ -750,25 +758,61 @@ impl Refresh {
 /// (with `Last-Event-ID`).
 #[cfg(feature = "hydrate")]
 fn follow_changes(refresh: Refresh) {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
-    let Ok(source) = web_sys::EventSource::new("/api/v1/calendar/changes") else {
-        return;
-    };
-    let on_change = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event| refresh.now());
-    if source
-        .add_event_listener_with_callback("job", on_change.as_ref().unchecked_ref())
-        .is_err()
-    {
-        source.close();
-        return;
+
+    type Stream = (
+        web_sys::EventSource,
+        Closure<dyn FnMut(web_sys::MessageEvent)>,
+    );
+    fn open(refresh: Refresh) -> Option<Stream> {
+        let source = web_sys::EventSource::new("/api/v1/calendar/changes").ok()?;
+        let on_change =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_event| refresh.now());
+        if source
+            .add_event_listener_with_callback("job", on_change.as_ref().unchecked_ref())
+            .is_err()
+        {
+            source.close();
+            return None;
+        }
+        Some((source, on_change))
     }
-    // Both live as long as the calendar: closed and freed when it goes.
-    let handles = send_wrapper::SendWrapper::new((source, on_change));
+    fn close(stream: &RefCell<Option<Stream>>) {
+        if let Some((source, on_change)) = stream.borrow_mut().take() {
+            source.close();
+            drop(on_change);
+        }
+    }
+
+    // The stream lives as long as the calendar. A page the browser keeps for "back" (the
+    // back-forward cache) closes it: a kept connection holds one of the six the browser allows
+    // per server, and a few such pages stalled every other request. Brought back, the page
+    // reopens it and reloads what changed meanwhile.
+    let stream = Rc::new(RefCell::new(open(refresh)));
+    let on_hide = window_event_listener(leptos::ev::pagehide, {
+        let stream = Rc::clone(&stream);
+        move |_| close(&stream)
+    });
+    let on_show = window_event_listener(leptos::ev::pageshow, {
+        let stream = Rc::clone(&stream);
+        move |event: web_sys::PageTransitionEvent| {
+            if event.persisted() {
+                close(&stream);
+                *stream.borrow_mut() = open(refresh);
+                refresh.now();
+            }
+        }
+    });
+    let handles = send_wrapper::SendWrapper::new((stream, on_hide, on_show));
     on_cleanup(move || {
-        let (source, on_change) = handles.take();
-        source.close();
-        drop(on_change);
+        let (stream, on_hide, on_show) = handles.take();
+        on_hide.remove();
+        on_show.remove();
+        close(&stream);
     });
 }
 
@@ -1581,6 +1625,37 @@ fn titles_of(events: &[CalendarEvent]) -> HashMap<i64, String> {
 /// How many jobs a month cell shows before "+N more".
 const MONTH_CELL_EVENTS: usize = 4;
 
+/// Each day's jobs as markup, for a grid's cells (`inner_html`).
+///
+/// When the browser takes over the server's page the cells already hold that markup, and
+/// hydration never writes `inner_html` back: building it again for thousands of jobs was most
+/// of the calendar's hydration time. So the first run while hydrating leaves it undrawn (its
+/// cells give `None`, which hydration keeps as it is), and every later run draws.
+#[derive(Debug, Clone, PartialEq)]
+struct MarkupCells<T> {
+    drawn: bool,
+    days: HashMap<NaiveDate, T>,
+}
+
+impl<T> MarkupCells<T> {
+    fn undrawn() -> Self {
+        Self {
+            drawn: false,
+            days: HashMap::new(),
+        }
+    }
+
+    /// The day's markup; `None` while undrawn.
+    fn markup(&self, day: &NaiveDate, html: impl Fn(&T) -> &String) -> Option<String> {
+        self.drawn.then(|| {
+            self.days
+                .get(day)
+                .map(|cell| html(cell).clone())
+                .unwrap_or_default()
+        })
+    }
+}
+
 #[component]
 fn MonthGrid(
     first: NaiveDate,
@@ -1605,20 +1680,38 @@ fn MonthGrid(
     ];
     let locale = use_locale();
     // Each day's jobs as markup, and how many: built once per change of what is shown; a cell
-    // whose markup did not change is not touched.
-    let cells = Memo::new(move |_| {
+    // whose markup did not change is not touched. While the server's page is being taken over
+    // its markup is already there: only the counts are needed (see `MarkupCells`).
+    let drawing = !crate::hydrating();
+    let cells = Memo::new(move |previous: Option<&MarkupCells<(String, usize)>>| {
+        let draw = drawing || previous.is_some();
         shown.with(|list| {
-            let titles = titles_of(list);
-            calendar::by_day(list, &zone)
+            let titles = if draw {
+                titles_of(list)
+            } else {
+                HashMap::new()
+            };
+            let days = calendar::by_day(list, &zone)
                 .into_iter()
                 .map(|(day, events)| {
-                    let mut html = String::with_capacity(events.len() * 600);
-                    for event in &events {
-                        pill_html(&mut html, event, &titles, &zone, None, false, locale);
+                    let mut html = String::new();
+                    if draw {
+                        html.reserve(events.len() * 450);
+                        for (n, event) in events.iter().enumerate() {
+                            // The jobs past the first few wait, undrawn, behind "+N more".
+                            if n == MONTH_CELL_EVENTS {
+                                html.push_str("<div class=\"month__overflow\">");
+                            }
+                            pill_html(&mut html, event, &titles, &zone, None, false, locale);
+                        }
+                        if events.len() > MONTH_CELL_EVENTS {
+                            html.push_str("</div>");
+                        }
                     }
                     (day, (html, events.len()))
                 })
-                .collect::<HashMap<NaiveDate, (String, usize)>>()
+                .collect();
+            MarkupCells { drawn: draw, days }
         })
     });
     let grid = GridEvents {
@@ -1641,7 +1734,7 @@ fn MonthGrid(
                 {days.chunks(7).map(<[NaiveDate]>::to_vec).collect::<Vec<_>>().into_iter().map(|week| view! {
                     <div class="month__week" role="row">
                         {week.into_iter().map(|day| {
-                            let count = move || cells.with(|c| c.get(&day).map(|(_, n)| *n).unwrap_or(0));
+                            let count = move || cells.with(|c| c.days.get(&day).map(|(_, n)| *n).unwrap_or(0));
                             let open = move || expanded.get() == Some(day);
                             view! {
                                 <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
@@ -1649,7 +1742,7 @@ fn MonthGrid(
                                     class:month__cell--open=open>
                                     <span class="month__day">{day.day()}</span>
                                     <div class="month__events"
-                                        inner_html=move || cells.with(|c| c.get(&day).map(|(html, _)| html.clone()).unwrap_or_default())></div>
+                                        inner_html=move || cells.with(|c| c.markup(&day, |(html, _)| html))></div>
                                     {move || {
                                         let hidden = if open() { 0 } else { count().saturating_sub(MONTH_CELL_EVENTS) };
                                         (hidden > 0).then(|| view! {
@@ -1753,10 +1846,17 @@ fn TimeGrid(
     let column_days = days.clone();
     // Each day's all-day jobs, and each day's timed jobs laid out side by side, as markup: built
     // once per change; a day whose markup did not change is not touched.
-    let all_day = Memo::new(move |_| {
+    // While the server's page is being taken over its markup is already there (`MarkupCells`).
+    let drawing = !crate::hydrating();
+    let all_day = Memo::new(move |previous: Option<&MarkupCells<String>>| {
+        if !drawing && previous.is_none() {
+            // Read, so that the memo follows `shown` from its first run.
+            shown.track();
+            return MarkupCells::undrawn();
+        }
         shown.with(|list| {
             let titles = titles_of(list);
-            calendar::by_day(list, &zone)
+            let days = calendar::by_day(list, &zone)
                 .into_iter()
                 .map(|(day, events)| {
                     let mut html = String::new();
@@ -1765,12 +1865,18 @@ fn TimeGrid(
                     }
                     (day, html)
                 })
-                .collect::<HashMap<NaiveDate, String>>()
+                .collect();
+            MarkupCells { drawn: true, days }
         })
     });
-    let columns_html = Memo::new(move |_| {
+    let columns_html = Memo::new(move |previous: Option<&MarkupCells<String>>| {
         let now = now.get();
-        shown.with(|list| {
+        if !drawing && previous.is_none() {
+            // Read, so that the memo follows `shown` from its first run.
+            shown.track();
+            return MarkupCells::undrawn();
+        }
+        let days = shown.with(|list| {
             let titles = titles_of(list);
             column_days
                 .iter()
@@ -1808,8 +1914,9 @@ fn TimeGrid(
                     }
                     (day, html)
                 })
-                .collect::<HashMap<NaiveDate, String>>()
-        })
+                .collect()
+        });
+        MarkupCells { drawn: true, days }
     });
     let grid = GridEvents {
         shown,
@@ -1835,7 +1942,7 @@ fn TimeGrid(
                 <div class="timegrid__gutter muted small">{t("all day")}</div>
                 {allday_days.into_iter().map(|day| view! {
                     <div class="timegrid__allday-cell" data-date=day.format("%Y-%m-%d").to_string()
-                        inner_html=move || all_day.with(|m| m.get(&day).cloned().unwrap_or_default())></div>
+                        inner_html=move || all_day.with(|m| m.markup(&day, |html| html))></div>
                 }).collect_view()}
             </div>
             <div class="timegrid__scroll" node_ref=scroller>
@@ -1846,7 +1953,7 @@ fn TimeGrid(
                     {days.into_iter().map(|day| view! {
                         <div class="timegrid__column" class:timegrid__column--today=day == today
                             data-date=day.format("%Y-%m-%d").to_string() data-time-column="true"
-                            inner_html=move || columns_html.with(|m| m.get(&day).cloned().unwrap_or_default())></div>
+                            inner_html=move || columns_html.with(|m| m.markup(&day, |html| html))></div>
                     }).collect_view()}
                 </div>
             </div>

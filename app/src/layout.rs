@@ -116,8 +116,12 @@ pub fn AppShell(children: Children) -> impl IntoView {
         drawer.set(false);
     });
 
+    // The drifting blobs belong behind the dashboard's header (and the login page), not behind
+    // every page: blurred, animated layers keep the compositor busy, which a 2,000-job calendar
+    // on a small machine feels.
+    let home = move || location.pathname.with(|path| path == "/");
     view! {
-        <div class="app" class:app--drawer=move || drawer.get()>
+        <div class="app" class:app--drawer=move || drawer.get() class:app--home=home>
             <a class="skip-link" href="#content">{t("Skip to content")}</a>
             <div class="app__backdrop" aria-hidden="true">
                 <span class="blob blob--one"></span>

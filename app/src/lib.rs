@@ -26,7 +26,7 @@ pub mod ui;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub use error::AppError;
 
@@ -54,14 +54,44 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+                // Every page uses the three fonts: fetched with the stylesheet, they are there
+                // for the first layout instead of swapping in (and laying the page out again).
+                <link rel="preload" href="/fonts/inter-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
+                <link rel="preload" href="/fonts/jetbrains-mono-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
+                <link rel="preload" href="/fonts/comfortaa-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
                 <script src="/sw-register.js" defer></script>
-                <HydrationScripts options/>
+                <BundleScripts options/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// Loads the browser bundle and hands the page to it, like Leptos' `HydrationScripts`, with one
+/// difference that matters on big pages: the WASM module starts compiling (or loading from the
+/// browser's compiled-code cache) from the `<head>`, while the rest of the page is still
+/// arriving and being parsed, instead of after it. Hydration itself still waits for the whole
+/// document (module scripts run once it is parsed).
+#[component]
+fn BundleScripts(options: LeptosOptions) -> impl IntoView {
+    let nonce = leptos::nonce::use_nonce();
+    let js = format!("/{}/{}.js", options.site_pkg_dir, options.output_name);
+    let wasm = format!("/{}/{}.wasm", options.site_pkg_dir, options.output_name);
+    // A browser that cannot compile from a stream gets the plain response, which wasm-bindgen
+    // instantiates itself.
+    let compile = format!(
+        "window.__uhubWasm = WebAssembly.compileStreaming(fetch({wasm:?})).catch(() => fetch({wasm:?}));"
+    );
+    let hydrate = format!(
+        "import init, {{ hydrate }} from {js:?}; init({{ module_or_path: window.__uhubWasm }}).then(() => hydrate());"
+    );
+    view! {
+        <link rel="modulepreload" href=js/>
+        <script nonce=nonce.clone()>{compile}</script>
+        <script type="module" nonce=nonce>{hydrate}</script>
     }
 }
 
@@ -96,7 +126,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/incidents/:id") view=incidents::IncidentPage/>
                     <Route path=path!("/admin") view=admin::AdminPage/>
                     <Route path=path!("/profile") view=admin::ProfilePage/>
-                    <Route path=path!("/calendar") view=calendar::CalendarPage/>
+                    // In order: the page arrives whole, jobs included, with no skeleton to
+                    // animate and swap out while a heavy month is drawn (see docs/calendar.md).
+                    <Route path=path!("/calendar") view=calendar::CalendarPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/docs/api") view=api_docs::ApiPage/>
                     <Route path=path!("/jobs/:id") view=runs::JobPage/>
                     <Route path=path!("/runs/:id") view=runs::RunPage/>
@@ -107,12 +139,27 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Set once the browser has taken over the server's page (the first effects ran).
+#[cfg(feature = "hydrate")]
+static HYDRATED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the browser is taking over the server's page right now: what renders already has its
+/// markup in the document. False on the server, and in the browser after that first pass
+/// (pages reached by a link inside the application are built, not hydrated).
+pub(crate) fn hydrating() -> bool {
+    #[cfg(feature = "hydrate")]
+    return !HYDRATED.load(std::sync::atomic::Ordering::Relaxed);
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
 /// Sets `data-hydrated` on the document's root element once the browser has taken over the
 /// server-rendered page. Effects run only in the browser, after hydration; browser tests and
 /// benchmarks wait for this attribute.
 fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
+        HYDRATED.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(root) = web_sys::window()
             .and_then(|w| w.document())
             .and_then(|d| d.document_element())

@@ -7,6 +7,7 @@ pub mod action;
 pub mod backend;
 pub mod backlog;
 pub mod calendar;
+pub mod calendar_wire;
 pub mod context;
 pub mod feed;
 pub mod host;

@@ -157,6 +157,9 @@ async fn page_loads(
     let mut parsed = Vec::new();
     let mut wasm = Vec::new();
     for load in 0..LOADS {
+        // From a blank page, as a person arriving on the calendar: tearing down the previous
+        // calendar (thousands of elements) is not part of drawing this one.
+        client.goto("about:blank").await?;
         client.goto(&format!("{base}{path}")).await?;
         // Resolves once the page has set its mark; WebDriver's polling is not part of the figure.
         let figures = client
@@ -220,6 +223,14 @@ async fn browser_figures() -> TestResult {
     let storage = heavy_storage(TestEngine::Sqlite).await?;
     let scripts = tempfile::tempdir()?;
     let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
+    // A profiling aid: keeps the loaded server up so a trace can be taken by hand.
+    if let Some(seconds) = std::env::var("UHUB_BENCH_HOLD")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        println!("  holding the server at http://{address} for {seconds} s");
+        tokio::time::sleep(StdDuration::from_secs(seconds)).await;
+    }
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
     let client = browser(&driver, profile.path()).await?;
