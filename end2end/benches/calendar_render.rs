@@ -13,7 +13,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use domain::JobType;
-use end2end::{browser, log_in, serve, site_dir, ChromeDriver, TestResult};
+use end2end::{log_in, serve, site_dir, with_browser, TestResult};
 use services::storage::{Actor, NewJob, NewProject};
 use services::testing::{TestEngine, TestStorage};
 
@@ -219,23 +219,16 @@ async fn page_loads(
 }
 
 async fn browser_figures() -> TestResult {
-    let site = site_dir();
     let storage = heavy_storage(TestEngine::Sqlite).await?;
-    let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
-    // A profiling aid: keeps the loaded server up so a trace can be taken by hand.
-    if let Some(seconds) = std::env::var("UHUB_BENCH_HOLD")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-    {
-        println!("  holding the server at http://{address} for {seconds} s");
-        tokio::time::sleep(StdDuration::from_secs(seconds)).await;
-    }
-    let driver = ChromeDriver::start();
-    let profile = tempfile::tempdir()?;
-    let client = browser(&driver, profile.path()).await?;
-    let base = format!("http://{address}");
-    let outcome = async {
+    with_browser(&storage.storage, |client, base, _| async move {
+        // A profiling aid: keeps the loaded server up so a trace can be taken by hand.
+        if let Some(seconds) = std::env::var("UHUB_BENCH_HOLD")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            println!("  holding the server at {base} for {seconds} s");
+            tokio::time::sleep(StdDuration::from_secs(seconds)).await;
+        }
         log_in(&client, &base, "demo-admin", "/calendar").await?;
         page_loads(
             &client,
@@ -253,13 +246,8 @@ async fn browser_figures() -> TestResult {
             WEEK_JOBS,
         )
         .await
-    }
-    .await;
-    let closed = client.close().await;
-    server.abort();
-    outcome?;
-    closed?;
-    Ok(())
+    })
+    .await
 }
 
 /// `GET /api/v1/calendar/events` for the 2,000-job month, through HTTP.

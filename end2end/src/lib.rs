@@ -302,29 +302,34 @@ pub async fn browser_log(client: &Client, kind: &str) -> TestResult<Vec<serde_js
 }
 
 /// The demo data on SQLite, uhub serving it and a fresh Chromium: runs `scenario` with the
-/// browser, uhub's base URL and the storage, then always ends the browser session (also on
-/// failure, or Chromium stays behind). One browser at a time (`ONE_BROWSER`).
+/// browser, uhub's base URL and the storage (see `with_browser`).
 pub async fn with_demo<F, Fut>(scenario: F) -> TestResult
+where
+    F: FnOnce(Client, String, services::Storage) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
+    let storage = services::testing::TestStorage::new(services::testing::TestEngine::Sqlite).await;
+    let today = chrono::Utc::now().date_naive();
+    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
+    with_browser(&storage.storage, scenario).await
+}
+
+/// uhub serving `storage` and a fresh Chromium: runs `scenario` with the browser, uhub's base
+/// URL and the storage, then always ends the browser session (also on failure, or Chromium
+/// stays behind). One browser at a time (`ONE_BROWSER`).
+pub async fn with_browser<F, Fut>(storage: &services::Storage, scenario: F) -> TestResult
 where
     F: FnOnce(Client, String, services::Storage) -> Fut,
     Fut: std::future::Future<Output = TestResult>,
 {
     let _one = ONE_BROWSER.lock().await;
     let site = site_dir();
-    let storage = services::testing::TestStorage::new(services::testing::TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &services::storage::Actor::system()).await?;
     let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(&storage.storage, &site, scripts.path()).await?;
+    let (address, server) = serve(storage, &site, scripts.path()).await?;
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
     let client = browser(&driver, profile.path()).await?;
-    let outcome = scenario(
-        client.clone(),
-        format!("http://{address}"),
-        storage.storage.clone(),
-    )
-    .await;
+    let outcome = scenario(client.clone(), format!("http://{address}"), storage.clone()).await;
     let closed = client.close().await;
     server.abort();
     outcome?;
