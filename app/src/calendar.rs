@@ -910,26 +910,96 @@ fn MoveRequests(
     }
 }
 
-/// Once the calendar's jobs are drawn and listening (effects run after hydration), records the
-/// `uhub:calendar-interactive` performance mark (visible in the browser's profiler) and sets
-/// `data-interactive` on the calendar: the browser benchmark reads the one, tests wait for the other.
+/// Once the calendar's jobs are in the page and listening (effects run after hydration), records
+/// the `uhub:calendar-interactive` performance mark (visible in the browser's profiler). Then
+/// draws the time grid's later bands (`OPENING_HOURS`), records `uhub:calendar-drawn` and sets
+/// `data-interactive` on the calendar: the browser benchmark reads the marks, tests wait for the
+/// attribute.
 fn mark_interactive() {
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         let Some(window) = web_sys::window() else {
             return;
         };
-        if let Some(performance) = window.performance() {
-            // A profiler aid only: a refused mark changes nothing for the user.
-            let _ = performance.mark("uhub:calendar-interactive");
+        performance_mark(&window, "uhub:calendar-interactive");
+        let later = window
+            .document()
+            .and_then(|d| d.query_selector_all(".timegrid__band[data-later]").ok());
+        let mut rows: Vec<usize> = later
+            .map(|list| {
+                (0..list.length())
+                    .filter_map(|n| list.item(n))
+                    .filter_map(|node| {
+                        wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok()
+                    })
+                    .filter_map(|band| band.get_attribute("data-band")?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        rows.sort_unstable();
+        rows.dedup();
+        // Rows of bands, farthest from the opening hours first: they are drawn from the end.
+        let (opening, closing) = OPENING_HOURS;
+        let distance = |row: usize| {
+            let (from, until) = (row as f64 * BAND_HOURS, (row + 1) as f64 * BAND_HOURS);
+            ((opening - until).max(from - closing).max(0.0) / BAND_HOURS).ceil() as usize
+        };
+        let mut by_distance: Vec<(usize, Vec<usize>)> = Vec::new();
+        for row in rows {
+            let away = distance(row);
+            match by_distance.iter_mut().find(|(d, _)| *d == away) {
+                Some((_, group)) => group.push(row),
+                None => by_distance.push((away, vec![row])),
+            }
         }
+        by_distance.sort_by_key(|(away, _)| std::cmp::Reverse(*away));
+        let groups = by_distance.into_iter().map(|(_, group)| group).collect();
+        draw_later_bands(groups);
+    });
+}
+
+/// Draws the later bands, the rows equally near the opening hours in one animation frame (the
+/// page stays responsive meanwhile), then marks the calendar drawn.
+#[cfg(feature = "hydrate")]
+fn draw_later_bands(mut groups: Vec<Vec<usize>>) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let Some(rows) = groups.pop() else {
+        performance_mark(&window, "uhub:calendar-drawn");
         if let Some(section) = window
             .document()
             .and_then(|d| d.query_selector("[data-testid=calendar]").ok().flatten())
         {
             let _ = section.set_attribute("data-interactive", "true");
         }
+        return;
+    };
+    request_animation_frame(move || {
+        for row in rows {
+            let selector = format!(".timegrid__band[data-later][data-band=\"{row}\"]");
+            let Some(bands) = window
+                .document()
+                .and_then(|d| d.query_selector_all(&selector).ok())
+            else {
+                continue;
+            };
+            for band in (0..bands.length()).filter_map(|n| bands.item(n)) {
+                if let Ok(band) = wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(band) {
+                    let _ = band.remove_attribute("data-later");
+                }
+            }
+        }
+        draw_later_bands(groups);
     });
+}
+
+/// A profiler aid only: a refused mark changes nothing for the user.
+#[cfg(feature = "hydrate")]
+fn performance_mark(window: &web_sys::Window, name: &str) {
+    if let Some(performance) = window.performance() {
+        let _ = performance.mark(name);
+    }
 }
 
 /// Arrow keys on a focused job preview a move; Enter sends it, Escape drops it. Enter without
@@ -1768,6 +1838,15 @@ fn MonthGrid(
 /// Height of one hour in the time grid, in pixels (a 15-minute slot is 12 px).
 const HOUR_PX: f64 = 48.0;
 
+/// A time-grid column holds its jobs in bands of three hours (by start).
+const BAND_HOURS: f64 = 3.0;
+
+/// The hours a week or day opens on: it is scrolled to 07:00 and about nine hours show. On a
+/// server-rendered page the bands wholly outside them (`data-later`) are drawn in the frames just
+/// after the page is interactive, nearest first: with 500 jobs in a week, drawing all of them
+/// before the first paint was about half of the page's load (see docs/calendar.md).
+const OPENING_HOURS: (f64, f64) = (6.0, 18.0);
+
 /// Side-by-side columns for overlapping timed events of one day: (event index, column, columns).
 fn lay_out(events: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(usize, usize, usize)> {
     let mut order: Vec<usize> = (0..events.len()).collect();
@@ -1894,17 +1973,46 @@ fn TimeGrid(
                         .collect();
                     let minutes_of = |at: DateTime<Utc>| (at - day_start).num_minutes() as f64;
                     let mut html = String::with_capacity(timed.len() * 700);
-                    for (index, column, columns) in lay_out(&spans) {
-                        let (from, to) = spans[index];
-                        let top = minutes_of(from) / 60.0 * HOUR_PX;
-                        let height =
-                            ((to - from).num_minutes() as f64 / 60.0 * HOUR_PX).max(18.0);
-                        let width = 100.0 / columns as f64;
-                        let style = format!(
-                            " top: {top:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);",
-                            width * column as f64
-                        );
-                        pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true, locale);
+                    // (band, top, height, column, columns, index): in start order, so grouping
+                    // by band keeps the jobs' order (and the Tab order) of the day.
+                    let mut placed: Vec<(usize, f64, f64, usize, usize, usize)> = lay_out(&spans)
+                        .into_iter()
+                        .map(|(index, column, columns)| {
+                            let (from, to) = spans[index];
+                            let top = minutes_of(from) / 60.0 * HOUR_PX;
+                            let height =
+                                ((to - from).num_minutes() as f64 / 60.0 * HOUR_PX).max(18.0);
+                            let band = (top / (BAND_HOURS * HOUR_PX)).max(0.0) as usize;
+                            (band, top, height, column, columns, index)
+                        })
+                        .collect();
+                    placed.sort_by_key(|p| p.0);
+                    for band in placed.chunk_by(|a, b| a.0 == b.0) {
+                        let row = band[0].0;
+                        let band_top = row as f64 * BAND_HOURS * HOUR_PX;
+                        let band_bottom =
+                            band.iter().map(|p| p.1 + p.2).fold(band_top, f64::max);
+                        html.push_str("<div class=\"timegrid__band\"");
+                        let (opening, closing) = OPENING_HOURS;
+                        let outside = band_bottom <= opening * HOUR_PX
+                            || band_top >= closing * HOUR_PX;
+                        if cfg!(feature = "ssr") && outside {
+                            html.push_str(" data-later=\"true\"");
+                        }
+                        html.push_str(&format!(
+                            " data-band=\"{row}\" style=\"top: {band_top:.1}px; height: {:.1}px\">",
+                            band_bottom - band_top
+                        ));
+                        for &(_, top, height, column, columns, index) in band {
+                            let width = 100.0 / columns as f64;
+                            let style = format!(
+                                " top: {:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);",
+                                top - band_top,
+                                width * column as f64
+                            );
+                            pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true, locale);
+                        }
+                        html.push_str("</div>");
                     }
                     if day == today {
                         let top = minutes_of(now) / 60.0 * HOUR_PX;
@@ -1948,6 +2056,9 @@ fn TimeGrid(
             <div class="timegrid__scroll" node_ref=scroller>
                 <div class="timegrid__body">
                     <div class="timegrid__hours">
+                        // Where the grid opens (07:00) before any script runs: the browser
+                        // scrolls to it (CSS `scroll-initial-target`), the effect above after.
+                        <div class="timegrid__opening" aria-hidden="true"></div>
                         {(0..24).map(|h| view! { <div class="timegrid__hour muted small mono">{format!("{h:02}:00")}</div> }).collect_view()}
                     </div>
                     {days.into_iter().map(|day| view! {

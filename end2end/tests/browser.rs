@@ -597,7 +597,8 @@ async fn calendar_scenario(
         "the conflict red"
     );
 
-    // The week view shows them in the time grid, side by side.
+    // The week view shows them in the time grid, side by side (once every band is drawn: the
+    // hours away from the opening ones are drawn just after the page is interactive).
     client
         .goto(&format!(
             "{base}/calendar?view=week&date={}",
@@ -609,7 +610,7 @@ async fn calendar_scenario(
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(&format!(
-            ".timegrid__column .cal-event[data-job-id='{kernel}']"
+            "[data-testid=calendar][data-interactive] .timegrid__column .cal-event[data-job-id='{kernel}']"
         )))
         .await?;
     client.execute(&format!("document.querySelector(\".cal-event[data-job-id='{kernel}']\").scrollIntoView({{block: 'center'}}); return null;"), vec![]).await?;

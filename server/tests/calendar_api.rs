@@ -333,3 +333,102 @@ async fn calendar_api_on_sqlite() {
 async fn calendar_api_on_postgres() {
     story(TestEngine::Postgres).await;
 }
+
+/// The opening tag of the band holding job `id` on a server-rendered time grid.
+fn band_of(html: &str, id: i64) -> &str {
+    let pill = html
+        .find(&format!("data-job-id=\"{id}\""))
+        .unwrap_or_else(|| panic!("job {id} is not in the page"));
+    let band = html[..pill]
+        .rfind("<div class=\"timegrid__band\"")
+        .unwrap_or_else(|| panic!("job {id} is in no band"));
+    let end = html[band..].find('>').map_or(html.len(), |n| band + n);
+    &html[band..end]
+}
+
+/// The week page holds every job. Those of the hours it opens on (06:00–18:00) are drawn for the
+/// first paint; bands wholly outside them are marked `data-later` (drawn just after the page is
+/// interactive), and a band whose long job reaches into those hours is not.
+#[tokio::test]
+async fn the_week_page_draws_the_opening_hours_first() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let pm = app.token("demo-projets").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Bands", "color": "#33ff99", "environments": [{"name": "staging"}]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let project_id = project["id"].as_i64().unwrap_or_default();
+    let at = |title: &str, start: &str, end: &str| {
+        json!({"title": title, "job_type": "dev", "environment": "staging",
+               "planned_start": start, "planned_end": end})
+    };
+    // The test server draws in UTC; these hours keep their bands in European zones too.
+    let night = job(
+        &app,
+        &pm,
+        project_id,
+        at("Night", "2031-05-07T00:30:00Z", "2031-05-07T01:00:00Z"),
+    )
+    .await;
+    let morning = job(
+        &app,
+        &pm,
+        project_id,
+        at("Morning", "2031-05-07T10:00:00Z", "2031-05-07T11:00:00Z"),
+    )
+    .await;
+    let evening = job(
+        &app,
+        &pm,
+        project_id,
+        at("Evening", "2031-05-07T21:30:00Z", "2031-05-07T22:00:00Z"),
+    )
+    .await;
+    // Starts in a band of its own, before the opening hours, and runs into them.
+    let long = job(
+        &app,
+        &pm,
+        project_id,
+        at("Long", "2031-05-06T01:00:00Z", "2031-05-06T12:00:00Z"),
+    )
+    .await;
+
+    let (status, _, body) = app
+        .send(TestApp::page("/calendar?view=week&date=2031-05-07", &pm))
+        .await;
+    let html = common::text(&body);
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        band_of(&html, night).contains("data-later"),
+        "{}",
+        band_of(&html, night)
+    );
+    assert!(
+        band_of(&html, evening).contains("data-later"),
+        "{}",
+        band_of(&html, evening)
+    );
+    assert!(
+        !band_of(&html, morning).contains("data-later"),
+        "{}",
+        band_of(&html, morning)
+    );
+    assert!(
+        !band_of(&html, long).contains("data-later"),
+        "{}",
+        band_of(&html, long)
+    );
+    // Tab order stays the day's order: bands follow each other by time.
+    let positions: Vec<usize> = [night, morning, evening]
+        .iter()
+        .filter_map(|id| html.find(&format!("data-job-id=\"{id}\"")))
+        .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
+    // The grid opens on 07:00 before any script runs.
+    assert!(html.contains("class=\"timegrid__opening\""));
+}
