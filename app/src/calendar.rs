@@ -922,76 +922,55 @@ fn mark_interactive() {
             return;
         };
         performance_mark(&window, "uhub:calendar-interactive");
-        let later = window
-            .document()
-            .and_then(|d| d.query_selector_all(".timegrid__band[data-later]").ok());
-        let mut rows: Vec<usize> = later
-            .map(|list| {
-                (0..list.length())
-                    .filter_map(|n| list.item(n))
-                    .filter_map(|node| {
-                        wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok()
-                    })
-                    .filter_map(|band| band.get_attribute("data-band")?.parse().ok())
-                    .collect()
-            })
-            .unwrap_or_default();
-        rows.sort_unstable();
-        rows.dedup();
-        // Rows of bands, farthest from the opening hours first: they are drawn from the end.
-        let (opening, closing) = OPENING_HOURS;
-        let distance = |row: usize| {
-            let (from, until) = (row as f64 * BAND_HOURS, (row + 1) as f64 * BAND_HOURS);
-            ((opening - until).max(from - closing).max(0.0) / BAND_HOURS).ceil() as usize
-        };
-        let mut by_distance: Vec<(usize, Vec<usize>)> = Vec::new();
-        for row in rows {
-            let away = distance(row);
-            match by_distance.iter_mut().find(|(d, _)| *d == away) {
-                Some((_, group)) => group.push(row),
-                None => by_distance.push((away, vec![row])),
-            }
-        }
-        by_distance.sort_by_key(|(away, _)| std::cmp::Reverse(*away));
-        let groups = by_distance.into_iter().map(|(_, group)| group).collect();
-        draw_later_bands(groups);
+        draw_later_bands(0);
     });
 }
 
-/// Draws the later bands, the rows equally near the opening hours in one animation frame (the
-/// page stays responsive meanwhile), then marks the calendar drawn.
+/// Draws the time grid's later bands, nearest the opening hours first: those at most `away`
+/// bands from them in the next animation frame, the others in the frames after (the page stays
+/// responsive meanwhile). Once none is left, marks the calendar drawn.
 #[cfg(feature = "hydrate")]
-fn draw_later_bands(mut groups: Vec<Vec<usize>>) {
+fn draw_later_bands(away: usize) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let Some(rows) = groups.pop() else {
+    let Some(document) = window.document() else {
+        return;
+    };
+    let later: Vec<web_sys::Element> = document
+        .query_selector_all(".timegrid__band[data-later]")
+        .map(|list| {
+            (0..list.length())
+                .filter_map(|n| list.item(n))
+                .filter_map(|node| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(node).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if later.is_empty() {
         performance_mark(&window, "uhub:calendar-drawn");
-        if let Some(section) = window
-            .document()
-            .and_then(|d| d.query_selector("[data-testid=calendar]").ok().flatten())
-        {
+        if let Ok(Some(section)) = document.query_selector("[data-testid=calendar]") {
             let _ = section.set_attribute("data-interactive", "true");
         }
         return;
-    };
+    }
     request_animation_frame(move || {
-        for row in rows {
-            let selector = format!(".timegrid__band[data-later][data-band=\"{row}\"]");
-            let Some(bands) = window
-                .document()
-                .and_then(|d| d.query_selector_all(&selector).ok())
-            else {
-                continue;
-            };
-            for band in (0..bands.length()).filter_map(|n| bands.item(n)) {
-                if let Ok(band) = wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(band) {
-                    let _ = band.remove_attribute("data-later");
-                }
+        for band in &later {
+            let row = band.get_attribute("data-band").and_then(|r| r.parse().ok());
+            if row.is_none_or(|row| bands_away(row) <= away) {
+                let _ = band.remove_attribute("data-later");
             }
         }
-        draw_later_bands(groups);
+        draw_later_bands(away + 1);
     });
+}
+
+/// How many bands lie between band `row` of a time grid and its opening hours (0: next to them
+/// or within).
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn bands_away(row: usize) -> usize {
+    let (opening, closing) = OPENING_HOURS;
+    let (from, until) = (row as f64 * BAND_HOURS, (row + 1) as f64 * BAND_HOURS);
+    ((opening - until).max(from - closing).max(0.0) / BAND_HOURS).ceil() as usize
 }
 
 /// A profiler aid only: a refused mark changes nothing for the user.
@@ -2327,5 +2306,17 @@ fn Feeds(open: RwSignal<bool>, projects: Vec<ProjectLabel>) -> impl IntoView {
                 </div>
             </div>
         }})}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_bands_are_drawn_nearest_the_opening_hours_first() {
+        // Three-hour bands; the grid opens on 06:00–18:00 (bands 2 to 5).
+        let away: Vec<usize> = (0..8).map(bands_away).collect();
+        assert_eq!(away, [1, 0, 0, 0, 0, 0, 0, 1]);
     }
 }

@@ -367,62 +367,33 @@ async fn the_week_page_draws_the_opening_hours_first() {
         json!({"title": title, "job_type": "dev", "environment": "staging",
                "planned_start": start, "planned_end": end})
     };
-    // The test server draws in UTC; these hours keep their bands in European zones too.
-    let night = job(
-        &app,
-        &pm,
-        project_id,
-        at("Night", "2031-05-07T00:30:00Z", "2031-05-07T01:00:00Z"),
-    )
-    .await;
-    let morning = job(
-        &app,
-        &pm,
-        project_id,
-        at("Morning", "2031-05-07T10:00:00Z", "2031-05-07T11:00:00Z"),
-    )
-    .await;
-    let evening = job(
-        &app,
-        &pm,
-        project_id,
-        at("Evening", "2031-05-07T21:30:00Z", "2031-05-07T22:00:00Z"),
-    )
-    .await;
-    // Starts in a band of its own, before the opening hours, and runs into them.
-    let long = job(
-        &app,
-        &pm,
-        project_id,
-        at("Long", "2031-05-06T01:00:00Z", "2031-05-06T12:00:00Z"),
-    )
-    .await;
+    // The test server draws in UTC; these hours keep their bands in European zones too. "Long"
+    // starts in a band of its own, before the opening hours, and runs into them.
+    let mut ids = Vec::new();
+    for (title, start, end) in [
+        ("Night", "2031-05-07T00:30:00Z", "2031-05-07T01:00:00Z"),
+        ("Morning", "2031-05-07T10:00:00Z", "2031-05-07T11:00:00Z"),
+        ("Evening", "2031-05-07T21:30:00Z", "2031-05-07T22:00:00Z"),
+        ("Long", "2031-05-06T01:00:00Z", "2031-05-06T12:00:00Z"),
+    ] {
+        ids.push(job(&app, &pm, project_id, at(title, start, end)).await);
+    }
+    let [night, morning, evening, long]: [i64; 4] = ids.try_into().expect("four jobs");
 
     let (status, _, body) = app
         .send(TestApp::page("/calendar?view=week&date=2031-05-07", &pm))
         .await;
     let html = common::text(&body);
     assert_eq!(status, StatusCode::OK, "{html}");
-    assert!(
-        band_of(&html, night).contains("data-later"),
-        "{}",
-        band_of(&html, night)
-    );
-    assert!(
-        band_of(&html, evening).contains("data-later"),
-        "{}",
-        band_of(&html, evening)
-    );
-    assert!(
-        !band_of(&html, morning).contains("data-later"),
-        "{}",
-        band_of(&html, morning)
-    );
-    assert!(
-        !band_of(&html, long).contains("data-later"),
-        "{}",
-        band_of(&html, long)
-    );
+    for (id, later) in [
+        (night, true),
+        (evening, true),
+        (morning, false),
+        (long, false),
+    ] {
+        let band = band_of(&html, id);
+        assert_eq!(band.contains("data-later"), later, "job {id}: {band}");
+    }
     // Tab order stays the day's order: bands follow each other by time.
     let positions: Vec<usize> = [night, morning, evening]
         .iter()
