@@ -9,6 +9,20 @@ use common::{expect, TestApp};
 use serde_json::{json, Value};
 use services::testing::TestEngine;
 
+/// Creates a project; its id.
+async fn project(app: &TestApp, token: &str, body: Value) -> i64 {
+    let created = expect(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        token,
+        Some(body),
+        StatusCode::CREATED,
+    )
+    .await;
+    created["id"].as_i64().unwrap_or_default()
+}
+
 async fn job(app: &TestApp, token: &str, project: i64, body: Value) -> i64 {
     let created = expect(
         app,
@@ -33,19 +47,15 @@ fn event(events: &Value, id: i64) -> &Value {
 async fn story(engine: TestEngine) {
     let app = TestApp::with_demo(engine).await;
     let pm = app.token("demo-projets").await;
-    let project = expect(
+    let project_id = project(
         &app,
-        Method::POST,
-        "/api/v1/projects",
         &pm,
-        Some(json!({
+        json!({
             "name": "Calendar", "color": "#33ff99",
             "environments": [{"name": "staging"}, {"name": "prod", "is_production": true}],
-        })),
-        StatusCode::CREATED,
+        }),
     )
     .await;
-    let project_id = project["id"].as_i64().unwrap_or_default();
     let window = |start: &str, end: Option<&str>| match end {
         Some(end) => json!({"planned_start": start, "planned_end": end}),
         None => json!({"planned_start": start}),
@@ -353,16 +363,12 @@ fn band_of(html: &str, id: i64) -> &str {
 async fn the_week_page_draws_the_opening_hours_first() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let pm = app.token("demo-projets").await;
-    let project = expect(
+    let project_id = project(
         &app,
-        Method::POST,
-        "/api/v1/projects",
         &pm,
-        Some(json!({"name": "Bands", "color": "#33ff99", "environments": [{"name": "staging"}]})),
-        StatusCode::CREATED,
+        json!({"name": "Bands", "color": "#33ff99", "environments": [{"name": "staging"}]}),
     )
     .await;
-    let project_id = project["id"].as_i64().unwrap_or_default();
     let at = |title: &str, start: &str, end: &str| {
         json!({"title": title, "job_type": "dev", "environment": "staging",
                "planned_start": start, "planned_end": end})
