@@ -918,10 +918,7 @@ fn MoveRequests(
 fn mark_interactive() {
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
-        let Some(window) = web_sys::window() else {
-            return;
-        };
-        performance_mark(&window, "uhub:calendar-interactive");
+        crate::performance_mark("uhub:calendar-interactive");
         draw_later_bands(0);
     });
 }
@@ -931,10 +928,7 @@ fn mark_interactive() {
 /// responsive meanwhile). Once none is left, marks the calendar drawn.
 #[cfg(feature = "hydrate")]
 fn draw_later_bands(away: usize) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let Some(document) = window.document() else {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
     let later: Vec<web_sys::Element> = document
@@ -947,7 +941,7 @@ fn draw_later_bands(away: usize) {
         })
         .unwrap_or_default();
     if later.is_empty() {
-        performance_mark(&window, "uhub:calendar-drawn");
+        crate::performance_mark("uhub:calendar-drawn");
         if let Ok(Some(section)) = document.query_selector("[data-testid=calendar]") {
             let _ = section.set_attribute("data-interactive", "true");
         }
@@ -971,14 +965,6 @@ fn bands_away(row: usize) -> usize {
     let (opening, closing) = OPENING_HOURS;
     let (from, until) = (row as f64 * BAND_HOURS, (row + 1) as f64 * BAND_HOURS);
     ((opening - until).max(from - closing).max(0.0) / BAND_HOURS).ceil() as usize
-}
-
-/// A profiler aid only: a refused mark changes nothing for the user.
-#[cfg(feature = "hydrate")]
-fn performance_mark(window: &web_sys::Window, name: &str) {
-    if let Some(performance) = window.performance() {
-        let _ = performance.mark(name);
-    }
 }
 
 /// Arrow keys on a focused job preview a move; Enter sends it, Escape drops it. Enter without

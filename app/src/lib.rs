@@ -167,9 +167,16 @@ fn mark_hydrated() {
             // Nothing useful can be done if the DOM refuses an attribute; the page still works.
             let _ = root.set_attribute("data-hydrated", "true");
             // Benchmarks and the budget read the time to hydrated from this mark.
-            if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
-                let _ = performance.mark("uhub:hydrated");
-            }
+            performance_mark("uhub:hydrated");
         }
     });
+}
+
+/// Records a performance mark (benchmarks and the browser's profiler read them). A profiler aid
+/// only: a refused mark changes nothing for the user.
+#[cfg(feature = "hydrate")]
+pub(crate) fn performance_mark(name: &str) {
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
 }
