@@ -12,7 +12,14 @@ UHUB_CLEANUPS=()
 run_cleanups() { local c; for c in "${UHUB_CLEANUPS[@]}"; do "$c"; done; }
 on_exit() { UHUB_CLEANUPS+=("$1"); trap run_cleanups EXIT; }
 
-say() { printf '\033[1;32m==>\033[0m %s\n' "$*" >&2; }
+# Every step says how long the outermost script has been running (build.sh, run by test.sh,
+# counts from test.sh's start): a slow CI run then shows where its time went.
+UHUB_SCRIPT_START="${UHUB_SCRIPT_START:-$(date +%s)}"
+export UHUB_SCRIPT_START
+say() {
+  local elapsed=$(( $(date +%s) - UHUB_SCRIPT_START ))
+  printf '\033[1;32m==>\033[0m %d:%02d %s\n' $((elapsed / 60)) $((elapsed % 60)) "$*" >&2
+}
 die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
 
 # Runs apt-get install for the packages whose command is missing. Root only (as on CI machines).

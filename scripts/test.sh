@@ -35,5 +35,7 @@ status=${PIPESTATUS[0]}
 set -e
 # One closing line with the totals of every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "tests: %d passed, %d failed\n", passed, failed }' "$test_log"
+# What the build left on disk, so a run that fills its machine says how close it came.
+say "disk: $(du -sh target | cut -f1) under target/, $(df -h --output=avail . | tail -1 | tr -d ' ') still free"
 [ "$status" = 0 ] || die "cargo test failed (exit $status)"
 say "all tests passed in $(( $(date +%s) - start )) s"

@@ -1,7 +1,7 @@
 //! Identity and access through the HTTP API: the password flow, tokens that must be refused,
 //! throttling, the bootstrap admin's forced password change, demo data, users, teams, audit.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

@@ -2,7 +2,7 @@
 //! FullCalendar shape, conflicts (overlap, touching, type and environment rules, filters that
 //! hide a partner), colour modes, range checks, and a suggestion that clears a conflict.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{expect, TestApp};

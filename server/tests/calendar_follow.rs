@@ -3,7 +3,7 @@
 //! iCal feeds (secret URL, scope, revocation), remembered filters, and the live stream of job
 //! changes (Server-Sent Events, resumable with `Last-Event-ID`).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! image `uhub-test/busybox:1` is built locally). Hardening, limits, exit codes, masked secrets,
 //! cancel, timeout, removal, and the production path through approval — on both databases.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};

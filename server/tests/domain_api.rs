@@ -3,7 +3,7 @@
 //! route is walked through its happy path, validation (422 naming the field), 404 and 409; the
 //! RBAC side of every route is in rbac.rs.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{expect, TestApp};

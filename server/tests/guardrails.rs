@@ -4,7 +4,7 @@
 //! dev jobs outside production only; ops runs ops jobs, through docker in staging and production;
 //! projets approve rather than launch.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 

@@ -2,7 +2,7 @@
 //! `/proc/loadavg`, `statvfs`), the API's access rule and shape, and the history's retention, on
 //! both engines.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

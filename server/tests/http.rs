@@ -2,7 +2,7 @@
 //! from the database, the server function, static files with caching and compression, 404,
 //! security headers and the session guard of pages.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -41,6 +41,10 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
     assert_eq!(status, StatusCode::OK, "/: {html}");
     assert!(html.contains("data-testid=\"dashboard\""), "/: {html}");
     assert!(html.contains("/pkg/uhub.wasm"), "/: hydration scripts");
+    assert!(
+        html.contains("<title>Dashboard · uHub</title>"),
+        "/: the tab's title is in the head"
+    );
     for path in ["/projects"] {
         let (status, headers, body) = app.send(TestApp::page(path, &token)).await;
         let html = text(&body);
@@ -66,6 +70,10 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
             "{path}: hydration scripts"
         );
         assert!(html.contains("/pkg/uhub.css"), "{path}: stylesheet");
+        assert!(
+            html.contains("<title>Projects · uHub</title>"),
+            "{path}: the tab's title is in the head"
+        );
         assert!(
             html.contains("data-project-id="),
             "{path}: cards carry their id"

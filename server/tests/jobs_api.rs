@@ -2,7 +2,7 @@
 //! sorting and cursor pages; validation (422 naming the field); 404; stale versions (409 with
 //! the current job).
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -2,7 +2,7 @@
 //! schemathesis (PyPI) fuzzes every operation against it, on PostgreSQL and on SQLite with an admin
 //! token, and must find no 5xx and no answer that contradicts the schema. Its summary is printed.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 

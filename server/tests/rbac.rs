@@ -2,7 +2,7 @@
 //! every protected action, each on fresh objects. Allowed → 2xx, refused → 403 naming a rule,
 //! anonymous → 401. The matrix is printed as a table in the test output.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -3,7 +3,7 @@
 //! cancel (the whole process group stops), guardrails, approvals, and the settling of runs left
 //! behind by a stopped uHub process.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};

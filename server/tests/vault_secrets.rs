@@ -3,7 +3,7 @@
 //! server speaking Vault's KV v2 API (no Vault binary can be installed on this machine kind;
 //! the receiver answers as Vault 1.15 documents, token check and sealed state included).
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! that report lines and the end (secrets masked), refused forgeries, and the GitHub Actions and
 //! GitLab presets' request shapes — on both databases.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
