@@ -1,16 +1,15 @@
 //! `/admin` (admins only): users, teams, the audit log viewer and the running settings; and
 //! `/profile`, where everyone edits their own name, email, theme and language.
 
+use crate::ui::{LoadError, PageTitle, SkeletonRows, TabLinks};
 use chrono::{DateTime, Utc};
 use domain::UserProfile;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf, Locale};
 use crate::layout::{reload_page, Avatar, Me};
-use crate::ui::{LoadError, SkeletonRows, TabLinks};
 use crate::AppError;
 
 /// One line of the audit log as the viewer shows it.
@@ -129,6 +128,7 @@ pub async fn admin_settings() -> Result<Settings, AppError> {
 
 /// `/admin?tab=users|teams|audit|settings`.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn AdminPage() -> impl IntoView {
     let query = use_query_map();
     let tab =
@@ -140,7 +140,7 @@ pub fn AdminPage() -> impl IntoView {
         ("settings", t("Settings")),
     ];
     view! {
-        <Title text=t("Admin")/>
+        <PageTitle text=t("Admin")/>
         <div class="page-header">
             <div>
                 <h1>{t("Admin")}</h1>
@@ -327,10 +327,11 @@ pub async fn save_profile(
 
 /// `/profile`.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn ProfilePage() -> impl IntoView {
     let Me(me) = expect_context::<Me>();
     view! {
-        <Title text=t("Profile")/>
+        <PageTitle text=t("Profile")/>
         <div class="page-header">
             <div>
                 <h1>{t("Profile")}</h1>

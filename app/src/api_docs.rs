@@ -2,8 +2,8 @@
 //! routes, read on the server and shown grouped by tag, with parameters, bodies, answers and
 //! the schemas they use. The raw document stays at `/api/v1/openapi.json`.
 
+use crate::ui::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
@@ -303,11 +303,12 @@ mod reading {
 
 /// The API reference: a filter, then each group of endpoints, then the schemas.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn ApiPage() -> impl IntoView {
     let reference = Resource::new(|| (), |_| read_api_reference());
     let (filter, set_filter) = signal(String::new());
     view! {
-        <Title text=t("API reference")/>
+        <PageTitle text=t("API reference")/>
         <div class="page-header">
             <div>
                 <h1>{t("API reference")}</h1>

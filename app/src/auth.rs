@@ -2,9 +2,9 @@
 //! bootstrap admin and after a reset), and the server-side helpers every server function uses to
 //! find and authorise its caller.
 
+use crate::ui::PageTitle;
 use domain::UserProfile;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
@@ -65,6 +65,7 @@ fn login_error_text(code: &str, retry_after: Option<String>) -> String {
 
 /// `/login`: a plain form posted to the server, so it works before (and without) the WASM.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || {
@@ -76,7 +77,7 @@ pub fn LoginPage() -> impl IntoView {
     let next = next_page(query);
 
     view! {
-        <Title text=t("Log in")/>
+        <PageTitle text=t("Log in")/>
         <section class="auth-card" aria-labelledby="login-title">
             <AuthBrand/>
             <h1 id="login-title">{t("Log in")}</h1>
@@ -130,13 +131,14 @@ fn next_page(query: Memo<ParamsMap>) -> impl Fn() -> String + Copy {
 /// `/account/password`: change one's password. The bootstrap admin (and anyone whose password an
 /// admin reset) lands here first and cannot go anywhere else until it is done.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn PasswordPage() -> impl IntoView {
     let query = use_query_map();
     let error = move || query.with(|q| q.get("error").map(|code| password_error_text(&code)));
     let next = next_page(query);
 
     view! {
-        <Title text=t("Change password")/>
+        <PageTitle text=t("Change password")/>
         <section class="auth-card" aria-labelledby="password-title">
             <AuthBrand/>
             <h1 id="password-title">{t("Choose a new password")}</h1>

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::ui::PageTitle;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use domain::calendar::{self, ColorMode, PendingMove};
@@ -12,7 +13,7 @@ use domain::feed::{CalendarFeed, CalendarFilters, CalendarView};
 use domain::move_request::MoveRequest;
 use domain::{CalendarEvent, JobStatus, JobType};
 use leptos::prelude::*;
-use leptos_meta::{Link, Title};
+use leptos_meta::Link;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -344,6 +345,7 @@ fn read_request(query: &leptos_router::params::ParamsMap, today: NaiveDate) -> C
 /// `/calendar`. A URL naming no view shows the user's remembered filters; choosing filters
 /// (every toolbar link names the view) remembers them.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let today = Utc::now().date_naive();
@@ -362,7 +364,7 @@ pub fn CalendarPage() -> impl IntoView {
         |(request, remember)| load_calendar(request, remember),
     );
     view! {
-        <Title text=t("Calendar")/>
+        <PageTitle text=t("Calendar")/>
         // No first paint until the grid is parsed (or the page is, if the grid fails): painting
         // a half-arrived month, then laying it out again, cost more than the wait.
         <Link rel="expect" href="#calendar-end" blocking="render"/>

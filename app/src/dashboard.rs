@@ -1,15 +1,14 @@
 //! `/`: the day at a glance — today's and upcoming jobs, runs under way, what waits for an
 //! approval, calendar conflicts, open incidents and the host's health.
 
+use crate::ui::{EmptyState, LoadError, PageTitle, SkeletonCards};
 use chrono::{DateTime, Utc};
 use domain::{Incident, Job, MoveRequest, Run};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
-use crate::ui::{EmptyState, LoadError, SkeletonCards};
 use crate::AppError;
 
 /// A job with its project's name and colour, as the dashboard lists it.
@@ -214,10 +213,11 @@ fn time_of(at: DateTime<Utc>, all_day: bool) -> String {
 }
 
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| load_dashboard());
     view! {
-        <Title text=t("Dashboard")/>
+        <PageTitle text=t("Dashboard")/>
         <header class="hero">
             <div>
                 <p class="hero__eyebrow small">{move || Utc::now().format("%A %-d %B %Y").to_string()}</p>

@@ -1,18 +1,17 @@
 //! Incidents in the UI: the list (`/incidents`, with a form to open one) and the incident page
 //! (`/incidents/:id`: status, the job concerned, and the host's metrics around the incident).
 
+use crate::ui::{EmptyState, LoadError, Navigator, PageTitle, SkeletonRows};
 use chrono::{DateTime, Duration, Utc};
 use domain::policy::Action;
 use domain::{Incident, IncidentSeverity, IncidentStatus, ProjectSummary};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
 use crate::layout::{role_may, Me};
-use crate::ui::{EmptyState, LoadError, SkeletonRows};
 use crate::AppError;
 
 /// An incident with the names its page shows.
@@ -140,6 +139,7 @@ fn stamp(at: DateTime<Utc>) -> String {
 
 /// `/incidents`: newest first, filtered by status; `?new=1` opens the form.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn IncidentsPage() -> impl IntoView {
     let query = use_query_map();
     let status = Memo::new(move |_| {
@@ -170,7 +170,7 @@ pub fn IncidentsPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text=t("Incidents")/>
+        <PageTitle text=t("Incidents")/>
         <div class="page-header">
             <div>
                 <h1>{t("Incidents")}</h1>
@@ -228,7 +228,7 @@ fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
 
 #[component]
 fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoView {
-    let navigate = StoredValue::new_local(use_navigate());
+    let navigate = Navigator::from_router();
     let projects = LocalResource::new(crate::projects::list_projects);
     let title = RwSignal::new(String::new());
     let severity = RwSignal::new(IncidentSeverity::Sev3);
@@ -251,7 +251,7 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
                 Ok(incident) => {
                     on_created.run(());
                     let href = format!("/incidents/{}", incident.id);
-                    navigate.with_value(|navigate| navigate(&href, Default::default()));
+                    navigate.go(&href);
                 }
                 Err(e) => {
                     error.set(Some(e));
@@ -308,6 +308,7 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
 
 /// `/incidents/:id`.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn IncidentPage() -> impl IntoView {
     let id = crate::ui::route_id("id");
     let version = RwSignal::new(0u32);
@@ -316,7 +317,7 @@ pub fn IncidentPage() -> impl IntoView {
         |(id, _)| incident_detail(id),
     );
     view! {
-        <Title text=t("Incident")/>
+        <PageTitle text=t("Incident")/>
         <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
             {move || Suspend::new(async move {
                 match detail.await {

@@ -1,19 +1,20 @@
 //! The page shown for an address that leads nowhere, answered with HTTP 404.
 
+use crate::ui::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::i18n::t;
 
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=t("Not found")/>
+        <PageTitle text=t("Not found")/>
         <section class="empty-state" aria-labelledby="not-found-title">
             <p class="empty-state__code mono">"404"</p>
             <h1 id="not-found-title">{t("Nothing lives at this address")}</h1>

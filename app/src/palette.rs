@@ -6,11 +6,11 @@ use chrono::{Duration, Timelike, Utc};
 use domain::policy::Action;
 use domain::{fuzzy_score, HitKind, JobType, ProjectSummary, Role, SearchHit};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, use_locale, Locale};
 use crate::layout::{role_may_somewhere, save_preferences, Me};
+use crate::ui::Navigator;
 use crate::AppError;
 
 /// Whether the palette is open; the top bar's button and the shortcut both set it.
@@ -447,8 +447,7 @@ fn Palette() -> impl IntoView {
     let PaletteOpen(open) = expect_context::<PaletteOpen>();
     let Me(me) = expect_context::<Me>();
     let locale = use_locale();
-    // The router's navigate is not Send; views' closures must be.
-    let navigate = StoredValue::new_local(use_navigate());
+    let navigate = Navigator::from_router();
     let query = RwSignal::new(String::new());
     let active = RwSignal::new(0usize);
     let mode = RwSignal::new(Mode::Search);
@@ -502,7 +501,7 @@ fn Palette() -> impl IntoView {
         Target::Go(href) => {
             remember(&entry);
             close();
-            navigate.with_value(|navigate| navigate(&href, Default::default()));
+            navigate.go(&href);
         }
         Target::Run(Command::NewJob) => mode.set(Mode::NewJob),
         Target::Run(Command::LaunchJob) => {
@@ -686,7 +685,7 @@ fn js_sys_offset_minutes() -> i64 {
 #[component]
 fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
     let PaletteOpen(open) = expect_context::<PaletteOpen>();
-    let navigate = StoredValue::new_local(use_navigate());
+    let navigate = Navigator::from_router();
     let projects = LocalResource::new(crate::projects::list_projects);
     let project = RwSignal::new(None::<i64>);
     let title = RwSignal::new(String::new());
@@ -778,7 +777,7 @@ fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
                 Ok(job) => {
                     open.set(false);
                     let href = format!("/jobs/{}", job.id);
-                    navigate.with_value(|navigate| navigate(&href, Default::default()));
+                    navigate.go(&href);
                 }
                 Err(e) => {
                     error.set(Some(e));

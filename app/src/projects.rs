@@ -1,10 +1,10 @@
 //! Projects: the list page and the server function that reads it from storage.
 
+use crate::ui::{Navigator, PageTitle};
 use domain::ProjectSummary;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::i18n::{t, tf};
 use crate::layout::{role_may, Me};
@@ -26,12 +26,13 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
 /// The projects list, with a filter that works as you type and the form that creates one
 /// (`?new=1` opens it, as the command palette does).
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn ProjectsPage() -> impl IntoView {
     let projects = Resource::new(|| (), |_| list_projects());
     let (filter, set_filter) = signal(String::new());
     let query = use_query_map();
     let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
-    let navigate = StoredValue::new_local(use_navigate());
+    let navigate = Navigator::from_router();
     let Me(me) = expect_context::<Me>();
     let may_create = move || {
         me.get()
@@ -40,7 +41,7 @@ pub fn ProjectsPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=t("Projects")/>
+        <PageTitle text=t("Projects")/>
         <div class="page-header">
             <div>
                 <h1>{t("Projects")}</h1>
@@ -72,7 +73,7 @@ pub fn ProjectsPage() -> impl IntoView {
                 on_close=Callback::new(move |_| creating.set(false))
                 on_saved=Callback::new(move |project: ProjectSummary| {
                     let href = format!("/projects/{}", project.id);
-                    navigate.with_value(|navigate| navigate(&href, Default::default()));
+                    navigate.go(&href);
                 })/>
         </Show>
         <Suspense fallback=ProjectsSkeleton>
@@ -383,6 +384,7 @@ pub fn ProjectForm(
 
 /// `/projects/:id`: the project sheet, one tab per facet (`?tab=`).
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn ProjectSheetPage() -> impl IntoView {
     use crate::i18n::t;
     let id = crate::ui::route_id("id");
@@ -392,7 +394,7 @@ pub fn ProjectSheetPage() -> impl IntoView {
         |(id, _)| project_sheet(id),
     );
     view! {
-        <Title text=t("Project")/>
+        <PageTitle text=t("Project")/>
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
             {move || Suspend::new(async move {
                 match sheet.await {

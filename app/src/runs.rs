@@ -1,14 +1,13 @@
 //! Jobs and their runs: the job page (Launch, run history) and the run page (status, cancel,
 //! approval, and the log followed live with ANSI colours, auto-scroll and search).
 
+use crate::ui::{route_id, PageTitle};
 use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunStatus};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
-use crate::ui::route_id;
 use crate::AppError;
 
 /// A job with what its page shows around it.
@@ -163,11 +162,12 @@ fn load_error(what: &'static str, error: AppError) -> impl IntoView {
 
 /// `/jobs/:id`: the job, a Launch form, and its runs.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
     let detail = Resource::new(move || id.get(), job_detail);
     view! {
-        <Title text=t("Job")/>
+        <PageTitle text=t("Job")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -356,12 +356,13 @@ fn ansi_pieces(line: &str) -> Vec<Piece> {
 
 /// `/runs/:id`: status, actions and the log, followed live until the run ends.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn RunPage() -> impl IntoView {
     let id = route_id("id");
     let detail = Resource::new(move || id.get(), run_detail);
     let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
     view! {
-        <Title text=t("Run")/>
+        <PageTitle text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match (detail.await, first_lines.await) {

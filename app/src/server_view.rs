@@ -2,10 +2,10 @@
 //! load, network, and SVG history charts with the thresholds drawn — for `admin` and `ops`. Also
 //! the host panel the run page shows for the time of a run.
 
+use crate::ui::PageTitle;
 use chrono::{DateTime, Duration, Utc};
 use domain::host::{self, HostSample};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -112,6 +112,7 @@ fn rate(per_second: f64) -> String {
 
 /// `/server?minutes=N`.
 #[component]
+#[inline(never)] // a route's page: see `App`
 pub fn ServerPage() -> impl IntoView {
     let query = use_query_map();
     let minutes = Memo::new(move |_| {
@@ -133,7 +134,7 @@ pub fn ServerPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=t("Server")/>
+        <PageTitle text=t("Server")/>
         <section class="server" data-testid="server">
             <header class="page-header">
                 <h1>{t("Server")}</h1>

@@ -97,3 +97,80 @@ pub fn FieldError(error: RwSignal<Option<AppError>>, field: &'static str) -> imp
         })
     }
 }
+
+/// The page's name in the browser's tab and history: "Calendar · uHub".
+///
+/// The server writes it into the page's `<title>` (leptos_meta's `Title`). In the browser it is
+/// written only when the tab shows something else, that is after a navigation inside the
+/// application. leptos_meta's `Title`, taking over a server-rendered page, first empties the
+/// title and then writes it back: two writes that blanked the tab's name in between and cost
+/// Chromium 4–9 ms of the calendar's load (see docs/calendar.md).
+#[component]
+pub fn PageTitle(text: &'static str) -> impl IntoView {
+    title_view(format!("{text} · uHub"))
+}
+
+// Both sides leave one empty placeholder (`()`, an HTML comment) for hydration to find: the
+// browser's side is `()`, so the server writes one after its `Title`, which writes nothing there.
+#[cfg(feature = "ssr")]
+fn title_view(full: String) -> AnyView {
+    (view! { <leptos_meta::Title text=full/> }, ()).into_any()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn title_view(full: String) -> AnyView {
+    Effect::new(move |_| write_document_title(&full));
+    ().into_any()
+}
+
+#[cfg(feature = "hydrate")]
+fn write_document_title(full: &str) {
+    if let Some(document) = web_sys::window().and_then(|window| window.document()) {
+        if document.title() != full {
+            document.set_title(full);
+        }
+    }
+}
+
+#[cfg(all(not(feature = "hydrate"), not(feature = "ssr")))]
+fn write_document_title(_full: &str) {}
+
+/// The router's navigation, for closures that must be `Send` (a `Callback`, a view's handler).
+///
+/// `use_navigate`'s closure is not `Send` in the browser, so the browser keeps it in local
+/// storage. The server keeps nothing: it never navigates from a handler, and it renders a page on
+/// whichever thread the runtime picks, where a local value dropped on another thread than its
+/// own panics. (It did: `/projects` once failed to render in a browser test.)
+#[derive(Clone, Copy)]
+pub struct Navigator {
+    #[cfg(feature = "hydrate")]
+    navigate: StoredValue<GoTo, LocalStorage>,
+}
+
+/// Goes to an address inside the application.
+#[cfg(feature = "hydrate")]
+type GoTo = Box<dyn Fn(&str)>;
+
+impl Navigator {
+    /// Takes the router's navigation from the current component (inside the `<Router>`).
+    pub fn from_router() -> Self {
+        #[cfg(feature = "hydrate")]
+        {
+            let navigate = leptos_router::hooks::use_navigate();
+            let go: GoTo = Box::new(move |href| navigate(href, Default::default()));
+            Self {
+                navigate: StoredValue::new_local(go),
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Self {}
+    }
+
+    /// Goes to `href` inside the application.
+    pub fn go(self, href: &str) {
+        #[cfg(feature = "hydrate")]
+        self.navigate.with_value(|navigate| navigate(href));
+        #[cfg(not(feature = "hydrate"))]
+        let _ = href;
+    }
+}

@@ -100,6 +100,11 @@ async fn the_command_palette_finds_opens_and_creates() -> TestResult {
             .for_element(Locator::Css("[data-testid=job-title]"))
             .await?;
         assert_eq!(title.text().await?, release.title);
+        // A navigation inside the application names the new page in the tab.
+        eventually("the job's page named in the tab", Duration::from_secs(10), || async {
+            Ok(client.execute("return document.title;", vec![]).await? == "Job · uHub")
+        })
+        .await?;
         assert!(
             client
                 .find_all(Locator::Css("[data-testid=palette]"))
@@ -263,8 +268,21 @@ fn requested_hosts(entries: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
+/// Records every write to `document.title` in `window.__uhubTitleWrites` (run before the page's
+/// own scripts).
+const TITLE_WRITES: &str = r#"(() => {
+  const title = Object.getOwnPropertyDescriptor(Document.prototype, "title");
+  window.__uhubTitleWrites = [];
+  Object.defineProperty(Document.prototype, "title", {
+    configurable: true,
+    get() { return title.get.call(this); },
+    set(value) { window.__uhubTitleWrites.push(value); title.set.call(this, value); },
+  });
+})();"#;
+
 /// Every main page, as demo-admin (who sees them all): hydrated, no console error, no request
-/// to another host, no serious or critical axe-core violation. Then Chromium finds the app
+/// to another host, no serious or critical axe-core violation, its name in the tab's title as
+/// the server sent it (never rewritten while the page is taken over). Then Chromium finds the app
 /// installable, the incident page shows the host around the incident, and the budget is
 /// printed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,24 +339,33 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
             origin.host_str().unwrap_or(""),
             origin.port_or_known_default().unwrap_or(0)
         );
-        let pages: Vec<(String, &str)> = vec![
-            ("/".into(), "[data-testid=dashboard]"),
-            ("/calendar".into(), "[data-interactive]"),
-            ("/projects".into(), "[data-testid=project-list]"),
-            (format!("/projects/{project_id}"), "[data-testid=project-sheet]"),
-            (format!("/jobs/{job_id}"), "[data-testid=job-title]"),
-            ("/incidents".into(), "[data-testid=incident-list]"),
-            (format!("/incidents/{}", incident.id), "[data-testid=incident-host]"),
-            ("/server".into(), "[data-testid=gauge-cpu]"),
-            ("/admin".into(), "[data-testid=admin-users]"),
-            ("/admin?tab=audit".into(), "[data-testid=audit-log] tbody tr"),
-            ("/profile".into(), "[data-testid=profile-form]"),
+        // (path, what shows when the page is ready, the tab's title)
+        let pages: Vec<(String, &str, &str)> = vec![
+            ("/".into(), "[data-testid=dashboard]", "Dashboard"),
+            ("/calendar".into(), "[data-interactive]", "Calendar"),
+            ("/projects".into(), "[data-testid=project-list]", "Projects"),
+            (format!("/projects/{project_id}"), "[data-testid=project-sheet]", "Project"),
+            (format!("/jobs/{job_id}"), "[data-testid=job-title]", "Job"),
+            ("/incidents".into(), "[data-testid=incident-list]", "Incidents"),
+            (format!("/incidents/{}", incident.id), "[data-testid=incident-host]", "Incident"),
+            ("/server".into(), "[data-testid=gauge-cpu]", "Server"),
+            ("/admin".into(), "[data-testid=admin-users]", "Admin"),
+            ("/admin?tab=audit".into(), "[data-testid=audit-log] tbody tr", "Admin"),
+            ("/profile".into(), "[data-testid=profile-form]", "Profile"),
         ];
+        // Every write to the tab's title, from the first script of each page on: the server
+        // sends the right title, so taking over its page must not write it (not even the same).
+        devtools(
+            &client,
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": TITLE_WRITES }),
+        )
+        .await?;
         // Empty the logs of the sign-in.
         browser_log(&client, "browser").await?;
         browser_log(&client, "performance").await?;
         let mut report = Vec::new();
-        for (path, ready) in pages.iter() {
+        for (path, ready, title) in pages.iter() {
             client.goto(&format!("{base}{path}")).await?;
             hydrated(&client).await?;
             client
@@ -372,6 +399,16 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
                 .collect();
             if !serious.is_empty() || !console.is_empty() || !foreign.is_empty() {
                 report.push(format!("{path}: axe {serious:?}; console {console:?}; other hosts {foreign:?}"));
+            }
+            let shown = client
+                .execute("return [document.title, window.__uhubTitleWrites || []];", vec![])
+                .await?;
+            let expected = format!("{title} · uHub");
+            if shown[0] != expected.as_str() || shown[1].as_array().is_none_or(|w| !w.is_empty()) {
+                report.push(format!(
+                    "{path}: the tab's title is {} (expected {expected:?}), written by the page {}",
+                    shown[0], shown[1]
+                ));
             }
             match path.as_str() {
                 "/" => screenshot(&client, "dashboard").await?,
