@@ -104,7 +104,7 @@ pub fn FieldError(error: RwSignal<Option<AppError>>, field: &'static str) -> imp
 /// written only when the tab shows something else, that is after a navigation inside the
 /// application. leptos_meta's `Title`, taking over a server-rendered page, first empties the
 /// title and then writes it back: two writes that blanked the tab's name in between and cost
-/// Chromium 4–9 ms of the calendar's load (see docs/calendar.md).
+/// Chromium about 5 ms of every load (see docs/calendar.md).
 #[component]
 pub fn PageTitle(text: &'static str) -> impl IntoView {
     title_view(format!("{text} · uHub"))
