@@ -21,3 +21,33 @@ mod runs;
 mod startup;
 mod vault_secrets;
 mod webhook_runs;
+
+/// With `autotests = false`, a file added to `tests/` runs only once a binary names it as a
+/// module: this fails until it does, here and for the browser tests (`end2end/tests/chromium.rs`).
+#[test]
+fn every_test_file_is_compiled_into_a_test_binary() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (folder, binary, own_binaries) in [
+        (
+            "server/tests",
+            "integration.rs",
+            &["integration", "secrets_in_logs"][..],
+        ),
+        ("end2end/tests", "chromium.rs", &["chromium"][..]),
+    ] {
+        let folder = workspace.join(folder);
+        let modules = std::fs::read_to_string(folder.join(binary)).expect("the test binary's root");
+        let files = std::fs::read_dir(&folder).expect("the tests folder");
+        let missing: Vec<String> = files
+            .filter_map(|entry| entry.ok()?.path().file_stem()?.to_str().map(str::to_owned))
+            .filter(|stem| folder.join(format!("{stem}.rs")).is_file())
+            .filter(|stem| !own_binaries.contains(&stem.as_str()))
+            .filter(|stem| !modules.contains(&format!("mod {stem};")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{}: {missing:?} never run: add `mod …;` to {binary}",
+            folder.display()
+        );
+    }
+}
