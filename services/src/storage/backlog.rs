@@ -5,7 +5,7 @@ use domain::{BacklogItem, BacklogKind, BacklogStatus};
 
 use super::audit::write_audit;
 use super::incidents::check_title;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A backlog item to create.
@@ -104,7 +104,7 @@ impl Storage {
         check_due_date(item.due_date)?;
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO backlog_items (project_id, kind, title, description, status, assignee_id, due_date, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -176,7 +176,7 @@ impl Storage {
             "due_date": changes.due_date,
         });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE backlog_items SET kind = COALESCE($1, kind), title = COALESCE($2, title), \
                  description = COALESCE($3, description), status = COALESCE($4, status), \
@@ -216,7 +216,7 @@ impl Storage {
     pub async fn delete_backlog_item(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let item = self.backlog_item(id).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM backlog_items WHERE id = $1").bind(id).execute(&mut *tx).await?;
             let detail = serde_json::json!({ "project_id": item.project_id, "title": item.title });
             write_audit!(&mut *tx, actor, "backlog.delete", Some("backlog_item"), Some(id), &detail)?;

@@ -5,7 +5,7 @@ use domain::EnvironmentRecord;
 
 use super::audit::write_audit;
 use super::projects::check_environment_name;
-use super::{now, on_pool, Actor, NewEnvironment, Storage};
+use super::{now, on_pool, Actor, BeginWrite, NewEnvironment, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// Changes to an environment; `None` leaves a field as it is.
@@ -82,7 +82,7 @@ impl Storage {
             .map_err(|why| ServiceError::invalid("name", why))?;
         let at = now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO environments (project_id, name, is_production, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $4)",
@@ -122,7 +122,7 @@ impl Storage {
             "is_production": changes.is_production,
         });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE environments SET name = COALESCE($1, name), is_production = COALESCE($2, is_production), \
                  version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
@@ -160,7 +160,7 @@ impl Storage {
     ) -> ServiceResult<()> {
         let current = self.environment_record(project_id, name).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM environments WHERE id = $1")
                 .bind(current.id)
                 .execute(&mut *tx)

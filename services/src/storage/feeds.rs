@@ -9,7 +9,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// Every feed token starts with this, so a leaked one is recognisable (and greppable).
@@ -112,7 +112,7 @@ impl Storage {
         let detail =
             serde_json::json!({ "project_id": project_id, "user_id": user_id, "token_hint": hint });
         let id = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO calendar_feeds (user_id, project_id, token_hash, token_hint, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -154,7 +154,7 @@ impl Storage {
             let detail =
                 serde_json::json!({ "user_id": feed.user_id, "project_id": feed.project_id });
             on_pool!(self, pool => {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_write().await?;
                 sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now())
                     .bind(id)

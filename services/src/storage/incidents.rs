@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::{Incident, IncidentSeverity, IncidentStatus};
 
 use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, Storage};
+use super::{now, on_pool, stored_precision, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// An incident to open.
@@ -122,7 +122,7 @@ impl Storage {
         let detected_at = incident.detected_at.map(stored_precision).unwrap_or(at);
         let resolved_at = incident.status.is_over().then_some(at);
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO incidents (project_id, title, description, severity, status, owner_id, job_id, \
                  detected_at, resolved_at, created_at, updated_at) \
@@ -213,7 +213,7 @@ impl Storage {
             "to": { "status": status, "severity": changes.severity.unwrap_or(current.severity) },
         });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE incidents SET title = COALESCE($1, title), description = COALESCE($2, description), \
                  severity = COALESCE($3, severity), status = $4, resolved_at = $5, \
@@ -254,7 +254,7 @@ impl Storage {
     pub async fn delete_incident(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let incident = self.incident(id).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(&mut *tx).await?;
             let detail = serde_json::json!({ "title": incident.title, "project_id": incident.project_id });
             write_audit!(&mut *tx, actor, "incident.delete", Some("incident"), Some(id), &detail)?;

@@ -5,7 +5,7 @@ use domain::{Job, JobAction, JobStatus, JobType, Role};
 use sqlx::types::Json;
 
 use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, Pool, Storage};
+use super::{now, on_pool, stored_precision, Actor, BeginWrite, Pool, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A job to create. `environment` is a name within the job's project.
@@ -227,7 +227,7 @@ impl Storage {
         };
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
                  planned_start, planned_end, all_day, owner_id, responsible_role, action, auto_start, created_at, updated_at) \
@@ -458,7 +458,7 @@ impl Storage {
             "fields": changed_fields(changes),
         });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             // The version in the WHERE clause is what makes this safe without a lock: whoever
             // commits second finds no row at that version and gets the current one back.
             let changed = sqlx::query(
@@ -539,7 +539,7 @@ impl Storage {
     pub async fn delete_job(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let job = self.job(id).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM jobs WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)

@@ -5,7 +5,7 @@ use domain::link::{provider_from_url, LinkFields};
 use domain::{GitProvider, LinkKind, ProjectLink};
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A link to create. `environment` is a name within the link's project.
@@ -127,7 +127,7 @@ impl Storage {
         };
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO project_links (project_id, kind, name, environment_id, location, provider, \
                  default_branch, namespace, created_at, updated_at) \
@@ -223,7 +223,7 @@ impl Storage {
         };
         let detail = serde_json::json!({ "version": based_on_version, "name": name.trim(), "location_changed": changes.location.is_some() });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE project_links SET name = $1, environment_id = $2, location = $3, provider = $4, \
                  default_branch = $5, namespace = $6, version = version + 1, updated_at = $7 \
@@ -257,7 +257,7 @@ impl Storage {
     pub async fn delete_link(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let link = self.link(id).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query("DELETE FROM project_links WHERE id = $1").bind(id).execute(&mut *tx).await?;
             let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name });
             write_audit!(&mut *tx, actor, "link.delete", Some("link"), Some(id), &detail)?;

@@ -104,6 +104,33 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Opens a transaction that writes. Every transaction of the storage layer writes, and opens
+/// with this rather than `begin`.
+///
+/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), waiting for it up to the busy
+/// timeout. A plain (deferred) transaction that read first fails with `SQLITE_BUSY`, at once and
+/// whatever the timeout, when another connection has written since that read: the request then
+/// answered 500 (seen when deleting a project while the engine claimed runs).
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+        // PostgreSQL locks rows, not the database: a plain transaction waits where it must.
+        self.begin().await
+    }
+}
+
 /// The application's handle on its database. Cheap to clone (a pool inside).
 #[derive(Clone)]
 pub struct Storage {
@@ -232,6 +259,52 @@ pub(crate) fn now() -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A transaction that read, then writes after another connection wrote, still commits:
+    /// the other write waits for it instead of making it fail (see [`BeginWrite`]).
+    #[tokio::test]
+    async fn a_transaction_that_read_first_still_writes_after_a_concurrent_write() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+        let storage = Storage::connect(&url).await.expect("a SQLite file");
+        let Pool::Sqlite(pool) = &storage.pool else {
+            unreachable!("a sqlite: address opens SQLite")
+        };
+        sqlx::query("CREATE TABLE marks (n INTEGER)")
+            .execute(pool)
+            .await
+            .expect("a table");
+        let mut tx = pool.begin_write().await.expect("a transaction");
+        let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM marks")
+            .fetch_one(&mut *tx)
+            .await
+            .expect("a read");
+        let mut other = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                sqlx::query("INSERT INTO marks VALUES (1)")
+                    .execute(&pool)
+                    .await
+            }
+        });
+        // Lets the other write commit if it can: with a deferred transaction it did, and the
+        // write below then failed. With the lock taken it waits, and this wait just runs out.
+        let _ = tokio::time::timeout(Duration::from_millis(300), &mut other).await;
+        sqlx::query("INSERT INTO marks VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .expect("the transaction writes after the other connection's write");
+        tx.commit().await.expect("a commit");
+        other
+            .await
+            .expect("the other write's task")
+            .expect("the other write, once the transaction is done");
+        let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM marks")
+            .fetch_one(pool)
+            .await
+            .expect("a count");
+        assert_eq!((before, after), (0, 2));
+    }
 
     #[test]
     fn the_engine_comes_from_the_scheme() {

@@ -7,7 +7,7 @@ use domain::move_request::{MoveRequest, MoveStatus};
 use domain::Job;
 
 use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, Storage};
+use super::{now, on_pool, stored_precision, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 #[derive(sqlx::FromRow)]
@@ -103,7 +103,7 @@ impl Storage {
             "to": { "planned_start": planned_start, "planned_end": planned_end },
         });
         let id = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "UPDATE job_move_requests SET status = 'superseded', decided_at = $1 \
                  WHERE job_id = $2 AND status = 'pending'",
@@ -206,7 +206,7 @@ impl Storage {
              WHERE id = $5"
         };
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(sql)
                 .bind(status.as_str())
                 .bind(decided_by)

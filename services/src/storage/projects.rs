@@ -7,7 +7,7 @@ use domain::{BackendConfig, Color, ExecutionBackend, ProjectState, ProjectSummar
 use sqlx::types::Json;
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// An environment to create with a project.
@@ -193,7 +193,7 @@ impl Storage {
         }
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO projects (name, description, color, owner_id, execution_backend, \
                  execution_backend_config, created_at, updated_at) \
@@ -348,7 +348,7 @@ impl Storage {
             "execution_backend_config": changes.execution_backend_config.is_some(),
         });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
                  color = COALESCE($3, color), state = COALESCE($4, state), \
@@ -392,7 +392,7 @@ impl Storage {
     /// so nothing that happened is ever lost. Environments, jobs, backlog and links go with it.
     pub async fn delete_project(&self, id: i64, actor: &Actor) -> ServiceResult<ProjectRemoval> {
         let archived = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)

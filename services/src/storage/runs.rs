@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::{ExecutionBackend, LogLine, LogStream, Run, RunStatus};
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Pool, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Pool, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A run to record for a job. `environment` is a name within the job's project.
@@ -86,7 +86,7 @@ impl Storage {
         // Read back inside the transaction: once committed, a dispatcher may take the run at
         // once, and the answer must say what was recorded (`queued`), not what came next.
         let row: RunRow = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
@@ -301,7 +301,7 @@ impl Storage {
         }
         let at = now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             for (seq, stream, line) in lines {
                 sqlx::query("INSERT INTO run_logs (run_id, seq, stream, line, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(run_id)
@@ -393,7 +393,7 @@ impl Storage {
         let detail =
             serde_json::json!({ "status": status, "exit_code": exit_code, "reason": reason });
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(
                 "UPDATE runs SET status = $1, exit_code = $2, reason = $3, finished_at = $4, updated_at = $4 \
                  WHERE id = $5 AND status = 'running'",
@@ -421,7 +421,7 @@ impl Storage {
         let reason = format!("canceled by {}", actor.username);
         let detail = serde_json::json!({ "reason": reason });
         let (direct, requested) = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let direct = sqlx::query(
                 "UPDATE runs SET status = 'canceled', reason = $1, finished_at = $2, updated_at = $2 \
                  WHERE id = $3 AND status IN ('queued', 'awaiting_approval')",
@@ -483,7 +483,7 @@ impl Storage {
         };
         let detail = serde_json::json!({ "comment": comment });
         let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query(sql)
                 .bind(actor.user_id)
                 .bind(comment)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::SecretInfo;
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::secrets::Sealed;
 use crate::{ServiceError, ServiceResult};
 
@@ -45,7 +45,7 @@ impl Storage {
     ) -> ServiceResult<SecretInfo> {
         let at = now();
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             sqlx::query(
                 "INSERT INTO project_secrets (project_id, name, nonce, ciphertext, updated_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (project_id, name) DO UPDATE SET \
@@ -93,7 +93,7 @@ impl Storage {
         actor: &Actor,
     ) -> ServiceResult<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let deleted = sqlx::query("DELETE FROM project_secrets WHERE project_id = $1 AND name = $2")
                 .bind(project_id)
                 .bind(name)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A team with its members' ids and usernames.
@@ -63,7 +63,7 @@ impl Storage {
         let name = checked_name(name)?;
         let at = now();
         let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let id: i64 = sqlx::query_scalar("INSERT INTO teams (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id")
                 .bind(name)
                 .bind(at)
@@ -80,7 +80,7 @@ impl Storage {
     pub async fn rename_team(&self, id: i64, name: &str, actor: &Actor) -> ServiceResult<Team> {
         let name = checked_name(name)?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query("UPDATE teams SET name = $1, updated_at = $2 WHERE id = $3")
                 .bind(name)
                 .bind(now())
@@ -101,7 +101,7 @@ impl Storage {
 
     pub async fn delete_team(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let changed = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
             if changed == 0 {
                 return Err(ServiceError::NotFound { what: "team" });
@@ -122,7 +122,7 @@ impl Storage {
         self.team(team_id).await?;
         self.user_by_id(user_id).await?;
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let added = sqlx::query(
                 "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
@@ -148,7 +148,7 @@ impl Storage {
         actor: &Actor,
     ) -> ServiceResult<Team> {
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let removed = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
                 .bind(team_id)
                 .bind(user_id)

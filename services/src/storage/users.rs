@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::{Role, UserProfile};
 
 use super::audit::write_audit;
-use super::{now, on_pool, Actor, Storage};
+use super::{now, on_pool, Actor, BeginWrite, Storage};
 use crate::{ServiceError, ServiceResult};
 
 /// A user as stored. Holds the password hash, so it is deliberately not `Serialize`.
@@ -176,7 +176,7 @@ impl Storage {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING {USER_COLUMNS}"
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let created = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(username)
                 .bind(&user.email)
@@ -280,7 +280,7 @@ impl Storage {
              WHERE id = $9 RETURNING {USER_COLUMNS}"
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(display_name)
                 .bind(columns.email.is_some())
@@ -327,7 +327,7 @@ impl Storage {
              updated_at = $3 WHERE id = $4 RETURNING {USER_COLUMNS}"
         );
         on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_write().await?;
             let updated = sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(password_hash)
                 .bind(must_change_password)
