@@ -16,6 +16,7 @@ ensure_wasm_tools
 scripts/build.sh
 export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
+ensure_fullcalendar
 cargo bench -p end2end --bench calendar_render
 say "host sampler: CPU per reading, and uhub's idle memory (release)"
 cargo bench -p server --bench host_sampler

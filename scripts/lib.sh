@@ -5,6 +5,7 @@ WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in C
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
+FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
 # Cleanups to run when the calling script ends, whatever happens (one EXIT trap runs them all).
@@ -93,6 +94,20 @@ ensure_axe() {
       || die "cannot install axe-core from npm"
   fi
   export UHUB_TEST_AXE="$dir/node_modules/axe-core/axe.min.js"
+}
+
+# FullCalendar from npm for the calendar benchmark, which draws the same events with it;
+# exports UHUB_BENCH_FULLCALENDAR (the path of its browser build, index.global.min.js).
+ensure_fullcalendar() {
+  local dir="$UHUB_TOOLS_DIR/fullcalendar-$FULLCALENDAR_VERSION"
+  if [ ! -f "$dir/node_modules/fullcalendar/index.global.min.js" ]; then
+    command -v npm >/dev/null || apt_install npm
+    say "npm install fullcalendar@$FULLCALENDAR_VERSION into $dir"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "fullcalendar@$FULLCALENDAR_VERSION" \
+      || die "cannot install fullcalendar from npm"
+  fi
+  export UHUB_BENCH_FULLCALENDAR="$dir/node_modules/fullcalendar/index.global.min.js"
 }
 
 # A Docker engine for the docker backend's tests: the running one, else dockerd started here
