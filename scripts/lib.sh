@@ -83,31 +83,33 @@ ensure_schemathesis() {
   export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
 }
 
+# Installs an npm package once into its own folder of the tools directory and prints the path of
+# one of its files. Usage: npm_tool_file <package> <version> <file inside the package>
+npm_tool_file() {
+  local package=$1 version=$2 file=$3
+  local dir="$UHUB_TOOLS_DIR/$package-$version"
+  if [ ! -f "$dir/node_modules/$package/$file" ]; then
+    # stdout carries the path only: what the install says goes to stderr
+    command -v npm >/dev/null || apt_install npm >&2
+    say "npm install $package@$version into $dir" >&2
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "$package@$version" >&2 \
+      || die "cannot install $package from npm"
+  fi
+  echo "$dir/node_modules/$package/$file"
+}
+
 # axe-core from npm for the accessibility scan; exports UHUB_TEST_AXE (the path of axe.min.js).
 ensure_axe() {
-  local dir="$UHUB_TOOLS_DIR/axe-core-$AXE_CORE_VERSION"
-  if [ ! -f "$dir/node_modules/axe-core/axe.min.js" ]; then
-    command -v npm >/dev/null || apt_install npm
-    say "npm install axe-core@$AXE_CORE_VERSION into $dir"
-    mkdir -p "$dir"
-    npm install --silent --no-audit --no-fund --prefix "$dir" "axe-core@$AXE_CORE_VERSION" \
-      || die "cannot install axe-core from npm"
-  fi
-  export UHUB_TEST_AXE="$dir/node_modules/axe-core/axe.min.js"
+  UHUB_TEST_AXE="$(npm_tool_file axe-core "$AXE_CORE_VERSION" axe.min.js)" || exit 1
+  export UHUB_TEST_AXE
 }
 
 # FullCalendar from npm for the calendar benchmark, which draws the same events with it;
 # exports UHUB_BENCH_FULLCALENDAR (the path of its browser build, index.global.min.js).
 ensure_fullcalendar() {
-  local dir="$UHUB_TOOLS_DIR/fullcalendar-$FULLCALENDAR_VERSION"
-  if [ ! -f "$dir/node_modules/fullcalendar/index.global.min.js" ]; then
-    command -v npm >/dev/null || apt_install npm
-    say "npm install fullcalendar@$FULLCALENDAR_VERSION into $dir"
-    mkdir -p "$dir"
-    npm install --silent --no-audit --no-fund --prefix "$dir" "fullcalendar@$FULLCALENDAR_VERSION" \
-      || die "cannot install fullcalendar from npm"
-  fi
-  export UHUB_BENCH_FULLCALENDAR="$dir/node_modules/fullcalendar/index.global.min.js"
+  UHUB_BENCH_FULLCALENDAR="$(npm_tool_file fullcalendar "$FULLCALENDAR_VERSION" index.global.min.js)" || exit 1
+  export UHUB_BENCH_FULLCALENDAR
 }
 
 # A Docker engine for the docker backend's tests: the running one, else dockerd started here

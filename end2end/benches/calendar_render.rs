@@ -166,15 +166,25 @@ struct UhubLoad {
     conflicts: u64,
 }
 
-/// One load of a uHub calendar page, from a blank page, as a person arriving on the calendar:
-/// tearing down the previous calendar (thousands of elements) is not part of drawing this one.
-async fn uhub_load(client: &fantoccini::Client, url: &str) -> TestResult<UhubLoad> {
+/// Opens `url` from a blank page, as a person arriving on the calendar (tearing down the previous
+/// page, thousands of elements, is not part of drawing this one), then runs `script`, which
+/// answers once the page has set its marks: WebDriver's polling is not part of the figures.
+async fn fresh_load(
+    client: &fantoccini::Client,
+    url: &str,
+    script: &str,
+) -> TestResult<serde_json::Value> {
     client.goto("about:blank").await?;
     client.goto(url).await?;
-    // Resolves once the page has set its marks; WebDriver's polling is not part of the figure.
-    let figures = client
-        .execute_async(
-            r#"const done = arguments[arguments.length - 1];
+    Ok(client.execute_async(script, vec![]).await?)
+}
+
+/// One load of a uHub calendar page.
+async fn uhub_load(client: &fantoccini::Client, url: &str) -> TestResult<UhubLoad> {
+    let figures = fresh_load(
+        client,
+        url,
+        r#"const done = arguments[arguments.length - 1];
             const look = () => {
                 const mark = performance.getEntriesByName("uhub:calendar-interactive")[0];
                 const drawn = performance.getEntriesByName("uhub:calendar-drawn")[0];
@@ -193,9 +203,8 @@ async fn uhub_load(client: &fantoccini::Client, url: &str) -> TestResult<UhubLoa
                 });
             };
             look();"#,
-            vec![],
-        )
-        .await?;
+    )
+    .await?;
     Ok(UhubLoad {
         interactive: figures["interactive"].as_f64().ok_or("no mark")?,
         drawn: figures["drawn"].as_f64().unwrap_or(0.0),
@@ -208,15 +217,13 @@ async fn uhub_load(client: &fantoccini::Client, url: &str) -> TestResult<UhubLoa
     })
 }
 
-/// One load of a FullCalendar page (see `fullcalendar_page`), from a blank page like uHub's:
-/// navigation → drawn (ms), the events in the DOM and their elements (a job crossing midnight is
-/// drawn once per day).
+/// One load of a FullCalendar page (see `fullcalendar_page`): navigation → drawn (ms), the
+/// events in the DOM and their elements (a job crossing midnight is drawn once per day).
 async fn reference_load(client: &fantoccini::Client, url: &str) -> TestResult<(f64, usize, u64)> {
-    client.goto("about:blank").await?;
-    client.goto(url).await?;
-    let figures = client
-        .execute_async(
-            r#"const done = arguments[arguments.length - 1];
+    let figures = fresh_load(
+        client,
+        url,
+        r#"const done = arguments[arguments.length - 1];
             const look = () => {
                 const mark = performance.getEntriesByName("reference:drawn")[0];
                 if (!mark) { requestAnimationFrame(look); return; }
@@ -228,9 +235,8 @@ async fn reference_load(client: &fantoccini::Client, url: &str) -> TestResult<(f
                 });
             };
             look();"#,
-            vec![],
-        )
-        .await?;
+    )
+    .await?;
     Ok((
         figures["drawn"].as_f64().ok_or("no mark")?,
         figures["events"].as_u64().unwrap_or(0) as usize,
