@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use domain::calendar::{self, ColorMode, PendingMove};
 use domain::feed::{CalendarFeed, CalendarFilters, CalendarView};
 use domain::move_request::MoveRequest;
+use domain::zone::{Zone, ZoneRules};
 use domain::{CalendarEvent, JobStatus, JobType};
 use leptos::prelude::*;
 use leptos_meta::Link;
@@ -212,8 +213,9 @@ pub struct ProjectLabel {
 pub struct CalendarData {
     /// What is shown: the URL's request, or the user's remembered filters when the URL names none.
     pub request: CalendarRequest,
-    /// The IANA name of the team's time zone.
-    pub zone: String,
+    /// The team's time zone, as its table of offset changes: the browser has no zone database
+    /// (see `domain::zone`).
+    pub zone: ZoneRules,
     /// In the page's compact form (`domain::calendar_wire`): a busy month is thousands of them.
     #[serde(with = "domain::calendar_wire")]
     pub events: Vec<CalendarEvent>,
@@ -287,7 +289,7 @@ pub async fn load_calendar(
     let can_decide = matches!(role, domain::Role::Admin | domain::Role::Projets);
     Ok(CalendarData {
         request,
-        zone: zone.name().to_owned(),
+        zone: zone_rules(zone),
         events,
         projects,
         environments,
@@ -295,6 +297,23 @@ pub async fn load_calendar(
         can_decide,
         user_id: user.id,
     })
+}
+
+/// `zone`'s table of offset changes, read once per process (reading it probes 400 years).
+#[cfg(feature = "ssr")]
+fn zone_rules(zone: Tz) -> ZoneRules {
+    use std::sync::{Mutex, OnceLock, PoisonError};
+    static READ: OnceLock<Mutex<Vec<(Tz, ZoneRules)>>> = OnceLock::new();
+    let mut read = READ
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, rules)) = read.iter().find(|(known, _)| *known == zone) {
+        return rules.clone();
+    }
+    let rules = ZoneRules::read(zone.name(), &zone);
+    read.push((zone, rules.clone()));
+    rules
 }
 
 /// A free place for a job, as the resolution dialog offers it.
@@ -414,7 +433,11 @@ struct Notice {
 }
 
 /// The events with a preview applied (window moved) and conflicts marked again: what is drawn.
-fn displayed(events: &[CalendarEvent], preview: Option<Preview>, zone: &Tz) -> Vec<CalendarEvent> {
+fn displayed(
+    events: &[CalendarEvent],
+    preview: Option<Preview>,
+    zone: &Zone,
+) -> Vec<CalendarEvent> {
     let mut list = events.to_vec();
     // The events' own flags are right (the server's, or marked again after each change): only
     // a preview needs the rule to run again.
@@ -435,7 +458,7 @@ fn apply_window(
     event: &mut CalendarEvent,
     start: DateTime<Utc>,
     planned_end: Option<DateTime<Utc>>,
-    zone: &Tz,
+    zone: &Zone,
 ) {
     event.extended_props.planned_end = planned_end;
     event.start = start;
@@ -450,13 +473,13 @@ fn apply_window(
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // the pointer drag uses it
 /// The local date and time of `at`.
-fn local(at: DateTime<Utc>, zone: &Tz) -> chrono::NaiveDateTime {
+fn local(at: DateTime<Utc>, zone: &Zone) -> chrono::NaiveDateTime {
     at.with_timezone(zone).naive_local()
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // the pointer drag uses it
 /// The instant of a local date and time (the earlier one when a DST change repeats it).
-fn instant(day: NaiveDate, time: NaiveTime, zone: &Tz) -> DateTime<Utc> {
+fn instant(day: NaiveDate, time: NaiveTime, zone: &Zone) -> DateTime<Utc> {
     zone.from_local_datetime(&day.and_time(time))
         .earliest()
         .map(|t| t.with_timezone(&Utc))
@@ -470,7 +493,7 @@ fn moved_to(
     event: &CalendarEvent,
     day: NaiveDate,
     minutes: Option<i64>,
-    zone: &Tz,
+    zone: &Zone,
 ) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
     let start = if event.all_day {
         calendar::start_of_day(day, zone)
@@ -488,11 +511,11 @@ fn moved_to(
     )
 }
 
-fn time_label(at: DateTime<Utc>, zone: &Tz) -> String {
+fn time_label(at: DateTime<Utc>, zone: &Zone) -> String {
     at.with_timezone(zone).format("%H:%M").to_string()
 }
 
-fn window_label(event: &CalendarEvent, zone: &Tz, locale: Locale) -> String {
+fn window_label(event: &CalendarEvent, zone: &Zone, locale: Locale) -> String {
     if event.all_day {
         locale.t("all day").to_owned()
     } else {
@@ -524,7 +547,7 @@ fn refusal_text(status: u16, code: &str, message: &str, locale: Locale) -> Strin
 fn CalendarBody(data: CalendarData) -> impl IntoView {
     let mut data = data;
     let request = data.request.clone();
-    let zone: Tz = data.zone.parse().unwrap_or(Tz::UTC);
+    let zone = data.zone.zone();
     // The notices are written after an answer arrives, outside the render: the locale goes along.
     let locale = use_locale();
     // Moved, not copied: the rest of `data` is cloned for the toolbar and legend below.
@@ -664,7 +687,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let subscribing = RwSignal::new(false);
     view! {
         <Toolbar request=request_for_toolbar data=data.clone() today subscribing/>
-        <p class="calendar__zone muted small">{t("Times in")} " " <span class="mono">{data.zone.clone()}</span>
+        <p class="calendar__zone muted small">{t("Times in")} " " <span class="mono">{data.zone.name.clone()}</span>
             " · " {t("drag a job to move it, drag its lower edge to resize; with the keyboard: arrows move, Shift+↑↓ resize, Enter confirms, Esc cancels.")}</p>
         <div class="calendar__notice" role="status" aria-live="polite" data-testid="calendar-notice">
             {move || notice.get().map(|n| view! {
@@ -827,7 +850,7 @@ fn MoveRequests(
     pending: RwSignal<Vec<MoveRequest>>,
     can_decide: bool,
     user_id: i64,
-    zone: Tz,
+    zone: Zone,
     notice: RwSignal<Option<Notice>>,
     refresh: Refresh,
 ) -> impl IntoView {
@@ -1066,7 +1089,7 @@ fn install_drag(
     drag: RwSignal<Option<Drag>>,
     preview: RwSignal<Option<Preview>>,
     events: RwSignal<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + 'static,
 ) {
     let target = move |x: i32, y: i32| -> Option<(NaiveDate, Option<i64>)> {
@@ -1192,7 +1215,7 @@ fn install_drag(
     _drag: RwSignal<Option<Drag>>,
     _preview: RwSignal<Option<Preview>>,
     _events: RwSignal<Vec<CalendarEvent>>,
-    _zone: Tz,
+    _zone: Zone,
     _commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + 'static,
 ) {
 }
@@ -1447,7 +1470,7 @@ fn pill_html(
     out: &mut String,
     event: &CalendarEvent,
     titles: &HashMap<i64, String>,
-    zone: &Tz,
+    zone: &Zone,
     style: Option<&str>,
     resizable: bool,
     locale: Locale,
@@ -1553,7 +1576,7 @@ fn pill_html(
 #[derive(Clone, Copy)]
 struct GridEvents {
     shown: Memo<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     drag: RwSignal<Option<Drag>>,
     resolving: RwSignal<Option<i64>>,
 }
@@ -1631,7 +1654,7 @@ impl GridEvents {
 
 /// Minutes between the job's start and the point grabbed, in a time grid (0 elsewhere).
 #[cfg(feature = "hydrate")]
-fn grab_offset(ev: &leptos::ev::PointerEvent, start: DateTime<Utc>, zone: &Tz) -> i64 {
+fn grab_offset(ev: &leptos::ev::PointerEvent, start: DateTime<Utc>, zone: &Zone) -> i64 {
     use wasm_bindgen::JsCast;
     let column = ev
         .target()
@@ -1648,7 +1671,7 @@ fn grab_offset(ev: &leptos::ev::PointerEvent, start: DateTime<Utc>, zone: &Tz) -
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn grab_offset(_ev: &leptos::ev::PointerEvent, _start: DateTime<Utc>, _zone: &Tz) -> i64 {
+fn grab_offset(_ev: &leptos::ev::PointerEvent, _start: DateTime<Utc>, _zone: &Zone) -> i64 {
     0
 }
 
@@ -1700,7 +1723,7 @@ fn MonthGrid(
     month: u32,
     today: NaiveDate,
     shown: Memo<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     drag: RwSignal<Option<Drag>>,
     resolving: RwSignal<Option<i64>>,
 ) -> impl IntoView {
@@ -1860,7 +1883,7 @@ fn TimeGrid(
     after: NaiveDate,
     today: NaiveDate,
     shown: Memo<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     drag: RwSignal<Option<Drag>>,
     resolving: RwSignal<Option<i64>>,
 ) -> impl IntoView {
@@ -2042,7 +2065,7 @@ fn TimeGrid(
 #[component]
 fn Agenda(
     shown: Memo<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     resolving: RwSignal<Option<i64>>,
 ) -> impl IntoView {
     let locale = use_locale();
@@ -2103,7 +2126,7 @@ fn Agenda(
 fn Resolver(
     resolving: RwSignal<Option<i64>>,
     events: RwSignal<Vec<CalendarEvent>>,
-    zone: Tz,
+    zone: Zone,
     commit: impl Fn(i64, DateTime<Utc>, Option<DateTime<Utc>>) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let slots = Resource::new(

@@ -23,6 +23,7 @@ pub mod role;
 pub mod run;
 pub mod search;
 pub mod user;
+pub mod zone;
 
 pub use action::JobAction;
 pub use backend::{BackendConfig, ExecutionBackend, WebhookPreset};
