@@ -257,6 +257,22 @@ mod tests {
         }
     }
 
+    /// `naive` read as a UTC instant and as a local time: the same offsets in both zones.
+    fn assert_same_offsets(zone: &Zone, tz: &chrono_tz::Tz, naive: &NaiveDateTime) {
+        assert_eq!(
+            zone.offset_from_utc_datetime(naive).fix(),
+            tz.offset_from_utc_datetime(naive).fix(),
+            "{} from UTC at {naive}",
+            tz.name()
+        );
+        assert_eq!(
+            local_offsets(zone, naive),
+            local_offsets(tz, naive),
+            "{} from local {naive}",
+            tz.name()
+        );
+    }
+
     #[test]
     fn a_zone_read_from_chrono_tz_answers_as_chrono_tz_around_every_change() {
         for tz in ZONES {
@@ -283,18 +299,7 @@ mod tests {
                         continue;
                     };
                     let naive = instant.naive_utc();
-                    assert_eq!(
-                        zone.offset_from_utc_datetime(&naive).fix(),
-                        tz.offset_from_utc_datetime(&naive).fix(),
-                        "{} from UTC at {naive}",
-                        tz.name()
-                    );
-                    assert_eq!(
-                        local_offsets(&zone, &naive),
-                        local_offsets(tz, &naive),
-                        "{} from local {naive}",
-                        tz.name()
-                    );
+                    assert_same_offsets(&zone, tz, &naive);
                     #[allow(deprecated)]
                     let (ours, theirs) = (
                         zone.offset_from_local_date(&naive.date()).map(|o| o.fix()),
@@ -334,19 +339,7 @@ mod tests {
                 let Some(instant) = DateTime::from_timestamp(second, 0) else {
                     continue;
                 };
-                let naive = instant.naive_utc();
-                assert_eq!(
-                    zone.offset_from_utc_datetime(&naive).fix(),
-                    tz.offset_from_utc_datetime(&naive).fix(),
-                    "{} from UTC at {naive}",
-                    tz.name()
-                );
-                assert_eq!(
-                    local_offsets(&zone, &naive),
-                    local_offsets(tz, &naive),
-                    "{} from local {naive}",
-                    tz.name()
-                );
+                assert_same_offsets(&zone, tz, &instant.naive_utc());
             }
         }
     }

@@ -386,18 +386,23 @@ async fn serve_fullcalendar(
     ))
 }
 
-/// The REST API's events (FullCalendar's shape) for `[start, end)`, as JSON text.
-async fn api_events(base: &str, start: &str, end: &str) -> TestResult<String> {
-    let http = reqwest::Client::new();
+/// A bearer token for `demo-admin`, from the API at `api` (`…/api/v1`).
+async fn admin_token(http: &reqwest::Client, api: &str) -> TestResult<String> {
     let token: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/token"))
+        .post(format!("{api}/auth/token"))
         .form(&[("username", "demo-admin"), ("password", "demo-admin")])
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
-    let token = token["access_token"].as_str().ok_or("no token")?;
+    Ok(token["access_token"].as_str().ok_or("no token")?.to_owned())
+}
+
+/// The REST API's events (FullCalendar's shape) for `[start, end)`, as JSON text.
+async fn api_events(base: &str, start: &str, end: &str) -> TestResult<String> {
+    let http = reqwest::Client::new();
+    let token = admin_token(&http, &format!("{base}/api/v1")).await?;
     Ok(http
         .get(format!(
             "{base}/api/v1/calendar/events?start={start}&end={end}"
@@ -490,15 +495,7 @@ async fn api_figures(engine: TestEngine, label: &str) -> TestResult {
     let http = reqwest::Client::new();
     let base = format!("http://{address}/api/v1");
     let outcome = async {
-        let token: serde_json::Value = http
-            .post(format!("{base}/auth/token"))
-            .form(&[("username", "demo-admin"), ("password", "demo-admin")])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = token["access_token"].as_str().ok_or("no token")?.to_owned();
+        let token = admin_token(&http, &base).await?;
         let url = format!("{base}/calendar/events?start=2030-03-01T00:00:00Z&end=2030-04-01T00:00:00Z");
         let mut samples = Vec::new();
         let mut conflicts = 0;
