@@ -167,16 +167,32 @@ struct UhubLoad {
 }
 
 /// Opens `url` from a blank page, as a person arriving on the calendar (tearing down the previous
-/// page, thousands of elements, is not part of drawing this one), then runs `script`, which
-/// answers once the page has set its marks: WebDriver's polling is not part of the figures.
+/// page, thousands of elements, is not part of drawing this one). Once the page has set every
+/// performance mark of `marks`, answers what the JavaScript expression `figures` gives (it may
+/// read `mark(name)`, a mark's time): WebDriver's polling is not part of the figures.
 async fn fresh_load(
     client: &fantoccini::Client,
     url: &str,
-    script: &str,
+    marks: &[&str],
+    figures: &str,
 ) -> TestResult<serde_json::Value> {
     client.goto("about:blank").await?;
     client.goto(url).await?;
-    Ok(client.execute_async(script, vec![]).await?)
+    let script = format!(
+        r#"const done = arguments[arguments.length - 1];
+        const marks = {marks};
+        const mark = name => performance.getEntriesByName(name)[0].startTime;
+        const look = () => {{
+            if (!marks.every(name => performance.getEntriesByName(name).length)) {{
+                requestAnimationFrame(look);
+                return;
+            }}
+            done({figures});
+        }};
+        look();"#,
+        marks = serde_json::to_string(marks)?,
+    );
+    Ok(client.execute_async(&script, vec![]).await?)
 }
 
 /// One load of a uHub calendar page.
@@ -184,25 +200,21 @@ async fn uhub_load(client: &fantoccini::Client, url: &str) -> TestResult<UhubLoa
     let figures = fresh_load(
         client,
         url,
-        r#"const done = arguments[arguments.length - 1];
-            const look = () => {
-                const mark = performance.getEntriesByName("uhub:calendar-interactive")[0];
-                const drawn = performance.getEntriesByName("uhub:calendar-drawn")[0];
-                if (!mark || !drawn) { requestAnimationFrame(look); return; }
-                const nav = performance.getEntriesByType("navigation")[0];
-                const wasm = performance.getEntriesByType("resource").find(r => r.name.endsWith(".wasm"));
-                done({
-                    interactive: mark.startTime,
-                    drawn: drawn.startTime,
-                    html: nav.responseEnd,
-                    parsed: nav.domContentLoadedEventEnd,
-                    wasm: wasm ? wasm.responseEnd : 0,
-                    decoded: nav.decodedBodySize,
-                    jobs: document.querySelectorAll(".cal-event[data-job-id]").length,
-                    conflicts: document.querySelectorAll(".cal-event[data-conflict=true]").length,
-                });
+        &["uhub:calendar-interactive", "uhub:calendar-drawn"],
+        r#"(() => {
+            const nav = performance.getEntriesByType("navigation")[0];
+            const wasm = performance.getEntriesByType("resource").find(r => r.name.endsWith(".wasm"));
+            return {
+                interactive: mark("uhub:calendar-interactive"),
+                drawn: mark("uhub:calendar-drawn"),
+                html: nav.responseEnd,
+                parsed: nav.domContentLoadedEventEnd,
+                wasm: wasm ? wasm.responseEnd : 0,
+                decoded: nav.decodedBodySize,
+                jobs: document.querySelectorAll(".cal-event[data-job-id]").length,
+                conflicts: document.querySelectorAll(".cal-event[data-conflict=true]").length,
             };
-            look();"#,
+        })()"#,
     )
     .await?;
     Ok(UhubLoad {
@@ -223,18 +235,15 @@ async fn reference_load(client: &fantoccini::Client, url: &str) -> TestResult<(f
     let figures = fresh_load(
         client,
         url,
-        r#"const done = arguments[arguments.length - 1];
-            const look = () => {
-                const mark = performance.getEntriesByName("reference:drawn")[0];
-                if (!mark) { requestAnimationFrame(look); return; }
-                const elements = [...document.querySelectorAll(".fc-event")];
-                done({
-                    drawn: mark.startTime,
-                    events: new Set(elements.map(e => e.querySelector(".fc-event-title")?.textContent)).size,
-                    elements: elements.length,
-                });
+        &["reference:drawn"],
+        r#"(() => {
+            const elements = [...document.querySelectorAll(".fc-event")];
+            return {
+                drawn: mark("reference:drawn"),
+                events: new Set(elements.map(e => e.querySelector(".fc-event-title")?.textContent)).size,
+                elements: elements.length,
             };
-            look();"#,
+        })()"#,
     )
     .await?;
     Ok((
