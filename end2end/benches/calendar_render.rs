@@ -65,6 +65,24 @@ fn week_start() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+/// The days the month's and the week's jobs are planned over, from `month_start` and
+/// `week_start`: the ranges the REST API is asked for.
+const MONTH_DAYS: i64 = 31;
+const WEEK_DAYS: i64 = 7;
+/// The dates the pages open on, uHub's and FullCalendar's.
+const MONTH_SHOWN: &str = "2030-03-15";
+const WEEK_SHOWN: &str = "2030-06-05";
+
+/// The REST API's calendar URL for the `days` from `start` (`api`: `…/api/v1`).
+fn events_url(api: &str, start: DateTime<Utc>, days: i64) -> String {
+    let end = start + Duration::days(days);
+    format!(
+        "{api}/calendar/events?start={}&end={}",
+        start.format("%Y-%m-%dT%H:%M:%SZ"),
+        end.format("%Y-%m-%dT%H:%M:%SZ")
+    )
+}
+
 /// `count` jobs between `from` and `from + days`, over 8 projects × 3 environments, every type,
 /// 1 in 20 all-day, 30 minutes to 3 hours long: critical ones overlap, so conflicts are found.
 async fn plan(
@@ -126,7 +144,7 @@ async fn heavy_storage(engine: TestEngine) -> TestResult<TestStorage> {
         &storage.storage,
         &projects,
         month_start(),
-        31,
+        MONTH_DAYS,
         MONTH_JOBS,
         &mut random,
     )
@@ -135,7 +153,7 @@ async fn heavy_storage(engine: TestEngine) -> TestResult<TestStorage> {
         &storage.storage,
         &projects,
         week_start(),
-        7,
+        WEEK_DAYS,
         WEEK_JOBS,
         &mut random,
     )
@@ -422,14 +440,10 @@ async fn admin_token(http: &reqwest::Client, api: &str) -> TestResult<String> {
     Ok(token["access_token"].as_str().ok_or("no token")?.to_owned())
 }
 
-/// The REST API's events (FullCalendar's shape) for `[start, end)`, as JSON text.
-async fn api_events(base: &str, start: &str, end: &str) -> TestResult<String> {
-    let http = reqwest::Client::new();
-    let token = admin_token(&http, &format!("{base}/api/v1")).await?;
+/// The REST API's events (FullCalendar's shape) at `url`, as JSON text.
+async fn api_events(http: &reqwest::Client, token: &str, url: &str) -> TestResult<String> {
     Ok(http
-        .get(format!(
-            "{base}/api/v1/calendar/events?start={start}&end={end}"
-        ))
+        .get(url)
         .bearer_auth(token)
         .send()
         .await?
@@ -450,34 +464,38 @@ async fn browser_figures() -> TestResult {
             tokio::time::sleep(StdDuration::from_secs(seconds)).await;
         }
         log_in(&client, &base, "demo-admin", "/calendar").await?;
+        let http = reqwest::Client::new();
+        let api = format!("{base}/api/v1");
+        let token = admin_token(&http, &api).await?;
         let month_events =
-            api_events(&base, "2030-03-01T00:00:00Z", "2030-04-01T00:00:00Z").await?;
-        let week_events = api_events(&base, "2030-06-03T00:00:00Z", "2030-06-10T00:00:00Z").await?;
+            api_events(&http, &token, &events_url(&api, month_start(), MONTH_DAYS)).await?;
+        let week_events =
+            api_events(&http, &token, &events_url(&api, week_start(), WEEK_DAYS)).await?;
         let (reference, server) = serve_fullcalendar(vec![
             (
                 "/month",
-                fullcalendar_page("dayGridMonth", "2030-03-15", "", &month_events),
+                fullcalendar_page("dayGridMonth", MONTH_SHOWN, "", &month_events),
             ),
             // FullCalendar's own "+N more" (it still draws every event, then hides some).
             (
                 "/month-more",
                 fullcalendar_page(
                     "dayGridMonth",
-                    "2030-03-15",
+                    MONTH_SHOWN,
                     "dayMaxEvents: true,",
                     &month_events,
                 ),
             ),
             (
                 "/week",
-                fullcalendar_page("timeGridWeek", "2030-06-05", "", &week_events),
+                fullcalendar_page("timeGridWeek", WEEK_SHOWN, "", &week_events),
             ),
         ])
         .await?;
         let outcome = async {
             compare_view(
                 &client,
-                &format!("{base}/calendar?view=month&date=2030-03-15"),
+                &format!("{base}/calendar?view=month&date={MONTH_SHOWN}"),
                 "month, 2,000 jobs",
                 MONTH_JOBS,
                 &[
@@ -497,7 +515,7 @@ async fn browser_figures() -> TestResult {
             .await?;
             compare_view(
                 &client,
-                &format!("{base}/calendar?view=week&date=2030-06-05"),
+                &format!("{base}/calendar?view=week&date={WEEK_SHOWN}"),
                 "week, 500 jobs",
                 WEEK_JOBS,
                 &[(format!("{reference}/week"), "week", WEEK_JOBS)],
@@ -521,7 +539,7 @@ async fn api_figures(engine: TestEngine, label: &str) -> TestResult {
     let base = format!("http://{address}/api/v1");
     let outcome = async {
         let token = admin_token(&http, &base).await?;
-        let url = format!("{base}/calendar/events?start=2030-03-01T00:00:00Z&end=2030-04-01T00:00:00Z");
+        let url = events_url(&base, month_start(), MONTH_DAYS);
         let mut samples = Vec::new();
         let mut conflicts = 0;
         let mut answer_bytes = 0;
