@@ -107,6 +107,11 @@ pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestRe
 }
 
 /// Polls `check` until it returns true or `limit` passes (a functional wait, not a timing test).
+///
+/// An element not there yet, or replaced while it was read, counts as "not yet": after a
+/// navigation inside the application the address changes before the new page has rendered, so
+/// a check that reads an element of that page may run while its loading state is still shown.
+/// Any other error ends the wait at once.
 pub async fn eventually<F, Fut>(what: &str, limit: Duration, mut check: F) -> TestResult
 where
     F: FnMut() -> Fut,
@@ -114,14 +119,28 @@ where
 {
     let deadline = Instant::now() + limit;
     loop {
-        if check().await? {
-            return Ok(());
-        }
+        let last_miss = match check().await {
+            Ok(true) => return Ok(()),
+            Ok(false) => None,
+            Err(error) if is_element_miss(&*error) => Some(error),
+            Err(error) => return Err(error),
+        };
         if Instant::now() > deadline {
-            return Err(format!("timed out waiting for {what}").into());
+            return Err(match last_miss {
+                Some(miss) => format!("timed out waiting for {what} (last check: {miss})"),
+                None => format!("timed out waiting for {what}"),
+            }
+            .into());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Whether a WebDriver error only says the element is not (or no longer) in the page.
+fn is_element_miss(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
+    error
+        .downcast_ref::<fantoccini::error::CmdError>()
+        .is_some_and(|error| error.is_no_such_element() || error.is_stale_element_reference())
 }
 
 pub async fn screenshot(client: &Client, name: &str) -> TestResult {
