@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use domain::calendar::{self, ColorMode, PendingMove};
 use domain::feed::{CalendarFeed, CalendarFilters, CalendarView};
 use domain::move_request::MoveRequest;
-use domain::zone::{Zone, ZoneRules};
+use domain::zone::Zone;
 use domain::{CalendarEvent, JobStatus, JobType};
 use leptos::prelude::*;
 use leptos_meta::Link;
@@ -213,9 +213,9 @@ pub struct ProjectLabel {
 pub struct CalendarData {
     /// What is shown: the URL's request, or the user's remembered filters when the URL names none.
     pub request: CalendarRequest,
-    /// The team's time zone, as its table of offset changes: the browser has no zone database
-    /// (see `domain::zone`).
-    pub zone: ZoneRules,
+    /// The team's time zone; it travels as its table of offset changes, since the browser has
+    /// no zone database (see `domain::zone`).
+    pub zone: Zone,
     /// In the page's compact form (`domain::calendar_wire`): a busy month is thousands of them.
     #[serde(with = "domain::calendar_wire")]
     pub events: Vec<CalendarEvent>,
@@ -289,7 +289,7 @@ pub async fn load_calendar(
     let can_decide = matches!(role, domain::Role::Admin | domain::Role::Projets);
     Ok(CalendarData {
         request,
-        zone: zone_rules(zone),
+        zone: Zone::read_once(zone.name(), &zone),
         events,
         projects,
         environments,
@@ -297,23 +297,6 @@ pub async fn load_calendar(
         can_decide,
         user_id: user.id,
     })
-}
-
-/// `zone`'s table of offset changes, read once per process (reading it probes 400 years).
-#[cfg(feature = "ssr")]
-fn zone_rules(zone: Tz) -> ZoneRules {
-    use std::sync::{Mutex, OnceLock, PoisonError};
-    static READ: OnceLock<Mutex<Vec<(Tz, ZoneRules)>>> = OnceLock::new();
-    let mut read = READ
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    if let Some((_, rules)) = read.iter().find(|(known, _)| *known == zone) {
-        return rules.clone();
-    }
-    let rules = ZoneRules::read(zone.name(), &zone);
-    read.push((zone, rules.clone()));
-    rules
 }
 
 /// A free place for a job, as the resolution dialog offers it.
@@ -547,7 +530,7 @@ fn refusal_text(status: u16, code: &str, message: &str, locale: Locale) -> Strin
 fn CalendarBody(data: CalendarData) -> impl IntoView {
     let mut data = data;
     let request = data.request.clone();
-    let zone = data.zone.zone();
+    let zone = data.zone;
     // The notices are written after an answer arrives, outside the render: the locale goes along.
     let locale = use_locale();
     // Moved, not copied: the rest of `data` is cloned for the toolbar and legend below.
@@ -687,7 +670,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
     let subscribing = RwSignal::new(false);
     view! {
         <Toolbar request=request_for_toolbar data=data.clone() today subscribing/>
-        <p class="calendar__zone muted small">{t("Times in")} " " <span class="mono">{data.zone.name.clone()}</span>
+        <p class="calendar__zone muted small">{t("Times in")} " " <span class="mono">{data.zone.name()}</span>
             " · " {t("drag a job to move it, drag its lower edge to resize; with the keyboard: arrows move, Shift+↑↓ resize, Enter confirms, Esc cancels.")}</p>
         <div class="calendar__notice" role="status" aria-live="polite" data-testid="calendar-notice">
             {move || notice.get().map(|n| view! {

@@ -80,17 +80,7 @@ impl ZoneRules {
     /// The zone these rules describe. Rules are kept for the life of the process, once per
     /// distinct table (a page holds one zone; reloading it does not add another).
     pub fn zone(&self) -> Zone {
-        static KEPT: OnceLock<Mutex<Vec<&'static ZoneRules>>> = OnceLock::new();
-        let mut kept = KEPT
-            .get_or_init(Mutex::default)
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(rules) = kept.iter().find(|rules| **rules == self) {
-            return Zone(rules);
-        }
-        let rules: &'static ZoneRules = Box::leak(Box::new(self.clone()));
-        kept.push(rules);
-        Zone(rules)
+        Zone::kept(|rules| rules == self, || self.clone())
     }
 
     /// The offset in force at UTC `second`.
@@ -113,22 +103,25 @@ impl ZoneRules {
 
     /// The offsets under which local second `local` exists: none in a gap, two in a repeated
     /// hour (the earlier instant first), as `chrono_tz` answers.
-    fn offsets_for_local(&self, local: i64) -> Vec<i32> {
+    fn offsets_for_local(&self, local: i64) -> LocalResult<i32> {
         // Spans whose local start is not after `local`; only the last two can still cover it
         // (spans last far longer than any offset change).
         let started = self
             .changes
             .partition_point(|(at, offset)| at + i64::from(*offset) <= local)
             + 1;
-        (started.saturating_sub(2)..started)
-            .filter_map(|index| {
-                let (offset, begin, end) = self.span(index);
-                let offset_seconds = i64::from(offset);
-                let after_begin = begin.is_none_or(|begin| begin + offset_seconds <= local);
-                let before_end = end.is_none_or(|end| local < end + offset_seconds);
-                (after_begin && before_end).then_some(offset)
-            })
-            .collect()
+        let mut covering = (started.saturating_sub(2)..started).filter_map(|index| {
+            let (offset, begin, end) = self.span(index);
+            let offset_seconds = i64::from(offset);
+            let after_begin = begin.is_none_or(|begin| begin + offset_seconds <= local);
+            let before_end = end.is_none_or(|end| local < end + offset_seconds);
+            (after_begin && before_end).then_some(offset)
+        });
+        match (covering.next(), covering.next()) {
+            (None, _) => LocalResult::None,
+            (Some(only), None) => LocalResult::Single(only),
+            (Some(earlier), Some(later)) => LocalResult::Ambiguous(earlier, later),
+        }
     }
 }
 
@@ -137,6 +130,28 @@ impl ZoneRules {
 pub struct Zone(&'static ZoneRules);
 
 impl Zone {
+    /// The zone read from `zone` under `name`, read once per process: reading probes 400 years.
+    /// The server's tables all come from here, so a name stands for one table.
+    pub fn read_once<Z: TimeZone>(name: &str, zone: &Z) -> Zone {
+        Zone::kept(|rules| rules.name == name, || ZoneRules::read(name, zone))
+    }
+
+    /// The kept table `is_it` recognises, or else the one `make` gives, kept from now on.
+    /// One list serves both ways in: a handful of zones at most, so a search is enough.
+    fn kept(is_it: impl Fn(&ZoneRules) -> bool, make: impl FnOnce() -> ZoneRules) -> Zone {
+        static KEPT: OnceLock<Mutex<Vec<&'static ZoneRules>>> = OnceLock::new();
+        let mut kept = KEPT
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(rules) = kept.iter().find(|rules| is_it(rules)) {
+            return Zone(rules);
+        }
+        let rules: &'static ZoneRules = Box::leak(Box::new(make()));
+        kept.push(rules);
+        Zone(rules)
+    }
+
     /// The IANA name.
     pub fn name(&self) -> &'static str {
         &self.0.name
@@ -146,6 +161,19 @@ impl Zone {
         // Offsets read from a real zone are within ±24 h; UTC if a table said otherwise.
         let fixed = FixedOffset::east_opt(seconds).unwrap_or_else(|| chrono::Utc.fix());
         ZoneOffset { zone: *self, fixed }
+    }
+}
+
+/// A zone travels as its table (the browser has no zone database) and is kept again on arrival.
+impl Serialize for Zone {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Zone {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        ZoneRules::deserialize(deserializer).map(|rules| rules.zone())
     }
 }
 
@@ -203,17 +231,9 @@ impl TimeZone for Zone {
     }
 
     fn offset_from_local_datetime(&self, local: &NaiveDateTime) -> LocalResult<ZoneOffset> {
-        match self
-            .0
+        self.0
             .offsets_for_local(local.and_utc().timestamp())
-            .as_slice()
-        {
-            [] => LocalResult::None,
-            [only] => LocalResult::Single(self.offset(*only)),
-            [earlier, later, ..] => {
-                LocalResult::Ambiguous(self.offset(*earlier), self.offset(*later))
-            }
-        }
+            .map(|seconds| self.offset(seconds))
     }
 
     fn offset_from_utc_date(&self, utc: &NaiveDate) -> ZoneOffset {
@@ -376,6 +396,17 @@ mod tests {
             rules.zone(),
             rules.clone().zone(),
             "one kept copy per table"
+        );
+        assert_eq!(
+            Zone::read_once(tz.name(), &tz),
+            zone,
+            "read once, then kept"
+        );
+        let arrived =
+            serde_json::to_string(&zone).and_then(|json| serde_json::from_str::<Zone>(&json));
+        assert!(
+            matches!(arrived, Ok(back) if back == zone),
+            "a zone travels as its table: {arrived:?}"
         );
         assert!(
             Utc::now()
