@@ -39,18 +39,10 @@ pub struct Settings {
     pub public_url: String,
 }
 
-#[cfg(feature = "ssr")]
-fn storage() -> Result<services::Storage, AppError> {
-    use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
-}
-
 #[server(prefix = "/sfn", endpoint = "admin/users")]
 pub async fn admin_users() -> Result<Vec<UserProfile>, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::ManageUsers, &Object::none(), None)?;
-    storage()?
-        .list_users()
+    let (hub, caller) = crate::server::use_case()?;
+    services::users::list(&hub, &caller)
         .await?
         .into_iter()
         .map(|user| user.profile().map_err(AppError::from))
@@ -60,9 +52,10 @@ pub async fn admin_users() -> Result<Vec<UserProfile>, AppError> {
 #[server(prefix = "/sfn", endpoint = "admin/teams")]
 pub async fn admin_teams() -> Result<Vec<TeamRow>, AppError> {
     use domain::policy::{Action, Object};
-    crate::auth::require(Action::ManageTeams, &Object::none(), None)?;
-    Ok(storage()?
-        .list_teams()
+    let (hub, caller) = crate::server::use_case()?;
+    // The page lists teams for those who manage them.
+    caller.may(Action::ManageTeams, &Object::none(), None)?;
+    Ok(services::teams::list(&hub, &caller)
         .await?
         .into_iter()
         .map(|team| TeamRow {
@@ -80,15 +73,13 @@ pub async fn audit_page(
     before: Option<i64>,
     action: Option<String>,
 ) -> Result<Vec<AuditRow>, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::ReadAudit, &Object::none(), None)?;
+    let (hub, caller) = crate::server::use_case()?;
     let filter = services::storage::AuditFilter {
         action: action.filter(|a| !a.trim().is_empty()),
         before_id: before,
         ..Default::default()
     };
-    Ok(storage()?
-        .list_audit(&filter, 50)
+    Ok(services::audit::list(&hub, &caller, &filter, 50)
         .await?
         .into_iter()
         .map(|record| AuditRow {
@@ -109,20 +100,12 @@ pub async fn audit_page(
 #[server(prefix = "/sfn", endpoint = "admin/settings")]
 pub async fn admin_settings() -> Result<Settings, AppError> {
     use domain::policy::{Action, Object};
-    crate::auth::require(Action::ManageSettings, &Object::none(), None)?;
-    let zone = use_context::<crate::calendar::CalendarZone>()
-        .map(|z| z.0.name().to_owned())
-        .unwrap_or_else(|| "UTC".to_owned());
-    let interval = use_context::<crate::server_view::Monitor>()
-        .map(|m| m.0.interval().as_secs())
-        .unwrap_or_default();
-    let public_url = use_context::<services::engine::Executor>()
-        .map(|e| e.public_url().to_string())
-        .unwrap_or_default();
+    let (hub, caller) = crate::server::use_case()?;
+    caller.may(Action::ManageSettings, &Object::none(), None)?;
     Ok(Settings {
-        time_zone: zone,
-        metrics_interval_seconds: interval,
-        public_url,
+        time_zone: hub.zone.name().to_owned(),
+        metrics_interval_seconds: hub.host.interval().as_secs(),
+        public_url: hub.public_url().to_owned(),
     })
 }
 
@@ -311,16 +294,14 @@ pub async fn save_profile(
     theme: String,
     locale: String,
 ) -> Result<UserProfile, AppError> {
-    let user = crate::auth::signed_in()?;
+    let (hub, caller) = crate::server::use_case()?;
     let changes = services::storage::ProfileChanges {
         display_name: Some(display_name.trim().to_owned()),
         email: Some(Some(email.trim().to_owned()).filter(|e| !e.is_empty())),
         theme: Some(theme),
         locale: Some(locale),
     };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(storage()?
-        .update_profile(user.id, &changes, &actor)
+    Ok(services::users::update_profile(&hub, &caller, changes)
         .await?
         .profile()?)
 }

@@ -11,43 +11,11 @@ use leptos_router::params::ParamsMap;
 use crate::i18n::{t, tf};
 use crate::AppError;
 
-/// The signed-in user of the current request, provided by the server from the session cookie.
-#[cfg(feature = "ssr")]
-#[derive(Debug, Clone)]
-pub struct SignedIn(pub services::storage::UserRecord);
-
-/// The caller of a server function, or `unauthenticated`; refuses accounts that must change their
-/// password first.
-#[cfg(feature = "ssr")]
-pub fn signed_in() -> Result<services::storage::UserRecord, AppError> {
-    let SignedIn(user) = use_context::<SignedIn>()
-        .ok_or_else(|| AppError::new("unauthenticated", "Your session has ended; log in again."))?;
-    if user.must_change_password {
-        return Err(services::ServiceError::PasswordChangeRequired.into());
-    }
-    Ok(user)
-}
-
-/// Asks the RBAC policy for the current caller; a refusal names the rule.
-#[cfg(feature = "ssr")]
-pub fn require(
-    action: domain::policy::Action,
-    object: &domain::policy::Object,
-    environment: Option<&domain::policy::Environment<'_>>,
-) -> Result<services::storage::UserRecord, AppError> {
-    let user = signed_in()?;
-    let subject = domain::policy::Subject {
-        user_id: user.id,
-        role: user.role()?,
-    };
-    services::ServiceError::check(domain::policy::may(&subject, action, object, environment))?;
-    Ok(user)
-}
-
 /// The signed-in user, for the top bar and for hiding what the policy would refuse.
 #[server(prefix = "/sfn", endpoint = "auth/me")]
 pub async fn current_user() -> Result<UserProfile, AppError> {
-    Ok(signed_in()?.profile()?)
+    let (_, caller) = crate::server::use_case()?;
+    Ok(caller.user.profile()?)
 }
 
 /// What an error code from the login form means, in words.

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use crate::ui::PageTitle;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
 use domain::calendar::{self, ColorMode, PendingMove};
 use domain::feed::{CalendarFeed, CalendarFilters, CalendarView};
 use domain::move_request::MoveRequest;
@@ -20,10 +19,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf, use_locale, Locale};
 use crate::AppError;
-
-/// The team's time zone, provided by the server to page renders and server functions.
-#[derive(Debug, Clone, Copy)]
-pub struct CalendarZone(pub Tz);
 
 /// The four views, as written in the URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -223,8 +218,8 @@ pub struct CalendarData {
     pub environments: Vec<String>,
     /// Every pending move request (shown to those who may decide them).
     pub pending: Vec<MoveRequest>,
-    /// Whether the caller may approve or reject move requests (`projets`, `admin`).
-    pub can_decide: bool,
+    /// The pending requests the caller may approve or reject, as the policy says.
+    pub decidable: Vec<i64>,
     pub user_id: i64,
 }
 
@@ -244,24 +239,17 @@ pub async fn load_calendar(
     request: CalendarRequest,
     remember: Remember,
 ) -> Result<CalendarData, AppError> {
-    use domain::policy::{Action, Object};
-    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let zone = use_context::<CalendarZone>()
-        .map(|z| z.0)
-        .unwrap_or(Tz::UTC);
+    let (hub, caller) = crate::server::use_case()?;
+    let zone = hub.zone;
     let mut request = request;
     match remember {
         Remember::Recall => {
-            if let Some(saved) = storage.saved_calendar_filters(user.id).await? {
+            if let Some(saved) = services::calendar::remembered_filters(&hub, &caller).await? {
                 request.apply(&saved);
             }
         }
         Remember::Store => {
-            storage
-                .set_calendar_filters(user.id, &request.filters())
-                .await?;
+            services::calendar::remember_filters(&hub, &caller, &request.filters()).await?;
         }
         Remember::Keep => {}
     }
@@ -275,27 +263,20 @@ pub async fn load_calendar(
         environment: request.environment.clone(),
         color_mode: request.color_by,
     };
-    let events = storage.calendar_events(&query, &zone).await?;
-    let projects: Vec<ProjectLabel> = storage
-        .project_labels()
-        .await?
-        .into_iter()
-        .map(|(id, name, color)| ProjectLabel { id, name, color })
-        .collect();
-    let mut environments: Vec<String> = storage.distinct_environment_names().await?;
-    environments.sort();
-    environments.dedup();
-    let role = user.role()?;
-    let can_decide = matches!(role, domain::Role::Admin | domain::Role::Projets);
+    let board = services::calendar::board(&hub, &caller, &query).await?;
     Ok(CalendarData {
         request,
         zone: Zone::read_once(zone.name(), &zone),
-        events,
-        projects,
-        environments,
-        pending: storage.pending_moves().await?,
-        can_decide,
-        user_id: user.id,
+        events: board.events,
+        projects: board
+            .projects
+            .into_iter()
+            .map(|(id, name, color)| ProjectLabel { id, name, color })
+            .collect(),
+        environments: board.environments,
+        pending: board.pending,
+        decidable: board.decidable,
+        user_id: caller.id(),
     })
 }
 
@@ -308,22 +289,17 @@ pub struct Slot {
 
 #[server(prefix = "/sfn", endpoint = "calendar/free-slots")]
 pub async fn free_slots(job_id: i64) -> Result<Vec<Slot>, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let zone = use_context::<CalendarZone>()
-        .map(|z| z.0)
-        .unwrap_or(Tz::UTC);
-    Ok(storage
-        .free_slots(job_id, None, 3, &zone)
-        .await?
-        .into_iter()
-        .map(|w| Slot {
-            start: w.start,
-            end: w.end,
-        })
-        .collect())
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(
+        services::calendar::free_slots(&hub, &caller, job_id, None, 3)
+            .await?
+            .into_iter()
+            .map(|w| Slot {
+                start: w.start,
+                end: w.end,
+            })
+            .collect(),
+    )
 }
 
 fn read_request(query: &leptos_router::params::ParamsMap, today: NaiveDate) -> CalendarRequest {
@@ -677,7 +653,7 @@ fn CalendarBody(data: CalendarData) -> impl IntoView {
                 <p class=if n.error { "notice notice--error" } else { "notice" } data-error=n.error.to_string()>{n.text}</p>
             })}
         </div>
-        <MoveRequests pending can_decide=data.can_decide user_id=data.user_id zone notice refresh/>
+        <MoveRequests pending decidable=data.decidable.clone() user_id=data.user_id zone notice refresh/>
         <Feeds open=subscribing projects=data.projects.clone()/>
         <div class="calendar__body" class:calendar__body--dragging=move || drag.with(|d| d.is_some_and(|d| d.moved)) on:keydown=keyboard>
             {body}
@@ -831,7 +807,7 @@ fn follow_changes(_refresh: Refresh) {}
 #[component]
 fn MoveRequests(
     pending: RwSignal<Vec<MoveRequest>>,
-    can_decide: bool,
+    decidable: Vec<i64>,
     user_id: i64,
     zone: Zone,
     notice: RwSignal<Option<Notice>>,
@@ -867,14 +843,17 @@ fn MoveRequests(
             refresh.now();
         });
     };
-    let mine_or_decidable = move |r: &MoveRequest| can_decide || r.requested_by == Some(user_id);
+    let may_decide = StoredValue::new(decidable);
+    let can_decide = move |id: i64| may_decide.with_value(|ids| ids.contains(&id));
+    let mine_or_decidable =
+        move |r: &MoveRequest| can_decide(r.id) || r.requested_by == Some(user_id);
     view! {
         {move || {
             let list: Vec<MoveRequest> = pending.get().into_iter().filter(|r| mine_or_decidable(r)).collect();
             (!list.is_empty()).then(|| view! {
                 <section class="moves card" aria-labelledby="moves-title" data-testid="move-requests">
                     <h2 id="moves-title" class="moves__title">
-                        {if can_decide { t("Production moves waiting for approval") } else { t("Your move requests") }}
+                        {if may_decide.with_value(|ids| !ids.is_empty()) { t("Production moves waiting for approval") } else { t("Your move requests") }}
                         <span class="badge">{list.len()}</span>
                     </h2>
                     <ul class="moves__list">
@@ -897,7 +876,7 @@ fn MoveRequests(
                                         <span class="muted small">" " {tf("asked by {user}", &[("user", r.requested_by_username.as_deref().unwrap_or(t("a former user")))])}</span>
                                     </span>
                                     <span class="moves__actions">
-                                        {(can_decide && !mine).then(|| view! {
+                                        {(can_decide(id) && !mine).then(|| view! {
                                             <button type="button" class="button button--primary" data-testid="approve-move"
                                                 on:click=move |_| decide(id, "approve", approve_title.clone())>{t("Approve")}</button>
                                             <button type="button" class="button button--ghost" data-testid="reject-move"

@@ -54,19 +54,15 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     use domain::policy::{Action, Object};
     use domain::RunStatus;
     use services::storage::{CalendarQuery, IncidentFilter, JobFilter};
-    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let zone = use_context::<crate::calendar::CalendarZone>()
-        .map(|z| z.0)
-        .unwrap_or(chrono_tz::Tz::UTC);
+    let (hub, caller) = crate::server::use_case()?;
+    let zone = hub.zone;
     let now = Utc::now();
     let today = domain::calendar::day_of(now, &zone);
     let start_of_today = domain::calendar::start_of_day(today, &zone);
     let start_of_tomorrow = domain::calendar::start_of_day(today + Duration::days(1), &zone);
     let week_end = start_of_tomorrow + Duration::days(7);
 
-    let projects = storage.list_project_summaries().await?;
+    let projects = services::projects::list(&hub, &caller).await?;
     let label = |project_id: i64| {
         projects
             .iter()
@@ -91,12 +87,15 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
         to: Some(to),
         ..JobFilter::default()
     };
-    let today_jobs = storage
-        .list_jobs(&window(start_of_today, start_of_tomorrow), 50)
-        .await?;
-    let upcoming = storage
-        .list_jobs(&window(start_of_tomorrow, week_end), 12)
-        .await?;
+    let today_jobs = services::jobs::list(
+        &hub,
+        &caller,
+        &window(start_of_today, start_of_tomorrow),
+        50,
+    )
+    .await?;
+    let upcoming =
+        services::jobs::list(&hub, &caller, &window(start_of_tomorrow, week_end), 12).await?;
     let job_title = |run: &Run, jobs: &[Job]| {
         jobs.iter()
             .find(|j| j.id == run.job_id)
@@ -107,12 +106,12 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
         &[RunStatus::Running, RunStatus::Queued][..],
         &[RunStatus::AwaitingApproval][..],
     ] {
-        let runs = storage.runs_in_states(status, 20).await?;
+        let runs = services::runs::in_states(&hub, &caller, status, 20).await?;
         let mut list = Vec::new();
         for run in runs {
             let title = match job_title(&run, &today_jobs) {
                 Some(title) => title,
-                None => storage.job(run.job_id).await?.title,
+                None => services::jobs::get(&hub, &caller, run.job_id).await?.title,
             };
             list.push((run, title));
         }
@@ -121,20 +120,20 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     let run_approvals = named.pop().unwrap_or_default();
     let running = named.pop().unwrap_or_default();
 
-    let events = storage
-        .calendar_events(
-            &CalendarQuery {
-                start: start_of_today,
-                end: start_of_today + Duration::days(31),
-                project_id: None,
-                job_type: None,
-                status: None,
-                environment: None,
-                color_mode: domain::ColorMode::Project,
-            },
-            &zone,
-        )
-        .await?;
+    let events = services::calendar::events(
+        &hub,
+        &caller,
+        &CalendarQuery {
+            start: start_of_today,
+            end: start_of_today + Duration::days(31),
+            project_id: None,
+            job_type: None,
+            status: None,
+            environment: None,
+            color_mode: domain::ColorMode::Project,
+        },
+    )
+    .await?;
     let title_of = |id: i64| {
         events
             .iter()
@@ -159,45 +158,44 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
         })
         .collect();
 
-    let incidents = storage
-        .list_incidents(&IncidentFilter::default(), 200)
+    let incidents = services::incidents::list(&hub, &caller, &IncidentFilter::default(), 200)
         .await?
         .into_iter()
         .filter(|i| !i.status.is_over())
         .take(8)
         .collect();
 
-    let subject = domain::policy::Subject {
-        user_id: user.id,
-        role: user.role()?,
+    let health = if caller
+        .decide(Action::ViewServer, &Object::none(), None)
+        .is_allowed()
+    {
+        let sample = services::host::latest(&hub, &caller).await?;
+        Some(HealthLine {
+            cpu_percent: f64::from(sample.cpu.usage_percent),
+            memory_percent: sample.memory.used_percent(),
+            fullest_disk_percent: sample
+                .disks
+                .iter()
+                .map(|d| d.used_percent())
+                .fold(0.0, f64::max),
+        })
+    } else {
+        None
     };
-    let health =
-        if domain::policy::may(&subject, Action::ViewServer, &Object::none(), None).is_allowed() {
-            match use_context::<crate::server_view::Monitor>() {
-                Some(crate::server_view::Monitor(monitor)) => {
-                    let sample = monitor.latest().await?;
-                    Some(HealthLine {
-                        cpu_percent: f64::from(sample.cpu.usage_percent),
-                        memory_percent: sample.memory.used_percent(),
-                        fullest_disk_percent: sample
-                            .disks
-                            .iter()
-                            .map(|d| d.used_percent())
-                            .fold(0.0, f64::max),
-                    })
-                }
-                None => None,
-            }
-        } else {
-            None
-        };
 
     Ok(Dashboard {
         today: lines(today_jobs),
         upcoming: lines(upcoming),
         running,
         run_approvals,
-        move_approvals: storage.pending_moves().await?,
+        move_approvals: services::moves::list(
+            &hub,
+            &caller,
+            Some(domain::MoveStatus::Pending),
+            None,
+            500,
+        )
+        .await?,
         conflicts,
         incidents,
         health,

@@ -53,10 +53,35 @@ impl FromServerFnError for AppError {
     }
 }
 
+/// The HTTP status of a refusal, as the REST API answers it: a server function that refuses
+/// (validation, permission, conflict) says so with a 4xx, not a 500. A plain form post (no
+/// script) keeps Leptos' redirect back to the form instead.
+#[cfg(feature = "ssr")]
+fn answer_with(status: u16) {
+    use leptos::prelude::use_context;
+    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if plain_form_post {
+        return;
+    }
+    if let (Some(options), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(status),
+    ) {
+        options.set_status(status);
+    }
+}
+
 #[cfg(feature = "ssr")]
 impl From<services::ServiceError> for AppError {
     fn from(error: services::ServiceError) -> Self {
         use services::ServiceError as E;
+        answer_with(error.http_status());
         match &error {
             E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => {
                 // Details (SQL, paths) stay in the server's log; the client gets the code only.
@@ -70,6 +95,17 @@ impl From<services::ServiceError> for AppError {
                 field: Some(field.to_string()),
                 ..AppError::new(error.code(), error.to_string())
             },
+            _ if error.is_nul_refusal() => AppError {
+                field: Some("text".to_owned()),
+                ..AppError::new("invalid", "text: must not contain NUL (U+0000) characters")
+            },
+            E::SecretStore(_) => {
+                tracing::error!(%error, code = error.code(), "secret store request failed");
+                AppError::new(
+                    error.code(),
+                    "The secret store (Vault) is unavailable or refused uHub's token; the details are in the server log.",
+                )
+            }
             _ => AppError::new(error.code(), error.to_string()),
         }
     }

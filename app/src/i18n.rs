@@ -98,7 +98,7 @@ pub fn tf(english: &'static str, values: &[(&str, &str)]) -> String {
 /// The locale of this request: the signed-in user's, else `Accept-Language`.
 #[cfg(feature = "ssr")]
 pub fn request_locale() -> Locale {
-    if let Some(crate::auth::SignedIn(user)) = use_context::<crate::auth::SignedIn>() {
+    if let Some(user) = crate::server::signed_in_user() {
         if let Some(locale) = Locale::parse(&user.locale) {
             return locale;
         }

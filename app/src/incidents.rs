@@ -23,39 +23,30 @@ pub struct IncidentView {
     pub owner: Option<String>,
 }
 
-#[cfg(feature = "ssr")]
-fn storage() -> Result<services::Storage, AppError> {
-    use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
-}
-
 #[server(prefix = "/sfn", endpoint = "incidents/list")]
 pub async fn list_incidents(status: Option<IncidentStatus>) -> Result<Vec<Incident>, AppError> {
-    use domain::policy::Object;
-    crate::auth::require(Action::Read, &Object::none(), None)?;
+    let (hub, caller) = crate::server::use_case()?;
     let filter = services::storage::IncidentFilter {
         status,
         ..Default::default()
     };
-    Ok(storage()?.list_incidents(&filter, 200).await?)
+    Ok(services::incidents::list(&hub, &caller, &filter, 200).await?)
 }
 
 #[server(prefix = "/sfn", endpoint = "incidents/detail")]
 pub async fn incident_detail(id: i64) -> Result<IncidentView, AppError> {
-    use domain::policy::Object;
-    crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = storage()?;
-    let incident = storage.incident(id).await?;
+    let (hub, caller) = crate::server::use_case()?;
+    let incident = services::incidents::get(&hub, &caller, id).await?;
     let project_name = match incident.project_id {
-        Some(project) => Some(storage.project_summary(project).await?.name),
+        Some(project) => Some(services::projects::get(&hub, &caller, project).await?.name),
         None => None,
     };
     let job_title = match incident.job_id {
-        Some(job) => Some(storage.job(job).await?.title),
+        Some(job) => Some(services::jobs::get(&hub, &caller, job).await?.title),
         None => None,
     };
     let owner = match incident.owner_id {
-        Some(owner) => Some(storage.user_by_id(owner).await?.display_name),
+        Some(owner) => Some(hub.storage.user_by_id(owner).await?.display_name),
         None => None,
     };
     Ok(IncidentView {
@@ -74,30 +65,9 @@ pub async fn open_incident(
     project_id: Option<i64>,
     description: String,
 ) -> Result<Incident, AppError> {
-    use domain::policy::Object;
-    let user = crate::auth::require(Action::ManageIncidents, &Object::none(), None)?;
-    let title = title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(services::ServiceError::invalid("title", "must be 1 to 200 characters").into());
-    }
-    let storage = storage()?;
-    if let Some(project_id) = project_id {
-        if storage.project_access(project_id).await?.state == domain::ProjectState::Archived {
-            return Err(services::ServiceError::Archived.into());
-        }
-    }
-    let incident = services::storage::NewIncident {
-        project_id,
-        title,
-        description,
-        severity,
-        status: IncidentStatus::Open,
-        owner_id: Some(user.id),
-        job_id: None,
-        detected_at: None,
-    };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(storage.create_incident(&incident, &actor).await?)
+    let (hub, caller) = crate::server::use_case()?;
+    let incident = services::incidents::opened(project_id, title, description, severity);
+    Ok(services::incidents::create(&hub, &caller, incident).await?)
 }
 
 /// Moves an incident to `status` (based on `version`: a stale page gets 409's message).
@@ -107,16 +77,12 @@ pub async fn set_incident_status(
     version: i64,
     status: IncidentStatus,
 ) -> Result<Incident, AppError> {
-    use domain::policy::Object;
-    let user = crate::auth::require(Action::ManageIncidents, &Object::none(), None)?;
+    let (hub, caller) = crate::server::use_case()?;
     let changes = services::storage::IncidentChanges {
         status: Some(status),
         ..Default::default()
     };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(storage()?
-        .update_incident(id, version, &changes, &actor)
-        .await?)
+    Ok(services::incidents::update(&hub, &caller, id, version, changes).await?)
 }
 
 fn severity_badge(severity: IncidentSeverity) -> impl IntoView {

@@ -315,16 +315,13 @@ pub async fn set_preferences(
     theme: Option<String>,
     locale: Option<String>,
 ) -> Result<(), AppError> {
-    let user = crate::auth::signed_in()?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let (hub, caller) = crate::server::use_case()?;
     let changes = services::storage::ProfileChanges {
         theme,
         locale,
         ..Default::default()
     };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    storage.update_profile(user.id, &changes, &actor).await?;
+    services::users::update_profile(&hub, &caller, changes).await?;
     Ok(())
 }
 

@@ -20,6 +20,8 @@ pub mod palette;
 mod project_sheet;
 pub mod projects;
 pub mod runs;
+#[cfg(feature = "ssr")]
+pub mod server;
 pub mod server_view;
 pub mod ui;
 
@@ -98,8 +100,8 @@ fn BundleScripts(options: LeptosOptions) -> impl IntoView {
 /// The signed-in user's theme (`dark`, `light`, `system`); dark for everyone else.
 #[cfg(feature = "ssr")]
 fn request_theme() -> String {
-    use_context::<auth::SignedIn>()
-        .map(|auth::SignedIn(user)| user.theme)
+    server::signed_in_user()
+        .map(|user| user.theme)
         .filter(|theme| ["dark", "light", "system"].contains(&theme.as_str()))
         .unwrap_or_else(|| "dark".to_owned())
 }

@@ -17,9 +17,6 @@ use crate::AppError;
 #[derive(Clone, Copy)]
 pub struct PaletteOpen(pub RwSignal<bool>);
 
-/// How many results of each kind the server sends.
-#[cfg(feature = "ssr")]
-const HITS_PER_KIND: usize = 6;
 /// How many recently opened items the palette remembers (in this browser).
 const RECENT_LIMIT: usize = 6;
 #[cfg(feature = "hydrate")]
@@ -29,99 +26,8 @@ const RECENT_KEY: &str = "uhub.palette.recent";
 /// first.
 #[server(prefix = "/sfn", endpoint = "search")]
 pub async fn search(query: String) -> Result<Vec<SearchHit>, AppError> {
-    use domain::policy::Object;
-    let user = crate::auth::require(Action::Read, &Object::none(), None)?;
-    let query = query.trim().to_owned();
-    if query.is_empty() || query.chars().count() > 100 {
-        return Ok(Vec::new());
-    }
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let projects = storage.list_project_summaries().await?;
-    let project_name = |id: i64| {
-        projects
-            .iter()
-            .find(|p| p.id == id)
-            .map(|p| p.name.clone())
-            .unwrap_or_default()
-    };
-    let mut by_kind: Vec<Vec<SearchHit>> = Vec::new();
-
-    by_kind.push(ranked(projects.iter().filter_map(|project| {
-        Some(SearchHit {
-            kind: HitKind::Project,
-            id: project.id,
-            title: project.name.clone(),
-            detail: project.environments.join(" · "),
-            href: format!("/projects/{}", project.id),
-            score: fuzzy_score(&query, &project.name)?,
-        })
-    })));
-
-    let jobs = storage
-        .list_jobs(&services::storage::JobFilter::default(), 5000)
-        .await?;
-    by_kind.push(ranked(jobs.iter().filter_map(|job| {
-        Some(SearchHit {
-            kind: HitKind::Job,
-            id: job.id,
-            title: job.title.clone(),
-            detail: format!(
-                "{} · {} · {}",
-                project_name(job.project_id),
-                job.job_type,
-                job.planned_start.format("%Y-%m-%d")
-            ),
-            href: format!("/jobs/{}", job.id),
-            score: fuzzy_score(&query, &job.title)?,
-        })
-    })));
-
-    let incidents = storage
-        .list_incidents(&services::storage::IncidentFilter::default(), 1000)
-        .await?;
-    by_kind.push(ranked(incidents.iter().filter_map(|incident| {
-        Some(SearchHit {
-            kind: HitKind::Incident,
-            id: incident.id,
-            title: incident.title.clone(),
-            detail: format!("{} · {}", incident.severity, incident.status),
-            href: format!("/incidents/{}", incident.id),
-            score: fuzzy_score(&query, &incident.title)?,
-        })
-    })));
-
-    if crate::layout::role_may(user.role()?, Action::ManageUsers) {
-        let users = storage.list_users().await?;
-        by_kind.push(ranked(users.iter().filter_map(|user| {
-            let score =
-                fuzzy_score(&query, &user.display_name).max(fuzzy_score(&query, &user.username))?;
-            Some(SearchHit {
-                kind: HitKind::User,
-                id: user.id,
-                title: user.display_name.clone(),
-                detail: format!("@{} · {}", user.username, user.role),
-                href: format!("/admin?tab=users#user-{}", user.id),
-                score,
-            })
-        })));
-    }
-    let mut hits: Vec<SearchHit> = by_kind.into_iter().flatten().collect();
-    hits.sort_by_key(|hit| std::cmp::Reverse(hit.score));
-    Ok(hits)
-}
-
-/// The best `HITS_PER_KIND` of one kind.
-#[cfg(feature = "ssr")]
-fn ranked(hits: impl Iterator<Item = SearchHit>) -> Vec<SearchHit> {
-    let mut hits: Vec<SearchHit> = hits.collect();
-    hits.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then(a.title.len().cmp(&b.title.len()))
-    });
-    hits.truncate(HITS_PER_KIND);
-    hits
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::search::search(&hub, &caller, &query).await?)
 }
 
 /// Plans a job from the palette: the same guardrails as `POST /projects/{id}/jobs`. `start` is a
@@ -134,26 +40,8 @@ pub async fn quick_create_job(
     environment: Option<String>,
     start: String,
 ) -> Result<domain::Job, AppError> {
-    use chrono::TimeZone;
-    let user = crate::auth::signed_in()?;
-    let title = title.trim().to_owned();
-    if title.is_empty() || title.chars().count() > 200 {
-        return Err(services::ServiceError::invalid("title", "must be 1 to 200 characters").into());
-    }
-    let zone = use_context::<crate::calendar::CalendarZone>()
-        .map(|z| z.0)
-        .unwrap_or(chrono_tz::Tz::UTC);
-    let planned_start = chrono::NaiveDateTime::parse_from_str(&start, "%Y-%m-%dT%H:%M")
-        .ok()
-        .and_then(|local| zone.from_local_datetime(&local).earliest())
-        .ok_or_else(|| services::ServiceError::invalid("start", "is not a date and time"))?
-        .with_timezone(&Utc);
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let subject = domain::policy::Subject {
-        user_id: user.id,
-        role: user.role()?,
-    };
+    let (hub, caller) = crate::server::use_case()?;
+    let planned_start = services::calendar::local_instant("start", &start, &hub.zone)?;
     let mut job = services::storage::NewJob::planned(
         project_id,
         &title,
@@ -162,9 +50,7 @@ pub async fn quick_create_job(
         planned_start,
     );
     job.planned_end = Some(planned_start + Duration::hours(1));
-    job.owner_id = Some(user.id);
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(services::planning::plan_job(&storage, &subject, &job, &actor).await?)
+    Ok(services::jobs::create(&hub, &caller, job).await?)
 }
 
 /// Something the palette can do besides opening an address.

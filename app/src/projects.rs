@@ -13,14 +13,8 @@ use crate::AppError;
 /// Every project with its figures. Browser → this server function → `services` → database.
 #[server(prefix = "/sfn", endpoint = "projects/list")]
 pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
-    crate::auth::require(
-        domain::policy::Action::Read,
-        &domain::policy::Object::none(),
-        None,
-    )?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    Ok(storage.list_project_summaries().await?)
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::projects::list(&hub, &caller).await?)
 }
 
 /// The projects list, with a filter that works as you type and the form that creates one
@@ -213,14 +207,8 @@ fn LoadError(error: AppError) -> impl IntoView {
 /// A project's whole sheet: the same assembled context tools and agents read.
 #[server(prefix = "/sfn", endpoint = "projects/sheet")]
 pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, AppError> {
-    crate::auth::require(
-        domain::policy::Action::Read,
-        &domain::policy::Object::none(),
-        None,
-    )?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    Ok(storage.project_context(project_id).await?)
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::projects::context(&hub, &caller, project_id).await?)
 }
 
 /// Creates a project owned by the caller, with its environments (comma-separated names;
@@ -232,29 +220,23 @@ pub async fn create_project(
     color: String,
     environments: String,
 ) -> Result<ProjectSummary, AppError> {
-    use domain::policy::{Action, Object};
-    let user = crate::auth::require(Action::CreateProject, &Object::none(), None)?;
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
+    let (hub, caller) = crate::server::use_case()?;
     let color = color
         .parse::<domain::Color>()
         .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
-    let project = services::storage::NewProject {
+    let project = services::projects::ProjectDraft {
         name,
         description,
-        color,
-        owner_id: Some(user.id),
+        color: Some(color),
         environments: environments
             .split(',')
             .map(str::trim)
             .filter(|name| !name.is_empty())
             .map(services::storage::NewEnvironment::named)
             .collect(),
-        execution_backend: None,
-        execution_backend_config: Default::default(),
+        ..Default::default()
     };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(storage.create_project(&project, &actor).await?)
+    Ok(services::projects::create(&hub, &caller, project).await?)
 }
 
 /// Edits a project's name, description and colour (its owner among projets, or an admin).
@@ -266,15 +248,7 @@ pub async fn edit_project(
     description: String,
     color: String,
 ) -> Result<ProjectSummary, AppError> {
-    use domain::policy::{Action, Object};
-    let storage = use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))?;
-    let access = storage.project_access(project_id).await?;
-    let user = crate::auth::require(
-        Action::UpdateProject,
-        &Object::project(access.owner_id),
-        None,
-    )?;
+    let (hub, caller) = crate::server::use_case()?;
     let color = color
         .parse::<domain::Color>()
         .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
@@ -284,10 +258,7 @@ pub async fn edit_project(
         color: Some(color),
         ..Default::default()
     };
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(storage
-        .update_project(project_id, version, &changes, &actor)
-        .await?)
+    Ok(services::projects::update(&hub, &caller, project_id, version, changes).await?)
 }
 
 /// The create / edit form of a project. `editing` holds the project being edited.

@@ -2,7 +2,7 @@
 //! approval, and the log followed live with ANSI colours, auto-scroll and search).
 
 use crate::ui::{route_id, PageTitle};
-use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunStatus};
+use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunAct, RunStatus};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
@@ -28,22 +28,14 @@ pub struct RunView {
     pub project_name: String,
 }
 
-#[cfg(feature = "ssr")]
-fn storage() -> Result<services::Storage, AppError> {
-    use_context::<services::Storage>()
-        .ok_or_else(|| AppError::new("internal_error", "storage is not available"))
-}
-
 #[server(prefix = "/sfn", endpoint = "jobs/detail")]
 pub async fn job_detail(job_id: i64) -> Result<JobView, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = storage()?;
-    let job = storage.job(job_id).await?;
-    let project = storage.project_summary(job.project_id).await?;
+    let (hub, caller) = crate::server::use_case()?;
+    let job = services::jobs::get(&hub, &caller, job_id).await?;
+    let project = services::projects::get(&hub, &caller, job.project_id).await?;
     Ok(JobView {
-        environments: storage.list_environments(job.project_id).await?,
-        runs: storage.list_job_runs(job_id, None, 50).await?,
+        environments: services::environments::list(&hub, &caller, job.project_id).await?,
+        runs: services::runs::list_for_job(&hub, &caller, job_id, None, 50).await?,
         project_name: project.name,
         project_backend: project.execution_backend,
         job,
@@ -56,30 +48,16 @@ pub async fn launch_job(
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
 ) -> Result<Run, AppError> {
-    let user = crate::auth::signed_in()?;
-    let storage = storage()?;
-    let executor = use_context::<services::engine::Executor>()
-        .ok_or_else(|| AppError::new("internal_error", "the engine is not available"))?;
-    let subject = domain::policy::Subject {
-        user_id: user.id,
-        role: user.role()?,
-    };
-    let job = storage.job(job_id).await?;
-    let environment = environment.filter(|e| !e.is_empty());
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    Ok(executor
-        .launch(&subject, &job, environment, backend, &actor)
-        .await?)
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::runs::launch(&hub, &caller, job_id, environment, backend).await?)
 }
 
 #[server(prefix = "/sfn", endpoint = "runs/detail")]
 pub async fn run_detail(run_id: i64) -> Result<RunView, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::Read, &Object::none(), None)?;
-    let storage = storage()?;
-    let run = storage.run(run_id).await?;
-    let job = storage.job(run.job_id).await?;
-    let project = storage.project_summary(run.project_id).await?;
+    let (hub, caller) = crate::server::use_case()?;
+    let run = services::runs::get(&hub, &caller, run_id).await?;
+    let job = services::jobs::get(&hub, &caller, run.job_id).await?;
+    let project = services::projects::get(&hub, &caller, run.project_id).await?;
     Ok(RunView {
         run,
         job_title: job.title,
@@ -90,45 +68,32 @@ pub async fn run_detail(run_id: i64) -> Result<RunView, AppError> {
 /// Log lines after `after` (at most 2,000 per call).
 #[server(prefix = "/sfn", endpoint = "runs/log")]
 pub async fn run_log(run_id: i64, after: i64) -> Result<Vec<LogLine>, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::Read, &Object::none(), None)?;
-    Ok(storage()?.run_logs(run_id, after, 2000).await?)
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::runs::log(&hub, &caller, run_id, after, 2000).await?)
 }
 
 /// Cancel, approve or reject, with the same rules as the REST API.
 #[server(prefix = "/sfn", endpoint = "runs/act")]
 pub async fn act_on_run(
     run_id: i64,
-    act: String,
+    act: RunAct,
     comment: Option<String>,
 ) -> Result<Run, AppError> {
-    use domain::policy::{Action, Object};
-    let storage = storage()?;
-    let run = storage.run(run_id).await?;
-    let project = storage.project_access(run.project_id).await?;
-    let object = Object::project(project.owner_id).with_launcher(run.launched_by);
-    let action = match act.as_str() {
-        "cancel" => Action::CancelRun,
-        "approve" | "reject" => Action::ApproveRun,
-        _ => return Err(AppError::new("invalid", "unknown action")),
-    };
-    let user = crate::auth::require(action, &object, None)?;
-    let actor = services::storage::Actor::user(user.id, &user.username, None);
-    let executor = use_context::<services::engine::Executor>()
-        .ok_or_else(|| AppError::new("internal_error", "the engine is not available"))?;
-    let comment = comment.filter(|c| !c.trim().is_empty());
-    let run = match act.as_str() {
-        "cancel" => match executor.cancel(run_id, &actor).await? {
-            services::storage::CancelOutcome::Canceled(run)
-            | services::storage::CancelOutcome::Requested(run) => run,
+    use services::runs::Verdict;
+    use services::storage::CancelOutcome;
+    let (hub, caller) = crate::server::use_case()?;
+    let comment = comment.as_deref();
+    Ok(match act {
+        RunAct::Cancel => match services::runs::cancel(&hub, &caller, run_id).await? {
+            CancelOutcome::Canceled(run) | CancelOutcome::Requested(run) => run,
         },
-        verb => {
-            executor
-                .decide(run_id, verb == "approve", comment.as_deref(), &actor)
-                .await?
+        RunAct::Approve => {
+            services::runs::decide(&hub, &caller, run_id, Verdict::Approve, comment).await?
         }
-    };
-    Ok(run)
+        RunAct::Reject => {
+            services::runs::decide(&hub, &caller, run_id, Verdict::Reject, comment).await?
+        }
+    })
 }
 
 fn status_badge(status: RunStatus) -> impl IntoView {
@@ -436,12 +401,12 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             set_follow.set(at_bottom);
         }
     };
-    let act = move |verb: &'static str| {
+    let act = move |verb: RunAct| {
         move |_| {
             set_error.set(None);
             let comment = Some(comment.get_untracked());
             leptos::task::spawn_local(async move {
-                match act_on_run(run_id, verb.to_owned(), comment).await {
+                match act_on_run(run_id, verb, comment).await {
                     Ok(updated) => run.set(updated),
                     Err(e) => set_error.set(Some(e)),
                 }
@@ -466,11 +431,11 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             <div class="run-actions">
                 <Show when=move || run.with(|r| r.status == RunStatus::AwaitingApproval)>
                     <input class="input" placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
-                    <button class="button button--primary" on:click=act("approve") data-testid="approve">{t("Approve")}</button>
-                    <button class="button" on:click=act("reject")>{t("Reject")}</button>
+                    <button class="button button--primary" on:click=act(RunAct::Approve) data-testid="approve">{t("Approve")}</button>
+                    <button class="button" on:click=act(RunAct::Reject)>{t("Reject")}</button>
                 </Show>
                 <Show when=move || run.with(|r| !r.status.is_final())>
-                    <button class="button button--danger" on:click=act("cancel") data-testid="cancel">{t("Cancel")}</button>
+                    <button class="button button--danger" on:click=act(RunAct::Cancel) data-testid="cancel">{t("Cancel")}</button>
                 </Show>
             </div>
         </div>

@@ -21,26 +21,16 @@ pub struct HostView {
     pub interval_seconds: u64,
 }
 
-/// The monitor the server hands to page renders and server functions.
-#[cfg(feature = "ssr")]
-#[derive(Clone)]
-pub struct Monitor(pub services::host::HostMonitor);
-
 #[server(prefix = "/sfn", endpoint = "server/host")]
 pub async fn load_host(minutes: i64) -> Result<HostView, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::ViewServer, &Object::none(), None)?;
-    let Monitor(monitor) = use_context::<Monitor>()
-        .ok_or_else(|| AppError::new("internal_error", "the host monitor is not available"))?;
-    let minutes = minutes.clamp(5, 30 * 24 * 60);
-    let now = Utc::now();
-    let (history, _) = monitor
-        .history(now - Duration::minutes(minutes), now)
-        .await?;
+    let (hub, caller) = crate::server::use_case()?;
+    let minutes = minutes.clamp(5, services::host::MAX_HISTORY_MINUTES);
+    let (history, _) =
+        services::host::history(&hub, &caller, services::host::Span::Last(minutes)).await?;
     Ok(HostView {
-        latest: monitor.latest().await?,
+        latest: services::host::latest(&hub, &caller).await?,
         history,
-        interval_seconds: monitor.interval().as_secs().max(1),
+        interval_seconds: hub.host.interval().as_secs().max(1),
     })
 }
 
@@ -50,14 +40,9 @@ pub async fn host_window(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<HostSample>, AppError> {
-    use domain::policy::{Action, Object};
-    crate::auth::require(Action::ViewServer, &Object::none(), None)?;
-    let Monitor(monitor) = use_context::<Monitor>()
-        .ok_or_else(|| AppError::new("internal_error", "the host monitor is not available"))?;
-    if to <= from || to - from > Duration::days(30) {
-        return Err(AppError::new("invalid", "a window of up to 30 days"));
-    }
-    Ok(monitor.history(from, to).await?.0)
+    let (hub, caller) = crate::server::use_case()?;
+    let span = services::host::Span::Window(from, Some(to));
+    Ok(services::host::history(&hub, &caller, span).await?.0)
 }
 
 /// The windows offered above the charts: (minutes, label).

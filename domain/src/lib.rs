@@ -37,7 +37,7 @@ pub use link::{GitProvider, LinkKind, ProjectLink};
 pub use move_request::{MoveRequest, MoveStatus};
 pub use project::{Color, EnvironmentRecord, ProjectState, ProjectSummary};
 pub use role::Role;
-pub use run::{LogLine, LogStream, Run, RunStatus, SecretInfo};
+pub use run::{LogLine, LogStream, Run, RunAct, RunStatus, SecretInfo};
 pub use search::{fuzzy_score, HitKind, SearchHit};
 pub use user::UserProfile;
 

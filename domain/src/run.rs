@@ -23,6 +23,18 @@ impl RunStatus {
     }
 }
 
+crate::string_enum! {
+    /// What a person can do to a run from its page.
+    pub enum RunAct ("run action") {
+        /// Stop it (or drop it from the queue).
+        Cancel => "cancel",
+        /// Let a run awaiting approval join the queue.
+        Approve => "approve",
+        /// Refuse a run awaiting approval: it is canceled.
+        Reject => "reject",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use services::Storage;
+
+use crate::AppState;
 
 /// The process is alive and serving HTTP.
 pub async fn healthz() -> (StatusCode, &'static str) {
@@ -10,8 +11,8 @@ pub async fn healthz() -> (StatusCode, &'static str) {
 }
 
 /// The database answers and every migration this build knows has been applied.
-pub async fn readyz(State(storage): State<Storage>) -> (StatusCode, &'static str) {
-    if storage.is_ready().await {
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.hub.storage.is_ready().await {
         (StatusCode::OK, "ready\n")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod config;
 mod health;
+mod observe;
 mod security;
 pub mod session;
 pub mod startup;
@@ -23,11 +24,10 @@ use services::auth::{LoginThrottle, TokenKeys};
 use services::engine::{EngineConfig, Executor};
 use services::host::HostMonitor;
 use services::storage::Actor;
-use services::Storage;
+use services::{Hub, Storage};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::{Config, ConfigError, Secret};
 
@@ -35,17 +35,12 @@ use crate::config::{Config, ConfigError, Secret};
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub storage: Storage,
+    /// What the use cases work with: storage, engine, host monitor, time zone.
+    pub hub: Hub,
     /// Signs and checks session tokens (HS256 with the server secret).
     pub token_keys: TokenKeys,
     /// Failed-login counters per (address, username).
     pub throttle: LoginThrottle,
-    /// The execution engine: queue, dispatcher, backends; also seals project secrets.
-    pub executor: Executor,
-    /// The team's time zone (`UHUB_TIMEZONE`): where the calendar's days begin.
-    pub zone: chrono_tz::Tz,
-    /// Reads the host for the Server view (sampling only once started, see `run`).
-    pub host: HostMonitor,
 }
 
 /// How often the host is read unless `UHUB_METRICS_INTERVAL` says otherwise.
@@ -69,26 +64,24 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(bind)
             .build();
+        let host = HostMonitor::new(storage.clone(), DEFAULT_METRICS_INTERVAL);
         AppState {
             leptos_options,
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
             throttle: LoginThrottle::default(),
-            host: HostMonitor::new(storage.clone(), DEFAULT_METRICS_INTERVAL),
-            storage,
-            executor,
-            zone: chrono_tz::Tz::UTC,
+            hub: Hub::new(storage, executor, host),
         }
     }
 
     /// The same state with its host monitor.
     pub fn with_host(mut self, host: HostMonitor) -> AppState {
-        self.host = host;
+        self.hub.host = host;
         self
     }
 
     /// The same state with the calendar in `zone`.
     pub fn with_zone(mut self, zone: chrono_tz::Tz) -> AppState {
-        self.zone = zone;
+        self.hub = self.hub.with_zone(zone);
         self
     }
 }
@@ -96,17 +89,17 @@ impl AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let storage = state.storage.clone();
-    let executor = state.executor.clone();
-    let zone = state.zone;
-    let host = state.host.clone();
+    let hub = state.hub.clone();
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .nest("/api/v1", api::router())
+        .nest(
+            "/api/v1",
+            api::router().route_layer(axum::middleware::from_fn(observe::remember_route)),
+        )
         .route("/login", post(session::login_form))
         .route("/logout", post(session::logout_form))
         .route("/account/password", post(session::password_form))
@@ -114,9 +107,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_request_context(&storage, &executor, &host, zone),
+            move || provide_request_context(&hub),
             move || app::shell(shell_options.clone()),
         )
+        .route_layer(axum::middleware::from_fn(observe::remember_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
@@ -128,26 +122,19 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security::headers))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(observe::log_requests))
         .with_state(state)
 }
 
-/// What every page render and server function finds in Leptos' context: the storage, the
-/// signed-in user (put in the request by the session guard) and the request's CSP nonce.
-fn provide_request_context(
-    storage: &Storage,
-    executor: &Executor,
-    host: &HostMonitor,
-    zone: chrono_tz::Tz,
-) {
-    provide_context(storage.clone());
-    provide_context(app::server_view::Monitor(host.clone()));
-    provide_context(executor.clone());
-    provide_context(app::calendar::CalendarZone(zone));
+/// What every page render and server function finds in Leptos' context: the hub, the request's
+/// context (its id, address and session, put in the request by the session middleware) and its
+/// CSP nonce.
+fn provide_request_context(hub: &Hub) {
+    provide_context(hub.clone());
     provide_context(app::api_docs::ApiDocument(api::document_json()));
     if let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() {
-        if let Some(session::SessionUser(user)) = parts.extensions.get::<session::SessionUser>() {
-            provide_context(app::auth::SignedIn(user.clone()));
+        if let Some(context) = parts.extensions.get::<services::RequestContext>() {
+            provide_context(context.clone());
         }
         if let Some(security::CspNonce(nonce)) = parts.extensions.get::<security::CspNonce>() {
             provide_context(leptos::nonce::Nonce::from_value(nonce.clone()));
@@ -241,7 +228,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .with_zone(config.timezone)
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
     // Reads the host every interval, stores it, keeps the history within its retention.
-    state.host.start();
+    state.hub.host.start();
     tracing::info!(%address, "uHub is listening on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -1,5 +1,7 @@
-//! Browser sessions: the token in an HttpOnly cookie, the login / logout / password-change form
-//! posts, and the guard that sends anonymous visitors of a page to `/login`.
+//! Sessions: the middleware that resolves every request's context once (its id, address and
+//! session, for REST handlers, pages and server functions alike), the token in an HttpOnly
+//! cookie, the login / logout / password-change form posts, and the guard that sends anonymous
+//! visitors of a page to `/login`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -12,17 +14,12 @@ use axum::Form;
 use serde::Deserialize;
 use services::auth::{self, AccessToken};
 use services::storage::{Actor, UserRecord};
-use services::ServiceError;
+use services::{RequestContext, RequestId, ServiceError, Session};
 
 use crate::AppState;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "uhub_session";
-
-/// The signed-in user of a request, put in the request's extensions by the guard so that pages
-/// and server functions find it (`http::request::Parts` is in Leptos' context).
-#[derive(Debug, Clone)]
-pub struct SessionUser(pub UserRecord);
 
 /// The address a request came from (the TCP peer; no proxy header is trusted).
 #[derive(Debug, Clone, Copy)]
@@ -76,7 +73,37 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<UserRecord
     let token = request_token(headers).ok_or(ServiceError::Unauthenticated(
         "log in first: no session token was sent",
     ))?;
-    auth::authenticate(&state.storage, &state.token_keys, &token).await
+    auth::authenticate(&state.hub.storage, &state.token_keys, &token).await
+}
+
+/// The session a request carries, checked once.
+async fn session(state: &AppState, headers: &HeaderMap) -> Session {
+    match resolve(state, headers).await {
+        Ok(user) => Session::User(Box::new(user)),
+        Err(_) if request_token(headers).is_none() => Session::Anonymous,
+        Err(ServiceError::Unauthenticated(why)) => Session::Rejected(why),
+        Err(error) => {
+            tracing::error!(%error, "cannot check the session");
+            Session::Unavailable
+        }
+    }
+}
+
+/// The request's context as the middleware resolved it (resolved here for a request that did not
+/// pass through it).
+pub async fn context(parts: &Parts, state: &AppState) -> RequestContext {
+    if let Some(context) = parts.extensions.get::<RequestContext>() {
+        return context.clone();
+    }
+    RequestContext {
+        request_id: parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_default(),
+        client_ip: client_ip(parts).0,
+        session: session(state, &parts.headers).await,
+    }
 }
 
 /// Whether the request reached uHub over HTTPS (directly or through a proxy that says so).
@@ -140,15 +167,12 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// Paths the guard leaves alone: the API and server functions answer 401 themselves, assets and
-/// probes are public, and the login page must be reachable without a session.
-fn is_public(path: &str) -> bool {
-    const PREFIXES: &[&str] = &["/api/", "/sfn/", "/pkg/", "/fonts/", "/icons/"];
+/// Files and probes: public, and served without looking at any session.
+fn is_asset(path: &str) -> bool {
+    const PREFIXES: &[&str] = &["/pkg/", "/fonts/", "/icons/"];
     const EXACT: &[&str] = &[
         "/healthz",
         "/readyz",
-        "/login",
-        "/logout",
         "/favicon.svg",
         "/manifest.webmanifest",
         "/sw.js",
@@ -156,20 +180,21 @@ fn is_public(path: &str) -> bool {
     PREFIXES.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
 }
 
-/// Sends anonymous page visitors to `/login?next=…` and accounts that must change their password
-/// to `/account/password`; puts the session user in the request for pages and server functions.
+/// Resolves the request's context once (its id, its address, its session) and puts it in the
+/// request for the API's extractors, the pages and the server functions. Then, for pages only:
+/// sends anonymous visitors to `/login?next=…` and accounts that must change their password to
+/// `/account/password`. The API and server functions answer for themselves (401 / 403 as data).
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if is_public(&path) && !path.starts_with("/sfn/") {
-        // Assets, probes and the API (which resolves its caller itself): no session lookup.
+    if is_asset(&path) {
         return next.run(request).await;
     }
-    let resolved = resolve(&state, request.headers()).await;
-    if let Ok(user) = &resolved {
-        request.extensions_mut().insert(SessionUser(user.clone()));
-    }
-    if path.starts_with("/sfn/") {
-        // Server functions answer for themselves (401 / 403 as data), never with a redirect.
+    let (mut parts, body) = request.into_parts();
+    let context = context(&parts, &state).await;
+    parts.extensions.insert(context.clone());
+    request = Request::from_parts(parts, body);
+    let answers_itself = ["/api/", "/sfn/"].iter().any(|p| path.starts_with(p));
+    if answers_itself || matches!(path.as_str(), "/login" | "/logout") {
         return next.run(request).await;
     }
     let wanted = request
@@ -177,12 +202,12 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| path.clone());
-    match resolved {
-        Ok(user) if user.must_change_password && path != "/account/password" => {
+    match context.session {
+        Session::User(user) if user.must_change_password && path != "/account/password" => {
             Redirect::to(&format!("/account/password?next={}", encode(&wanted))).into_response()
         }
-        Ok(_) => next.run(request).await,
-        Err(ServiceError::Unauthenticated(_)) => {
+        Session::User(_) => next.run(request).await,
+        Session::Anonymous | Session::Rejected(_) => {
             let mut response =
                 Redirect::to(&format!("/login?next={}", encode(&wanted))).into_response();
             // A stale cookie would bounce the visitor here again and again.
@@ -193,14 +218,11 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             }
             response
         }
-        Err(error) => {
-            tracing::error!(%error, "cannot check the session");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "uHub cannot check your session right now; try again shortly.\n",
-            )
-                .into_response()
-        }
+        Session::Unavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "uHub cannot check your session right now; try again shortly.\n",
+        )
+            .into_response(),
     }
 }
 
@@ -227,7 +249,7 @@ pub async fn login_form(
         .into_response()
     };
     match auth::login(
-        &state.storage,
+        &state.hub.storage,
         &state.throttle,
         &form.username,
         &form.password,
@@ -274,6 +296,7 @@ pub async fn logout_form(
     if let Ok(user) = resolve(&state, &headers).await {
         let actor = Actor::user(user.id, &user.username, Some(ip.to_string()));
         if let Err(error) = state
+            .hub
             .storage
             .record_audit(
                 &actor,
@@ -329,7 +352,7 @@ pub async fn password_form(
     }
     let actor = Actor::user(user.id, &user.username, Some(ip.to_string()));
     match auth::change_password(
-        &state.storage,
+        &state.hub.storage,
         &user,
         &form.current_password,
         &form.new_password,

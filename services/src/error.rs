@@ -11,9 +11,14 @@ pub enum ServiceError {
     /// A uniqueness rule was broken: `field` names what collides.
     #[error("{field} is already taken")]
     AlreadyExists { field: &'static str },
-    /// The change was based on an outdated version of the object.
+    /// The change was based on an outdated version of the object; `object` is the object as it
+    /// is now, when the use case read it (REST answers it as `current`).
     #[error("{what} was changed by someone else (version {current} is current)")]
-    StaleVersion { what: &'static str, current: i64 },
+    StaleVersion {
+        what: &'static str,
+        current: i64,
+        object: Option<Box<serde_json::Value>>,
+    },
     /// Input that breaks a rule of the domain; `field` names the culprit.
     #[error("{field}: {reason}")]
     Invalid {
@@ -23,6 +28,9 @@ pub enum ServiceError {
     /// No valid session: missing, malformed, forged or expired token, or a deactivated account.
     #[error("{0}")]
     Unauthenticated(&'static str),
+    /// A signed request (a webhook callback) whose signature is missing or wrong.
+    #[error("{0}")]
+    BadSignature(&'static str),
     /// Wrong username or password; deliberately the same whatever was wrong.
     #[error("invalid username or password")]
     InvalidCredentials,
@@ -76,6 +84,7 @@ impl ServiceError {
             ServiceError::Invalid { .. } => "invalid",
             ServiceError::Unauthenticated(_) => "unauthenticated",
             ServiceError::InvalidCredentials => "invalid_credentials",
+            ServiceError::BadSignature(_) => "invalid_signature",
             ServiceError::Throttled { .. } => "too_many_attempts",
             ServiceError::Forbidden(refusal) => refusal.rule,
             ServiceError::ApprovalRequired(refusal) => refusal.rule,
@@ -89,6 +98,54 @@ impl ServiceError {
             ServiceError::Migration(_) => "migration_error",
             ServiceError::Internal(_) => "internal_error",
         }
+    }
+
+    /// A change based on an outdated `current` version of `what`.
+    pub fn stale(what: &'static str, current: i64) -> Self {
+        ServiceError::StaleVersion {
+            what,
+            current,
+            object: None,
+        }
+    }
+
+    /// The same error carrying the object as it is now, when it is a stale version.
+    pub fn with_current(self, object: &impl serde::Serialize) -> Self {
+        match self {
+            ServiceError::StaleVersion { what, current, .. } => ServiceError::StaleVersion {
+                what,
+                current,
+                object: serde_json::to_value(object).ok().map(Box::new),
+            },
+            other => other,
+        }
+    }
+
+    /// The HTTP status that goes with the error, the same through every door (REST and server
+    /// functions).
+    pub fn http_status(&self) -> u16 {
+        use ServiceError as E;
+        match self {
+            E::NotFound { .. } => 404,
+            E::AlreadyExists { .. } | E::StaleVersion { .. } | E::Conflict(_) | E::Archived => 409,
+            E::Invalid { .. } | E::Unavailable(_) => 422,
+            _ if self.is_nul_refusal() => 422,
+            E::Unauthenticated(_) | E::InvalidCredentials | E::BadSignature(_) => 401,
+            E::Throttled { .. } => 429,
+            E::Forbidden(_) | E::ApprovalRequired(_) | E::PasswordChangeRequired => 403,
+            E::SecretStore(_) => 503,
+            E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => 500,
+        }
+    }
+
+    /// PostgreSQL's refusal of a NUL character in text (SQLite would store it): the client's
+    /// mistake, answered as invalid input.
+    pub fn is_nul_refusal(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Database(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("22021" | "22P05"))
+        )
     }
 
     pub fn invalid(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {

@@ -7,11 +7,22 @@ use axum::Json;
 use domain::UserProfile;
 use serde::{Deserialize, Serialize};
 use services::auth;
-use services::storage::{Actor, Outcome, ProfileChanges};
+use services::storage::{Actor, ProfileChanges};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{ApiError, ApiForm, ApiJson, ApiResult, Caller, PendingCaller};
 use crate::session::{self, ClientIp};
 use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(token))
+        .routes(routes!(me, update_me))
+        .routes(routes!(change_password))
+        .routes(routes!(logout))
+        .routes(routes!(bootstrap))
+}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
@@ -53,7 +64,7 @@ pub async fn token(
         }
     }
     let user = auth::login(
-        &state.storage,
+        &state.hub.storage,
         &state.throttle,
         &request.username,
         &request.password,
@@ -101,7 +112,7 @@ pub struct ProfileRequest {
     responses((status = 200, description = "The updated profile", body = Me)))]
 pub async fn update_me(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiJson(request): ApiJson<ProfileRequest>,
 ) -> ApiResult<Json<Me>> {
     let changes = ProfileChanges {
@@ -110,19 +121,11 @@ pub async fn update_me(
         theme: request.theme,
         locale: request.locale,
     };
-    let user = state
-        .storage
-        .update_profile(caller.user.id, &changes, &caller.actor)
-        .await?;
+    let user = services::users::update_profile(&state.hub, &caller, changes).await?;
     Ok(Json(Me {
         profile: user.profile()?,
         must_change_password: user.must_change_password,
     }))
-}
-
-/// A light check: something@something. Delivery is what proves an address.
-pub fn check_email(email: &str) -> ApiResult<()> {
-    Ok(services::storage::check_email(email)?)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -141,12 +144,11 @@ pub async fn change_password(
     headers: HeaderMap,
     ApiJson(request): ApiJson<PasswordRequest>,
 ) -> ApiResult<Response> {
-    let user = auth::change_password(
-        &state.storage,
-        &caller.user,
+    let user = services::users::change_password(
+        &state.hub,
+        &caller,
         &request.current_password,
         &request.new_password,
-        &caller.actor,
     )
     .await?;
     let token = state.token_keys.issue(&user)?;
@@ -172,16 +174,7 @@ pub async fn logout(
     PendingCaller(caller): PendingCaller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    state
-        .storage
-        .record_audit(
-            &caller.actor,
-            "auth.logout",
-            Some(("user", caller.user.id)),
-            Outcome::Success,
-            serde_json::json!({}),
-        )
-        .await?;
+    services::users::logout(&state.hub, &caller).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
@@ -203,7 +196,7 @@ pub async fn bootstrap(
         client_ip: Some(ip.to_string()),
         ..Actor::system()
     };
-    let user = auth::bootstrap_admin(&state.storage, &actor).await?;
+    let user = auth::bootstrap_admin(&state.hub.storage, &actor).await?;
     tracing::info!(username = %user.username, "bootstrap admin created through the API; it must change its password at first login");
     Ok((
         StatusCode::CREATED,

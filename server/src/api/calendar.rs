@@ -1,16 +1,25 @@
-//! The calendar feed (FullCalendar-compatible events with conflicts) and free-slot suggestions.
+//! `/calendar/events` and `/jobs/{id}/free-slots`: the calendar feed (FullCalendar-compatible
+//! events with conflicts) and free-slot suggestions.
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use domain::calendar::{ColorMode, Window};
-use domain::policy::{Action, Object};
 use domain::{CalendarEvent, JobStatus, JobType};
 use serde::{Deserialize, Serialize};
+use services::calendar::instant;
 use services::storage::CalendarQuery;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiError, ApiPath, ApiQuery, ApiResult, Caller};
+use super::{ApiPath, ApiQuery, ApiResult, Caller};
 use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(calendar_events))
+        .routes(routes!(free_slots))
+}
 
 /// The range and filters of a calendar request.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -35,19 +44,6 @@ pub struct EventsQuery {
     color_by: Option<ColorMode>,
 }
 
-fn instant(field: &'static str, text: &str, zone: &chrono_tz::Tz) -> ApiResult<DateTime<Utc>> {
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        Ok(day) => Ok(domain::calendar::start_of_day(day, zone)),
-        Err(_) => Err(ApiError::invalid(
-            field,
-            "must be an RFC 3339 date-time (2026-11-01T00:00:00Z) or a date (2026-11-01)",
-        )),
-    }
-}
-
 /// The jobs planned in a range as FullCalendar event objects, each with `extendedProps.conflict`
 /// and `conflicts_with` from the conflict rule (critical jobs of one project and environment
 /// whose windows overlap). Conflicts count every job, whatever the filters hide.
@@ -56,13 +52,13 @@ fn instant(field: &'static str, text: &str, zone: &chrono_tz::Tz) -> ApiResult<D
     responses((status = 200, description = "The events, in start order", body = Vec<CalendarEvent>)))]
 pub async fn calendar_events(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> ApiResult<Json<Vec<CalendarEvent>>> {
-    caller.may(Action::Read, &Object::none(), None)?;
+    let zone = &state.hub.zone;
     let query = CalendarQuery {
-        start: instant("start", &query.start, &state.zone)?,
-        end: instant("end", &query.end, &state.zone)?,
+        start: instant("start", &query.start, zone)?,
+        end: instant("end", &query.end, zone)?,
         project_id: query.project,
         job_type: query.job_type,
         status: query.status,
@@ -70,7 +66,7 @@ pub async fn calendar_events(
         color_mode: query.color_by.unwrap_or(ColorMode::Project),
     };
     Ok(Json(
-        state.storage.calendar_events(&query, &state.zone).await?,
+        services::calendar::events(&state.hub, &caller, &query).await?,
     ))
 }
 
@@ -108,18 +104,11 @@ impl From<Window> for FreeSlot {
     responses((status = 200, description = "Suggestions, earliest first", body = Vec<FreeSlot>)))]
 pub async fn free_slots(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiQuery(query): ApiQuery<FreeSlotsQuery>,
 ) -> ApiResult<Json<Vec<FreeSlot>>> {
-    caller.may(Action::Read, &Object::none(), None)?;
     let count = query.count.unwrap_or(3);
-    if !(1..=10).contains(&count) {
-        return Err(ApiError::invalid("count", "must be 1 to 10"));
-    }
-    let slots = state
-        .storage
-        .free_slots(id, query.from, count, &state.zone)
-        .await?;
+    let slots = services::calendar::free_slots(&state.hub, &caller, id, query.from, count).await?;
     Ok(Json(slots.into_iter().map(FreeSlot::from).collect()))
 }

@@ -78,65 +78,49 @@ impl ApiError {
 impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         let code = error.code();
+        let status =
+            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         match &error {
-            ServiceError::NotFound { .. } => {
-                ApiError::new(StatusCode::NOT_FOUND, code, error.to_string())
-            }
-            ServiceError::AlreadyExists { field } => {
-                ApiError::new(StatusCode::CONFLICT, code, error.to_string())
-                    .with_fields(single_field(field, "is already taken"))
-            }
-            ServiceError::Unavailable(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, error.to_string())
-                    .with_fields(single_field("backend", "not available in this version"))
-            }
+            ServiceError::AlreadyExists { field } => ApiError::new(status, code, error.to_string())
+                .with_fields(single_field(field, "is already taken")),
+            ServiceError::Unavailable(_) => ApiError::new(status, code, error.to_string())
+                .with_fields(single_field("backend", "not available in this version")),
             ServiceError::SecretStore(_) => {
                 // Vault's answer may name paths and policies: the log keeps it, the client
                 // learns that the store is unavailable.
                 tracing::error!(%error, code, "secret store request failed");
                 ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    status,
                     code,
                     "the secret store (Vault) is unavailable or refused uHub's token; the details are in the server log",
                 )
             }
-            ServiceError::StaleVersion { .. }
-            | ServiceError::Conflict(_)
-            | ServiceError::Archived => {
-                ApiError::new(StatusCode::CONFLICT, code, error.to_string())
+            ServiceError::StaleVersion { object, .. } => {
+                let stale = ApiError::new(status, code, error.to_string());
+                match object {
+                    Some(current) => stale.with_extra("current", (**current).clone()),
+                    None => stale,
+                }
             }
             ServiceError::Invalid { field, reason } => ApiError::invalid(field, reason.clone()),
-            ServiceError::Unauthenticated(_) | ServiceError::InvalidCredentials => {
-                ApiError::new(StatusCode::UNAUTHORIZED, code, error.to_string())
-            }
             ServiceError::Throttled { retry_after_secs } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
-                    .with_retry_after(*retry_after_secs)
-            }
-            ServiceError::Forbidden(_)
-            | ServiceError::ApprovalRequired(_)
-            | ServiceError::PasswordChangeRequired => {
-                ApiError::new(StatusCode::FORBIDDEN, code, error.to_string())
+                ApiError::new(status, code, error.to_string()).with_retry_after(*retry_after_secs)
             }
             // A NUL inside a path segment reaches PostgreSQL, which refuses such text: the
             // client's mistake, not the server's.
-            ServiceError::Database(sqlx::Error::Database(db))
-                if matches!(db.code().as_deref(), Some("22021" | "22P05")) =>
-            {
+            _ if error.is_nul_refusal() => {
                 ApiError::invalid("text", "must not contain NUL (U+0000) characters")
             }
-            ServiceError::Database(_)
-            | ServiceError::Migration(_)
-            | ServiceError::Internal(_)
-            | ServiceError::UnsupportedDatabaseUrl(_) => {
+            _ if status.is_server_error() => {
                 // The details (SQL, paths) stay in the log; the client gets the code.
                 tracing::error!(%error, code, "request failed");
                 ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    status,
                     code,
                     "something went wrong on the server; the details are in its log",
                 )
             }
+            _ => ApiError::new(status, code, error.to_string()),
         }
     }
 }

@@ -2,13 +2,21 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use domain::host::HostSample;
-use domain::policy::{Action, Object};
 use serde::{Deserialize, Serialize};
+use services::host::Span;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiError, ApiQuery, ApiResult, Caller};
+use super::{json, ApiQuery, ApiResult, Caller};
 use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(host_metrics))
+        .routes(routes!(host_history))
+}
 
 /// The host now: CPU (overall, per core, load average), memory, swap, mounted disks, network
 /// throughput, and when it was read.
@@ -16,14 +24,10 @@ use crate::AppState;
     responses((status = 200, description = "The latest reading", body = HostSample)))]
 pub async fn host_metrics(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
 ) -> ApiResult<Json<HostSample>> {
-    caller.may(Action::ViewServer, &Object::none(), None)?;
-    Ok(Json(state.host.latest().await?))
+    json(services::host::latest(&state.hub, &caller).await)
 }
-
-/// The longest history one request may ask for: the averages' retention.
-const MAX_HISTORY_MINUTES: i64 = 30 * 24 * 60;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -53,28 +57,14 @@ pub struct HostHistory {
     responses((status = 200, description = "The readings", body = HostHistory)))]
 pub async fn host_history(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<HostHistory>> {
-    caller.may(Action::ViewServer, &Object::none(), None)?;
-    let now = Utc::now();
-    let (from, to) = match query.from {
-        Some(from) => (from, query.to.unwrap_or(now)),
-        None => {
-            let minutes = query.minutes.unwrap_or(60);
-            if !(1..=MAX_HISTORY_MINUTES).contains(&minutes) {
-                return Err(ApiError::invalid("minutes", "must be 1 to 43200"));
-            }
-            (now - Duration::minutes(minutes), now)
-        }
+    let span = match query.from {
+        Some(from) => Span::Window(from, query.to),
+        None => Span::Last(query.minutes.unwrap_or(60)),
     };
-    if to <= from {
-        return Err(ApiError::invalid("to", "must come after from"));
-    }
-    if to - from > Duration::minutes(MAX_HISTORY_MINUTES) {
-        return Err(ApiError::invalid("from", "a window is at most 30 days"));
-    }
-    let (items, resolution_seconds) = state.host.history(from, to).await?;
+    let (items, resolution_seconds) = services::host::history(&state.hub, &caller, span).await?;
     Ok(Json(HostHistory {
         items,
         resolution_seconds,

@@ -1,18 +1,23 @@
-//! Incidents: opened and followed by ops, projets and admin; removed only by an admin.
+//! `/incidents`: opened and followed by ops, projets and admin; removed only by an admin.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use domain::policy::{Action, Object};
 use domain::{Incident, IncidentSeverity, IncidentStatus};
 use serde::Deserialize;
 use services::storage::{IncidentChanges, IncidentFilter, NewIncident};
-use services::ServiceError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::projects::{ensure_active, versioned};
-use super::{page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
+use super::{json, page_limit, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_incidents, create_incident))
+        .routes(routes!(get_incident, update_incident, delete_incident))
+}
 
 /// Filters and pagination of the incident list.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -57,16 +62,10 @@ fn decode_cursor(cursor: &str) -> ApiResult<(DateTime<Utc>, i64)> {
     responses((status = 200, description = "A page of incidents", body = Page<Incident>)))]
 pub async fn list_incidents(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Page<Incident>>> {
-    caller.may(Action::Read, &Object::none(), None)?;
     let limit = page_limit(query.limit, 100, 500)?;
-    if let (Some(from), Some(to)) = (query.from, query.to) {
-        if to <= from {
-            return Err(ApiError::invalid("to", "must be after from"));
-        }
-    }
     let filter = IncidentFilter {
         project_id: query.project_id,
         status: query.status,
@@ -75,7 +74,7 @@ pub async fn list_incidents(
         to: query.to,
         before: query.cursor.as_deref().map(decode_cursor).transpose()?,
     };
-    let items = state.storage.list_incidents(&filter, limit + 1).await?;
+    let items = services::incidents::list(&state.hub, &caller, &filter, limit + 1).await?;
     Ok(Json(Page::from_overfetch(items, limit, encode_cursor)))
 }
 
@@ -104,58 +103,21 @@ pub struct CreateIncidentRequest {
     responses((status = 201, description = "Created", body = Incident)))]
 pub async fn create_incident(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiJson(request): ApiJson<CreateIncidentRequest>,
 ) -> ApiResult<(StatusCode, Json<Incident>)> {
-    caller.may(Action::ManageIncidents, &Object::none(), None)?;
-    if let Some(project_id) = request.project_id {
-        let project = match state.storage.project_access(project_id).await {
-            Err(ServiceError::NotFound { .. }) => {
-                return Err(ApiError::invalid("project_id", "no such project"))
-            }
-            other => other?,
-        };
-        ensure_active(&project)?;
-    }
-    if let Some(job_id) = request.job_id {
-        check_job(&state, job_id, request.project_id).await?;
-    }
     let incident = NewIncident {
         project_id: request.project_id,
         title: request.title,
         description: request.description,
         severity: request.severity,
         status: request.status.unwrap_or(IncidentStatus::Open),
-        owner_id: Some(request.owner_id.unwrap_or(caller.user.id)),
+        owner_id: request.owner_id,
         job_id: request.job_id,
         detected_at: request.detected_at,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            state
-                .storage
-                .create_incident(&incident, &caller.actor)
-                .await?,
-        ),
-    ))
-}
-
-/// A linked job must exist and belong to the incident's project, if it has one.
-async fn check_job(state: &AppState, job_id: i64, project_id: Option<i64>) -> ApiResult<()> {
-    let job = match state.storage.job(job_id).await {
-        Err(ServiceError::NotFound { .. }) => {
-            return Err(ApiError::invalid("job_id", "no such job"))
-        }
-        other => other?,
-    };
-    if project_id.is_some_and(|p| p != job.project_id) {
-        return Err(ApiError::invalid(
-            "job_id",
-            "the job belongs to another project",
-        ));
-    }
-    Ok(())
+    let created = services::incidents::create(&state.hub, &caller, incident).await?;
+    Ok((StatusCode::CREATED, Json(created)))
 }
 
 #[utoipa::path(get, path = "/incidents/{id}", tag = "incidents",
@@ -163,11 +125,10 @@ async fn check_job(state: &AppState, job_id: i64, project_id: Option<i64>) -> Ap
     responses((status = 200, description = "The incident", body = Incident)))]
 pub async fn get_incident(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Incident>> {
-    caller.may(Action::Read, &Object::none(), None)?;
-    Ok(Json(state.storage.incident(id).await?))
+    json(services::incidents::get(&state.hub, &caller, id).await)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -193,15 +154,10 @@ pub struct UpdateIncidentRequest {
     responses((status = 200, description = "Updated", body = Incident)))]
 pub async fn update_incident(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<UpdateIncidentRequest>,
 ) -> ApiResult<Json<Incident>> {
-    caller.may(Action::ManageIncidents, &Object::none(), None)?;
-    let incident = state.storage.incident(id).await?;
-    if let Some(Some(job_id)) = request.job_id {
-        check_job(&state, job_id, incident.project_id).await?;
-    }
     let changes = IncidentChanges {
         title: request.title,
         description: request.description,
@@ -211,11 +167,7 @@ pub async fn update_incident(
         job_id: request.job_id,
         detected_at: request.detected_at,
     };
-    let updated = state
-        .storage
-        .update_incident(id, request.version, &changes, &caller.actor)
-        .await;
-    versioned(updated, || state.storage.incident(id)).await
+    json(services::incidents::update(&state.hub, &caller, id, request.version, changes).await)
 }
 
 /// Remove an incident opened by mistake (admin only: incidents are history).
@@ -224,10 +176,9 @@ pub async fn update_incident(
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_incident(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    caller.may(Action::DeleteIncident, &Object::none(), None)?;
-    state.storage.delete_incident(id, &caller.actor).await?;
+    services::incidents::delete(&state.hub, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,132 +1,69 @@
-//! The REST/JSON API under `/api/v1`: thin handlers that extract the caller, ask the RBAC policy,
-//! call one service function and shape the answer. Errors are always `{"code", "message"}`.
+//! The REST/JSON API under `/api/v1`: one module per resource, each with its own `routes()`,
+//! merged once in [`described_routes`]. Handlers are adapters of a few lines: extract the
+//! caller and the input, call one use case of `services`, shape the answer. Errors are always
+//! `{"code", "message"}`.
 
-mod admin;
+mod audit;
 mod auth;
+mod backlog;
 mod calendar;
+mod changes;
+mod demo;
 mod docs;
+mod environments;
 pub mod error;
+mod feeds;
+mod filters;
 mod host;
 mod incidents;
+mod jobs;
+mod links;
 mod moves;
 mod projects;
 mod runs;
-mod subscriptions;
-mod work;
+mod secrets;
+mod teams;
+mod users;
 
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::request::Parts;
 use axum::routing::get;
+use axum::Json;
 use axum::Router;
-use domain::policy::{self, Action, Decision, Environment, Object, Subject};
-use domain::Role;
 use serde::{Deserialize, Deserializer, Serialize};
-use services::storage::{Actor, UserRecord};
-use services::ServiceError;
+use services::ServiceResult;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use error::{ApiError, ApiResult};
 
-use crate::session::{self, SessionUser};
+use crate::session;
 use crate::AppState;
 
 /// Every route of the API with its OpenAPI description, paths relative to `/api/v1`. The routes
 /// and the document come from the same `routes!` lists, so they cannot drift apart.
 fn described_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(auth::token))
-        .routes(routes!(auth::me, auth::update_me))
-        .routes(routes!(auth::change_password))
-        .routes(routes!(auth::logout))
-        .routes(routes!(auth::bootstrap))
-        .routes(routes!(admin::seed_demo))
-        .routes(routes!(admin::list_users, admin::create_user))
-        .routes(routes!(admin::get_user, admin::update_user))
-        .routes(routes!(admin::reset_password))
-        .routes(routes!(admin::list_teams, admin::create_team))
-        .routes(routes!(
-            admin::get_team,
-            admin::rename_team,
-            admin::delete_team
-        ))
-        .routes(routes!(admin::add_member, admin::remove_member))
-        .routes(routes!(admin::list_audit))
-        .routes(routes!(projects::list_projects, projects::create_project))
-        .routes(routes!(
-            projects::get_project,
-            projects::update_project,
-            projects::delete_project
-        ))
-        .routes(routes!(projects::project_context))
-        .routes(routes!(
-            projects::list_environments,
-            projects::create_environment
-        ))
-        .routes(routes!(
-            projects::get_environment,
-            projects::update_environment,
-            projects::delete_environment
-        ))
-        .routes(routes!(projects::list_jobs, projects::create_job))
-        .routes(routes!(projects::list_all_jobs))
-        .routes(routes!(
-            projects::get_job,
-            projects::update_job,
-            projects::delete_job
-        ))
-        .routes(routes!(calendar::calendar_events))
-        .routes(routes!(calendar::free_slots))
-        .routes(routes!(host::host_metrics))
-        .routes(routes!(host::host_history))
-        .routes(routes!(subscriptions::calendar_changes))
-        .routes(routes!(
-            subscriptions::list_feeds,
-            subscriptions::create_feed
-        ))
-        .routes(routes!(subscriptions::revoke_feed))
-        .routes(routes!(subscriptions::ical_feed))
-        .routes(routes!(
-            subscriptions::get_filters,
-            subscriptions::put_filters
-        ))
-        .routes(routes!(moves::list_move_requests))
-        .routes(routes!(moves::get_move_request))
-        .routes(routes!(moves::approve_move_request))
-        .routes(routes!(moves::reject_move_request))
-        .routes(routes!(moves::withdraw_move_request))
-        .routes(routes!(work::list_job_runs, runs::launch_run))
-        .routes(routes!(work::get_run))
-        .routes(routes!(runs::run_logs))
-        .routes(routes!(runs::cancel_run))
-        .routes(routes!(runs::run_callback))
-        .routes(routes!(runs::approve_run))
-        .routes(routes!(runs::reject_run))
-        .routes(routes!(runs::list_secrets))
-        .routes(routes!(runs::put_secret, runs::delete_secret))
-        .routes(routes!(work::list_backlog, work::create_backlog_item))
-        .routes(routes!(
-            work::get_backlog_item,
-            work::update_backlog_item,
-            work::delete_backlog_item
-        ))
-        .routes(routes!(work::list_links, work::create_link))
-        .routes(routes!(
-            work::get_link,
-            work::update_link,
-            work::delete_link
-        ))
-        .routes(routes!(
-            incidents::list_incidents,
-            incidents::create_incident
-        ))
-        .routes(routes!(
-            incidents::get_incident,
-            incidents::update_incident,
-            incidents::delete_incident
-        ))
+        .merge(auth::routes())
+        .merge(demo::routes())
+        .merge(users::routes())
+        .merge(teams::routes())
+        .merge(audit::routes())
+        .merge(projects::routes())
+        .merge(environments::routes())
+        .merge(jobs::routes())
+        .merge(calendar::routes())
+        .merge(host::routes())
+        .merge(changes::routes())
+        .merge(feeds::routes())
+        .merge(filters::routes())
+        .merge(moves::routes())
+        .merge(runs::routes())
+        .merge(secrets::routes())
+        .merge(backlog::routes())
+        .merge(links::routes())
+        .merge(incidents::routes())
 }
 
 /// The OpenAPI 3.1 document of the API (paths under `/api/v1`), built once.
@@ -176,46 +113,11 @@ pub fn router() -> Router<AppState> {
         })
 }
 
-/// The authenticated caller of an API request. Refuses accounts that must change their password
-/// first (403 `password_change_required`); see [`PendingCaller`] for the routes that allow them.
+/// The authenticated caller of an API request, from the context the session middleware built.
+/// Refuses accounts that must change their password first (403 `password_change_required`);
+/// see [`PendingCaller`] for the routes that allow them.
 #[derive(Debug, Clone)]
-pub struct Caller {
-    pub user: UserRecord,
-    pub role: Role,
-    pub actor: Actor,
-}
-
-impl Caller {
-    pub fn subject(&self) -> Subject {
-        Subject {
-            user_id: self.user.id,
-            role: self.role,
-        }
-    }
-
-    /// Asks the policy; a refusal becomes the 403 naming the rule.
-    pub fn may(
-        &self,
-        action: Action,
-        object: &Object,
-        environment: Option<&Environment<'_>>,
-    ) -> ApiResult<()> {
-        let decision: Decision = policy::may(&self.subject(), action, object, environment);
-        ServiceError::check(decision).map_err(ApiError::from)
-    }
-}
-
-async fn caller_from_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Caller> {
-    // The page guard may already have resolved the cookie for this request.
-    let user = match parts.extensions.get::<SessionUser>() {
-        Some(SessionUser(user)) => user.clone(),
-        None => session::resolve(state, &parts.headers).await?,
-    };
-    let role = user.role()?;
-    let ip = session::client_ip(parts).0;
-    let actor = Actor::user(user.id, &user.username, Some(ip.to_string()));
-    Ok(Caller { user, role, actor })
-}
+pub struct Caller(pub services::Caller);
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -224,17 +126,14 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let caller = caller_from_parts(parts, state).await?;
-        if caller.user.must_change_password {
-            return Err(ServiceError::PasswordChangeRequired.into());
-        }
-        Ok(caller)
+        let context = session::context(parts, state).await;
+        Ok(Caller(context.caller()?))
     }
 }
 
 /// A caller who may still have to change their password: for `/auth/me`, `/auth/password`, logout.
 #[derive(Debug, Clone)]
-pub struct PendingCaller(pub Caller);
+pub struct PendingCaller(pub services::Caller);
 
 impl FromRequestParts<AppState> for PendingCaller {
     type Rejection = ApiError;
@@ -243,8 +142,14 @@ impl FromRequestParts<AppState> for PendingCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        caller_from_parts(parts, state).await.map(PendingCaller)
+        let context = session::context(parts, state).await;
+        Ok(PendingCaller(context.pending_caller()?))
     }
+}
+
+/// A use case's answer as JSON, its error as the API's.
+pub fn json<T>(result: ServiceResult<T>) -> ApiResult<Json<T>> {
+    Ok(Json(result?))
 }
 
 /// `Json<T>` whose rejections are the API's errors (422 with the field for bad data). Text with
@@ -391,6 +296,16 @@ where
     T: Deserialize<'de>,
 {
     Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// An id-ordered listing's cursor: the last id of the previous page.
+pub fn id_cursor(cursor: Option<&str>) -> ApiResult<Option<i64>> {
+    cursor
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::invalid("cursor", "is not a cursor this API gave"))
+        })
+        .transpose()
 }
 
 #[cfg(test)]

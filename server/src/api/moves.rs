@@ -4,12 +4,22 @@
 use axum::extract::State;
 use axum::Json;
 use domain::move_request::{MoveRequest, MoveStatus};
-use domain::policy::{Action, Object};
 use domain::Job;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
+use super::{json, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_move_requests))
+        .routes(routes!(get_move_request))
+        .routes(routes!(approve_move_request))
+        .routes(routes!(reject_move_request))
+        .routes(routes!(withdraw_move_request))
+}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -30,18 +40,17 @@ pub struct MoveRequestsQuery {
     responses((status = 200, description = "The requests", body = Page<MoveRequest>)))]
 pub async fn list_move_requests(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiQuery(query): ApiQuery<MoveRequestsQuery>,
 ) -> ApiResult<Json<Page<MoveRequest>>> {
-    caller.may(Action::Read, &Object::none(), None)?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid("limit", "must be 1 to 500"));
-    }
-    let requests = state
-        .storage
-        .move_requests(query.status, query.job_id, limit)
-        .await?;
+    let requests = services::moves::list(
+        &state.hub,
+        &caller,
+        query.status,
+        query.job_id,
+        query.limit.unwrap_or(100),
+    )
+    .await?;
     Ok(Json(Page::complete(requests)))
 }
 
@@ -51,11 +60,10 @@ pub async fn list_move_requests(
     responses((status = 200, description = "The request", body = MoveRequest)))]
 pub async fn get_move_request(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<MoveRequest>> {
-    caller.may(Action::Read, &Object::none(), None)?;
-    Ok(Json(state.storage.move_request(id).await?))
+    json(services::moves::get(&state.hub, &caller, id).await)
 }
 
 /// An approved request and the job it moved.
@@ -72,13 +80,6 @@ pub struct MoveDecision {
     reason: Option<String>,
 }
 
-/// May the caller decide this request: `projets` or `admin`, never the requester.
-async fn may_decide(state: &AppState, caller: &Caller, request: &MoveRequest) -> ApiResult<()> {
-    let project = state.storage.project_access(request.project_id).await?;
-    let object = Object::project(project.owner_id).with_launcher(request.requested_by);
-    caller.may(Action::ApproveMove, &object, None)
-}
-
 /// Approve a pending request: the job moves to the requested window (409 if the job changed
 /// since the request, which is then `superseded`).
 #[utoipa::path(post, path = "/move-requests/{id}/approve", tag = "calendar",
@@ -86,14 +87,10 @@ async fn may_decide(state: &AppState, caller: &Caller, request: &MoveRequest) ->
     responses((status = 200, description = "Approved: the job moved", body = MoveApproval)))]
 pub async fn approve_move_request(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<MoveApproval>> {
-    let request = state.storage.move_request(id).await?;
-    may_decide(&state, &caller, &request).await?;
-    let project = state.storage.project_access(request.project_id).await?;
-    super::projects::ensure_active(&project)?;
-    let (request, job) = state.storage.approve_move(id, &caller.actor).await?;
+    let (request, job) = services::moves::approve(&state.hub, &caller, id).await?;
     Ok(Json(MoveApproval { request, job }))
 }
 
@@ -103,19 +100,11 @@ pub async fn approve_move_request(
     responses((status = 200, description = "Rejected", body = MoveRequest)))]
 pub async fn reject_move_request(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(decision): ApiJson<MoveDecision>,
 ) -> ApiResult<Json<MoveRequest>> {
-    let request = state.storage.move_request(id).await?;
-    may_decide(&state, &caller, &request).await?;
-    let reason = decision.reason.unwrap_or_default();
-    Ok(Json(
-        state
-            .storage
-            .reject_move(id, &reason, &caller.actor)
-            .await?,
-    ))
+    json(services::moves::reject(&state.hub, &caller, id, decision.reason.as_deref()).await)
 }
 
 /// Withdraw one's own pending request.
@@ -124,14 +113,8 @@ pub async fn reject_move_request(
     responses((status = 200, description = "Withdrawn", body = MoveRequest)))]
 pub async fn withdraw_move_request(
     State(state): State<AppState>,
-    caller: Caller,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<MoveRequest>> {
-    let request = state.storage.move_request(id).await?;
-    caller.may(
-        Action::WithdrawMove,
-        &Object::none().with_launcher(request.requested_by),
-        None,
-    )?;
-    Ok(Json(state.storage.withdraw_move(id, &caller.actor).await?))
+    json(services::moves::withdraw(&state.hub, &caller, id).await)
 }

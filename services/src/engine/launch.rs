@@ -1,12 +1,12 @@
 //! Deciding a launch: the environment and backend of the run, the guardrails, and whether the job
-//! can run there at all. Shared by `POST /jobs/{id}/runs` and the scheduler of automatic starts,
-//! so that both apply exactly the same rules.
+//! can run there at all. Shared by the launch use case ([`crate::runs::launch`]) and the
+//! scheduler of automatic starts, so that both apply exactly the same rules.
 
 use domain::policy::{self, Action, Decision, Environment, Object, Subject};
 use domain::{ExecutionBackend, Job, JobAction, ProjectState, RunStatus};
 
 use super::AVAILABLE_BACKENDS;
-use crate::storage::{NewRun, Storage};
+use crate::storage::{Db, NewRun};
 use crate::{ServiceError, ServiceResult};
 
 fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
@@ -23,16 +23,16 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
 /// Refusals are errors with stable codes (403 policy rule, 409 archived, 422 invalid or
 /// unavailable backend).
 pub async fn plan(
-    storage: &Storage,
+    db: &mut Db,
     subject: &Subject,
     job: &Job,
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
 ) -> ServiceResult<NewRun> {
-    let project = storage.project_execution(job.project_id).await?;
+    let project = db.project_execution(job.project_id).await?;
     let environment_name = environment.or(job.environment.clone());
     let environment = match &environment_name {
-        Some(name) => Some(storage.environment(job.project_id, name).await?),
+        Some(name) => Some(db.environment(job.project_id, name).await?),
         None => None,
     };
     let backend = backend.or(project.execution_backend).ok_or_else(|| {

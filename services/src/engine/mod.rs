@@ -20,7 +20,7 @@ use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
 use crate::secrets::SecretStore;
-use crate::storage::{Actor, CancelOutcome, Outcome as AuditOutcome, Storage};
+use crate::storage::{Actor, Outcome as AuditOutcome, Storage};
 use crate::ServiceResult;
 
 /// How a run ended, as a backend reports it.
@@ -217,57 +217,27 @@ impl Executor {
         self.inner.wake.notify_one();
     }
 
-    /// Launches `job` for `subject` (guardrails of [`launch::plan`]) and records the run as
-    /// `actor`; a queued run wakes the dispatcher. The REST API, the pages and the scheduler of
-    /// automatic starts all launch through here.
+    /// Launches `job` as `actor` (guardrails of [`launch::plan`]), in one transaction; a queued
+    /// run wakes the dispatcher. Automatic starts launch through here; people launch through
+    /// [`crate::runs::launch`], which applies the same plan.
     pub async fn launch(
         &self,
         subject: &domain::policy::Subject,
         job: &domain::Job,
-        environment: Option<String>,
-        backend: Option<ExecutionBackend>,
         actor: &Actor,
     ) -> ServiceResult<Run> {
-        let storage = &self.inner.storage;
-        let new_run = launch::plan(storage, subject, job, environment, backend).await?;
-        let run = storage.create_run(&new_run, actor).await?;
+        let mut tx = self.inner.storage.write().await?;
+        let new_run = launch::plan(&mut tx, subject, job, None, None).await?;
+        let run = tx.create_run(&new_run, actor).await?;
+        tx.commit().await?;
         if run.status == RunStatus::Queued {
             self.wake();
         }
         Ok(run)
     }
 
-    /// Cancels a run: at once if it had not started; if it runs here it is stopped at once,
-    /// elsewhere at that process's next heartbeat.
-    pub async fn cancel(&self, run_id: i64, actor: &Actor) -> ServiceResult<CancelOutcome> {
-        let outcome = self.inner.storage.cancel_run(run_id, actor).await?;
-        if matches!(outcome, CancelOutcome::Requested(_)) {
-            self.cancel_here(run_id, &format!("canceled by {}", actor.username));
-        }
-        Ok(outcome)
-    }
-
-    /// Approves (the run joins the queue) or rejects a run awaiting approval.
-    pub async fn decide(
-        &self,
-        run_id: i64,
-        approve: bool,
-        comment: Option<&str>,
-        actor: &Actor,
-    ) -> ServiceResult<Run> {
-        let run = self
-            .inner
-            .storage
-            .decide_run(run_id, approve, comment.map(str::trim), actor)
-            .await?;
-        if approve {
-            self.wake();
-        }
-        Ok(run)
-    }
-
     /// Stops a run this process is executing, at once (others learn it from their heartbeat).
-    fn cancel_here(&self, run_id: i64, reason: &str) {
+    pub fn stop_here(&self, run_id: i64, reason: &str) {
         if let Ok(running) = self.inner.running.lock() {
             if let Some(signal) = running.get(&run_id) {
                 signal.cancel(reason);
@@ -444,7 +414,7 @@ impl Executor {
                 role,
             };
             let actor = Actor::user(owner.id, &owner.username, None);
-            match self.launch(&subject, &job, None, None, &actor).await {
+            match self.launch(&subject, &job, &actor).await {
                 Ok(run) => {
                     tracing::info!(job_id = job.id, run_id = run.id, status = %run.status, "automatic start")
                 }
@@ -504,7 +474,11 @@ impl Executor {
             ),
         ];
         let mut values = Vec::new();
-        match self.inner.secrets.values(storage, run.project_id).await {
+        let secrets = match storage.read().await {
+            Ok(mut db) => self.inner.secrets.values(&mut db, run.project_id).await,
+            Err(error) => Err(error),
+        };
+        match secrets {
             Ok(secrets) => {
                 for (name, value) in secrets {
                     values.push(value.to_string());

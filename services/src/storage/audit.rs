@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{on_pool, stored_precision, Storage};
-use crate::{ServiceError, ServiceResult};
+use super::{now, on_db, reads, stored_precision, Db, Storage};
+use crate::ServiceResult;
 
 /// Who is acting, as the audit log records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,40 +52,52 @@ impl Outcome {
     }
 }
 
-pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_log \
+const AUDIT_INSERT: &str = "INSERT INTO audit_log \
      (at, actor_id, actor_username, action, target_type, target_id, outcome, detail, client_ip) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
-/// Writes one audit row through `$executor` (a transaction, so it commits with the change).
-/// `$detail` is any `Serialize` value; it must never hold a secret.
-macro_rules! write_audit {
-    ($executor:expr, $actor:expr, $action:expr, $target_type:expr, $target_id:expr, $detail:expr) => {
-        write_audit!(
-            $executor,
-            $actor,
-            $action,
-            $target_type,
-            $target_id,
-            $detail,
-            $crate::storage::Outcome::Success
-        )
-    };
-    ($executor:expr, $actor:expr, $action:expr, $target_type:expr, $target_id:expr, $detail:expr, $outcome:expr) => {
-        sqlx::query($crate::storage::audit::AUDIT_INSERT)
-            .bind($crate::storage::now())
-            .bind($actor.user_id)
-            .bind(&$actor.username)
-            .bind($action)
-            .bind($target_type)
-            .bind($target_id.map(|id: i64| id.to_string()))
-            .bind($outcome.as_str())
-            .bind(sqlx::types::Json($detail))
-            .bind(&$actor.client_ip)
-            .execute($executor)
-            .await
-    };
+/// What an audit row is about: its type (`job`, `run`, `project`…) and id.
+pub type Target<'a> = Option<(&'a str, i64)>;
+
+/// Writes one successful action's audit row, in the transaction of the change it records (so
+/// both commit, or neither). `detail` must never hold a secret.
+pub async fn write(
+    db: &mut Db,
+    actor: &Actor,
+    action: &str,
+    target: Target<'_>,
+    detail: &impl Serialize,
+) -> ServiceResult<()> {
+    write_outcome(db, actor, action, target, Outcome::Success, detail).await
 }
-pub(crate) use write_audit;
+
+/// Writes one audit row with its outcome (a refusal, a failure).
+pub async fn write_outcome(
+    db: &mut Db,
+    actor: &Actor,
+    action: &str,
+    target: Target<'_>,
+    outcome: Outcome,
+    detail: &impl Serialize,
+) -> ServiceResult<()> {
+    let (target_type, target_id) = target.unzip();
+    on_db!(db, c => {
+        sqlx::query(AUDIT_INSERT)
+            .bind(now())
+            .bind(actor.user_id)
+            .bind(&actor.username)
+            .bind(action)
+            .bind(target_type)
+            .bind(target_id.map(|id| id.to_string()))
+            .bind(outcome.as_str())
+            .bind(sqlx::types::Json(detail))
+            .bind(&actor.client_ip)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+    })?;
+    Ok(())
+}
 
 /// One row of the audit log as returned by `GET /api/v1/audit`.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
@@ -123,22 +135,23 @@ impl Storage {
         &self,
         actor: &Actor,
         action: &str,
-        target: Option<(&str, i64)>,
+        target: Target<'_>,
         outcome: Outcome,
         detail: serde_json::Value,
     ) -> ServiceResult<()> {
-        let target_type = target.map(|(kind, _)| kind);
-        let target_id = target.map(|(_, id)| id);
-        on_pool!(self, pool => {
-            write_audit!(pool, actor, action, target_type, target_id, &detail, outcome)
-                .map(|_| ())
-        })?;
-        Ok(())
+        let mut db = self.read().await?;
+        write_outcome(&mut db, actor, action, target, outcome, &detail).await
     }
+}
 
+reads! {
+    fn list_audit(filter: &AuditFilter, limit: u32) -> Vec<AuditRecord>;
+}
+
+impl Db {
     /// The newest entries first, `limit` at most, matching `filter`.
     pub async fn list_audit(
-        &self,
+        &mut self,
         filter: &AuditFilter,
         limit: u32,
     ) -> ServiceResult<Vec<AuditRecord>> {
@@ -153,7 +166,7 @@ impl Storage {
              AND ($4 IS NULL OR target_type = $4) AND ($5 IS NULL OR target_id = $5) \
              AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at < $7) AND ($8 IS NULL OR id < $8) \
              ORDER BY id DESC LIMIT $9";
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, AuditRecord>(sql)
                 .bind(filter.actor.as_deref())
                 .bind(action_exact)
@@ -164,10 +177,9 @@ impl Storage {
                 .bind(filter.until.map(stored_precision))
                 .bind(filter.before_id)
                 .bind(i64::from(limit))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
-        })
-        .map_err(ServiceError::from)?;
+        })?;
         Ok(rows)
     }
 }
@@ -177,11 +189,14 @@ impl Storage {
     /// Tries to edit and to delete audit rows, as an attacker with SQL access through uHub would;
     /// `Err` when both are refused (what the triggers must do), `Ok` naming what got through.
     pub async fn tamper_with_audit_log(&self) -> Result<&'static str, ()> {
-        let update: Result<_, sqlx::Error> = on_pool!(self, pool => {
-            sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(pool).await.map(|d| d.rows_affected())
+        let Ok(mut db) = self.read().await else {
+            return Err(());
+        };
+        let update: Result<_, sqlx::Error> = on_db!(db, c => {
+            sqlx::query("UPDATE audit_log SET action = 'nothing'").execute(&mut *c).await.map(|done| done.rows_affected())
         });
-        let delete: Result<_, sqlx::Error> = on_pool!(self, pool => {
-            sqlx::query("DELETE FROM audit_log").execute(pool).await.map(|d| d.rows_affected())
+        let delete: Result<_, sqlx::Error> = on_db!(db, c => {
+            sqlx::query("DELETE FROM audit_log").execute(&mut *c).await.map(|done| done.rows_affected())
         });
         match (update, delete) {
             (Err(_), Err(_)) => Err(()),

@@ -3,9 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{BacklogItem, BacklogKind, BacklogStatus};
 
-use super::audit::write_audit;
 use super::incidents::check_title;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A backlog item to create.
@@ -94,18 +93,33 @@ fn check_due_date(date: Option<NaiveDate>) -> ServiceResult<()> {
     }
 }
 
-impl Storage {
+reads! {
+    fn backlog_item(id: i64) -> BacklogItem;
+    fn list_backlog(project_id: i64, filter: &BacklogFilter, limit: u32) -> Vec<BacklogItem>;
+}
+
+writes! {
+    fn create_backlog_item(item: &NewBacklogItem, actor: &Actor) -> BacklogItem;
+    fn update_backlog_item(
+        id: i64,
+        based_on_version: i64,
+        changes: &BacklogChanges,
+        actor: &Actor,
+    ) -> BacklogItem;
+    fn delete_backlog_item(id: i64, actor: &Actor) -> ();
+}
+
+impl Tx {
     pub async fn create_backlog_item(
-        &self,
+        &mut self,
         item: &NewBacklogItem,
         actor: &Actor,
     ) -> ServiceResult<BacklogItem> {
         let title = check_title(&item.title)?;
         check_due_date(item.due_date)?;
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO backlog_items (project_id, kind, title, description, status, assignee_id, due_date, \
                  created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
             )
@@ -117,27 +131,35 @@ impl Storage {
             .bind(item.assignee_id)
             .bind(item.due_date)
             .bind(at)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await
-            .map_err(ServiceError::on_foreign_key_field("assignee_id", "no such user"))?;
-            let detail = serde_json::json!({ "project_id": item.project_id, "kind": item.kind, "title": title });
-            write_audit!(&mut *tx, actor, "backlog.create", Some("backlog_item"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .map_err(ServiceError::on_foreign_key_field("assignee_id", "no such user"))
         })?;
+        let detail =
+            serde_json::json!({ "project_id": item.project_id, "kind": item.kind, "title": title });
+        audit::write(
+            self,
+            actor,
+            "backlog.create",
+            Some(("backlog_item", id)),
+            &detail,
+        )
+        .await?;
         self.backlog_item(id).await
     }
+}
 
-    pub async fn backlog_item(&self, id: i64) -> ServiceResult<BacklogItem> {
+impl Db {
+    pub async fn backlog_item(&mut self, id: i64) -> ServiceResult<BacklogItem> {
         let sql = format!("{BACKLOG_SELECT} WHERE id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, BacklogRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, BacklogRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "backlog item" })?
             .try_into()
     }
 
     /// A project's backlog in creation order, filtered, `limit` at most.
     pub async fn list_backlog(
-        &self,
+        &mut self,
         project_id: i64,
         filter: &BacklogFilter,
         limit: u32,
@@ -146,7 +168,7 @@ impl Storage {
             "{BACKLOG_SELECT} WHERE project_id = $1 AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR status = $3) \
              AND ($4 IS NULL OR assignee_id = $4) AND ($5 IS NULL OR id > $5) ORDER BY id LIMIT $6"
         );
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, BacklogRow>(&sql)
                 .bind(project_id)
                 .bind(filter.kind.map(BacklogKind::as_str))
@@ -154,14 +176,16 @@ impl Storage {
                 .bind(filter.assignee_id)
                 .bind(filter.after)
                 .bind(i64::from(limit))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         rows.into_iter().map(BacklogItem::try_from).collect()
     }
+}
 
+impl Tx {
     pub async fn update_backlog_item(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         changes: &BacklogChanges,
@@ -175,9 +199,8 @@ impl Storage {
             "assignee_id": changes.assignee_id,
             "due_date": changes.due_date,
         });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE backlog_items SET kind = COALESCE($1, kind), title = COALESCE($2, title), \
                  description = COALESCE($3, description), status = COALESCE($4, status), \
                  assignee_id = CASE WHEN $5 THEN $6 ELSE assignee_id END, \
@@ -195,33 +218,47 @@ impl Storage {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_foreign_key_field("assignee_id", "no such user"))?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, "backlog.update", Some("backlog_item"), Some(id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_foreign_key_field("assignee_id", "no such user"))
         })?;
         if changed == 0 {
-            return Err(self
-                .stale_or_missing("backlog_items", "backlog item", id)
-                .await);
+            return Err(
+                match self
+                    .stale_or_missing("backlog_items", "backlog item", id)
+                    .await
+                {
+                    stale @ ServiceError::StaleVersion { .. } => {
+                        let current = self.backlog_item(id).await?;
+                        stale.with_current(&current)
+                    }
+                    other => other,
+                },
+            );
         }
+        audit::write(
+            self,
+            actor,
+            "backlog.update",
+            Some(("backlog_item", id)),
+            &detail,
+        )
+        .await?;
         self.backlog_item(id).await
     }
 
-    pub async fn delete_backlog_item(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+    pub async fn delete_backlog_item(&mut self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let item = self.backlog_item(id).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM backlog_items WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            let detail = serde_json::json!({ "project_id": item.project_id, "title": item.title });
-            write_audit!(&mut *tx, actor, "backlog.delete", Some("backlog_item"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
+        on_db!(self, c => sqlx::query("DELETE FROM backlog_items WHERE id = $1").bind(id).execute(&mut *c).await.map(|done| done.rows_affected()))?;
+        let detail = serde_json::json!({ "project_id": item.project_id, "title": item.title });
+        audit::write(
+            self,
+            actor,
+            "backlog.delete",
+            Some(("backlog_item", id)),
+            &detail,
+        )
+        .await
     }
 }

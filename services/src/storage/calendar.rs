@@ -9,7 +9,7 @@ use domain::calendar::PendingMove;
 use domain::calendar::{self, ColorMode, Planned, Window};
 use domain::{CalendarEvent, Color, EventProps, Job, JobChange, JobStatus, JobType};
 
-use super::{on_pool, JobFilter, Storage};
+use super::{on_db, reads, Db, JobFilter};
 use crate::{ServiceError, ServiceResult};
 
 /// The most jobs one calendar range may hold.
@@ -67,11 +67,20 @@ fn planned(job: &Job) -> Planned {
     }
 }
 
-impl Storage {
+reads! {
+    fn calendar_events(query: &CalendarQuery, zone: &Tz) -> Vec<CalendarEvent>;
+    fn latest_job_change() -> i64;
+    fn job_changes_after(after: i64, limit: u32) -> Vec<JobChange>;
+    fn project_labels() -> Vec<(i64, String, String)>;
+    fn distinct_environment_names() -> Vec<String>;
+    fn free_slots(job_id: i64, from: Option<DateTime<Utc>>, count: usize, zone: &Tz) -> Vec<Window>;
+}
+
+impl Db {
     /// Every job between `from` and `to` (windows overlapping, give or take the margin), unfiltered
     /// but for the project: conflicts are computed on everything, filters only hide.
     async fn planning(
-        &self,
+        &mut self,
         project_id: Option<i64>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -94,7 +103,7 @@ impl Storage {
 
     /// The events of `query`'s range in `zone`, with conflicts marked.
     pub async fn calendar_events(
-        &self,
+        &mut self,
         query: &CalendarQuery,
         zone: &Tz,
     ) -> ServiceResult<Vec<CalendarEvent>> {
@@ -127,12 +136,12 @@ impl Storage {
         let plans: Vec<Planned> = jobs.iter().map(planned).collect();
         let conflicts = calendar::conflicts(&plans, zone);
 
-        let (projects, users) = on_pool!(self, pool => {
+        let (projects, users) = on_db!(self, c => {
             let projects = sqlx::query_as::<_, ProjectLabel>("SELECT id, name, color FROM projects")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?;
             let users = sqlx::query_as::<_, UserLabel>("SELECT id, username FROM users")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await?;
             Ok::<_, sqlx::Error>((projects, users))
         })?;
@@ -214,10 +223,10 @@ impl Storage {
     }
 
     /// The position of the newest job change (0 when none): a live reader starts after it.
-    pub async fn latest_job_change(&self) -> ServiceResult<i64> {
-        let latest: Option<i64> = on_pool!(self, pool => {
+    pub async fn latest_job_change(&mut self) -> ServiceResult<i64> {
+        let latest: Option<i64> = on_db!(self, c => {
             sqlx::query_scalar("SELECT MAX(id) FROM audit_log WHERE target_type = 'job'")
-                .fetch_one(pool)
+                .fetch_one(&mut *c)
                 .await
         })?;
         Ok(latest.unwrap_or(0))
@@ -226,15 +235,19 @@ impl Storage {
     /// Job changes after position `after`, oldest first, `limit` at most: what the live
     /// calendar stream sends. Read from the audit log, where every change of a job is written
     /// in the change's own transaction, so nothing committed is ever missed.
-    pub async fn job_changes_after(&self, after: i64, limit: u32) -> ServiceResult<Vec<JobChange>> {
-        let rows = on_pool!(self, pool => {
+    pub async fn job_changes_after(
+        &mut self,
+        after: i64,
+        limit: u32,
+    ) -> ServiceResult<Vec<JobChange>> {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, ChangeRow>(
                 "SELECT id, target_id, action, actor_id, actor_username, at FROM audit_log \
                  WHERE target_type = 'job' AND id > $1 AND outcome = 'success' ORDER BY id LIMIT $2",
             )
             .bind(after)
             .bind(i64::from(limit))
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         Ok(rows
@@ -253,20 +266,20 @@ impl Storage {
     }
 
     /// Every project's id, name and colour, by name: the calendar's filter and legend.
-    pub async fn project_labels(&self) -> ServiceResult<Vec<(i64, String, String)>> {
-        let rows = on_pool!(self, pool => {
+    pub async fn project_labels(&mut self) -> ServiceResult<Vec<(i64, String, String)>> {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, ProjectLabel>("SELECT id, name, color FROM projects ORDER BY name")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         Ok(rows.into_iter().map(|p| (p.id, p.name, p.color)).collect())
     }
 
     /// Every environment name in use, once each, sorted: the calendar's environment filter.
-    pub async fn distinct_environment_names(&self) -> ServiceResult<Vec<String>> {
-        Ok(on_pool!(self, pool => {
+    pub async fn distinct_environment_names(&mut self) -> ServiceResult<Vec<String>> {
+        Ok(on_db!(self, c => {
             sqlx::query_scalar::<_, String>("SELECT DISTINCT name FROM environments ORDER BY name")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?)
     }
@@ -274,7 +287,7 @@ impl Storage {
     /// Up to `count` free places for the job, from `from` (default: its current start), where
     /// it would conflict with no critical job of its project and environment.
     pub async fn free_slots(
-        &self,
+        &mut self,
         job_id: i64,
         from: Option<DateTime<Utc>>,
         count: usize,

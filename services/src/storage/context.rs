@@ -3,7 +3,7 @@
 
 use domain::ProjectContext;
 
-use super::{now, IncidentFilter, Storage};
+use super::{now, reads, Db, IncidentFilter};
 use crate::ServiceResult;
 
 /// How many of the latest runs and incidents a context carries.
@@ -11,8 +11,12 @@ const CONTEXT_RECENT: u32 = 50;
 /// Backlog items and links are per project and few; this only bounds a pathological project.
 const CONTEXT_MAX_ITEMS: u32 = 1000;
 
-impl Storage {
-    pub async fn project_context(&self, project_id: i64) -> ServiceResult<ProjectContext> {
+reads! {
+    fn project_context(project_id: i64) -> ProjectContext;
+}
+
+impl Db {
+    pub async fn project_context(&mut self, project_id: i64) -> ServiceResult<ProjectContext> {
         let project = self.project_summary(project_id).await?;
         let environments = self.list_environments(project_id).await?;
         let jobs = self.list_project_jobs(project_id).await?;

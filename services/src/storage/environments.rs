@@ -3,9 +3,8 @@
 use chrono::{DateTime, Utc};
 use domain::EnvironmentRecord;
 
-use super::audit::write_audit;
 use super::projects::check_environment_name;
-use super::{now, on_pool, Actor, BeginWrite, NewEnvironment, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, NewEnvironment, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// Changes to an environment; `None` leaves a field as it is.
@@ -43,37 +42,60 @@ impl From<EnvironmentRow> for EnvironmentRecord {
 const ENVIRONMENT_SELECT: &str =
     "SELECT id, project_id, name, is_production, version, created_at, updated_at FROM environments";
 
-impl Storage {
+reads! {
+    fn list_environments(project_id: i64) -> Vec<EnvironmentRecord>;
+    fn environment_record(project_id: i64, name: &str) -> EnvironmentRecord;
+}
+
+writes! {
+    fn create_environment(
+        project_id: i64,
+        environment: &NewEnvironment,
+        actor: &Actor,
+    ) -> EnvironmentRecord;
+    fn update_environment(
+        project_id: i64,
+        name: &str,
+        based_on_version: i64,
+        changes: &EnvironmentChanges,
+        actor: &Actor,
+    ) -> EnvironmentRecord;
+    fn delete_environment(project_id: i64, name: &str, actor: &Actor) -> ();
+}
+
+impl Db {
     /// A project's environments in creation order.
     pub async fn list_environments(
-        &self,
+        &mut self,
         project_id: i64,
     ) -> ServiceResult<Vec<EnvironmentRecord>> {
         let sql = format!("{ENVIRONMENT_SELECT} WHERE project_id = $1 ORDER BY id");
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, EnvironmentRow>(&sql).bind(project_id).fetch_all(pool).await
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, EnvironmentRow>(&sql).bind(project_id).fetch_all(&mut *c).await
         })?;
         Ok(rows.into_iter().map(EnvironmentRecord::from).collect())
     }
 
     /// One environment of a project, by name; 404 when the project has none by that name.
     pub async fn environment_record(
-        &self,
+        &mut self,
         project_id: i64,
         name: &str,
     ) -> ServiceResult<EnvironmentRecord> {
         let sql = format!("{ENVIRONMENT_SELECT} WHERE project_id = $1 AND name = $2");
-        on_pool!(self, pool => {
-            sqlx::query_as::<_, EnvironmentRow>(&sql).bind(project_id).bind(name).fetch_optional(pool).await
+        on_db!(self, c => {
+            sqlx::query_as::<_, EnvironmentRow>(&sql).bind(project_id).bind(name).fetch_optional(&mut *c).await
         })?
         .map(EnvironmentRecord::from)
         .ok_or(ServiceError::NotFound {
             what: "environment",
         })
     }
+}
 
+impl Tx {
     pub async fn create_environment(
-        &self,
+        &mut self,
         project_id: i64,
         environment: &NewEnvironment,
         actor: &Actor,
@@ -81,8 +103,7 @@ impl Storage {
         check_environment_name(&environment.name)
             .map_err(|why| ServiceError::invalid("name", why))?;
         let at = now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_db!(self, c => {
             sqlx::query(
                 "INSERT INTO environments (project_id, name, is_production, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $4)",
@@ -91,20 +112,26 @@ impl Storage {
             .bind(&environment.name)
             .bind(environment.is_production)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_unique("name"))?;
-            let detail = serde_json::json!({ "name": environment.name, "is_production": environment.is_production });
-            write_audit!(&mut *tx, actor, "environment.create", Some("project"), Some(project_id), &detail)?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_unique("name"))
         })?;
+        let detail = serde_json::json!({ "name": environment.name, "is_production": environment.is_production });
+        audit::write(
+            self,
+            actor,
+            "environment.create",
+            Some(("project", project_id)),
+            &detail,
+        )
+        .await?;
         self.environment_record(project_id, &environment.name).await
     }
 
     /// Renames or re-flags an environment, only if nobody changed it since `based_on_version`.
     pub async fn update_environment(
-        &self,
+        &mut self,
         project_id: i64,
         name: &str,
         based_on_version: i64,
@@ -121,9 +148,8 @@ impl Storage {
             "name": changes.name,
             "is_production": changes.is_production,
         });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE environments SET name = COALESCE($1, name), is_production = COALESCE($2, is_production), \
                  version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
             )
@@ -132,46 +158,55 @@ impl Storage {
             .bind(now())
             .bind(current.id)
             .bind(based_on_version)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_unique("name"))?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, "environment.update", Some("project"), Some(project_id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_unique("name"))
         })?;
         if changed == 0 {
             return Err(self
                 .stale_or_missing("environments", "environment", current.id)
-                .await);
+                .await
+                .with_current(&current));
         }
+        audit::write(
+            self,
+            actor,
+            "environment.update",
+            Some(("project", project_id)),
+            &detail,
+        )
+        .await?;
         let final_name = changes.name.as_deref().unwrap_or(name);
         self.environment_record(project_id, final_name).await
     }
 
     /// Removes an environment no job, run or link refers to (409 otherwise).
     pub async fn delete_environment(
-        &self,
+        &mut self,
         project_id: i64,
         name: &str,
         actor: &Actor,
     ) -> ServiceResult<()> {
         let current = self.environment_record(project_id, name).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_db!(self, c => {
             sqlx::query("DELETE FROM environments WHERE id = $1")
                 .bind(current.id)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await
+                .map(|done| done.rows_affected())
                 .map_err(ServiceError::on_foreign_key(
                     "jobs, runs or links use this environment; move or delete them first",
-                ))?;
-            let detail = serde_json::json!({ "environment": name });
-            write_audit!(&mut *tx, actor, "environment.delete", Some("project"), Some(project_id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
+                ))
+        })?;
+        let detail = serde_json::json!({ "environment": name });
+        audit::write(
+            self,
+            actor,
+            "environment.delete",
+            Some(("project", project_id)),
+            &detail,
+        )
+        .await
     }
 }

@@ -8,8 +8,7 @@ use domain::{CalendarFeed, FeedScope};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// Every feed token starts with this, so a leaked one is recognisable (and greppable).
@@ -78,11 +77,22 @@ fn digest(token: &str) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-impl Storage {
+reads! {
+    fn feed(id: i64) -> CalendarFeed;
+    fn feeds_of(user_id: i64) -> Vec<CalendarFeed>;
+}
+
+writes! {
+    fn create_feed(user_id: i64, project_id: Option<i64>, actor: &Actor) -> (CalendarFeed, String);
+    fn revoke_feed(id: i64, actor: &Actor) -> CalendarFeed;
+    fn feed_by_token(token: &str) -> Option<FeedAccess>;
+}
+
+impl Tx {
     /// A new feed for `user_id`, of one project or (without one) of the user's own jobs. The
     /// token is returned once, here; only its digest is kept.
     pub async fn create_feed(
-        &self,
+        &mut self,
         user_id: i64,
         project_id: Option<i64>,
         actor: &Actor,
@@ -90,10 +100,10 @@ impl Storage {
         if let Some(project_id) = project_id {
             self.project_access(project_id).await?;
         }
-        let live: i64 = on_pool!(self, pool => {
+        let live: i64 = on_db!(self, c => {
             sqlx::query_scalar("SELECT COUNT(*) FROM calendar_feeds WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id)
-                .fetch_one(pool)
+                .fetch_one(&mut *c)
                 .await
         })?;
         if live >= MAX_FEEDS_PER_USER {
@@ -111,9 +121,8 @@ impl Storage {
         let hint = token[token.len() - 4..].to_owned();
         let detail =
             serde_json::json!({ "project_id": project_id, "user_id": user_id, "token_hint": hint });
-        let id = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO calendar_feeds (user_id, project_id, token_hash, token_hint, created_at) \
                  VALUES ($1, $2, $3, $4, $5) RETURNING id",
             )
@@ -122,59 +131,73 @@ impl Storage {
             .bind(digest(&token))
             .bind(&hint)
             .bind(now())
-            .fetch_one(&mut *tx)
-            .await?;
-            write_audit!(&mut *tx, actor, "calendar_feed.create", Some("calendar_feed"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .fetch_one(&mut *c)
+            .await
         })?;
+        audit::write(
+            self,
+            actor,
+            "calendar_feed.create",
+            Some(("calendar_feed", id)),
+            &detail,
+        )
+        .await?;
         Ok((self.feed(id).await?, token))
     }
+}
 
-    pub async fn feed(&self, id: i64) -> ServiceResult<CalendarFeed> {
+impl Db {
+    pub async fn feed(&mut self, id: i64) -> ServiceResult<CalendarFeed> {
         let sql = format!("{FEED_SELECT} WHERE f.id = $1");
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, FeedRow>(&sql).bind(id).fetch_optional(pool).await)?
+        Ok(on_db!(self, c => sqlx::query_as::<_, FeedRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "calendar feed" })?
             .into())
     }
 
     /// A user's feeds, live ones first, newest first.
-    pub async fn feeds_of(&self, user_id: i64) -> ServiceResult<Vec<CalendarFeed>> {
+    pub async fn feeds_of(&mut self, user_id: i64) -> ServiceResult<Vec<CalendarFeed>> {
         let sql = format!(
             "{FEED_SELECT} WHERE f.user_id = $1 ORDER BY (f.revoked_at IS NULL) DESC, f.id DESC"
         );
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, FeedRow>(&sql).bind(user_id).fetch_all(pool).await)?;
+        let rows = on_db!(self, c => sqlx::query_as::<_, FeedRow>(&sql).bind(user_id).fetch_all(&mut *c).await)?;
         Ok(rows.into_iter().map(CalendarFeed::from).collect())
     }
+}
 
+impl Tx {
     /// Revokes a feed: its URL stops working at once. Revoking twice is not an error.
-    pub async fn revoke_feed(&self, id: i64, actor: &Actor) -> ServiceResult<CalendarFeed> {
+    pub async fn revoke_feed(&mut self, id: i64, actor: &Actor) -> ServiceResult<CalendarFeed> {
         let feed = self.feed(id).await?;
         if feed.revoked_at.is_none() {
             let detail =
                 serde_json::json!({ "user_id": feed.user_id, "project_id": feed.project_id });
-            on_pool!(self, pool => {
-                let mut tx = pool.begin_write().await?;
+            on_db!(self, c => {
                 sqlx::query("UPDATE calendar_feeds SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                     .bind(now())
                     .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                write_audit!(&mut *tx, actor, "calendar_feed.revoke", Some("calendar_feed"), Some(id), &detail)?;
-                tx.commit().await?;
-                Ok::<(), ServiceError>(())
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected())
             })?;
+            audit::write(
+                self,
+                actor,
+                "calendar_feed.revoke",
+                Some(("calendar_feed", id)),
+                &detail,
+            )
+            .await?;
         }
         self.feed(id).await
     }
 
     /// The feed a token opens: live, of an active user. Anything else is `None` (the caller
-    /// answers 404 whatever the reason, so tokens cannot be probed).
-    pub async fn feed_by_token(&self, token: &str) -> ServiceResult<Option<FeedAccess>> {
+    /// answers 404 whatever the reason, so tokens cannot be probed). Notes when it was used.
+    pub async fn feed_by_token(&mut self, token: &str) -> ServiceResult<Option<FeedAccess>> {
         if !token.starts_with(FEED_TOKEN_PREFIX) || token.len() > 100 {
             return Ok(None);
         }
-        let row = on_pool!(self, pool => {
+        let row = on_db!(self, c => {
             sqlx::query_as::<_, AccessRow>(
                 "SELECT f.id, f.user_id, u.username, f.project_id, p.name AS project_name \
                  FROM calendar_feeds f JOIN users u ON u.id = f.user_id \
@@ -182,17 +205,17 @@ impl Storage {
                  WHERE f.token_hash = $1 AND f.revoked_at IS NULL AND u.is_active",
             )
             .bind(digest(token))
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await
         })?;
         let Some(row) = row else { return Ok(None) };
-        on_pool!(self, pool => {
+        on_db!(self, c => {
             sqlx::query("UPDATE calendar_feeds SET last_used_at = $1 WHERE id = $2")
                 .bind(now())
                 .bind(row.id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await
-                .map(|_| ())
+                .map(|done| done.rows_affected())
         })?;
         Ok(Some(FeedAccess {
             feed_id: row.id,

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::{Incident, IncidentSeverity, IncidentStatus};
 
-use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, stored_precision, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// An incident to open.
@@ -111,9 +110,25 @@ fn reference_error(error: sqlx::Error) -> ServiceError {
     )
 }
 
-impl Storage {
+reads! {
+    fn incident(id: i64) -> Incident;
+    fn list_incidents(filter: &IncidentFilter, limit: u32) -> Vec<Incident>;
+}
+
+writes! {
+    fn create_incident(incident: &NewIncident, actor: &Actor) -> Incident;
+    fn update_incident(
+        id: i64,
+        based_on_version: i64,
+        changes: &IncidentChanges,
+        actor: &Actor,
+    ) -> Incident;
+    fn delete_incident(id: i64, actor: &Actor) -> ();
+}
+
+impl Tx {
     pub async fn create_incident(
-        &self,
+        &mut self,
         incident: &NewIncident,
         actor: &Actor,
     ) -> ServiceResult<Incident> {
@@ -121,9 +136,8 @@ impl Storage {
         let at = now();
         let detected_at = incident.detected_at.map(stored_precision).unwrap_or(at);
         let resolved_at = incident.status.is_over().then_some(at);
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO incidents (project_id, title, description, severity, status, owner_id, job_id, \
                  detected_at, resolved_at, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
@@ -138,31 +152,38 @@ impl Storage {
             .bind(detected_at)
             .bind(resolved_at)
             .bind(at)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await
-            .map_err(reference_error)?;
-            let detail = serde_json::json!({
-                "project_id": incident.project_id,
-                "title": title,
-                "severity": incident.severity,
-            });
-            write_audit!(&mut *tx, actor, "incident.create", Some("incident"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .map_err(reference_error)
         })?;
+        let detail = serde_json::json!({
+            "project_id": incident.project_id,
+            "title": title,
+            "severity": incident.severity,
+        });
+        audit::write(
+            self,
+            actor,
+            "incident.create",
+            Some(("incident", id)),
+            &detail,
+        )
+        .await?;
         self.incident(id).await
     }
+}
 
-    pub async fn incident(&self, id: i64) -> ServiceResult<Incident> {
+impl Db {
+    pub async fn incident(&mut self, id: i64) -> ServiceResult<Incident> {
         let sql = format!("{INCIDENT_SELECT} WHERE id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, IncidentRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, IncidentRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "incident" })?
             .try_into()
     }
 
     /// Incidents matching `filter`, most recently detected first, `limit` at most.
     pub async fn list_incidents(
-        &self,
+        &mut self,
         filter: &IncidentFilter,
         limit: u32,
     ) -> ServiceResult<Vec<Incident>> {
@@ -174,7 +195,7 @@ impl Storage {
              ORDER BY detected_at DESC, id DESC LIMIT $8"
         );
         let (before_at, before_id) = filter.before.unzip();
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, IncidentRow>(&sql)
                 .bind(filter.project_id)
                 .bind(filter.status.map(IncidentStatus::as_str))
@@ -184,16 +205,18 @@ impl Storage {
                 .bind(before_at.map(stored_precision))
                 .bind(before_id)
                 .bind(i64::from(limit))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         rows.into_iter().map(Incident::try_from).collect()
     }
+}
 
+impl Tx {
     /// Applies `changes` if nobody changed the incident since `based_on_version`. Becoming
     /// resolved or closed stamps `resolved_at`; reopening clears it.
     pub async fn update_incident(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         changes: &IncidentChanges,
@@ -201,6 +224,9 @@ impl Storage {
     ) -> ServiceResult<Incident> {
         let title = changes.title.as_deref().map(check_title).transpose()?;
         let current = self.incident(id).await?;
+        if current.version != based_on_version {
+            return Err(ServiceError::stale("incident", current.version).with_current(&current));
+        }
         let status = changes.status.unwrap_or(current.status);
         let resolved_at = match (current.status.is_over(), status.is_over()) {
             (false, true) => Some(now()),
@@ -212,9 +238,8 @@ impl Storage {
             "from": { "status": current.status, "severity": current.severity },
             "to": { "status": status, "severity": changes.severity.unwrap_or(current.severity) },
         });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE incidents SET title = COALESCE($1, title), description = COALESCE($2, description), \
                  severity = COALESCE($3, severity), status = $4, resolved_at = $5, \
                  owner_id = CASE WHEN $6 THEN $7 ELSE owner_id END, \
@@ -235,31 +260,45 @@ impl Storage {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(reference_error)?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, "incident.update", Some("incident"), Some(id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            .map(|done| done.rows_affected())
+            .map_err(reference_error)
         })?;
         if changed == 0 {
-            return Err(self.stale_or_missing("incidents", "incident", id).await);
+            return Err(
+                match self.stale_or_missing("incidents", "incident", id).await {
+                    stale @ ServiceError::StaleVersion { .. } => {
+                        let current = self.incident(id).await?;
+                        stale.with_current(&current)
+                    }
+                    other => other,
+                },
+            );
         }
+        audit::write(
+            self,
+            actor,
+            "incident.update",
+            Some(("incident", id)),
+            &detail,
+        )
+        .await?;
         self.incident(id).await
     }
 
-    pub async fn delete_incident(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+    pub async fn delete_incident(&mut self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let incident = self.incident(id).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            let detail = serde_json::json!({ "title": incident.title, "project_id": incident.project_id });
-            write_audit!(&mut *tx, actor, "incident.delete", Some("incident"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
+        on_db!(self, c => sqlx::query("DELETE FROM incidents WHERE id = $1").bind(id).execute(&mut *c).await.map(|done| done.rows_affected()))?;
+        let detail =
+            serde_json::json!({ "title": incident.title, "project_id": incident.project_id });
+        audit::write(
+            self,
+            actor,
+            "incident.delete",
+            Some(("incident", id)),
+            &detail,
+        )
+        .await
     }
 }

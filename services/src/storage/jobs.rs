@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::{Job, JobAction, JobStatus, JobType, Role};
 use sqlx::types::Json;
 
-use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, BeginWrite, Pool, Storage};
+use super::{audit, dialect, now, on_db, reads, stored_precision, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A job to create. `environment` is a name within the job's project.
@@ -53,7 +52,7 @@ impl NewJob {
 }
 
 /// A job as stored. Also read from JSON: on SQLite a listing comes back as one JSON array
-/// (see [`Storage::list_jobs`]), where booleans are 0 / 1.
+/// (see [`Db::list_jobs`]), where booleans are 0 / 1.
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct JobRow {
     id: i64,
@@ -216,8 +215,29 @@ fn check_window(start: DateTime<Utc>, end: Option<DateTime<Utc>>) -> ServiceResu
     }
 }
 
-impl Storage {
-    pub async fn create_job(&self, job: &NewJob, actor: &Actor) -> ServiceResult<Job> {
+reads! {
+    fn job(id: i64) -> Job;
+    fn list_project_jobs(project_id: i64) -> Vec<Job>;
+    fn list_jobs(filter: &JobFilter, limit: u32) -> Vec<Job>;
+    fn environment(project_id: i64, name: &str) -> EnvironmentInfo;
+}
+
+writes! {
+    fn create_job(job: &NewJob, actor: &Actor) -> Job;
+    fn update_job(id: i64, based_on_version: i64, changes: &JobChanges, actor: &Actor) -> Job;
+    fn reschedule_job(
+        id: i64,
+        based_on_version: i64,
+        planned_start: DateTime<Utc>,
+        planned_end: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Job;
+    fn delete_job(id: i64, actor: &Actor) -> ();
+    fn take_due_auto_jobs(now: DateTime<Utc>) -> Vec<Job>;
+}
+
+impl Tx {
+    pub async fn create_job(&mut self, job: &NewJob, actor: &Actor) -> ServiceResult<Job> {
         let title = super::incidents::check_title(&job.title)?;
         check_action(job.action.as_ref())?;
         check_window(job.planned_start, job.planned_end)?;
@@ -226,9 +246,8 @@ impl Storage {
             None => None,
         };
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
                  planned_start, planned_end, all_day, owner_id, responsible_role, action, auto_start, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) RETURNING id",
@@ -247,40 +266,40 @@ impl Storage {
             .bind(job.action.as_ref().map(Json))
             .bind(at)
             .bind(job.auto_start)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await
-            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?;
-            let detail = serde_json::json!({
-                "project_id": job.project_id,
-                "title": title,
-                "job_type": job.job_type,
-                "environment": job.environment,
-                "planned_start": job.planned_start,
-            });
-            write_audit!(&mut *tx, actor, "job.create", Some("job"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))
         })?;
+        let detail = serde_json::json!({
+            "project_id": job.project_id,
+            "title": title,
+            "job_type": job.job_type,
+            "environment": job.environment,
+            "planned_start": job.planned_start,
+        });
+        audit::write(self, actor, "job.create", Some(("job", id)), &detail).await?;
         self.job(id).await
     }
+}
 
-    pub async fn job(&self, id: i64) -> ServiceResult<Job> {
+impl Db {
+    pub async fn job(&mut self, id: i64) -> ServiceResult<Job> {
         let sql = format!("{JOB_SELECT} WHERE j.id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, JobRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "job" })?
             .try_into()
     }
 
     /// A project's jobs in planned order.
-    pub async fn list_project_jobs(&self, project_id: i64) -> ServiceResult<Vec<Job>> {
+    pub async fn list_project_jobs(&mut self, project_id: i64) -> ServiceResult<Vec<Job>> {
         let sql = format!("{JOB_SELECT} WHERE j.project_id = $1 ORDER BY j.planned_start, j.id");
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_all(pool).await)?;
+        let rows = on_db!(self, c => sqlx::query_as::<_, JobRow>(&sql).bind(project_id).fetch_all(&mut *c).await)?;
         rows.into_iter().map(Job::try_from).collect()
     }
 
     /// Jobs matching `filter` in planned order (then id), `limit` at most. Pages are cut by
     /// keyset on (planned_start, id), so a page never repeats or skips a job when others are added.
-    pub async fn list_jobs(&self, filter: &JobFilter, limit: u32) -> ServiceResult<Vec<Job>> {
+    pub async fn list_jobs(&mut self, filter: &JobFilter, limit: u32) -> ServiceResult<Vec<Job>> {
         // Only the filters given become conditions: a generic `($1 IS NULL OR …)` would keep
         // SQLite from using the (project_id, planned_start) index, and a month's listing would
         // scan every job.
@@ -359,43 +378,56 @@ impl Storage {
                 query.bind(i64::from(limit))
             }};
         }
-        let rows: Vec<JobRow> = match &self.pool {
-            // sqlx hands SQLite rows over one by one from its database thread: for a month of a
-            // busy calendar (~850 jobs) that transfer, not the query (~1 ms), was most of the
-            // time. SQLite builds the page as one JSON array instead, read in one go.
-            Pool::Sqlite(pool) => {
-                let sql =
-                    format!("SELECT json_group_array({JOB_JSON_OBJECT}) FROM ({sql}) AS page");
-                let page: String = bind_filter!(sqlx::query_scalar(&sql))
-                    .fetch_one(pool)
-                    .await?;
-                let mut rows: Vec<JobRow> = serde_json::from_str(&page).map_err(|e| {
-                    ServiceError::Internal(format!("stored job listing is invalid: {e}"))
-                })?;
-                // An aggregate's input order is SQLite's choice, not a promise: sort again.
-                rows.sort_by(|a, b| {
-                    let order = (a.planned_start, a.id).cmp(&(b.planned_start, b.id));
-                    if filter.descending {
-                        order.reverse()
-                    } else {
-                        order
-                    }
-                });
-                rows
-            }
-            Pool::Postgres(pool) => {
-                bind_filter!(sqlx::query_as::<_, JobRow>(&sql))
-                    .fetch_all(pool)
-                    .await?
-            }
+        let rows: Vec<JobRow> = if dialect::rows_as_json(self.engine()) {
+            let sql = dialect::json_array_of(&sql, JOB_JSON_OBJECT);
+            let page: String =
+                on_db!(self, c => bind_filter!(sqlx::query_scalar(&sql)).fetch_one(&mut *c).await)?;
+            let mut rows: Vec<JobRow> = serde_json::from_str(&page).map_err(|e| {
+                ServiceError::Internal(format!("stored job listing is invalid: {e}"))
+            })?;
+            // An aggregate's input order is SQLite's choice, not a promise: sort again.
+            rows.sort_by(|a, b| {
+                let order = (a.planned_start, a.id).cmp(&(b.planned_start, b.id));
+                if filter.descending {
+                    order.reverse()
+                } else {
+                    order
+                }
+            });
+            rows
+        } else {
+            on_db!(self, c => bind_filter!(sqlx::query_as::<_, JobRow>(&sql)).fetch_all(&mut *c).await)?
         };
         rows.into_iter().map(Job::try_from).collect()
     }
 
+    /// A project's environment by name; an unknown name is the caller's mistake.
+    pub async fn environment(
+        &mut self,
+        project_id: i64,
+        name: &str,
+    ) -> ServiceResult<EnvironmentInfo> {
+        let row = on_db!(self, c => {
+            sqlx::query_as::<_, EnvironmentRow>("SELECT id, name, is_production FROM environments WHERE project_id = $1 AND name = $2")
+                .bind(project_id)
+                .bind(name)
+                .fetch_optional(&mut *c)
+                .await
+        })?
+        .ok_or_else(|| ServiceError::invalid("environment", format!("`{name}` is not an environment of this project")))?;
+        Ok(EnvironmentInfo {
+            id: row.id,
+            name: row.name,
+            is_production: row.is_production,
+        })
+    }
+}
+
+impl Tx {
     /// Applies `changes` only if nobody changed the job since `based_on_version`; a stale version
     /// is refused with the current one, so two people never silently overwrite each other.
     pub async fn update_job(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         changes: &JobChanges,
@@ -403,10 +435,7 @@ impl Storage {
     ) -> ServiceResult<Job> {
         let current = self.job(id).await?;
         if current.version != based_on_version {
-            return Err(ServiceError::StaleVersion {
-                what: "job",
-                current: current.version,
-            });
+            return Err(ServiceError::stale("job", current.version).with_current(&current));
         }
         if let Some(title) = &changes.title {
             super::incidents::check_title(title)?;
@@ -457,11 +486,10 @@ impl Storage {
             "to": { "planned_start": start, "planned_end": end },
             "fields": changed_fields(changes),
         });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            // The version in the WHERE clause is what makes this safe without a lock: whoever
-            // commits second finds no row at that version and gets the current one back.
-            let changed = sqlx::query(
+        // The version in the WHERE clause is what makes this safe without a lock: whoever
+        // commits second finds no row at that version and gets the current one back.
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE jobs SET title = $1, description = $2, job_type = $3, status = $4, environment_id = $5, \
                  planned_start = $6, planned_end = $7, all_day = $8, owner_id = $9, responsible_role = $10, \
                  action = $11, version = version + 1, updated_at = $12, auto_start = $15, \
@@ -484,43 +512,45 @@ impl Storage {
             .bind(based_on_version)
             .bind(auto_start)
             .bind(moved)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, action, Some("job"), Some(id), &detail)?;
-                // A request to move the job is about the job as it was: it no longer applies.
-                let superseded = sqlx::query(
-                    "UPDATE job_move_requests SET status = 'superseded', decided_at = $1, \
-                     reason = 'the job changed after the request' WHERE job_id = $2 AND status = 'pending'",
-                )
-                .bind(now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if superseded > 0 {
-                    let detail = serde_json::json!({ "superseded": superseded });
-                    write_audit!(&mut *tx, actor, "job.move_supersede", Some("job"), Some(id), &detail)?;
-                }
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))
         })?;
-        let job = self.job(id).await?;
         if changed == 0 {
-            return Err(ServiceError::StaleVersion {
-                what: "job",
-                current: job.version,
-            });
+            let job = self.job(id).await?;
+            return Err(ServiceError::stale("job", job.version).with_current(&job));
         }
-        Ok(job)
+        audit::write(self, actor, action, Some(("job", id)), &detail).await?;
+        // A request to move the job is about the job as it was: it no longer applies.
+        let superseded = on_db!(self, c => {
+            sqlx::query(
+                "UPDATE job_move_requests SET status = 'superseded', decided_at = $1, \
+                 reason = 'the job changed after the request' WHERE job_id = $2 AND status = 'pending'",
+            )
+            .bind(now())
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        if superseded > 0 {
+            let detail = serde_json::json!({ "superseded": superseded });
+            audit::write(
+                self,
+                actor,
+                "job.move_supersede",
+                Some(("job", id)),
+                &detail,
+            )
+            .await?;
+        }
+        self.job(id).await
     }
 
     /// Moves a job in time, only if nobody changed it since `based_on_version`.
     pub async fn reschedule_job(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         planned_start: DateTime<Utc>,
@@ -536,51 +566,30 @@ impl Storage {
     }
 
     /// Deletes a job that was never run; a job with runs keeps its history (409).
-    pub async fn delete_job(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+    pub async fn delete_job(&mut self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let job = self.job(id).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_db!(self, c => {
             sqlx::query("DELETE FROM jobs WHERE id = $1")
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await
-                .map_err(ServiceError::on_foreign_key("this job has runs; its history is kept, so it cannot be deleted"))?;
-            let detail = serde_json::json!({ "project_id": job.project_id, "title": job.title });
-            write_audit!(&mut *tx, actor, "job.delete", Some("job"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
+                .map(|done| done.rows_affected())
+                .map_err(ServiceError::on_foreign_key("this job has runs; its history is kept, so it cannot be deleted"))
+        })?;
+        let detail = serde_json::json!({ "project_id": job.project_id, "title": job.title });
+        audit::write(self, actor, "job.delete", Some(("job", id)), &detail).await
     }
 
-    /// A project's environment by name; an unknown name is the caller's mistake.
-    pub async fn environment(&self, project_id: i64, name: &str) -> ServiceResult<EnvironmentInfo> {
-        let row = on_pool!(self, pool => {
-            sqlx::query_as::<_, EnvironmentRow>("SELECT id, name, is_production FROM environments WHERE project_id = $1 AND name = $2")
-                .bind(project_id)
-                .bind(name)
-                .fetch_optional(pool)
-                .await
-        })?
-        .ok_or_else(|| ServiceError::invalid("environment", format!("`{name}` is not an environment of this project")))?;
-        Ok(EnvironmentInfo {
-            id: row.id,
-            name: row.name,
-            is_production: row.is_production,
-        })
-    }
-}
-
-impl Storage {
     /// Takes the automatic jobs whose time has come, each exactly once (also across processes:
     /// the update that marks one is what takes it).
-    pub async fn take_due_auto_jobs(&self, now: DateTime<Utc>) -> ServiceResult<Vec<Job>> {
-        let ids: Vec<i64> = on_pool!(self, pool => {
+    pub async fn take_due_auto_jobs(&mut self, now: DateTime<Utc>) -> ServiceResult<Vec<Job>> {
+        let ids: Vec<i64> = on_db!(self, c => {
             sqlx::query_scalar(
                 "UPDATE jobs SET auto_launched_at = $1 WHERE auto_start AND auto_launched_at IS NULL \
                  AND status = 'planned' AND planned_start <= $1 RETURNING id",
             )
             .bind(stored_precision(now))
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         let mut jobs = Vec::with_capacity(ids.len());

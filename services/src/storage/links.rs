@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::link::{provider_from_url, LinkFields};
 use domain::{GitProvider, LinkKind, ProjectLink};
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A link to create. `environment` is a name within the link's project.
@@ -111,8 +110,28 @@ fn checked(
     })
 }
 
-impl Storage {
-    pub async fn create_link(&self, link: &NewLink, actor: &Actor) -> ServiceResult<ProjectLink> {
+reads! {
+    fn link(id: i64) -> ProjectLink;
+    fn list_links(project_id: i64, kind: Option<LinkKind>) -> Vec<ProjectLink>;
+}
+
+writes! {
+    fn create_link(link: &NewLink, actor: &Actor) -> ProjectLink;
+    fn update_link(
+        id: i64,
+        based_on_version: i64,
+        changes: &LinkChanges,
+        actor: &Actor,
+    ) -> ProjectLink;
+    fn delete_link(id: i64, actor: &Actor) -> ();
+}
+
+impl Tx {
+    pub async fn create_link(
+        &mut self,
+        link: &NewLink,
+        actor: &Actor,
+    ) -> ServiceResult<ProjectLink> {
         let provider = checked(
             link.kind,
             &link.name,
@@ -126,9 +145,8 @@ impl Storage {
             None => None,
         };
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO project_links (project_id, kind, name, environment_id, location, provider, \
                  default_branch, namespace, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
@@ -142,47 +160,49 @@ impl Storage {
             .bind(link.default_branch.as_deref())
             .bind(link.namespace.as_deref())
             .bind(at)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await
-            .map_err(ServiceError::on_unique("name"))?;
-            let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name.trim() });
-            write_audit!(&mut *tx, actor, "link.create", Some("link"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .map_err(ServiceError::on_unique("name"))
         })?;
+        let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name.trim() });
+        audit::write(self, actor, "link.create", Some(("link", id)), &detail).await?;
         self.link(id).await
     }
+}
 
-    pub async fn link(&self, id: i64) -> ServiceResult<ProjectLink> {
+impl Db {
+    pub async fn link(&mut self, id: i64) -> ServiceResult<ProjectLink> {
         let sql = format!("{LINK_SELECT} WHERE l.id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, LinkRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, LinkRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "link" })?
             .try_into()
     }
 
     /// A project's links, by kind then name; one kind or all.
     pub async fn list_links(
-        &self,
+        &mut self,
         project_id: i64,
         kind: Option<LinkKind>,
     ) -> ServiceResult<Vec<ProjectLink>> {
         let sql = format!(
             "{LINK_SELECT} WHERE l.project_id = $1 AND ($2 IS NULL OR l.kind = $2) ORDER BY l.kind, l.name, l.id"
         );
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, LinkRow>(&sql)
                 .bind(project_id)
                 .bind(kind.map(LinkKind::as_str))
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         rows.into_iter().map(ProjectLink::try_from).collect()
     }
+}
 
+impl Tx {
     /// Applies `changes` if nobody changed the link since `based_on_version`; the result is
     /// checked as a whole (a new URL must still suit the link's kind).
     pub async fn update_link(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         changes: &LinkChanges,
@@ -222,9 +242,8 @@ impl Storage {
             None => None,
         };
         let detail = serde_json::json!({ "version": based_on_version, "name": name.trim(), "location_changed": changes.location.is_some() });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE project_links SET name = $1, environment_id = $2, location = $3, provider = $4, \
                  default_branch = $5, namespace = $6, version = version + 1, updated_at = $7 \
                  WHERE id = $8 AND version = $9",
@@ -238,31 +257,30 @@ impl Storage {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_unique("name"))?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, "link.update", Some("link"), Some(id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_unique("name"))
         })?;
         if changed == 0 {
-            return Err(self.stale_or_missing("project_links", "link", id).await);
+            return Err(
+                match self.stale_or_missing("project_links", "link", id).await {
+                    stale @ ServiceError::StaleVersion { .. } => {
+                        let current = self.link(id).await?;
+                        stale.with_current(&current)
+                    }
+                    other => other,
+                },
+            );
         }
+        audit::write(self, actor, "link.update", Some(("link", id)), &detail).await?;
         self.link(id).await
     }
 
-    pub async fn delete_link(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
+    pub async fn delete_link(&mut self, id: i64, actor: &Actor) -> ServiceResult<()> {
         let link = self.link(id).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("DELETE FROM project_links WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name });
-            write_audit!(&mut *tx, actor, "link.delete", Some("link"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
+        on_db!(self, c => sqlx::query("DELETE FROM project_links WHERE id = $1").bind(id).execute(&mut *c).await.map(|done| done.rows_affected()))?;
+        let detail = serde_json::json!({ "project_id": link.project_id, "kind": link.kind, "name": link.name });
+        audit::write(self, actor, "link.delete", Some(("link", id)), &detail).await
     }
 }

@@ -1,14 +1,22 @@
 //! Storage: one interface, SQLite or PostgreSQL behind it, chosen from the URL at run time.
 //!
 //! Every query is written once, with `$N` placeholders (both engines accept them), and compiled
-//! for each engine by [`on_pool!`]: the same text, the same row types, no per-engine copies to
-//! drift apart. Timestamps are `DateTime<Utc>` (TEXT in SQLite, TIMESTAMPTZ in PostgreSQL), ids are
-//! 64-bit integers, JSON is TEXT / JSONB.
+//! for each engine by [`on_db!`]: the same text, the same row types, no per-engine copies to
+//! drift apart; the few statements spelled differently are in [`dialect`]. Timestamps are
+//! `DateTime<Utc>` (TEXT in SQLite, TIMESTAMPTZ in PostgreSQL), ids are 64-bit integers, JSON is
+//! TEXT / JSONB.
+//!
+//! Reads are methods of [`Db`] (a pooled connection), writes methods of [`Tx`] (a transaction,
+//! which derefs to `Db`): a use case opens one `Tx`, reads, checks, writes and audits through it,
+//! and commits once. `Storage` offers each of them on its own too (one connection, or one
+//! transaction per call), for code that does a single thing.
 
-pub(crate) mod audit;
+pub mod audit;
 mod backlog;
 mod calendar;
 mod context;
+pub(crate) mod db;
+mod dialect;
 mod environments;
 mod feeds;
 mod host;
@@ -34,6 +42,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
 pub use backlog::{BacklogChanges, BacklogFilter, NewBacklogItem};
 pub use calendar::{CalendarQuery, MAX_CALENDAR_DAYS};
+pub(crate) use db::on_db;
+pub use db::{Db, Tx};
 pub use environments::EnvironmentChanges;
 pub use feeds::{FeedAccess, FEED_TOKEN_PREFIX};
 pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
@@ -102,34 +112,6 @@ macro_rules! on_pool {
         }
     };
 }
-pub(crate) use on_pool;
-
-/// Opens a transaction that writes. Every transaction of the storage layer writes, and opens
-/// with this rather than `begin`.
-///
-/// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), waiting for it up to the busy
-/// timeout. A plain (deferred) transaction that read first fails with `SQLITE_BUSY`, at once and
-/// whatever the timeout, when another connection has written since that read: the request then
-/// answered 500 (seen when deleting a project while the engine claimed runs).
-pub(crate) trait BeginWrite {
-    type Database: sqlx::Database;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Self::Database>, sqlx::Error>;
-}
-
-impl BeginWrite for SqlitePool {
-    type Database = sqlx::Sqlite;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Database = sqlx::Postgres;
-    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-        // PostgreSQL locks rows, not the database: a plain transaction waits where it must.
-        self.begin().await
-    }
-}
 
 /// The application's handle on its database. Cheap to clone (a pool inside).
 #[derive(Clone)]
@@ -177,6 +159,23 @@ impl Storage {
         Ok(Storage { pool })
     }
 
+    /// A connection for reads, returned to the pool when dropped.
+    pub async fn read(&self) -> ServiceResult<Db> {
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Db::sqlite(pool.acquire().await?),
+            Pool::Postgres(pool) => Db::postgres(pool.acquire().await?),
+        })
+    }
+
+    /// A write transaction: commit it with [`Tx::commit`]; dropped, it rolls back.
+    pub async fn write(&self) -> ServiceResult<Tx> {
+        let begin = dialect::begin_write(self.engine());
+        Ok(match &self.pool {
+            Pool::Sqlite(pool) => Tx::sqlite(pool.begin_with(begin).await?),
+            Pool::Postgres(pool) => Tx::postgres(pool.begin_with(begin).await?),
+        })
+    }
+
     pub fn engine(&self) -> Engine {
         match self.pool {
             Pool::Sqlite(_) => Engine::Sqlite,
@@ -220,30 +219,65 @@ impl Storage {
         }
     }
 
-    /// Why a versioned update changed no row: the object is gone (404) or was changed meanwhile
-    /// (409 with the current version). `table` is always a literal from this crate.
-    pub(crate) async fn stale_or_missing(
-        &self,
-        table: &'static str,
-        what: &'static str,
-        id: i64,
-    ) -> ServiceError {
-        let sql = format!("SELECT version FROM {table} WHERE id = $1");
-        let version: Result<Option<i64>, sqlx::Error> = on_pool!(self, pool => {
-            sqlx::query_scalar(&sql).bind(id).fetch_optional(pool).await
-        });
-        match version {
-            Ok(Some(current)) => ServiceError::StaleVersion { what, current },
-            Ok(None) => ServiceError::NotFound { what },
-            Err(error) => ServiceError::Database(error),
-        }
-    }
-
     /// Closes every connection; later calls fail. Used at shutdown.
     pub async fn close(&self) {
         on_pool!(self, pool => pool.close().await)
     }
 }
+
+impl Db {
+    /// Why a versioned update changed no row: the object is gone (404) or was changed meanwhile
+    /// (409 with the current version). `table` is always a literal from this crate.
+    pub(crate) async fn stale_or_missing(
+        &mut self,
+        table: &'static str,
+        what: &'static str,
+        id: i64,
+    ) -> ServiceError {
+        let sql = format!("SELECT version FROM {table} WHERE id = $1");
+        let version: Result<Option<i64>, sqlx::Error> = on_db!(self, c => {
+            sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *c).await
+        });
+        match version {
+            Ok(Some(current)) => ServiceError::stale(what, current),
+            Ok(None) => ServiceError::NotFound { what },
+            Err(error) => ServiceError::Database(error),
+        }
+    }
+}
+
+/// `Storage::name(…)` for reads of [`Db`]: the read on a connection of its own.
+macro_rules! reads {
+    ($($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty;)*) => {
+        impl $crate::storage::Storage {
+            $(
+                $(#[$attr])*
+                pub async fn $name(&self, $($arg: $ty),*) -> $crate::ServiceResult<$out> {
+                    self.read().await?.$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use reads;
+
+/// `Storage::name(…)` for writes of [`Tx`]: the write in a transaction of its own.
+macro_rules! writes {
+    ($($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $out:ty;)*) => {
+        impl $crate::storage::Storage {
+            $(
+                $(#[$attr])*
+                pub async fn $name(&self, $($arg: $ty),*) -> $crate::ServiceResult<$out> {
+                    let mut tx = self.write().await?;
+                    let out = tx.$name($($arg),*).await?;
+                    tx.commit().await?;
+                    Ok(out)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use writes;
 
 /// Cuts a timestamp to the precision both engines keep (microseconds): every timestamp is
 /// written through this, so what is written reads back equal on either engine.
@@ -261,7 +295,7 @@ mod tests {
     use super::*;
 
     /// A transaction that read, then writes after another connection wrote, still commits:
-    /// the other write waits for it instead of making it fail (see [`BeginWrite`]).
+    /// the other write waits for it instead of making it fail (see [`dialect::begin_write`]).
     #[tokio::test]
     async fn a_transaction_that_read_first_still_writes_after_a_concurrent_write() {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -274,9 +308,12 @@ mod tests {
             .execute(pool)
             .await
             .expect("a table");
-        let mut tx = pool.begin_write().await.expect("a transaction");
+        let mut tx = storage.write().await.expect("a transaction");
+        let db::Linked::Sqlite(connection) = tx.linked() else {
+            unreachable!("a sqlite: address opens SQLite")
+        };
         let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM marks")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *connection)
             .await
             .expect("a read");
         let mut other = tokio::spawn({
@@ -290,8 +327,11 @@ mod tests {
         // Lets the other write commit if it can: with a deferred transaction it did, and the
         // write below then failed. With the lock taken it waits, and this wait just runs out.
         let _ = tokio::time::timeout(Duration::from_millis(300), &mut other).await;
+        let db::Linked::Sqlite(connection) = tx.linked() else {
+            unreachable!("a sqlite: address opens SQLite")
+        };
         sqlx::query("INSERT INTO marks VALUES (2)")
-            .execute(&mut *tx)
+            .execute(&mut *connection)
             .await
             .expect("the transaction writes after the other connection's write");
         tx.commit().await.expect("a commit");

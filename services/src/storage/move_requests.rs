@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::move_request::{MoveRequest, MoveStatus};
 use domain::Job;
 
-use super::audit::write_audit;
-use super::{now, on_pool, stored_precision, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, stored_precision, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 #[derive(sqlx::FromRow)]
@@ -72,12 +71,29 @@ impl TryFrom<MoveRow> for MoveRequest {
 /// The longest reason kept with a decision.
 const MAX_REASON_CHARS: usize = 1000;
 
-impl Storage {
+reads! {
+    fn move_request(id: i64) -> MoveRequest;
+    fn move_requests(status: Option<MoveStatus>, job_id: Option<i64>, limit: u32) -> Vec<MoveRequest>;
+    fn pending_moves() -> Vec<MoveRequest>;
+}
+
+fn pending(request: &MoveRequest) -> ServiceResult<()> {
+    if request.status == MoveStatus::Pending {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "this move request is already {}",
+            request.status.as_str()
+        )))
+    }
+}
+
+impl Tx {
     /// Records a request to move `job` (as read, at `based_on_version`) to a new window. A
     /// pending request of the same job is superseded by this one: the newest ask is the one
     /// that stands.
     pub async fn request_move(
-        &self,
+        &mut self,
         job: &Job,
         based_on_version: i64,
         planned_start: DateTime<Utc>,
@@ -85,10 +101,7 @@ impl Storage {
         actor: &Actor,
     ) -> ServiceResult<MoveRequest> {
         if job.version != based_on_version {
-            return Err(ServiceError::StaleVersion {
-                what: "job",
-                current: job.version,
-            });
+            return Err(ServiceError::stale("job", job.version).with_current(job));
         }
         if planned_end.is_some_and(|end| end <= planned_start) {
             return Err(ServiceError::invalid(
@@ -102,17 +115,16 @@ impl Storage {
             "from": { "planned_start": job.planned_start, "planned_end": job.planned_end },
             "to": { "planned_start": planned_start, "planned_end": planned_end },
         });
-        let id = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let id: i64 = on_db!(self, c => {
             sqlx::query(
                 "UPDATE job_move_requests SET status = 'superseded', decided_at = $1 \
                  WHERE job_id = $2 AND status = 'pending'",
             )
             .bind(at)
             .bind(job.id)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?;
-            let id: i64 = sqlx::query_scalar(
+            sqlx::query_scalar(
                 "INSERT INTO job_move_requests (job_id, requested_by, based_on_version, from_start, \
                  from_end, planned_start, planned_end, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
@@ -125,19 +137,26 @@ impl Storage {
             .bind(stored_precision(planned_start))
             .bind(planned_end.map(stored_precision))
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            let detail = serde_json::json!({ "move_request": id, "move": detail });
-            write_audit!(&mut *tx, actor, "job.move_request", Some("job"), Some(job.id), &detail)?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+            .fetch_one(&mut *c)
+            .await
         })?;
+        let detail = serde_json::json!({ "move_request": id, "move": detail });
+        audit::write(
+            self,
+            actor,
+            "job.move_request",
+            Some(("job", job.id)),
+            &detail,
+        )
+        .await?;
         self.move_request(id).await
     }
+}
 
-    pub async fn move_request(&self, id: i64) -> ServiceResult<MoveRequest> {
+impl Db {
+    pub async fn move_request(&mut self, id: i64) -> ServiceResult<MoveRequest> {
         let sql = format!("{MOVE_SELECT} WHERE m.id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, MoveRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, MoveRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound {
                 what: "move request",
             })?
@@ -146,7 +165,7 @@ impl Storage {
 
     /// Move requests, newest first; `status` and `job_id` narrow them.
     pub async fn move_requests(
-        &self,
+        &mut self,
         status: Option<MoveStatus>,
         job_id: Option<i64>,
         limit: u32,
@@ -164,7 +183,7 @@ impl Storage {
             format!(" WHERE {}", conditions.join(" AND "))
         };
         let sql = format!("{MOVE_SELECT}{filter} ORDER BY m.id DESC LIMIT {limit}");
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             let mut query = sqlx::query_as::<_, MoveRow>(&sql);
             if let Some(status) = status {
                 query = query.bind(status.as_str());
@@ -172,90 +191,78 @@ impl Storage {
             if let Some(job_id) = job_id {
                 query = query.bind(job_id);
             }
-            query.fetch_all(pool).await
+            query.fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(MoveRequest::try_from).collect()
     }
 
-    /// Writes a request's new status and audits it. With `only_if_pending`, nothing happens to a
-    /// request no longer pending (decided by someone else meanwhile) and `false` says so;
-    /// without, it also undoes a claim whose move did not happen. Back to `pending`, it has no
-    /// decider.
-    #[allow(clippy::too_many_arguments)] // each is one fact of the audited change
-    async fn set_move_status(
-        &self,
-        id: i64,
+    /// Every pending request (few at any time): the calendar shows each on its job.
+    pub async fn pending_moves(&mut self) -> ServiceResult<Vec<MoveRequest>> {
+        self.move_requests(Some(MoveStatus::Pending), None, 10_000)
+            .await
+    }
+}
+
+impl Tx {
+    /// Writes a pending request's new status and audits it; a request no longer pending
+    /// (decided by someone else meanwhile) is a conflict.
+    async fn close_pending_move(
+        &mut self,
+        request: &MoveRequest,
         status: MoveStatus,
         reason: &str,
         actor: &Actor,
         audit_action: &'static str,
-        job_id: i64,
-        only_if_pending: bool,
-    ) -> ServiceResult<bool> {
-        let detail = serde_json::json!({ "move_request": id, "reason": reason });
-        let (decided_by, decided_at) = if status == MoveStatus::Pending {
-            (None, None)
-        } else {
-            (actor.user_id, Some(now()))
-        };
-        let sql = if only_if_pending {
-            "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-             WHERE id = $5 AND status = 'pending'"
-        } else {
-            "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
-             WHERE id = $5"
-        };
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(sql)
-                .bind(status.as_str())
-                .bind(decided_by)
-                .bind(decided_at)
-                .bind(reason)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, audit_action, Some("job"), Some(job_id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<bool, ServiceError>(changed > 0)
-        })
-    }
-
-    fn pending(request: &MoveRequest) -> ServiceResult<()> {
-        if request.status == MoveStatus::Pending {
-            Ok(())
-        } else {
-            Err(ServiceError::Conflict(format!(
-                "this move request is already {}",
-                request.status.as_str()
-            )))
+    ) -> ServiceResult<()> {
+        pending(request)?;
+        let at = now();
+        let changed = on_db!(self, c => {
+            sqlx::query(
+                "UPDATE job_move_requests SET status = $1, decided_by = $2, decided_at = $3, reason = $4 \
+                 WHERE id = $5 AND status = 'pending'",
+            )
+            .bind(status.as_str())
+            .bind(actor.user_id)
+            .bind(at)
+            .bind(reason)
+            .bind(request.id)
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        if changed == 0 {
+            // Decided by someone else between the read and the write.
+            return pending(&self.move_request(request.id).await?);
         }
+        let detail = serde_json::json!({ "move_request": request.id, "reason": reason });
+        audit::write(
+            self,
+            actor,
+            audit_action,
+            Some(("job", request.job_id)),
+            &detail,
+        )
+        .await
     }
 
     /// Approves a pending request: the job moves (as the approver, based on the version the
-    /// request was made on). The request is claimed first, so two approvers never both move the
-    /// job; a job changed meanwhile supersedes the request instead (409).
-    pub async fn approve_move(&self, id: i64, actor: &Actor) -> ServiceResult<(MoveRequest, Job)> {
+    /// request was made on). A job changed since the request is a stale version (409): the
+    /// transaction is then to be dropped and the request marked with [`Tx::supersede_move`].
+    pub async fn approve_move(
+        &mut self,
+        id: i64,
+        actor: &Actor,
+    ) -> ServiceResult<(MoveRequest, Job)> {
         let request = self.move_request(id).await?;
-        Self::pending(&request)?;
-        if !self
-            .set_move_status(
-                id,
-                MoveStatus::Approved,
-                "",
-                actor,
-                "job.move_approve",
-                request.job_id,
-                true,
-            )
-            .await?
-        {
-            Self::pending(&self.move_request(id).await?)?;
-        }
-        let moved = self
+        self.close_pending_move(
+            &request,
+            MoveStatus::Approved,
+            "",
+            actor,
+            "job.move_approve",
+        )
+        .await?;
+        let job = self
             .reschedule_job(
                 request.job_id,
                 request.based_on_version,
@@ -263,58 +270,30 @@ impl Storage {
                 request.planned_end,
                 actor,
             )
-            .await;
-        match moved {
-            Ok(job) => Ok((self.move_request(id).await?, job)),
-            Err(error) => {
-                let (status, reason, audit_action) = match &error {
-                    ServiceError::StaleVersion { .. } => (
-                        MoveStatus::Superseded,
-                        "the job changed after the request",
-                        "job.move_supersede",
-                    ),
-                    // Nothing moved: the request waits again.
-                    _ => (MoveStatus::Pending, "", "job.move_approve_failed"),
-                };
-                self.set_move_status(
-                    id,
-                    status,
-                    reason,
-                    actor,
-                    audit_action,
-                    request.job_id,
-                    false,
-                )
-                .await?;
-                Err(error)
-            }
-        }
+            .await?;
+        Ok((self.move_request(id).await?, job))
+    }
+
+    /// Marks a pending request whose job changed after it was made: it can no longer apply.
+    pub async fn supersede_move(&mut self, id: i64, actor: &Actor) -> ServiceResult<MoveRequest> {
+        let request = self.move_request(id).await?;
+        self.close_pending_move(
+            &request,
+            MoveStatus::Superseded,
+            "the job changed after the request",
+            actor,
+            "job.move_supersede",
+        )
+        .await?;
+        self.move_request(id).await
     }
 
     /// Rejects a pending request, with the decider's reason; the job stays where it is.
     pub async fn reject_move(
-        &self,
+        &mut self,
         id: i64,
         reason: &str,
         actor: &Actor,
-    ) -> ServiceResult<MoveRequest> {
-        self.close_move(id, MoveStatus::Rejected, reason, actor, "job.move_reject")
-            .await
-    }
-
-    /// The requester takes a pending request back.
-    pub async fn withdraw_move(&self, id: i64, actor: &Actor) -> ServiceResult<MoveRequest> {
-        self.close_move(id, MoveStatus::Withdrawn, "", actor, "job.move_withdraw")
-            .await
-    }
-
-    async fn close_move(
-        &self,
-        id: i64,
-        status: MoveStatus,
-        reason: &str,
-        actor: &Actor,
-        audit_action: &'static str,
     ) -> ServiceResult<MoveRequest> {
         let reason = reason.trim();
         if reason.chars().count() > MAX_REASON_CHARS {
@@ -324,28 +303,28 @@ impl Storage {
             ));
         }
         let request = self.move_request(id).await?;
-        Self::pending(&request)?;
-        if !self
-            .set_move_status(
-                id,
-                status,
-                reason,
-                actor,
-                audit_action,
-                request.job_id,
-                true,
-            )
-            .await?
-        {
-            // Decided by someone else between the read and the write.
-            Self::pending(&self.move_request(id).await?)?;
-        }
+        self.close_pending_move(
+            &request,
+            MoveStatus::Rejected,
+            reason,
+            actor,
+            "job.move_reject",
+        )
+        .await?;
         self.move_request(id).await
     }
 
-    /// Every pending request (few at any time): the calendar shows each on its job.
-    pub async fn pending_moves(&self) -> ServiceResult<Vec<MoveRequest>> {
-        self.move_requests(Some(MoveStatus::Pending), None, 10_000)
-            .await
+    /// The requester takes a pending request back.
+    pub async fn withdraw_move(&mut self, id: i64, actor: &Actor) -> ServiceResult<MoveRequest> {
+        let request = self.move_request(id).await?;
+        self.close_pending_move(
+            &request,
+            MoveStatus::Withdrawn,
+            "",
+            actor,
+            "job.move_withdraw",
+        )
+        .await?;
+        self.move_request(id).await
     }
 }

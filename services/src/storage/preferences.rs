@@ -3,59 +3,44 @@
 
 use domain::CalendarFilters;
 
-use super::{now, on_pool, Storage};
+use super::{now, on_db, reads, writes, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// The preference the calendar's view and filters are kept under.
 const CALENDAR_FILTERS: &str = "calendar.filters";
 
-impl Storage {
+reads! {
+    fn saved_calendar_filters(user_id: i64) -> Option<CalendarFilters>;
+    fn calendar_filters(user_id: i64) -> CalendarFilters;
+}
+
+writes! {
+    fn set_calendar_filters(user_id: i64, filters: &CalendarFilters) -> ();
+}
+
+impl Db {
     /// A remembered per-user setting (JSON), if the user saved one.
     async fn preference(
-        &self,
+        &mut self,
         user_id: i64,
         name: &str,
     ) -> ServiceResult<Option<serde_json::Value>> {
-        let value = on_pool!(self, pool => {
+        let value = on_db!(self, c => {
             sqlx::query_scalar::<_, sqlx::types::Json<serde_json::Value>>(
                 "SELECT value FROM user_preferences WHERE user_id = $1 AND name = $2",
             )
             .bind(user_id)
             .bind(name)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await
         })?;
         Ok(value.map(|v| v.0))
     }
 
-    /// Saves a per-user setting, replacing the previous value. Not audited: it changes what one
-    /// user sees, nothing anyone else relies on.
-    async fn set_preference(
-        &self,
-        user_id: i64,
-        name: &str,
-        value: &serde_json::Value,
-    ) -> ServiceResult<()> {
-        on_pool!(self, pool => {
-            sqlx::query(
-                "INSERT INTO user_preferences (user_id, name, value, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            )
-            .bind(user_id)
-            .bind(name)
-            .bind(sqlx::types::Json(value))
-            .bind(now())
-            .execute(pool)
-            .await
-            .map(|_| ())
-        })?;
-        Ok(())
-    }
-
     /// The calendar view and filters the user last chose, if any. A value saved by an older
     /// uHub that no longer reads is forgotten, not an error.
     pub async fn saved_calendar_filters(
-        &self,
+        &mut self,
         user_id: i64,
     ) -> ServiceResult<Option<CalendarFilters>> {
         Ok(self
@@ -65,16 +50,42 @@ impl Storage {
     }
 
     /// The calendar view and filters the user last chose (defaults if none).
-    pub async fn calendar_filters(&self, user_id: i64) -> ServiceResult<CalendarFilters> {
+    pub async fn calendar_filters(&mut self, user_id: i64) -> ServiceResult<CalendarFilters> {
         Ok(self
             .saved_calendar_filters(user_id)
             .await?
             .unwrap_or_default())
     }
+}
+
+impl Tx {
+    /// Saves a per-user setting, replacing the previous value. Not audited: it changes what one
+    /// user sees, nothing anyone else relies on.
+    async fn set_preference(
+        &mut self,
+        user_id: i64,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> ServiceResult<()> {
+        on_db!(self, c => {
+            sqlx::query(
+                "INSERT INTO user_preferences (user_id, name, value, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(name)
+            .bind(sqlx::types::Json(value))
+            .bind(now())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
+        })?;
+        Ok(())
+    }
 
     /// Remembers the calendar view and filters the user chose.
     pub async fn set_calendar_filters(
-        &self,
+        &mut self,
         user_id: i64,
         filters: &CalendarFilters,
     ) -> ServiceResult<()> {

@@ -6,8 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{BackendConfig, Color, ExecutionBackend, ProjectState, ProjectSummary};
 use sqlx::types::Json;
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// An environment to create with a project.
@@ -171,10 +170,29 @@ impl SummaryRow {
     }
 }
 
-impl Storage {
-    /// Creates a project with its environments in one transaction.
+reads! {
+    fn project_access(id: i64) -> ProjectAccess;
+    fn project_execution(id: i64) -> ProjectExecution;
+    fn project_summary(id: i64) -> ProjectSummary;
+    fn list_project_summaries() -> Vec<ProjectSummary>;
+    fn project_id_by_name(name: &str) -> Option<i64>;
+}
+
+writes! {
+    fn create_project(project: &NewProject, actor: &Actor) -> ProjectSummary;
+    fn update_project(
+        id: i64,
+        based_on_version: i64,
+        changes: &ProjectChanges,
+        actor: &Actor,
+    ) -> ProjectSummary;
+    fn delete_project(id: i64, actor: &Actor) -> ProjectRemoval;
+}
+
+impl Tx {
+    /// Creates a project with its environments.
     pub async fn create_project(
-        &self,
+        &mut self,
         project: &NewProject,
         actor: &Actor,
     ) -> ServiceResult<ProjectSummary> {
@@ -192,8 +210,7 @@ impl Storage {
             }
         }
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let id: i64 = on_db!(self, c => {
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO projects (name, description, color, owner_id, execution_backend, \
                  execution_backend_config, created_at, updated_at) \
@@ -206,7 +223,7 @@ impl Storage {
             .bind(project.execution_backend.map(ExecutionBackend::as_str))
             .bind(Json(&project.execution_backend_config))
             .bind(at)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_unique("name"))?;
             for environment in &project.environments {
@@ -218,27 +235,35 @@ impl Storage {
                 .bind(&environment.name)
                 .bind(environment.is_production)
                 .bind(at)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await?;
             }
-            let detail = serde_json::json!({
-                "name": name,
-                "environments": project.environments.iter().map(|e| &e.name).collect::<Vec<_>>(),
-            });
-            write_audit!(&mut *tx, actor, "project.create", Some("project"), Some(id), &detail)?;
-            tx.commit().await?;
             Ok::<i64, ServiceError>(id)
         })?;
+        let detail = serde_json::json!({
+            "name": name,
+            "environments": project.environments.iter().map(|e| &e.name).collect::<Vec<_>>(),
+        });
+        audit::write(
+            self,
+            actor,
+            "project.create",
+            Some(("project", id)),
+            &detail,
+        )
+        .await?;
         self.project_summary(id).await
     }
+}
 
+impl Db {
     /// A project's owner and state in one small query: what every job request checks, without
-    /// the counts and environment names of [`Storage::project_summary`].
-    pub async fn project_access(&self, id: i64) -> ServiceResult<ProjectAccess> {
-        let row = on_pool!(self, pool => {
+    /// the counts and environment names of [`Db::project_summary`].
+    pub async fn project_access(&mut self, id: i64) -> ServiceResult<ProjectAccess> {
+        let row = on_db!(self, c => {
             sqlx::query_as::<_, AccessRow>("SELECT owner_id, state FROM projects WHERE id = $1")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await
         })?
         .ok_or(ServiceError::NotFound { what: "project" })?;
@@ -250,13 +275,13 @@ impl Storage {
 
     /// A project's owner, state and execution settings in one small query (every launch and
     /// every run reads them).
-    pub async fn project_execution(&self, id: i64) -> ServiceResult<ProjectExecution> {
-        let row = on_pool!(self, pool => {
+    pub async fn project_execution(&mut self, id: i64) -> ServiceResult<ProjectExecution> {
+        let row = on_db!(self, c => {
             sqlx::query_as::<_, ExecutionRow>(
                 "SELECT owner_id, state, execution_backend, execution_backend_config FROM projects WHERE id = $1",
             )
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await
         })?
         .ok_or(ServiceError::NotFound { what: "project" })?;
@@ -273,10 +298,10 @@ impl Storage {
     }
 
     /// One project with its figures.
-    pub async fn project_summary(&self, id: i64) -> ServiceResult<ProjectSummary> {
+    pub async fn project_summary(&mut self, id: i64) -> ServiceResult<ProjectSummary> {
         let sql = format!("{SUMMARY_SELECT} WHERE p.id = $2");
-        let row = on_pool!(self, pool => {
-            sqlx::query_as::<_, SummaryRow>(&sql).bind(now()).bind(id).fetch_optional(pool).await
+        let row = on_db!(self, c => {
+            sqlx::query_as::<_, SummaryRow>(&sql).bind(now()).bind(id).fetch_optional(&mut *c).await
         })?
         .ok_or(ServiceError::NotFound { what: "project" })?;
         let environments = self
@@ -288,9 +313,9 @@ impl Storage {
     }
 
     /// Every project, by name (case-insensitive), with its environments and figures.
-    pub async fn list_project_summaries(&self) -> ServiceResult<Vec<ProjectSummary>> {
+    pub async fn list_project_summaries(&mut self) -> ServiceResult<Vec<ProjectSummary>> {
         let sql = format!("{SUMMARY_SELECT} ORDER BY LOWER(p.name), p.id");
-        let rows = on_pool!(self, pool => sqlx::query_as::<_, SummaryRow>(&sql).bind(now()).fetch_all(pool).await)?;
+        let rows = on_db!(self, c => sqlx::query_as::<_, SummaryRow>(&sql).bind(now()).fetch_all(&mut *c).await)?;
         let mut environments = self.environment_names(None).await?;
         rows.into_iter()
             .map(|row| {
@@ -302,15 +327,15 @@ impl Storage {
 
     /// Environment names per project, in creation order; one project or all.
     async fn environment_names(
-        &self,
+        &mut self,
         project_id: Option<i64>,
     ) -> ServiceResult<HashMap<i64, Vec<String>>> {
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, EnvironmentNameRow>(
                 "SELECT project_id, name FROM environments WHERE ($1 IS NULL OR project_id = $1) ORDER BY project_id, id",
             )
             .bind(project_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         let mut by_project: HashMap<i64, Vec<String>> = HashMap::new();
@@ -320,9 +345,18 @@ impl Storage {
         Ok(by_project)
     }
 
+    /// The id of a project by its exact name.
+    pub async fn project_id_by_name(&mut self, name: &str) -> ServiceResult<Option<i64>> {
+        Ok(on_db!(self, c => {
+            sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE name = $1").bind(name).fetch_optional(&mut *c).await
+        })?)
+    }
+}
+
+impl Tx {
     /// Applies the changes only if nobody changed the project since `based_on_version`.
     pub async fn update_project(
-        &self,
+        &mut self,
         id: i64,
         based_on_version: i64,
         changes: &ProjectChanges,
@@ -347,9 +381,8 @@ impl Storage {
             "execution_backend": changes.execution_backend,
             "execution_backend_config": changes.execution_backend_config.is_some(),
         });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE projects SET name = COALESCE($1, name), description = COALESCE($2, description), \
                  color = COALESCE($3, color), state = COALESCE($4, state), \
                  owner_id = CASE WHEN $5 THEN $6 ELSE owner_id END, \
@@ -369,77 +402,94 @@ impl Storage {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
+            .map(|done| done.rows_affected())
             .map_err(|error| match ServiceError::on_unique("name")(error) {
                 ServiceError::Database(error) => ServiceError::on_foreign_key_field("owner_id", "no such user")(error),
                 other => other,
-            })?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, archiving, Some("project"), Some(id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+            })
         })?;
         if changed == 0 {
-            return Err(self.stale_or_missing("projects", "project", id).await);
+            return Err(
+                match self.stale_or_missing("projects", "project", id).await {
+                    stale @ ServiceError::StaleVersion { .. } => {
+                        let current = self.project_summary(id).await?;
+                        stale.with_current(&current)
+                    }
+                    other => other,
+                },
+            );
         }
+        audit::write(self, actor, archiving, Some(("project", id)), &detail).await?;
         self.project_summary(id).await
     }
 
     /// Deletes a project that has no history; one with runs or incidents is archived instead,
     /// so nothing that happened is ever lost. Environments, jobs, backlog and links go with it.
-    pub async fn delete_project(&self, id: i64, actor: &Actor) -> ServiceResult<ProjectRemoval> {
-        let archived = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+    pub async fn delete_project(
+        &mut self,
+        id: i64,
+        actor: &Actor,
+    ) -> ServiceResult<ProjectRemoval> {
+        let history: Option<i64> = on_db!(self, c => {
             let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM projects WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *c)
                 .await?;
             if exists.is_none() {
                 return Err(ServiceError::NotFound { what: "project" });
             }
-            let history: i64 = sqlx::query_scalar(
+            sqlx::query_scalar(
                 "SELECT (SELECT COUNT(*) FROM runs WHERE project_id = $1) + \
                  (SELECT COUNT(*) FROM incidents WHERE project_id = $1)",
             )
             .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if history > 0 {
+            .fetch_one(&mut *c)
+            .await
+            .map(Some)
+        })?;
+        let history = history.unwrap_or(0);
+        if history > 0 {
+            on_db!(self, c => {
                 sqlx::query("UPDATE projects SET state = 'archived', version = version + 1, updated_at = $1 WHERE id = $2")
                     .bind(now())
                     .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let detail = serde_json::json!({ "reason": "the project has runs or incidents", "history": history });
-                write_audit!(&mut *tx, actor, "project.archive", Some("project"), Some(id), &detail)?;
-            } else {
-                sqlx::query("DELETE FROM projects WHERE id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
+                    .execute(&mut *c)
                     .await
-                    .map_err(ServiceError::on_foreign_key("the project is still referenced; archive it instead"))?;
-                write_audit!(&mut *tx, actor, "project.delete", Some("project"), Some(id), &serde_json::json!({}))?;
-            }
-            tx.commit().await?;
-            Ok::<bool, ServiceError>(history > 0)
-        })?;
-        if archived {
+                    .map(|done| done.rows_affected())
+            })?;
+            let detail = serde_json::json!({ "reason": "the project has runs or incidents", "history": history });
+            audit::write(
+                self,
+                actor,
+                "project.archive",
+                Some(("project", id)),
+                &detail,
+            )
+            .await?;
             Ok(ProjectRemoval::Archived(Box::new(
                 self.project_summary(id).await?,
             )))
         } else {
+            on_db!(self, c => {
+                sqlx::query("DELETE FROM projects WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(ServiceError::on_foreign_key("the project is still referenced; archive it instead"))
+            })?;
+            audit::write(
+                self,
+                actor,
+                "project.delete",
+                Some(("project", id)),
+                &serde_json::json!({}),
+            )
+            .await?;
             Ok(ProjectRemoval::Deleted)
         }
-    }
-
-    /// The id of a project by its exact name.
-    pub async fn project_id_by_name(&self, name: &str) -> ServiceResult<Option<i64>> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT id FROM projects WHERE name = $1").bind(name).fetch_optional(pool).await
-        })?)
     }
 }
 

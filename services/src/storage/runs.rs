@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::{ExecutionBackend, LogLine, LogStream, Run, RunStatus};
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Pool, Storage};
+use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A run to record for a job. `environment` is a name within the job's project.
@@ -73,21 +72,53 @@ impl TryFrom<RunRow> for Run {
     }
 }
 
-impl Storage {
+reads! {
+    fn run(id: i64) -> Run;
+    fn list_job_runs(job_id: i64, before: Option<i64>, limit: u32) -> Vec<Run>;
+    fn recent_project_runs(project_id: i64, limit: u32) -> Vec<Run>;
+    fn runs_in_states(statuses: &[RunStatus], limit: u32) -> Vec<Run>;
+    fn run_logs(run_id: i64, after_seq: i64, limit: u32) -> Vec<LogLine>;
+}
+
+writes! {
+    fn create_run(run: &NewRun, actor: &Actor) -> Run;
+    fn claim_runs(
+        worker: &str,
+        backends: &[ExecutionBackend],
+        limit: u32,
+        per_environment: u32,
+    ) -> Vec<Run>;
+    fn heartbeat(run_id: i64, worker: &str) -> bool;
+    fn set_external_id(run_id: i64, external_id: &str) -> ();
+    fn append_run_logs(
+        run_id: i64,
+        lines: &[(i64, LogStream, String)],
+        log_bytes: i64,
+        truncated: bool,
+    ) -> ();
+    fn append_run_lines(run_id: i64, stream: LogStream, lines: &[String]) -> ();
+    fn finish_run(
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+    ) -> Run;
+    fn cancel_run(run_id: i64, actor: &Actor) -> CancelOutcome;
+    fn decide_run(run_id: i64, approve: bool, comment: Option<&str>, actor: &Actor) -> Run;
+    fn sweep_orphans(stale_before: DateTime<Utc>) -> Vec<Orphan>;
+}
+
+impl Tx {
     /// Records a run of a job in its first status, audited as `run.create`.
-    pub async fn create_run(&self, run: &NewRun, actor: &Actor) -> ServiceResult<Run> {
+    pub async fn create_run(&mut self, run: &NewRun, actor: &Actor) -> ServiceResult<Run> {
         let job = self.job(run.job_id).await?;
         let environment_id = match &run.environment {
             Some(name) => Some(self.environment(job.project_id, name).await?.id),
             None => None,
         };
         let at = now();
-        let sql = format!("{RUN_SELECT} WHERE r.id = $1");
-        // Read back inside the transaction: once committed, a dispatcher may take the run at
-        // once, and the answer must say what was recorded (`queued`), not what came next.
-        let row: RunRow = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar(
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
             )
@@ -98,32 +129,33 @@ impl Storage {
             .bind(run.status.as_str())
             .bind(run.launched_by)
             .bind(at)
-            .fetch_one(&mut *tx)
-            .await?;
-            let detail = serde_json::json!({
-                "job_id": job.id,
-                "environment": run.environment,
-                "backend": run.backend,
-                "status": run.status,
-            });
-            write_audit!(&mut *tx, actor, "run.create", Some("run"), Some(id), &detail)?;
-            let row = sqlx::query_as::<_, RunRow>(&sql).bind(id).fetch_one(&mut *tx).await?;
-            tx.commit().await?;
-            Ok::<RunRow, ServiceError>(row)
+            .fetch_one(&mut *c)
+            .await
         })?;
-        row.try_into()
+        let detail = serde_json::json!({
+            "job_id": job.id,
+            "environment": run.environment,
+            "backend": run.backend,
+            "status": run.status,
+        });
+        audit::write(self, actor, "run.create", Some(("run", id)), &detail).await?;
+        // Read back inside the transaction: once committed, a dispatcher may take the run at
+        // once, and the answer must say what was recorded (`queued`), not what came next.
+        self.run(id).await
     }
+}
 
-    pub async fn run(&self, id: i64) -> ServiceResult<Run> {
+impl Db {
+    pub async fn run(&mut self, id: i64) -> ServiceResult<Run> {
         let sql = format!("{RUN_SELECT} WHERE r.id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, RunRow>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, RunRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "run" })?
             .try_into()
     }
 
     /// A job's runs, newest first; `before` is the id the previous page ended on.
     pub async fn list_job_runs(
-        &self,
+        &mut self,
         job_id: i64,
         before: Option<i64>,
         limit: u32,
@@ -131,21 +163,21 @@ impl Storage {
         let sql = format!(
             "{RUN_SELECT} WHERE r.job_id = $1 AND ($2 IS NULL OR r.id < $2) ORDER BY r.id DESC LIMIT $3"
         );
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, RunRow>(&sql).bind(job_id).bind(before).bind(i64::from(limit)).fetch_all(pool).await
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(job_id).bind(before).bind(i64::from(limit)).fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(Run::try_from).collect()
     }
 
     /// A project's most recent runs, oldest of them first.
     pub async fn recent_project_runs(
-        &self,
+        &mut self,
         project_id: i64,
         limit: u32,
     ) -> ServiceResult<Vec<Run>> {
         let sql = format!("{RUN_SELECT} WHERE r.project_id = $1 ORDER BY r.id DESC LIMIT $2");
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, RunRow>(&sql).bind(project_id).bind(i64::from(limit)).fetch_all(pool).await
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(project_id).bind(i64::from(limit)).fetch_all(&mut *c).await
         })?;
         let mut runs = rows
             .into_iter()
@@ -158,7 +190,7 @@ impl Storage {
     /// Every project's runs in one of `statuses`, newest first (the dashboard's "running" and
     /// "awaiting approval").
     pub async fn runs_in_states(
-        &self,
+        &mut self,
         statuses: &[RunStatus],
         limit: u32,
     ) -> ServiceResult<Vec<Run>> {
@@ -172,10 +204,41 @@ impl Storage {
             return Ok(Vec::new());
         }
         let sql = format!("{RUN_SELECT} WHERE r.status IN ({listed}) ORDER BY r.id DESC LIMIT $1");
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, RunRow>(&sql).bind(i64::from(limit)).fetch_all(pool).await
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(i64::from(limit)).fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// A run's log lines after `after_seq`, in order, `limit` at most.
+    pub async fn run_logs(
+        &mut self,
+        run_id: i64,
+        after_seq: i64,
+        limit: u32,
+    ) -> ServiceResult<Vec<LogLine>> {
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, LogRow>(
+                "SELECT seq, stream, line, created_at FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(run_id)
+            .bind(after_seq)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(LogLine {
+                    seq: row.seq,
+                    stream: row.stream.parse().map_err(|e| {
+                        ServiceError::Internal(format!("stored log line is invalid: {e}"))
+                    })?,
+                    line: row.line,
+                    at: row.created_at,
+                })
+            })
+            .collect()
     }
 }
 
@@ -204,15 +267,14 @@ pub enum CancelOutcome {
     Requested(Run),
 }
 
-impl Storage {
+impl Tx {
     /// Takes up to `limit` queued runs of the given backends for worker `worker`, oldest first,
     /// and marks them running, never more than `per_environment` running at once in one
     /// environment. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several uHub processes share one
-    /// queue without ever taking the same run twice; SQLite has one writer at a time, so the same
-    /// statement without the clause is already exclusive. One run per statement: the
-    /// per-environment count must see the runs claimed just before.
+    /// queue without ever taking the same run twice (see [`dialect::skip_locked`]). One run per
+    /// statement: the per-environment count must see the runs claimed just before.
     pub async fn claim_runs(
-        &self,
+        &mut self,
         worker: &str,
         backends: &[ExecutionBackend],
         limit: u32,
@@ -227,28 +289,23 @@ impl Storage {
             "SELECT q.id FROM runs q WHERE q.status = 'queued' AND q.backend IN ({}) \
              AND (q.environment_id IS NULL OR (SELECT COUNT(*) FROM runs r \
                   WHERE r.environment_id = q.environment_id AND r.status = 'running') < $3) \
-             ORDER BY q.id LIMIT 1",
-            placeholders.join(", ")
+             ORDER BY q.id LIMIT 1{}",
+            placeholders.join(", "),
+            dialect::skip_locked(self.engine(), "q"),
         );
-        let sql = match &self.pool {
-            Pool::Postgres(_) => format!(
-                "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
-                 updated_at = $2 WHERE id IN ({pick} FOR UPDATE OF q SKIP LOCKED) RETURNING id"
-            ),
-            Pool::Sqlite(_) => format!(
-                "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
-                 updated_at = $2 WHERE id IN ({pick}) RETURNING id"
-            ),
-        };
+        let sql = format!(
+            "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
+             updated_at = $2 WHERE id IN ({pick}) RETURNING id"
+        );
         let mut runs = Vec::new();
         for _ in 0..limit {
             let at = now();
-            let id: Option<i64> = on_pool!(self, pool => {
+            let id: Option<i64> = on_db!(self, c => {
                 let mut query = sqlx::query_scalar(&sql).bind(worker).bind(at).bind(i64::from(per_environment));
                 for name in &names {
                     query = query.bind(*name);
                 }
-                query.fetch_optional(pool).await
+                query.fetch_optional(&mut *c).await
             })?;
             match id {
                 Some(id) => runs.push(self.run(id).await?),
@@ -259,8 +316,8 @@ impl Storage {
     }
 
     /// The worker still runs it; the answer says whether someone asked to cancel it.
-    pub async fn heartbeat(&self, run_id: i64, worker: &str) -> ServiceResult<bool> {
-        let cancel: Option<bool> = on_pool!(self, pool => {
+    pub async fn heartbeat(&mut self, run_id: i64, worker: &str) -> ServiceResult<bool> {
+        let cancel: Option<bool> = on_db!(self, c => {
             sqlx::query_scalar(
                 "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND claimed_by = $3 AND status = 'running' \
                  RETURNING cancel_requested",
@@ -268,7 +325,7 @@ impl Storage {
             .bind(now())
             .bind(run_id)
             .bind(worker)
-            .fetch_optional(pool)
+            .fetch_optional(&mut *c)
             .await
         })?;
         // No row: the run was settled elsewhere (a sweep after a long pause): stop it too.
@@ -276,21 +333,21 @@ impl Storage {
     }
 
     /// Records what the run started (a process group id, a container id) for crash recovery.
-    pub async fn set_external_id(&self, run_id: i64, external_id: &str) -> ServiceResult<()> {
-        on_pool!(self, pool => {
+    pub async fn set_external_id(&mut self, run_id: i64, external_id: &str) -> ServiceResult<()> {
+        on_db!(self, c => {
             sqlx::query("UPDATE runs SET external_id = $1 WHERE id = $2")
                 .bind(external_id)
                 .bind(run_id)
-                .execute(pool)
+                .execute(&mut *c)
                 .await
-                .map(|_| ())
+                .map(|done| done.rows_affected())
         })?;
         Ok(())
     }
 
-    /// Appends log lines (already masked) in one transaction, and the running byte count.
+    /// Appends log lines (already masked), and the running byte count.
     pub async fn append_run_logs(
-        &self,
+        &mut self,
         run_id: i64,
         lines: &[(i64, LogStream, String)],
         log_bytes: i64,
@@ -300,8 +357,7 @@ impl Storage {
             return Ok(());
         }
         let at = now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_db!(self, c => {
             for (seq, stream, line) in lines {
                 sqlx::query("INSERT INTO run_logs (run_id, seq, stream, line, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(run_id)
@@ -309,37 +365,39 @@ impl Storage {
                     .bind(stream.as_str())
                     .bind(line)
                     .bind(at)
-                    .execute(&mut *tx)
+                    .execute(&mut *c)
                     .await?;
             }
             sqlx::query("UPDATE runs SET log_bytes = $1, log_truncated = $2 WHERE id = $3")
                 .bind(log_bytes)
                 .bind(truncated)
                 .bind(run_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
-        })
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(())
     }
 
     /// Appends lines after the last stored one (for lines reported to a process that is not the
     /// one executing the run).
     pub async fn append_run_lines(
-        &self,
+        &mut self,
         run_id: i64,
         stream: LogStream,
         lines: &[String],
     ) -> ServiceResult<()> {
-        let next: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
+        let (next, bytes): (i64, i64) = on_db!(self, c => {
+            let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
                 .bind(run_id)
-                .fetch_one(pool)
-                .await
-        })?;
-        let bytes: i64 = on_pool!(self, pool => {
-            sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1").bind(run_id).fetch_one(pool).await
-        })?;
+                .fetch_one(&mut *c)
+                .await?;
+            let bytes: i64 = sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1")
+                .bind(run_id)
+                .fetch_one(&mut *c)
+                .await?;
+            (next, bytes)
+        });
         let numbered: Vec<(i64, LogStream, String)> = lines
             .iter()
             .enumerate()
@@ -350,40 +408,9 @@ impl Storage {
             .await
     }
 
-    /// A run's log lines after `after_seq`, in order, `limit` at most.
-    pub async fn run_logs(
-        &self,
-        run_id: i64,
-        after_seq: i64,
-        limit: u32,
-    ) -> ServiceResult<Vec<LogLine>> {
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as::<_, LogRow>(
-                "SELECT seq, stream, line, created_at FROM run_logs WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-            )
-            .bind(run_id)
-            .bind(after_seq)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await
-        })?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(LogLine {
-                    seq: row.seq,
-                    stream: row.stream.parse().map_err(|e| {
-                        ServiceError::Internal(format!("stored log line is invalid: {e}"))
-                    })?,
-                    line: row.line,
-                    at: row.created_at,
-                })
-            })
-            .collect()
-    }
-
     /// Records the end of a running run (never of one already settled), audited as `run.finish`.
     pub async fn finish_run(
-        &self,
+        &mut self,
         run_id: i64,
         status: RunStatus,
         exit_code: Option<i32>,
@@ -392,9 +419,8 @@ impl Storage {
         let at = now();
         let detail =
             serde_json::json!({ "status": status, "exit_code": exit_code, "reason": reason });
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(
+        let changed = on_db!(self, c => {
+            sqlx::query(
                 "UPDATE runs SET status = $1, exit_code = $2, reason = $3, finished_at = $4, updated_at = $4 \
                  WHERE id = $5 AND status = 'running'",
             )
@@ -403,25 +429,29 @@ impl Storage {
             .bind(reason)
             .bind(at)
             .bind(run_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, &Actor::system(), "run.finish", Some("run"), Some(run_id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<(), ServiceError>(())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
         })?;
+        if changed > 0 {
+            audit::write(
+                self,
+                &Actor::system(),
+                "run.finish",
+                Some(("run", run_id)),
+                &detail,
+            )
+            .await?;
+        }
         self.run(run_id).await
     }
 
     /// Cancels a run that has not started, or asks the process running it to stop it.
-    pub async fn cancel_run(&self, run_id: i64, actor: &Actor) -> ServiceResult<CancelOutcome> {
+    pub async fn cancel_run(&mut self, run_id: i64, actor: &Actor) -> ServiceResult<CancelOutcome> {
         let at = now();
         let reason = format!("canceled by {}", actor.username);
         let detail = serde_json::json!({ "reason": reason });
-        let (direct, requested) = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        let (direct, requested) = on_db!(self, c => {
             let direct = sqlx::query(
                 "UPDATE runs SET status = 'canceled', reason = $1, finished_at = $2, updated_at = $2 \
                  WHERE id = $3 AND status IN ('queued', 'awaiting_approval')",
@@ -429,25 +459,24 @@ impl Storage {
             .bind(&reason)
             .bind(at)
             .bind(run_id)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await?
             .rows_affected();
             let requested = if direct == 0 {
                 sqlx::query("UPDATE runs SET cancel_requested = TRUE, updated_at = $1 WHERE id = $2 AND status = 'running'")
                     .bind(at)
                     .bind(run_id)
-                    .execute(&mut *tx)
+                    .execute(&mut *c)
                     .await?
                     .rows_affected()
             } else {
                 0
             };
-            if direct + requested > 0 {
-                write_audit!(&mut *tx, actor, "run.cancel", Some("run"), Some(run_id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<(u64, u64), ServiceError>((direct, requested))
-        })?;
+            (direct, requested)
+        });
+        if direct + requested > 0 {
+            audit::write(self, actor, "run.cancel", Some(("run", run_id)), &detail).await?;
+        }
         let run = self.run(run_id).await?;
         match (direct, requested) {
             (0, 0) => Err(ServiceError::Conflict(format!(
@@ -461,7 +490,7 @@ impl Storage {
 
     /// Approves a run waiting for approval (it joins the queue) or rejects it (it is canceled).
     pub async fn decide_run(
-        &self,
+        &mut self,
         run_id: i64,
         approve: bool,
         comment: Option<&str>,
@@ -482,21 +511,15 @@ impl Storage {
             )
         };
         let detail = serde_json::json!({ "comment": comment });
-        let changed = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query(sql)
+        let changed = on_db!(self, c => {
+            sqlx::query(sql)
                 .bind(actor.user_id)
                 .bind(comment)
                 .bind(at)
                 .bind(run_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if changed > 0 {
-                write_audit!(&mut *tx, actor, action, Some("run"), Some(run_id), &detail)?;
-                tx.commit().await?;
-            }
-            Ok::<u64, ServiceError>(changed)
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
         })?;
         let run = self.run(run_id).await?;
         if changed == 0 {
@@ -505,24 +528,28 @@ impl Storage {
                 run.status
             )));
         }
+        audit::write(self, actor, action, Some(("run", run_id)), &detail).await?;
         Ok(run)
     }
 
     /// Settles runs whose process stopped saying it runs them (killed, crashed, lost): they are
     /// marked failed with the reason, their log says so, and they are returned so that what they
     /// started can be stopped or reattached.
-    pub async fn sweep_orphans(&self, stale_before: DateTime<Utc>) -> ServiceResult<Vec<Orphan>> {
+    pub async fn sweep_orphans(
+        &mut self,
+        stale_before: DateTime<Utc>,
+    ) -> ServiceResult<Vec<Orphan>> {
         #[derive(sqlx::FromRow)]
         struct Stale {
             id: i64,
             external_id: Option<String>,
         }
-        let stale = on_pool!(self, pool => {
+        let stale = on_db!(self, c => {
             sqlx::query_as::<_, Stale>(
                 "SELECT id, external_id FROM runs WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY id",
             )
             .bind(stale_before)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         let mut orphans = Vec::new();

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::SecretInfo;
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::secrets::Sealed;
 use crate::{ServiceError, ServiceResult};
 
@@ -34,18 +33,28 @@ impl From<InfoRow> for SecretInfo {
     }
 }
 
-impl Storage {
+reads! {
+    fn list_secrets(project_id: i64) -> Vec<SecretInfo>;
+    fn sealed_secrets(project_id: i64) -> Vec<(String, Sealed)>;
+}
+
+writes! {
+    fn put_secret(project_id: i64, name: &str, sealed: &Sealed, actor: &Actor) -> SecretInfo;
+    fn delete_secret(project_id: i64, name: &str, actor: &Actor) -> ();
+    fn audit_secret_change(project_id: i64, name: &str, action: &'static str, actor: &Actor) -> ();
+}
+
+impl Tx {
     /// Creates or replaces a secret; the audit log names it, never its value.
     pub async fn put_secret(
-        &self,
+        &mut self,
         project_id: i64,
         name: &str,
         sealed: &Sealed,
         actor: &Actor,
     ) -> ServiceResult<SecretInfo> {
         let at = now();
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
+        on_db!(self, c => {
             sqlx::query(
                 "INSERT INTO project_secrets (project_id, name, nonce, ciphertext, updated_by, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (project_id, name) DO UPDATE SET \
@@ -58,14 +67,20 @@ impl Storage {
             .bind(&sealed.ciphertext)
             .bind(actor.user_id)
             .bind(at)
-            .execute(&mut *tx)
+            .execute(&mut *c)
             .await
-            .map_err(ServiceError::on_foreign_key("the project does not exist"))?;
-            let detail = serde_json::json!({ "name": name });
-            write_audit!(&mut *tx, actor, "secret.put", Some("project"), Some(project_id), &detail)?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
+            .map(|done| done.rows_affected())
+            .map_err(ServiceError::on_foreign_key("the project does not exist"))
         })?;
+        let detail = serde_json::json!({ "name": name });
+        audit::write(
+            self,
+            actor,
+            "secret.put",
+            Some(("project", project_id)),
+            &detail,
+        )
+        .await?;
         self.list_secrets(project_id)
             .await?
             .into_iter()
@@ -73,49 +88,70 @@ impl Storage {
             .ok_or(ServiceError::NotFound { what: "secret" })
     }
 
+    pub async fn delete_secret(
+        &mut self,
+        project_id: i64,
+        name: &str,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let deleted = on_db!(self, c => {
+            sqlx::query("DELETE FROM project_secrets WHERE project_id = $1 AND name = $2")
+                .bind(project_id)
+                .bind(name)
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        if deleted == 0 {
+            return Err(ServiceError::NotFound { what: "secret" });
+        }
+        let detail = serde_json::json!({ "name": name });
+        audit::write(
+            self,
+            actor,
+            "secret.delete",
+            Some(("project", project_id)),
+            &detail,
+        )
+        .await
+    }
+
+    /// Audits a change to a secret held outside the database (Vault): the name, never the value.
+    pub async fn audit_secret_change(
+        &mut self,
+        project_id: i64,
+        name: &str,
+        action: &'static str,
+        actor: &Actor,
+    ) -> ServiceResult<()> {
+        let detail = serde_json::json!({ "name": name, "store": "vault" });
+        audit::write(self, actor, action, Some(("project", project_id)), &detail).await
+    }
+}
+
+impl Db {
     /// A project's secrets by name: names and dates only.
-    pub async fn list_secrets(&self, project_id: i64) -> ServiceResult<Vec<SecretInfo>> {
-        let rows = on_pool!(self, pool => {
+    pub async fn list_secrets(&mut self, project_id: i64) -> ServiceResult<Vec<SecretInfo>> {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, InfoRow>(
                 "SELECT name, updated_by, created_at, updated_at FROM project_secrets WHERE project_id = $1 ORDER BY name",
             )
             .bind(project_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         Ok(rows.into_iter().map(SecretInfo::from).collect())
     }
 
-    pub async fn delete_secret(
-        &self,
-        project_id: i64,
-        name: &str,
-        actor: &Actor,
-    ) -> ServiceResult<()> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let deleted = sqlx::query("DELETE FROM project_secrets WHERE project_id = $1 AND name = $2")
-                .bind(project_id)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if deleted == 0 {
-                return Err(ServiceError::NotFound { what: "secret" });
-            }
-            let detail = serde_json::json!({ "name": name });
-            write_audit!(&mut *tx, actor, "secret.delete", Some("project"), Some(project_id), &detail)?;
-            tx.commit().await?;
-            Ok(())
-        })
-    }
-
     /// The sealed values of a project's secrets, for injecting into a run.
-    pub async fn sealed_secrets(&self, project_id: i64) -> ServiceResult<Vec<(String, Sealed)>> {
-        let rows = on_pool!(self, pool => {
+    pub async fn sealed_secrets(
+        &mut self,
+        project_id: i64,
+    ) -> ServiceResult<Vec<(String, Sealed)>> {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, SealedRow>("SELECT name, nonce, ciphertext FROM project_secrets WHERE project_id = $1 ORDER BY name")
                 .bind(project_id)
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         Ok(rows
@@ -130,20 +166,5 @@ impl Storage {
                 )
             })
             .collect())
-    }
-
-    /// Audits a change to a secret held outside the database (Vault): the name, never the value.
-    pub async fn audit_secret_change(
-        &self,
-        project_id: i64,
-        name: &str,
-        action: &'static str,
-        actor: &Actor,
-    ) -> ServiceResult<()> {
-        let detail = serde_json::json!({ "name": name, "store": "vault" });
-        on_pool!(self, pool => {
-            write_audit!(pool, actor, action, Some("project"), Some(project_id), &detail).map(|_| ())
-        })?;
-        Ok(())
     }
 }

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A team with its members' ids and usernames.
@@ -58,118 +57,153 @@ fn checked_name(name: &str) -> ServiceResult<&str> {
     Ok(name)
 }
 
-impl Storage {
-    pub async fn create_team(&self, name: &str, actor: &Actor) -> ServiceResult<Team> {
+reads! {
+    fn team(id: i64) -> Team;
+    fn list_teams() -> Vec<Team>;
+}
+
+writes! {
+    fn create_team(name: &str, actor: &Actor) -> Team;
+    fn rename_team(id: i64, name: &str, actor: &Actor) -> Team;
+    fn delete_team(id: i64, actor: &Actor) -> ();
+    fn add_team_member(team_id: i64, user_id: i64, actor: &Actor) -> Team;
+    fn remove_team_member(team_id: i64, user_id: i64, actor: &Actor) -> Team;
+}
+
+impl Tx {
+    pub async fn create_team(&mut self, name: &str, actor: &Actor) -> ServiceResult<Team> {
         let name = checked_name(name)?;
         let at = now();
-        let id: i64 = on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let id: i64 = sqlx::query_scalar("INSERT INTO teams (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id")
+        let id: i64 = on_db!(self, c => {
+            sqlx::query_scalar("INSERT INTO teams (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id")
                 .bind(name)
                 .bind(at)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *c)
                 .await
-                .map_err(ServiceError::on_unique("name"))?;
-            write_audit!(&mut *tx, actor, "team.create", Some("team"), Some(id), &serde_json::json!({ "name": name }))?;
-            tx.commit().await?;
-            Ok::<i64, ServiceError>(id)
+                .map_err(ServiceError::on_unique("name"))
         })?;
+        audit::write(
+            self,
+            actor,
+            "team.create",
+            Some(("team", id)),
+            &serde_json::json!({ "name": name }),
+        )
+        .await?;
         self.team(id).await
     }
 
-    pub async fn rename_team(&self, id: i64, name: &str, actor: &Actor) -> ServiceResult<Team> {
+    pub async fn rename_team(&mut self, id: i64, name: &str, actor: &Actor) -> ServiceResult<Team> {
         let name = checked_name(name)?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query("UPDATE teams SET name = $1, updated_at = $2 WHERE id = $3")
+        let changed = on_db!(self, c => {
+            sqlx::query("UPDATE teams SET name = $1, updated_at = $2 WHERE id = $3")
                 .bind(name)
                 .bind(now())
                 .bind(id)
-                .execute(&mut *tx)
+                .execute(&mut *c)
                 .await
-                .map_err(ServiceError::on_unique("name"))?
-                .rows_affected();
-            if changed == 0 {
-                return Err(ServiceError::NotFound { what: "team" });
-            }
-            write_audit!(&mut *tx, actor, "team.update", Some("team"), Some(id), &serde_json::json!({ "name": name }))?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
+                .map(|done| done.rows_affected())
+                .map_err(ServiceError::on_unique("name"))
         })?;
+        if changed == 0 {
+            return Err(ServiceError::NotFound { what: "team" });
+        }
+        audit::write(
+            self,
+            actor,
+            "team.update",
+            Some(("team", id)),
+            &serde_json::json!({ "name": name }),
+        )
+        .await?;
         self.team(id).await
     }
 
-    pub async fn delete_team(&self, id: i64, actor: &Actor) -> ServiceResult<()> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let changed = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
-            if changed == 0 {
-                return Err(ServiceError::NotFound { what: "team" });
-            }
-            write_audit!(&mut *tx, actor, "team.delete", Some("team"), Some(id), &serde_json::json!({}))?;
-            tx.commit().await?;
-            Ok(())
-        })
+    pub async fn delete_team(&mut self, id: i64, actor: &Actor) -> ServiceResult<()> {
+        let changed = on_db!(self, c => sqlx::query("DELETE FROM teams WHERE id = $1").bind(id).execute(&mut *c).await.map(|done| done.rows_affected()))?;
+        if changed == 0 {
+            return Err(ServiceError::NotFound { what: "team" });
+        }
+        audit::write(
+            self,
+            actor,
+            "team.delete",
+            Some(("team", id)),
+            &serde_json::json!({}),
+        )
+        .await
     }
 
     /// Adds a member; adding someone already in the team changes nothing.
     pub async fn add_team_member(
-        &self,
+        &mut self,
         team_id: i64,
         user_id: i64,
         actor: &Actor,
     ) -> ServiceResult<Team> {
         self.team(team_id).await?;
         self.user_by_id(user_id).await?;
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let added = sqlx::query(
+        let added = on_db!(self, c => {
+            sqlx::query(
                 "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(team_id)
             .bind(user_id)
             .bind(now())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if added > 0 {
-                write_audit!(&mut *tx, actor, "team.member_add", Some("team"), Some(team_id), &serde_json::json!({ "user_id": user_id }))?;
-            }
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
+            .execute(&mut *c)
+            .await
+            .map(|done| done.rows_affected())
         })?;
+        if added > 0 {
+            audit::write(
+                self,
+                actor,
+                "team.member_add",
+                Some(("team", team_id)),
+                &serde_json::json!({ "user_id": user_id }),
+            )
+            .await?;
+        }
         self.team(team_id).await
     }
 
     pub async fn remove_team_member(
-        &self,
+        &mut self,
         team_id: i64,
         user_id: i64,
         actor: &Actor,
     ) -> ServiceResult<Team> {
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let removed = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+        let removed = on_db!(self, c => {
+            sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
                 .bind(team_id)
                 .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if removed == 0 {
-                return Err(ServiceError::NotFound { what: "team member" });
-            }
-            write_audit!(&mut *tx, actor, "team.member_remove", Some("team"), Some(team_id), &serde_json::json!({ "user_id": user_id }))?;
-            tx.commit().await?;
-            Ok::<(), ServiceError>(())
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
         })?;
+        if removed == 0 {
+            return Err(ServiceError::NotFound {
+                what: "team member",
+            });
+        }
+        audit::write(
+            self,
+            actor,
+            "team.member_remove",
+            Some(("team", team_id)),
+            &serde_json::json!({ "user_id": user_id }),
+        )
+        .await?;
         self.team(team_id).await
     }
+}
 
-    pub async fn team(&self, id: i64) -> ServiceResult<Team> {
-        let row = on_pool!(self, pool => {
+impl Db {
+    pub async fn team(&mut self, id: i64) -> ServiceResult<Team> {
+        let row = on_db!(self, c => {
             sqlx::query_as::<_, TeamRow>("SELECT id, name, created_at, updated_at FROM teams WHERE id = $1")
                 .bind(id)
-                .fetch_optional(pool)
+                .fetch_optional(&mut *c)
                 .await
         })?
         .ok_or(ServiceError::NotFound { what: "team" })?;
@@ -184,10 +218,10 @@ impl Storage {
     }
 
     /// Every team by name, with members.
-    pub async fn list_teams(&self) -> ServiceResult<Vec<Team>> {
-        let rows = on_pool!(self, pool => {
+    pub async fn list_teams(&mut self) -> ServiceResult<Vec<Team>> {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, TeamRow>("SELECT id, name, created_at, updated_at FROM teams ORDER BY LOWER(name), id")
-                .fetch_all(pool)
+                .fetch_all(&mut *c)
                 .await
         })?;
         let mut members = self.team_members(None).await?;
@@ -204,16 +238,16 @@ impl Storage {
     }
 
     async fn team_members(
-        &self,
+        &mut self,
         team_id: Option<i64>,
     ) -> ServiceResult<HashMap<i64, Vec<TeamMember>>> {
-        let rows = on_pool!(self, pool => {
+        let rows = on_db!(self, c => {
             sqlx::query_as::<_, MemberRow>(
                 "SELECT m.team_id, u.id AS user_id, u.username, u.display_name FROM team_members m \
                  JOIN users u ON u.id = m.user_id WHERE ($1 IS NULL OR m.team_id = $1) ORDER BY u.username",
             )
             .bind(team_id)
-            .fetch_all(pool)
+            .fetch_all(&mut *c)
             .await
         })?;
         let mut by_team: HashMap<i64, Vec<TeamMember>> = HashMap::new();

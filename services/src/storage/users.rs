@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::{Role, UserProfile};
 
-use super::audit::write_audit;
-use super::{now, on_pool, Actor, BeginWrite, Storage};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A user as stored. Holds the password hash, so it is deliberately not `Serialize`.
@@ -160,8 +159,33 @@ const USER_COLUMNS: &str =
     "id, username, email, display_name, role, password_hash, theme, locale, \
      is_active, must_change_password, password_changed_at, created_at, updated_at";
 
-impl Storage {
-    pub async fn create_user(&self, user: &NewUser, actor: &Actor) -> ServiceResult<UserRecord> {
+reads! {
+    fn user_by_id(id: i64) -> UserRecord;
+    fn user_by_username(username: &str) -> Option<UserRecord>;
+    fn list_users() -> Vec<UserRecord>;
+    fn count_admins() -> i64;
+    fn count_active_admins() -> i64;
+}
+
+writes! {
+    fn create_user(user: &NewUser, actor: &Actor) -> UserRecord;
+    fn update_profile(id: i64, changes: &ProfileChanges, actor: &Actor) -> UserRecord;
+    fn update_user(id: i64, changes: &UserChanges, actor: &Actor) -> UserRecord;
+    fn set_password(
+        id: i64,
+        password_hash: &str,
+        must_change_password: bool,
+        action: &'static str,
+        actor: &Actor,
+    ) -> UserRecord;
+}
+
+impl Tx {
+    pub async fn create_user(
+        &mut self,
+        user: &NewUser,
+        actor: &Actor,
+    ) -> ServiceResult<UserRecord> {
         let username = user.username.trim();
         if username.is_empty() {
             return Err(ServiceError::invalid("username", "must not be empty"));
@@ -175,9 +199,8 @@ impl Storage {
              is_active, must_change_password, password_changed_at, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $10) RETURNING {USER_COLUMNS}"
         );
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let created = sqlx::query_as::<_, UserRecord>(&sql)
+        let created = on_db!(self, c => {
+            sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(username)
                 .bind(&user.email)
                 .bind(user.display_name.trim())
@@ -188,38 +211,66 @@ impl Storage {
                 .bind(user.is_active)
                 .bind(user.must_change_password)
                 .bind(at)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut *c)
                 .await
-                .map_err(ServiceError::on_unique("username"))?;
-            let detail = serde_json::json!({ "username": created.username, "role": created.role });
-            write_audit!(&mut *tx, actor, "user.create", Some("user"), Some(created.id), &detail)?;
-            tx.commit().await?;
-            Ok(created)
-        })
+                .map_err(ServiceError::on_unique("username"))
+        })?;
+        let detail = serde_json::json!({ "username": created.username, "role": created.role });
+        audit::write(
+            self,
+            actor,
+            "user.create",
+            Some(("user", created.id)),
+            &detail,
+        )
+        .await?;
+        Ok(created)
     }
+}
 
-    pub async fn user_by_id(&self, id: i64) -> ServiceResult<UserRecord> {
+impl Db {
+    pub async fn user_by_id(&mut self, id: i64) -> ServiceResult<UserRecord> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql).bind(id).fetch_optional(pool).await)?
+        on_db!(self, c => sqlx::query_as::<_, UserRecord>(&sql).bind(id).fetch_optional(&mut *c).await)?
             .ok_or(ServiceError::NotFound { what: "user" })
     }
 
-    pub async fn user_by_username(&self, username: &str) -> ServiceResult<Option<UserRecord>> {
+    pub async fn user_by_username(&mut self, username: &str) -> ServiceResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
         Ok(
-            on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql).bind(username).fetch_optional(pool).await)?,
+            on_db!(self, c => sqlx::query_as::<_, UserRecord>(&sql).bind(username).fetch_optional(&mut *c).await)?,
         )
     }
 
     /// Every user, by username.
-    pub async fn list_users(&self) -> ServiceResult<Vec<UserRecord>> {
+    pub async fn list_users(&mut self) -> ServiceResult<Vec<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
-        Ok(on_pool!(self, pool => sqlx::query_as::<_, UserRecord>(&sql).fetch_all(pool).await)?)
+        Ok(on_db!(self, c => sqlx::query_as::<_, UserRecord>(&sql).fetch_all(&mut *c).await)?)
     }
 
+    /// How many admins exist, active or not (bootstrap is allowed only when there is none).
+    pub async fn count_admins(&mut self) -> ServiceResult<i64> {
+        Ok(on_db!(self, c => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin'")
+                .fetch_one(&mut *c)
+                .await
+        })?)
+    }
+
+    /// How many active admins exist (the bootstrap rule needs it).
+    pub async fn count_active_admins(&mut self) -> ServiceResult<i64> {
+        Ok(on_db!(self, c => {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
+                .fetch_one(&mut *c)
+                .await
+        })?)
+    }
+}
+
+impl Tx {
     /// A user's change to their own profile.
     pub async fn update_profile(
-        &self,
+        &mut self,
         id: i64,
         changes: &ProfileChanges,
         actor: &Actor,
@@ -238,7 +289,7 @@ impl Storage {
 
     /// An admin's change to a user. Refuses to leave uHub without an active admin.
     pub async fn update_user(
-        &self,
+        &mut self,
         id: i64,
         changes: &UserChanges,
         actor: &Actor,
@@ -262,7 +313,7 @@ impl Storage {
     /// people changing different fields at once never undo each other) with its audit row, and
     /// refuses a change of access that would leave no active admin.
     async fn apply_user_columns(
-        &self,
+        &mut self,
         id: i64,
         columns: &UserColumns,
         action: &'static str,
@@ -279,9 +330,8 @@ impl Storage {
              role = COALESCE($6, role), is_active = COALESCE($7, is_active), updated_at = $8 \
              WHERE id = $9 RETURNING {USER_COLUMNS}"
         );
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query_as::<_, UserRecord>(&sql)
+        let updated = on_db!(self, c => {
+            sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(display_name)
                 .bind(columns.email.is_some())
                 .bind(columns.email.clone().flatten())
@@ -291,31 +341,25 @@ impl Storage {
                 .bind(columns.is_active)
                 .bind(now())
                 .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "user" })?;
-            if columns.touches_access() {
-                let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if admins == 0 {
-                    // Dropping the transaction rolls the change back.
-                    return Err(ServiceError::Conflict(
-                        "uHub needs at least one active admin; promote another user first".to_owned(),
-                    ));
-                }
-            }
-            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), columns)?;
-            tx.commit().await?;
-            Ok(updated)
-        })
+                .fetch_optional(&mut *c)
+                .await
+        })?
+        .ok_or(ServiceError::NotFound { what: "user" })?;
+        // Refused, the transaction is dropped and the change rolled back.
+        if columns.touches_access() && self.count_active_admins().await? == 0 {
+            return Err(ServiceError::Conflict(
+                "uHub needs at least one active admin; promote another user first".to_owned(),
+            ));
+        }
+        audit::write(self, actor, action, Some(("user", id)), columns).await?;
+        Ok(updated)
     }
 
     /// Stores a new password hash. `action` tells the audit log whether the user changed it
     /// (`user.password_change`) or an admin reset it (`user.password_reset`); every token issued
     /// before this stops working, since tokens carry the previous change time.
     pub async fn set_password(
-        &self,
+        &mut self,
         id: i64,
         password_hash: &str,
         must_change_password: bool,
@@ -326,38 +370,18 @@ impl Storage {
             "UPDATE users SET password_hash = $1, must_change_password = $2, password_changed_at = $3, \
              updated_at = $3 WHERE id = $4 RETURNING {USER_COLUMNS}"
         );
-        on_pool!(self, pool => {
-            let mut tx = pool.begin_write().await?;
-            let updated = sqlx::query_as::<_, UserRecord>(&sql)
+        let updated = on_db!(self, c => {
+            sqlx::query_as::<_, UserRecord>(&sql)
                 .bind(password_hash)
                 .bind(must_change_password)
                 .bind(now())
                 .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(ServiceError::NotFound { what: "user" })?;
-            let detail = serde_json::json!({ "must_change_password": must_change_password });
-            write_audit!(&mut *tx, actor, action, Some("user"), Some(id), &detail)?;
-            tx.commit().await?;
-            Ok(updated)
-        })
-    }
-
-    /// How many admins exist, active or not (bootstrap is allowed only when there is none).
-    pub async fn count_admins(&self) -> ServiceResult<i64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin'")
-                .fetch_one(pool)
+                .fetch_optional(&mut *c)
                 .await
-        })?)
-    }
-
-    /// How many active admins exist (the bootstrap rule needs it).
-    pub async fn count_active_admins(&self) -> ServiceResult<i64> {
-        Ok(on_pool!(self, pool => {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE role = 'admin' AND is_active = TRUE")
-                .fetch_one(pool)
-                .await
-        })?)
+        })?
+        .ok_or(ServiceError::NotFound { what: "user" })?;
+        let detail = serde_json::json!({ "must_change_password": must_change_password });
+        audit::write(self, actor, action, Some(("user", id)), &detail).await?;
+        Ok(updated)
     }
 }

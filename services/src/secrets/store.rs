@@ -1,4 +1,4 @@
-//! Project secrets at rest: AES-256-GCM under one master key. A secret's ciphertext is bound to
+//! Where project secrets live. At rest in uHub's database: AES-256-GCM under one master key. A secret's ciphertext is bound to
 //! its project and name (associated data), so a row copied to another slot does not decrypt.
 //! [`SecretStore`] chooses between that and Vault (KV v2, see [`crate::vault`]).
 
@@ -7,7 +7,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
-use crate::storage::{Actor, Storage};
+use crate::storage::{Actor, Db, Tx};
 use crate::vault::VaultStore;
 use crate::{ServiceError, ServiceResult};
 
@@ -48,7 +48,7 @@ impl SecretStore {
     /// Creates or replaces a secret; audited by name.
     pub async fn put(
         &self,
-        storage: &Storage,
+        tx: &mut Tx,
         project_id: i64,
         name: &str,
         value: &str,
@@ -57,12 +57,11 @@ impl SecretStore {
         match self {
             SecretStore::Database(secrets) => {
                 let sealed = secrets.seal(project_id, name, value)?;
-                storage.put_secret(project_id, name, &sealed, actor).await
+                tx.put_secret(project_id, name, &sealed, actor).await
             }
             SecretStore::Vault(vault) => {
                 let info = vault.put(project_id, name, value, actor.user_id).await?;
-                storage
-                    .audit_secret_change(project_id, name, "secret.put", actor)
+                tx.audit_secret_change(project_id, name, "secret.put", actor)
                     .await?;
                 Ok(info)
             }
@@ -72,28 +71,27 @@ impl SecretStore {
     /// A project's secrets by name: names and dates only.
     pub async fn list(
         &self,
-        storage: &Storage,
+        db: &mut Db,
         project_id: i64,
     ) -> ServiceResult<Vec<domain::SecretInfo>> {
         match self {
-            SecretStore::Database(_) => storage.list_secrets(project_id).await,
+            SecretStore::Database(_) => db.list_secrets(project_id).await,
             SecretStore::Vault(vault) => vault.list(project_id).await,
         }
     }
 
     pub async fn delete(
         &self,
-        storage: &Storage,
+        tx: &mut Tx,
         project_id: i64,
         name: &str,
         actor: &Actor,
     ) -> ServiceResult<()> {
         match self {
-            SecretStore::Database(_) => storage.delete_secret(project_id, name, actor).await,
+            SecretStore::Database(_) => tx.delete_secret(project_id, name, actor).await,
             SecretStore::Vault(vault) => {
                 vault.delete(project_id, name).await?;
-                storage
-                    .audit_secret_change(project_id, name, "secret.delete", actor)
+                tx.audit_secret_change(project_id, name, "secret.delete", actor)
                     .await
             }
         }
@@ -103,11 +101,11 @@ impl SecretStore {
     /// webhook's signature. Values never leave the process otherwise.
     pub async fn values(
         &self,
-        storage: &Storage,
+        db: &mut Db,
         project_id: i64,
     ) -> ServiceResult<Vec<(String, Zeroizing<String>)>> {
         match self {
-            SecretStore::Database(secrets) => storage
+            SecretStore::Database(secrets) => db
                 .sealed_secrets(project_id)
                 .await?
                 .into_iter()

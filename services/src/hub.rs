@@ -1,0 +1,56 @@
+//! Everything a use case may reach, in one cheap handle: the storage, the execution engine (and
+//! through it the secret store), the host monitor and the team's time zone. The server builds
+//! one at start-up; REST handlers and server functions pass it to every use case.
+
+use crate::engine::Executor;
+use crate::host::HostMonitor;
+use crate::secrets::SecretStore;
+use crate::Storage;
+
+/// What the use cases work with. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    pub storage: Storage,
+    /// The execution engine: queue, dispatcher, backends; also holds the secret store.
+    pub executor: Executor,
+    /// Reads the host for the Server view.
+    pub host: HostMonitor,
+    /// The team's time zone (`UHUB_TIMEZONE`): where the calendar's days begin.
+    pub zone: chrono_tz::Tz,
+}
+
+impl Hub {
+    pub fn new(storage: Storage, executor: Executor, host: HostMonitor) -> Hub {
+        Hub {
+            storage,
+            executor,
+            host,
+            zone: chrono_tz::Tz::UTC,
+        }
+    }
+
+    /// The same hub with the calendar in `zone`.
+    pub fn with_zone(mut self, zone: chrono_tz::Tz) -> Hub {
+        self.zone = zone;
+        self
+    }
+
+    /// Where project secrets live (the database, sealed, or Vault).
+    pub fn secrets(&self) -> &SecretStore {
+        self.executor.secrets()
+    }
+
+    /// How the outside reaches this uHub (`UHUB_PUBLIC_URL`).
+    pub fn public_url(&self) -> &str {
+        self.executor.public_url()
+    }
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("storage", &self.storage)
+            .field("zone", &self.zone)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,175 @@
+//! Users: accounts managed by admins (create, edit, deactivate, reset a password), and each
+//! user's own profile (name, email, theme, language) and password.
+
+use domain::policy::{Action, Object};
+use domain::Role;
+use tracing::instrument;
+
+use crate::auth;
+use crate::password::hash_password;
+use crate::storage::{check_email, NewUser, ProfileChanges, UserChanges, UserRecord};
+use crate::{Caller, Hub, ServiceError, ServiceResult};
+
+/// Every user, by username (admin only).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn list(hub: &Hub, caller: &Caller) -> ServiceResult<Vec<UserRecord>> {
+    caller.may(Action::ManageUsers, &Object::none(), None)?;
+    hub.storage.read().await?.list_users().await
+}
+
+/// One user: admins see anyone, everyone sees themselves.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<UserRecord> {
+    if id != caller.id() {
+        caller.may(Action::ManageUsers, &Object::none(), None)?;
+    }
+    hub.storage.read().await?.user_by_id(id).await
+}
+
+/// An account to create, with its temporary password.
+#[derive(Debug, Clone)]
+pub struct UserDraft {
+    pub username: String,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub role: Role,
+    pub password: String,
+    /// The user must choose their own password at first login (the default).
+    pub must_change_password: bool,
+    pub locale: Option<String>,
+}
+
+/// A username: 2 to 64 letters, digits, `-`, `_` or `.`.
+fn check_username(username: &str) -> ServiceResult<()> {
+    let valid = (2..=64).contains(&username.chars().count())
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if valid {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(
+            "username",
+            "2 to 64 letters, digits, '-', '_' or '.'",
+        ))
+    }
+}
+
+/// Creates an account (admin only).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn create(hub: &Hub, caller: &Caller, draft: UserDraft) -> ServiceResult<UserRecord> {
+    caller.may(Action::ManageUsers, &Object::none(), None)?;
+    check_username(&draft.username)?;
+    if let Some(email) = &draft.email {
+        check_email(email)?;
+    }
+    auth::check_password_policy(&draft.username, &draft.password).map_err(|_| {
+        ServiceError::invalid(
+            "password",
+            format!(
+                "must be at least {} characters and not the username",
+                domain::password::MIN_CHARS
+            ),
+        )
+    })?;
+    // Hashed before the transaction: argon2 takes a while, and nobody should wait on it.
+    let new_user = NewUser {
+        username: draft.username,
+        email: draft.email,
+        display_name: draft.display_name,
+        role: draft.role,
+        password_hash: hash_password(draft.password).await?,
+        theme: "dark".to_owned(),
+        locale: draft.locale.unwrap_or_else(|| "en".to_owned()),
+        is_active: true,
+        must_change_password: draft.must_change_password,
+    };
+    let mut tx = hub.storage.write().await?;
+    let user = tx.create_user(&new_user, &caller.actor()).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Changes a user's name, email, role or active flag (admin only); deactivating ends their
+/// sessions, and uHub always keeps one active admin.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn update(
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+    changes: UserChanges,
+) -> ServiceResult<UserRecord> {
+    caller.may(Action::ManageUsers, &Object::none(), None)?;
+    if let Some(Some(email)) = &changes.email {
+        check_email(email)?;
+    }
+    let mut tx = hub.storage.write().await?;
+    let user = tx.update_user(id, &changes, &caller.actor()).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// Sets a temporary password that the user must change at next login (admin only).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn reset_password(
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+    password: &str,
+) -> ServiceResult<()> {
+    caller.may(Action::ManageUsers, &Object::none(), None)?;
+    auth::reset_password(&hub.storage, id, password, &caller.actor())
+        .await
+        .map_err(|error| match error {
+            ServiceError::Invalid { reason, .. } => ServiceError::invalid("password", reason),
+            other => other,
+        })?;
+    Ok(())
+}
+
+/// The caller's change to their own profile: display name, email, theme, language.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn update_profile(
+    hub: &Hub,
+    caller: &Caller,
+    changes: ProfileChanges,
+) -> ServiceResult<UserRecord> {
+    let mut tx = hub.storage.write().await?;
+    let user = tx
+        .update_profile(caller.id(), &changes, &caller.actor())
+        .await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// The caller changes their own password (allowed before the forced change, which it is).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn change_password(
+    hub: &Hub,
+    caller: &Caller,
+    current_password: &str,
+    new_password: &str,
+) -> ServiceResult<UserRecord> {
+    auth::change_password(
+        &hub.storage,
+        &caller.user,
+        current_password,
+        new_password,
+        &caller.actor(),
+    )
+    .await
+}
+
+/// Records that the caller logged out (the token itself simply expires).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn logout(hub: &Hub, caller: &Caller) -> ServiceResult<()> {
+    hub.storage
+        .record_audit(
+            &caller.actor(),
+            "auth.logout",
+            Some(("user", caller.id())),
+            crate::storage::Outcome::Success,
+            serde_json::json!({}),
+        )
+        .await
+}
