@@ -9,7 +9,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf, Locale};
-use crate::layout::{reload_page, Avatar, Me};
+use crate::layout::Avatar;
+use crate::preferences::reload_page;
+use crate::session::Me;
 use crate::AppError;
 
 /// One line of the audit log as the viewer shows it.
@@ -51,10 +53,7 @@ pub async fn admin_users() -> Result<Vec<UserProfile>, AppError> {
 
 #[server(prefix = "/sfn", endpoint = "admin/teams")]
 pub async fn admin_teams() -> Result<Vec<TeamRow>, AppError> {
-    use domain::policy::{Action, Object};
     let (hub, caller) = crate::server::use_case()?;
-    // The page lists teams for those who manage them.
-    caller.may(Action::ManageTeams, &Object::none(), None)?;
     Ok(services::teams::list(&hub, &caller)
         .await?
         .into_iter()
@@ -99,13 +98,12 @@ pub async fn audit_page(
 
 #[server(prefix = "/sfn", endpoint = "admin/settings")]
 pub async fn admin_settings() -> Result<Settings, AppError> {
-    use domain::policy::{Action, Object};
     let (hub, caller) = crate::server::use_case()?;
-    caller.may(Action::ManageSettings, &Object::none(), None)?;
+    let settings = services::settings::read(&hub, &caller)?;
     Ok(Settings {
-        time_zone: hub.zone.name().to_owned(),
-        metrics_interval_seconds: hub.host.interval().as_secs(),
-        public_url: hub.public_url().to_owned(),
+        time_zone: settings.time_zone,
+        metrics_interval_seconds: settings.metrics_interval_seconds,
+        public_url: settings.public_url,
     })
 }
 
@@ -162,7 +160,7 @@ fn UsersTab() -> impl IntoView {
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        <p class="muted small">{t("Users are created, changed and deactivated through the API (/api/v1/admin/users); see the API reference.")}</p>
+                        <p class="muted small">{t("Users are created, changed and deactivated through the API (/api/v1/users); see the API reference.")}</p>
                     }.into_any(),
                     Err(error) => view! { <LoadError title=t("The users could not be loaded") error/> }.into_any(),
                 }
@@ -337,26 +335,21 @@ fn ProfileForm(user: UserProfile) -> impl IntoView {
     let theme = RwSignal::new(user.theme.clone());
     let locale = RwSignal::new(user.locale.clone());
     let error = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
+    let save = ServerAction::<SaveProfile>::new();
+    let pending = save.pending();
+    Effect::new(move |_| match save.value().get() {
+        // Theme and language apply to the whole page, so it is loaded again.
+        Some(Ok(_)) => reload_page(),
+        Some(Err(refused)) => error.set(Some(refused)),
+        None => {}
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        pending.set(true);
-        error.set(None);
-        let request = (
-            name.get_untracked(),
-            email.get_untracked(),
-            theme.get_untracked(),
-            locale.get_untracked(),
-        );
-        leptos::task::spawn_local(async move {
-            match save_profile(request.0, request.1, request.2, request.3).await {
-                // Theme and language apply to the whole page, so it is loaded again.
-                Ok(_) => reload_page(),
-                Err(e) => {
-                    error.set(Some(e));
-                    pending.set(false);
-                }
-            }
+        save.dispatch(SaveProfile {
+            display_name: name.get_untracked(),
+            email: email.get_untracked(),
+            theme: theme.get_untracked(),
+            locale: locale.get_untracked(),
         });
     };
     view! {

@@ -156,7 +156,7 @@ fn french(english: &str) -> Option<&'static str> {
         "Status" => "Statut",
         "active" => "actif",
         "deactivated" => "désactivé",
-        "Users are created, changed and deactivated through the API (/api/v1/admin/users); see the API reference." => "Les utilisateurs se créent, se modifient et se désactivent par l’API (/api/v1/admin/users) ; voir la référence de l’API.",
+        "Users are created, changed and deactivated through the API (/api/v1/users); see the API reference." => "Les utilisateurs se créent, se modifient et se désactivent par l’API (/api/v1/users) ; voir la référence de l’API.",
         "The users could not be loaded" => "Impossible de charger les utilisateurs",
         "No team yet." => "Aucune équipe pour l’instant.",
         "The teams could not be loaded" => "Impossible de charger les équipes",

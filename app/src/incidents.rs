@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
-use crate::layout::{role_may, Me};
+use crate::session::{role_may, Me};
 use crate::AppError;
 
 /// An incident with the names its page shows.
@@ -46,7 +46,7 @@ pub async fn incident_detail(id: i64) -> Result<IncidentView, AppError> {
         None => None,
     };
     let owner = match incident.owner_id {
-        Some(owner) => Some(hub.storage.user_by_id(owner).await?.display_name),
+        Some(owner) => Some(services::users::display_name(&hub, &caller, owner).await?),
         None => None,
     };
     Ok(IncidentView {
@@ -200,30 +200,24 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
     let severity = RwSignal::new(IncidentSeverity::Sev3);
     let project = RwSignal::new(None::<i64>);
     let description = RwSignal::new(String::new());
+    let open = ServerAction::<OpenIncident>::new();
+    let pending = open.pending();
     let error = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
+    Effect::new(move |_| match open.value().get() {
+        Some(Ok(incident)) => {
+            on_created.run(());
+            navigate.go(&format!("/incidents/{}", incident.id));
+        }
+        Some(Err(refused)) => error.set(Some(refused)),
+        None => error.set(None),
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        pending.set(true);
-        error.set(None);
-        let request = (
-            title.get_untracked(),
-            severity.get_untracked(),
-            project.get_untracked(),
-            description.get_untracked(),
-        );
-        leptos::task::spawn_local(async move {
-            match open_incident(request.0, request.1, request.2, request.3).await {
-                Ok(incident) => {
-                    on_created.run(());
-                    let href = format!("/incidents/{}", incident.id);
-                    navigate.go(&href);
-                }
-                Err(e) => {
-                    error.set(Some(e));
-                    pending.set(false);
-                }
-            }
+        open.dispatch(OpenIncident {
+            title: title.get_untracked(),
+            severity: severity.get_untracked(),
+            project_id: project.get_untracked(),
+            description: description.get_untracked(),
         });
     };
     let projects_list =
@@ -309,7 +303,13 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
             .and_then(Result::ok)
             .is_some_and(|user| role_may(user.role, Action::ManageIncidents))
     };
-    let error = RwSignal::new(None::<AppError>);
+    let set_status = ServerAction::<SetIncidentStatus>::new();
+    let error = move || set_status.value().get().and_then(Result::err);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = set_status.value().get() {
+            version.update(|v| *v += 1);
+        }
+    });
     let (id, current) = (incident.id, incident.version);
     let next_steps: Vec<IncidentStatus> = IncidentStatus::ALL
         .iter()
@@ -317,11 +317,10 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
         .filter(|s| *s != incident.status)
         .collect();
     let change = move |status: IncidentStatus| {
-        leptos::task::spawn_local(async move {
-            match set_incident_status(id, current, status).await {
-                Ok(_) => version.update(|v| *v += 1),
-                Err(e) => error.set(Some(e)),
-            }
+        set_status.dispatch(SetIncidentStatus {
+            id,
+            version: current,
+            status,
         });
     };
     // The host from half an hour before detection to half an hour after resolution (or now).
@@ -379,7 +378,7 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
                                         on:click=move |_| change(status)>{status_label(status)}</button>
                                 }).collect_view()}
                             </div>
-                            {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+                            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
                         </section>
                     }
                 })}

@@ -1,8 +1,8 @@
 //! The app shell: the role-aware sidebar, the top bar (⌘K, user menu) and the content area
 //! every page renders into; on a phone the sidebar becomes a drawer.
 
-use domain::policy::{may, Action, Object, Subject};
-use domain::{Role, UserProfile};
+use domain::policy::Action;
+use domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
@@ -10,35 +10,11 @@ use leptos_router::hooks::use_location;
 use crate::auth::current_user;
 use crate::i18n::{t, use_locale, Locale};
 use crate::palette::{CommandPalette, PaletteOpen};
-use crate::AppError;
+use crate::preferences::save_preferences;
+use crate::session::{role_may, Me};
 
 /// Pages shown without the shell: nobody is signed in yet (or may not go further).
 const BARE_PATHS: &[&str] = &["/login", "/account/password"];
-
-/// The signed-in user, loaded once per page for the shell, the palette and the pages.
-#[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<UserProfile, AppError>>);
-
-/// May `role` do `action` (on nothing in particular)? For showing only what the server allows;
-/// the server decides again on every request.
-pub fn role_may(role: Role, action: Action) -> bool {
-    let subject = Subject { user_id: 0, role };
-    may(&subject, action, &Object::none(), None).is_allowed()
-}
-
-/// May `role` do `action` on at least one kind of thing (its own project, any job type)? For
-/// offering an action whose object is chosen later, as the palette's "New job".
-pub fn role_may_somewhere(role: Role, action: Action) -> bool {
-    let subject = Subject { user_id: 0, role };
-    [Some(0), None].into_iter().any(|owner| {
-        domain::JobType::ALL.iter().any(|job_type| {
-            !matches!(
-                may(&subject, action, &Object::job(owner, *job_type), None),
-                domain::policy::Decision::Deny(_)
-            )
-        })
-    })
-}
 
 /// One entry of the sidebar, shown to the roles `action` allows.
 struct NavItem {
@@ -306,42 +282,6 @@ fn theme_label(theme: &str) -> &'static str {
         "light" => t("Light"),
         "system" => t("Same as the system"),
         _ => t("Dark"),
-    }
-}
-
-/// The user's own theme and language; the page reloads in them.
-#[server(prefix = "/sfn", endpoint = "auth/preferences")]
-pub async fn set_preferences(
-    theme: Option<String>,
-    locale: Option<String>,
-) -> Result<(), AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    let changes = services::storage::ProfileChanges {
-        theme,
-        locale,
-        ..Default::default()
-    };
-    services::users::update_profile(&hub, &caller, changes).await?;
-    Ok(())
-}
-
-/// Saves a theme or language choice, then reloads so the whole page (and its `<html>`) follows.
-pub fn save_preferences(theme: Option<&'static str>, locale: Option<&'static str>) {
-    leptos::task::spawn_local(async move {
-        if set_preferences(theme.map(str::to_owned), locale.map(str::to_owned))
-            .await
-            .is_ok()
-        {
-            reload_page();
-        }
-    });
-}
-
-/// A full reload of the current page.
-pub fn reload_page() {
-    #[cfg(feature = "hydrate")]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
     }
 }
 

@@ -17,12 +17,13 @@ pub mod incidents;
 pub mod layout;
 mod not_found;
 pub mod palette;
-mod project_sheet;
+mod preferences;
 pub mod projects;
 pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod server_view;
+mod session;
 pub mod ui;
 
 use leptos::prelude::*;

@@ -156,24 +156,22 @@ fn JobDetail(view: JobView) -> impl IntoView {
     let job_id = job.id;
     let (environment, set_environment) = signal(job.environment.clone().unwrap_or_default());
     let (backend, set_backend) = signal(project_backend.map(|b| b.to_string()).unwrap_or_default());
-    let (error, set_error) = signal(None::<AppError>);
-    let (pending, set_pending) = signal(false);
     let navigate = use_navigate();
+    let launch_action = ServerAction::<LaunchJob>::new();
+    let pending = launch_action.pending();
+    let error = move || launch_action.value().get().and_then(Result::err);
+    // A launched run opens at once: its page follows the log.
+    Effect::new(move |_| {
+        if let Some(Ok(run)) = launch_action.value().get() {
+            navigate(&format!("/runs/{}", run.id), Default::default());
+        }
+    });
     let launch = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        set_pending.set(true);
-        set_error.set(None);
-        let navigate = navigate.clone();
-        let environment = Some(environment.get_untracked());
-        let backend = backend.get_untracked().parse::<ExecutionBackend>().ok();
-        leptos::task::spawn_local(async move {
-            match launch_job(job_id, environment, backend).await {
-                Ok(run) => navigate(&format!("/runs/{}", run.id), Default::default()),
-                Err(e) => {
-                    set_error.set(Some(e));
-                    set_pending.set(false);
-                }
-            }
+        launch_action.dispatch(LaunchJob {
+            job_id,
+            environment: Some(environment.get_untracked()),
+            backend: backend.get_untracked().parse::<ExecutionBackend>().ok(),
         });
     };
     let action = job
@@ -215,7 +213,7 @@ fn JobDetail(view: JobView) -> impl IntoView {
                     {move || if pending.get() { t("Launching…") } else { t("Launch") }}
                 </button>
             </form>
-            {move || error.get().map(|e| view! {
+            {move || error().map(|e| view! {
                 <p class="form-error" role="alert" data-testid="launch-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
             })}
             <p class="muted small">{t("Production runs wait for the approval of projets or admin.")}</p>
@@ -346,7 +344,6 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
     let lines = RwSignal::new(lines);
     let (search, set_search) = signal(String::new());
     let (follow, set_follow) = signal(true);
-    let (error, set_error) = signal(None::<AppError>);
     let (comment, set_comment) = signal(String::new());
     let log_ref = NodeRef::<leptos::html::Pre>::new();
 
@@ -401,15 +398,19 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             set_follow.set(at_bottom);
         }
     };
-    let act = move |verb: RunAct| {
+    let act_action = ServerAction::<ActOnRun>::new();
+    let error = move || act_action.value().get().and_then(Result::err);
+    Effect::new(move |_| {
+        if let Some(Ok(updated)) = act_action.value().get() {
+            run.set(updated);
+        }
+    });
+    let act = move |act: RunAct| {
         move |_| {
-            set_error.set(None);
-            let comment = Some(comment.get_untracked());
-            leptos::task::spawn_local(async move {
-                match act_on_run(run_id, verb, comment).await {
-                    Ok(updated) => run.set(updated),
-                    Err(e) => set_error.set(Some(e)),
-                }
+            act_action.dispatch(ActOnRun {
+                run_id,
+                act,
+                comment: Some(comment.get_untracked()),
             });
         }
     };
@@ -439,7 +440,7 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
                 </Show>
             </div>
         </div>
-        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
         <dl class="card run-facts small">
             <div><dt class="muted">{t("Environment")}</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>
             <div><dt class="muted">{t("Backend")}</dt><dd>{move || run.with(|r| r.backend.to_string())}</dd></div>

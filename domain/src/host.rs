@@ -5,6 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// One reading of the host.
+/// The width of one averaged sample of the history, in seconds (five minutes).
+pub const AVERAGE_SECONDS: i64 = 300;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HostSample {

@@ -19,6 +19,18 @@ crate::string_enum! {
     }
 }
 
+crate::string_enum! {
+    /// What the people concerned can do with a pending request.
+    pub enum MoveDecision ("move decision") {
+        /// Move the job as asked (projets or admin, never the requester).
+        Approve => "approve",
+        /// Leave the job where it is (projets or admin).
+        Reject => "reject",
+        /// Take one's own request back.
+        Withdraw => "withdraw",
+    }
+}
+
 /// A requested move, as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

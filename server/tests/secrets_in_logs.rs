@@ -90,6 +90,29 @@ async fn logins_and_password_changes_never_log_a_secret() {
         .to_owned();
     let (status, _, _) = app.send(TestApp::page("/projects", &cookie_token)).await;
     assert_eq!(status, StatusCode::OK);
+    // A refusal, and a feed's secret URL read by a calendar application.
+    let (status, _) = app
+        .call(Method::GET, "/api/v1/jobs/987654", Some(&fresh), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, feed) = app
+        .call(
+            Method::POST,
+            "/api/v1/calendar/feeds",
+            Some(&fresh),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{feed}");
+    let feed_token = feed["token"].as_str().unwrap_or_default().to_owned();
+    let (status, _, _) = app
+        .send(
+            Request::get(format!("/api/v1/calendar/ical/{feed_token}.ics"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
 
     let hash = app
         .storage
@@ -104,6 +127,21 @@ async fn logins_and_password_changes_never_log_a_secret() {
         logs.contains("/api/v1/auth/token"),
         "the requests were logged at all:\n{logs}"
     );
+    // One line per request, failures included, with the method, the route template, the
+    // status and the request's id.
+    let refused = logs
+        .lines()
+        .find(|line| line.contains("route=/api/v1/jobs/{id}"))
+        .unwrap_or_else(|| panic!("the refused request's line:\n{logs}"));
+    assert!(
+        refused.contains("method=GET") && refused.contains("status=404"),
+        "{refused}"
+    );
+    assert!(refused.contains("request.id="), "{refused}");
+    assert!(
+        logs.contains("route=/api/v1/calendar/ical/{file}"),
+        "the feed's line names its route, not its path:\n{logs}"
+    );
     for (what, secret) in [
         ("the wrong password", "Wrong-Password-42"),
         ("the demo password in a form body", "password=demo-ops"),
@@ -117,6 +155,7 @@ async fn logins_and_password_changes_never_log_a_secret() {
         ("the changed token", fresh.as_str()),
         ("the cookie token", cookie_token.as_str()),
         ("the token signing secret", common::SECRET),
+        ("the feed token", feed_token.as_str()),
     ] {
         assert!(!secret.is_empty(), "{what} is known");
         assert!(!logs.contains(secret), "{what} appears in the logs");

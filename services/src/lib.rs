@@ -27,6 +27,7 @@ pub mod runs;
 pub mod search;
 pub mod secrets;
 pub mod seed;
+pub mod settings;
 pub mod storage;
 pub mod teams;
 pub mod users;

@@ -26,6 +26,13 @@ pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<UserRecor
     hub.storage.read().await?.user_by_id(id).await
 }
 
+/// The name to show for a user (anyone may see who leads an incident or launched a run).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn display_name(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<String> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    Ok(hub.storage.read().await?.user_by_id(id).await?.display_name)
+}
+
 /// An account to create, with its temporary password.
 #[derive(Debug, Clone)]
 pub struct UserDraft {

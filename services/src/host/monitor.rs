@@ -16,8 +16,7 @@ use crate::{ServiceError, ServiceResult};
 pub const RAW_RETENTION: chrono::Duration = chrono::Duration::hours(24);
 /// The 5-minute averages cover this much.
 pub const AVERAGE_RETENTION: chrono::Duration = chrono::Duration::days(30);
-/// The width of one averaged sample.
-pub const AVERAGE_SECONDS: i64 = 300;
+pub use domain::host::AVERAGE_SECONDS;
 
 /// What the sampler keeps between readings: sysinfo needs the previous one for rates.
 struct Readers {

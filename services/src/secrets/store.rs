@@ -7,6 +7,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
+pub use crate::storage::Sealed;
 use crate::storage::{Actor, Db, Tx};
 use crate::vault::VaultStore;
 use crate::{ServiceError, ServiceResult};
@@ -125,13 +126,6 @@ impl SecretStore {
             SecretStore::Vault(vault) => vault.forget_project(project_id).await,
         }
     }
-}
-
-/// An encrypted value as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sealed {
-    pub nonce: Vec<u8>,
-    pub ciphertext: Vec<u8>,
 }
 
 fn associated_data(project_id: i64, name: &str) -> Vec<u8> {

@@ -5,8 +5,8 @@ use domain::host::HostSample;
 use sqlx::types::Json;
 
 use super::{on_db, reads, writes, Db, Tx};
-use crate::host::AVERAGE_SECONDS;
 use crate::ServiceResult;
+use domain::host::AVERAGE_SECONDS;
 
 reads! {
     fn host_history(from: DateTime<Utc>, to: DateTime<Utc>, averaged: bool) -> Vec<HostSample>;

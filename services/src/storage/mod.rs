@@ -53,6 +53,7 @@ pub use projects::{
     NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,
 };
 pub use runs::{CancelOutcome, NewRun, Orphan};
+pub use secrets::Sealed;
 pub use teams::{Team, TeamMember};
 pub use users::{check_email, NewUser, ProfileChanges, UserChanges, UserRecord, LOCALES, THEMES};
 

@@ -4,8 +4,14 @@ use chrono::{DateTime, Utc};
 use domain::SecretInfo;
 
 use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
-use crate::secrets::Sealed;
 use crate::{ServiceError, ServiceResult};
+
+/// A secret's value encrypted with the master key, as stored (see [`crate::secrets`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
 
 #[derive(sqlx::FromRow)]
 struct InfoRow {

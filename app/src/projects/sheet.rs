@@ -1,16 +1,50 @@
-//! The project sheet's tabs: overview, environments, jobs, backlog and milestones, links (repos,
-//! inventories, plans, clusters), incidents and activity.
+//! `/projects/:id`, the project sheet: one tab per facet — overview, environments, jobs,
+//! backlog and milestones, links (repos, inventories, plans, clusters), incidents and activity.
 
 use domain::policy::{Action, Object, Subject};
 use domain::{LinkKind, ProjectContext, ProjectLink};
 use leptos::prelude::*;
+
+use crate::AppError;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
+use super::form::ProjectForm;
 use crate::i18n::{t, tf};
-use crate::layout::Me;
-use crate::projects::ProjectForm;
+use crate::session::Me;
+use crate::ui::PageTitle;
 use crate::ui::TabLinks;
+
+/// A project's whole sheet: the same assembled context tools and agents read.
+#[server(prefix = "/sfn", endpoint = "projects/sheet")]
+pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, AppError> {
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::projects::context(&hub, &caller, project_id).await?)
+}
+
+/// `/projects/:id`: the project sheet, one tab per facet (`?tab=`).
+#[component]
+#[inline(never)] // a route's page: see `App`
+pub fn ProjectSheetPage() -> impl IntoView {
+    use crate::i18n::t;
+    let id = crate::ui::route_id("id");
+    let version = RwSignal::new(0u32);
+    let sheet = Resource::new(
+        move || (id.get(), version.get()),
+        |(id, _)| project_sheet(id),
+    );
+    view! {
+        <PageTitle text=t("Project")/>
+        <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
+            {move || Suspend::new(async move {
+                match sheet.await {
+                    Ok(context) => view! { <Sheet context version/> }.into_any(),
+                    Err(error) => view! { <crate::ui::LoadError title=t("The project could not be loaded") error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
 
 fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()

@@ -1,4 +1,11 @@
-//! Projects: the list page and the server function that reads it from storage.
+//! Projects: the list page (`/projects`), the create and edit form (`form`) and the project
+//! sheet (`sheet`, `/projects/:id`).
+
+mod form;
+mod sheet;
+
+pub use form::ProjectForm;
+pub use sheet::ProjectSheetPage;
 
 use crate::ui::{Navigator, PageTitle};
 use domain::ProjectSummary;
@@ -7,7 +14,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::i18n::{t, tf};
-use crate::layout::{role_may, Me};
+use crate::session::{role_may, Me};
 use crate::AppError;
 
 /// Every project with its figures. Browser → this server function → `services` → database.
@@ -201,178 +208,5 @@ fn LoadError(error: AppError) -> impl IntoView {
             <p class="muted">{error.message}</p>
             <p class="muted small mono">{error.code}</p>
         </section>
-    }
-}
-
-/// A project's whole sheet: the same assembled context tools and agents read.
-#[server(prefix = "/sfn", endpoint = "projects/sheet")]
-pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    Ok(services::projects::context(&hub, &caller, project_id).await?)
-}
-
-/// Creates a project owned by the caller, with its environments (comma-separated names;
-/// `prod` is production).
-#[server(prefix = "/sfn", endpoint = "projects/create")]
-pub async fn create_project(
-    name: String,
-    description: String,
-    color: String,
-    environments: String,
-) -> Result<ProjectSummary, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    let color = color
-        .parse::<domain::Color>()
-        .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
-    let project = services::projects::ProjectDraft {
-        name,
-        description,
-        color: Some(color),
-        environments: environments
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(services::storage::NewEnvironment::named)
-            .collect(),
-        ..Default::default()
-    };
-    Ok(services::projects::create(&hub, &caller, project).await?)
-}
-
-/// Edits a project's name, description and colour (its owner among projets, or an admin).
-#[server(prefix = "/sfn", endpoint = "projects/edit")]
-pub async fn edit_project(
-    project_id: i64,
-    version: i64,
-    name: String,
-    description: String,
-    color: String,
-) -> Result<ProjectSummary, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    let color = color
-        .parse::<domain::Color>()
-        .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
-    let changes = services::storage::ProjectChanges {
-        name: Some(name),
-        description: Some(description),
-        color: Some(color),
-        ..Default::default()
-    };
-    Ok(services::projects::update(&hub, &caller, project_id, version, changes).await?)
-}
-
-/// The create / edit form of a project. `editing` holds the project being edited.
-#[component]
-pub fn ProjectForm(
-    editing: Option<ProjectSummary>,
-    on_close: Callback<()>,
-    on_saved: Callback<ProjectSummary>,
-) -> impl IntoView {
-    use crate::i18n::t;
-    let is_new = editing.is_none();
-    let name = RwSignal::new(editing.as_ref().map(|p| p.name.clone()).unwrap_or_default());
-    let description = RwSignal::new(
-        editing
-            .as_ref()
-            .map(|p| p.description.clone())
-            .unwrap_or_default(),
-    );
-    let color = RwSignal::new(
-        editing
-            .as_ref()
-            .map(|p| p.color.to_string())
-            .unwrap_or_else(|| "#00cc88".to_owned()),
-    );
-    let environments = RwSignal::new("dev, staging, prod".to_owned());
-    let error = RwSignal::new(None::<AppError>);
-    let pending = RwSignal::new(false);
-    let target = editing.as_ref().map(|p| (p.id, p.version));
-    let submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        pending.set(true);
-        error.set(None);
-        let (n, d, c, e) = (
-            name.get_untracked(),
-            description.get_untracked(),
-            color.get_untracked(),
-            environments.get_untracked(),
-        );
-        leptos::task::spawn_local(async move {
-            let saved = match target {
-                Some((id, version)) => edit_project(id, version, n, d, c).await,
-                None => create_project(n, d, c, e).await,
-            };
-            pending.set(false);
-            match saved {
-                Ok(project) => on_saved.run(project),
-                Err(e) => error.set(Some(e)),
-            }
-        });
-    };
-    view! {
-        <form class="card form form--panel" on:submit=submit data-testid="project-form" aria-labelledby="project-form-title">
-            <h2 id="project-form-title">{if is_new { t("New project") } else { t("Edit the project") }}</h2>
-            <label class="field">
-                <span class="small muted">{t("Name")}</span>
-                <input class="input" name="name" required maxlength="120" autocomplete="off"
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
-                <crate::ui::FieldError error field="name"/>
-            </label>
-            <label class="field">
-                <span class="small muted">{t("Description")}</span>
-                <textarea class="input textarea" name="description" rows="2"
-                    prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
-                <crate::ui::FieldError error field="description"/>
-            </label>
-            <div class="form__row">
-                <label class="field">
-                    <span class="small muted">{t("Colour")}</span>
-                    <input class="input input--color" type="color" name="color"
-                        prop:value=move || color.get() on:input=move |ev| color.set(event_target_value(&ev))/>
-                    <crate::ui::FieldError error field="color"/>
-                </label>
-                {is_new.then(|| view! {
-                    <label class="field">
-                        <span class="small muted">{t("Environments (comma-separated)")}</span>
-                        <input class="input" name="environments" autocomplete="off"
-                            prop:value=move || environments.get() on:input=move |ev| environments.set(event_target_value(&ev))/>
-                        <crate::ui::FieldError error field="environments"/>
-                    </label>
-                })}
-            </div>
-            {move || error.get().filter(|e| e.field.is_none() || !matches!(e.field.as_deref(), Some("name" | "description" | "color" | "environments"))).map(|e| view! {
-                <p class="form-error" role="alert">{e.message}</p>
-            })}
-            <div class="modal__actions">
-                <button type="button" class="button button--ghost" on:click=move |_| on_close.run(())>{t("Cancel")}</button>
-                <button type="submit" class="button button--primary" prop:disabled=move || pending.get()>
-                    {if is_new { t("Create the project") } else { t("Save") }}
-                </button>
-            </div>
-        </form>
-    }
-}
-
-/// `/projects/:id`: the project sheet, one tab per facet (`?tab=`).
-#[component]
-#[inline(never)] // a route's page: see `App`
-pub fn ProjectSheetPage() -> impl IntoView {
-    use crate::i18n::t;
-    let id = crate::ui::route_id("id");
-    let version = RwSignal::new(0u32);
-    let sheet = Resource::new(
-        move || (id.get(), version.get()),
-        |(id, _)| project_sheet(id),
-    );
-    view! {
-        <PageTitle text=t("Project")/>
-        <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
-            {move || Suspend::new(async move {
-                match sheet.await {
-                    Ok(context) => view! { <crate::project_sheet::Sheet context version/> }.into_any(),
-                    Err(error) => view! { <crate::ui::LoadError title=t("The project could not be loaded") error/> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }

@@ -1,0 +1,228 @@
+//! A job on a grid as markup — coloured pill, conflict border and tooltip, pending mark — and
+//! the grid's own handling of pointer and clicks for all of its jobs (event delegation).
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use domain::zone::Zone;
+use domain::CalendarEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::browser::{grab_offset, hit, take_just_dragged};
+use super::state::{time_label, window_label, Drag};
+use crate::i18n::Locale;
+
+/// Escapes text for HTML content and double-quoted attributes (titles are anyone's input).
+pub(super) fn escape_html(text: &str, out: &mut String) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// One job on a grid — coloured pill, conflict border and tooltip, pending mark — as markup.
+/// Grids put their jobs in with `inner_html`: the browser parses thousands of them natively and
+/// hydration has nothing to walk; the grid itself listens for all of them (`GridEvents`).
+pub(super) fn pill_html(
+    out: &mut String,
+    event: &CalendarEvent,
+    titles: &HashMap<i64, String>,
+    zone: &Zone,
+    style: Option<&str>,
+    resizable: bool,
+    locale: Locale,
+) {
+    use std::fmt::Write as _;
+    let props = &event.extended_props;
+    let job_id = props.job_id;
+    let conflict = props.conflict;
+    #[rustfmt::skip]
+    let pending_text = props.pending_move.as_ref().map(|p| {
+        let at = p.planned_start.with_timezone(zone).format("%a %e %b %H:%M").to_string();
+        let by = p.requested_by.as_deref().unwrap_or(locale.t("a former user"));
+        locale.tf("Move to {at} requested by {by}, waiting for approval", &[("at", &at), ("by", by)])
+    });
+    out.push_str("<div class=\"cal-event");
+    if conflict {
+        out.push_str(" cal-event--conflict");
+    }
+    if event.all_day {
+        out.push_str(" cal-event--allday");
+    }
+    if pending_text.is_some() {
+        out.push_str(" cal-event--pending");
+    }
+    let _ = write!(
+        out,
+        "\" data-job-id=\"{job_id}\" data-conflict=\"{conflict}\" data-status=\"{}\" data-type=\"{}\" data-environment=\"",
+        props.status.as_str(),
+        props.job_type.as_str()
+    );
+    escape_html(props.environment.as_deref().unwrap_or_default(), out);
+    out.push('"');
+    if let (Some(pending), Some(text)) = (&props.pending_move, &pending_text) {
+        let _ = write!(out, " data-pending-move=\"{}\" title=\"", pending.id);
+        escape_html(text, out);
+        out.push('"');
+    }
+    out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
+    escape_html(&event.title, out);
+    let _ = write!(out, " · {} · ", window_label(event, zone, locale));
+    escape_html(&props.project_name, out);
+    if let Some(environment) = &props.environment {
+        out.push_str(" · ");
+        escape_html(environment, out);
+    }
+    if let Some(text) = &pending_text {
+        out.push_str(" · ");
+        escape_html(text, out);
+    }
+    out.push('"');
+    if conflict {
+        let _ = write!(out, " aria-describedby=\"conflict-{job_id}\"");
+    }
+    out.push_str(" style=\"--event-color: ");
+    escape_html(&event.color, out);
+    out.push(';');
+    if let Some(style) = style {
+        out.push_str(style);
+    }
+    out.push_str("\">");
+    if !event.all_day {
+        let _ = write!(
+            out,
+            "<span class=\"cal-event__time mono\">{}</span>",
+            time_label(event.start, zone)
+        );
+    }
+    out.push_str("<span class=\"cal-event__title\">");
+    escape_html(&event.title, out);
+    out.push_str("</span>");
+    if pending_text.is_some() {
+        out.push_str("<span class=\"cal-event__pending\" aria-hidden=\"true\">⇢</span>");
+    }
+    if conflict {
+        out.push_str("<button type=\"button\" class=\"cal-event__warn\" aria-label=\"");
+        escape_html(locale.t("Resolve the conflict"), out);
+        let _ = write!(
+            out,
+            "\" data-testid=\"resolve-conflict\">⚠</button><span class=\"cal-tooltip\" role=\"tooltip\" id=\"conflict-{job_id}\">"
+        );
+        escape_html(locale.t("Conflicts with"), out);
+        out.push(' ');
+        for (n, id) in props.conflicts_with.iter().enumerate() {
+            if n > 0 {
+                out.push_str(", ");
+            }
+            match titles.get(id) {
+                Some(title) => escape_html(title, out),
+                None => escape_html(&locale.tf("job #{id}", &[("id", &id.to_string())]), out),
+            }
+        }
+        out.push_str("</span>");
+    }
+    if resizable {
+        out.push_str("<span class=\"cal-event__resize\" aria-hidden=\"true\"></span>");
+    }
+    out.push_str("</div>");
+}
+
+/// Pointer and click handling for every job of a grid, from the grid itself (event
+/// delegation): a drag starts on a pill or its lower edge, a click opens the job or, on ⚠, the
+/// resolution dialog.
+#[derive(Clone, Copy)]
+pub(super) struct GridEvents {
+    pub(super) shown: Memo<Vec<CalendarEvent>>,
+    pub(super) zone: Zone,
+    pub(super) drag: RwSignal<Option<Drag>>,
+    pub(super) resolving: RwSignal<Option<i64>>,
+}
+
+/// Opens a job's page (a click on a job, Enter on a focused one).
+pub(super) fn job_opener() -> impl Fn(i64) + Clone {
+    let navigate = use_navigate();
+    move |job_id| navigate(&format!("/jobs/{job_id}"), Default::default())
+}
+
+impl GridEvents {
+    pub(super) fn pointerdown(self, ev: leptos::ev::PointerEvent) {
+        if ev.button() != 0 {
+            return;
+        }
+        let Some(hit) = hit(&ev) else { return };
+        if hit.on_warn {
+            return;
+        }
+        take_just_dragged();
+        let Some(start) = self.shown.with_untracked(|list| {
+            list.iter()
+                .find(|e| e.extended_props.job_id == hit.job_id)
+                .map(|e| e.start)
+        }) else {
+            return;
+        };
+        let grab_minutes = grab_offset(&ev, start, &self.zone);
+        self.drag.set(Some(Drag {
+            job_id: hit.job_id,
+            resize: hit.on_resize,
+            origin: (ev.client_x(), ev.client_y()),
+            moved: false,
+            grab_minutes,
+        }));
+    }
+
+    pub(super) fn click(self, ev: leptos::ev::MouseEvent, open: &dyn Fn(i64)) {
+        let Some(hit) = hit(&ev) else { return };
+        if hit.on_warn {
+            ev.stop_propagation();
+            self.resolving.set(Some(hit.job_id));
+        } else if !take_just_dragged() {
+            open(hit.job_id);
+        }
+    }
+}
+
+pub(super) fn titles_of(events: &[CalendarEvent]) -> HashMap<i64, String> {
+    events
+        .iter()
+        .map(|e| (e.extended_props.job_id, e.title.clone()))
+        .collect()
+}
+
+/// Each day's jobs as markup, for a grid's cells (`inner_html`).
+///
+/// When the browser takes over the server's page the cells already hold that markup, and
+/// hydration never writes `inner_html` back: building it again for thousands of jobs was most
+/// of the calendar's hydration time. So the first run while hydrating leaves it undrawn (its
+/// cells give `None`, which hydration keeps as it is), and every later run draws.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct MarkupCells<T> {
+    pub(super) drawn: bool,
+    pub(super) days: HashMap<NaiveDate, T>,
+}
+
+impl<T> MarkupCells<T> {
+    pub(super) fn undrawn() -> Self {
+        Self {
+            drawn: false,
+            days: HashMap::new(),
+        }
+    }
+
+    /// The day's markup; `None` while undrawn.
+    pub(super) fn markup(&self, day: &NaiveDate, html: impl Fn(&T) -> &String) -> Option<String> {
+        self.drawn.then(|| {
+            self.days
+                .get(day)
+                .map(|cell| html(cell).clone())
+                .unwrap_or_default()
+        })
+    }
+}

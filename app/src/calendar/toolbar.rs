@@ -1,0 +1,168 @@
+//! The calendar's toolbar (today, previous, next, date, view, subscribe), its filters, and the
+//! legend of the colours.
+
+use chrono::{Duration, NaiveDate};
+use domain::calendar::{self, ColorMode};
+use domain::{JobStatus, JobType};
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+
+use super::request::{CalendarData, CalendarRequest, View};
+use crate::i18n::t;
+
+#[component]
+pub(super) fn Toolbar(
+    request: CalendarRequest,
+    data: CalendarData,
+    today: NaiveDate,
+    subscribing: RwSignal<bool>,
+) -> impl IntoView {
+    let navigate = use_navigate();
+    let title = match request.view {
+        View::Month | View::Agenda => request.date.format("%B %Y").to_string(),
+        View::Week => {
+            let (first, after) = request.view.days(request.date);
+            let last = after - Duration::days(1);
+            format!("{} – {}", first.format("%e %b"), last.format("%e %b %Y"))
+        }
+        View::Day => request.date.format("%A %e %B %Y").to_string(),
+    };
+    let previous = request.href(|r| r.date = r.view.step(r.date, false));
+    let next = request.href(|r| r.date = r.view.step(r.date, true));
+    let today_href = request.href(|r| r.date = today);
+    let views = [View::Month, View::Week, View::Day, View::Agenda].map(|v| {
+        let href = request.href(|r| r.view = v);
+        let current = v == request.view;
+        view! { <a href=href class="segmented__item" class:segmented__item--on=current aria-current=if current { Some("page") } else { None } data-view=v.as_str()>{v.label()}</a> }
+    });
+    let go = {
+        let request = request.clone();
+        let navigate = navigate.clone();
+        move |change: Box<dyn FnOnce(&mut CalendarRequest)>| {
+            navigate(&request.href(change), Default::default());
+        }
+    };
+    let on_date = {
+        let go = go.clone();
+        move |ev: leptos::ev::Event| {
+            if let Ok(day) = NaiveDate::parse_from_str(&event_target_value(&ev), "%Y-%m-%d") {
+                go(Box::new(move |r| r.date = day));
+            }
+        }
+    };
+    // Each filter rewrites one part of the URL from its select's value.
+    let filter = |apply: fn(&mut CalendarRequest, String)| {
+        let go = go.clone();
+        move |value: String| go(Box::new(move |r| apply(r, value)))
+    };
+    let colour_options = named_options(ColorMode::ALL, Some(request.color_by));
+    let project_options = data
+        .projects
+        .iter()
+        .map(|p| {
+            (
+                p.id.to_string(),
+                p.name.clone(),
+                Some(p.id) == request.project,
+            )
+        })
+        .collect();
+    let type_options = named_options(JobType::ALL, request.job_type);
+    let status_options = named_options(JobStatus::ALL, request.status);
+    let environment_options = data
+        .environments
+        .iter()
+        .map(|e| {
+            (
+                e.clone(),
+                e.clone(),
+                Some(e) == request.environment.as_ref(),
+            )
+        })
+        .collect();
+    view! {
+        <header class="calendar__toolbar">
+            <div class="calendar__nav">
+                <a class="button" href=today_href data-testid="calendar-today">{t("Today")}</a>
+                <a class="button button--icon" href=previous aria-label=t("Previous") data-testid="calendar-previous">"‹"</a>
+                <a class="button button--icon" href=next aria-label=t("Next") data-testid="calendar-next">"›"</a>
+                <h1 class="calendar__title">{title}</h1>
+                <label class="visually-hidden" for="calendar-date">{t("Go to date")}</label>
+                <input id="calendar-date" class="input input--date" type="date" value=request.date.format("%Y-%m-%d").to_string() on:change=on_date/>
+            </div>
+            <nav class="segmented" aria-label=t("View")>{views}</nav>
+            <button type="button" class="button button--ghost" data-testid="subscribe"
+                aria-haspopup="dialog" on:click=move |_| subscribing.set(true)>{t("Subscribe")}</button>
+        </header>
+        <div class="calendar__filters">
+            {filter_select(t("Colour"), "color-mode", colour_options, false,
+                filter(|r, v| r.color_by = v.parse().unwrap_or(ColorMode::Project)))}
+            {filter_select(t("Project"), "filter-project", project_options, true,
+                filter(|r, v| r.project = v.parse().ok()))}
+            {filter_select(t("Type"), "filter-type", type_options, true,
+                filter(|r, v| r.job_type = v.parse().ok()))}
+            {filter_select(t("Status"), "filter-status", status_options, true,
+                filter(|r, v| r.status = v.parse().ok()))}
+            {filter_select(t("Environment"), "filter-environment", environment_options, true,
+                filter(|r, v| r.environment = Some(v).filter(|e| !e.is_empty())))}
+        </div>
+    }
+}
+
+/// The (value, label, selected) options of an enumeration whose spelling is also its label.
+pub(super) fn named_options<T: Copy + PartialEq + std::fmt::Display>(
+    all: &[T],
+    chosen: Option<T>,
+) -> Vec<(String, String, bool)> {
+    all.iter()
+        .map(|value| (value.to_string(), value.to_string(), Some(*value) == chosen))
+        .collect()
+}
+
+/// A labelled select of (value, label, selected) options, "All" first when `any` is allowed.
+pub(super) fn filter_select(
+    label: &'static str,
+    test_id: &'static str,
+    options: Vec<(String, String, bool)>,
+    any: bool,
+    on_change: impl Fn(String) + 'static,
+) -> impl IntoView {
+    view! {
+        <label class="field field--inline">
+            <span>{label}</span>
+            <select class="input" data-testid=test_id on:change=move |ev| on_change(event_target_value(&ev))>
+                {any.then(|| view! { <option value="">{t("All")}</option> })}
+                {options.into_iter().map(|(value, text, selected)| view! {
+                    <option value=value selected=selected>{text}</option>
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+#[component]
+pub(super) fn Legend(request: CalendarRequest, data: CalendarData) -> impl IntoView {
+    let items: Vec<(String, String)> = match request.color_by {
+        ColorMode::Project => data
+            .projects
+            .iter()
+            .map(|p| (p.name.clone(), p.color.clone()))
+            .collect(),
+        ColorMode::Type => JobType::ALL
+            .iter()
+            .map(|t| (t.as_str().to_owned(), calendar::type_color(*t).to_owned()))
+            .collect(),
+        ColorMode::Status => JobStatus::ALL
+            .iter()
+            .map(|s| (s.as_str().to_owned(), calendar::status_color(*s).to_owned()))
+            .collect(),
+    };
+    view! {
+        <ul class="legend" aria-label=t("Legend") data-testid="legend">
+            {items.into_iter().map(|(label, color)| view! {
+                <li class="legend__item"><span class="legend__swatch" style=format!("--swatch: {color}")></span>{label}</li>
+            }).collect_view()}
+            <li class="legend__item"><span class="legend__swatch legend__swatch--conflict"></span>{t("conflict")}</li>
+        </ul>
+    }
+}
