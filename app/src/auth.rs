@@ -85,6 +85,7 @@ fn password_error_text(code: &str) -> String {
     match code {
         "mismatch" => t("The two new passwords differ.").to_owned(),
         "wrong_current_password" => t("The current password is not right.").to_owned(),
+        "throttled" => t("Too many failed attempts. Try again in a few seconds.").to_owned(),
         "weak_password" => tf("The new password must have at least {n} characters, differ from the current one, and be neither the username nor the initial password.", &[("n", &domain::password::MIN_CHARS.to_string())]),
         _ => t("uHub could not change the password right now; try again shortly.").to_owned(),
     }

@@ -154,7 +154,6 @@ fn JobDetail(view: JobView) -> impl IntoView {
         runs,
     } = view;
     let job_id = job.id;
-    let (environment, set_environment) = signal(job.environment.clone().unwrap_or_default());
     let (backend, set_backend) = signal(project_backend.map(|b| b.to_string()).unwrap_or_default());
     let navigate = use_navigate();
     let launch_action = ServerAction::<LaunchJob>::new();
@@ -168,11 +167,19 @@ fn JobDetail(view: JobView) -> impl IntoView {
     });
     let launch = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        // A run runs in its job's environment: nothing to choose.
         launch_action.dispatch(LaunchJob {
             job_id,
-            environment: Some(environment.get_untracked()),
+            environment: None,
             backend: backend.get_untracked().parse::<ExecutionBackend>().ok(),
         });
+    };
+    let environment_label = match &job.environment {
+        Some(name) => match environments.iter().find(|e| e.name == *name) {
+            Some(e) if e.is_production => tf("{name} (production)", &[("name", &e.name)]),
+            _ => name.clone(),
+        },
+        None => t("no environment").to_owned(),
     };
     let action = job
         .action
@@ -194,15 +201,10 @@ fn JobDetail(view: JobView) -> impl IntoView {
             <h2 id="launch-title">{t("Launch")}</h2>
             <p class="muted small mono">{action}</p>
             <form class="launch-form" on:submit=launch>
-                <label class="field">
+                <div class="field">
                     <span class="small muted">{t("Environment")}</span>
-                    <select class="input" name="environment" prop:value=environment on:change=move |ev| set_environment.set(event_target_value(&ev))>
-                        {environments.iter().map(|e| {
-                            let label = if e.is_production { tf("{name} (production)", &[("name", &e.name)]) } else { e.name.clone() };
-                            view! { <option value=e.name.clone()>{label}</option> }
-                        }).collect_view()}
-                    </select>
-                </label>
+                    <span class="launch-form__environment" data-testid="launch-environment">{environment_label}</span>
+                </div>
                 <label class="field">
                     <span class="small muted">{t("Backend")}</span>
                     <select class="input" name="backend" prop:value=backend on:change=move |ev| set_backend.set(event_target_value(&ev))>
@@ -216,7 +218,7 @@ fn JobDetail(view: JobView) -> impl IntoView {
             {move || error().map(|e| view! {
                 <p class="form-error" role="alert" data-testid="launch-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
             })}
-            <p class="muted small">{t("Production runs wait for the approval of projets or admin.")}</p>
+            <p class="muted small">{t("Production runs wait for the approval of an admin or the project's owner (never the person who asked).")}</p>
         </section>
         <section class="card" aria-labelledby="history-title">
             <h2 id="history-title">{t("Runs")}</h2>
@@ -449,6 +451,25 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             <div><dt class="muted">{t("Finished")}</dt><dd>{move || run.with(|r| when(r.finished_at))}</dd></div>
             <div><dt class="muted">{t("Exit code")}</dt><dd data-testid="exit-code">{move || run.with(|r| r.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))}</dd></div>
             <div class="run-facts__wide"><dt class="muted">{t("Reason")}</dt><dd>{move || run.with(|r| r.reason.clone().unwrap_or_else(|| "—".into()))}</dd></div>
+            <Show when=move || run.with(|r| r.queue.is_some())>
+                <div class="run-facts__wide" data-testid="queue-place">
+                    <dt class="muted">{t("In the queue")}</dt>
+                    <dd>{move || run.with(|r| r.queue.as_ref().map(|q| tf("#{position}: {reason}", &[("position", &q.position.to_string()), ("reason", &q.reason)])).unwrap_or_default())}</dd>
+                </div>
+            </Show>
+            <Show when=move || run.with(|r| r.callback_deadline.is_some() && !r.status.is_final())>
+                <div class="run-facts__wide">
+                    <dt class="muted">{t("Waiting for the webhook's callback until")}</dt>
+                    <dd>{move || run.with(|r| when(r.callback_deadline))}</dd>
+                </div>
+            </Show>
+            <div class="run-facts__wide" data-testid="run-action">
+                <dt class="muted">{move || if run.with(|r| r.status == RunStatus::AwaitingApproval) { t("What will run if approved") } else { t("What runs") }}</dt>
+                <dd>
+                    <code class="mono small">{move || run.with(|r| r.action.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()).unwrap_or_else(|| "—".into()))}</code>
+                    <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend and environment, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {}", &d[..d.len().min(16)])).unwrap_or_default())}</span>
+                </dd>
+            </div>
         </dl>
         <RunHost run=run.get_untracked()/>
         <section class="log-panel" aria-label=t("Log")>

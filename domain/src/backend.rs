@@ -68,7 +68,15 @@ pub struct BackendConfig {
     /// The name of the project secret that holds the webhook's token or signing key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhook_secret_name: Option<String>,
+    /// How long a triggered webhook run waits for its target's final callback before it is
+    /// `timed_out` (900 s by default). The wait holds no execution slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 86400))]
+    pub callback_timeout_seconds: Option<u32>,
 }
+
+/// How long a webhook run waits for its callback unless the project says otherwise.
+pub const DEFAULT_CALLBACK_TIMEOUT_SECONDS: u32 = 900;
 
 impl BackendConfig {
     /// The field at fault and why, if the configuration could not be used as it is.
@@ -115,6 +123,15 @@ impl BackendConfig {
             if let Err(why) = crate::link::check_url(url, &["http", "https"]) {
                 return field("execution_backend_config.webhook_url", why);
             }
+        }
+        if self
+            .callback_timeout_seconds
+            .is_some_and(|t| !(1..=86_400).contains(&t))
+        {
+            return field(
+                "execution_backend_config.callback_timeout_seconds",
+                "must be between 1 and 86400",
+            );
         }
         if let Some(name) = &self.webhook_secret_name {
             if !crate::link::is_secret_name(name) {

@@ -78,8 +78,12 @@ pub struct Job {
     pub responsible_role: Option<Role>,
     /// What a run of this job executes, if it can be run.
     pub action: Option<crate::JobAction>,
-    /// Started by uHub at `planned_start`, as its owner (approval rules still apply).
+    /// Started by uHub at `planned_start`, as whoever turned it on (approval rules still apply).
     pub auto_start: bool,
+    /// Who turned the automatic start on: the runs it starts are launched as them.
+    pub auto_start_by: Option<i64>,
+    /// Who last changed the job's action or environment (they may not approve its runs).
+    pub action_changed_by: Option<i64>,
     /// Bumped by every change; updates must name the version they were based on.
     pub version: i64,
     pub created_at: DateTime<Utc>,

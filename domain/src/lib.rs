@@ -26,7 +26,9 @@ pub mod user;
 pub mod zone;
 
 pub use action::JobAction;
-pub use backend::{BackendConfig, ExecutionBackend, WebhookPreset};
+pub use backend::{
+    BackendConfig, ExecutionBackend, WebhookPreset, DEFAULT_CALLBACK_TIMEOUT_SECONDS,
+};
 pub use backlog::{BacklogItem, BacklogKind, BacklogStatus};
 pub use calendar::{CalendarEvent, ColorMode, EventProps};
 pub use context::{ProjectContext, TimelineEntry, TimelineKind};
@@ -37,7 +39,7 @@ pub use link::{GitProvider, LinkKind, ProjectLink};
 pub use move_request::{MoveRequest, MoveStatus};
 pub use project::{Color, EnvironmentRecord, ProjectState, ProjectSummary};
 pub use role::Role;
-pub use run::{LogLine, LogStream, Run, RunAct, RunStatus, SecretInfo};
+pub use run::{LogLine, LogStream, QueuePlace, Run, RunAct, RunStatus, SecretInfo};
 pub use search::{fuzzy_score, HitKind, SearchHit};
 pub use user::UserProfile;
 

@@ -70,8 +70,34 @@ pub struct Run {
     pub reason: Option<String>,
     /// The log reached its size cap; later lines were dropped (the log says so).
     pub log_truncated: bool,
+    /// What the run executes, fixed when it was launched: the job's action then. Editing the
+    /// job afterwards changes nothing here; an approval approves exactly this.
+    pub action: Option<crate::JobAction>,
+    /// SHA-256 (hex) of the action with the backend and environment: what was approved.
+    pub action_sha256: Option<String>,
+    /// SHA-256 (hex) of the script file at launch (local scripts): a script changed since is
+    /// refused at execution.
+    pub script_sha256: Option<String>,
+    /// Who last changed the job's action or environment before the launch: they may not
+    /// approve the run.
+    pub action_changed_by: Option<i64>,
+    /// For a webhook run waiting for its target's callback: when the wait ends.
+    pub callback_deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// For a queued run: its place in the queue and why it waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<QueuePlace>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where a queued run stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QueuePlace {
+    /// 1 for the next run to start.
+    pub position: i64,
+    /// Why it has not started yet, in words.
+    pub reason: String,
 }
 
 crate::string_enum! {
@@ -93,11 +119,13 @@ pub struct LogLine {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A project secret as listed: its name and when it changed, never its value.
+/// A project secret as listed: its name, scope and when it changed, never its value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretInfo {
     pub name: String,
+    /// The environment whose runs receive it; `null` for every run of the project.
+    pub environment: Option<String>,
     pub updated_by: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,

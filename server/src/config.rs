@@ -79,6 +79,15 @@ pub struct Config {
     pub max_concurrent_runs: usize,
     /// `UHUB_MAX_RUNS_PER_ENVIRONMENT`: runs executing at once in one environment.
     pub max_runs_per_environment: u32,
+    /// `UHUB_MAX_RUNS_PER_PROJECT`: runs executing at once in one project; `None` = every slot
+    /// but one, so that another project can always start.
+    pub max_runs_per_project: Option<u32>,
+    /// `UHUB_WEBHOOK_ALLOWED_HOSTS`: comma-separated host names (or addresses) on internal
+    /// networks that webhook targets may nevertheless be on.
+    pub webhook_allowed_hosts: Vec<String>,
+    /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
+    /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
+    pub local_run_user: Option<String>,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
     /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
@@ -177,6 +186,41 @@ impl Config {
                 })?,
         };
 
+        let max_runs_per_project = match get("UHUB_MAX_RUNS_PER_PROJECT") {
+            None => None,
+            Some(text) => Some(
+                text.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=256).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            "UHUB_MAX_RUNS_PER_PROJECT",
+                            format!("`{text}` is not a number between 1 and 256"),
+                        )
+                    })?,
+            ),
+        };
+
+        let webhook_allowed_hosts: Vec<String> = get("UHUB_WEBHOOK_ALLOWED_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|host| {
+                host.trim()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .to_ascii_lowercase()
+            })
+            .filter(|host| !host.is_empty())
+            .collect();
+        if let Some(bad) = webhook_allowed_hosts.iter().find(|host| {
+            host.contains(['/', ':', ' ']) && host.parse::<std::net::IpAddr>().is_err()
+        }) {
+            return Err(ConfigError::new(
+                "UHUB_WEBHOOK_ALLOWED_HOSTS",
+                format!("`{bad}` is not a host name or address (no scheme, port or path)"),
+            ));
+        }
+
         let vault = match get("UHUB_VAULT_ADDR") {
             None => None,
             Some(address) => Some(VaultConfig {
@@ -234,6 +278,9 @@ impl Config {
             master_key: secret(&get, "UHUB_MASTER_KEY", "UHUB_MASTER_KEY_FILE")?,
             max_concurrent_runs,
             max_runs_per_environment,
+            max_runs_per_project,
+            webhook_allowed_hosts,
+            local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
             public_url: get("UHUB_PUBLIC_URL"),

@@ -20,7 +20,7 @@ use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use services::auth::{LoginThrottle, TokenKeys};
+use services::auth::TokenKeys;
 use services::engine::{EngineConfig, Executor};
 use services::host::HostMonitor;
 use services::storage::Actor;
@@ -39,8 +39,6 @@ pub struct AppState {
     pub hub: Hub,
     /// Signs and checks session tokens (HS256 with the server secret).
     pub token_keys: TokenKeys,
-    /// Failed-login counters per (address, username).
-    pub throttle: LoginThrottle,
 }
 
 /// How often the host is read unless `UHUB_METRICS_INTERVAL` says otherwise.
@@ -68,7 +66,6 @@ impl AppState {
         AppState {
             leptos_options,
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
-            throttle: LoginThrottle::default(),
             hub: Hub::new(storage, executor, host),
         }
     }
@@ -82,6 +79,12 @@ impl AppState {
     /// The same state with the calendar in `zone`.
     pub fn with_zone(mut self, zone: chrono_tz::Tz) -> AppState {
         self.hub = self.hub.with_zone(zone);
+        self
+    }
+
+    /// The same state for a demonstration instance (`UHUB_SEED_DEMO=true`).
+    pub fn as_demo_instance(mut self, demo: bool) -> AppState {
+        self.hub.demo_instance = demo;
         self
     }
 }
@@ -158,6 +161,9 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         ConfigError::new("UHUB_BIND", format!("cannot read the bound address: {e}"))
     })?;
 
+    if config.database_url.is_none() {
+        startup::secure_sqlite_file(&data_dir)?;
+    }
     let database_url = startup::database_url(config.database_url.as_ref(), &data_dir);
     let storage = startup::open_storage(&database_url).await?;
     tracing::info!(engine = storage.engine().as_str(), data_dir = %data_dir.display(), "database ready");
@@ -210,6 +216,20 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     let mut engine_config = EngineConfig::new(scripts_dir);
     engine_config.max_concurrent = config.max_concurrent_runs;
     engine_config.max_per_environment = config.max_runs_per_environment;
+    engine_config.max_per_project = config
+        .max_runs_per_project
+        .unwrap_or_else(|| services::engine::default_max_per_project(config.max_concurrent_runs));
+    engine_config.webhook_allowed_hosts = config.webhook_allowed_hosts.clone();
+    if let Some(name) = &config.local_run_user {
+        let run_as = services::engine::local::RunAs::lookup(name)
+            .map_err(|why| ConfigError::new("UHUB_LOCAL_RUN_USER", why))?;
+        tracing::info!(user = %run_as.name, uid = run_as.uid, "local scripts run as another account");
+        engine_config.local_run_as = Some(run_as);
+    }
+    // Every process sharing the database checks callbacks alike: the key derives from the
+    // token key they share.
+    engine_config.callback_key =
+        services::engine::CallbackKey::derived_from(jwt_secret.expose().as_bytes());
     engine_config.docker_host = config.docker_host.clone();
     engine_config.public_url = config
         .public_url
@@ -226,6 +246,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         executor,
     )
     .with_zone(config.timezone)
+    .as_demo_instance(config.seed_demo)
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();

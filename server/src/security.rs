@@ -1,6 +1,6 @@
 //! Security headers on every response: a strict Content Security Policy with a fresh nonce per
 //! request (Leptos puts it on its inline hydration scripts), no framing, no sniffing, no referrer
-//! leaks.
+//! leaking to other sites.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -31,9 +31,11 @@ pub async fn headers(mut request: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    // Nothing leaves for other sites; uHub's own posts keep their `Origin` (and `Referer`),
+    // which the CSRF check reads: under `no-referrer` browsers send `Origin: null` even there.
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     headers.insert(
         "permissions-policy",

@@ -144,13 +144,41 @@ pub fn clear_cookie_header(request_headers: &HeaderMap) -> HeaderValue {
     .unwrap_or(HeaderValue::from_static("uhub_session=; Path=/; Max-Age=0"))
 }
 
-/// Only local paths are followed after login: never another site (open redirect).
+/// Where a form goes on after success: `next` if it is a path of this site, else `/`. Browsers
+/// drop tabs and line breaks from a URL, read `\` as `/` and resolve `..`: a value is checked
+/// as a browser would read it (the WHATWG URL parser), and refused when it holds any control
+/// character, whitespace or `\`, or when it would lead off this origin or to a `//` path
+/// (which a later relative redirect could turn into another host).
 pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
+    const HOME: &str = "/";
+    let Some(next) = next else {
+        return HOME.to_owned();
+    };
+    let suspicious = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if !next.starts_with('/') || next.chars().any(suspicious) {
+        return HOME.to_owned();
+    }
+    let Ok(base) = url::Url::parse("http://uhub.invalid/") else {
+        return HOME.to_owned();
+    };
+    match base.join(next) {
+        Ok(resolved)
+            if resolved.origin() == base.origin()
+                && !resolved.path().contains("//")
+                && !next.starts_with("//") =>
+        {
+            let mut local = resolved.path().to_owned();
+            if let Some(query) = resolved.query() {
+                local.push('?');
+                local.push_str(query);
+            }
+            if let Some(fragment) = resolved.fragment() {
+                local.push('#');
+                local.push_str(fragment);
+            }
+            local
         }
-        _ => "/".to_owned(),
+        _ => HOME.to_owned(),
     }
 }
 
@@ -189,6 +217,9 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     if is_asset(&path) {
         return next.run(request).await;
     }
+    if let Some(refusal) = cross_site_refusal(&request, state.hub.public_url()) {
+        return refusal;
+    }
     let (mut parts, body) = request.into_parts();
     let context = context(&parts, &state).await;
     parts.extensions.insert(context.clone());
@@ -226,6 +257,43 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     }
 }
 
+/// A state change authenticated by the session cookie must come from a page of this site: its
+/// `Origin` (else its `Referer`) names this origin (the request's `Host`, or `UHUB_PUBLIC_URL`).
+/// A cookie goes with a request whoever made it; these headers say who did, and a page cannot
+/// forge them. Bearer-token calls carry their credential explicitly: they are not concerned.
+fn cross_site_refusal(request: &Request, public_url: &str) -> Option<Response> {
+    let method = request.method();
+    if method.is_safe() {
+        return None;
+    }
+    let headers = request.headers();
+    if headers.contains_key(header::AUTHORIZATION) || session_cookie(headers).is_none() {
+        return None;
+    }
+    let claimed = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let same_origin = claimed.is_some_and(|claimed| {
+        let origin = claimed.origin();
+        let as_host = host
+            .and_then(|host| url::Url::parse(&format!("{}://{host}/", claimed.scheme())).ok())
+            .is_some_and(|own| own.origin() == origin);
+        let as_public = url::Url::parse(public_url).is_ok_and(|own| own.origin() == origin);
+        origin.is_tuple() && (as_host || as_public)
+    });
+    if same_origin {
+        return None;
+    }
+    let body = serde_json::json!({
+        "code": "cross_site_request",
+        "message": "a change made with the session cookie must come from a uHub page: its Origin (or Referer) header must name this site; scripts use a bearer token",
+    });
+    Some((StatusCode::FORBIDDEN, axum::Json(body)).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct LoginForm {
     username: String,
@@ -250,7 +318,7 @@ pub async fn login_form(
     };
     match auth::login(
         &state.hub.storage,
-        &state.throttle,
+        &state.hub.throttle,
         &form.username,
         &form.password,
         ip,
@@ -353,6 +421,7 @@ pub async fn password_form(
     let actor = Actor::user(user.id, &user.username, Some(ip.to_string()));
     match auth::change_password(
         &state.hub.storage,
+        &state.hub.throttle,
         &user,
         &form.current_password,
         &form.new_password,
@@ -377,6 +446,7 @@ pub async fn password_form(
             back("wrong_current_password")
         }
         Err(ServiceError::Invalid { .. }) => back("weak_password"),
+        Err(ServiceError::Throttled { .. }) => back("throttled"),
         Err(error) => {
             tracing::error!(%error, "password change failed");
             back("server_error")

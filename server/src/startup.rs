@@ -3,7 +3,7 @@
 
 use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -25,8 +25,23 @@ pub fn prepare_data_dir(dir: &Path) -> Result<PathBuf, ConfigError> {
             format!("{what} `{}`: {error}", dir.display()),
         )
     };
-    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create", e))?;
+    // Private to uHub's account: it holds the database, the token secret and the master key.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| fail("cannot create", e))?;
     let dir = dir.canonicalize().map_err(|e| fail("cannot resolve", e))?;
+    if let Ok(metadata) = std::fs::metadata(&dir) {
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(
+                data_dir = %dir.display(),
+                mode = format!("{mode:o}"),
+                "the data directory is readable by other accounts: `chmod 700` it (uHub keeps its keys and database there)"
+            );
+        }
+    }
     // Creating a file is the only reliable test: permissions, read-only mounts, quotas.
     let probe = dir.join(".uhub-write-test");
     std::fs::write(&probe, b"ok").map_err(|e| fail("cannot write into", e))?;
@@ -178,8 +193,37 @@ pub fn prepare_scripts_dir(
 pub fn database_url(configured: Option<&Secret>, data_dir: &Path) -> String {
     match configured {
         Some(url) => url.expose().to_owned(),
-        None => format!("sqlite://{}", data_dir.join("uhub.db").display()),
+        None => format!("sqlite://{}", data_dir.join(SQLITE_FILE).display()),
     }
+}
+
+/// The default database's file name inside the data directory.
+pub const SQLITE_FILE: &str = "uhub.db";
+
+/// Makes the default SQLite database file private (0600) before it is opened: SQLite gives its
+/// `-wal` and `-shm` files the database file's permissions.
+pub fn secure_sqlite_file(data_dir: &Path) -> Result<(), ConfigError> {
+    let path = data_dir.join(SQLITE_FILE);
+    let fail = |error: std::io::Error| {
+        ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!("cannot make `{}` private: {error}", path.display()),
+        )
+    };
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(fail)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = data_dir.join(format!("{SQLITE_FILE}{suffix}"));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                .map_err(fail)?;
+        }
+    }
+    Ok(())
 }
 
 /// Opens the database and applies the migrations.
@@ -202,8 +246,6 @@ pub async fn open_storage(url: &str) -> Result<Storage, ConfigError> {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     #[test]

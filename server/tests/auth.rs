@@ -365,7 +365,35 @@ async fn the_bootstrap_admin_must_change_its_password_before_anything_else() {
             again,
             json!({"users_created": 0, "projects_created": 0, "jobs_created": 0})
         );
-        app.token("demo-dev").await
+        // Their passwords are published: outside a demonstration instance (UHUB_SEED_DEMO)
+        // they sign in once, to choose another.
+        let (status, _, login) = app.login("demo-dev", "demo-dev").await;
+        assert_eq!(status, StatusCode::OK, "{login}");
+        let pending = login["access_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let (_, me) = app
+            .call(Method::GET, "/api/v1/auth/me", Some(&pending), None)
+            .await;
+        assert_eq!(me["must_change_password"], true, "{me}");
+        let (status, body) = app
+            .call(Method::GET, "/api/v1/projects", Some(&pending), None)
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("password_change_required"))
+        );
+        let (status, body) = app
+            .call(
+                Method::POST,
+                "/api/v1/auth/password",
+                Some(&pending),
+                Some(json!({"current_password": "demo-dev", "new_password": "a dev's own passphrase"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap_or_default().to_owned()
     };
     let (status, body) = app
         .call(

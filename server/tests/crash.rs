@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use domain::{ExecutionBackend, JobAction, JobType, RunStatus};
-use services::storage::{Actor, NewJob, NewProject, NewRun};
+use services::storage::{Actor, NewJob, NewProject};
 use services::Storage;
 
 const UHUB: &str = env!("CARGO_BIN_EXE_uhub");
@@ -104,13 +104,14 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
         .expect("job");
     let run = storage
         .create_run(
-            &NewRun {
-                job_id: job.id,
-                environment: Some("dev".into()),
-                backend: ExecutionBackend::Local,
-                status: RunStatus::Queued,
-                launched_by: None,
-            },
+            &services::engine::launch::snapshot(
+                &job,
+                ExecutionBackend::Local,
+                RunStatus::Queued,
+                None,
+                &scripts,
+            )
+            .expect("snapshot"),
             &Actor::system(),
         )
         .await

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use common::{expect, TestApp};
 use domain::{ExecutionBackend, RunStatus};
 use serde_json::{json, Value};
-use services::storage::{Actor, NewRun};
+use services::storage::Actor;
 use services::testing::TestEngine;
 
 fn id(value: &Value) -> i64 {
@@ -413,13 +413,13 @@ async fn jobs_runs_and_actions(app: &TestApp, pm: &str, project: i64) -> i64 {
     for status in [RunStatus::Success, RunStatus::Failed, RunStatus::Queued] {
         let run = storage
             .create_run(
-                &NewRun {
+                &common::recorded_run(
                     job_id,
-                    environment: Some("staging".into()),
-                    backend: ExecutionBackend::Docker,
+                    Some("staging"),
+                    ExecutionBackend::Docker,
                     status,
-                    launched_by: None,
-                },
+                    None,
+                ),
                 &Actor::system(),
             )
             .await

@@ -29,6 +29,8 @@ async fn server_fn(
         .join("&");
     let request = Request::post(format!("/sfn/{endpoint}"))
         .header(header::COOKIE, format!("uhub_session={token}"))
+        // As a page of uHub sends it (cookie-authenticated changes must say where they come from).
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::from(body))

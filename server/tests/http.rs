@@ -87,6 +87,8 @@ async fn the_list_server_function_answers_json_from_the_database() {
     let token = app.token("demo-ops").await;
     let request = Request::post("/sfn/projects/list")
         .header(header::COOKIE, format!("uhub_session={token}"))
+        // As a page of uHub sends it (cookie-authenticated changes must say where they come from).
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::empty())
@@ -226,7 +228,7 @@ async fn every_response_carries_the_security_headers() {
         );
         assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY", "{uri}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{uri}");
-        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{uri}");
+        assert_eq!(headers[header::REFERRER_POLICY], "same-origin", "{uri}");
         if uri == "/projects" {
             // The inline hydration script carries this request's nonce, and only this one.
             let nonce = csp

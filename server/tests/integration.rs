@@ -14,6 +14,8 @@ mod docker_runs;
 mod domain_api;
 mod doors;
 mod guardrails;
+mod hardening;
+mod hardening_edges;
 mod host_metrics;
 mod http;
 mod jobs_api;

@@ -14,7 +14,7 @@ use common::{expect, settled, TestApp};
 use domain::{ExecutionBackend, RunStatus};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use services::storage::{Actor, NewRun};
+use services::storage::Actor;
 use services::testing::TestEngine;
 
 const SECRET_VALUE: &str = "s3cr3t-deploy-token-42";
@@ -316,16 +316,25 @@ async fn story(engine: TestEngine) {
         "{done}"
     );
 
-    // Guardrails at launch.
+    // Guardrails at launch. A run runs in its job's environment: naming another is refused
+    // before any rule is weighed (the rules weigh the job's environment).
     let refused = launch(
         &app,
         &dev,
         hello,
         json!({"environment": "prod"}),
-        StatusCode::FORBIDDEN,
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
-    assert_eq!(refused["code"], "dev_runs_non_production");
+    assert!(refused["fields"]["environment"].is_string(), "{refused}");
+    launch(
+        &app,
+        &dev,
+        hello,
+        json!({"environment": "dev"}),
+        StatusCode::CREATED,
+    )
+    .await;
     let ops_job = job(
         &app,
         &ops,
@@ -373,7 +382,8 @@ async fn story(engine: TestEngine) {
     )
     .await;
 
-    // Automatic start: at its planned start the job is launched as its owner, same guardrails.
+    // Automatic start: at its planned start the job is launched as whoever turned its automatic
+    // start on (never merely as its owner), same guardrails.
     let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
     let auto = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &dev, Some(json!({
         "title": "Nightly", "job_type": "dev", "environment": "dev", "planned_start": past, "auto_start": true,
@@ -416,7 +426,8 @@ async fn story(engine: TestEngine) {
         Some(1),
         "it starts once"
     );
-    // A dev job planned in production would never be allowed: it does not start, and the audit says why.
+    // A job given to dev by the projects' owner, automatic: it would start as the projets user
+    // who turned that on, who launches nothing; it does not start, and the audit says why.
     let refused_auto = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &pm, Some(json!({
         "title": "Not allowed", "job_type": "dev", "environment": "prod", "planned_start": past, "auto_start": true,
         "owner_id": app.storage.storage.user_by_username("demo-dev").await.ok().flatten().map(|u| u.id),
@@ -440,7 +451,7 @@ async fn story(engine: TestEngine) {
             assert!(
                 row["detail"]["reason"]
                     .as_str()
-                    .is_some_and(|r| r.contains("dev_runs_non_production")),
+                    .is_some_and(|r| r.contains("runs_launched_by_dev_ops")),
                 "{row}"
             );
             break;
@@ -472,13 +483,13 @@ async fn story(engine: TestEngine) {
         .map(|u| u.id);
     let waiting = storage
         .create_run(
-            &NewRun {
-                job_id: ops_job,
-                environment: Some("prod".into()),
-                backend: ExecutionBackend::Docker,
-                status: RunStatus::AwaitingApproval,
-                launched_by: ops_user,
-            },
+            &common::recorded_run(
+                ops_job,
+                Some("prod"),
+                ExecutionBackend::Docker,
+                RunStatus::AwaitingApproval,
+                ops_user,
+            ),
             &Actor::system(),
         )
         .await
@@ -520,13 +531,13 @@ async fn story(engine: TestEngine) {
     .await;
     let rejected_run = storage
         .create_run(
-            &NewRun {
-                job_id: ops_job,
-                environment: Some("prod".into()),
-                backend: ExecutionBackend::Docker,
-                status: RunStatus::AwaitingApproval,
-                launched_by: ops_user,
-            },
+            &common::recorded_run(
+                ops_job,
+                Some("prod"),
+                ExecutionBackend::Docker,
+                RunStatus::AwaitingApproval,
+                ops_user,
+            ),
             &Actor::system(),
         )
         .await

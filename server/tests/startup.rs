@@ -225,6 +225,27 @@ fn bind_and_data_dir_are_honoured_and_sigterm_stops_cleanly() {
         data.join("jwt-secret").is_file(),
         "the generated secret lives in UHUB_DATA_DIR"
     );
+    // Private to uHub's account: the directory 0700, the database and its journals 0600.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    };
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    for file in [
+        "uhub.db",
+        "uhub.db-wal",
+        "uhub.db-shm",
+        "jwt-secret",
+        "master-key",
+    ] {
+        let path = data.join(file);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{file}");
+        }
+    }
+    assert_eq!(mode(&data.join("uhub.db")), 0o600);
     let _ = std::fs::remove_dir_all(data.parent().expect("parent"));
 }
 

@@ -235,7 +235,7 @@ async fn secrets_live_in_vault_and_reach_runs_masked() {
     let in_database = app
         .storage
         .storage
-        .sealed_secrets(project_id)
+        .sealed_secrets(project_id, None)
         .await
         .expect("read");
     assert!(in_database.is_empty(), "nothing in the database");

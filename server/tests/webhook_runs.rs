@@ -1,6 +1,6 @@
 //! The webhook backend against a local HTTP receiver: the signed trigger, the signed callbacks
-//! that report lines and the end (secrets masked), refused forgeries, and the GitHub Actions and
-//! GitLab presets' request shapes — on both databases.
+//! that report lines and the end (secrets masked), refused forgeries, replays and stale
+//! callbacks, and the GitHub Actions and GitLab presets' request shapes — on both databases.
 
 use crate::common;
 
@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use axum::routing::post;
 use common::{expect, settled, TestApp};
 use serde_json::{json, Value};
-use services::engine::webhook::{sign, verify, SIGNATURE_HEADER};
+use services::engine::webhook::{sign_callback, verify, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use services::testing::TestEngine;
 
 const HOOK_KEY: &str = "hook-signing-key-7f3a";
@@ -61,14 +61,60 @@ async fn wait_request(received: &Received, path: &str) -> (HeaderMap, Bytes) {
     }
 }
 
-async fn callback(app: &TestApp, run_id: i64, body: Value, key: &str) -> StatusCode {
-    let bytes = body.to_string();
+/// A callback as a target sends it: signed with the run's callback key over the run id, the
+/// time and the body. The status and the answer.
+async fn callback_at(
+    app: &TestApp,
+    run_id: i64,
+    body: &str,
+    key: &str,
+    timestamp: i64,
+) -> (StatusCode, Value) {
     let request = Request::post(format!("/api/v1/runs/{run_id}/callback"))
         .header("content-type", "application/json")
-        .header(SIGNATURE_HEADER, sign(key, bytes.as_bytes()))
-        .body(axum::body::Body::from(bytes))
+        .header(TIMESTAMP_HEADER, timestamp.to_string())
+        .header(
+            SIGNATURE_HEADER,
+            sign_callback(key, run_id, timestamp, body.as_bytes()),
+        )
+        .body(axum::body::Body::from(body.to_owned()))
         .expect("request");
-    app.send(request).await.0
+    let (status, _, answer) = app.send(request).await;
+    (
+        status,
+        serde_json::from_slice(&answer).unwrap_or(Value::Null),
+    )
+}
+
+async fn callback(app: &TestApp, run_id: i64, body: Value, key: &str) -> StatusCode {
+    let now = chrono::Utc::now().timestamp();
+    callback_at(app, run_id, &body.to_string(), key, now)
+        .await
+        .0
+}
+
+/// Waits until a triggered run waits for its callback.
+async fn wait_for_callback(app: &TestApp, token: &str, run_id: i64) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let run = expect(
+            app,
+            Method::GET,
+            &format!("/api/v1/runs/{run_id}"),
+            token,
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        if run["callback_deadline"].is_string() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "run {run_id} never waited for its callback: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn running(app: &TestApp, token: &str, job_id: i64) -> i64 {
@@ -144,20 +190,56 @@ async fn story(engine: TestEngine) {
         "{payload}"
     );
 
+    // The key the target signs its callbacks with: this run's own, sent with the trigger.
+    let key = payload["callback_secret"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(key.len(), 64, "{payload}");
+    assert_ne!(key, HOOK_KEY);
+
+    let progress =
+        json!({"status": "running", "lines": ["step 1", format!("key={HOOK_KEY}")]}).to_string();
+    let now = chrono::Utc::now().timestamp();
     assert_eq!(
-        callback(
-            &app,
-            run_id,
-            json!({"status": "running", "lines": ["step 1", format!("key={HOOK_KEY}")]}),
-            HOOK_KEY
-        )
-        .await,
+        callback_at(&app, run_id, &progress, &key, now).await.0,
         StatusCode::NO_CONTENT
     );
+    // The same callback again (recorded on the way and replayed): refused, and nothing added.
+    let (replayed, replay_answer) = callback_at(&app, run_id, &progress, &key, now).await;
+    assert_eq!(replayed, StatusCode::UNAUTHORIZED, "{replay_answer}");
+    // Older than five minutes: refused, even correctly signed.
+    let stale = now - 301;
     assert_eq!(
-        callback(&app, run_id, json!({"status": "success"}), "forged-key").await,
+        callback_at(
+            &app,
+            run_id,
+            &json!({"status": "success"}).to_string(),
+            &key,
+            stale
+        )
+        .await
+        .0,
         StatusCode::UNAUTHORIZED
     );
+    // Another run's key, the project's own secret, a made-up key: refused alike; an unknown
+    // run answers exactly as a bad signature does.
+    let (forged, forged_answer) = callback_at(
+        &app,
+        run_id,
+        &json!({"status": "success"}).to_string(),
+        HOOK_KEY,
+        now,
+    )
+    .await;
+    assert_eq!(forged, StatusCode::UNAUTHORIZED);
+    let (unknown, unknown_answer) = callback_at(&app, 987_654, "{}", &key, now).await;
+    assert_eq!(
+        (unknown, &unknown_answer),
+        (StatusCode::UNAUTHORIZED, &forged_answer),
+        "an unknown run and a bad signature look the same"
+    );
+    assert_eq!(replay_answer, forged_answer);
     let unsigned = app
         .send(
             Request::post(format!("/api/v1/runs/{run_id}/callback"))
@@ -172,7 +254,7 @@ async fn story(engine: TestEngine) {
             &app,
             run_id,
             json!({"status": "success", "exit_code": 0, "lines": ["done"]}),
-            HOOK_KEY
+            &key
         )
         .await,
         StatusCode::NO_CONTENT
@@ -196,9 +278,15 @@ async fn story(engine: TestEngine) {
         log.contains("step 1") && log.contains("key=*****") && log.contains("done"),
         "{log}"
     );
-    assert!(!log.contains(HOOK_KEY), "{log}");
     assert_eq!(
-        callback(&app, run_id, json!({"status": "failed"}), HOOK_KEY).await,
+        log.matches("step 1").count(),
+        1,
+        "the replay added nothing: {log}"
+    );
+    assert!(log.contains("finished: success"), "{log}");
+    assert!(!log.contains(HOOK_KEY) && !log.contains(&key), "{log}");
+    assert_eq!(
+        callback(&app, run_id, json!({"status": "failed"}), &key).await,
         StatusCode::CONFLICT,
         "a settled run takes no callback"
     );
@@ -219,19 +307,22 @@ async fn story(engine: TestEngine) {
     assert_eq!(payload["ref"], "release/1.2");
     assert_eq!(payload["inputs"]["uhub_run_id"], run_id.to_string());
     assert_eq!(payload["inputs"]["version"], "1.2.0");
-    expect(
+    // Waiting for its callback, the run is held by no process: cancelled at once.
+    wait_for_callback(&app, &dev, run_id).await;
+    let canceled = expect(
         &app,
         Method::POST,
         &format!("/api/v1/runs/{run_id}/cancel"),
         &dev,
         None,
-        StatusCode::ACCEPTED,
+        StatusCode::OK,
     )
     .await;
-    assert_eq!(settled(&app, &dev, run_id).await["status"], "canceled");
+    assert_eq!(canceled["status"], "canceled", "{canceled}");
 
-    // GitLab: the pipeline trigger form; with no callback, the project's timeout ends the run.
-    let gitlab = project(&app, &pm, "GitLab", json!({"webhook_url": format!("{base}/gitlab"), "webhook_preset": "gitlab_pipeline", "webhook_secret_name": "HOOK_KEY", "timeout_seconds": 1})).await;
+    // GitLab: the pipeline trigger form; with no callback, the project's callback timeout ends
+    // the run, with the reason.
+    let gitlab = project(&app, &pm, "GitLab", json!({"webhook_url": format!("{base}/gitlab"), "webhook_preset": "gitlab_pipeline", "webhook_secret_name": "HOOK_KEY", "callback_timeout_seconds": 1})).await;
     let run_id = running(&app, &dev, job(&app, &dev, gitlab).await).await;
     let (_, body) = wait_request(&received, "/gitlab").await;
     let form = String::from_utf8_lossy(&body).into_owned();
@@ -240,10 +331,18 @@ async fn story(engine: TestEngine) {
         "ref=release%2F1.2".to_owned(),
         format!("variables%5BUHUB_RUN_ID%5D={run_id}"),
         "variables%5Bversion%5D=1.2.0".to_owned(),
+        "variables%5BUHUB_CALLBACK_SECRET%5D=".to_owned(),
     ] {
         assert!(form.contains(&part), "`{part}` in {form}");
     }
-    assert_eq!(settled(&app, &dev, run_id).await["status"], "timed_out");
+    let timed_out = settled(&app, &dev, run_id).await;
+    assert_eq!(timed_out["status"], "timed_out", "{timed_out}");
+    assert!(
+        timed_out["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no final callback")),
+        "{timed_out}"
+    );
 
     // A target that refuses the trigger fails the run with its answer.
     let refusing = project(

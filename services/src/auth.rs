@@ -136,21 +136,36 @@ pub async fn authenticate(
     Ok(user)
 }
 
-/// Counts failed logins per (address, username) and locks the pair for a while after too many.
-/// In memory: with several replicas each one counts on its own (noted in docs/security.md).
+/// Counts login attempts per (address, username) and locks the pair for a while after too many
+/// failures. An attempt is counted when it is admitted, before its password is checked, so that
+/// many attempts sent at once cannot all slip in before the first failure is recorded; a
+/// success clears the count. In memory: with several replicas each one counts on its own
+/// (noted in docs/security.md).
 #[derive(Debug, Clone)]
 pub struct LoginThrottle {
-    inner: Arc<Mutex<HashMap<(IpAddr, String), Failures>>>,
+    inner: Arc<Mutex<HashMap<(IpAddr, String), Attempts>>>,
     max_failures: u32,
     window: Duration,
     lockout: Duration,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Failures {
+struct Attempts {
+    /// Attempts admitted in the window that did not succeed (yet).
     count: u32,
     first_at: Instant,
     locked_until: Option<Instant>,
+    /// Attempts refused during the current (or last) lockout, audited as one summary.
+    refused: u32,
+}
+
+/// An attempt refused because its pair is locked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub retry_after_secs: u64,
+    /// The first refusal of this lockout: the one audited as it happens (the others are
+    /// counted, and audited as one row when the lockout is over).
+    pub first: bool,
 }
 
 /// Beyond this many tracked pairs, expired ones are dropped (bounded memory under a spray).
@@ -176,7 +191,7 @@ impl LoginThrottle {
         (ip, username.trim().to_lowercase())
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(IpAddr, String), Failures>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<(IpAddr, String), Attempts>> {
         // A panic while holding this lock cannot leave the map inconsistent (plain inserts and
         // removals), so a poisoned lock is simply taken over.
         self.inner
@@ -184,49 +199,94 @@ impl LoginThrottle {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Err(seconds)` while the pair is locked out.
-    pub fn check(&self, ip: IpAddr, username: &str) -> Result<(), u64> {
-        let now = Instant::now();
-        match self
-            .entries()
-            .get(&Self::key(ip, username))
-            .and_then(|f| f.locked_until)
-        {
-            Some(until) if until > now => Err(until.duration_since(now).as_secs().max(1)),
-            _ => Ok(()),
-        }
-    }
-
-    pub fn record_failure(&self, ip: IpAddr, username: &str) {
+    /// Admits an attempt and counts it, or refuses it while the pair is locked out. Admitted:
+    /// `Some(n)` when a lockout that refused `n` attempts just ended (to audit as one row).
+    pub fn admit(&self, ip: IpAddr, username: &str) -> Result<Option<u32>, Refused> {
         let now = Instant::now();
         let mut entries = self.entries();
         if entries.len() >= THROTTLE_PRUNE_AT {
             let window = self.window;
-            entries.retain(|_, f| {
-                now.duration_since(f.first_at) < window || f.locked_until.is_some_and(|u| u > now)
+            entries.retain(|_, a| {
+                now.duration_since(a.first_at) < window || a.locked_until.is_some_and(|u| u > now)
             });
         }
-        let entry = entries.entry(Self::key(ip, username)).or_insert(Failures {
+        let entry = entries.entry(Self::key(ip, username)).or_insert(Attempts {
             count: 0,
             first_at: now,
             locked_until: None,
+            refused: 0,
         });
-        let expired_lock = entry.locked_until.is_some_and(|until| until <= now);
-        if now.duration_since(entry.first_at) >= self.window || expired_lock {
-            *entry = Failures {
+        if let Some(until) = entry.locked_until.filter(|until| *until > now) {
+            entry.refused = entry.refused.saturating_add(1);
+            return Err(Refused {
+                retry_after_secs: until.duration_since(now).as_secs().max(1),
+                first: entry.refused == 1,
+            });
+        }
+        let mut ended_lockout = None;
+        if entry.locked_until.is_some() || now.duration_since(entry.first_at) >= self.window {
+            ended_lockout = Some(entry.refused).filter(|refused| *refused > 0);
+            *entry = Attempts {
                 count: 0,
                 first_at: now,
                 locked_until: None,
+                refused: 0,
             };
         }
         entry.count += 1;
+        // This attempt is the last one allowed: the next ones wait, whatever this one gives.
         if entry.count >= self.max_failures {
             entry.locked_until = Some(now + self.lockout);
         }
+        Ok(ended_lockout)
     }
 
+    /// The admitted attempt succeeded: the pair starts afresh.
     pub fn record_success(&self, ip: IpAddr, username: &str) {
         self.entries().remove(&Self::key(ip, username));
+    }
+}
+
+/// Admits a password attempt of `username` from `client_ip` through the throttle, auditing a
+/// lockout's refusals (the first one as it happens, the others as one row once it is over).
+async fn admit_attempt(
+    storage: &Storage,
+    throttle: &LoginThrottle,
+    action: &str,
+    mut actor: Actor,
+    username: &str,
+    client_ip: IpAddr,
+) -> ServiceResult<()> {
+    match throttle.admit(client_ip, username) {
+        Ok(None) => Ok(()),
+        Ok(Some(refused)) => {
+            actor.client_ip = Some(client_ip.to_string());
+            storage
+                .record_audit(
+                    &actor,
+                    action,
+                    None,
+                    Outcome::Denied,
+                    serde_json::json!({ "reason": "throttled", "refused_attempts": refused, "lockout": "ended" }),
+                )
+                .await
+        }
+        Err(refused) => {
+            if refused.first {
+                storage
+                    .record_audit(
+                        &actor,
+                        action,
+                        None,
+                        Outcome::Denied,
+                        serde_json::json!({ "reason": "throttled", "retry_after_secs": refused.retry_after_secs }),
+                    )
+                    .await?;
+            }
+            Err(ServiceError::Throttled {
+                retry_after_secs: refused.retry_after_secs,
+            })
+        }
     }
 }
 
@@ -258,19 +318,15 @@ pub async fn login(
     client_ip: IpAddr,
 ) -> ServiceResult<UserRecord> {
     let username = username.trim();
-    if let Err(retry_after_secs) = throttle.check(client_ip, username) {
-        let actor = attempt_actor(username, client_ip);
-        storage
-            .record_audit(
-                &actor,
-                "auth.login",
-                None,
-                Outcome::Denied,
-                serde_json::json!({ "reason": "throttled" }),
-            )
-            .await?;
-        return Err(ServiceError::Throttled { retry_after_secs });
-    }
+    admit_attempt(
+        storage,
+        throttle,
+        "auth.login",
+        attempt_actor(username, client_ip),
+        username,
+        client_ip,
+    )
+    .await?;
     let user = storage.user_by_username(username).await?;
     let stored_hash = match &user {
         Some(user) => user.password_hash.clone(),
@@ -294,7 +350,6 @@ pub async fn login(
             Ok(user)
         }
         user => {
-            throttle.record_failure(client_ip, username);
             let reason = match &user {
                 None => "unknown_user",
                 Some(u) if !u.is_active => "deactivated",
@@ -331,21 +386,38 @@ pub fn check_password_policy(username: &str, password: &str) -> ServiceResult<()
         .map_err(|reason| ServiceError::invalid("new_password", reason))
 }
 
-/// A user changes their own password: the current one is required, the new one must follow the
-/// policy and differ. Every earlier token stops working.
+/// A user changes their own password: the current one is required (checked through the login
+/// throttle: a stolen session cannot guess it), the new one must follow the policy and differ.
+/// Every earlier token stops working.
 pub async fn change_password(
     storage: &Storage,
+    throttle: &LoginThrottle,
     user: &UserRecord,
     current_password: &str,
     new_password: &str,
     actor: &Actor,
 ) -> ServiceResult<UserRecord> {
+    let client_ip = actor
+        .client_ip
+        .as_deref()
+        .and_then(|ip| ip.parse().ok())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    admit_attempt(
+        storage,
+        throttle,
+        "user.password_change",
+        actor.clone(),
+        &user.username,
+        client_ip,
+    )
+    .await?;
     if !verify_password(current_password.to_owned(), user.password_hash.clone()).await? {
         return Err(ServiceError::invalid(
             "current_password",
             "is not the current password",
         ));
     }
+    throttle.record_success(client_ip, &user.username);
     check_password_policy(&user.username, new_password)?;
     if new_password == current_password {
         return Err(ServiceError::invalid(
@@ -409,27 +481,66 @@ mod tests {
     #[test]
     fn the_throttle_locks_a_pair_after_repeated_failures_only() {
         let throttle = LoginThrottle::new(3, Duration::from_secs(60), Duration::from_secs(30));
-        let here: IpAddr = [10, 0, 0, 1].into();
-        let there: IpAddr = [10, 0, 0, 2].into();
-        for _ in 0..2 {
-            throttle.record_failure(here, "Alice");
-        }
-        assert_eq!(throttle.check(here, "alice"), Ok(()));
-        throttle.record_failure(here, "alice ");
-        let retry = throttle.check(here, "ALICE").err().unwrap_or(0);
-        assert!((1..=30).contains(&retry), "{retry}");
+        let here: IpAddr = "192.0.2.1".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let there: IpAddr = "192.0.2.2".parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(throttle.admit(here, "Alice"), Ok(None));
+        assert_eq!(throttle.admit(here, "alice "), Ok(None));
         assert_eq!(
-            throttle.check(there, "alice"),
-            Ok(()),
+            throttle.admit(here, "ALICE"),
+            Ok(None),
+            "the third attempt is still admitted"
+        );
+        let refused = throttle.admit(here, "alice").err();
+        assert!(
+            refused.is_some_and(|r| r.first && r.retry_after_secs > 0 && r.retry_after_secs <= 30)
+        );
+        let again = throttle.admit(here, "alice").err();
+        assert!(
+            again.is_some_and(|r| !r.first),
+            "only the first refusal is audited as it happens"
+        );
+        assert_eq!(
+            throttle.admit(there, "alice"),
+            Ok(None),
             "another address is not locked"
         );
         assert_eq!(
-            throttle.check(here, "bob"),
-            Ok(()),
+            throttle.admit(here, "bob"),
+            Ok(None),
             "another username is not locked"
         );
         throttle.record_success(here, "alice");
-        assert_eq!(throttle.check(here, "alice"), Ok(()));
+        assert_eq!(throttle.admit(here, "alice"), Ok(None));
+    }
+
+    #[test]
+    fn attempts_sent_at_once_are_counted_before_they_are_checked() {
+        let throttle = LoginThrottle::new(5, Duration::from_secs(60), Duration::from_secs(30));
+        let here = IpAddr::from([192, 0, 2, 1]);
+        // As many attempts as threads, all admitted before any is verified.
+        let admitted = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..50)
+                .map(|_| scope.spawn(|| throttle.admit(here, "alice").is_ok()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(false))
+                .filter(|ok| *ok)
+                .count()
+        });
+        assert_eq!(admitted, 5, "no more attempts than the limit get through");
+    }
+
+    #[test]
+    fn a_lockout_s_refusals_end_as_one_summary() {
+        let throttle = LoginThrottle::new(1, Duration::from_secs(60), Duration::from_millis(50));
+        let here = IpAddr::from([192, 0, 2, 1]);
+        assert_eq!(throttle.admit(here, "alice"), Ok(None));
+        for _ in 0..100 {
+            assert!(throttle.admit(here, "alice").is_err());
+        }
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(throttle.admit(here, "alice"), Ok(Some(100)));
     }
 
     #[test]

@@ -17,6 +17,11 @@ pub struct Hub {
     pub host: HostMonitor,
     /// The team's time zone (`UHUB_TIMEZONE`): where the calendar's days begin.
     pub zone: chrono_tz::Tz,
+    /// Password attempts per (address, username): logins and password changes.
+    pub throttle: crate::auth::LoginThrottle,
+    /// Started as a demonstration (`UHUB_SEED_DEMO=true`): demo accounts loaded later keep
+    /// their published passwords.
+    pub demo_instance: bool,
 }
 
 impl Hub {
@@ -26,6 +31,8 @@ impl Hub {
             executor,
             host,
             zone: chrono_tz::Tz::UTC,
+            throttle: crate::auth::LoginThrottle::default(),
+            demo_instance: false,
         }
     }
 

@@ -73,6 +73,14 @@ pub async fn create(hub: &Hub, caller: &Caller, job: NewJob) -> ServiceResult<Jo
         &Object::job(project.owner_id, job.job_type),
         policy_environment.as_ref(),
     )?;
+    // A job given to someone else would show them as its owner without their say.
+    if job.owner_id.is_some_and(|owner| owner != caller.id()) {
+        caller.may(
+            Action::AssignOwner,
+            &Object::job(project.owner_id, job.job_type),
+            policy_environment.as_ref(),
+        )?;
+    }
     ensure_active(&project)?;
     rules::free_text(
         "description",
@@ -162,6 +170,31 @@ pub async fn update(
             &Object::job(project.owner_id, job_type),
             there.as_ref(),
         )?;
+    }
+    if let Some(Some(owner)) = changes.owner_id {
+        if owner != caller.id() && Some(owner) != job.owner_id {
+            caller.may(Action::AssignOwner, &object, here.as_ref())?;
+        }
+    }
+    // What a production job runs, or where: a governed change (the owner of the project or an
+    // admin), whether the job is in production now or would be after the change.
+    let what_runs_changes = changes.action.as_ref().is_some_and(|a| *a != job.action)
+        || changes
+            .environment
+            .as_ref()
+            .is_some_and(|e| *e != job.environment);
+    if what_runs_changes {
+        let target = target_environment.as_ref().map(|e| Environment {
+            name: &e.name,
+            is_production: e.is_production,
+        });
+        let production = here
+            .clone()
+            .filter(Environment::is_production)
+            .or(target.filter(Environment::is_production));
+        if let Some(production) = production {
+            caller.may(Action::GovernProductionJob, &object, Some(&production))?;
+        }
     }
     let updated = tx
         .update_job(id, version, &changes, &caller.actor())

@@ -43,24 +43,47 @@ async fn check_new_owner(db: &mut Db, caller: &Caller, owner_id: i64) -> Service
     }
 }
 
+/// A project as `caller` may see it: its webhook target's URL (which may carry a token, and
+/// says where internal systems are) only for those who may edit the project.
+fn as_seen_by(caller: &Caller, mut project: ProjectSummary) -> ProjectSummary {
+    let may_edit = caller
+        .may(
+            Action::UpdateProject,
+            &Object::project(project.owner_id),
+            None,
+        )
+        .is_ok();
+    if !may_edit {
+        project.execution_backend_config.webhook_url = None;
+    }
+    project
+}
+
 /// Every project, by name, with its environments and figures.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
 pub async fn list(hub: &Hub, caller: &Caller) -> ServiceResult<Vec<ProjectSummary>> {
     caller.may(Action::Read, &Object::none(), None)?;
-    hub.storage.read().await?.list_project_summaries().await
+    let projects = hub.storage.read().await?.list_project_summaries().await?;
+    Ok(projects
+        .into_iter()
+        .map(|project| as_seen_by(caller, project))
+        .collect())
 }
 
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, project.id = id))]
 pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<ProjectSummary> {
     caller.may(Action::Read, &Object::none(), None)?;
-    hub.storage.read().await?.project_summary(id).await
+    let project = hub.storage.read().await?.project_summary(id).await?;
+    Ok(as_seen_by(caller, project))
 }
 
 /// Everything about a project for tools and AI agents, in time order; never a secret.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, project.id = id))]
 pub async fn context(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<ProjectContext> {
     caller.may(Action::Read, &Object::none(), None)?;
-    hub.storage.read().await?.project_context(id).await
+    let mut context = hub.storage.read().await?.project_context(id).await?;
+    context.project = as_seen_by(caller, context.project);
+    Ok(context)
 }
 
 /// A project to create: `owner_id` defaults to the caller, `color` to uHub green.

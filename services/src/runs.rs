@@ -10,9 +10,9 @@ use crate::engine::{launch, output, webhook};
 use crate::storage::{CancelOutcome, Db};
 use crate::{rules, Caller, Hub, ServiceError, ServiceResult};
 
-/// Launches a run of a job, in `environment` (else the job's) on `backend` (else the
-/// project's): `queued`, or `awaiting_approval` until projets or admin approve it; refused with
-/// the rule's code otherwise.
+/// Launches a run of a job in the job's own environment (`environment` may only name it) on
+/// `backend` (else the project's): `queued`, or `awaiting_approval` until an approver approves
+/// it; refused with the rule's code otherwise. The run records what it will execute.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, job.id = job_id))]
 pub async fn launch(
     hub: &Hub,
@@ -24,7 +24,15 @@ pub async fn launch(
     let environment = environment.filter(|e| !e.is_empty());
     let mut tx = hub.storage.write().await?;
     let job = tx.job(job_id).await?;
-    let new_run = launch::plan(&mut tx, &caller.subject(), &job, environment, backend).await?;
+    let new_run = launch::plan(
+        &mut tx,
+        &caller.subject(),
+        &job,
+        environment,
+        backend,
+        hub.executor.scripts_dir(),
+    )
+    .await?;
     let run = tx.create_run(&new_run, &caller.actor()).await?;
     tx.commit().await?;
     if run.status == RunStatus::Queued {
@@ -36,7 +44,10 @@ pub async fn launch(
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
 pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Run> {
     caller.may(Action::Read, &Object::none(), None)?;
-    hub.storage.read().await?.run(id).await
+    let mut db = hub.storage.read().await?;
+    let mut run = db.run(id).await?;
+    run.queue = db.queue_place(id, &hub.executor.claim_limits()).await?;
+    Ok(run)
 }
 
 /// A job's runs, newest first; `before` is the id the previous page ended on.
@@ -84,10 +95,13 @@ pub async fn log(
     db.run_logs(run_id, after, limit).await
 }
 
-/// Who may decide or cancel a run: the policy, with the run's project owner and launcher.
+/// Who may decide or cancel a run: the policy, with the run's project owner, its launcher and
+/// who last changed what it runs (neither of them approves it).
 async fn may_act(db: &mut Db, caller: &Caller, action: Action, run: &Run) -> ServiceResult<()> {
     let project = db.project_access(run.project_id).await?;
-    let object = Object::project(project.owner_id).with_launcher(run.launched_by);
+    let object = Object::project(project.owner_id)
+        .with_launcher(run.launched_by)
+        .with_changer(run.action_changed_by);
     caller.may(action, &object, None)
 }
 
@@ -101,8 +115,9 @@ pub enum Verdict {
     Reject,
 }
 
-/// Approves or rejects a run awaiting approval (projets or admin, never its launcher), with an
-/// optional comment of at most 2,000 characters.
+/// Approves or rejects a run awaiting approval (admin, or projets owning its project; never its
+/// launcher nor who last changed its action), with an optional comment of at most 2,000
+/// characters. What is approved is the run's recorded action.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
 pub async fn decide(
     hub: &Hub,
@@ -126,7 +141,7 @@ pub async fn decide(
     Ok(decided)
 }
 
-/// Cancels a run (its launcher, projets or admin): one not started yet at once; a running one
+/// Cancels a run (its launcher, the projets owning its project, or admin): one not started yet at once; a running one
 /// is stopped by the process running it, which records the end.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
 pub async fn cancel(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<CancelOutcome> {
@@ -158,37 +173,30 @@ pub struct CallbackReport {
 /// The most lines one callback may carry.
 const MAX_CALLBACK_LINES: usize = 10_000;
 
-/// Progress and the end of a webhook run, reported by its target and signed with the project's
-/// webhook secret (`signature` is `sha256=<hex HMAC-SHA256 of the raw body>`). No session: the
+/// Progress and the end of a webhook run, reported by its target and signed with the run's
+/// callback key (sent with the trigger): `signature` is `sha256=<hex HMAC-SHA256>` of
+/// `"{run_id}.{timestamp}.{body}"`, `timestamp` in Unix seconds within 5 minutes of now. The
+/// signature is checked first, before anything is read; a callback is taken once. An unknown
+/// run, a bad or stale signature and a replay all get the same answer. No session: the
 /// signature is the credential.
 #[instrument(skip_all, fields(run.id = run_id))]
-pub async fn callback(hub: &Hub, run_id: i64, signature: &str, body: &[u8]) -> ServiceResult<()> {
-    let unsigned = || {
-        ServiceError::BadSignature("the callback must be signed with the project's webhook secret")
+pub async fn callback(
+    hub: &Hub,
+    run_id: i64,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+) -> ServiceResult<()> {
+    let refused = || {
+        ServiceError::BadSignature(
+            "the callback must be signed with the run's callback key, over the run id, a timestamp of the last 5 minutes and the body, and sent once",
+        )
     };
-    let mut db = hub.storage.read().await?;
-    let run = db.run(run_id).await?;
-    let project = db.project_execution(run.project_id).await?;
-    let secret_name = project
-        .execution_backend_config
-        .webhook_secret_name
-        .clone()
-        .ok_or_else(unsigned)?;
-    let secrets = hub.secrets().values(&mut db, run.project_id).await?;
-    drop(db);
-    let secret = secrets
-        .iter()
-        .find(|(name, _)| *name == secret_name)
-        .map(|(_, value)| value)
-        .ok_or_else(unsigned)?;
-    if !webhook::verify(secret, body, signature) {
-        return Err(unsigned());
-    }
-    if run.backend != ExecutionBackend::Webhook || run.status != RunStatus::Running {
-        return Err(ServiceError::Conflict(format!(
-            "run #{run_id} is a {} run that is {}: it takes no callback",
-            run.backend, run.status
-        )));
+    let timestamp: i64 = timestamp.trim().parse().map_err(|_| refused())?;
+    let key = hub.executor.callback_key(run_id);
+    let now = chrono::Utc::now().timestamp();
+    if !webhook::verify_callback(&key, run_id, timestamp, now, body, signature) {
+        return Err(refused());
     }
     let report: CallbackReport =
         serde_json::from_slice(body).map_err(|e| ServiceError::invalid("body", e.to_string()))?;
@@ -207,22 +215,61 @@ pub async fn callback(hub: &Hub, run_id: i64, signature: &str, body: &[u8]) -> S
             format!("at most {MAX_CALLBACK_LINES} lines per callback"),
         ));
     }
+    let mut db = hub.storage.read().await?;
+    let run = match db.run(run_id).await {
+        Ok(run) => run,
+        Err(ServiceError::NotFound { .. }) => return Err(refused()),
+        Err(error) => return Err(error),
+    };
+    // Masked with the values this run received: its scope's secrets (read before the write
+    // transaction: a secret store may be remote).
+    let scope = crate::secrets::run_scope(&mut db, &run).await?;
+    let secrets = hub
+        .secrets()
+        .values(&mut db, run.project_id, &scope)
+        .await?;
+    drop(db);
     let masker = output::Masker::new(secrets.iter().map(|(_, value)| value.as_str()));
-    let lines: Vec<String> = report.lines.iter().map(|l| masker.mask(l)).collect();
-    if !lines.is_empty() && !hub.executor.remote_lines(run_id, &lines).await {
-        hub.storage
-            .append_run_lines(run_id, domain::LogStream::Stdout, &lines)
-            .await?;
+    let lines: Vec<String> = report
+        .lines
+        .iter()
+        .flat_map(|line| output::pieces(&masker.mask(line)))
+        .collect();
+    drop(secrets);
+    let mut tx = hub.storage.write().await?;
+    // The signature is unique to the run, the time and the body: seen once, refused after.
+    if !tx.take_callback(run_id, signature.trim()).await? {
+        return Err(refused());
     }
+    let run = tx.run(run_id).await?;
+    if run.backend != ExecutionBackend::Webhook || run.status != RunStatus::Running {
+        return Err(ServiceError::Conflict(format!(
+            "run #{run_id} is a {} run that is {}: it takes no callback",
+            run.backend, run.status
+        )));
+    }
+    let cap = i64::try_from(hub.executor.max_log_bytes()).unwrap_or(i64::MAX);
+    tx.append_reported_lines(run_id, &lines, cap).await?;
     if report.status.is_final() {
-        hub.storage
-            .finish_run(
-                run_id,
-                report.status,
-                report.exit_code,
-                Some("reported by the webhook target"),
-            )
-            .await?;
+        let outcome = crate::engine::Outcome {
+            status: report.status,
+            exit_code: report.exit_code,
+            reason: Some("reported by the webhook target".to_owned()),
+        };
+        tx.append_run_lines(
+            run_id,
+            domain::LogStream::System,
+            &[crate::engine::finished_line(&outcome)],
+        )
+        .await?;
+        tx.finish_run(
+            run_id,
+            outcome.status,
+            outcome.exit_code,
+            outcome.reason.as_deref(),
+        )
+        .await?;
     }
+    tx.commit().await?;
     Ok(())
 }

@@ -99,11 +99,62 @@ pub fn parse_seed_start(
         .map_err(|_| bad())
 }
 
-/// Loads the demo accounts and projects. Running it again changes nothing.
+/// Whether the demo accounts sign in with the passwords published in `seeds/users.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoPasswords {
+    /// A demonstration instance (`UHUB_SEED_DEMO=true` at start-up): they do.
+    Usable,
+    /// Anywhere else: the published password signs in once, to choose another.
+    MustChange,
+}
+
+/// Loads the demo accounts and projects with usable passwords (a demonstration instance, and
+/// tests). Running it again changes nothing.
 pub async fn load_demo(
     storage: &Storage,
     today: NaiveDate,
     actor: &Actor,
+) -> ServiceResult<SeedReport> {
+    load(storage, today, actor, DemoPasswords::Usable).await
+}
+
+/// An admin loads the demo data into a running instance. Its accounts' passwords are public:
+/// unless the instance was started as a demonstration (`UHUB_SEED_DEMO=true`), each account
+/// must change its password at first sign-in. Audited as `seed.demo`.
+#[tracing::instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn seed_demo(hub: &crate::Hub, caller: &crate::Caller) -> ServiceResult<SeedReport> {
+    use domain::policy::{Action, Object};
+    caller.may(Action::LoadDemoData, &Object::none(), None)?;
+    let passwords = if hub.demo_instance {
+        DemoPasswords::Usable
+    } else {
+        DemoPasswords::MustChange
+    };
+    let today = Utc::now().date_naive();
+    let report = load(&hub.storage, today, &caller.actor(), passwords).await?;
+    hub.storage
+        .record_audit(
+            &caller.actor(),
+            "seed.demo",
+            None,
+            crate::storage::Outcome::Success,
+            serde_json::json!({
+                "users_created": report.users_created,
+                "projects_created": report.projects_created,
+                "jobs_created": report.jobs_created,
+                "must_change_password": passwords == DemoPasswords::MustChange,
+            }),
+        )
+        .await?;
+    Ok(report)
+}
+
+/// Loads the demo accounts and projects. Running it again changes nothing.
+pub async fn load(
+    storage: &Storage,
+    today: NaiveDate,
+    actor: &Actor,
+    passwords: DemoPasswords,
 ) -> ServiceResult<SeedReport> {
     let users: Vec<SeedUser> = serde_json::from_str(USERS_JSON)
         .map_err(|e| ServiceError::Internal(format!("seeds/users.json is invalid: {e}")))?;
@@ -125,7 +176,7 @@ pub async fn load_demo(
             theme: user.theme,
             locale: "en".to_owned(),
             is_active: user.is_active,
-            must_change_password: false,
+            must_change_password: passwords == DemoPasswords::MustChange,
         };
         match storage.create_user(&new_user, actor).await {
             Ok(_) => report.users_created += 1,

@@ -159,6 +159,7 @@ pub async fn change_password(
 ) -> ServiceResult<UserRecord> {
     auth::change_password(
         &hub.storage,
+        &hub.throttle,
         &caller.user,
         current_password,
         new_password,

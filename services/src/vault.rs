@@ -1,7 +1,9 @@
 //! Project secrets kept in HashiCorp Vault (KV v2) instead of uHub's database, when
-//! `UHUB_VAULT_ADDR` is set. Each secret is one Vault secret at
-//! `<mount>/data/<prefix>/projects/<project id>/<NAME>` holding `{"value": "..."}`, so operators
-//! can also write a project's secrets with the Vault CLI and uHub picks them up.
+//! `UHUB_VAULT_ADDR` is set. Each secret is one Vault secret holding `{"value": "..."}`, at
+//! `<mount>/data/<prefix>/projects/<project id>/<NAME>` when project-wide and
+//! `<mount>/data/<prefix>/projects/<project id>/environments/<environment id>/<NAME>` when it
+//! reaches one environment's runs only, so operators can also write a project's secrets with the
+//! Vault CLI and uHub picks them up.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -13,6 +15,7 @@ use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 use zeroize::Zeroizing;
 
+use crate::storage::SecretScope;
 use crate::{ServiceError, ServiceResult};
 
 /// How uHub reaches Vault.
@@ -101,19 +104,31 @@ impl VaultStore {
         format!("{}/projects/{project_id}", self.prefix)
     }
 
-    fn secret_path(&self, project_id: i64, name: &str) -> String {
-        format!("{}/{name}", self.project_path(project_id))
+    /// The folder of a scope's secrets.
+    fn scope_path(&self, project_id: i64, scope: &SecretScope) -> String {
+        match scope.environment_id() {
+            None => self.project_path(project_id),
+            Some(environment) => format!(
+                "{}/environments/{environment}",
+                self.project_path(project_id)
+            ),
+        }
+    }
+
+    fn secret_path(&self, project_id: i64, scope: &SecretScope, name: &str) -> String {
+        format!("{}/{name}", self.scope_path(project_id, scope))
     }
 
     /// Writes the value (a new version in Vault) and who wrote it.
     pub async fn put(
         &self,
         project_id: i64,
+        scope: &SecretScope,
         name: &str,
         value: &str,
         updated_by: Option<i64>,
     ) -> ServiceResult<SecretInfo> {
-        let path = self.secret_path(project_id, name);
+        let path = self.secret_path(project_id, scope, name);
         let data = SecretData {
             value: value.to_owned(),
         };
@@ -129,15 +144,15 @@ impl VaultStore {
         vaultrs::kv2::set_metadata(&*self.client, &self.mount, &path, Some(&mut metadata))
             .await
             .map_err(unavailable)?;
-        self.info(project_id, name)
+        self.info(project_id, scope, name)
             .await?
             .ok_or(ServiceError::NotFound { what: "secret" })
     }
 
-    /// The names under the project's path that can be secrets (sub-folders and other names
-    /// are ignored: they cannot become environment variables).
-    async fn names(&self, project_id: i64) -> ServiceResult<Vec<String>> {
-        match vaultrs::kv2::list(&*self.client, &self.mount, &self.project_path(project_id)).await {
+    /// The names under a folder that can be secrets (sub-folders and other names are ignored:
+    /// they cannot become environment variables).
+    async fn names(&self, folder: &str) -> ServiceResult<Vec<String>> {
+        match vaultrs::kv2::list(&*self.client, &self.mount, folder).await {
             Ok(keys) => {
                 let mut names: Vec<String> = keys
                     .into_iter()
@@ -151,11 +166,17 @@ impl VaultStore {
         }
     }
 
-    async fn info(&self, project_id: i64, name: &str) -> ServiceResult<Option<SecretInfo>> {
-        let path = self.secret_path(project_id, name);
+    async fn info(
+        &self,
+        project_id: i64,
+        scope: &SecretScope,
+        name: &str,
+    ) -> ServiceResult<Option<SecretInfo>> {
+        let path = self.secret_path(project_id, scope, name);
         match vaultrs::kv2::read_metadata(&*self.client, &self.mount, &path).await {
             Ok(metadata) => Ok(Some(SecretInfo {
                 name: name.to_owned(),
+                environment: scope.environment_name().map(str::to_owned),
                 updated_by: metadata
                     .custom_metadata
                     .as_ref()
@@ -169,62 +190,101 @@ impl VaultStore {
         }
     }
 
-    /// The project's secrets by name, with Vault's dates.
-    pub async fn list(&self, project_id: i64) -> ServiceResult<Vec<SecretInfo>> {
+    /// The project's secrets by scope (project-wide first, then each of `environments`) and
+    /// name, with Vault's dates.
+    pub async fn list(
+        &self,
+        project_id: i64,
+        environments: &[SecretScope],
+    ) -> ServiceResult<Vec<SecretInfo>> {
         let mut secrets = Vec::new();
-        for name in self.names(project_id).await? {
-            // A secret deleted between the list and the read is simply not shown.
-            if let Some(info) = self.info(project_id, &name).await? {
-                secrets.push(info);
+        for scope in std::iter::once(&SecretScope::Project).chain(environments) {
+            for name in self.names(&self.scope_path(project_id, scope)).await? {
+                // A secret deleted between the list and the read is simply not shown.
+                if let Some(info) = self.info(project_id, scope, &name).await? {
+                    secrets.push(info);
+                }
             }
         }
         Ok(secrets)
     }
 
     /// Removes every version of the secret; NotFound if there is none.
-    pub async fn delete(&self, project_id: i64, name: &str) -> ServiceResult<()> {
-        if self.info(project_id, name).await?.is_none() {
+    pub async fn delete(
+        &self,
+        project_id: i64,
+        scope: &SecretScope,
+        name: &str,
+    ) -> ServiceResult<()> {
+        if self.info(project_id, scope, name).await?.is_none() {
             return Err(ServiceError::NotFound { what: "secret" });
         }
         vaultrs::kv2::delete_metadata(
             &*self.client,
             &self.mount,
-            &self.secret_path(project_id, name),
+            &self.secret_path(project_id, scope, name),
         )
         .await
         .map_err(unavailable)
     }
 
-    /// Every secret of the project with its value, for a run's environment.
-    pub async fn values(&self, project_id: i64) -> ServiceResult<Vec<(String, Zeroizing<String>)>> {
-        let mut values = Vec::new();
-        for name in self.names(project_id).await? {
-            let path = self.secret_path(project_id, &name);
-            match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
-                Ok(data) => values.push((name, Zeroizing::new(data.value))),
-                // Deleted since the list, or its latest version deleted: not injected.
-                Err(error) if is_not_found(&error) => {}
-                Err(ClientError::JsonParseError { .. }) => {
-                    return Err(ServiceError::SecretStore(format!(
-                        "the Vault secret `{path}` has no string `value` field"
-                    )))
+    /// The values a run in `environment` receives: the project-wide secrets and that
+    /// environment's (which replace a project-wide one of the same name).
+    pub async fn values(
+        &self,
+        project_id: i64,
+        environment: &SecretScope,
+    ) -> ServiceResult<Vec<(String, Zeroizing<String>)>> {
+        let mut values: Vec<(String, Zeroizing<String>)> = Vec::new();
+        let scopes = [
+            Some(&SecretScope::Project),
+            environment.environment_id().map(|_| environment),
+        ];
+        for scope in scopes.into_iter().flatten() {
+            for name in self.names(&self.scope_path(project_id, scope)).await? {
+                let path = self.secret_path(project_id, scope, &name);
+                match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+                    Ok(data) => {
+                        values.retain(|(existing, _)| *existing != name);
+                        values.push((name, Zeroizing::new(data.value)));
+                    }
+                    // Deleted since the list, or its latest version deleted: not injected.
+                    Err(error) if is_not_found(&error) => {}
+                    Err(ClientError::JsonParseError { .. }) => {
+                        return Err(ServiceError::SecretStore(format!(
+                            "the Vault secret `{path}` has no string `value` field"
+                        )))
+                    }
+                    Err(error) => return Err(unavailable(error)),
                 }
-                Err(error) => return Err(unavailable(error)),
             }
         }
         Ok(values)
     }
 
-    /// Removes all of a deleted project's secrets.
+    /// Removes all of a deleted project's secrets, project-wide and per environment.
     pub async fn forget_project(&self, project_id: i64) -> ServiceResult<()> {
-        for name in self.names(project_id).await? {
-            vaultrs::kv2::delete_metadata(
-                &*self.client,
-                &self.mount,
-                &self.secret_path(project_id, &name),
-            )
-            .await
-            .map_err(unavailable)?;
+        let mut paths: Vec<String> = Vec::new();
+        let project = self.project_path(project_id);
+        for name in self.names(&project).await? {
+            paths.push(format!("{project}/{name}"));
+        }
+        let environments = format!("{project}/environments");
+        let folders = match vaultrs::kv2::list(&*self.client, &self.mount, &environments).await {
+            Ok(keys) => keys,
+            Err(error) if is_not_found(&error) => Vec::new(),
+            Err(error) => return Err(unavailable(error)),
+        };
+        for folder in folders {
+            let folder = format!("{environments}/{}", folder.trim_end_matches('/'));
+            for name in self.names(&folder).await? {
+                paths.push(format!("{folder}/{name}"));
+            }
+        }
+        for path in paths {
+            vaultrs::kv2::delete_metadata(&*self.client, &self.mount, &path)
+                .await
+                .map_err(unavailable)?;
         }
         Ok(())
     }

@@ -1,14 +1,80 @@
 //! The durable queue: several workers claiming at once never take the same run twice — on
-//! PostgreSQL thanks to `FOR UPDATE SKIP LOCKED`, on SQLite because it has one writer at a time.
+//! PostgreSQL thanks to `FOR UPDATE SKIP LOCKED`, on SQLite because it has one writer at a time;
+//! limits per environment and per project; fairness between projects; webhook runs waiting for
+//! their callback hold no slot; a queued run says where it stands and why.
 
 use std::collections::HashSet;
 
-use domain::{ExecutionBackend, JobType, RunStatus};
-use services::storage::{Actor, NewJob, NewProject, NewRun};
+use domain::{ExecutionBackend, JobAction, JobType, RunStatus};
+use services::storage::{Actor, ClaimLimits, NewJob, NewProject, NewRun};
 use services::testing::{TestEngine, TestStorage};
 
 const RUNS: usize = 60;
 const WORKERS: usize = 4;
+
+/// No limit but the number asked for.
+const UNLIMITED: ClaimLimits = ClaimLimits {
+    per_environment: u32::MAX,
+    per_project: u32::MAX,
+    slots: u32::MAX,
+};
+
+/// Two per environment, no project limit.
+const TWO_PER_ENVIRONMENT: ClaimLimits = ClaimLimits {
+    per_environment: 2,
+    per_project: u32::MAX,
+    slots: 10,
+};
+
+/// A queued run of `job_id` in `environment` (the queue does not look at what it runs).
+fn queued(job_id: i64, environment: Option<&str>, backend: ExecutionBackend) -> NewRun {
+    NewRun {
+        job_id,
+        environment: environment.map(str::to_owned),
+        backend,
+        status: RunStatus::Queued,
+        launched_by: None,
+        action: JobAction::Script {
+            path: "noop.sh".into(),
+            args: Vec::new(),
+        },
+        action_sha256: "0".repeat(64),
+        script_sha256: None,
+        action_changed_by: None,
+    }
+}
+
+/// A project with one job in `environment`.
+async fn project_with_job(
+    storage: &services::Storage,
+    name: &str,
+    environment: &str,
+) -> (i64, i64) {
+    let project = storage
+        .create_project(
+            &NewProject {
+                execution_backend: Some(ExecutionBackend::Local),
+                ..NewProject::named(name, &[environment])
+            },
+            &Actor::system(),
+        )
+        .await
+        .expect("project");
+    let job = storage
+        .create_job(
+            &NewJob::planned(
+                project.id,
+                name,
+                JobType::Dev,
+                Some(environment),
+                chrono::Utc::now(),
+            ),
+            &Actor::system(),
+        )
+        .await
+        .expect("job");
+    (project.id, job.id)
+}
 
 async fn no_run_is_claimed_twice(engine: TestEngine) {
     let test = TestStorage::new(engine).await;
@@ -39,13 +105,7 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
     for _ in 0..RUNS {
         storage
             .create_run(
-                &NewRun {
-                    job_id: job.id,
-                    environment: None,
-                    backend: ExecutionBackend::Local,
-                    status: RunStatus::Queued,
-                    launched_by: None,
-                },
+                &queued(job.id, None, ExecutionBackend::Local),
                 &Actor::system(),
             )
             .await
@@ -62,7 +122,7 @@ async fn no_run_is_claimed_twice(engine: TestEngine) {
                         &format!("worker-{worker}"),
                         &[ExecutionBackend::Local],
                         3,
-                        u32::MAX,
+                        &UNLIMITED,
                     )
                     .await
                     .expect("claim");
@@ -118,20 +178,14 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
     for environment in [Some("staging"), Some("staging"), Some("staging"), None] {
         storage
             .create_run(
-                &NewRun {
-                    job_id: job.id,
-                    environment: environment.map(str::to_owned),
-                    backend: ExecutionBackend::Local,
-                    status: RunStatus::Queued,
-                    launched_by: None,
-                },
+                &queued(job.id, environment, ExecutionBackend::Local),
                 &Actor::system(),
             )
             .await
             .expect("run");
     }
     let first = storage
-        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .claim_runs("w", &[ExecutionBackend::Local], 10, &TWO_PER_ENVIRONMENT)
         .await
         .expect("claim");
     let environments: Vec<Option<String>> = first.iter().map(|r| r.environment.clone()).collect();
@@ -141,7 +195,7 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
         "two in staging, and the one without environment"
     );
     assert!(storage
-        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .claim_runs("w", &[ExecutionBackend::Local], 10, &TWO_PER_ENVIRONMENT)
         .await
         .expect("claim")
         .is_empty());
@@ -150,10 +204,162 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
         .await
         .expect("finish");
     let next = storage
-        .claim_runs("w", &[ExecutionBackend::Local], 10, 2)
+        .claim_runs("w", &[ExecutionBackend::Local], 10, &TWO_PER_ENVIRONMENT)
         .await
         .expect("claim");
     assert_eq!(next.len(), 1, "a slot in staging freed up");
+}
+
+/// One busy project cannot take every slot: with a per-project limit, the runs of a project
+/// queued later start before the busy project's surplus, and a queued run over the limit says
+/// why it waits and where it stands.
+async fn projects_share_the_slots(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let (_, busy) = project_with_job(&storage, "Busy", "dev").await;
+    let (_, quiet) = project_with_job(&storage, "Quiet", "qa").await;
+    let mut busy_runs = Vec::new();
+    for _ in 0..6 {
+        busy_runs.push(
+            storage
+                .create_run(
+                    &queued(busy, Some("dev"), ExecutionBackend::Local),
+                    &Actor::system(),
+                )
+                .await
+                .expect("run"),
+        );
+    }
+    let quiet_run = storage
+        .create_run(
+            &queued(quiet, Some("qa"), ExecutionBackend::Local),
+            &Actor::system(),
+        )
+        .await
+        .expect("run");
+    let limits = ClaimLimits {
+        per_environment: 10,
+        per_project: 3,
+        slots: 4,
+    };
+    let claimed = storage
+        .claim_runs("w", &[ExecutionBackend::Local], 4, &limits)
+        .await
+        .expect("claim");
+    let ids: Vec<i64> = claimed.iter().map(|r| r.id).collect();
+    println!("{engine:?}: claimed {ids:?}");
+    assert_eq!(claimed.len(), 4);
+    assert!(
+        ids.contains(&quiet_run.id),
+        "the quiet project's run got a slot: {ids:?}"
+    );
+    assert_eq!(
+        claimed.iter().filter(|r| r.job_id == busy).count(),
+        3,
+        "the busy project holds at most its share"
+    );
+    let waiting = busy_runs[3].id;
+    let place = storage
+        .read()
+        .await
+        .expect("db")
+        .queue_place(waiting, &limits)
+        .await
+        .expect("place")
+        .expect("queued");
+    assert_eq!(place.position, 1);
+    assert!(place.reason.contains("at most 3"), "{}", place.reason);
+}
+
+/// A webhook run waiting for its callback holds no slot: four of them leave room for others.
+async fn callback_waits_hold_no_slot(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let (_, hook) = project_with_job(&storage, "Hooks", "dev").await;
+    let (_, other) = project_with_job(&storage, "Other", "dev").await;
+    for _ in 0..4 {
+        storage
+            .create_run(
+                &queued(hook, Some("dev"), ExecutionBackend::Webhook),
+                &Actor::system(),
+            )
+            .await
+            .expect("run");
+    }
+    let limits = ClaimLimits {
+        per_environment: 4,
+        per_project: 4,
+        slots: 4,
+    };
+    let triggered = storage
+        .claim_runs("w", &[ExecutionBackend::Webhook], 4, &limits)
+        .await
+        .expect("claim");
+    assert_eq!(triggered.len(), 4);
+    // Before: the four triggered runs hold every slot of their environment and project.
+    let deadline = chrono::Utc::now() + chrono::Duration::minutes(15);
+    for run in &triggered {
+        storage
+            .wait_for_callback(run.id, deadline)
+            .await
+            .expect("wait");
+    }
+    let next = storage
+        .create_run(
+            &queued(hook, Some("dev"), ExecutionBackend::Local),
+            &Actor::system(),
+        )
+        .await
+        .expect("run");
+    let elsewhere = storage
+        .create_run(
+            &queued(other, Some("dev"), ExecutionBackend::Local),
+            &Actor::system(),
+        )
+        .await
+        .expect("run");
+    let claimed: Vec<i64> = storage
+        .claim_runs("w", &[ExecutionBackend::Local], 4, &limits)
+        .await
+        .expect("claim")
+        .iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        claimed,
+        [next.id, elsewhere.id],
+        "waiting for a callback holds no slot"
+    );
+    // A callback that never comes ends the run as timed out, with the reason.
+    let expired = storage
+        .expire_callbacks(deadline + chrono::Duration::seconds(1))
+        .await
+        .expect("expire");
+    assert_eq!(expired.len(), 4);
+    assert!(expired.iter().all(|r| r.status == RunStatus::TimedOut
+        && r.reason
+            .as_deref()
+            .is_some_and(|why| why.contains("no final callback"))));
+}
+
+#[tokio::test]
+async fn projects_share_the_slots_on_sqlite() {
+    projects_share_the_slots(TestEngine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn projects_share_the_slots_on_postgres() {
+    projects_share_the_slots(TestEngine::Postgres).await;
+}
+
+#[tokio::test]
+async fn callback_waits_hold_no_slot_on_sqlite() {
+    callback_waits_hold_no_slot(TestEngine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn callback_waits_hold_no_slot_on_postgres() {
+    callback_waits_hold_no_slot(TestEngine::Postgres).await;
 }
 
 #[tokio::test]

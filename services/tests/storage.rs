@@ -462,7 +462,7 @@ async fn audit_story(storage: &Storage) {
     assert_eq!(
         tampering,
         Err(()),
-        "the audit log must refuse updates and deletes"
+        "the audit log must refuse updates, deletes and (PostgreSQL) TRUNCATE"
     );
 }
 

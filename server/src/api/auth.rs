@@ -65,7 +65,7 @@ pub async fn token(
     }
     let user = auth::login(
         &state.hub.storage,
-        &state.throttle,
+        &state.hub.throttle,
         &request.username,
         &request.password,
         ip,

@@ -2,10 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::Utc;
-use domain::policy::{Action, Object};
 use serde::Serialize;
-use services::storage::Outcome;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -23,30 +20,19 @@ pub struct SeedResponse {
     jobs_created: usize,
 }
 
-/// `POST /admin/seeds/demo`: loads the demo accounts and projects; running it again changes nothing.
+/// `POST /admin/seeds/demo`: loads the demo accounts and projects; running it again changes
+/// nothing. Their passwords are public: the accounts must change them at first sign-in, unless
+/// the instance was started with `UHUB_SEED_DEMO=true`.
 #[utoipa::path(post, path = "/admin/seeds/demo", tag = "admin",
     responses((status = 200, description = "What was created (nothing the second time)", body = SeedResponse)))]
 pub async fn seed_demo(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<SeedResponse>> {
-    caller.may(Action::LoadDemoData, &Object::none(), None)?;
-    let storage = &state.hub.storage;
-    let today = Utc::now().date_naive();
-    let report = services::seed::load_demo(storage, today, &caller.actor()).await?;
-    let response = SeedResponse {
+    let report = services::seed::seed_demo(&state.hub, &caller).await?;
+    Ok(Json(SeedResponse {
         users_created: report.users_created,
         projects_created: report.projects_created,
         jobs_created: report.jobs_created,
-    };
-    storage
-        .record_audit(
-            &caller.actor(),
-            "seed.demo",
-            None,
-            Outcome::Success,
-            serde_json::to_value(&response).unwrap_or_default(),
-        )
-        .await?;
-    Ok(Json(response))
+    }))
 }

@@ -76,7 +76,8 @@ pub async fn get_run(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LaunchRequest {
-    /// Defaults to the job's environment.
+    /// The job's own environment, or absent: a run always runs in its job's environment, and
+    /// naming another is refused (422).
     environment: Option<String>,
     /// Defaults to the project's `execution_backend`.
     backend: Option<ExecutionBackend>,
@@ -326,14 +327,16 @@ fn live_log(
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-/// For the webhook target: progress and the end of a webhook run, signed with the project's
-/// webhook secret (`X-Uhub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`).
+/// For the webhook target: progress and the end of a webhook run, signed with the run's
+/// callback key (`callback_secret` in the trigger): `X-Uhub-Timestamp: <Unix seconds>` and
+/// `X-Uhub-Signature-256: sha256=<hex HMAC-SHA256 of "{run id}.{timestamp}.{raw body}">`. A
+/// callback older than 5 minutes, or already received, is refused; so is an unknown run, with
+/// the same answer as a bad signature.
 #[utoipa::path(post, path = "/runs/{id}/callback", tag = "runs", security(()),
     params(("id" = i64, Path, description = "Run id")), request_body = services::runs::CallbackReport,
     responses(
         (status = 204, description = "Recorded"),
-        (status = 401, description = "Missing or wrong signature", body = super::docs::ErrorBody),
-        (status = 404, description = "No such run", body = super::docs::ErrorBody),
+        (status = 401, description = "Missing, wrong, stale or replayed signature, or no such run", body = super::docs::ErrorBody),
         (status = 409, description = "Not a running webhook run", body = super::docs::ErrorBody),
     ))]
 pub async fn run_callback(
@@ -346,6 +349,10 @@ pub async fn run_callback(
         .get(services::engine::webhook::SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    services::runs::callback(&state.hub, id, signature, &body).await?;
+    let timestamp = headers
+        .get(services::engine::webhook::TIMESTAMP_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    services::runs::callback(&state.hub, id, timestamp, signature, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{json, ApiJson, ApiPath, ApiResult, Caller, Page};
+use super::{json, ApiJson, ApiPath, ApiQuery, ApiResult, Caller, Page};
 use crate::AppState;
 
 pub(super) fn routes() -> OpenApiRouter<AppState> {
@@ -38,9 +38,22 @@ pub struct SecretRequest {
     /// masked as `*****` in their logs. Never returned.
     #[schema(max_length = 65536)]
     value: String,
+    /// The environment whose runs alone receive it; absent = every run of the project.
+    #[serde(default)]
+    environment: Option<String>,
 }
 
-/// Create or replace a secret (the project's owner among projets, or an admin).
+/// Which secret of a name: an environment's, or (absent) the project-wide one.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SecretScopeQuery {
+    /// The environment of the secret; absent = the project-wide one.
+    environment: Option<String>,
+}
+
+/// Create or replace a secret, project-wide or for one environment's runs (the project's owner
+/// among projets, or an admin). Names that change how programs start (`LD_*`, `BASH_ENV`,
+/// `PYTHON*`, `GIT_*`, …) are refused with 422.
 #[utoipa::path(put, path = "/projects/{id}/secrets/{name}", tag = "secrets",
     params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Secret name: letters, digits, _")),
     request_body = SecretRequest,
@@ -51,17 +64,28 @@ pub async fn put_secret(
     ApiPath((id, name)): ApiPath<(i64, String)>,
     ApiJson(request): ApiJson<SecretRequest>,
 ) -> ApiResult<Json<SecretInfo>> {
-    json(services::secrets::put(&state.hub, &caller, id, &name, &request.value).await)
+    json(
+        services::secrets::put(
+            &state.hub,
+            &caller,
+            id,
+            &name,
+            &request.value,
+            request.environment.as_deref(),
+        )
+        .await,
+    )
 }
 
 #[utoipa::path(delete, path = "/projects/{id}/secrets/{name}", tag = "secrets",
-    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Secret name")),
+    params(("id" = i64, Path, description = "Project id"), ("name" = String, Path, description = "Secret name"), SecretScopeQuery),
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_secret(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath((id, name)): ApiPath<(i64, String)>,
+    ApiQuery(scope): ApiQuery<SecretScopeQuery>,
 ) -> ApiResult<StatusCode> {
-    services::secrets::delete(&state.hub, &caller, id, &name).await?;
+    services::secrets::delete(&state.hub, &caller, id, &name, scope.environment.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -48,6 +48,9 @@ pub fn test_executor_with(
     if let Ok(host) = std::env::var("UHUB_TEST_DOCKER_HOST") {
         config.docker_host = host;
     }
+    // The tests' webhook receivers listen on the loopback: allowed by address, as an admin
+    // would with UHUB_WEBHOOK_ALLOWED_HOSTS. Every other internal address stays refused.
+    config.webhook_allowed_hosts = vec!["127.0.0.1".to_owned()];
     Executor::new(storage.clone(), secrets, config)
 }
 
@@ -277,5 +280,31 @@ pub async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
             "run {run_id} did not finish: {run}"
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A run recorded as is, without the launch's guardrails (tests of reading, approving and
+/// settling runs): it executes a container action.
+pub fn recorded_run(
+    job_id: i64,
+    environment: Option<&str>,
+    backend: domain::ExecutionBackend,
+    status: domain::RunStatus,
+    launched_by: Option<i64>,
+) -> services::storage::NewRun {
+    let action = domain::JobAction::Container {
+        image: "uhub-test/busybox:1".into(),
+        command: vec!["true".into()],
+    };
+    services::storage::NewRun {
+        job_id,
+        environment: environment.map(str::to_owned),
+        backend,
+        status,
+        launched_by,
+        action_sha256: services::engine::launch::action_digest(&action, backend, environment),
+        action,
+        script_sha256: None,
+        action_changed_by: None,
     }
 }

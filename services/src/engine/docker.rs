@@ -15,7 +15,7 @@ use bollard::Docker;
 use domain::{BackendConfig, LogStream, RunStatus};
 use futures_util::StreamExt;
 
-use super::output::LogSender;
+use super::output::{LineSplitter, LogSender};
 use super::{CancelSignal, Outcome};
 
 /// Limits when the project sets none.
@@ -231,37 +231,30 @@ fn exit(code: i64) -> Outcome {
     }
 }
 
-/// Reassembles lines from the chunks Docker sends (a chunk may hold part of a line).
+/// Reassembles lines from the chunks Docker sends (a chunk may hold part of a line), in bounded
+/// memory per stream (see [`LineSplitter`]).
 #[derive(Default)]
 struct Lines {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
+    stdout: LineSplitter,
+    stderr: LineSplitter,
 }
 
 impl Lines {
     fn push(&mut self, stream: LogStream, bytes: &[u8], log: &LogSender) {
-        let buffer = if stream == LogStream::Stderr {
+        let splitter = if stream == LogStream::Stderr {
             &mut self.stderr
         } else {
             &mut self.stdout
         };
-        buffer.extend_from_slice(bytes);
-        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            let text = String::from_utf8_lossy(&line);
-            log.line(stream, text.trim_end_matches(['\n', '\r']));
-        }
+        splitter.push(bytes, &mut |line: &str| log.line(stream, line));
     }
 
     fn flush(&mut self, log: &LogSender) {
-        for (stream, buffer) in [
+        for (stream, splitter) in [
             (LogStream::Stdout, &mut self.stdout),
             (LogStream::Stderr, &mut self.stderr),
         ] {
-            if !buffer.is_empty() {
-                log.line(stream, String::from_utf8_lossy(buffer).into_owned());
-                buffer.clear();
-            }
+            splitter.finish(&mut |line: &str| log.line(stream, line));
         }
     }
 }

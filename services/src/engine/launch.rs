@@ -2,6 +2,8 @@
 //! can run there at all. Shared by the launch use case ([`crate::runs::launch`]) and the
 //! scheduler of automatic starts, so that both apply exactly the same rules.
 
+use std::path::Path;
+
 use domain::policy::{self, Action, Decision, Environment, Object, Subject};
 use domain::{ExecutionBackend, Job, JobAction, ProjectState, RunStatus};
 
@@ -18,20 +20,34 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
     )
 }
 
-/// The run to record for `subject` launching `job`, in `environment` (else the job's) on
-/// `backend` (else the project's): `queued`, or `awaiting_approval` where production needs it.
-/// Refusals are errors with stable codes (403 policy rule, 409 archived, 422 invalid or
-/// unavailable backend).
+/// The run to record for `subject` launching `job` in its own environment on `backend` (else the
+/// project's): `queued`, or `awaiting_approval` where production needs it, with the snapshot of
+/// what it will execute. A run always runs in its job's environment: naming another is refused
+/// (422), so the guardrails always weigh the environment the run really reaches. Refusals are
+/// errors with stable codes (403 policy rule, 409 archived, 422 invalid or unavailable backend).
 pub async fn plan(
     db: &mut Db,
     subject: &Subject,
     job: &Job,
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
+    scripts_dir: &Path,
 ) -> ServiceResult<NewRun> {
+    if let Some(asked) = environment.filter(|e| !e.is_empty()) {
+        if job.environment.as_deref() != Some(asked.as_str()) {
+            return Err(ServiceError::invalid(
+                "environment",
+                match &job.environment {
+                    Some(own) => format!(
+                        "a run runs in its job's environment (`{own}`): change the job to run elsewhere"
+                    ),
+                    None => "the job has no environment: set one on the job to run there".to_owned(),
+                },
+            ));
+        }
+    }
     let project = db.project_execution(job.project_id).await?;
-    let environment_name = environment.or(job.environment.clone());
-    let environment = match &environment_name {
+    let environment = match &job.environment {
         Some(name) => Some(db.environment(job.project_id, name).await?),
         None => None,
     };
@@ -64,21 +80,68 @@ pub async fn plan(
             "the {backend} backend is not available in this version of uHub"
         )));
     }
+    snapshot(job, backend, status, Some(subject.user_id), scripts_dir)
+}
+
+/// The run of `job` on `backend` in its environment, with what it will execute recorded now:
+/// the action (422 when there is none, or it cannot run on `backend`), its digest, and the
+/// script's digest for a local script. No guardrail is applied here: see [`plan`].
+pub fn snapshot(
+    job: &Job,
+    backend: ExecutionBackend,
+    status: RunStatus,
+    launched_by: Option<i64>,
+    scripts_dir: &Path,
+) -> ServiceResult<NewRun> {
     let action = job
         .action
-        .as_ref()
+        .clone()
         .ok_or_else(|| ServiceError::invalid("action", "the job has no action to run"))?;
-    if !action_suits(action, backend) {
+    if !action_suits(&action, backend) {
         return Err(ServiceError::invalid(
             "backend",
             format!("the job's action cannot run on the {backend} backend"),
         ));
     }
+    let script_sha256 = match &action {
+        JobAction::Script { path, .. } => super::local::script_digest(scripts_dir, path).ok(),
+        _ => None,
+    };
     Ok(NewRun {
         job_id: job.id,
-        environment: environment_name,
+        environment: job.environment.clone(),
         backend,
         status,
-        launched_by: Some(subject.user_id),
+        launched_by,
+        action_sha256: action_digest(&action, backend, job.environment.as_deref()),
+        action,
+        script_sha256,
+        action_changed_by: job.action_changed_by,
     })
+}
+
+/// SHA-256 (hex) of what a run executes: the action, the backend and the environment, as one
+/// JSON document (fields in a fixed order; the inputs of a webhook are sorted).
+pub fn action_digest(
+    action: &JobAction,
+    backend: ExecutionBackend,
+    environment: Option<&str>,
+) -> String {
+    use sha2::{Digest, Sha256};
+    #[derive(serde::Serialize)]
+    struct Executed<'a> {
+        action: &'a JobAction,
+        backend: ExecutionBackend,
+        environment: Option<&'a str>,
+    }
+    let document = serde_json::to_vec(&Executed {
+        action,
+        backend,
+        environment,
+    })
+    .unwrap_or_default();
+    Sha256::digest(document)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

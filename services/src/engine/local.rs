@@ -11,7 +11,9 @@ use super::{CancelSignal, Outcome, WorkDir};
 use domain::{LogStream, RunStatus};
 use nix::sys::signal::{killpg, Signal};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::output::LineSplitter;
 use tokio::process::Command;
 
 /// How long a script gets between SIGTERM and SIGKILL.
@@ -25,6 +27,47 @@ pub struct LocalRun<'a> {
     /// Variables of the run (`UHUB_*`) and the project's secrets.
     pub env: Vec<(String, String)>,
     pub timeout: Duration,
+    /// The script's SHA-256 when the run was launched (and approved): a script changed since is
+    /// not run.
+    pub expected_sha256: Option<&'a str>,
+    /// `UHUB_LOCAL_RUN_USER`: the account scripts run as, instead of uHub's (which can read the
+    /// master key and the database).
+    pub run_as: Option<&'a RunAs>,
+}
+
+/// An account of the host that local scripts run as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl RunAs {
+    /// The account named `name` on this host.
+    pub fn lookup(name: &str) -> Result<RunAs, String> {
+        match nix::unistd::User::from_name(name) {
+            Ok(Some(user)) => Ok(RunAs {
+                name: name.to_owned(),
+                uid: user.uid.as_raw(),
+                gid: user.gid.as_raw(),
+            }),
+            Ok(None) => Err(format!("no account `{name}` on this host")),
+            Err(error) => Err(format!("cannot look up the account `{name}`: {error}")),
+        }
+    }
+}
+
+/// The SHA-256 (hex) of a script's content, as it is now.
+pub fn script_digest(scripts_dir: &Path, path: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let script = resolve_script(scripts_dir, path)?;
+    let content =
+        std::fs::read(&script).map_err(|e| format!("cannot read the script `{path}`: {e}"))?;
+    Ok(Sha256::digest(content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
 }
 
 /// Resolves a script inside the scripts directory, refusing anything that leaves it (`..`,
@@ -72,6 +115,26 @@ pub async fn run(
         Ok(script) => script,
         Err(reason) => return Outcome::failed(reason),
     };
+    // What was launched (and approved) is what runs: a script changed since is refused.
+    let now = script_digest(spec.scripts_dir, spec.path);
+    match (spec.expected_sha256, now) {
+        (Some(expected), Ok(now)) if expected == now => {}
+        (None, _) => {
+            let why = format!(
+                "the script `{}` did not exist when the run was launched",
+                spec.path
+            );
+            return Outcome::failed(why);
+        }
+        (Some(_), Ok(_)) => {
+            let why = format!(
+                "the script `{}` changed since the run was launched: launch it again",
+                spec.path
+            );
+            return Outcome::failed(why);
+        }
+        (Some(_), Err(reason)) => return Outcome::failed(reason),
+    }
     let workdir = match WorkDir::create() {
         Ok(dir) => dir,
         Err(error) => {
@@ -80,7 +143,23 @@ pub async fn run(
             ))
         }
     };
+    if let Some(user) = spec.run_as {
+        // The run's directory belongs to the account the script runs as.
+        let owner = (
+            Some(nix::unistd::Uid::from_raw(user.uid)),
+            Some(nix::unistd::Gid::from_raw(user.gid)),
+        );
+        if let Err(error) = nix::unistd::chown(workdir.path(), owner.0, owner.1) {
+            return Outcome::failed(format!(
+                "cannot give the run's directory to `{}`: {error}",
+                user.name
+            ));
+        }
+    }
     let mut command = Command::new(&script);
+    if let Some(user) = spec.run_as {
+        command.uid(user.uid).gid(user.gid);
+    }
     command
         .args(spec.args)
         .env_clear()
@@ -171,17 +250,19 @@ async fn finish(
     outcome
 }
 
-async fn forward(output: impl AsyncRead + Unpin, stream: LogStream, log: LogSender) {
-    let mut reader = BufReader::new(output);
-    let mut buffer = Vec::new();
+/// Reads one output of the script into the log, a line (or a piece of a long one) at a time, in
+/// bounded memory whatever the script prints.
+async fn forward(mut output: impl AsyncRead + Unpin, stream: LogStream, log: LogSender) {
+    let mut splitter = LineSplitter::default();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut emit = |line: &str| log.line(stream, line);
     loop {
-        buffer.clear();
-        match reader.read_until(b'\n', &mut buffer).await {
-            Ok(0) => break,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&buffer);
-                log.line(stream, text.trim_end_matches(['\n', '\r']));
+        match output.read(&mut buffer).await {
+            Ok(0) => {
+                splitter.finish(&mut emit);
+                break;
             }
+            Ok(read) => splitter.push(&buffer[..read], &mut emit),
             Err(error) => {
                 log.line(
                     LogStream::System,

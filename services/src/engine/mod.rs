@@ -4,10 +4,13 @@
 //! A sweep settles runs whose uHub process stopped (killed, crashed), so none stays `running`.
 
 pub mod docker;
+mod execute;
 pub mod launch;
 pub mod local;
 pub mod output;
 pub mod webhook;
+
+pub use execute::finished_line;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,12 +18,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPreset};
+use domain::{ExecutionBackend, Run, RunStatus};
 use rand::RngCore;
 use tokio::sync::{watch, Notify};
 
 use crate::secrets::SecretStore;
-use crate::storage::{Actor, Outcome as AuditOutcome, Storage};
+use crate::storage::{Actor, ClaimLimits, Outcome as AuditOutcome, Storage};
 use crate::ServiceResult;
 
 /// How a run ended, as a backend reports it.
@@ -102,6 +105,46 @@ impl Drop for WorkDir {
     }
 }
 
+/// The key webhook targets' callbacks are checked with (one per run is derived from it). Every
+/// uHub process sharing a database must hold the same one: the server derives it from its token
+/// key. Never printed.
+#[derive(Clone)]
+pub struct CallbackKey(Arc<zeroize::Zeroizing<Vec<u8>>>);
+
+impl CallbackKey {
+    pub fn new(bytes: Vec<u8>) -> CallbackKey {
+        CallbackKey(Arc::new(zeroize::Zeroizing::new(bytes)))
+    }
+
+    /// A key of this process only (tests, a single process): random.
+    pub fn random() -> CallbackKey {
+        let mut bytes = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        CallbackKey::new(bytes)
+    }
+
+    /// The key of every process holding the same server secret (a distinct derivation: the
+    /// secret itself signs sessions).
+    pub fn derived_from(server_secret: &[u8]) -> CallbackKey {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            Hmac::<sha2::Sha256>::new_from_slice(server_secret).expect("HMAC takes any key length");
+        mac.update(b"uhub webhook callbacks v1");
+        CallbackKey::new(mac.finalize().into_bytes().to_vec())
+    }
+
+    /// The key run `run_id`'s target signs its callbacks with.
+    pub fn for_run(&self, run_id: i64) -> zeroize::Zeroizing<String> {
+        webhook::callback_key(&self.0, run_id)
+    }
+}
+
+impl std::fmt::Debug for CallbackKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallbackKey(..)")
+    }
+}
+
 /// Settings of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -111,6 +154,9 @@ pub struct EngineConfig {
     pub max_concurrent: usize,
     /// Runs executing at once in one environment (across processes sharing the database).
     pub max_per_environment: u32,
+    /// `UHUB_MAX_RUNS_PER_PROJECT`: runs executing at once in one project (across processes), so
+    /// that one project never takes every slot.
+    pub max_per_project: u32,
     /// When neither the project nor the action says otherwise.
     pub default_timeout: Duration,
     /// A run's log is cut (with a notice) beyond this size.
@@ -123,6 +169,12 @@ pub struct EngineConfig {
     pub docker_host: String,
     /// `UHUB_PUBLIC_URL`: how webhook targets reach this uHub for their callbacks.
     pub public_url: String,
+    /// What webhook callbacks are signed with.
+    pub callback_key: CallbackKey,
+    /// `UHUB_WEBHOOK_ALLOWED_HOSTS`: internal hosts webhook targets may nevertheless be on.
+    pub webhook_allowed_hosts: Vec<String>,
+    /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (else uHub's own).
+    pub local_run_as: Option<local::RunAs>,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -134,28 +186,46 @@ impl EngineConfig {
             scripts_dir,
             max_concurrent: 4,
             max_per_environment: 2,
+            max_per_project: 3,
             default_timeout: Duration::from_secs(3600),
             max_log_bytes: 5 * 1024 * 1024,
             heartbeat: Duration::from_secs(2),
             orphan_after: Duration::from_secs(10),
             docker_host: DEFAULT_DOCKER_HOST.to_owned(),
             public_url: "http://127.0.0.1:3000".to_owned(),
+            callback_key: CallbackKey::random(),
+            webhook_allowed_hosts: Vec::new(),
+            local_run_as: None,
         }
     }
+
+    /// What the dispatcher may claim, and a queued run's reason refers to.
+    pub fn claim_limits(&self) -> ClaimLimits {
+        ClaimLimits {
+            per_environment: self.max_per_environment,
+            per_project: self.max_per_project,
+            slots: u32::try_from(self.max_concurrent).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// The default share of one project: every slot but one, so another project can always start.
+pub fn default_max_per_project(max_concurrent: usize) -> u32 {
+    u32::try_from(max_concurrent.saturating_sub(1).max(1)).unwrap_or(u32::MAX)
 }
 
 struct Inner {
     storage: Storage,
     secrets: SecretStore,
     config: EngineConfig,
-    /// Names this process in `runs.claimed_by`.
+    /// Names this process in `runs.claimed_by` and its lease in `workers`.
     worker: String,
+    /// The host this process runs on: it signals only process groups started on it.
+    host: String,
     wake: Notify,
     running: Mutex<HashMap<i64, CancelSignal>>,
     /// Connected on first use, so that uHub starts (and runs local jobs) without an engine.
     docker: tokio::sync::OnceCell<bollard::Docker>,
-    /// The log of each run executing here, for lines a webhook target reports by callback.
-    logs: Mutex<HashMap<i64, output::LogSender>>,
 }
 
 /// The engine of one uHub process. Cheap to clone.
@@ -195,10 +265,13 @@ impl Executor {
                 secrets: secrets.into(),
                 config,
                 worker,
+                host: nix::unistd::gethostname()
+                    .ok()
+                    .and_then(|name| name.into_string().ok())
+                    .unwrap_or_else(|| "unknown".to_owned()),
                 wake: Notify::new(),
                 running: Mutex::new(HashMap::new()),
                 docker: tokio::sync::OnceCell::new(),
-                logs: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -210,6 +283,26 @@ impl Executor {
 
     pub fn secrets(&self) -> &SecretStore {
         &self.inner.secrets
+    }
+
+    /// Where `script` actions live (a launch records the script's digest from there).
+    pub fn scripts_dir(&self) -> &Path {
+        &self.inner.config.scripts_dir
+    }
+
+    /// A run's log is cut beyond this size (lines reported by callback too).
+    pub fn max_log_bytes(&self) -> usize {
+        self.inner.config.max_log_bytes
+    }
+
+    /// The limits the dispatcher claims within.
+    pub fn claim_limits(&self) -> ClaimLimits {
+        self.inner.config.claim_limits()
+    }
+
+    /// The key run `run_id`'s webhook target signs its callbacks with.
+    pub fn callback_key(&self, run_id: i64) -> zeroize::Zeroizing<String> {
+        self.inner.config.callback_key.for_run(run_id)
     }
 
     /// Tells the dispatcher that a run was queued.
@@ -227,7 +320,15 @@ impl Executor {
         actor: &Actor,
     ) -> ServiceResult<Run> {
         let mut tx = self.inner.storage.write().await?;
-        let new_run = launch::plan(&mut tx, subject, job, None, None).await?;
+        let new_run = launch::plan(
+            &mut tx,
+            subject,
+            job,
+            None,
+            None,
+            &self.inner.config.scripts_dir,
+        )
+        .await?;
         let run = tx.create_run(&new_run, actor).await?;
         tx.commit().await?;
         if run.status == RunStatus::Queued {
@@ -253,21 +354,6 @@ impl Executor {
             .await
     }
 
-    /// Lines a webhook target reported for a run executing in this process, stored when this
-    /// returns; `false` when the run is not executing here (the caller stores them itself).
-    pub async fn remote_lines(&self, run_id: i64, lines: &[String]) -> bool {
-        let log = match self.inner.logs.lock() {
-            Ok(logs) => logs.get(&run_id).cloned(),
-            Err(_) => None,
-        };
-        let Some(log) = log else { return false };
-        for line in lines {
-            log.line(LogStream::Stdout, line.clone());
-        }
-        log.flush().await;
-        true
-    }
-
     fn running_count(&self) -> usize {
         self.inner
             .running
@@ -282,12 +368,15 @@ impl Executor {
             - chrono::Duration::from_std(self.inner.config.orphan_after).unwrap_or_default();
         let orphans = self.inner.storage.sweep_orphans(stale_before).await?;
         for orphan in &orphans {
-            // A local script outlives uHub in its own process group: stop what is left of it.
+            // A local script outlives uHub in its own process group: stop what is left of it,
+            // on the host that started it only (a process group id means nothing elsewhere).
+            let started_here = orphan.host.as_deref() == Some(self.inner.host.as_str());
             if let Some(pgid) = orphan
                 .external_id
                 .as_deref()
                 .and_then(|id| id.strip_prefix("pgid:"))
                 .and_then(|pid| pid.parse::<i32>().ok())
+                .filter(|_| started_here)
             {
                 let _ = nix::sys::signal::killpg(
                     nix::unistd::Pid::from_raw(pgid),
@@ -315,11 +404,30 @@ impl Executor {
         Ok(orphans.len())
     }
 
-    /// Runs the dispatcher until the process ends: claims queued runs within the limit, starts
-    /// them, and sweeps orphans every few seconds.
+    /// Keeps this process's lease fresh, from before its first claim until it ends: another
+    /// process settles this one's runs only once the lease has run out.
+    async fn renew_lease(&self) {
+        let inner = &self.inner;
+        if let Err(error) = inner.storage.renew_lease(&inner.worker, &inner.host).await {
+            tracing::error!(%error, "cannot renew this process's lease");
+        }
+    }
+
+    /// Runs the dispatcher until the process ends: claims queued runs within the limits, starts
+    /// them, ends webhook runs whose callback did not come, and sweeps orphans every few seconds.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
         let executor = self.clone();
         tokio::spawn(async move {
+            executor.renew_lease().await;
+            let lease = {
+                let executor = executor.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(executor.inner.config.heartbeat).await;
+                        executor.renew_lease().await;
+                    }
+                })
+            };
             if let Err(error) = executor.sweep().await {
                 tracing::error!(%error, "cannot settle orphaned runs at start-up");
             }
@@ -328,6 +436,19 @@ impl Executor {
                 if last_sweep.elapsed() >= executor.inner.config.heartbeat {
                     if let Err(error) = executor.sweep().await {
                         tracing::error!(%error, "cannot settle orphaned runs");
+                    }
+                    match executor.inner.storage.expire_callbacks(Utc::now()).await {
+                        Ok(expired) => {
+                            for run in expired {
+                                tracing::warn!(
+                                    run_id = run.id,
+                                    "a webhook run's callback did not come in time"
+                                );
+                            }
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "cannot end the webhook runs past their callback time")
+                        }
                     }
                     last_sweep = tokio::time::Instant::now();
                 }
@@ -343,8 +464,8 @@ impl Executor {
                     .claim_runs(
                         &executor.inner.worker,
                         &AVAILABLE_BACKENDS,
-                        free as u32,
-                        executor.inner.config.max_per_environment,
+                        u32::try_from(free).unwrap_or(u32::MAX),
+                        &executor.inner.config.claim_limits(),
                     )
                     .await
                 {
@@ -355,6 +476,10 @@ impl Executor {
                     }
                     Err(error) => tracing::error!(%error, "cannot claim queued runs"),
                 }
+                if lease.is_finished() {
+                    tracing::error!("the lease task stopped: stopping the dispatcher");
+                    return;
+                }
                 tokio::select! {
                     () = executor.inner.wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -363,8 +488,9 @@ impl Executor {
         })
     }
 
-    /// Launches the automatic jobs whose planned start has come, as their owners: the same
-    /// guardrails as a launch by hand (a production job waits for approval; a refusal is audited).
+    /// Launches the automatic jobs whose planned start has come, as the account that turned
+    /// their automatic start on: the same guardrails as a launch by hand (a production job
+    /// waits for approval; a refusal is audited).
     async fn start_due_jobs(&self) {
         let storage = &self.inner.storage;
         let jobs = match storage.take_due_auto_jobs(Utc::now()).await {
@@ -391,29 +517,36 @@ impl Executor {
                     tracing::error!(%error, "cannot audit a refused automatic start");
                 }
             };
-            let owner = match job.owner_id {
-                Some(owner) => storage.user_by_id(owner).await,
+            // Never the owner as such: owning a job is not asking for it to run.
+            let starter = match job.auto_start_by {
+                Some(starter) => storage.user_by_id(starter).await,
                 None => {
-                    refused("the job has no owner to start it as".to_owned()).await;
+                    refused("nobody is recorded as having turned the automatic start on: turn it on again".to_owned()).await;
                     continue;
                 }
             };
-            let (owner, role) = match owner.and_then(|o| o.role().map(|r| (o, r))) {
+            let (starter, role) = match starter.and_then(|o| o.role().map(|r| (o, r))) {
                 Ok(found) if found.0.is_active => found,
                 Ok(_) => {
-                    refused("the job's owner is deactivated".to_owned()).await;
+                    refused(
+                        "the account that turned the automatic start on is deactivated".to_owned(),
+                    )
+                    .await;
                     continue;
                 }
                 Err(error) => {
-                    refused(format!("cannot read the job's owner: {error}")).await;
+                    refused(format!(
+                        "cannot read who turned the automatic start on: {error}"
+                    ))
+                    .await;
                     continue;
                 }
             };
             let subject = domain::policy::Subject {
-                user_id: owner.id,
+                user_id: starter.id,
                 role,
             };
-            let actor = Actor::user(owner.id, &owner.username, None);
+            let actor = Actor::user(starter.id, &starter.username, None);
             match self.launch(&subject, &job, &actor).await {
                 Ok(run) => {
                     tracing::info!(job_id = job.id, run_id = run.id, status = %run.status, "automatic start")
@@ -431,19 +564,21 @@ impl Executor {
         let executor = self.clone();
         tokio::spawn(async move {
             let run_id = run.id;
-            let outcome = executor.execute(&run, &signal).await;
-            let finished = executor
-                .inner
-                .storage
-                .finish_run(
-                    run_id,
-                    outcome.status,
-                    outcome.exit_code,
-                    outcome.reason.as_deref(),
-                )
-                .await;
-            if let Err(error) = finished {
-                tracing::error!(run_id, %error, "cannot record the end of a run");
+            // `None`: a webhook run now waits for its callback, holding no slot.
+            if let Some(outcome) = executor.execute(&run, &signal).await {
+                let finished = executor
+                    .inner
+                    .storage
+                    .finish_run(
+                        run_id,
+                        outcome.status,
+                        outcome.exit_code,
+                        outcome.reason.as_deref(),
+                    )
+                    .await;
+                if let Err(error) = finished {
+                    tracing::error!(run_id, %error, "cannot record the end of a run");
+                }
             }
             if let Ok(mut running) = executor.inner.running.lock() {
                 running.remove(&run_id);
@@ -451,214 +586,5 @@ impl Executor {
             // A slot is free.
             executor.wake();
         });
-    }
-
-    /// Executes one claimed run: its action on its backend, its output into the log.
-    async fn execute(&self, run: &Run, signal: &CancelSignal) -> Outcome {
-        let storage = &self.inner.storage;
-        let job = match storage.job(run.job_id).await {
-            Ok(job) => job,
-            Err(error) => return Outcome::failed(format!("cannot read the job: {error}")),
-        };
-        let project = match storage.project_execution(run.project_id).await {
-            Ok(project) => project,
-            Err(error) => return Outcome::failed(format!("cannot read the project: {error}")),
-        };
-        let mut env = vec![
-            ("UHUB_RUN_ID".to_owned(), run.id.to_string()),
-            ("UHUB_JOB_ID".to_owned(), run.job_id.to_string()),
-            ("UHUB_PROJECT_ID".to_owned(), run.project_id.to_string()),
-            (
-                "UHUB_ENVIRONMENT".to_owned(),
-                run.environment.clone().unwrap_or_default(),
-            ),
-        ];
-        let mut values = Vec::new();
-        let secrets = match storage.read().await {
-            Ok(mut db) => self.inner.secrets.values(&mut db, run.project_id).await,
-            Err(error) => Err(error),
-        };
-        match secrets {
-            Ok(secrets) => {
-                for (name, value) in secrets {
-                    values.push(value.to_string());
-                    env.push((name, value.to_string()));
-                }
-            }
-            Err(error) => {
-                return Outcome::failed(format!("cannot read the project's secrets: {error}"))
-            }
-        }
-        let masker = output::Masker::new(values.iter().map(String::as_str));
-        let (log, writer) = output::writer(
-            storage.clone(),
-            run.id,
-            masker,
-            self.inner.config.max_log_bytes,
-        );
-        if let Ok(mut logs) = self.inner.logs.lock() {
-            logs.insert(run.id, log.clone());
-        }
-        log.line(
-            LogStream::System,
-            format!(
-                "run #{} of job #{} on {}{} (worker {})",
-                run.id,
-                run.job_id,
-                run.backend,
-                run.environment
-                    .as_deref()
-                    .map(|e| format!(" in {e}"))
-                    .unwrap_or_default(),
-                self.inner.worker
-            ),
-        );
-        let timeout = project
-            .execution_backend_config
-            .timeout_seconds
-            .map(|s| Duration::from_secs(u64::from(s)))
-            .unwrap_or(self.inner.config.default_timeout);
-
-        // Heartbeats carry cancel requests made through any uHub process.
-        let heartbeat = {
-            let storage = storage.clone();
-            let worker = self.inner.worker.clone();
-            let signal = signal.clone();
-            let every = self.inner.config.heartbeat;
-            let run_id = run.id;
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(every).await;
-                    match storage.heartbeat(run_id, &worker).await {
-                        Ok(true) => signal.cancel("canceled on request"),
-                        Ok(false) => {}
-                        Err(error) => tracing::warn!(run_id, %error, "heartbeat failed"),
-                    }
-                }
-            })
-        };
-
-        let outcome = match (run.backend, &job.action) {
-            (ExecutionBackend::Local, Some(JobAction::Script { path, args })) => {
-                let spec = local::LocalRun {
-                    scripts_dir: &self.inner.config.scripts_dir,
-                    path,
-                    args,
-                    env,
-                    timeout,
-                };
-                let storage = storage.clone();
-                let run_id = run.id;
-                local::run(spec, &log, signal, move |pid| {
-                    tokio::spawn(async move {
-                        if let Err(error) = storage
-                            .set_external_id(run_id, &format!("pgid:{pid}"))
-                            .await
-                        {
-                            tracing::warn!(run_id, %error, "cannot record the run's process group");
-                        }
-                    });
-                })
-                .await
-            }
-            (ExecutionBackend::Docker, Some(JobAction::Container { image, command })) => {
-                match self.docker().await {
-                    Err(reason) => Outcome::failed(reason),
-                    Ok(docker) => {
-                        let spec = docker::DockerRun {
-                            run_id: run.id,
-                            worker: &self.inner.worker,
-                            image,
-                            command,
-                            env,
-                            limits: &project.execution_backend_config,
-                            timeout,
-                        };
-                        let storage = storage.clone();
-                        let run_id = run.id;
-                        docker::run(docker, spec, &log, signal, move |id| {
-                            let external = format!("container:{id}");
-                            tokio::spawn(async move {
-                                if let Err(error) = storage.set_external_id(run_id, &external).await {
-                                    tracing::warn!(run_id, %error, "cannot record the run's container");
-                                }
-                            });
-                        })
-                        .await
-                    }
-                }
-            }
-            (ExecutionBackend::Webhook, Some(JobAction::Webhook { git_ref, inputs })) => {
-                let config = &project.execution_backend_config;
-                let secret = config
-                    .webhook_secret_name
-                    .as_deref()
-                    .and_then(|name| env.iter().find(|(k, _)| k == name))
-                    .map(|(_, v)| v.clone());
-                match (&config.webhook_url, secret) {
-                    (None, _) => Outcome::failed(
-                        "the project's execution_backend_config has no webhook_url".to_owned(),
-                    ),
-                    (Some(_), None) => Outcome::failed(
-                        "the project's webhook_secret_name does not name one of its secrets"
-                            .to_owned(),
-                    ),
-                    (Some(url), Some(secret)) => {
-                        let spec = webhook::WebhookRun {
-                            run_id: run.id,
-                            job_id: run.job_id,
-                            project_id: run.project_id,
-                            environment: run.environment.as_deref(),
-                            url,
-                            preset: config.webhook_preset.unwrap_or(WebhookPreset::Generic),
-                            secret: &secret,
-                            git_ref: git_ref.as_deref(),
-                            inputs,
-                            callback_url: format!(
-                                "{}/api/v1/runs/{}/callback",
-                                self.inner.config.public_url.trim_end_matches('/'),
-                                run.id
-                            ),
-                            timeout,
-                            poll: self.inner.config.heartbeat,
-                        };
-                        webhook::run(storage, spec, &log, signal).await
-                    }
-                }
-            }
-            (backend, Some(action)) => Outcome::failed(format!(
-                "a {} action cannot run on the {backend} backend",
-                action_kind(action)
-            )),
-            (_, None) => Outcome::failed("the job has no action to run".to_owned()),
-        };
-        heartbeat.abort();
-        if let Ok(mut logs) = self.inner.logs.lock() {
-            logs.remove(&run.id);
-        }
-        let summary = match (&outcome.status, outcome.exit_code, &outcome.reason) {
-            (RunStatus::Success, _, _) => "finished: success (exit code 0)".to_owned(),
-            (status, code, reason) => format!(
-                "finished: {status}{}{}",
-                code.map(|c| format!(" (exit code {c})"))
-                    .unwrap_or_default(),
-                reason
-                    .as_deref()
-                    .map(|r| format!(": {r}"))
-                    .unwrap_or_default()
-            ),
-        };
-        log.line(LogStream::System, summary);
-        drop(log);
-        let _ = writer.await;
-        outcome
-    }
-}
-
-fn action_kind(action: &JobAction) -> &'static str {
-    match action {
-        JobAction::Script { .. } => "script",
-        JobAction::Container { .. } => "container",
-        JobAction::Webhook { .. } => "webhook",
     }
 }

@@ -8,7 +8,7 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 pub use crate::storage::Sealed;
-use crate::storage::{Actor, Db, Tx};
+use crate::storage::{Actor, Db, SecretScope, Tx};
 use crate::vault::VaultStore;
 use crate::{ServiceError, ServiceResult};
 
@@ -46,30 +46,33 @@ impl From<SecretBox> for SecretStore {
 }
 
 impl SecretStore {
-    /// Creates or replaces a secret; audited by name.
+    /// Creates or replaces a secret of a scope; audited by name and scope.
     pub async fn put(
         &self,
         tx: &mut Tx,
         project_id: i64,
+        scope: &SecretScope,
         name: &str,
         value: &str,
         actor: &Actor,
     ) -> ServiceResult<domain::SecretInfo> {
         match self {
             SecretStore::Database(secrets) => {
-                let sealed = secrets.seal(project_id, name, value)?;
-                tx.put_secret(project_id, name, &sealed, actor).await
+                let sealed = secrets.seal(project_id, scope.environment_id(), name, value)?;
+                tx.put_secret(project_id, scope, name, &sealed, actor).await
             }
             SecretStore::Vault(vault) => {
-                let info = vault.put(project_id, name, value, actor.user_id).await?;
-                tx.audit_secret_change(project_id, name, "secret.put", actor)
+                let info = vault
+                    .put(project_id, scope, name, value, actor.user_id)
+                    .await?;
+                tx.audit_secret_change(project_id, scope, name, "secret.put", actor)
                     .await?;
                 Ok(info)
             }
         }
     }
 
-    /// A project's secrets by name: names and dates only.
+    /// A project's secrets: names, scopes and dates only.
     pub async fn list(
         &self,
         db: &mut Db,
@@ -77,7 +80,10 @@ impl SecretStore {
     ) -> ServiceResult<Vec<domain::SecretInfo>> {
         match self {
             SecretStore::Database(_) => db.list_secrets(project_id).await,
-            SecretStore::Vault(vault) => vault.list(project_id).await,
+            SecretStore::Vault(vault) => {
+                let environments = scopes_of(db, project_id).await?;
+                vault.list(project_id, &environments).await
+            }
         }
     }
 
@@ -85,37 +91,40 @@ impl SecretStore {
         &self,
         tx: &mut Tx,
         project_id: i64,
+        scope: &SecretScope,
         name: &str,
         actor: &Actor,
     ) -> ServiceResult<()> {
         match self {
-            SecretStore::Database(_) => tx.delete_secret(project_id, name, actor).await,
+            SecretStore::Database(_) => tx.delete_secret(project_id, scope, name, actor).await,
             SecretStore::Vault(vault) => {
-                vault.delete(project_id, name).await?;
-                tx.audit_secret_change(project_id, name, "secret.delete", actor)
+                vault.delete(project_id, scope, name).await?;
+                tx.audit_secret_change(project_id, scope, name, "secret.delete", actor)
                     .await
             }
         }
     }
 
-    /// Every secret of the project with its value: for a run's environment and for checking a
-    /// webhook's signature. Values never leave the process otherwise.
+    /// The secrets a run in `environment` receives, with their values: the project-wide ones and
+    /// those of that environment (which replace a project-wide one of the same name). Values
+    /// never leave the process otherwise.
     pub async fn values(
         &self,
         db: &mut Db,
         project_id: i64,
+        environment: &SecretScope,
     ) -> ServiceResult<Vec<(String, Zeroizing<String>)>> {
         match self {
             SecretStore::Database(secrets) => db
-                .sealed_secrets(project_id)
+                .sealed_secrets(project_id, environment.environment_id())
                 .await?
                 .into_iter()
-                .map(|(name, sealed)| {
-                    let value = secrets.open(project_id, &name, &sealed)?;
+                .map(|(name, environment_id, sealed)| {
+                    let value = secrets.open(project_id, environment_id, &name, &sealed)?;
                     Ok((name, value))
                 })
                 .collect(),
-            SecretStore::Vault(vault) => vault.values(project_id).await,
+            SecretStore::Vault(vault) => vault.values(project_id, environment).await,
         }
     }
 
@@ -128,8 +137,27 @@ impl SecretStore {
     }
 }
 
-fn associated_data(project_id: i64, name: &str) -> Vec<u8> {
-    format!("uhub-secret:{project_id}:{name}").into_bytes()
+/// Every environment of a project as a secret scope.
+async fn scopes_of(db: &mut Db, project_id: i64) -> ServiceResult<Vec<SecretScope>> {
+    Ok(db
+        .list_environments(project_id)
+        .await?
+        .into_iter()
+        .map(|e| SecretScope::Environment {
+            id: e.id,
+            name: e.name,
+        })
+        .collect())
+}
+
+/// What a ciphertext is bound to: its project, its scope and its name, so that a row copied to
+/// another slot (another project, environment or name) does not decrypt.
+fn associated_data(project_id: i64, environment_id: Option<i64>, name: &str) -> Vec<u8> {
+    match environment_id {
+        None => format!("uhub-secret:{project_id}:{name}"),
+        Some(environment) => format!("uhub-secret:{project_id}:env-{environment}:{name}"),
+    }
+    .into_bytes()
 }
 
 impl SecretBox {
@@ -155,10 +183,16 @@ impl SecretBox {
         ))
     }
 
-    pub fn seal(&self, project_id: i64, name: &str, value: &str) -> ServiceResult<Sealed> {
+    pub fn seal(
+        &self,
+        project_id: i64,
+        environment_id: Option<i64>,
+        name: &str,
+        value: &str,
+    ) -> ServiceResult<Sealed> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = associated_data(project_id, name);
+        let aad = associated_data(project_id, environment_id, name);
         let ciphertext = self
             .cipher
             .encrypt(
@@ -179,6 +213,7 @@ impl SecretBox {
     pub fn open(
         &self,
         project_id: i64,
+        environment_id: Option<i64>,
         name: &str,
         sealed: &Sealed,
     ) -> ServiceResult<Zeroizing<String>> {
@@ -187,7 +222,7 @@ impl SecretBox {
                 "secret `{name}` has a malformed nonce"
             )));
         }
-        let aad = associated_data(project_id, name);
+        let aad = associated_data(project_id, environment_id, name);
         let plain = self
             .cipher
             .decrypt(
@@ -236,22 +271,44 @@ mod tests {
     fn a_secret_opens_only_in_its_own_slot_and_with_its_key() {
         let key = SecretBox::generate_key_text();
         let secrets = SecretBox::from_key_text(&key).expect("key");
-        let sealed = secrets.seal(7, "TOKEN", "hunter2-token").expect("seal");
+        let sealed = secrets
+            .seal(7, None, "TOKEN", "hunter2-token")
+            .expect("seal");
         assert!(
             !sealed.ciphertext.windows(7).any(|w| w == b"hunter2"),
             "stored encrypted"
         );
         assert_eq!(
-            secrets.open(7, "TOKEN", &sealed).expect("open").as_str(),
+            secrets
+                .open(7, None, "TOKEN", &sealed)
+                .expect("open")
+                .as_str(),
             "hunter2-token"
         );
         assert!(
-            secrets.open(8, "TOKEN", &sealed).is_err(),
+            secrets.open(8, None, "TOKEN", &sealed).is_err(),
             "another project"
         );
-        assert!(secrets.open(7, "OTHER", &sealed).is_err(), "another name");
+        assert!(
+            secrets.open(7, Some(3), "TOKEN", &sealed).is_err(),
+            "another scope"
+        );
+        assert!(
+            secrets.open(7, None, "OTHER", &sealed).is_err(),
+            "another name"
+        );
         let other = SecretBox::from_key_text(&SecretBox::generate_key_text()).expect("key");
-        assert!(other.open(7, "TOKEN", &sealed).is_err(), "another key");
+        assert!(
+            other.open(7, None, "TOKEN", &sealed).is_err(),
+            "another key"
+        );
+        let scoped = secrets
+            .seal(7, Some(3), "TOKEN", "prod-token")
+            .expect("seal");
+        assert!(
+            secrets.open(7, None, "TOKEN", &scoped).is_err(),
+            "a production secret copied to the project-wide slot"
+        );
     }
 
     #[test]

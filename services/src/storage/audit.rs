@@ -186,8 +186,8 @@ impl Db {
 
 #[cfg(feature = "testing")]
 impl Storage {
-    /// Tries to edit and to delete audit rows, as an attacker with SQL access through uHub would;
-    /// `Err` when both are refused (what the triggers must do), `Ok` naming what got through.
+    /// Tries to edit, delete and truncate audit rows, as an attacker with SQL access through
+    /// uHub would; `Err` when all are refused (what the triggers must do), `Ok` naming what got through.
     pub async fn tamper_with_audit_log(&self) -> Result<&'static str, ()> {
         let Ok(mut db) = self.read().await else {
             return Err(());
@@ -198,10 +198,20 @@ impl Storage {
         let delete: Result<_, sqlx::Error> = on_db!(db, c => {
             sqlx::query("DELETE FROM audit_log").execute(&mut *c).await.map(|done| done.rows_affected())
         });
-        match (update, delete) {
-            (Err(_), Err(_)) => Err(()),
-            (Ok(_), _) => Ok("an update"),
-            (_, Ok(_)) => Ok("a delete"),
+        // PostgreSQL empties a table without deleting rows one by one: `TRUNCATE` (SQLite has
+        // no such statement; its `DELETE` without a condition is tried above).
+        let truncate: Result<u64, sqlx::Error> = match db.linked() {
+            super::db::Linked::Postgres(c) => sqlx::query("TRUNCATE audit_log")
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected()),
+            super::db::Linked::Sqlite(_) => Err(sqlx::Error::RowNotFound),
+        };
+        match (update, delete, truncate) {
+            (Err(_), Err(_), Err(_)) => Err(()),
+            (Ok(_), _, _) => Ok("an update"),
+            (_, Ok(_), _) => Ok("a delete"),
+            (_, _, Ok(_)) => Ok("a truncate"),
         }
     }
 }

@@ -25,6 +25,16 @@ pub(crate) fn skip_locked(engine: Engine, table_alias: &str) -> String {
     }
 }
 
+/// What ends a `SELECT` of one row that the transaction then changes in several statements, so
+/// that two transactions do not both read its old state (PostgreSQL `FOR UPDATE`). SQLite
+/// transactions that write hold the database's write lock from their start already.
+pub(crate) fn for_update(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => "",
+        Engine::Postgres => " FOR UPDATE",
+    }
+}
+
 /// A query whose rows come back as one JSON array (SQLite only, see [`rows_as_json`]).
 /// `object` is the `json_object(…)` expression of one row over the columns of `sql`.
 pub(crate) fn json_array_of(sql: &str, object: &str) -> String {

@@ -102,6 +102,15 @@ impl Tx {
     ) -> ServiceResult<EnvironmentRecord> {
         check_environment_name(&environment.name)
             .map_err(|why| ServiceError::invalid("name", why))?;
+        // `Prod` is production whatever the flag says: stored so, it shows so.
+        let environment = &NewEnvironment {
+            name: environment.name.clone(),
+            is_production: domain::policy::Environment {
+                name: &environment.name,
+                is_production: environment.is_production,
+            }
+            .is_production(),
+        };
         let at = now();
         on_db!(self, c => {
             sqlx::query(
@@ -196,7 +205,7 @@ impl Tx {
                 .await
                 .map(|done| done.rows_affected())
                 .map_err(ServiceError::on_foreign_key(
-                    "jobs, runs or links use this environment; move or delete them first",
+                    "jobs, runs, links or secrets use this environment; move or delete them first",
                 ))
         })?;
         let detail = serde_json::json!({ "environment": name });

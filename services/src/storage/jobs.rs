@@ -73,6 +73,8 @@ struct JobRow {
     action: Option<Json<JobAction>>,
     #[serde(deserialize_with = "flag")]
     auto_start: bool,
+    auto_start_by: Option<i64>,
+    action_changed_by: Option<i64>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -100,12 +102,13 @@ const JOB_JSON_OBJECT: &str = "json_object('id', id, 'project_id', project_id, '
      'description', description, 'job_type', job_type, 'status', status, 'environment', environment, \
      'environment_is_production', environment_is_production, 'planned_start', planned_start, \
      'planned_end', planned_end, 'all_day', all_day, 'owner_id', owner_id, \
-     'responsible_role', responsible_role, 'action', json(action), 'auto_start', auto_start, 'version', version, \
+     'responsible_role', responsible_role, 'action', json(action), 'auto_start', auto_start, \
+     'auto_start_by', auto_start_by, 'action_changed_by', action_changed_by, 'version', version, \
      'created_at', created_at, 'updated_at', updated_at)";
 
 const JOB_SELECT: &str = "SELECT j.id, j.project_id, j.title, j.description, j.job_type, j.status, \
      e.name AS environment, e.is_production AS environment_is_production, j.planned_start, j.planned_end, j.all_day, j.owner_id, j.responsible_role, \
-     j.action, j.auto_start, j.version, j.created_at, j.updated_at \
+     j.action, j.auto_start, j.auto_start_by, j.action_changed_by, j.version, j.created_at, j.updated_at \
      FROM jobs j LEFT JOIN environments e ON e.id = j.environment_id";
 
 fn corrupt(error: domain::UnknownVariant) -> ServiceError {
@@ -136,6 +139,8 @@ impl TryFrom<JobRow> for Job {
                 .map_err(corrupt)?,
             action: row.action.map(|a| a.0),
             auto_start: row.auto_start,
+            auto_start_by: row.auto_start_by,
+            action_changed_by: row.action_changed_by,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -249,8 +254,9 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO jobs (project_id, title, description, job_type, status, environment_id, \
-                 planned_start, planned_end, all_day, owner_id, responsible_role, action, auto_start, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13) RETURNING id",
+                 planned_start, planned_end, all_day, owner_id, responsible_role, action, auto_start, created_at, updated_at, \
+                 auto_start_by, action_changed_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $13, $13, $15, $16) RETURNING id",
             )
             .bind(job.project_id)
             .bind(title)
@@ -266,6 +272,9 @@ impl Tx {
             .bind(job.action.as_ref().map(Json))
             .bind(at)
             .bind(job.auto_start)
+            // Who turned the automatic start on, and who set what it runs: this actor.
+            .bind(actor.user_id.filter(|_| job.auto_start))
+            .bind(actor.user_id.filter(|_| job.action.is_some()))
             .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_foreign_key_field("owner_id", "no such user"))
@@ -473,6 +482,27 @@ impl Tx {
         let responsible_role = changes.responsible_role.unwrap_or(current.responsible_role);
         let job_action = changes.action.clone().unwrap_or(current.action.clone());
         let auto_start = changes.auto_start.unwrap_or(current.auto_start);
+        // What the job runs, or where, changes: the changer answers for it (and may not approve
+        // its runs), and an automatic start would now launch what they set, so as them.
+        let what_runs_changes = changes
+            .action
+            .as_ref()
+            .is_some_and(|a| *a != current.action)
+            || changes
+                .environment
+                .as_ref()
+                .is_some_and(|e| *e != current.environment);
+        let action_changed_by = if what_runs_changes {
+            actor.user_id
+        } else {
+            current.action_changed_by
+        };
+        let auto_start_by = match (current.auto_start, auto_start) {
+            (_, false) => None,
+            (false, true) => actor.user_id,
+            (true, true) if what_runs_changes => actor.user_id,
+            (true, true) => current.auto_start_by,
+        };
         // A job moved in time may start by itself again at its new time.
         let moved = start != current.planned_start;
         let action = if changes.is_reschedule_only() {
@@ -480,12 +510,26 @@ impl Tx {
         } else {
             "job.update"
         };
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "version": based_on_version,
             "from": { "planned_start": current.planned_start, "planned_end": current.planned_end },
             "to": { "planned_start": start, "planned_end": end },
             "fields": changed_fields(changes),
         });
+        // What the job runs and where: the old and new values, as the audit must show them.
+        if what_runs_changes {
+            detail["from"]["environment"] = serde_json::json!(current.environment);
+            detail["from"]["action"] = serde_json::json!(current.action);
+            detail["to"]["environment"] = serde_json::json!(changes
+                .environment
+                .clone()
+                .unwrap_or(current.environment.clone()));
+            detail["to"]["action"] = serde_json::json!(job_action);
+        }
+        if let Some(owner) = changes.owner_id {
+            detail["from"]["owner_id"] = serde_json::json!(current.owner_id);
+            detail["to"]["owner_id"] = serde_json::json!(owner);
+        }
         // The version in the WHERE clause is what makes this safe without a lock: whoever
         // commits second finds no row at that version and gets the current one back.
         let changed = on_db!(self, c => {
@@ -493,7 +537,8 @@ impl Tx {
                 "UPDATE jobs SET title = $1, description = $2, job_type = $3, status = $4, environment_id = $5, \
                  planned_start = $6, planned_end = $7, all_day = $8, owner_id = $9, responsible_role = $10, \
                  action = $11, version = version + 1, updated_at = $12, auto_start = $15, \
-                 auto_launched_at = CASE WHEN $16 THEN NULL ELSE auto_launched_at END \
+                 auto_launched_at = CASE WHEN $16 THEN NULL ELSE auto_launched_at END, \
+                 auto_start_by = $17, action_changed_by = $18 \
                  WHERE id = $13 AND version = $14",
             )
             .bind(&title)
@@ -512,6 +557,8 @@ impl Tx {
             .bind(based_on_version)
             .bind(auto_start)
             .bind(moved)
+            .bind(auto_start_by)
+            .bind(action_changed_by)
             .execute(&mut *c)
             .await
             .map(|done| done.rows_affected())

@@ -26,6 +26,7 @@ mod links;
 mod move_requests;
 mod preferences;
 mod projects;
+mod queue;
 mod runs;
 mod secrets;
 mod teams;
@@ -52,8 +53,9 @@ pub use links::{LinkChanges, NewLink};
 pub use projects::{
     NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,
 };
-pub use runs::{CancelOutcome, NewRun, Orphan};
-pub use secrets::Sealed;
+pub use queue::{ClaimLimits, Orphan};
+pub use runs::{CancelOutcome, NewRun};
+pub use secrets::{Sealed, SecretScope};
 pub use teams::{Team, TeamMember};
 pub use users::{check_email, NewUser, ProfileChanges, UserChanges, UserRecord, LOCALES, THEMES};
 

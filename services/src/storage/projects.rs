@@ -17,10 +17,14 @@ pub struct NewEnvironment {
 }
 
 impl NewEnvironment {
-    /// An environment named only: `prod` (and `production`) are production by default.
+    /// An environment named only: `prod` and `production` (in any case) are production.
     pub fn named(name: &str) -> Self {
         let name = name.trim().to_owned();
-        let is_production = matches!(name.as_str(), "prod" | "production");
+        let is_production = domain::policy::Environment {
+            name: &name,
+            is_production: false,
+        }
+        .is_production();
         NewEnvironment {
             name,
             is_production,

@@ -2,7 +2,8 @@
 //! (queue, backends, logs) drives their status.
 
 use chrono::{DateTime, Utc};
-use domain::{ExecutionBackend, LogLine, LogStream, Run, RunStatus};
+use domain::{ExecutionBackend, JobAction, LogLine, LogStream, Run, RunStatus};
+use sqlx::types::Json;
 
 use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
@@ -15,6 +16,11 @@ pub struct NewRun {
     pub backend: ExecutionBackend,
     pub status: RunStatus,
     pub launched_by: Option<i64>,
+    /// What the run will execute, fixed now (see `domain::Run::action`).
+    pub action: JobAction,
+    pub action_sha256: String,
+    pub script_sha256: Option<String>,
+    pub action_changed_by: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -34,13 +40,19 @@ struct RunRow {
     finished_at: Option<DateTime<Utc>>,
     reason: Option<String>,
     log_truncated: bool,
+    action: Option<Json<JobAction>>,
+    action_sha256: Option<String>,
+    script_sha256: Option<String>,
+    action_changed_by: Option<i64>,
+    callback_deadline: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 const RUN_SELECT: &str = "SELECT r.id, r.job_id, r.project_id, e.name AS environment, r.backend, r.status, \
      r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.approval_comment, r.started_at, \
-     r.finished_at, r.reason, r.log_truncated, r.created_at, r.updated_at \
+     r.finished_at, r.reason, r.log_truncated, r.action, r.action_sha256, r.script_sha256, \
+     r.action_changed_by, r.callback_deadline, r.created_at, r.updated_at \
      FROM runs r LEFT JOIN environments e ON e.id = r.environment_id LEFT JOIN users u ON u.id = r.launched_by";
 
 impl TryFrom<RunRow> for Run {
@@ -66,6 +78,12 @@ impl TryFrom<RunRow> for Run {
             finished_at: row.finished_at,
             reason: row.reason,
             log_truncated: row.log_truncated,
+            action: row.action.map(|a| a.0),
+            action_sha256: row.action_sha256,
+            script_sha256: row.script_sha256,
+            action_changed_by: row.action_changed_by,
+            callback_deadline: row.callback_deadline,
+            queue: None,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -82,13 +100,6 @@ reads! {
 
 writes! {
     fn create_run(run: &NewRun, actor: &Actor) -> Run;
-    fn claim_runs(
-        worker: &str,
-        backends: &[ExecutionBackend],
-        limit: u32,
-        per_environment: u32,
-    ) -> Vec<Run>;
-    fn heartbeat(run_id: i64, worker: &str) -> bool;
     fn set_external_id(run_id: i64, external_id: &str) -> ();
     fn append_run_logs(
         run_id: i64,
@@ -97,6 +108,7 @@ writes! {
         truncated: bool,
     ) -> ();
     fn append_run_lines(run_id: i64, stream: LogStream, lines: &[String]) -> ();
+    fn append_reported_lines(run_id: i64, lines: &[String], max_bytes: i64) -> ();
     fn finish_run(
         run_id: i64,
         status: RunStatus,
@@ -105,7 +117,6 @@ writes! {
     ) -> Run;
     fn cancel_run(run_id: i64, actor: &Actor) -> CancelOutcome;
     fn decide_run(run_id: i64, approve: bool, comment: Option<&str>, actor: &Actor) -> Run;
-    fn sweep_orphans(stale_before: DateTime<Utc>) -> Vec<Orphan>;
 }
 
 impl Tx {
@@ -119,8 +130,9 @@ impl Tx {
         let at = now();
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
-                "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+                "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at, \
+                 action, action_sha256, script_sha256, action_changed_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING id",
             )
             .bind(job.id)
             .bind(job.project_id)
@@ -129,6 +141,10 @@ impl Tx {
             .bind(run.status.as_str())
             .bind(run.launched_by)
             .bind(at)
+            .bind(Json(&run.action))
+            .bind(&run.action_sha256)
+            .bind(&run.script_sha256)
+            .bind(run.action_changed_by)
             .fetch_one(&mut *c)
             .await
         })?;
@@ -137,6 +153,9 @@ impl Tx {
             "environment": run.environment,
             "backend": run.backend,
             "status": run.status,
+            "action": run.action,
+            "action_sha256": run.action_sha256,
+            "script_sha256": run.script_sha256,
         });
         audit::write(self, actor, "run.create", Some(("run", id)), &detail).await?;
         // Read back inside the transaction: once committed, a dispatcher may take the run at
@@ -242,14 +261,6 @@ impl Db {
     }
 }
 
-/// A run that was running when its uHub process stopped, as the sweep found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Orphan {
-    pub run: Run,
-    /// What it had started: a process group id (local) or a container id (docker).
-    pub external_id: Option<String>,
-}
-
 #[derive(sqlx::FromRow)]
 struct LogRow {
     seq: i64,
@@ -268,70 +279,6 @@ pub enum CancelOutcome {
 }
 
 impl Tx {
-    /// Takes up to `limit` queued runs of the given backends for worker `worker`, oldest first,
-    /// and marks them running, never more than `per_environment` running at once in one
-    /// environment. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several uHub processes share one
-    /// queue without ever taking the same run twice (see [`dialect::skip_locked`]). One run per
-    /// statement: the per-environment count must see the runs claimed just before.
-    pub async fn claim_runs(
-        &mut self,
-        worker: &str,
-        backends: &[ExecutionBackend],
-        limit: u32,
-        per_environment: u32,
-    ) -> ServiceResult<Vec<Run>> {
-        if backends.is_empty() {
-            return Ok(Vec::new());
-        }
-        let names: Vec<&str> = backends.iter().map(|b| b.as_str()).collect();
-        let placeholders: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 4)).collect();
-        let pick = format!(
-            "SELECT q.id FROM runs q WHERE q.status = 'queued' AND q.backend IN ({}) \
-             AND (q.environment_id IS NULL OR (SELECT COUNT(*) FROM runs r \
-                  WHERE r.environment_id = q.environment_id AND r.status = 'running') < $3) \
-             ORDER BY q.id LIMIT 1{}",
-            placeholders.join(", "),
-            dialect::skip_locked(self.engine(), "q"),
-        );
-        let sql = format!(
-            "UPDATE runs SET status = 'running', claimed_by = $1, heartbeat_at = $2, started_at = $2, \
-             updated_at = $2 WHERE id IN ({pick}) RETURNING id"
-        );
-        let mut runs = Vec::new();
-        for _ in 0..limit {
-            let at = now();
-            let id: Option<i64> = on_db!(self, c => {
-                let mut query = sqlx::query_scalar(&sql).bind(worker).bind(at).bind(i64::from(per_environment));
-                for name in &names {
-                    query = query.bind(*name);
-                }
-                query.fetch_optional(&mut *c).await
-            })?;
-            match id {
-                Some(id) => runs.push(self.run(id).await?),
-                None => break,
-            }
-        }
-        Ok(runs)
-    }
-
-    /// The worker still runs it; the answer says whether someone asked to cancel it.
-    pub async fn heartbeat(&mut self, run_id: i64, worker: &str) -> ServiceResult<bool> {
-        let cancel: Option<bool> = on_db!(self, c => {
-            sqlx::query_scalar(
-                "UPDATE runs SET heartbeat_at = $1 WHERE id = $2 AND claimed_by = $3 AND status = 'running' \
-                 RETURNING cancel_requested",
-            )
-            .bind(now())
-            .bind(run_id)
-            .bind(worker)
-            .fetch_optional(&mut *c)
-            .await
-        })?;
-        // No row: the run was settled elsewhere (a sweep after a long pause): stop it too.
-        Ok(cancel.unwrap_or(true))
-    }
-
     /// Records what the run started (a process group id, a container id) for crash recovery.
     pub async fn set_external_id(&mut self, run_id: i64, external_id: &str) -> ServiceResult<()> {
         on_db!(self, c => {
@@ -368,7 +315,8 @@ impl Tx {
                     .execute(&mut *c)
                     .await?;
             }
-            sqlx::query("UPDATE runs SET log_bytes = $1, log_truncated = $2 WHERE id = $3")
+            // Once cut, a log stays marked so (uHub's own lines still follow).
+            sqlx::query("UPDATE runs SET log_bytes = $1, log_truncated = (log_truncated OR $2) WHERE id = $3")
                 .bind(log_bytes)
                 .bind(truncated)
                 .bind(run_id)
@@ -387,12 +335,18 @@ impl Tx {
         stream: LogStream,
         lines: &[String],
     ) -> ServiceResult<()> {
+        // The run's row first, locked: two writers (the engine, a webhook callback) never
+        // number their lines alike.
+        let lock = format!(
+            "SELECT log_bytes FROM runs WHERE id = $1{}",
+            dialect::for_update(self.engine())
+        );
         let (next, bytes): (i64, i64) = on_db!(self, c => {
-            let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
+            let bytes: i64 = sqlx::query_scalar(&lock)
                 .bind(run_id)
                 .fetch_one(&mut *c)
                 .await?;
-            let bytes: i64 = sqlx::query_scalar("SELECT log_bytes FROM runs WHERE id = $1")
+            let next: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
                 .bind(run_id)
                 .fetch_one(&mut *c)
                 .await?;
@@ -405,6 +359,57 @@ impl Tx {
             .collect();
         let added: i64 = lines.iter().map(|l| l.len() as i64).sum();
         self.append_run_logs(run_id, &numbered, bytes + added, false)
+            .await
+    }
+
+    /// Appends lines a webhook target reported, within the log's cap of `max_bytes`: past it
+    /// they are dropped, after one notice. Lines come cut to the line limit already.
+    pub async fn append_reported_lines(
+        &mut self,
+        run_id: i64,
+        lines: &[String],
+        max_bytes: i64,
+    ) -> ServiceResult<()> {
+        #[derive(sqlx::FromRow)]
+        struct Log {
+            log_bytes: i64,
+            log_truncated: bool,
+        }
+        let lock = format!(
+            "SELECT log_bytes, log_truncated FROM runs WHERE id = $1{}",
+            dialect::for_update(self.engine())
+        );
+        let (log, last): (Log, i64) = on_db!(self, c => {
+            let log = sqlx::query_as::<_, Log>(&lock).bind(run_id).fetch_one(&mut *c).await?;
+            let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM run_logs WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(&mut *c)
+                .await?;
+            (log, last)
+        });
+        if log.log_truncated || lines.is_empty() {
+            return Ok(());
+        }
+        let mut bytes = log.log_bytes;
+        let mut truncated = false;
+        let mut numbered = Vec::with_capacity(lines.len());
+        for line in lines {
+            let seq = last + 1 + numbered.len() as i64;
+            if bytes + line.len() as i64 > max_bytes {
+                truncated = true;
+                numbered.push((
+                    seq,
+                    LogStream::System,
+                    format!(
+                        "log truncated: it reached {max_bytes} bytes; later output was not kept"
+                    ),
+                ));
+                break;
+            }
+            bytes += line.len() as i64;
+            numbered.push((seq, LogStream::Stdout, line.clone()));
+        }
+        self.append_run_logs(run_id, &numbered, bytes, truncated)
             .await
     }
 
@@ -452,9 +457,11 @@ impl Tx {
         let reason = format!("canceled by {}", actor.username);
         let detail = serde_json::json!({ "reason": reason });
         let (direct, requested) = on_db!(self, c => {
+            // A webhook run waiting for its callback is held by no process: canceled here.
             let direct = sqlx::query(
                 "UPDATE runs SET status = 'canceled', reason = $1, finished_at = $2, updated_at = $2 \
-                 WHERE id = $3 AND status IN ('queued', 'awaiting_approval')",
+                 WHERE id = $3 AND (status IN ('queued', 'awaiting_approval') \
+                 OR (status = 'running' AND callback_deadline IS NOT NULL))",
             )
             .bind(&reason)
             .bind(at)
@@ -530,43 +537,5 @@ impl Tx {
         }
         audit::write(self, actor, action, Some(("run", run_id)), &detail).await?;
         Ok(run)
-    }
-
-    /// Settles runs whose process stopped saying it runs them (killed, crashed, lost): they are
-    /// marked failed with the reason, their log says so, and they are returned so that what they
-    /// started can be stopped or reattached.
-    pub async fn sweep_orphans(
-        &mut self,
-        stale_before: DateTime<Utc>,
-    ) -> ServiceResult<Vec<Orphan>> {
-        #[derive(sqlx::FromRow)]
-        struct Stale {
-            id: i64,
-            external_id: Option<String>,
-        }
-        let stale = on_db!(self, c => {
-            sqlx::query_as::<_, Stale>(
-                "SELECT id, external_id FROM runs WHERE status = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < $1) ORDER BY id",
-            )
-            .bind(stale_before)
-            .fetch_all(&mut *c)
-            .await
-        })?;
-        let mut orphans = Vec::new();
-        for row in stale {
-            let reason = "uHub stopped during the run (killed or crashed); the run was settled when uHub came back";
-            self.append_run_lines(row.id, LogStream::System, &[reason.to_owned()])
-                .await?;
-            let run = self
-                .finish_run(row.id, RunStatus::Failed, None, Some(reason))
-                .await?;
-            if run.status == RunStatus::Failed {
-                orphans.push(Orphan {
-                    run,
-                    external_id: row.external_id,
-                });
-            }
-        }
-        Ok(orphans)
     }
 }

@@ -44,6 +44,11 @@ pub enum Action {
     RescheduleJob,
     DeleteJob,
     LaunchRun,
+    /// Give a job to someone else than oneself (its owner is who an automatic start runs as
+    /// before it is turned on by someone, and whom the calendar shows).
+    AssignOwner,
+    /// Change what a production job executes or where: its environment or its action.
+    GovernProductionJob,
     ApproveRun,
     /// Approve or reject a move request (a production job moved by someone who may not alone).
     ApproveMove,
@@ -65,8 +70,10 @@ pub struct Object {
     pub project_owner_id: Option<Option<i64>>,
     pub job_type: Option<JobType>,
     pub backend: Option<ExecutionBackend>,
-    /// Who launched the run concerned.
+    /// Who launched the run concerned (for a move request: who asked for it).
     pub run_launched_by: Option<i64>,
+    /// Who last changed what the run executes (its job's action or environment).
+    pub run_changed_by: Option<i64>,
 }
 
 impl Object {
@@ -99,6 +106,14 @@ impl Object {
             ..self
         }
     }
+
+    /// Who last changed what the run concerned executes: they may not approve it either.
+    pub fn with_changer(self, changed_by: Option<i64>) -> Self {
+        Object {
+            run_changed_by: changed_by,
+            ..self
+        }
+    }
 }
 
 /// The environment an action targets.
@@ -109,9 +124,12 @@ pub struct Environment<'a> {
 }
 
 impl Environment<'_> {
-    /// Production is a flag, and `prod` / `production` always count as production.
+    /// Production is a flag, and `prod` / `production` always count as production, however
+    /// they are written (`Prod`, `PRODUCTION`).
     pub fn is_production(&self) -> bool {
-        self.is_production || matches!(self.name, "prod" | "production")
+        self.is_production
+            || self.name.eq_ignore_ascii_case("prod")
+            || self.name.eq_ignore_ascii_case("production")
     }
 
     /// Staging-like environments: where `ops` must also use an isolated backend.
@@ -212,9 +230,21 @@ const APPROVERS: Refusal = rule!(
     "approval_by_projets_or_admin",
     "only projets and admin approve production changes"
 );
+const APPROVER_OWNS: Refusal = rule!(
+    "approval_by_project_owner",
+    "projets approve the changes of the projects they own; admin approve any"
+);
 const FOUR_EYES: Refusal = rule!(
     "approver_is_not_requester",
-    "a change cannot be approved by the person who asked for it"
+    "a change cannot be approved by the person who asked for it or who last changed what it runs"
+);
+const OWNER_ASSIGNMENT: Refusal = rule!(
+    "owner_assigned_by_project_owner",
+    "only admin and the project's owner give a job to someone else"
+);
+const PRODUCTION_JOB_GOVERNANCE: Refusal = rule!(
+    "production_job_changed_by_owner",
+    "what a production job runs, and where, is changed by admin or the project's owner only"
 );
 const WITHDRAW_OWN: Refusal = rule!(
     "withdraw_own_requests",
@@ -222,7 +252,7 @@ const WITHDRAW_OWN: Refusal = rule!(
 );
 const CANCEL_OWN: Refusal = rule!(
     "cancel_own_runs",
-    "a run is cancelled by whoever launched it, projets or admin"
+    "a run is cancelled by whoever launched it, the project's owner among projets, or admin"
 );
 const INCIDENTS: Refusal = rule!(
     "incidents_by_ops",
@@ -257,6 +287,11 @@ pub fn may(
         None => false,
     };
     let projets_on_own = role == Role::Projets && owns_project;
+    // Approvals and other people's runs need a named owner: an unowned project's are admin's.
+    let projets_owner = role == Role::Projets
+        && object
+            .project_owner_id
+            .is_some_and(|owner| owner == Some(user.user_id));
     let job_type = object.job_type;
     let ops_type = matches!(
         job_type,
@@ -324,11 +359,22 @@ pub fn may(
                 Ok(()) => Allow,
             }
         }
+        Action::AssignOwner | Action::GovernProductionJob => {
+            let refusal = if action == Action::AssignOwner {
+                OWNER_ASSIGNMENT
+            } else {
+                PRODUCTION_JOB_GOVERNANCE
+            };
+            allow_if(is_admin || projets_owner, refusal)
+        }
         // `run_launched_by` is the requester for a move request.
         Action::ApproveRun | Action::ApproveMove => {
+            let involved = [object.run_launched_by, object.run_changed_by];
             if !(is_admin || role == Role::Projets) {
                 Deny(APPROVERS)
-            } else if object.run_launched_by == Some(user.user_id) {
+            } else if !is_admin && !projets_owner {
+                Deny(APPROVER_OWNS)
+            } else if involved.contains(&Some(user.user_id)) {
                 Deny(FOUR_EYES)
             } else {
                 Allow
@@ -338,7 +384,7 @@ pub fn may(
             allow_if(object.run_launched_by == Some(user.user_id), WITHDRAW_OWN)
         }
         Action::CancelRun => allow_if(
-            is_admin || role == Role::Projets || object.run_launched_by == Some(user.user_id),
+            is_admin || projets_owner || object.run_launched_by == Some(user.user_id),
             CANCEL_OWN,
         ),
         Action::ManageIncidents => allow_if(role != Role::Dev, INCIDENTS),
@@ -356,314 +402,4 @@ fn allow_if(condition: bool, refusal: Refusal) -> Decision {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const PROD: Environment<'static> = Environment {
-        name: "prod",
-        is_production: true,
-    };
-    const STAGING: Environment<'static> = Environment {
-        name: "staging",
-        is_production: false,
-    };
-    const DEV: Environment<'static> = Environment {
-        name: "dev",
-        is_production: false,
-    };
-
-    fn subject(role: Role) -> Subject {
-        Subject { user_id: 7, role }
-    }
-
-    fn rule(decision: Decision) -> &'static str {
-        match decision {
-            Decision::Allow => "allow",
-            Decision::NeedsApproval(refusal) => refusal.rule,
-            Decision::Deny(refusal) => refusal.rule,
-        }
-    }
-
-    #[test]
-    fn governance_is_for_admin_only() {
-        for action in [
-            Action::ManageUsers,
-            Action::ManageTeams,
-            Action::ReadAudit,
-            Action::ManageSettings,
-            Action::LoadDemoData,
-        ] {
-            for role in Role::ALL {
-                let decision = may(&subject(*role), action, &Object::none(), None);
-                assert_eq!(
-                    decision.is_allowed(),
-                    *role == Role::Admin,
-                    "{role} {action:?}"
-                );
-            }
-        }
-        assert_eq!(
-            rule(may(
-                &subject(Role::Dev),
-                Action::ViewServer,
-                &Object::none(),
-                None
-            )),
-            "server_view_admin_ops"
-        );
-        assert!(may(
-            &subject(Role::Ops),
-            Action::ViewServer,
-            &Object::none(),
-            None
-        )
-        .is_allowed());
-    }
-
-    #[test]
-    fn projets_manage_their_own_projects_and_unowned_ones() {
-        let pm = subject(Role::Projets);
-        assert!(may(&pm, Action::UpdateProject, &Object::project(Some(7)), None).is_allowed());
-        assert!(may(&pm, Action::UpdateProject, &Object::project(None), None).is_allowed());
-        assert_eq!(
-            rule(may(
-                &pm,
-                Action::UpdateProject,
-                &Object::project(Some(8)),
-                None
-            )),
-            "projets_own_projects"
-        );
-        assert_eq!(
-            rule(may(
-                &subject(Role::Ops),
-                Action::CreateProject,
-                &Object::none(),
-                None
-            )),
-            "projects_managed_by_projets"
-        );
-    }
-
-    #[test]
-    fn job_planning_follows_role_and_type() {
-        let others = Object::job(Some(99), JobType::Dev);
-        let dev = subject(Role::Dev);
-        assert!(may(&dev, Action::RescheduleJob, &others, Some(&STAGING)).is_allowed());
-        assert_eq!(
-            rule(may(&dev, Action::RescheduleJob, &others, Some(&PROD))),
-            "dev_jobs_non_production"
-        );
-        let ops = subject(Role::Ops);
-        let maintenance = Object::job(Some(99), JobType::Maintenance);
-        assert!(may(&ops, Action::CreateJob, &maintenance, Some(&PROD)).is_allowed());
-        assert_eq!(
-            may(&ops, Action::RescheduleJob, &maintenance, Some(&PROD)),
-            Decision::NeedsApproval(PRODUCTION_MOVE)
-        );
-        assert_eq!(
-            rule(may(&ops, Action::CreateJob, &others, Some(&DEV))),
-            "ops_jobs"
-        );
-        let meeting = Object::job(Some(99), JobType::Meeting);
-        assert!(!may(&ops, Action::RescheduleJob, &meeting, None).is_allowed());
-        assert!(!may(&dev, Action::RescheduleJob, &meeting, None).is_allowed());
-        assert!(may(
-            &subject(Role::Admin),
-            Action::RescheduleJob,
-            &meeting,
-            Some(&PROD)
-        )
-        .is_allowed());
-        assert_eq!(
-            rule(may(
-                &subject(Role::Projets),
-                Action::DeleteJob,
-                &others,
-                None
-            )),
-            "jobs_deleted_by_projets"
-        );
-    }
-
-    #[test]
-    fn production_runs_need_an_isolated_backend_and_an_approval() {
-        let deploy = Object::job(None, JobType::Ops);
-        for role in [Role::Admin, Role::Ops] {
-            let user = subject(role);
-            let local = deploy.with_backend(Some(ExecutionBackend::Local));
-            let docker = deploy.with_backend(Some(ExecutionBackend::Docker));
-            assert!(!may(&user, Action::LaunchRun, &local, Some(&PROD)).is_allowed());
-            assert_eq!(
-                may(&user, Action::LaunchRun, &docker, Some(&PROD)),
-                Decision::NeedsApproval(PRODUCTION_APPROVAL)
-            );
-        }
-        // A flagged environment is production whatever its name.
-        let live = Environment {
-            name: "live",
-            is_production: true,
-        };
-        let docker = deploy.with_backend(Some(ExecutionBackend::Docker));
-        assert!(!may(
-            &subject(Role::Admin),
-            Action::LaunchRun,
-            &docker,
-            Some(&live)
-        )
-        .is_allowed());
-        assert_eq!(
-            rule(may(
-                &subject(Role::Admin),
-                Action::LaunchRun,
-                &deploy.with_backend(Some(ExecutionBackend::Local)),
-                Some(&live)
-            )),
-            "production_backend"
-        );
-    }
-
-    #[test]
-    fn ops_use_isolated_backends_in_staging_and_dev_stays_out_of_production() {
-        let ops = subject(Role::Ops);
-        let local = Object::job(None, JobType::Ops).with_backend(Some(ExecutionBackend::Local));
-        assert_eq!(
-            rule(may(&ops, Action::LaunchRun, &local, Some(&STAGING))),
-            "ops_isolated_backends"
-        );
-        assert!(may(&ops, Action::LaunchRun, &local, Some(&DEV)).is_allowed());
-        let dev = subject(Role::Dev);
-        let build = Object::job(None, JobType::Dev).with_backend(Some(ExecutionBackend::Docker));
-        assert!(may(&dev, Action::LaunchRun, &build, Some(&STAGING)).is_allowed());
-        assert_eq!(
-            rule(may(&dev, Action::LaunchRun, &build, Some(&PROD))),
-            "dev_runs_non_production"
-        );
-        assert_eq!(
-            rule(may(
-                &subject(Role::Projets),
-                Action::LaunchRun,
-                &build,
-                Some(&DEV)
-            )),
-            "runs_launched_by_dev_ops"
-        );
-    }
-
-    #[test]
-    fn approvals_need_projets_or_admin_and_four_eyes() {
-        let run = Object::job(None, JobType::Ops).with_launcher(Some(7));
-        assert_eq!(
-            rule(may(
-                &subject(Role::Admin),
-                Action::ApproveRun,
-                &run,
-                Some(&PROD)
-            )),
-            "approver_is_not_requester"
-        );
-        let other = Subject {
-            user_id: 8,
-            role: Role::Projets,
-        };
-        assert!(may(&other, Action::ApproveRun, &run, Some(&PROD)).is_allowed());
-        let ops = Subject {
-            user_id: 8,
-            role: Role::Ops,
-        };
-        assert_eq!(
-            rule(may(&ops, Action::ApproveRun, &run, Some(&PROD))),
-            "approval_by_projets_or_admin"
-        );
-        assert_eq!(
-            rule(may(&ops, Action::CancelRun, &run, Some(&PROD))),
-            "cancel_own_runs"
-        );
-        assert!(may(&subject(Role::Ops), Action::CancelRun, &run, Some(&PROD)).is_allowed());
-        // Move requests follow the same four-eyes rule; only the requester withdraws one.
-        let request = Object::job(None, JobType::Ops).with_launcher(Some(7));
-        assert!(may(&other, Action::ApproveMove, &request, None).is_allowed());
-        assert_eq!(
-            rule(may(&ops, Action::ApproveMove, &request, None)),
-            "approval_by_projets_or_admin"
-        );
-        let requester = Subject {
-            user_id: 7,
-            role: Role::Ops,
-        };
-        assert!(may(&requester, Action::WithdrawMove, &request, None).is_allowed());
-        assert_eq!(
-            rule(may(&other, Action::WithdrawMove, &request, None)),
-            "withdraw_own_requests"
-        );
-    }
-
-    #[test]
-    fn guardrails_hold_over_the_whole_matrix() {
-        // Every role × action × job type × environment × backend: nothing ever runs in production
-        // without an approval, local never runs there, and dev never acts on production.
-        let environments = [None, Some(DEV), Some(STAGING), Some(PROD)];
-        for role in Role::ALL {
-            for action in ALL_ACTIONS {
-                for job_type in JobType::ALL {
-                    for backend in ExecutionBackend::ALL {
-                        for environment in &environments {
-                            let object =
-                                Object::job(Some(1), *job_type).with_backend(Some(*backend));
-                            let decision =
-                                may(&subject(*role), *action, &object, environment.as_ref());
-                            let production =
-                                environment.as_ref().is_some_and(Environment::is_production);
-                            if production && *action == Action::LaunchRun {
-                                assert!(
-                                    !decision.is_allowed(),
-                                    "{role} {backend} ran in prod without approval"
-                                );
-                            }
-                            if production && *action == Action::LaunchRun && !backend.is_isolated()
-                            {
-                                assert!(
-                                    matches!(decision, Decision::Deny(_)),
-                                    "{role} {backend} in prod"
-                                );
-                            }
-                            let writes = !matches!(action, Action::Read | Action::LinkCommit);
-                            if production
-                                && *role == Role::Dev
-                                && writes
-                                && *action != Action::CancelRun
-                            {
-                                assert!(!decision.is_allowed(), "dev may {action:?} in prod");
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    const ALL_ACTIONS: &[Action] = &[
-        Action::ManageUsers,
-        Action::ManageTeams,
-        Action::ReadAudit,
-        Action::ManageSettings,
-        Action::LoadDemoData,
-        Action::ViewServer,
-        Action::Read,
-        Action::CreateProject,
-        Action::UpdateProject,
-        Action::DeleteProject,
-        Action::CreateJob,
-        Action::UpdateJob,
-        Action::RescheduleJob,
-        Action::DeleteJob,
-        Action::LaunchRun,
-        Action::ApproveRun,
-        Action::ApproveMove,
-        Action::WithdrawMove,
-        Action::CancelRun,
-        Action::ManageIncidents,
-        Action::ManageBacklog,
-        Action::LinkCommit,
-    ];
-}
+mod tests;

@@ -1,0 +1,287 @@
+//! Executing one claimed run: the action recorded at launch on its backend, with the secrets of
+//! its scope, its output into the log; a webhook run is triggered and then waits for its
+//! callback without holding a slot.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPreset};
+
+use super::{docker, local, output, webhook, CancelSignal, Executor, Outcome};
+use crate::ServiceResult;
+
+impl Executor {
+    /// The variables a run receives: its own (`UHUB_*`) and the secrets of its scope (the
+    /// project-wide ones and its environment's), with the values to mask in its log.
+    async fn run_environment(
+        &self,
+        run: &Run,
+    ) -> ServiceResult<(Vec<(String, String)>, Vec<zeroize::Zeroizing<String>>)> {
+        let mut env = vec![
+            ("UHUB_RUN_ID".to_owned(), run.id.to_string()),
+            ("UHUB_JOB_ID".to_owned(), run.job_id.to_string()),
+            ("UHUB_PROJECT_ID".to_owned(), run.project_id.to_string()),
+            (
+                "UHUB_ENVIRONMENT".to_owned(),
+                run.environment.clone().unwrap_or_default(),
+            ),
+        ];
+        let mut db = self.inner.storage.read().await?;
+        let scope = crate::secrets::run_scope(&mut db, run).await?;
+        let secrets = self
+            .inner
+            .secrets
+            .values(&mut db, run.project_id, &scope)
+            .await?;
+        drop(db);
+        let mut values = Vec::new();
+        for (name, value) in secrets {
+            env.push((name, value.to_string()));
+            values.push(value);
+        }
+        Ok((env, values))
+    }
+
+    /// Executes one claimed run: the action recorded when it was launched (never the job's
+    /// current one) on its backend, its output into the log. `None` when a webhook target was
+    /// triggered and the run now waits for its callback.
+    pub(super) async fn execute(&self, run: &Run, signal: &CancelSignal) -> Option<Outcome> {
+        let storage = &self.inner.storage;
+        let project = match storage.project_execution(run.project_id).await {
+            Ok(project) => project,
+            Err(error) => {
+                return Some(Outcome::failed(format!("cannot read the project: {error}")))
+            }
+        };
+        let (env, values) = match self.run_environment(run).await {
+            Ok(found) => found,
+            Err(error) => {
+                return Some(Outcome::failed(format!(
+                    "cannot read the project's secrets: {error}"
+                )))
+            }
+        };
+        let masker = output::Masker::new(values.iter().map(|v| v.as_str()));
+        let (log, writer) = output::writer(
+            storage.clone(),
+            run.id,
+            masker,
+            self.inner.config.max_log_bytes,
+        );
+        log.line(
+            LogStream::System,
+            format!(
+                "run #{} of job #{} on {}{} (worker {}), action sha256 {}",
+                run.id,
+                run.job_id,
+                run.backend,
+                run.environment
+                    .as_deref()
+                    .map(|e| format!(" in {e}"))
+                    .unwrap_or_default(),
+                self.inner.worker,
+                run.action_sha256.as_deref().unwrap_or("unknown"),
+            ),
+        );
+        let timeout = project
+            .execution_backend_config
+            .timeout_seconds
+            .map(|s| Duration::from_secs(u64::from(s)))
+            .unwrap_or(self.inner.config.default_timeout);
+
+        // Heartbeats carry cancel requests made through any uHub process.
+        let heartbeat = {
+            let storage = storage.clone();
+            let worker = self.inner.worker.clone();
+            let signal = signal.clone();
+            let every = self.inner.config.heartbeat;
+            let run_id = run.id;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(every).await;
+                    match storage.heartbeat(run_id, &worker).await {
+                        Ok(true) => signal.cancel("canceled on request"),
+                        Ok(false) => {}
+                        Err(error) => tracing::warn!(run_id, %error, "heartbeat failed"),
+                    }
+                }
+            })
+        };
+
+        let outcome = match (run.backend, &run.action) {
+            (ExecutionBackend::Local, Some(JobAction::Script { path, args })) => {
+                let spec = local::LocalRun {
+                    scripts_dir: &self.inner.config.scripts_dir,
+                    path,
+                    args,
+                    env,
+                    timeout,
+                    expected_sha256: run.script_sha256.as_deref(),
+                    run_as: self.inner.config.local_run_as.as_ref(),
+                };
+                let storage = storage.clone();
+                let run_id = run.id;
+                local::run(spec, &log, signal, move |pid| {
+                    tokio::spawn(async move {
+                        if let Err(error) = storage
+                            .set_external_id(run_id, &format!("pgid:{pid}"))
+                            .await
+                        {
+                            tracing::warn!(run_id, %error, "cannot record the run's process group");
+                        }
+                    });
+                })
+                .await
+            }
+            (ExecutionBackend::Docker, Some(JobAction::Container { image, command })) => {
+                match self.docker().await {
+                    Err(reason) => Outcome::failed(reason),
+                    Ok(docker) => {
+                        let spec = docker::DockerRun {
+                            run_id: run.id,
+                            worker: &self.inner.worker,
+                            image,
+                            command,
+                            env,
+                            limits: &project.execution_backend_config,
+                            timeout,
+                        };
+                        let storage = storage.clone();
+                        let run_id = run.id;
+                        docker::run(docker, spec, &log, signal, move |id| {
+                            let external = format!("container:{id}");
+                            tokio::spawn(async move {
+                                if let Err(error) = storage.set_external_id(run_id, &external).await {
+                                    tracing::warn!(run_id, %error, "cannot record the run's container");
+                                }
+                            });
+                        })
+                        .await
+                    }
+                }
+            }
+            (ExecutionBackend::Webhook, Some(JobAction::Webhook { git_ref, inputs })) => {
+                heartbeat.abort();
+                // Every line so far is stored before the target can call back (it needs the
+                // trigger's key to): its lines then follow these.
+                drop(log);
+                let _ = writer.await;
+                return self
+                    .trigger_webhook(run, &project.execution_backend_config, &env, git_ref.as_deref(), inputs)
+                    .await;
+            }
+            (backend, Some(action)) => Outcome::failed(format!(
+                "a {} action cannot run on the {backend} backend",
+                action_kind(action)
+            )),
+            (_, None) => Outcome::failed(
+                "the run has no recorded action (it was launched before uHub recorded them): launch it again"
+                    .to_owned(),
+            ),
+        };
+        heartbeat.abort();
+        log.line(LogStream::System, finished_line(&outcome));
+        drop(log);
+        let _ = writer.await;
+        Some(outcome)
+    }
+
+    /// Triggers a webhook run's target; the run then waits for its callback (until the
+    /// project's `callback_timeout_seconds`) without holding a slot: `None`. A trigger that
+    /// fails ends the run (its line is in the log).
+    async fn trigger_webhook(
+        &self,
+        run: &Run,
+        config: &domain::BackendConfig,
+        env: &[(String, String)],
+        git_ref: Option<&str>,
+        inputs: &std::collections::BTreeMap<String, String>,
+    ) -> Option<Outcome> {
+        let storage = &self.inner.storage;
+        let secret = config
+            .webhook_secret_name
+            .as_deref()
+            .and_then(|name| env.iter().find(|(k, _)| k == name))
+            .map(|(_, v)| v.as_str());
+        let triggered = match (&config.webhook_url, secret) {
+            (None, _) => Err("the project's execution_backend_config has no webhook_url".to_owned()),
+            (Some(_), None) => Err(
+                "the project's webhook_secret_name does not name one of the secrets this run receives"
+                    .to_owned(),
+            ),
+            (Some(url), Some(secret)) => {
+                let callback_secret = self.callback_key(run.id);
+                let spec = webhook::WebhookRun {
+                    run_id: run.id,
+                    job_id: run.job_id,
+                    project_id: run.project_id,
+                    environment: run.environment.as_deref(),
+                    url,
+                    preset: config.webhook_preset.unwrap_or(WebhookPreset::Generic),
+                    secret,
+                    git_ref,
+                    inputs,
+                    callback_url: format!(
+                        "{}/api/v1/runs/{}/callback",
+                        self.inner.config.public_url.trim_end_matches('/'),
+                        run.id
+                    ),
+                    callback_secret: &callback_secret,
+                };
+                webhook::trigger(&spec, &self.inner.config.webhook_allowed_hosts).await
+            }
+        };
+        let outcome = match triggered {
+            Ok(line) => {
+                let wait = config
+                    .callback_timeout_seconds
+                    .unwrap_or(domain::DEFAULT_CALLBACK_TIMEOUT_SECONDS);
+                let deadline = Utc::now() + chrono::Duration::seconds(i64::from(wait));
+                let recorded = async {
+                    storage
+                        .append_run_lines(run.id, LogStream::System, &[line])
+                        .await?;
+                    storage.wait_for_callback(run.id, deadline).await
+                };
+                match recorded.await {
+                    Ok(()) => return None,
+                    Err(error) => Outcome::failed(format!(
+                        "cannot record that the webhook was triggered: {error}"
+                    )),
+                }
+            }
+            Err(reason) => Outcome::failed(reason),
+        };
+        if let Err(error) = storage
+            .append_run_lines(run.id, LogStream::System, &[finished_line(&outcome)])
+            .await
+        {
+            tracing::warn!(run_id = run.id, %error, "cannot log the end of a webhook run");
+        }
+        Some(outcome)
+    }
+}
+
+/// The last line of a run's log: how it ended.
+pub fn finished_line(outcome: &Outcome) -> String {
+    match (&outcome.status, outcome.exit_code, &outcome.reason) {
+        (RunStatus::Success, _, _) => "finished: success (exit code 0)".to_owned(),
+        (status, code, reason) => format!(
+            "finished: {status}{}{}",
+            code.map(|c| format!(" (exit code {c})"))
+                .unwrap_or_default(),
+            reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn action_kind(action: &JobAction) -> &'static str {
+    match action {
+        JobAction::Script { .. } => "script",
+        JobAction::Container { .. } => "container",
+        JobAction::Webhook { .. } => "webhook",
+    }
+}
