@@ -6,39 +6,18 @@
 
 use crate::common;
 
-use std::os::unix::fs::PermissionsExt;
-use std::time::{Duration, Instant};
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use base64::Engine as _;
-use common::{expect, settled, TestApp};
+use common::{
+    approved_and_done, expect, id, launch, log_text, on_both_engines, script, settled, within_20_s,
+    TestApp,
+};
 use serde_json::{json, Value};
 use services::testing::TestEngine;
 
 const PROD_PASSWORD: &str = "prod-db-p4ssw0rd-7731";
 const SHARED_TOKEN: &str = "shared-api-t0ken-5520";
 const IMAGE: &str = "uhub-test/busybox:1";
-
-fn script(app: &TestApp, name: &str, body: &str) {
-    let path = app.scripts.path().join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-async fn log_text(app: &TestApp, token: &str, run_id: i64) -> String {
-    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let (status, _, body) = app.send(request).await;
-    assert_eq!(status, StatusCode::OK);
-    String::from_utf8_lossy(&body).into_owned()
-}
-
-fn id(value: &Value) -> i64 {
-    value["id"].as_i64().unwrap_or_default()
-}
 
 async fn user_id(app: &TestApp, username: &str) -> i64 {
     app.storage
@@ -84,18 +63,6 @@ async fn create_job(
         &format!("/api/v1/projects/{project_id}/jobs"),
         token,
         Some(job),
-        status,
-    )
-    .await
-}
-
-async fn launch(app: &TestApp, token: &str, job_id: i64, body: Value, status: StatusCode) -> Value {
-    expect(
-        app,
-        Method::POST,
-        &format!("/api/v1/jobs/{job_id}/runs"),
-        token,
-        Some(body),
         status,
     )
     .await
@@ -229,18 +196,7 @@ printf 'shared=%s\n' "$SHARED_TOKEN""#,
     )
     .await;
     assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
-    expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/runs/{}/approve", id(&waiting)),
-        &admin,
-        Some(json!({})),
-        StatusCode::OK,
-    )
-    .await;
-    let done = settled(&app, &ops, id(&waiting)).await;
-    assert_eq!(done["status"], "success", "{done}");
-    let log = log_text(&app, &ops, id(&waiting)).await;
+    let log = approved_and_done(&app, &admin, id(&waiting)).await;
     assert!(
         log.contains("prod=*****") && log.contains("shared=*****"),
         "{log}"
@@ -453,25 +409,14 @@ async fn owner_id_and_auto_start_do_not_impersonate(engine: TestEngine) {
         "/api/v1/audit?action=run.auto_start&target_id={}",
         id(&given)
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
+    let row = within_20_s("the automatic start was not refused", || async {
         let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
-        if let Some(row) = audit["items"].as_array().and_then(|r| r.first()) {
-            assert_eq!(row["outcome"], "denied");
-            assert!(
-                row["detail"]["reason"]
-                    .as_str()
-                    .is_some_and(|r| r.contains("runs_launched_by_dev_ops")),
-                "{row}"
-            );
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the automatic start was not refused"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        audit["items"].as_array().and_then(|r| r.first()).cloned()
+    })
+    .await;
+    assert_eq!(row["outcome"], "denied");
+    let reason = row["detail"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("runs_launched_by_dev_ops"), "{row}");
     let runs = expect(
         &app,
         Method::GET,
@@ -533,23 +478,12 @@ async fn owner_id_and_auto_start_do_not_impersonate(engine: TestEngine) {
         "title": "Nightly", "job_type": "dev", "environment": "dev", "planned_start": past, "auto_start": true,
         "action": {"kind": "container", "image": IMAGE, "command": ["echo", "nightly"]},
     }), StatusCode::CREATED).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let run = loop {
-        let runs = expect(
-            &app,
-            Method::GET,
-            &format!("/api/v1/jobs/{}/runs", id(&auto)),
-            &dev,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-        if let Some(run) = runs["items"].as_array().and_then(|r| r.first()).cloned() {
-            break run;
-        }
-        assert!(Instant::now() < deadline, "the automatic job did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let runs_uri = format!("/api/v1/jobs/{}/runs", id(&auto));
+    let run = within_20_s("the automatic job did not start", || async {
+        let runs = expect(&app, Method::GET, &runs_uri, &dev, None, StatusCode::OK).await;
+        runs["items"].as_array().and_then(|r| r.first()).cloned()
+    })
+    .await;
     assert_eq!(run["launched_by"], dev_id, "{run}");
     let audit = expect(
         &app,
@@ -639,18 +573,7 @@ async fn an_approval_runs_the_action_that_was_approved(engine: TestEngine) {
         "editing the job does not touch the run"
     );
 
-    expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/runs/{}/approve", id(&waiting)),
-        &admin,
-        Some(json!({})),
-        StatusCode::OK,
-    )
-    .await;
-    let done = settled(&app, &ops, id(&waiting)).await;
-    assert_eq!(done["status"], "success", "{done}");
-    let log = log_text(&app, &ops, id(&waiting)).await;
+    let log = approved_and_done(&app, &admin, id(&waiting)).await;
     assert!(
         log.contains("approved-action"),
         "what was approved ran: {log}"
@@ -730,19 +653,6 @@ async fn secret_names_that_change_how_programs_start_are_refused(engine: TestEng
         StatusCode::OK,
     )
     .await;
-}
-
-macro_rules! on_both_engines {
-    ($($story:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() { super::$story(super::TestEngine::Sqlite).await; })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() { super::$story(super::TestEngine::Postgres).await; })+
-        }
-    };
 }
 
 on_both_engines!(

@@ -8,7 +8,6 @@
 use crate::common;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,19 +15,9 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, Method, Request, StatusCode};
 use axum::routing::post;
-use common::{expect, settled, TestApp};
+use common::{expect, id, on_both_engines, script, settled, within_20_s, TestApp};
 use serde_json::{json, Value};
 use services::testing::TestEngine;
-
-fn script(app: &TestApp, name: &str, body: &str) {
-    let path = app.scripts.path().join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn id(value: &Value) -> i64 {
-    value["id"].as_i64().unwrap_or_default()
-}
 
 /// A project of `pm`'s with one environment `dev` on `backend`, and a dev job running `action`.
 async fn project_and_job(
@@ -280,20 +269,13 @@ async fn runs_are_not_starved(engine: TestEngine) {
     );
     for run_id in &waiting {
         // Triggered (the trigger may still be on its way on a busy machine), then waiting.
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let uri = format!("/api/v1/runs/{run_id}");
+        let uri = format!("/api/v1/runs/{run_id}");
+        within_20_s("a triggered run never waited for its callback", || async {
             let run = expect(&app, Method::GET, &uri, &dev, None, StatusCode::OK).await;
             assert_eq!(run["status"], "running", "{run}");
-            if run["callback_deadline"].is_string() {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "never waited for its callback: {run}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            run["callback_deadline"].is_string().then_some(())
+        })
+        .await;
     }
 
     // One project with more runs than its share: the rest wait, and say why.
@@ -313,8 +295,8 @@ async fn runs_are_not_starved(engine: TestEngine) {
         busy.push(launch(&app, &dev, slow_job).await);
     }
     let last = *busy.last().expect("runs");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let queued = loop {
+    let last_uri = format!("/api/v1/runs/{last}");
+    let queued = within_20_s("three of the busy project's runs never ran", || async {
         let running = app
             .storage
             .storage
@@ -322,24 +304,10 @@ async fn runs_are_not_starved(engine: TestEngine) {
             .await
             .expect("runs");
         let mine = running.iter().filter(|r| busy.contains(&r.id)).count();
-        let run = expect(
-            &app,
-            Method::GET,
-            &format!("/api/v1/runs/{last}"),
-            &dev,
-            None,
-            StatusCode::OK,
-        )
-        .await;
-        if mine == 3 {
-            break run;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "three of the busy project's runs never ran: {run}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        let run = expect(&app, Method::GET, &last_uri, &dev, None, StatusCode::OK).await;
+        (mine == 3).then_some(run)
+    })
+    .await;
     assert_eq!(queued["status"], "queued", "{queued}");
     assert!(
         queued["queue"]["position"].as_i64().is_some_and(|p| p >= 1),
@@ -769,19 +737,6 @@ async fn the_sweep_settles_only_dead_workers_runs_and_signals_only_its_own_host(
         ],
         "live: left alone; dead elsewhere: settled, its process group untouched (it is another machine's); dead here: settled and stopped"
     );
-}
-
-macro_rules! on_both_engines {
-    ($($story:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() { super::$story(super::TestEngine::Sqlite).await; })+
-        }
-        mod postgres {
-            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $story() { super::$story(super::TestEngine::Postgres).await; })+
-        }
-    };
 }
 
 on_both_engines!(

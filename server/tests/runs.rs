@@ -5,12 +5,11 @@
 
 use crate::common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::{expect, settled, TestApp};
+use common::{expect, launch, log_text, script, settled, TestApp};
 use domain::{ExecutionBackend, RunStatus};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -18,26 +17,6 @@ use services::storage::Actor;
 use services::testing::TestEngine;
 
 const SECRET_VALUE: &str = "s3cr3t-deploy-token-42";
-
-fn script(app: &TestApp, name: &str, body: &str) {
-    let path = app.scripts.path().join(name);
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-async fn log_text(app: &TestApp, token: &str, run_id: i64) -> String {
-    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::empty())
-        .expect("request");
-    let (status, headers, body) = app.send(request).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE]
-        .to_str()
-        .unwrap_or_default()
-        .starts_with("text/plain"));
-    String::from_utf8_lossy(&body).into_owned()
-}
 
 /// The live log as Server-Sent Events, read to its `end` event.
 async fn live_log(app: &TestApp, token: &str, run_id: i64, last_event_id: Option<i64>) -> String {
@@ -114,18 +93,6 @@ async fn job(
     )
     .await;
     job["id"].as_i64().unwrap_or_default()
-}
-
-async fn launch(app: &TestApp, token: &str, job_id: i64, body: Value, status: StatusCode) -> Value {
-    expect(
-        app,
-        Method::POST,
-        &format!("/api/v1/jobs/{job_id}/runs"),
-        token,
-        Some(body),
-        status,
-    )
-    .await
 }
 
 async fn story(engine: TestEngine) {

@@ -308,3 +308,94 @@ pub fn recorded_run(
         action_changed_by: None,
     }
 }
+
+/// Writes an executable `sh` script into the app's scripts directory.
+pub fn script(app: &TestApp, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = app.scripts.path().join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// A run's whole log as text, as `GET /runs/{id}/logs` gives it.
+pub async fn log_text(app: &TestApp, token: &str, run_id: i64) -> String {
+    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, body) = app.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap_or_default()
+        .starts_with("text/plain"));
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// `POST /jobs/{id}/runs` with `body`, insisting on `status`; the answer.
+pub async fn launch(
+    app: &TestApp,
+    token: &str,
+    job_id: i64,
+    body: Value,
+    status: StatusCode,
+) -> Value {
+    let uri = format!("/api/v1/jobs/{job_id}/runs");
+    expect(app, Method::POST, &uri, token, Some(body), status).await
+}
+
+/// Approves a run as `approver`, waits for its end, and insists it succeeded; its log.
+pub async fn approved_and_done(app: &TestApp, approver: &str, run_id: i64) -> String {
+    let uri = format!("/api/v1/runs/{run_id}/approve");
+    expect(
+        app,
+        Method::POST,
+        &uri,
+        approver,
+        Some(serde_json::json!({})),
+        StatusCode::OK,
+    )
+    .await;
+    let done = settled(app, approver, run_id).await;
+    assert_eq!(done["status"], "success", "{done}");
+    log_text(app, approver, run_id).await
+}
+
+/// The `id` of an object the API answered.
+pub fn id(value: &Value) -> i64 {
+    value["id"].as_i64().unwrap_or_default()
+}
+
+/// Polls `probe` every 100 ms until it gives something, failing the test after 20 s with `what`.
+pub async fn within_20_s<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// One test per story and engine: `mod sqlite { story… }` and `mod postgres { story… }`, each
+/// story an `async fn(TestEngine)` of the calling module.
+#[allow(unused_macros)] // `secrets_in_logs` shares this module and has no story
+macro_rules! on_both_engines {
+    ($($story:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() { super::$story(services::testing::TestEngine::Sqlite).await; })+
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $story() { super::$story(services::testing::TestEngine::Postgres).await; })+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_engines;
