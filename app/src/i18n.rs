@@ -371,6 +371,7 @@ fn french(english: &str) -> Option<&'static str> {
         "Launching…" => "Lancement…",
         "Production runs wait for the approval of an admin or the project's owner (never the person who asked)." => "Les exécutions en production attendent l’approbation d’un admin ou du responsable du projet (jamais de la personne qui l’a demandée).",
         "In the queue" => "Dans la file",
+        "Choose a backend" => "Choisir un moteur",
         "#{position}: {reason}" => "n° {position} : {reason}",
         "Waiting for the webhook's callback until" => "Attend le rappel du webhook jusqu’au",
         "What will run if approved" => "Ce qui s’exécutera si c’est approuvé",

@@ -100,6 +100,44 @@ fn status_badge(status: RunStatus) -> impl IntoView {
     view! { <span class=format!("run-status run-status--{status}") data-status=status.to_string()>{status.to_string().replace('_', " ")}</span> }
 }
 
+/// What an action executes, as a person reads it: the script or image and its arguments (each
+/// quoted when it holds a space), or the webhook's ref and inputs.
+fn action_summary(action: &domain::JobAction) -> String {
+    let quoted = |words: &[String]| {
+        words
+            .iter()
+            .map(|w| {
+                if w.contains(char::is_whitespace) || w.is_empty() {
+                    format!("'{w}'")
+                } else {
+                    w.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match action {
+        domain::JobAction::Script { path, args } => format!("script {path} {}", quoted(args))
+            .trim_end()
+            .to_owned(),
+        domain::JobAction::Container { image, command } => {
+            format!("container {image} {}", quoted(command))
+                .trim_end()
+                .to_owned()
+        }
+        domain::JobAction::Webhook { git_ref, inputs } => {
+            let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!(
+                "webhook ref {} {}",
+                git_ref.as_deref().unwrap_or("main"),
+                inputs.join(" ")
+            )
+            .trim_end()
+            .to_owned()
+        }
+    }
+}
+
 fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
     at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "—".to_owned())
@@ -184,7 +222,7 @@ fn JobDetail(view: JobView) -> impl IntoView {
     let action = job
         .action
         .as_ref()
-        .map(|a| serde_json::to_string(a).unwrap_or_default())
+        .map(action_summary)
         .unwrap_or_else(|| t("no action: this job cannot be run").to_owned());
     view! {
         <div class="page-header">
@@ -208,6 +246,7 @@ fn JobDetail(view: JobView) -> impl IntoView {
                 <label class="field">
                     <span class="small muted">{t("Backend")}</span>
                     <select class="input" name="backend" prop:value=backend on:change=move |ev| set_backend.set(event_target_value(&ev))>
+                        {project_backend.is_none().then(|| view! { <option value="" disabled=true>{t("Choose a backend")}</option> })}
                         {["local", "docker", "webhook"].map(|b| view! { <option value=b>{b}</option> }).collect_view()}
                     </select>
                 </label>
@@ -465,9 +504,9 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             </Show>
             <div class="run-facts__wide" data-testid="run-action">
                 <dt class="muted">{move || if run.with(|r| r.status == RunStatus::AwaitingApproval) { t("What will run if approved") } else { t("What runs") }}</dt>
-                <dd>
-                    <code class="mono small">{move || run.with(|r| r.action.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()).unwrap_or_else(|| "—".into()))}</code>
-                    <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend and environment, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {}", &d[..d.len().min(16)])).unwrap_or_default())}</span>
+                <dd class="run-facts__action">
+                    <code class="mono small">{move || run.with(|r| r.action.as_ref().map(action_summary).unwrap_or_else(|| "—".into()))}</code>
+                    <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend and environment, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {d}")).unwrap_or_default())}</span>
                 </dd>
             </div>
         </dl>
