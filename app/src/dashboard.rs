@@ -36,10 +36,22 @@ pub struct HealthLine {
     pub fullest_disk_percent: f64,
 }
 
+/// The upcoming jobs the dashboard lists; "and N more" links to the agenda for the rest.
+#[cfg(feature = "ssr")]
+const UPCOMING_SHOWN: usize = 12;
+/// How many upcoming jobs are counted at most (a week of a small team is far fewer).
+#[cfg(feature = "ssr")]
+const UPCOMING_COUNTED: u32 = 1000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
     pub today: Vec<JobLine>,
+    /// The first [`UPCOMING_SHOWN`] jobs of the next 7 days.
     pub upcoming: Vec<JobLine>,
+    /// How many more the week holds (the calendar's agenda shows them).
+    pub upcoming_more: usize,
+    /// The first day of the week shown (tomorrow), for the link to the agenda.
+    pub upcoming_from: chrono::NaiveDate,
     pub running: Vec<(Run, String)>,
     pub run_approvals: Vec<(Run, String)>,
     pub move_approvals: Vec<MoveRequest>,
@@ -94,8 +106,15 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
         50,
     )
     .await?;
-    let upcoming =
-        services::jobs::list(&hub, &caller, &window(start_of_tomorrow, week_end), 12).await?;
+    let mut upcoming = services::jobs::list(
+        &hub,
+        &caller,
+        &window(start_of_tomorrow, week_end),
+        UPCOMING_COUNTED,
+    )
+    .await?;
+    let upcoming_more = upcoming.len().saturating_sub(UPCOMING_SHOWN);
+    upcoming.truncate(UPCOMING_SHOWN);
     let job_title = |run: &Run, jobs: &[Job]| {
         jobs.iter()
             .find(|j| j.id == run.job_id)
@@ -186,6 +205,8 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
     Ok(Dashboard {
         today: lines(today_jobs),
         upcoming: lines(upcoming),
+        upcoming_more,
+        upcoming_from: today + Duration::days(1),
         running,
         run_approvals,
         move_approvals: services::moves::list(
@@ -218,7 +239,7 @@ pub fn DashboardPage() -> impl IntoView {
         <PageTitle text=t("Dashboard")/>
         <header class="hero">
             <div>
-                <p class="hero__eyebrow small">{move || Utc::now().format("%A %-d %B %Y").to_string()}</p>
+                <p class="hero__eyebrow small">{move || crate::i18n::dates(&Utc::now().format("%A %-d %B %Y").to_string())}</p>
                 <h1>{t("Today in operations")}</h1>
                 <p class="muted">{t("What runs, what waits for you, and what is on fire.")}</p>
             </div>
@@ -242,6 +263,8 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
     let Dashboard {
         today,
         upcoming,
+        upcoming_more,
+        upcoming_from,
         running,
         run_approvals,
         move_approvals,
@@ -292,7 +315,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                                 <li class="line">
                                     <span class="dot dot--approval" aria-hidden="true"></span>
                                     <A href="/calendar" attr:class="line__title">{tf("Move of job #{id}", &[("id", &request.job_id.to_string())])}</A>
-                                    <span class="muted small">{request.planned_start.format("%a %-d %b %H:%M UTC").to_string()}</span>
+                                    <span class="muted small">{crate::i18n::dates(&request.planned_start.format("%a %-d %b %H:%M UTC").to_string())}</span>
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -328,7 +351,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                                 <li class="line">
                                     <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
                                     <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title}</A>
-                                    <span class="muted small">{incident.status.to_string()}</span>
+                                    <span class="muted small">{crate::labels::incident_status(incident.status)}</span>
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -353,6 +376,12 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                 } else {
                     view! { <JobList jobs=upcoming with_day=true/> }.into_any()
                 }}
+                {(upcoming_more > 0).then(|| view! {
+                    <A href=format!("/calendar?view=agenda&date={}", upcoming_from.format("%Y-%m-%d"))
+                        attr:class="link small" attr:data-testid="upcoming-more">
+                        {tf("and {n} more in the agenda", &[("n", &upcoming_more.to_string())])}
+                    </A>
+                })}
             </section>
         </div>
     }
@@ -391,7 +420,7 @@ fn JobList(jobs: Vec<JobLine>, #[prop(optional)] with_day: bool) -> impl IntoVie
             {jobs.into_iter().map(|line| {
                 let job = line.job;
                 let when = if with_day {
-                    format!("{} {}", job.planned_start.format("%a %-d"), time_of(job.planned_start, job.all_day))
+                    crate::i18n::dates(&format!("{} {}", job.planned_start.format("%a %-d"), time_of(job.planned_start, job.all_day)))
                 } else {
                     time_of(job.planned_start, job.all_day)
                 };

@@ -82,13 +82,15 @@ impl From<services::ServiceError> for AppError {
     fn from(error: services::ServiceError) -> Self {
         use services::ServiceError as E;
         answer_with(error.http_status());
+        // In the page's language: the user's, or the browser's when signed out.
+        let locale = crate::i18n::request_locale();
         match &error {
             E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => {
                 // Details (SQL, paths) stay in the server's log; the client gets the code only.
                 tracing::error!(%error, code = error.code(), "server function failed");
                 AppError::new(
                     error.code(),
-                    "Something went wrong on the server; the details are in its log.",
+                    locale.t("Something went wrong on the server; the details are in its log."),
                 )
             }
             E::Invalid { field, .. } => AppError {
@@ -97,15 +99,59 @@ impl From<services::ServiceError> for AppError {
             },
             _ if error.is_nul_refusal() => AppError {
                 field: Some("text".to_owned()),
-                ..AppError::new("invalid", "text: must not contain NUL (U+0000) characters")
+                ..AppError::new(
+                    "invalid",
+                    locale.t("text: must not contain NUL (U+0000) characters"),
+                )
             },
             E::SecretStore(_) => {
                 tracing::error!(%error, code = error.code(), "secret store request failed");
                 AppError::new(
                     error.code(),
-                    "The secret store (Vault) is unavailable or refused uHub's token; the details are in the server log.",
+                    locale.t("The secret store (Vault) is unavailable or refused uHub's token; the details are in the server log."),
                 )
             }
+            // The policy's rules have their French (checked by the i18n scan).
+            E::Forbidden(refusal) | E::ApprovalRequired(refusal) => {
+                AppError::new(error.code(), locale.t(refusal.message))
+            }
+            E::NotFound { what } => AppError::new(
+                error.code(),
+                locale.tf("{what} not found", &[("what", what)]),
+            ),
+            E::AlreadyExists { field } => AppError {
+                field: Some((*field).to_owned()),
+                ..AppError::new(
+                    error.code(),
+                    locale.tf("{field} is already taken", &[("field", field)]),
+                )
+            },
+            E::StaleVersion { what, current, .. } => AppError::new(
+                error.code(),
+                locale.tf(
+                    "{what} was changed by someone else (version {current} is current): reload it",
+                    &[("what", what), ("current", &current.to_string())],
+                ),
+            ),
+            E::InvalidCredentials => {
+                AppError::new(error.code(), locale.t("invalid username or password"))
+            }
+            E::Throttled { retry_after_secs } => AppError::new(
+                error.code(),
+                locale.tf(
+                    "too many failed logins; try again in {seconds} s",
+                    &[("seconds", &retry_after_secs.to_string())],
+                ),
+            ),
+            E::PasswordChangeRequired => AppError::new(
+                error.code(),
+                locale.t("this account must change its password first"),
+            ),
+            E::Archived => AppError::new(
+                error.code(),
+                locale
+                    .t("the project is archived: set its state back to active to change its work"),
+            ),
             _ => AppError::new(error.code(), error.to_string()),
         }
     }

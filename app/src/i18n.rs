@@ -95,6 +95,83 @@ pub fn tf(english: &'static str, values: &[(&str, &str)]) -> String {
     use_locale().tf(english, values)
 }
 
+/// A date chrono wrote in English (`%A %e %B`, `%a %e %b`…) in the page's language: the names
+/// of days and months are translated word by word; French writes them in lower case and in the
+/// same order (`lundi 3 décembre`).
+pub fn dates(english: &str) -> String {
+    use_locale().dates(english)
+}
+
+impl Locale {
+    pub fn dates(self, english: &str) -> String {
+        if self == Locale::En {
+            return english.to_owned();
+        }
+        let mut out = String::with_capacity(english.len() + 8);
+        let mut word = String::new();
+        let flush = |word: &mut String, out: &mut String| {
+            if !word.is_empty() {
+                out.push_str(french_date_word(word).unwrap_or(word));
+                word.clear();
+            }
+        };
+        for c in english.chars() {
+            if c.is_ascii_alphabetic() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+}
+
+/// The French of an English day or month name, full (`Monday`) or short (`Mon`).
+fn french_date_word(word: &str) -> Option<&'static str> {
+    Some(match word {
+        "Monday" => "lundi",
+        "Tuesday" => "mardi",
+        "Wednesday" => "mercredi",
+        "Thursday" => "jeudi",
+        "Friday" => "vendredi",
+        "Saturday" => "samedi",
+        "Sunday" => "dimanche",
+        "Mon" => "lun.",
+        "Tue" => "mar.",
+        "Wed" => "mer.",
+        "Thu" => "jeu.",
+        "Fri" => "ven.",
+        "Sat" => "sam.",
+        "Sun" => "dim.",
+        "January" => "janvier",
+        "February" => "février",
+        "March" => "mars",
+        "April" => "avril",
+        "May" => "mai",
+        "June" => "juin",
+        "July" => "juillet",
+        "August" => "août",
+        "September" => "septembre",
+        "October" => "octobre",
+        "November" => "novembre",
+        "December" => "décembre",
+        "Jan" => "janv.",
+        "Feb" => "févr.",
+        "Mar" => "mars",
+        "Apr" => "avr.",
+        "Jun" => "juin",
+        "Jul" => "juil.",
+        "Aug" => "août",
+        "Sep" => "sept.",
+        "Oct" => "oct.",
+        "Nov" => "nov.",
+        "Dec" => "déc.",
+        _ => return None,
+    })
+}
+
 /// The locale of this request: the signed-in user's, else `Accept-Language`.
 #[cfg(feature = "ssr")]
 pub fn request_locale() -> Locale {
@@ -506,6 +583,204 @@ fn french(english: &str) -> Option<&'static str> {
         "last read {at}" => "dernière lecture le {at}",
         "never read yet" => "jamais lu pour l’instant",
         "Revoke" => "Révoquer",
+        "A job without an action is planned on the calendar but cannot be launched." => "Une tâche sans action figure au calendrier mais ne peut pas être lancée.",
+        "Add a link" => "Ajouter un lien",
+        "Add a member" => "Ajouter un membre",
+        "Add a member…" => "Ajouter un membre…",
+        "Add an environment" => "Ajouter un environnement",
+        "Add" => "Ajouter",
+        "Ansible inventory" => "Inventaire Ansible",
+        "Archive the project" => "Archiver le projet",
+        "Archive" => "Archiver",
+        "Archived, the project keeps its history but takes no new work until it is reopened." => "Archivé, le projet garde son historique mais ne prend plus de nouveau travail tant qu’il n’est pas rouvert.",
+        "Arguments, one per line" => "Arguments, un par ligne",
+        "Ask to run (needs approval)" => "Demander l’exécution (approbation requise)",
+        "Assignee" => "Responsable",
+        "CPU, memory, process and network limits come from the project's execution settings." => "Les limites de CPU, de mémoire, de processus et de réseau viennent des réglages d’exécution du projet.",
+        "CPUs" => "Processeurs",
+        "Command, one argument per line (empty: the image's own)" => "Commande, un argument par ligne (vide : celle de l’image)",
+        "Container" => "Conteneur",
+        "Containers (docker)" => "Conteneurs (docker)",
+        "Create the user" => "Créer l’utilisateur",
+        "Create" => "Créer",
+        "Deactivate" => "Désactiver",
+        "Default branch" => "Branche par défaut",
+        "Default image" => "Image par défaut",
+        "Delete the job" => "Supprimer la tâche",
+        "Delete this job? It was never run; nothing else is lost." => "Supprimer cette tâche ? Elle n’a jamais été exécutée ; rien d’autre n’est perdu.",
+        "Delete" => "Supprimer",
+        "Docker container" => "Conteneur Docker",
+        "Done" => "Fait",
+        "Download the log" => "Télécharger le journal",
+        "Edit the item" => "Modifier l’élément",
+        "Edit the job" => "Modifier la tâche",
+        "Edit the link" => "Modifier le lien",
+        "Email (optional)" => "E-mail (facultatif)",
+        "End (optional: one hour)" => "Fin (facultative : une heure)",
+        "Every run" => "Toutes les exécutions",
+        "Execution backend (a job's action picks its own; this is the default)" => "Moteur d’exécution (l’action d’une tâche choisit le sien ; voici celui par défaut)",
+        "First day" => "Premier jour",
+        "Flag production" => "Marquer production",
+        "Generic" => "Générique",
+        "Git ref (branch or tag) the pipeline runs on" => "Référence Git (branche ou tag) sur laquelle le pipeline s’exécute",
+        "Git repository" => "Dépôt Git",
+        "GitHub Actions (workflow_dispatch)" => "GitHub Actions (workflow_dispatch)",
+        "GitLab pipeline trigger" => "Déclencheur de pipeline GitLab",
+        "Give containers a network (off: no network at all)" => "Donner un réseau aux conteneurs (désactivé : aucun réseau)",
+        "Give {user} this one-time password. It is shown only now; they choose their own at their first login." => "Donnez à {user} ce mot de passe à usage unique. Il n’est affiché que maintenant ; la personne choisit le sien à sa première connexion.",
+        "Image (present on the Docker engine: uHub pulls nothing)" => "Image (présente sur le moteur Docker : uHub ne télécharge rien)",
+        "Inputs, one name=value per line" => "Entrées, une par ligne sous la forme nom=valeur",
+        "Keep it" => "La garder",
+        "Kind of action" => "Type d’action",
+        "Kubernetes (not available yet)" => "Kubernetes (pas encore disponible)",
+        "Kubernetes cluster" => "Cluster Kubernetes",
+        "Last day (optional)" => "Dernier jour (facultatif)",
+        "Location (URL or path; no credentials)" => "Emplacement (URL ou chemin ; sans identifiants)",
+        "Me" => "Moi",
+        "Memory (MiB)" => "Mémoire (Mio)",
+        "Move down" => "Descendre",
+        "Move up" => "Monter",
+        "Name (becomes the variable)" => "Nom (devient la variable)",
+        "Namespace" => "Espace de noms",
+        "New job on {date}" => "Nouvelle tâche le {date}",
+        "New name" => "Nouveau nom",
+        "New task or milestone" => "Nouvelle tâche ou nouveau jalon",
+        "New team" => "Nouvelle équipe",
+        "New user" => "Nouvel utilisateur",
+        "No job yet." => "Aucune tâche pour l’instant.",
+        "No member yet." => "Aucun membre pour l’instant.",
+        "No secret yet." => "Aucun secret pour l’instant.",
+        "Nobody" => "Personne",
+        "Not a date." => "Ce n’est pas une date.",
+        "Nothing (planned only)" => "Rien (planifiée seulement)",
+        "Only an admin or the project's owner gives a job to someone else." => "Seul un admin ou le propriétaire du projet confie une tâche à quelqu’un d’autre.",
+        "Only an admin takes {name} out of production." => "Seul un admin sort {name} de la production.",
+        "Other" => "Autre",
+        "Preset" => "Modèle",
+        "Processes" => "Processus",
+        "Production: runs need an isolated backend and an approval" => "Production : les exécutions exigent un moteur isolé et une approbation",
+        "Provider" => "Fournisseur",
+        "Reaches" => "Atteint",
+        "Reactivate" => "Réactiver",
+        "Remove" => "Retirer",
+        "Removed only while no job, run, link or secret uses it" => "Supprimable seulement tant qu’aucune tâche, exécution, lien ou secret ne l’utilise",
+        "Rename" => "Renommer",
+        "Reopen the project" => "Rouvrir le projet",
+        "Reopen" => "Rouvrir",
+        "Reopened, the project takes new jobs, environments, backlog items and links again." => "Rouvert, le projet accepte de nouveau des tâches, des environnements, des éléments de backlog et des liens.",
+        "Reset password" => "Réinitialiser le mot de passe",
+        "Responsible role" => "Rôle responsable",
+        "Run again" => "Relancer",
+        "SEV1 critical" => "SEV1 critique",
+        "SEV2 major" => "SEV2 majeur",
+        "SEV3 minor" => "SEV3 mineur",
+        "SEV4 low" => "SEV4 faible",
+        "SSH (not available yet)" => "SSH (pas encore disponible)",
+        "Saved." => "Enregistré.",
+        "Saving…" => "Enregistrement…",
+        "Script (in the scripts directory)" => "Script (dans le dossier des scripts)",
+        "Script" => "Script",
+        "Secret holding the key or token" => "Secret contenant la clé ou le jeton",
+        "Secrets reach runs as environment variables and are masked in logs. A secret of one environment reaches only that environment's runs; production runs always pass an approval." => "Les secrets parviennent aux exécutions en variables d’environnement et sont masqués dans les journaux. Le secret d’un environnement n’atteint que les exécutions de cet environnement ; les exécutions de production passent toujours par une approbation.",
+        "Secrets" => "Secrets",
+        "Set a secret" => "Définir un secret",
+        "Start by itself at its planned time (as me)" => "Démarrer seule à l’heure prévue (en mon nom)",
+        "Target URL (internal addresses need UHUB_WEBHOOK_ALLOWED_HOSTS)" => "URL cible (les adresses internes exigent UHUB_WEBHOOK_ALLOWED_HOSTS)",
+        "Team name" => "Nom de l’équipe",
+        "Terraform plan" => "Plan Terraform",
+        "The move of this production job waits for the approval of an admin or the project's owner." => "Le déplacement de cette tâche de production attend l’approbation d’un admin ou du propriétaire du projet.",
+        "The project is archived: nothing new runs in it." => "Le projet est archivé : rien de nouveau n’y est exécuté.",
+        "The project's owner and admins change its settings." => "Le propriétaire du projet et les admins en modifient les réglages.",
+        "The scripts directory is empty: put scripts in UHUB_SCRIPTS_DIR on the server." => "Le dossier des scripts est vide : déposez des scripts dans UHUB_SCRIPTS_DIR sur le serveur.",
+        "The secrets could not be loaded" => "Les secrets n’ont pas pu être chargés",
+        "The target, its preset (generic, GitHub Actions, GitLab) and its key are the project's execution settings." => "La cible, son modèle (générique, GitHub Actions, GitLab) et sa clé sont les réglages d’exécution du projet.",
+        "There is no project where you may plan a job." => "Il n’y a aucun projet où vous pouvez planifier une tâche.",
+        "This file is not executable: the run will fail until it is (chmod +x)." => "Ce fichier n’est pas exécutable : l’exécution échouera tant qu’il ne l’est pas (chmod +x).",
+        "This job has no action yet: it is planned only. Edit it to choose what it runs." => "Cette tâche n’a pas encore d’action : elle est seulement planifiée. Modifiez-la pour choisir ce qu’elle exécute.",
+        "Timeout in seconds (empty: one hour)" => "Délai maximal en secondes (vide : une heure)",
+        "Times are in uHub's time zone, {zone}." => "Les heures sont dans le fuseau d’uHub, {zone}.",
+        "Unflag production" => "Retirer de la production",
+        "Updated" => "Mis à jour",
+        "Value (never shown again)" => "Valeur (plus jamais affichée)",
+        "Wait for the callback (seconds, empty: 900)" => "Attente du rappel (secondes, vide : 900)",
+        "Webhook / CI pipeline" => "Webhook / pipeline CI",
+        "What it runs" => "Ce qu’elle exécute",
+        "Where runs go" => "Où vont les exécutions",
+        "admin" => "admin",
+        "archived" => "archivé",
+        "awaiting approval" => "en attente d’approbation",
+        "canceled" => "annulée",
+        "dev" => "dev",
+        "development" => "développement",
+        "done" => "fait",
+        "every run of the project" => "toutes les exécutions du projet",
+        "failed" => "échouée",
+        "generic (signed JSON)" => "générique (JSON signé)",
+        "in progress" => "en cours",
+        "infrastructure" => "infrastructure",
+        "local script" => "script local",
+        "maintenance" => "maintenance",
+        "meeting" => "réunion",
+        "milestone" => "jalon",
+        "must choose a password" => "doit choisir un mot de passe",
+        "not executable" => "non exécutable",
+        "operations" => "exploitation",
+        "ops" => "ops",
+        "planned" => "planifiée",
+        "projets" => "projets",
+        "queued" => "en file",
+        "serverless (not available yet)" => "serverless (pas encore disponible)",
+        "succeeded" => "réussie",
+        "task" => "tâche",
+        "timed out" => "délai dépassé",
+        "to do" => "à faire",
+        "uHub makes a one-time password for the first login; the person then chooses their own." => "uHub crée un mot de passe à usage unique pour la première connexion ; la personne choisit ensuite le sien.",
+        "webhook" => "webhook",
+        "by project" => "par projet",
+        "by type" => "par type",
+        "by status" => "par statut",
+        "Filters" => "Filtres",
+        "Another colour" => "Une autre couleur",
+        "None chosen: uHub picks the palette's first colour no project uses." => "Aucune choisie : uHub prend la première couleur de la palette qu’aucun projet n’utilise.",
+        "and {n} more in the agenda" => "et {n} de plus dans l’agenda",
+        "Your own role is changed by another admin." => "Votre propre rôle est modifié par un autre admin.",
+        "What and when" => "Quoi et quand",
+        "Planned on the calendar; with an action, it can be launched." => "Planifiée au calendrier ; avec une action, elle peut être lancée.",
+        "only an admin may do this" => "seul un admin peut faire cela",
+        "the server view is for admin and ops" => "la vue serveur est réservée aux admin et ops",
+        "projects are created and managed by projets (PM / PO) and admin" => "les projets sont créés et gérés par projets (PM / PO) et admin",
+        "projets manage the projects they own (or that have no owner)" => "projets gèrent les projets dont ils sont propriétaires (ou sans propriétaire)",
+        "dev may plan and move dev jobs in non-production environments only" => "dev ne planifie et ne déplace que des tâches dev hors production",
+        "ops may plan and move ops, maintenance and infra jobs only" => "ops ne planifie et ne déplace que des tâches ops, maintenance et infra",
+        "moving a production job needs the approval of projets or admin" => "déplacer une tâche de production demande l’approbation de projets ou d’un admin",
+        "only projets (on their projects) and admin delete jobs" => "seuls projets (sur leurs projets) et admin suppriment des tâches",
+        "dev may launch build and test runs of dev jobs in non-production environments only" => "dev ne lance que des exécutions de build et de test de tâches dev hors production",
+        "ops launch runs of ops, maintenance and infra jobs" => "ops lance les exécutions des tâches ops, maintenance et infra",
+        "ops run in staging and production through docker, k8s or webhook backends only" => "en staging et en production, ops n’exécute que par les moteurs docker, k8s ou webhook",
+        "runs are launched by dev, ops and admin; projets approve them" => "les exécutions sont lancées par dev, ops et admin ; projets les approuvent",
+        "a production run needs a docker, k8s or webhook backend; local is refused in production" => "une exécution de production exige un moteur docker, k8s ou webhook ; local est refusé en production",
+        "a production run waits for the approval of projets or admin" => "une exécution de production attend l’approbation de projets ou d’un admin",
+        "only projets and admin approve production changes" => "seuls projets et admin approuvent les changements de production",
+        "projets approve the changes of the projects they own; admin approve any" => "projets approuvent les changements de leurs projets ; admin approuve tout",
+        "a change cannot be approved by the person who asked for it or who last changed what it runs" => "un changement ne peut pas être approuvé par la personne qui l’a demandé ni par celle qui a modifié en dernier ce qu’il exécute",
+        "only admin and the project's owner give a job to someone else" => "seuls admin et le propriétaire du projet confient une tâche à quelqu’un d’autre",
+        "what a production job runs, and where, is changed by admin or the project's owner only" => "ce qu’exécute une tâche de production, et où, n’est modifié que par admin ou le propriétaire du projet",
+        "a move request is withdrawn by whoever asked for it; projets and admin reject it" => "une demande de déplacement est retirée par qui l’a faite ; projets et admin la rejettent",
+        "a run is cancelled by whoever launched it, the project's owner among projets, or admin" => "une exécution est annulée par qui l’a lancée, par le propriétaire du projet parmi projets, ou par admin",
+        "incidents are managed by ops, projets and admin" => "les incidents sont gérés par ops, projets et admin",
+        "only an admin takes an environment out of production (unflags, renames or deletes it)" => "seul un admin sort un environnement de la production (le démarque, le renomme ou le supprime)",
+        "incidents are history: only an admin removes one opened by mistake" => "les incidents sont de l’histoire : seul un admin supprime celui ouvert par erreur",
+        "commits and merge requests are linked by dev, projets and admin" => "les commits et merge requests sont liés par dev, projets et admin",
+        "Something went wrong on the server; the details are in its log." => "Une erreur s’est produite sur le serveur ; les détails sont dans son journal.",
+        "text: must not contain NUL (U+0000) characters" => "texte : ne doit pas contenir de caractère NUL (U+0000)",
+        "The secret store (Vault) is unavailable or refused uHub's token; the details are in the server log." => "Le coffre de secrets (Vault) est indisponible ou a refusé le jeton d’uHub ; les détails sont dans le journal du serveur.",
+        "invalid username or password" => "identifiant ou mot de passe incorrect",
+        "this account must change its password first" => "ce compte doit d’abord changer son mot de passe",
+        "the project is archived: set its state back to active to change its work" => "le projet est archivé : remettez-le actif pour modifier son travail",
+        "{what} not found" => "introuvable : {what}",
+        "{field} is already taken" => "{field} est déjà pris",
+        "{what} was changed by someone else (version {current} is current): reload it" => "{what} a été modifié par quelqu’un d’autre (la version {current} est l’actuelle) : rechargez",
+        "too many failed logins; try again in {seconds} s" => "trop de connexions échouées ; réessayez dans {seconds} s",
         // FRENCH-TABLE-END
         _ => return None,
     })
@@ -536,6 +811,17 @@ mod tests {
     }
 
     #[test]
+    fn dates_speak_french() {
+        assert_eq!(
+            Locale::Fr.dates("Monday 3 December 2026"),
+            "lundi 3 décembre 2026"
+        );
+        assert_eq!(Locale::Fr.dates("Wed  9 Dec 09:00"), "mer.  9 déc. 09:00");
+        assert_eq!(Locale::En.dates("Wed 9 Dec"), "Wed 9 Dec");
+        assert_eq!(Locale::Fr.dates("May 2027"), "mai 2027");
+    }
+
+    #[test]
     fn placeholders_are_filled() {
         assert_eq!(Locale::En.tf("{n} jobs", &[("n", "3")]), "3 jobs");
         assert_eq!(Locale::Fr.tf("{n} jobs", &[("n", "3")]), "3 tâches");
@@ -548,12 +834,20 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
         let mut missing = Vec::new();
         let mut seen = 0;
-        let entries = std::fs::read_dir(dir).expect("app/src is readable");
-        for entry in entries {
-            let path = entry.expect("a directory entry").path();
-            if path.extension().and_then(|e| e.to_str()) != Some("rs") {
-                continue;
+        // Every source file, features' folders included.
+        let mut folders = vec![std::path::PathBuf::from(dir)];
+        let mut files = Vec::new();
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).expect("app/src is readable") {
+                let path = entry.expect("a directory entry").path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().and_then(|e| e.to_str()) == Some("rs") {
+                    files.push(path);
+                }
             }
+        }
+        for path in files {
             let source = std::fs::read_to_string(&path).expect("a source file is readable");
             for key in translated_literals(&source) {
                 seen += 1;
@@ -564,6 +858,33 @@ mod tests {
         }
         assert!(seen > 100, "the scan found the UI's strings ({seen})");
         assert!(missing.is_empty(), "no French for:\n{}", missing.join("\n"));
+    }
+
+    /// The policy's refusals reach the page (a server function's answer, a disabled action's
+    /// reason) through `t(refusal.message)`: each rule's message has its French too.
+    #[test]
+    fn every_refusal_of_the_policy_has_its_french() {
+        let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/../domain/src/policy/mod.rs");
+        let source = std::fs::read_to_string(policy).expect("the policy is readable");
+        let mut rules = 0;
+        let mut missing = Vec::new();
+        for rule in source.split(concat!("rule", "!(")).skip(1) {
+            // `rule!("code", "message")`: the second literal.
+            let literals: Vec<&str> = rule.split('"').collect();
+            let Some(message) = literals.get(3) else {
+                continue;
+            };
+            rules += 1;
+            if french(message).is_none() {
+                missing.push(*message);
+            }
+        }
+        assert!(rules > 20, "the scan found the policy's rules ({rules})");
+        assert!(
+            missing.is_empty(),
+            "no French for the refusals:\n{}",
+            missing.join("\n")
+        );
     }
 
     /// The string literals passed to `t(`, `tf(`, `.t(` and `.tf(` in `source` (rustfmt may put

@@ -14,9 +14,12 @@ pub mod dashboard;
 pub mod error;
 pub mod i18n;
 pub mod incidents;
+pub mod jobs;
+pub mod labels;
 pub mod layout;
 mod not_found;
 pub mod palette;
+pub mod people;
 mod preferences;
 pub mod projects;
 pub mod runs;
@@ -136,7 +139,8 @@ pub fn App() -> impl IntoView {
                     // animate and swap out while a heavy month is drawn (see docs/calendar.md).
                     <Route path=path!("/calendar") view=calendar::CalendarPage ssr=SsrMode::InOrder/>
                     <Route path=path!("/docs/api") view=api_docs::ApiPage/>
-                    <Route path=path!("/jobs/:id") view=runs::JobPage/>
+                    <Route path=path!("/jobs/new") view=jobs::NewJobPage/>
+                    <Route path=path!("/jobs/:id") view=jobs::JobPage/>
                     <Route path=path!("/runs/:id") view=runs::RunPage/>
                     <Route path=path!("/server") view=server_view::ServerPage/>
                 </Routes>

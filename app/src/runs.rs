@@ -1,24 +1,16 @@
-//! Jobs and their runs: the job page (Launch, run history) and the run page (status, cancel,
-//! approval, and the log followed live with ANSI colours, auto-scroll and search).
+//! The run page: status, what runs, cancel, approval and "run again" for those the policy
+//! allows (the others see why not), and the log followed live with ANSI colours, auto-scroll,
+//! search and download.
 
 use crate::ui::{route_id, PageTitle};
-use domain::{EnvironmentRecord, ExecutionBackend, Job, LogLine, Run, RunAct, RunStatus};
+use domain::{LogLine, Run, RunAct, RunStatus};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
+use crate::session::Me;
 use crate::AppError;
-
-/// A job with what its page shows around it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobView {
-    pub job: Job,
-    pub project_name: String,
-    pub project_backend: Option<ExecutionBackend>,
-    pub environments: Vec<EnvironmentRecord>,
-    pub runs: Vec<Run>,
-}
+use domain::policy::{may, Action, Decision, Object, Subject};
 
 /// A run with the names its page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,30 +18,9 @@ pub struct RunView {
     pub run: Run,
     pub job_title: String,
     pub project_name: String,
-}
-
-#[server(prefix = "/sfn", endpoint = "jobs/detail")]
-pub async fn job_detail(job_id: i64) -> Result<JobView, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    let job = services::jobs::get(&hub, &caller, job_id).await?;
-    let project = services::projects::get(&hub, &caller, job.project_id).await?;
-    Ok(JobView {
-        environments: services::environments::list(&hub, &caller, job.project_id).await?,
-        runs: services::runs::list_for_job(&hub, &caller, job_id, None, 50).await?,
-        project_name: project.name,
-        project_backend: project.execution_backend,
-        job,
-    })
-}
-
-#[server(prefix = "/sfn", endpoint = "jobs/launch")]
-pub async fn launch_job(
-    job_id: i64,
-    environment: Option<String>,
-    backend: Option<ExecutionBackend>,
-) -> Result<Run, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    Ok(services::runs::launch(&hub, &caller, job_id, environment, backend).await?)
+    /// For deciding in the browser which actions to offer (the server decides again).
+    pub project_owner_id: Option<i64>,
+    pub job_type: domain::JobType,
 }
 
 #[server(prefix = "/sfn", endpoint = "runs/detail")]
@@ -61,7 +32,9 @@ pub async fn run_detail(run_id: i64) -> Result<RunView, AppError> {
     Ok(RunView {
         run,
         job_title: job.title,
+        job_type: job.job_type,
         project_name: project.name,
+        project_owner_id: project.owner_id,
     })
 }
 
@@ -96,54 +69,16 @@ pub async fn act_on_run(
     })
 }
 
-fn status_badge(status: RunStatus) -> impl IntoView {
+pub(crate) fn status_badge(status: RunStatus) -> impl IntoView {
     view! { <span class=format!("run-status run-status--{status}") data-status=status.to_string()>{status.to_string().replace('_', " ")}</span> }
 }
 
-/// What an action executes, as a person reads it: the script or image and its arguments (each
-/// quoted when it holds a space), or the webhook's ref and inputs.
-fn action_summary(action: &domain::JobAction) -> String {
-    let quoted = |words: &[String]| {
-        words
-            .iter()
-            .map(|w| {
-                if w.contains(char::is_whitespace) || w.is_empty() {
-                    format!("'{w}'")
-                } else {
-                    w.clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
-    match action {
-        domain::JobAction::Script { path, args } => format!("script {path} {}", quoted(args))
-            .trim_end()
-            .to_owned(),
-        domain::JobAction::Container { image, command } => {
-            format!("container {image} {}", quoted(command))
-                .trim_end()
-                .to_owned()
-        }
-        domain::JobAction::Webhook { git_ref, inputs } => {
-            let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!(
-                "webhook ref {} {}",
-                git_ref.as_deref().unwrap_or("main"),
-                inputs.join(" ")
-            )
-            .trim_end()
-            .to_owned()
-        }
-    }
-}
-
-fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+pub(crate) fn when(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
     at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
         .unwrap_or_else(|| "—".to_owned())
 }
 
-fn duration(run: &Run) -> String {
+pub(crate) fn duration(run: &Run) -> String {
     match (run.started_at, run.finished_at) {
         (Some(start), Some(end)) => {
             format!("{:.1} s", (end - start).num_milliseconds() as f64 / 1000.0)
@@ -159,130 +94,6 @@ fn load_error(what: &'static str, error: AppError) -> impl IntoView {
             <h2>{what}</h2>
             <p class="muted">{error.message}</p>
             <p class="muted small mono">{error.code}</p>
-        </section>
-    }
-}
-
-/// `/jobs/:id`: the job, a Launch form, and its runs.
-#[component]
-#[inline(never)] // a route's page: see `App`
-pub fn JobPage() -> impl IntoView {
-    let id = route_id("id");
-    let detail = Resource::new(move || id.get(), job_detail);
-    view! {
-        <PageTitle text=t("Job")/>
-        <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
-            {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(view) => view! { <JobDetail view/> }.into_any(),
-                    Err(error) => load_error(t("The job could not be loaded"), error).into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn JobDetail(view: JobView) -> impl IntoView {
-    let JobView {
-        job,
-        project_name,
-        project_backend,
-        environments,
-        runs,
-    } = view;
-    let job_id = job.id;
-    let (backend, set_backend) = signal(project_backend.map(|b| b.to_string()).unwrap_or_default());
-    let navigate = use_navigate();
-    let launch_action = ServerAction::<LaunchJob>::new();
-    let pending = launch_action.pending();
-    let error = move || launch_action.value().get().and_then(Result::err);
-    // A launched run opens at once: its page follows the log.
-    Effect::new(move |_| {
-        if let Some(Ok(run)) = launch_action.value().get() {
-            navigate(&format!("/runs/{}", run.id), Default::default());
-        }
-    });
-    let launch = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        // A run runs in its job's environment: nothing to choose.
-        launch_action.dispatch(LaunchJob {
-            job_id,
-            environment: None,
-            backend: backend.get_untracked().parse::<ExecutionBackend>().ok(),
-        });
-    };
-    let environment_label = match &job.environment {
-        Some(name) => match environments.iter().find(|e| e.name == *name) {
-            Some(e) if e.is_production => tf("{name} (production)", &[("name", &e.name)]),
-            _ => name.clone(),
-        },
-        None => t("no environment").to_owned(),
-    };
-    let action = job
-        .action
-        .as_ref()
-        .map(action_summary)
-        .unwrap_or_else(|| t("no action: this job cannot be run").to_owned());
-    view! {
-        <div class="page-header">
-            <div>
-                <p class="muted small">{project_name}</p>
-                <h1 data-testid="job-title">{job.title.clone()}</h1>
-                <p class="muted">
-                    {job.job_type.to_string()} " · " {job.environment.clone().unwrap_or_else(|| t("no environment").into())}
-                    " · " {tf("planned {at}", &[("at", &when(Some(job.planned_start)))])}
-                </p>
-            </div>
-        </div>
-        <section class="card launch-card" aria-labelledby="launch-title">
-            <h2 id="launch-title">{t("Launch")}</h2>
-            <p class="muted small mono">{action}</p>
-            <form class="launch-form" on:submit=launch>
-                <div class="field">
-                    <span class="small muted">{t("Environment")}</span>
-                    <span class="launch-form__environment" data-testid="launch-environment">{environment_label}</span>
-                </div>
-                <label class="field">
-                    <span class="small muted">{t("Backend")}</span>
-                    <select class="input" name="backend" prop:value=backend on:change=move |ev| set_backend.set(event_target_value(&ev))>
-                        {project_backend.is_none().then(|| view! { <option value="" disabled=true>{t("Choose a backend")}</option> })}
-                        {["local", "docker", "webhook"].map(|b| view! { <option value=b>{b}</option> }).collect_view()}
-                    </select>
-                </label>
-                <button class="button button--primary" type="submit" prop:disabled=pending data-testid="launch">
-                    {move || if pending.get() { t("Launching…") } else { t("Launch") }}
-                </button>
-            </form>
-            {move || error().map(|e| view! {
-                <p class="form-error" role="alert" data-testid="launch-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
-            })}
-            <p class="muted small">{t("Production runs wait for the approval of an admin or the project's owner (never the person who asked).")}</p>
-        </section>
-        <section class="card" aria-labelledby="history-title">
-            <h2 id="history-title">{t("Runs")}</h2>
-            {if runs.is_empty() {
-                view! { <p class="muted">{t("Never run yet.")}</p> }.into_any()
-            } else {
-                view! {
-                    <table class="api-table run-history">
-                        <thead><tr><th>{t("Run")}</th><th>{t("Status")}</th><th>{t("Environment")}</th><th>{t("Backend")}</th><th>{t("By")}</th><th>{t("Started")}</th><th>{t("Duration")}</th></tr></thead>
-                        <tbody>
-                            {runs.into_iter().map(|run| view! {
-                                <tr>
-                                    <td><a class="link mono" href=format!("/runs/{}", run.id)>{format!("#{}", run.id)}</a></td>
-                                    <td>{status_badge(run.status)}</td>
-                                    <td>{run.environment.clone().unwrap_or_default()}</td>
-                                    <td>{run.backend.to_string()}</td>
-                                    <td>{run.launched_by_username.clone().unwrap_or_else(|| "uHub".into())}</td>
-                                    <td class="small">{when(run.started_at)}</td>
-                                    <td class="small">{duration(&run)}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            }}
         </section>
     }
 }
@@ -446,6 +257,40 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             run.set(updated);
         }
     });
+    // What the policy says of this user and this run: `None` when allowed, else why not.
+    let Me(me) = expect_context::<Me>();
+    let owner = view.project_owner_id;
+    let job_type = view.job_type;
+    let refusal = move |action: Action| -> Option<&'static str> {
+        let user = me.get().and_then(Result::ok)?;
+        let subject = Subject {
+            user_id: user.id,
+            role: user.role,
+        };
+        let (launcher, changer) = run.with(|r| (r.launched_by, r.action_changed_by));
+        let object = Object::job(owner, job_type)
+            .with_launcher(launcher)
+            .with_changer(changer);
+        match may(&subject, action, &object, None) {
+            Decision::Deny(refusal) => Some(crate::i18n::t(refusal.message)),
+            _ => None,
+        }
+    };
+    let navigate = crate::ui::Navigator::from_router();
+    let again = ServerAction::<LaunchJob>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(new_run)) = again.value().get() {
+            navigate.go(&format!("/runs/{}", new_run.id));
+        }
+    });
+    let run_again = move |_| {
+        let (job_id, backend) = run.with_untracked(|r| (r.job_id, r.backend));
+        again.dispatch(LaunchJob {
+            job_id,
+            environment: None,
+            backend: Some(backend),
+        });
+    };
     let act = move |act: RunAct| {
         move |_| {
             act_action.dispatch(ActOnRun {
@@ -472,19 +317,29 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             </div>
             <div class="run-actions">
                 <Show when=move || run.with(|r| r.status == RunStatus::AwaitingApproval)>
-                    <input class="input" placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
-                    <button class="button button--primary" on:click=act(RunAct::Approve) data-testid="approve">{t("Approve")}</button>
-                    <button class="button" on:click=act(RunAct::Reject)>{t("Reject")}</button>
+                    {move || match refusal(Action::ApproveRun) {
+                        None => view! {
+                            <input class="input" aria-label=t("Comment (optional)") placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
+                            <button class="button button--primary" on:click=act(RunAct::Approve) data-testid="approve">{t("Approve")}</button>
+                            <button class="button" on:click=act(RunAct::Reject) data-testid="reject">{t("Reject")}</button>
+                        }.into_any(),
+                        Some(why) => view! { <p class="muted small run-actions__why" data-testid="approve-refused">{why}</p> }.into_any(),
+                    }}
                 </Show>
-                <Show when=move || run.with(|r| !r.status.is_final())>
+                <Show when=move || run.with(|r| !r.status.is_final()) && refusal(Action::CancelRun).is_none()>
                     <button class="button button--danger" on:click=act(RunAct::Cancel) data-testid="cancel">{t("Cancel")}</button>
                 </Show>
+                <Show when=move || run.with(|r| r.status.is_final() && r.action.is_some())>
+                    <button class="button" on:click=run_again prop:disabled=move || again.pending().get() data-testid="run-again">{t("Run again")}</button>
+                </Show>
+                <a class="button button--ghost" href=format!("/api/v1/runs/{run_id}/logs?download=true") download="" data-testid="download-log">{t("Download the log")}</a>
             </div>
         </div>
         {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {move || again.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert" data-testid="run-again-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p> })}
         <dl class="card run-facts small">
             <div><dt class="muted">{t("Environment")}</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>
-            <div><dt class="muted">{t("Backend")}</dt><dd>{move || run.with(|r| r.backend.to_string())}</dd></div>
+            <div><dt class="muted">{t("Backend")}</dt><dd>{move || run.with(|r| crate::labels::backend(r.backend))}</dd></div>
             <div><dt class="muted">{t("Launched by")}</dt><dd>{move || run.with(|r| r.launched_by_username.clone().unwrap_or_else(|| "uHub".into()))}</dd></div>
             <div><dt class="muted">{t("Started")}</dt><dd>{move || run.with(|r| when(r.started_at))}</dd></div>
             <div><dt class="muted">{t("Finished")}</dt><dd>{move || run.with(|r| when(r.finished_at))}</dd></div>
@@ -505,7 +360,7 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             <div class="run-facts__wide" data-testid="run-action">
                 <dt class="muted">{move || if run.with(|r| r.status == RunStatus::AwaitingApproval) { t("What will run if approved") } else { t("What runs") }}</dt>
                 <dd class="run-facts__action">
-                    <code class="mono small">{move || run.with(|r| r.action.as_ref().map(action_summary).unwrap_or_else(|| "—".into()))}</code>
+                    <code class="mono small">{move || run.with(|r| r.action.as_ref().map(crate::labels::action_summary).unwrap_or_else(|| "—".into()))}</code>
                     <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend and environment, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {d}")).unwrap_or_default())}</span>
                 </dd>
             </div>
@@ -600,4 +455,15 @@ pub fn HostAround(
             })}
         </Suspense>
     }
+}
+
+/// Launches a run of a job in its own environment, on `backend` (else the project's).
+#[server(prefix = "/sfn", endpoint = "jobs/launch")]
+pub async fn launch_job(
+    job_id: i64,
+    environment: Option<String>,
+    backend: Option<domain::ExecutionBackend>,
+) -> Result<Run, AppError> {
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::runs::launch(&hub, &caller, job_id, environment, backend).await?)
 }

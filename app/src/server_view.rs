@@ -222,7 +222,7 @@ pub fn chart(
             } else {
                 view! {
                     <svg class="chart__plot" viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" role="img"
-                        aria-label=tf("{title}, from {from} to {to}", &[("title", title), ("from", &from.format("%e %b %H:%M").to_string()), ("to", &to.format("%e %b %H:%M").to_string())])>
+                        aria-label=tf("{title}, from {from} to {to}", &[("title", title), ("from", &crate::i18n::dates(&from.format("%e %b %H:%M").to_string())), ("to", &crate::i18n::dates(&to.format("%e %b %H:%M").to_string()))])>
                         <line class="chart__threshold chart__threshold--alert" x1="0" x2=WIDTH y1=y(host::ALERT_PERCENT) y2=y(host::ALERT_PERCENT)></line>
                         <line class="chart__threshold" x1="0" x2=WIDTH y1=y(host::WARN_PERCENT) y2=y(host::WARN_PERCENT)></line>
                         <line class="chart__grid" x1="0" x2=WIDTH y1=y(50.0) y2=y(50.0)></line>
@@ -231,8 +231,8 @@ pub fn chart(
                 }.into_any()
             }}
             <p class="chart__axis muted small">
-                <span>{from.format("%e %b %H:%M").to_string()}</span>
-                <span>{to.format("%e %b %H:%M UTC").to_string()}</span>
+                <span>{crate::i18n::dates(&from.format("%e %b %H:%M").to_string())}</span>
+                <span>{crate::i18n::dates(&to.format("%e %b %H:%M UTC").to_string())}</span>
             </p>
         </figure>
     }

@@ -11,6 +11,41 @@ use crate::AppError;
 #[derive(Clone, Copy)]
 pub struct Me(pub Resource<Result<UserProfile, AppError>>);
 
+impl Me {
+    /// The signed-in user as the policy sees them, once loaded.
+    pub fn subject(&self) -> Option<Subject> {
+        self.0.get().and_then(Result::ok).map(|user| Subject {
+            user_id: user.id,
+            role: user.role,
+        })
+    }
+
+    /// What the policy answers for the signed-in user (a refusal while nobody is loaded).
+    pub fn decide(
+        &self,
+        action: Action,
+        object: &Object,
+        environment: Option<&domain::policy::Environment<'_>>,
+    ) -> domain::policy::Decision {
+        match self.subject() {
+            Some(subject) => may(&subject, action, object, environment),
+            None => domain::policy::Decision::Deny(domain::policy::Refusal {
+                rule: "unauthenticated",
+                message: "sign in first",
+            }),
+        }
+    }
+
+    /// Whether the signed-in user may do `action` (at once or after an approval): for showing
+    /// an action at all. The server decides again.
+    pub fn allows(&self, action: Action, object: &Object) -> bool {
+        !matches!(
+            self.decide(action, object, None),
+            domain::policy::Decision::Deny(_)
+        )
+    }
+}
+
 /// May `role` do `action` (on nothing in particular)? For showing only what the server allows;
 /// the server decides again on every request.
 pub fn role_may(role: Role, action: Action) -> bool {

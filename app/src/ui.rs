@@ -91,10 +91,16 @@ pub fn route_id(name: &'static str) -> Memo<i64> {
 /// The server's complaint about `field`, under that field, when the last answer was one.
 #[component]
 pub fn FieldError(error: RwSignal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    // `try_get`: a form rendered on the server inside a `Suspend` can be replaced (and its
+    // signals disposed) while this field's markup is still being written.
     move || {
-        error.get().and_then(|e| e.for_field(field)).map(|message| {
-            view! { <span class="field__error small" role="alert">{message}</span> }
-        })
+        error
+            .try_get()
+            .flatten()
+            .and_then(|e| e.for_field(field))
+            .map(|message| {
+                view! { <span class="field__error small" role="alert">{message}</span> }
+            })
     }
 }
 

@@ -33,6 +33,8 @@ pub struct BacklogItem {
     pub assignee_id: Option<i64>,
     /// A calendar date (`YYYY-MM-DD`), no time of day.
     pub due_date: Option<NaiveDate>,
+    /// Where it stands in its project's order (lower first); moved with `POST /backlog/{id}/move`.
+    pub rank: i64,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -38,6 +38,24 @@ impl Color {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The colours offered to new projects: far apart in hue and lightness, so that projects
+    /// coloured from it are told apart on the calendar, and readable on black and on white.
+    pub const PALETTE: [&'static str; 10] = [
+        "#3ea6ff", "#f5a524", "#d78bff", "#ff6b8a", "#2dd4bf", "#a3e635", "#ff8a3d", "#818cf8",
+        "#facc15", "#00cc88",
+    ];
+
+    /// The first colour of [`Color::PALETTE`] that none of `taken` uses (case aside), or the
+    /// palette's colour for the next project when all are taken.
+    pub fn first_free<'a>(taken: impl IntoIterator<Item = &'a str>) -> Color {
+        let taken: Vec<String> = taken.into_iter().map(str::to_ascii_lowercase).collect();
+        let free = Self::PALETTE
+            .iter()
+            .find(|colour| !taken.contains(&colour.to_string()))
+            .unwrap_or(&Self::PALETTE[taken.len() % Self::PALETTE.len()]);
+        Color((*free).to_owned())
+    }
 }
 
 impl FromStr for Color {
@@ -134,6 +152,17 @@ impl ProjectSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_project_gets_a_colour_no_project_uses() {
+        assert_eq!(Color::first_free([]).as_str(), Color::PALETTE[0]);
+        assert_eq!(
+            Color::first_free(["#00ff00", "#3EA6FF"]).as_str(),
+            Color::PALETTE[1]
+        );
+        let all_taken: Vec<&str> = Color::PALETTE.to_vec();
+        assert!(Color::PALETTE.contains(&Color::first_free(all_taken).as_str()));
+    }
 
     #[test]
     fn colours_are_hash_and_six_hex_digits() {

@@ -341,10 +341,24 @@ where
     F: FnOnce(Client, String, services::Storage) -> Fut,
     Fut: std::future::Future<Output = TestResult>,
 {
+    let scripts = tempfile::tempdir()?;
+    with_browser_and_scripts(storage, scripts.path(), scenario).await
+}
+
+/// As `with_browser`, the engine running scripts from `scripts` (the server's
+/// `UHUB_SCRIPTS_DIR`).
+pub async fn with_browser_and_scripts<F, Fut>(
+    storage: &services::Storage,
+    scripts: &std::path::Path,
+    scenario: F,
+) -> TestResult
+where
+    F: FnOnce(Client, String, services::Storage) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
     let _one = ONE_BROWSER.lock().await;
     let site = site_dir();
-    let scripts = tempfile::tempdir()?;
-    let (address, server) = serve(storage, &site, scripts.path()).await?;
+    let (address, server) = serve(storage, &site, scripts).await?;
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir()?;
     let client = browser(&driver, profile.path()).await?;

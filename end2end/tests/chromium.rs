@@ -3,4 +3,5 @@
 //! `end2end::ONE_BROWSER` keeps them to one Chromium at a time across both modules.
 
 mod browser;
+mod manage;
 mod shell;

@@ -345,12 +345,20 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
             ("/calendar".into(), "[data-interactive]", "Calendar"),
             ("/projects".into(), "[data-testid=project-list]", "Projects"),
             (format!("/projects/{project_id}"), "[data-testid=project-sheet]", "Project"),
+            (format!("/projects/{project_id}?tab=environments"), "[data-testid=environments]", "Project"),
+            (format!("/projects/{project_id}?tab=secrets"), "[data-testid=set-secret]", "Project"),
+            (format!("/projects/{project_id}?tab=settings"), "[data-testid=execution-settings]", "Project"),
+            (format!("/projects/{project_id}?tab=backlog"), "[data-testid=project-sheet]", "Project"),
+            ("/calendar?view=week".into(), "[data-interactive]", "Calendar"),
+            ("/calendar?view=agenda".into(), ".agenda", "Calendar"),
             (format!("/jobs/{job_id}"), "[data-testid=job-title]", "Job"),
+            ("/jobs/new".into(), "[data-testid=job-editor]", "New job"),
             ("/incidents".into(), "[data-testid=incident-list]", "Incidents"),
             (format!("/incidents/{}", incident.id), "[data-testid=incident-host]", "Incident"),
             ("/server".into(), "[data-testid=gauge-cpu]", "Server"),
             ("/admin".into(), "[data-testid=admin-users]", "Admin"),
             ("/admin?tab=audit".into(), "[data-testid=audit-log] tbody tr", "Admin"),
+            ("/admin?tab=teams".into(), "[data-testid=new-team]", "Admin"),
             ("/profile".into(), "[data-testid=profile-form]", "Profile"),
         ];
         // Every write to the tab's title, from the first script of each page on: the server
@@ -365,6 +373,22 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         browser_log(&client, "browser").await?;
         browser_log(&client, "performance").await?;
         let mut report = Vec::new();
+        let admin = storage
+            .user_by_username("demo-admin")
+            .await?
+            .ok_or("demo-admin exists")?;
+        // Every page in both themes: the light one has its own colours to check (contrast).
+        for theme in ["dark", "light"] {
+        storage
+            .update_profile(
+                admin.id,
+                &services::storage::ProfileChanges {
+                    theme: Some(theme.into()),
+                    ..Default::default()
+                },
+                &services::storage::Actor::system(),
+            )
+            .await?;
         for (path, ready, title) in pages.iter() {
             client.goto(&format!("{base}{path}")).await?;
             hydrated(&client).await?;
@@ -386,7 +410,7 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
                 .filter(|host| host != &own_host)
                 .collect();
             say(&format!(
-                "{path}: {} axe finding(s) {:?}, {} console error(s), {} foreign request(s)",
+                "{path} ({theme}): {} axe finding(s) {:?}, {} console error(s), {} foreign request(s)",
                 violations.len(),
                 violations,
                 console.len(),
@@ -398,7 +422,7 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
                 .cloned()
                 .collect();
             if !serious.is_empty() || !console.is_empty() || !foreign.is_empty() {
-                report.push(format!("{path}: axe {serious:?}; console {console:?}; other hosts {foreign:?}"));
+                report.push(format!("{path} ({theme}): axe {serious:?}; console {console:?}; other hosts {foreign:?}"));
             }
             let shown = client
                 .execute("return [document.title, window.__uhubTitleWrites || []];", vec![])
@@ -410,12 +434,17 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
                     shown[0], shown[1]
                 ));
             }
+            let suffix = if theme == "light" { "-light" } else { "" };
             match path.as_str() {
-                "/" => screenshot(&client, "dashboard").await?,
-                p if p.starts_with("/projects/") => screenshot(&client, "project-sheet").await?,
-                p if p.starts_with("/incidents/") => screenshot(&client, "incident").await?,
+                "/" => screenshot(&client, &format!("dashboard{suffix}")).await?,
+                "/calendar" => screenshot(&client, &format!("calendar{suffix}")).await?,
+                p if p.starts_with("/projects/") => screenshot(&client, &format!("project-sheet{suffix}")).await?,
+                p if p.starts_with("/jobs/") => screenshot(&client, &format!("job{suffix}")).await?,
+                p if p.starts_with("/incidents/") => screenshot(&client, &format!("incident{suffix}")).await?,
+                "/admin" => screenshot(&client, &format!("admin{suffix}")).await?,
                 _ => {}
             }
+        }
         }
         assert!(report.is_empty(), "main pages:\n{}", report.join("\n"));
 

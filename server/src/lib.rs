@@ -93,6 +93,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let hub = state.hub.clone();
+    let fallback_hub = state.hub.clone();
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
 
@@ -114,8 +115,13 @@ pub fn router(state: AppState) -> Router {
             move || app::shell(shell_options.clone()),
         )
         .route_layer(axum::middleware::from_fn(observe::remember_route))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
-            app::shell,
+        // Addresses no route knows: a static file, or the 404 page rendered with the same context
+        // as every page (its CSP nonce, so that it hydrates; the session and the language).
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_request_context(&fallback_hub), app::shell
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -204,6 +204,8 @@ fn is_asset(path: &str) -> bool {
         "/favicon.svg",
         "/manifest.webmanifest",
         "/sw.js",
+        "/sw-register.js",
+        "/offline.html",
     ];
     PREFIXES.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
 }
@@ -451,5 +453,28 @@ pub async fn password_form(
             tracing::error!(%error, "password change failed");
             back("server_error")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every file the site serves from `public/` is served to anyone: a signed-out page loads
+    /// them too, and a file sent to the login page instead is a console error on every page.
+    #[test]
+    fn every_public_file_is_served_without_a_session() {
+        let public = concat!(env!("CARGO_MANIFEST_DIR"), "/../public");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(public).expect("public/ is readable") {
+            let entry = entry.expect("a directory entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = if entry.path().is_dir() {
+                format!("/{name}/any")
+            } else {
+                format!("/{name}")
+            };
+            assert!(super::is_asset(&path), "{path} needs a session");
+            seen += 1;
+        }
+        assert!(seen >= 5, "public/ holds the site's files ({seen})");
     }
 }

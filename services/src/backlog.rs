@@ -77,3 +77,14 @@ pub async fn delete(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<()> {
     tx.delete_backlog_item(id, &caller.actor()).await?;
     tx.commit().await
 }
+
+/// Moves an item one place up or down in its project's order (who manages the backlog).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, backlog.id = id))]
+pub async fn shift(hub: &Hub, caller: &Caller, id: i64, up: bool) -> ServiceResult<BacklogItem> {
+    let mut tx = hub.storage.write().await?;
+    let item = tx.backlog_item(id).await?;
+    for_change(&mut tx, caller, item.project_id, Action::ManageBacklog).await?;
+    let moved = tx.shift_backlog_item(id, up, &caller.actor()).await?;
+    tx.commit().await?;
+    Ok(moved)
+}

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::calendar::Window;
-use domain::policy::{Action, Object};
+use domain::policy::{Action, Decision, Environment, Object};
 use domain::{CalendarEvent, CalendarFilters, JobChange, MoveRequest};
 use tracing::instrument;
 
@@ -72,6 +72,10 @@ pub struct Board {
     pub pending: Vec<MoveRequest>,
     /// The pending requests the caller may approve or reject (the policy's answer for each).
     pub decidable: Vec<i64>,
+    /// The jobs shown that the caller may not move (the policy refuses, or the project is
+    /// archived): the calendar does not offer to drag them. A production move that needs an
+    /// approval is not among them: it becomes a request.
+    pub fixed: Vec<i64>,
 }
 
 /// Everything one calendar page shows for `query`.
@@ -96,12 +100,37 @@ pub async fn board(hub: &Hub, caller: &Caller, query: &CalendarQuery) -> Service
             decidable.push(request.id);
         }
     }
+    let mut access = std::collections::HashMap::new();
+    let mut fixed = Vec::new();
+    for event in &events {
+        let props = &event.extended_props;
+        let project = match access.get(&props.project_id) {
+            Some(project) => project,
+            None => {
+                let project = db.project_access(props.project_id).await?;
+                access.entry(props.project_id).or_insert(project)
+            }
+        };
+        let here = props.environment.as_deref().map(|name| Environment {
+            name,
+            is_production: props.environment_is_production,
+        });
+        let object = Object::job(project.owner_id, props.job_type);
+        let refused = matches!(
+            caller.decide(Action::RescheduleJob, &object, here.as_ref()),
+            Decision::Deny(_)
+        );
+        if refused || project.state == domain::ProjectState::Archived {
+            fixed.push(props.job_id);
+        }
+    }
     Ok(Board {
         events,
         projects,
         environments,
         pending,
         decidable,
+        fixed,
     })
 }
 

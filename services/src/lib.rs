@@ -24,6 +24,7 @@ pub mod password;
 pub mod projects;
 pub mod rules;
 pub mod runs;
+pub mod scripts;
 pub mod search;
 pub mod secrets;
 pub mod seed;

@@ -86,7 +86,8 @@ pub async fn context(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Proje
     Ok(context)
 }
 
-/// A project to create: `owner_id` defaults to the caller, `color` to uHub green.
+/// A project to create: `owner_id` defaults to the caller, `color` to the palette's first colour
+/// no project uses.
 #[derive(Debug, Clone, Default)]
 pub struct ProjectDraft {
     pub name: String,
@@ -112,6 +113,15 @@ pub async fn create(
         &draft.description,
         rules::MAX_DESCRIPTION_CHARS,
     )?;
+    // Without a colour, the palette's first one no project uses: close colours make projects
+    // look alike on the calendar.
+    let color = match draft.color {
+        Some(color) => color,
+        None => {
+            let existing = hub.storage.read().await?.list_project_summaries().await?;
+            Color::first_free(existing.iter().map(|p| p.color.as_str()))
+        }
+    };
     let mut tx = hub.storage.write().await?;
     let owner_id = draft.owner_id.unwrap_or(caller.id());
     if owner_id != caller.id() {
@@ -120,7 +130,7 @@ pub async fn create(
     let project = NewProject {
         name: draft.name,
         description: draft.description,
-        color: draft.color.unwrap_or_else(Color::default_accent),
+        color,
         owner_id: Some(owner_id),
         environments: draft.environments,
         execution_backend: draft.execution_backend,

@@ -26,6 +26,42 @@ pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<UserRecor
     hub.storage.read().await?.user_by_id(id).await
 }
 
+/// Someone a job may be given to, as every signed-in user may see them (names and roles, as
+/// on runs and incidents; never an email).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Person {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+}
+
+/// The active accounts, by name, for choosing a job's owner or a backlog item's assignee.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
+pub async fn directory(hub: &Hub, caller: &Caller) -> ServiceResult<Vec<Person>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let users = hub.storage.read().await?.list_users().await?;
+    let mut people: Vec<Person> = users
+        .into_iter()
+        .filter(|user| user.is_active)
+        .filter_map(|user| {
+            Some(Person {
+                role: user.role().ok()?,
+                id: user.id,
+                username: user.username,
+                display_name: user.display_name,
+            })
+        })
+        .collect();
+    people.sort_by(|a, b| {
+        a.display_name
+            .to_lowercase()
+            .cmp(&b.display_name.to_lowercase())
+    });
+    Ok(people)
+}
+
 /// The name to show for a user (anyone may see who leads an incident or launched a run).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
 pub async fn display_name(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<String> {
@@ -44,6 +80,25 @@ pub struct UserDraft {
     /// The user must choose their own password at first login (the default).
     pub must_change_password: bool,
     pub locale: Option<String>,
+}
+
+/// A password for one sign-in, generated for an account an admin creates or resets: 20
+/// characters without look-alikes (no 0/O, 1/l/I), shown once to the admin, changed by the user
+/// at their first login.
+pub fn one_time_password() -> zeroize::Zeroizing<String> {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    let text: String = (0..20)
+        .map(|i| {
+            if i > 0 && i % 5 == 0 {
+                '-'
+            } else {
+                ALPHABET[rng.gen_range(0..ALPHABET.len())] as char
+            }
+        })
+        .collect();
+    zeroize::Zeroizing::new(text)
 }
 
 /// A username: 2 to 64 letters, digits, `-`, `_` or `.`.

@@ -31,8 +31,8 @@ pub(super) fn Agenda(
                     }.into_any();
                 }
                 by_day.into_iter().map(|(day, events)| view! {
-                    <section class="agenda__day" role="listitem" data-date=day.format("%Y-%m-%d").to_string()>
-                        <h2 class="agenda__date">{day.format("%A %e %B").to_string()}</h2>
+                    <div class="agenda__day" role="listitem" data-date=day.format("%Y-%m-%d").to_string()>
+                        <h2 class="agenda__date">{crate::i18n::dates(&day.format("%A %e %B").to_string())}</h2>
                         <ul class="agenda__list">
                             {events.iter().map(|e| {
                                 let props = &e.extended_props;
@@ -47,9 +47,9 @@ pub(super) fn Agenda(
                                         <span class="agenda__bar" aria-hidden="true"></span>
                                         <a class="agenda__title" href=format!("/jobs/{job_id}")>{e.title.clone()}</a>
                                         <span class="muted small">{props.project_name.clone()}</span>
-                                        <span class="chip">{props.job_type.as_str()}</span>
+                                        <span class="chip">{crate::labels::job_type(props.job_type)}</span>
                                         {props.environment.clone().map(|env| view! { <span class="chip" class:chip--prod=props.environment_is_production>{env}</span> })}
-                                        <span class="chip" data-status=props.status.as_str()>{props.status.as_str()}</span>
+                                        <span class="chip" data-status=props.status.as_str()>{crate::labels::job_status(props.status)}</span>
                                         {props.conflict.then(|| view! {
                                             <button type="button" class="button button--small button--danger" data-testid="resolve-conflict"
                                                 on:click=move |_| resolving.set(Some(job_id)) title=tf("Conflicts with {names}", &[("names", &names.join(", "))])>
@@ -60,7 +60,7 @@ pub(super) fn Agenda(
                                 }
                             }).collect_view()}
                         </ul>
-                    </section>
+                    </div>
                 }).collect_view().into_any()
             }}
         </div>

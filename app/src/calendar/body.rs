@@ -17,7 +17,7 @@ use super::refresh::Refresh;
 use super::request::{CalendarData, View};
 use super::requests::{move_job, Moved};
 use super::resolver::Resolver;
-use super::state::{apply_window, displayed, refusal_text, Drag, Notice, Preview};
+use super::state::{apply_window, displayed, refusal_text, Drag, FixedJobs, Notice, Preview};
 use super::time_grid::TimeGrid;
 use super::toolbar::{Legend, Toolbar};
 use crate::i18n::{t, use_locale};
@@ -53,7 +53,9 @@ pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
 
     // Reloads what is shown (after a change made elsewhere, or a refused move), without the
     // page's loading state. A drag under way is never disturbed: the reload waits for its end.
-    let refresh = Refresh::new(request.clone(), events, pending, drag, preview);
+    let fixed = FixedJobs(RwSignal::new(data.fixed.iter().copied().collect()));
+    provide_context(fixed);
+    let refresh = Refresh::new(request.clone(), events, pending, fixed, drag, preview);
 
     // Sends a move; shows it at once and rolls it back, with the reason, if refused. A move that
     // needs approval goes back too, marked pending.
@@ -75,11 +77,13 @@ pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
                     calendar::mark_conflicts(list, &zone);
                 });
             };
-            let at = sent
-                .start
-                .with_timezone(&zone)
-                .format("%a %e %b %H:%M")
-                .to_string();
+            let at = locale.dates(
+                &sent
+                    .start
+                    .with_timezone(&zone)
+                    .format("%a %e %b %H:%M")
+                    .to_string(),
+            );
             let values = [("title", sent.before.title.as_str()), ("at", at.as_str())];
             match outcome {
                 Ok(Moved::Requested(requested)) => {
@@ -160,7 +164,18 @@ pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
     }
     };
     let navigate = use_navigate();
+    // The job the keyboard is moving keeps the focus while the view redraws around it.
+    let keyboard_job = RwSignal::new(None::<i64>);
+    Effect::new(move |_| {
+        preview.track();
+        events.track();
+        if let Some(job_id) = keyboard_job.get_untracked() {
+            browser::refocus_job(job_id);
+        }
+    });
     let keyboard = move |ev: leptos::ev::KeyboardEvent| {
+        let moving = ev.key().starts_with("Arrow");
+        keyboard_job.set(browser::focused_job(&ev).filter(|_| moving));
         if let Some(open) = keyboard_move(&ev, view_kind, events, preview, commit) {
             navigate(&format!("/jobs/{open}"), Default::default());
         }

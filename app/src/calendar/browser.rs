@@ -117,6 +117,44 @@ pub(super) fn focused_job(ev: &leptos::ev::KeyboardEvent) -> Option<i64> {
         .and_then(|id| id.parse().ok())
 }
 
+/// Whether the job a key was pressed on is one the caller may not move.
+pub(super) fn focused_is_fixed(ev: &leptos::ev::KeyboardEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|el| el.closest("[data-job-id]").ok().flatten())
+        .is_some_and(|el| el.has_attribute("data-fixed"))
+}
+
+/// Gives the keyboard focus back to job `job_id`'s pill once the view has been drawn again:
+/// a month cell's markup is rebuilt when a job previews a move into it, which drops the focus
+/// (the next arrow then went to the page instead of the job).
+pub(super) fn refocus_job(job_id: i64) {
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let focus = Closure::once_into_js(move || {
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let selector = format!(".calendar__body [data-job-id=\"{job_id}\"]");
+        let Ok(Some(pill)) = document.query_selector(&selector) else {
+            return;
+        };
+        let inside = document
+            .active_element()
+            .is_some_and(|active| pill.contains(Some(&active)));
+        if !inside {
+            if let Ok(pill) = pill.dyn_into::<web_sys::HtmlElement>() {
+                let _ = pill.focus();
+            }
+        }
+    });
+    let _ = window.request_animation_frame(focus.unchecked_ref());
+}
+
 /// Pointer dragging: the window listens while a drag is under way, finds the day (and time) under
 /// the pointer, previews the move, and sends it on release.
 pub(super) fn install_drag(
@@ -248,9 +286,38 @@ pub(super) fn hit(ev: &leptos::ev::Event) -> Option<Hit> {
     let within = |selector: &str| target.closest(selector).ok().flatten().is_some();
     Some(Hit {
         job_id,
+        fixed: pill.has_attribute("data-fixed"),
         on_resize: within(".cal-event__resize"),
         on_warn: within(".cal-event__warn"),
     })
+}
+
+/// The empty place a click landed on, as the new-job form's `start`: a day (`YYYY-MM-DD`, all
+/// day) in the month, or a day and the half hour under the pointer in a time grid. `None` on a
+/// job, a button or anything else.
+pub(super) fn empty_slot(ev: &leptos::ev::MouseEvent) -> Option<(String, bool)> {
+    use wasm_bindgen::JsCast;
+    let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
+    if target
+        .closest(".cal-event, button, a, input")
+        .ok()?
+        .is_some()
+    {
+        return None;
+    }
+    let cell = target.closest("[data-date]").ok()??;
+    let date = cell.get_attribute("data-date")?;
+    if cell.has_attribute("data-time-column") {
+        let rect = cell.get_bounding_client_rect();
+        let fraction = ((f64::from(ev.client_y()) - rect.top()) / rect.height()).clamp(0.0, 0.999);
+        let minutes = ((fraction * 1440.0) as i64 / 30) * 30;
+        Some((
+            format!("{date}T{:02}:{:02}", minutes / 60, minutes % 60),
+            false,
+        ))
+    } else {
+        Some((date, true))
+    }
 }
 
 /// Minutes between the job's start and the point grabbed, in a time grid (0 elsewhere).
@@ -312,4 +379,21 @@ pub(super) fn select_all(ev: &leptos::ev::FocusEvent) {
     {
         input.select();
     }
+}
+
+/// On a phone (under 760 px, where a month's columns are a few pixels wide) a calendar address
+/// naming no view opens the agenda, with the user's remembered filters (`phone=1`).
+pub(super) fn agenda_on_phone(names_a_view: bool, navigator: crate::ui::Navigator) {
+    if names_a_view {
+        return;
+    }
+    Effect::new(move |_| {
+        let narrow = web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|width| width.as_f64())
+            .is_some_and(|width| width < 760.0);
+        if narrow {
+            navigator.go("/calendar?phone=1");
+        }
+    });
 }

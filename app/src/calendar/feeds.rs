@@ -84,7 +84,7 @@ pub(super) fn Feeds(open: RwSignal<bool>, projects: Vec<ProjectLabel>) -> impl I
                                     Some(name) => tf("Project {name}", &[("name", name)]),
                                     None => t("My jobs").to_owned(),
                                 };
-                                let used = f.last_used_at.map(|at| tf("last read {at}", &[("at", &at.format("%e %b %H:%M UTC").to_string())]))
+                                let used = f.last_used_at.map(|at| tf("last read {at}", &[("at", &crate::i18n::dates(&at.format("%e %b %H:%M UTC").to_string()))]))
                                     .unwrap_or_else(|| t("never read yet").to_owned());
                                 view! {
                                     <li class="feeds__item" data-feed-id=id.to_string()>

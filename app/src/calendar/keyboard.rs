@@ -78,7 +78,8 @@ pub(super) fn keyboard_move(
         }
         _ => None,
     };
-    if let Some(next) = next {
+    // A job the caller may not move takes no preview (Enter still opens it).
+    if let Some(next) = next.filter(|_| !super::browser::focused_is_fixed(ev)) {
         ev.prevent_default();
         preview.set(Some(next));
     }

@@ -71,12 +71,18 @@ pub fn CalendarPage() -> impl IntoView {
         query.with(|q| {
             let remember = if q.get("view").is_some() {
                 Remember::Store
+            } else if q.get("phone").is_some() {
+                Remember::RecallAsAgenda
             } else {
                 Remember::Recall
             };
             (read_request(q, today), remember)
         })
     });
+    browser::agenda_on_phone(
+        query.with_untracked(|q| q.get("view").is_some() || q.get("phone").is_some()),
+        crate::ui::Navigator::from_router(),
+    );
     let data = Resource::new(
         move || request.get(),
         |(request, remember)| load_calendar(request, remember),

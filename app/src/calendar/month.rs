@@ -8,8 +8,8 @@ use domain::zone::Zone;
 use domain::CalendarEvent;
 use leptos::prelude::*;
 
-use super::pills::{job_opener, pill_html, titles_of, GridEvents, MarkupCells};
-use super::state::Drag;
+use super::pills::{job_opener, pill_html, slot_opener, titles_of, GridEvents, MarkupCells};
+use super::state::{Drag, FixedJobs};
 use crate::i18n::{t, tf, use_locale};
 
 /// How many jobs a month cell shows before "+N more".
@@ -27,6 +27,7 @@ pub(super) fn MonthGrid(
     resolving: RwSignal<Option<i64>>,
 ) -> impl IntoView {
     let expanded = RwSignal::new(None::<NaiveDate>);
+    let fixed = expect_context::<FixedJobs>();
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
     let weekdays = [
         t("Mon"),
@@ -61,7 +62,15 @@ pub(super) fn MonthGrid(
                             if n == MONTH_CELL_EVENTS {
                                 html.push_str("<div class=\"month__overflow\">");
                             }
-                            pill_html(&mut html, event, &titles, &zone, None, false, locale);
+                            pill_html(
+                                &mut html,
+                                event,
+                                &titles,
+                                &zone,
+                                None,
+                                fixed.grip(event.extended_props.job_id, false),
+                                locale,
+                            );
                         }
                         if events.len() > MONTH_CELL_EVENTS {
                             html.push_str("</div>");
@@ -80,10 +89,11 @@ pub(super) fn MonthGrid(
         resolving,
     };
     let open = job_opener();
+    let new_job = slot_opener();
     view! {
         <div class="month" role="grid" aria-label=t("Month")
             on:pointerdown=move |ev| grid.pointerdown(ev)
-            on:click=move |ev| grid.click(ev, &open)>
+            on:click=move |ev| grid.click(ev, &open, &new_job)>
             <div class="month__head" role="row">
                 {weekdays.map(|d| view! { <div class="month__weekday" role="columnheader">{d}</div> })}
             </div>
@@ -99,7 +109,14 @@ pub(super) fn MonthGrid(
                                 <div class="month__cell" role="gridcell" data-date=day.format("%Y-%m-%d").to_string()
                                     class:month__cell--other=day.month() != month class:month__cell--today=day == today
                                     class:month__cell--open=open>
-                                    <span class="month__day">{day.day()}</span>
+                                    // Every role may plan a job somewhere (dev: dev jobs, ops: ops
+                                    // jobs, projets: on their projects): the form offers what fits.
+                                    <button type="button" class="month__day" data-testid="month-day"
+                                        aria-label=tf("New job on {date}", &[("date", &day.format("%Y-%m-%d").to_string())])
+                                        on:click={
+                                            let new_job = new_job.clone();
+                                            move |ev| { ev.stop_propagation(); new_job(day.format("%Y-%m-%d").to_string(), true); }
+                                        }>{day.day()}</button>
                                     <div class="month__events"
                                         inner_html=move || cells.with(|c| c.markup(&day, |(html, _)| html))></div>
                                     {move || {

@@ -69,9 +69,9 @@ pub(super) fn MoveRequests(
                                         {r.environment.clone().map(|e| view! { <span class="tag tag--prod">{e}</span> })}
                                         " "
                                         <span class="mono small">
-                                            {r.from_start.with_timezone(&zone).format("%a %e %b %H:%M").to_string()}
+                                            {crate::i18n::dates(&r.from_start.with_timezone(&zone).format("%a %e %b %H:%M").to_string())}
                                             " → "
-                                            {r.planned_start.with_timezone(&zone).format("%a %e %b %H:%M").to_string()}
+                                            {crate::i18n::dates(&r.planned_start.with_timezone(&zone).format("%a %e %b %H:%M").to_string())}
                                         </span>
                                         <span class="muted small">" " {tf("asked by {user}", &[("user", r.requested_by_username.as_deref().unwrap_or(t("a former user")))])}</span>
                                     </span>

@@ -47,3 +47,15 @@ pub(super) fn tick_clock(_now: RwSignal<DateTime<Utc>>) {}
 pub(super) fn scroll_to(_scroller: NodeRef<leptos::html::Div>, _top: f64) {}
 
 pub(super) fn select_all(_ev: &leptos::ev::FocusEvent) {}
+
+pub(super) fn refocus_job(_job_id: i64) {}
+
+pub(super) fn empty_slot(_ev: &leptos::ev::MouseEvent) -> Option<(String, bool)> {
+    None
+}
+
+pub(super) fn agenda_on_phone(_names_a_view: bool, _navigator: crate::ui::Navigator) {}
+
+pub(super) fn focused_is_fixed(_ev: &leptos::ev::KeyboardEvent) -> bool {
+    false
+}

@@ -9,8 +9,8 @@ use domain::CalendarEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use super::browser::{grab_offset, hit, take_just_dragged};
-use super::state::{time_label, window_label, Drag};
+use super::browser::{empty_slot, grab_offset, hit, take_just_dragged};
+use super::state::{time_label, window_label, Drag, Grip};
 use crate::i18n::Locale;
 
 /// Escapes text for HTML content and double-quoted attributes (titles are anyone's input).
@@ -27,6 +27,23 @@ pub(super) fn escape_html(text: &str, out: &mut String) {
     }
 }
 
+/// A project's short name for pills and the legend: the initials of its first three words
+/// ("Registry Docker Privé" → "RDP"), so projects of close colours are still told apart.
+pub(super) fn project_initials(name: &str) -> String {
+    let initials: String = name
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(3)
+        .filter_map(|word| word.chars().next())
+        .flat_map(char::to_uppercase)
+        .collect();
+    if initials.is_empty() {
+        "?".to_owned()
+    } else {
+        initials
+    }
+}
+
 /// One job on a grid — coloured pill, conflict border and tooltip, pending mark — as markup.
 /// Grids put their jobs in with `inner_html`: the browser parses thousands of them natively and
 /// hydration has nothing to walk; the grid itself listens for all of them (`GridEvents`).
@@ -36,7 +53,7 @@ pub(super) fn pill_html(
     titles: &HashMap<i64, String>,
     zone: &Zone,
     style: Option<&str>,
-    resizable: bool,
+    grip: Grip,
     locale: Locale,
 ) {
     use std::fmt::Write as _;
@@ -45,7 +62,7 @@ pub(super) fn pill_html(
     let conflict = props.conflict;
     #[rustfmt::skip]
     let pending_text = props.pending_move.as_ref().map(|p| {
-        let at = p.planned_start.with_timezone(zone).format("%a %e %b %H:%M").to_string();
+        let at = locale.dates(&p.planned_start.with_timezone(zone).format("%a %e %b %H:%M").to_string());
         let by = p.requested_by.as_deref().unwrap_or(locale.t("a former user"));
         locale.tf("Move to {at} requested by {by}, waiting for approval", &[("at", &at), ("by", by)])
     });
@@ -59,6 +76,9 @@ pub(super) fn pill_html(
     if pending_text.is_some() {
         out.push_str(" cal-event--pending");
     }
+    if grip == Grip::Fixed {
+        out.push_str(" cal-event--fixed\" data-fixed=\"true");
+    }
     let _ = write!(
         out,
         "\" data-job-id=\"{job_id}\" data-conflict=\"{conflict}\" data-status=\"{}\" data-type=\"{}\" data-environment=\"",
@@ -67,10 +87,18 @@ pub(super) fn pill_html(
     );
     escape_html(props.environment.as_deref().unwrap_or_default(), out);
     out.push('"');
-    if let (Some(pending), Some(text)) = (&props.pending_move, &pending_text) {
-        let _ = write!(out, " data-pending-move=\"{}\" title=\"", pending.id);
+    // The full title on hover (a month pill shows two lines of it at most).
+    out.push_str(" title=\"");
+    escape_html(&event.title, out);
+    let _ = write!(out, " · {} · ", window_label(event, zone, locale));
+    escape_html(&props.project_name, out);
+    if let Some(text) = &pending_text {
+        out.push_str(" · ");
         escape_html(text, out);
-        out.push('"');
+    }
+    out.push('"');
+    if let Some(pending) = &props.pending_move {
+        let _ = write!(out, " data-pending-move=\"{}\"", pending.id);
     }
     out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
     escape_html(&event.title, out);
@@ -102,7 +130,9 @@ pub(super) fn pill_html(
             time_label(event.start, zone)
         );
     }
-    out.push_str("<span class=\"cal-event__title\">");
+    out.push_str("<span class=\"cal-event__project\" aria-hidden=\"true\">");
+    escape_html(&project_initials(&props.project_name), out);
+    out.push_str("</span><span class=\"cal-event__title\">");
     escape_html(&event.title, out);
     out.push_str("</span>");
     if pending_text.is_some() {
@@ -128,7 +158,7 @@ pub(super) fn pill_html(
         }
         out.push_str("</span>");
     }
-    if resizable {
+    if grip == Grip::MoveAndResize {
         out.push_str("<span class=\"cal-event__resize\" aria-hidden=\"true\"></span>");
     }
     out.push_str("</div>");
@@ -145,6 +175,27 @@ pub(super) struct GridEvents {
     pub(super) resolving: RwSignal<Option<i64>>,
 }
 
+/// Opens the new-job form at a slot (a click on an empty place, the month's day buttons), for
+/// those who may plan a job somewhere; nothing for the others.
+pub(super) fn slot_opener() -> impl Fn(String, bool) + Clone {
+    let navigate = use_navigate();
+    let me = expect_context::<crate::session::Me>();
+    move |start: String, all_day: bool| {
+        let may_plan =
+            me.0.get_untracked()
+                .and_then(Result::ok)
+                .is_some_and(|user| {
+                    crate::session::role_may_somewhere(user.role, domain::policy::Action::CreateJob)
+                });
+        if may_plan {
+            navigate(
+                &format!("/jobs/new?start={start}&all_day={all_day}"),
+                Default::default(),
+            );
+        }
+    }
+}
+
 /// Opens a job's page (a click on a job, Enter on a focused one).
 pub(super) fn job_opener() -> impl Fn(i64) + Clone {
     let navigate = use_navigate();
@@ -157,7 +208,7 @@ impl GridEvents {
             return;
         }
         let Some(hit) = hit(&ev) else { return };
-        if hit.on_warn {
+        if hit.on_warn || hit.fixed {
             return;
         }
         take_just_dragged();
@@ -178,8 +229,18 @@ impl GridEvents {
         }));
     }
 
-    pub(super) fn click(self, ev: leptos::ev::MouseEvent, open: &dyn Fn(i64)) {
-        let Some(hit) = hit(&ev) else { return };
+    pub(super) fn click(
+        self,
+        ev: leptos::ev::MouseEvent,
+        open: &dyn Fn(i64),
+        new_job: &dyn Fn(String, bool),
+    ) {
+        let Some(hit) = hit(&ev) else {
+            if let Some((start, all_day)) = empty_slot(&ev) {
+                new_job(start, all_day);
+            }
+            return;
+        };
         if hit.on_warn {
             ev.stop_propagation();
             self.resolving.set(Some(hit.job_id));

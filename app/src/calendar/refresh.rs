@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::request::{CalendarRequest, Remember};
 use super::requests::load_calendar;
-use super::state::{Drag, Preview};
+use super::state::{Drag, FixedJobs, Preview};
 
 /// Reloads the shown range in place. Copy: every closure that needs it holds one.
 #[derive(Clone, Copy)]
@@ -15,6 +15,7 @@ pub(super) struct Refresh {
     request: StoredValue<CalendarRequest>,
     events: RwSignal<Vec<CalendarEvent>>,
     pending: RwSignal<Vec<MoveRequest>>,
+    fixed: FixedJobs,
     drag: RwSignal<Option<Drag>>,
     preview: RwSignal<Option<Preview>>,
     /// A reload is under way; `again` asks for one more after it (changes came meanwhile).
@@ -27,6 +28,7 @@ impl Refresh {
         request: CalendarRequest,
         events: RwSignal<Vec<CalendarEvent>>,
         pending: RwSignal<Vec<MoveRequest>>,
+        fixed: FixedJobs,
         drag: RwSignal<Option<Drag>>,
         preview: RwSignal<Option<Preview>>,
     ) -> Refresh {
@@ -34,6 +36,7 @@ impl Refresh {
             request: StoredValue::new(request),
             events,
             pending,
+            fixed,
             drag,
             preview,
             busy: RwSignal::new(false),
@@ -67,6 +70,7 @@ impl Refresh {
                 || self.preview.with_untracked(Option::is_some);
             match fresh {
                 Ok(data) if !dragging => {
+                    self.fixed.0.set(data.fixed.into_iter().collect());
                     self.events.set(data.events);
                     self.pending.set(data.pending);
                 }

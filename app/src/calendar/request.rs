@@ -211,6 +211,8 @@ pub struct CalendarData {
     pub pending: Vec<MoveRequest>,
     /// The pending requests the caller may approve or reject, as the policy says.
     pub decidable: Vec<i64>,
+    /// The jobs shown that the caller may not move: they are not offered to drag.
+    pub fixed: Vec<i64>,
     pub user_id: i64,
 }
 
@@ -223,4 +225,7 @@ pub enum Remember {
     Store,
     /// A refresh of what is shown: leave them be.
     Keep,
+    /// A phone opening the calendar: the remembered filters, in the agenda (a month is
+    /// unreadable at that width); nothing is remembered.
+    RecallAsAgenda,
 }

@@ -29,6 +29,12 @@ pub async fn load_calendar(
         Remember::Store => {
             services::calendar::remember_filters(&hub, &caller, &request.filters()).await?;
         }
+        Remember::RecallAsAgenda => {
+            if let Some(saved) = services::calendar::remembered_filters(&hub, &caller).await? {
+                request.apply(&saved);
+            }
+            request.view = super::request::View::Agenda;
+        }
         Remember::Keep => {}
     }
     let (first, after) = request.view.days(request.date);
@@ -54,6 +60,7 @@ pub async fn load_calendar(
         environments: board.environments,
         pending: board.pending,
         decidable: board.decidable,
+        fixed: board.fixed,
         user_id: caller.id(),
     })
 }

@@ -56,9 +56,9 @@ pub(super) fn Resolver(
                                     <ul class="resolver__slots">
                                         {list.into_iter().map(|slot| {
                                             let label = if all_day {
-                                                slot.start.with_timezone(&zone).format("%A %e %B").to_string()
+                                                crate::i18n::dates(&slot.start.with_timezone(&zone).format("%A %e %B").to_string())
                                             } else {
-                                                format!("{} – {}", slot.start.with_timezone(&zone).format("%a %e %b %H:%M"), slot.end.with_timezone(&zone).format("%H:%M"))
+                                                crate::i18n::dates(&format!("{} – {}", slot.start.with_timezone(&zone).format("%a %e %b %H:%M"), slot.end.with_timezone(&zone).format("%H:%M")))
                                             };
                                             let end = if all_day && !has_end { None } else { Some(slot.end) };
                                             view! {

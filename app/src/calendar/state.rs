@@ -149,6 +149,34 @@ pub(super) fn refusal_text(code: &str, message: &str, locale: Locale) -> String 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub(super) struct Hit {
     pub(super) job_id: i64,
+    /// The caller may not move this job (`data-fixed`).
+    pub(super) fixed: bool,
     pub(super) on_resize: bool,
     pub(super) on_warn: bool,
+}
+
+/// The jobs shown that the caller may not move (the policy's answer, from the server), kept
+/// up to date by each reload.
+#[derive(Clone, Copy)]
+pub(super) struct FixedJobs(pub(super) leptos::prelude::RwSignal<std::collections::HashSet<i64>>);
+
+impl FixedJobs {
+    /// How a pill of `job_id` may be handled: not at all, moved, or moved and resized.
+    pub(super) fn grip(self, job_id: i64, resizable: bool) -> Grip {
+        if leptos::prelude::With::with(&self.0, |fixed| fixed.contains(&job_id)) {
+            Grip::Fixed
+        } else if resizable {
+            Grip::MoveAndResize
+        } else {
+            Grip::Move
+        }
+    }
+}
+
+/// What a pointer or the keyboard may do to a pill.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Grip {
+    Fixed,
+    Move,
+    MoveAndResize,
 }

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 
 use super::bands::{BAND_HOURS, OPENING_HOURS};
 use super::browser;
-use super::pills::{job_opener, pill_html, titles_of, GridEvents, MarkupCells};
-use super::state::Drag;
+use super::pills::{job_opener, pill_html, slot_opener, titles_of, GridEvents, MarkupCells};
+use super::state::{Drag, FixedJobs};
 use crate::i18n::{t, use_locale};
 
 /// Height of one hour in the time grid, in pixels (a 15-minute slot is 12 px).
@@ -57,6 +57,39 @@ pub(super) fn lay_out(events: &[(DateTime<Utc>, DateTime<Utc>)]) -> Vec<(usize, 
     placed
 }
 
+/// Where an overlapping job stands in its day (left and width, in % of the day): two side by
+/// side; beyond that they overlap like cards, each at least
+/// [`MIN_OVERLAP_WIDTH`] % wide, later ones on top, so that no job is a sliver.
+pub(super) fn overlap_place(column: usize, columns: usize) -> (f64, f64) {
+    let columns = columns.max(1);
+    let side_by_side = 100.0 / columns as f64;
+    if columns <= 2 {
+        return (side_by_side * column as f64, side_by_side);
+    }
+    let step = (100.0 - MIN_OVERLAP_WIDTH) / (columns - 1) as f64;
+    (step * column as f64, MIN_OVERLAP_WIDTH)
+}
+
+/// The narrowest an overlapping job gets, in % of its day's column.
+const MIN_OVERLAP_WIDTH: f64 = 55.0;
+
+/// The hour the grid opens at: 07:00, or earlier when a job of the shown days starts earlier
+/// (half an hour before it), so that no job is hidden above the fold.
+fn opening_hour(shown: &[CalendarEvent], first: NaiveDate, after: NaiveDate, zone: &Zone) -> f64 {
+    use chrono::Timelike;
+    let from = calendar::start_of_day(first, zone);
+    let until = calendar::start_of_day(after, zone);
+    shown
+        .iter()
+        .filter(|e| !e.all_day && e.start >= from && e.start < until)
+        .map(|e| {
+            let local = e.start.with_timezone(zone);
+            local.hour() as f64 + local.minute() as f64 / 60.0 - 0.5
+        })
+        .fold(7.0, f64::min)
+        .max(0.0)
+}
+
 #[component]
 pub(super) fn TimeGrid(
     first: NaiveDate,
@@ -69,10 +102,12 @@ pub(super) fn TimeGrid(
 ) -> impl IntoView {
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < after).collect();
     let columns = days.len();
+    let fixed = expect_context::<FixedJobs>();
     let now = RwSignal::new(Utc::now());
     browser::tick_clock(now);
     let scroller = NodeRef::<leptos::html::Div>::new();
-    browser::scroll_to(scroller, 7.0 * HOUR_PX);
+    let opening = shown.with_untracked(|list| opening_hour(list, first, after, &zone));
+    browser::scroll_to(scroller, opening * HOUR_PX);
     let locale = use_locale();
     let head_days = days.clone();
     let allday_days = days.clone();
@@ -94,7 +129,15 @@ pub(super) fn TimeGrid(
                 .map(|(day, events)| {
                     let mut html = String::new();
                     for event in events.iter().filter(|e| e.all_day) {
-                        pill_html(&mut html, event, &titles, &zone, None, false, locale);
+                        pill_html(
+                            &mut html,
+                            event,
+                            &titles,
+                            &zone,
+                            None,
+                            fixed.grip(event.extended_props.job_id, false),
+                            locale,
+                        );
                     }
                     (day, html)
                 })
@@ -158,13 +201,14 @@ pub(super) fn TimeGrid(
                             band_bottom - band_top
                         ));
                         for &(_, top, height, column, columns, index) in band {
-                            let width = 100.0 / columns as f64;
+                            let (left, width) = overlap_place(column, columns);
                             let style = format!(
-                                " top: {:.1}px; height: {height:.1}px; left: {:.3}%; width: calc({width:.3}% - 4px);",
+                                " top: {:.1}px; height: {height:.1}px; left: {left:.3}%; width: calc({width:.3}% - 4px); z-index: {};",
                                 top - band_top,
-                                width * column as f64
+                                column + 1
                             );
-                            pill_html(&mut html, timed[index], &titles, &zone, Some(&style), true, locale);
+                            let grip = fixed.grip(timed[index].extended_props.job_id, true);
+                            pill_html(&mut html, timed[index], &titles, &zone, Some(&style), grip, locale);
                         }
                         html.push_str("</div>");
                     }
@@ -187,15 +231,16 @@ pub(super) fn TimeGrid(
         resolving,
     };
     let open = job_opener();
+    let new_job = slot_opener();
     view! {
         <div class="timegrid" style=format!("--days: {columns}")
             on:pointerdown=move |ev| grid.pointerdown(ev)
-            on:click=move |ev| grid.click(ev, &open)>
+            on:click=move |ev| grid.click(ev, &open, &new_job)>
             <div class="timegrid__head">
                 <div class="timegrid__gutter"></div>
                 {head_days.iter().map(|d| view! {
                     <div class="timegrid__dayname" class:timegrid__dayname--today=*d == today>
-                        <span class="muted small">{d.format("%a").to_string()}</span>
+                        <span class="muted small">{crate::i18n::dates(&d.format("%a").to_string())}</span>
                         <span class="timegrid__daynum">{d.day()}</span>
                     </div>
                 }).collect_view()}
@@ -210,9 +255,9 @@ pub(super) fn TimeGrid(
             <div class="timegrid__scroll" node_ref=scroller>
                 <div class="timegrid__body">
                     <div class="timegrid__hours">
-                        // Where the grid opens (07:00) before any script runs: the browser
+                        // Where the grid opens (07:00, or before the first job) before any script runs: the browser
                         // scrolls to it (CSS `scroll-initial-target`), the effect above after.
-                        <div class="timegrid__opening" aria-hidden="true"></div>
+                        <div class="timegrid__opening" aria-hidden="true" style=format!("top: {:.1}px", opening * HOUR_PX)></div>
                         {(0..24).map(|h| view! { <div class="timegrid__hour muted small mono">{format!("{h:02}:00")}</div> }).collect_view()}
                     </div>
                     {days.into_iter().map(|day| view! {
@@ -223,5 +268,27 @@ pub(super) fn TimeGrid(
                 </div>
             </div>
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap_place;
+
+    #[test]
+    fn overlapping_jobs_stay_readable() {
+        assert_eq!(overlap_place(0, 1), (0.0, 100.0));
+        assert_eq!(overlap_place(1, 2), (50.0, 50.0));
+        // Three or more: cards of 55 %, spread over the day, none a sliver.
+        for columns in 3..=8 {
+            for column in 0..columns {
+                let (left, width) = overlap_place(column, columns);
+                assert!(
+                    width >= 55.0 && left + width <= 100.0 + 1e-9,
+                    "{column}/{columns}"
+                );
+            }
+            assert!((overlap_place(columns - 1, columns).0 + 55.0 - 100.0).abs() < 1e-9);
+        }
     }
 }

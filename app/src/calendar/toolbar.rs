@@ -19,13 +19,17 @@ pub(super) fn Toolbar(
 ) -> impl IntoView {
     let navigate = use_navigate();
     let title = match request.view {
-        View::Month | View::Agenda => request.date.format("%B %Y").to_string(),
+        View::Month | View::Agenda => crate::i18n::dates(&request.date.format("%B %Y").to_string()),
         View::Week => {
             let (first, after) = request.view.days(request.date);
             let last = after - Duration::days(1);
-            format!("{} – {}", first.format("%e %b"), last.format("%e %b %Y"))
+            crate::i18n::dates(&format!(
+                "{} – {}",
+                first.format("%e %b"),
+                last.format("%e %b %Y")
+            ))
         }
-        View::Day => request.date.format("%A %e %B %Y").to_string(),
+        View::Day => crate::i18n::dates(&request.date.format("%A %e %B %Y").to_string()),
     };
     let previous = request.href(|r| r.date = r.view.step(r.date, false));
     let next = request.href(|r| r.date = r.view.step(r.date, true));
@@ -55,7 +59,12 @@ pub(super) fn Toolbar(
         let go = go.clone();
         move |value: String| go(Box::new(move |r| apply(r, value)))
     };
-    let colour_options = named_options(ColorMode::ALL, Some(request.color_by));
+    let filters_open = RwSignal::new(false);
+    let colour_options = named_options(
+        ColorMode::ALL,
+        Some(request.color_by),
+        crate::labels::colour_mode,
+    );
     let project_options = data
         .projects
         .iter()
@@ -67,8 +76,8 @@ pub(super) fn Toolbar(
             )
         })
         .collect();
-    let type_options = named_options(JobType::ALL, request.job_type);
-    let status_options = named_options(JobStatus::ALL, request.status);
+    let type_options = named_options(JobType::ALL, request.job_type, crate::labels::job_type);
+    let status_options = named_options(JobStatus::ALL, request.status, crate::labels::job_status);
     let environment_options = data
         .environments
         .iter()
@@ -93,8 +102,12 @@ pub(super) fn Toolbar(
             <nav class="segmented" aria-label=t("View")>{views}</nav>
             <button type="button" class="button button--ghost" data-testid="subscribe"
                 aria-haspopup="dialog" on:click=move |_| subscribing.set(true)>{t("Subscribe")}</button>
+            // Under 760 px the filters fold behind this button (CSS shows it only there).
+            <button type="button" class="button button--ghost calendar__filters-toggle" data-testid="filters-toggle"
+                aria-controls="calendar-filters" aria-expanded=move || filters_open.get().to_string()
+                on:click=move |_| filters_open.update(|open| *open = !*open)>{t("Filters")}</button>
         </header>
-        <div class="calendar__filters">
+        <div id="calendar-filters" class="calendar__filters" class:calendar__filters--open=move || filters_open.get()>
             {filter_select(t("Colour"), "color-mode", colour_options, false,
                 filter(|r, v| r.color_by = v.parse().unwrap_or(ColorMode::Project)))}
             {filter_select(t("Project"), "filter-project", project_options, true,
@@ -109,13 +122,21 @@ pub(super) fn Toolbar(
     }
 }
 
-/// The (value, label, selected) options of an enumeration whose spelling is also its label.
+/// The (value, label, selected) options of an enumeration: the stable spelling is the value
+/// sent in the URL, the label is in the page's language.
 pub(super) fn named_options<T: Copy + PartialEq + std::fmt::Display>(
     all: &[T],
     chosen: Option<T>,
+    label: fn(T) -> &'static str,
 ) -> Vec<(String, String, bool)> {
     all.iter()
-        .map(|value| (value.to_string(), value.to_string(), Some(*value) == chosen))
+        .map(|value| {
+            (
+                value.to_string(),
+                label(*value).to_owned(),
+                Some(*value) == chosen,
+            )
+        })
         .collect()
 }
 
@@ -142,25 +163,48 @@ pub(super) fn filter_select(
 
 #[component]
 pub(super) fn Legend(request: CalendarRequest, data: CalendarData) -> impl IntoView {
-    let items: Vec<(String, String)> = match request.color_by {
+    // (label, colour, the short name pills carry for projects)
+    let items: Vec<(String, String, Option<String>)> = match request.color_by {
         ColorMode::Project => data
             .projects
             .iter()
-            .map(|p| (p.name.clone(), p.color.clone()))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.color.clone(),
+                    Some(super::pills::project_initials(&p.name)),
+                )
+            })
             .collect(),
         ColorMode::Type => JobType::ALL
             .iter()
-            .map(|t| (t.as_str().to_owned(), calendar::type_color(*t).to_owned()))
+            .map(|t| {
+                (
+                    crate::labels::job_type(*t).to_owned(),
+                    calendar::type_color(*t).to_owned(),
+                    None,
+                )
+            })
             .collect(),
         ColorMode::Status => JobStatus::ALL
             .iter()
-            .map(|s| (s.as_str().to_owned(), calendar::status_color(*s).to_owned()))
+            .map(|s| {
+                (
+                    crate::labels::job_status(*s).to_owned(),
+                    calendar::status_color(*s).to_owned(),
+                    None,
+                )
+            })
             .collect(),
     };
     view! {
         <ul class="legend" aria-label=t("Legend") data-testid="legend">
-            {items.into_iter().map(|(label, color)| view! {
-                <li class="legend__item"><span class="legend__swatch" style=format!("--swatch: {color}")></span>{label}</li>
+            {items.into_iter().map(|(label, color, short)| view! {
+                <li class="legend__item">
+                    <span class="legend__swatch" style=format!("--swatch: {color}")></span>
+                    {short.map(|short| view! { <span class="legend__short mono">{short}</span> })}
+                    {label}
+                </li>
             }).collect_view()}
             <li class="legend__item"><span class="legend__swatch legend__swatch--conflict"></span>{t("conflict")}</li>
         </ul>

@@ -5,6 +5,7 @@
 
 mod entries;
 mod new_job;
+pub use new_job::next_hour_local;
 mod recent;
 
 use domain::SearchHit;

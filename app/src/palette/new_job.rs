@@ -37,7 +37,7 @@ pub async fn quick_create_job(
 
 /// The next full hour, as a `datetime-local` value in the browser's clock (uHub reads it in its
 /// own time zone; for a team in one place they are the same).
-pub(super) fn next_hour_local() -> String {
+pub fn next_hour_local() -> String {
     let now = Utc::now() + Duration::hours(1);
     #[cfg(feature = "hydrate")]
     let now = {

@@ -15,13 +15,18 @@ pub async fn create_project(
     environments: String,
 ) -> Result<ProjectSummary, AppError> {
     let (hub, caller) = crate::server::use_case()?;
-    let color = color
-        .parse::<domain::Color>()
-        .map_err(|_| services::ServiceError::invalid("color", "is not a #rrggbb colour"))?;
+    // Empty: the palette's first colour no project uses.
+    let color =
+        match color.trim() {
+            "" => None,
+            chosen => Some(chosen.parse::<domain::Color>().map_err(|_| {
+                services::ServiceError::invalid("color", "is not a #rrggbb colour")
+            })?),
+        };
     let project = services::projects::ProjectDraft {
         name,
         description,
-        color: Some(color),
+        color,
         environments: environments
             .split(',')
             .map(str::trim)
@@ -75,7 +80,7 @@ pub fn ProjectForm(
         editing
             .as_ref()
             .map(|p| p.color.to_string())
-            .unwrap_or_else(|| "#00cc88".to_owned()),
+            .unwrap_or_default(),
     );
     let environments = RwSignal::new("dev, staging, prod".to_owned());
     let error = RwSignal::new(None::<AppError>);
@@ -125,12 +130,26 @@ pub fn ProjectForm(
                 <crate::ui::FieldError error field="description"/>
             </label>
             <div class="form__row">
-                <label class="field">
-                    <span class="small muted">{t("Colour")}</span>
-                    <input class="input input--color" type="color" name="color"
-                        prop:value=move || color.get() on:input=move |ev| color.set(event_target_value(&ev))/>
+                <fieldset class="field fieldset--bare">
+                    <legend class="small muted">{t("Colour")}</legend>
+                    <div class="swatches" role="radiogroup" aria-label=t("Colour") data-testid="colour-palette">
+                        {domain::Color::PALETTE.map(|swatch| view! {
+                            <label class="swatch" title=swatch>
+                                <input type="radio" name="color-choice" value=swatch aria-label=swatch
+                                    prop:checked=move || color.get().eq_ignore_ascii_case(swatch)
+                                    on:change=move |_| color.set(swatch.to_owned())/>
+                                <span style:--swatch=swatch></span>
+                            </label>
+                        }).collect_view()}
+                        <input type="color" name="color" aria-label=t("Another colour")
+                            prop:value=move || { let c = color.get(); if c.is_empty() { "#888888".to_owned() } else { c } }
+                            on:input=move |ev| color.set(event_target_value(&ev))/>
+                    </div>
+                    {move || color.get().is_empty().then(|| view! {
+                        <span class="small muted">{t("None chosen: uHub picks the palette's first colour no project uses.")}</span>
+                    })}
                     <crate::ui::FieldError error field="color"/>
-                </label>
+                </fieldset>
                 {is_new.then(|| view! {
                     <label class="field">
                         <span class="small muted">{t("Environments (comma-separated)")}</span>

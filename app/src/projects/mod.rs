@@ -1,7 +1,12 @@
 //! Projects: the list page (`/projects`), the create and edit form (`form`) and the project
 //! sheet (`sheet`, `/projects/:id`).
 
+mod backlog;
+mod environments;
 mod form;
+mod links;
+mod secrets;
+mod settings;
 mod sheet;
 
 pub use form::ProjectForm;
@@ -145,7 +150,10 @@ fn ProjectCard(project: ProjectSummary) -> impl IntoView {
         .map(|at| {
             tf(
                 "Next job {at}",
-                &[("at", &at.format("%a %-d %b, %H:%M UTC").to_string())],
+                &[(
+                    "at",
+                    &crate::i18n::dates(&at.format("%a %-d %b, %H:%M UTC").to_string()),
+                )],
             )
         })
         .unwrap_or_else(|| t("Nothing planned").to_owned());
@@ -160,7 +168,7 @@ fn ProjectCard(project: ProjectSummary) -> impl IntoView {
                 <h2 class="project-card__name">
                     <A href=format!("/projects/{}", project.id) attr:class="project-card__link">{project.name.clone()}</A>
                 </h2>
-                <span class=format!("badge badge--{}", project.state)>{project.state.to_string()}</span>
+                <span class=format!("badge badge--{}", project.state)>{crate::labels::project_state(project.state)}</span>
             </div>
             {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
             <ul class="chips" aria-label=t("Environments")>

@@ -2,7 +2,7 @@
 //! backlog and milestones, links (repos, inventories, plans, clusters), incidents and activity.
 
 use domain::policy::{Action, Object, Subject};
-use domain::{LinkKind, ProjectContext, ProjectLink};
+use domain::ProjectContext;
 use leptos::prelude::*;
 
 use crate::AppError;
@@ -50,15 +50,6 @@ fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-fn link_kind_label(kind: LinkKind) -> &'static str {
-    match kind {
-        LinkKind::GitRepo => t("Git repositories"),
-        LinkKind::AnsibleInventory => t("Ansible inventories"),
-        LinkKind::TerraformPlan => t("Terraform plans"),
-        LinkKind::K8sCluster => t("Kubernetes clusters"),
-    }
-}
-
 #[component]
 pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
     let query = use_query_map();
@@ -91,6 +82,8 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         ("jobs", t("Jobs")),
         ("backlog", t("Backlog")),
         ("links", t("Repos & infrastructure")),
+        ("secrets", t("Secrets")),
+        ("settings", t("Settings")),
         ("incidents", t("Incidents")),
         ("activity", t("Activity")),
     ];
@@ -102,7 +95,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
             <div class="sheet-header__row">
                 <span class="project-card__swatch sheet-header__swatch" aria-hidden="true"></span>
                 <h1 data-testid="project-name">{project.name.clone()}</h1>
-                <span class=format!("badge badge--{}", project.state)>{project.state.to_string()}</span>
+                <span class=format!("badge badge--{}", project.state)>{crate::labels::project_state(project.state)}</span>
                 <span class="topbar__spacer"></span>
                 <Transition fallback=|| ()>
                     {move || may_edit().then(|| view! {
@@ -121,10 +114,24 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         <TabLinks base tabs current=tab/>
         <div class="sheet" data-testid="project-sheet">
             {move || context.with_value(|context| match tab.get().as_str() {
-                "environments" => environments(context).into_any(),
+                "environments" => view! {
+                    <super::environments::EnvironmentsTab project_id=context.project.id owner_id=context.project.owner_id
+                        environments=context.environments.clone() changed=version/>
+                }.into_any(),
                 "jobs" => jobs(context).into_any(),
-                "backlog" => backlog(context).into_any(),
-                "links" => links(context).into_any(),
+                "backlog" => view! {
+                    <super::backlog::BacklogTab project_id=context.project.id owner_id=context.project.owner_id
+                        items=context.backlog.clone() changed=version/>
+                }.into_any(),
+                "links" => view! {
+                    <super::links::LinksTab project_id=context.project.id owner_id=context.project.owner_id
+                        links=context.links.clone() environments=context.project.environments.clone() changed=version/>
+                }.into_any(),
+                "secrets" => view! {
+                    <super::secrets::SecretsTab project_id=context.project.id owner_id=context.project.owner_id
+                        environments=context.project.environments.clone()/>
+                }.into_any(),
+                "settings" => view! { <super::settings::SettingsTab project=context.project.clone() changed=version/> }.into_any(),
                 "incidents" => incidents(context).into_any(),
                 "activity" => activity(context).into_any(),
                 _ => overview(context).into_any(),
@@ -178,9 +185,9 @@ fn overview(context: &ProjectContext) -> impl IntoView {
                         <ul class="lines">
                             {next_jobs.into_iter().map(|job| view! {
                                 <li class="line">
-                                    <span class="line__time mono small">{job.planned_start.format("%a %-d %b %H:%M").to_string()}</span>
+                                    <span class="line__time mono small">{crate::i18n::dates(&job.planned_start.format("%a %-d %b %H:%M").to_string())}</span>
                                     <A href=format!("/jobs/{}", job.id) attr:class="line__title">{job.title}</A>
-                                    <span class="muted small">{job.job_type.to_string()}</span>
+                                    <span class="muted small">{crate::labels::job_type(job.job_type)}</span>
                                 </li>
                             }).collect_view()}
                         </ul>
@@ -191,108 +198,33 @@ fn overview(context: &ProjectContext) -> impl IntoView {
     }
 }
 
-fn environments(context: &ProjectContext) -> impl IntoView {
-    view! {
-        <table class="table">
-            <thead><tr><th scope="col">{t("Name")}</th><th scope="col">{t("Production")}</th><th scope="col">{t("Created")}</th></tr></thead>
-            <tbody>
-                {context.environments.clone().into_iter().map(|env| view! {
-                    <tr>
-                        <td><span class=if env.is_production { "chip chip--prod" } else { "chip" }>{env.name.clone()}</span></td>
-                        <td>{if env.is_production { t("yes — guardrails apply") } else { t("no") }}</td>
-                        <td class="small muted">{stamp(env.created_at)}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-}
-
 fn jobs(context: &ProjectContext) -> impl IntoView {
+    let new_job = view! {
+        <div class="toolbar">
+            <A href=format!("/jobs/new?project={}", context.project.id) attr:class="button button--primary" attr:data-testid="project-new-job">{t("New job")}</A>
+        </div>
+    };
     if context.jobs.is_empty() {
-        return view! { <p class="empty-inline muted">{t("No job yet. Press Ctrl+K and choose “New job”.")}</p> }.into_any();
+        return view! { {new_job} <p class="empty-inline muted">{t("No job yet.")}</p> }.into_any();
     }
     view! {
+        {new_job}
         <table class="table" data-testid="project-jobs">
             <thead><tr><th scope="col">{t("Title")}</th><th scope="col">{t("Type")}</th><th scope="col">{t("Environment")}</th><th scope="col">{t("Planned")}</th><th scope="col">{t("Status")}</th></tr></thead>
             <tbody>
                 {context.jobs.clone().into_iter().map(|job| view! {
                     <tr>
                         <td><A href=format!("/jobs/{}", job.id) attr:class="link">{job.title.clone()}</A></td>
-                        <td>{job.job_type.to_string()}</td>
+                        <td>{crate::labels::job_type(job.job_type)}</td>
                         <td>{job.environment.clone().unwrap_or_else(|| "—".into())}</td>
                         <td class="small mono">{job.planned_start.format("%Y-%m-%d %H:%M").to_string()}</td>
-                        <td><span class=format!("job-status job-status--{}", job.status)>{job.status.to_string()}</span></td>
+                        <td><span class=format!("job-status job-status--{}", job.status)>{crate::labels::job_status(job.status)}</span></td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
     }
     .into_any()
-}
-
-fn backlog(context: &ProjectContext) -> impl IntoView {
-    if context.backlog.is_empty() {
-        return view! { <p class="empty-inline muted">{t("The backlog is empty: no task, no milestone.")}</p> }.into_any();
-    }
-    view! {
-        <table class="table">
-            <thead><tr><th scope="col">{t("Kind")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Due")}</th></tr></thead>
-            <tbody>
-                {context.backlog.clone().into_iter().map(|item| view! {
-                    <tr>
-                        <td><span class="badge">{item.kind.to_string()}</span></td>
-                        <td>{item.title.clone()}</td>
-                        <td>{item.status.to_string().replace('_', " ")}</td>
-                        <td class="small mono">{item.due_date.map(|d| d.to_string()).unwrap_or_else(|| "—".into())}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
-    }
-    .into_any()
-}
-
-fn links(context: &ProjectContext) -> impl IntoView {
-    let groups: Vec<(LinkKind, Vec<ProjectLink>)> = LinkKind::ALL
-        .iter()
-        .copied()
-        .map(|kind| {
-            (
-                kind,
-                context
-                    .links
-                    .iter()
-                    .filter(|l| l.kind == kind)
-                    .cloned()
-                    .collect(),
-            )
-        })
-        .collect();
-    view! {
-        <div class="link-groups">
-            {groups.into_iter().map(|(kind, links)| view! {
-                <section class="card" aria-label=link_kind_label(kind)>
-                    <h2>{link_kind_label(kind)}</h2>
-                    {if links.is_empty() {
-                        view! { <p class="muted small">{t("None linked yet.")}</p> }.into_any()
-                    } else {
-                        view! {
-                            <ul class="lines">
-                                {links.into_iter().map(|link| view! {
-                                    <li class="line">
-                                        <span class="line__title">{link.name.clone()}</span>
-                                        <span class="muted small mono">{link.location.clone()}</span>
-                                        {link.environment.clone().map(|env| view! { <span class="chip">{env}</span> })}
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any()
-                    }}
-                </section>
-            }).collect_view()}
-        </div>
-    }
 }
 
 fn incidents(context: &ProjectContext) -> impl IntoView {
@@ -306,7 +238,7 @@ fn incidents(context: &ProjectContext) -> impl IntoView {
                 <li class="line">
                     <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
                     <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title.clone()}</A>
-                    <span class="muted small">{incident.status.to_string()}</span>
+                    <span class="muted small">{crate::labels::incident_status(incident.status)}</span>
                 </li>
             }).collect_view()}
         </ul>

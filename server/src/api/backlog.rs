@@ -21,6 +21,21 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
             update_backlog_item,
             delete_backlog_item
         ))
+        .routes(routes!(move_backlog_item))
+}
+
+/// Which way an item moves in its project's order.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBacklogRequest {
+    direction: Direction,
 }
 
 /// Filters and pagination of a backlog.
@@ -157,4 +172,18 @@ pub async fn delete_backlog_item(
 ) -> ApiResult<StatusCode> {
     services::backlog::delete(&state.hub, &caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Moves an item one place up or down in its project's order (its `rank`).
+#[utoipa::path(post, path = "/backlog/{id}/move", tag = "backlog",
+    params(("id" = i64, Path, description = "Backlog item id")), request_body = MoveBacklogRequest,
+    responses((status = 200, description = "The item, in its new place", body = BacklogItem)))]
+pub async fn move_backlog_item(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(request): ApiJson<MoveBacklogRequest>,
+) -> ApiResult<Json<BacklogItem>> {
+    let up = matches!(request.direction, Direction::Up);
+    json(services::backlog::shift(&state.hub, &caller, id, up).await)
 }

@@ -21,6 +21,7 @@ mod links;
 mod moves;
 mod projects;
 mod runs;
+mod scripts;
 mod secrets;
 mod teams;
 mod users;
@@ -60,6 +61,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .merge(filters::routes())
         .merge(moves::routes())
         .merge(runs::routes())
+        .merge(scripts::routes())
         .merge(secrets::routes())
         .merge(backlog::routes())
         .merge(links::routes())

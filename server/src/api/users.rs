@@ -1,4 +1,4 @@
-//! `/users`: accounts, managed by admins; everyone reads their own.
+//! `/users`: accounts, managed by admins; everyone reads their own; `/people`: who is who.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,6 +19,20 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(get_user, update_user))
         .routes(routes!(reset_password))
+        .routes(routes!(list_people))
+}
+
+/// The active accounts as everyone may see them (id, username, name, role), for choosing a
+/// job's owner or a backlog item's assignee.
+#[utoipa::path(get, path = "/people", tag = "auth",
+    responses((status = 200, description = "Active accounts, by name", body = Page<services::users::Person>)))]
+pub async fn list_people(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Page<services::users::Person>>> {
+    Ok(Json(Page::complete(
+        services::users::directory(&state.hub, &caller).await?,
+    )))
 }
 
 /// A user as admins see them.

@@ -49,6 +49,7 @@ struct BacklogRow {
     status: String,
     assignee_id: Option<i64>,
     due_date: Option<NaiveDate>,
+    rank: i64,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -56,7 +57,7 @@ struct BacklogRow {
 
 const BACKLOG_SELECT: &str =
     "SELECT id, project_id, kind, title, description, status, assignee_id, \
-     due_date, version, created_at, updated_at FROM backlog_items";
+     due_date, COALESCE(rank, id) AS rank, version, created_at, updated_at FROM backlog_items";
 
 impl TryFrom<BacklogRow> for BacklogItem {
     type Error = ServiceError;
@@ -74,6 +75,7 @@ impl TryFrom<BacklogRow> for BacklogItem {
             status: row.status.parse().map_err(corrupt)?,
             assignee_id: row.assignee_id,
             due_date: row.due_date,
+            rank: row.rank,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -107,6 +109,7 @@ writes! {
         actor: &Actor,
     ) -> BacklogItem;
     fn delete_backlog_item(id: i64, actor: &Actor) -> ();
+    fn shift_backlog_item(id: i64, up: bool, actor: &Actor) -> BacklogItem;
 }
 
 impl Tx {
@@ -241,6 +244,65 @@ impl Tx {
             self,
             actor,
             "backlog.update",
+            Some(("backlog_item", id)),
+            &detail,
+        )
+        .await?;
+        self.backlog_item(id).await
+    }
+
+    /// Moves an item one place up (or down) in its project's order: it trades ranks with its
+    /// neighbour. At the top (or bottom) nothing changes. Audited as `backlog.move`.
+    pub async fn shift_backlog_item(
+        &mut self,
+        id: i64,
+        up: bool,
+        actor: &Actor,
+    ) -> ServiceResult<BacklogItem> {
+        let item = self.backlog_item(id).await?;
+        let sql = if up {
+            format!("{BACKLOG_SELECT} WHERE project_id = $1 AND (COALESCE(rank, id) < $2 OR (COALESCE(rank, id) = $2 AND id < $3)) ORDER BY COALESCE(rank, id) DESC, id DESC LIMIT 1")
+        } else {
+            format!("{BACKLOG_SELECT} WHERE project_id = $1 AND (COALESCE(rank, id) > $2 OR (COALESCE(rank, id) = $2 AND id > $3)) ORDER BY COALESCE(rank, id), id LIMIT 1")
+        };
+        let neighbour: Option<BacklogRow> = on_db!(self, c => {
+            sqlx::query_as::<_, BacklogRow>(&sql)
+                .bind(item.project_id)
+                .bind(item.rank)
+                .bind(item.id)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        let Some(neighbour) = neighbour else {
+            return Ok(item);
+        };
+        // Equal ranks (never moved, or a tie) get distinct ones, in the order shown.
+        let (mine, theirs) = if neighbour.rank == item.rank {
+            if up {
+                (item.rank - 1, item.rank)
+            } else {
+                (item.rank + 1, item.rank)
+            }
+        } else {
+            (neighbour.rank, item.rank)
+        };
+        let at = now();
+        for (target, rank) in [(item.id, mine), (neighbour.id, theirs)] {
+            on_db!(self, c => {
+                sqlx::query("UPDATE backlog_items SET rank = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                    .bind(rank)
+                    .bind(at)
+                    .bind(target)
+                    .execute(&mut *c)
+                    .await
+                    .map(|done| done.rows_affected())
+            })?;
+        }
+        let detail = serde_json::json!({ "direction": if up { "up" } else { "down" }, "swapped_with": neighbour.id });
+        audit::write(
+            self,
+            actor,
+            "backlog.move",
             Some(("backlog_item", id)),
             &detail,
         )

@@ -1,6 +1,9 @@
 //! `/admin` (admins only): users, teams, the audit log viewer and the running settings; and
 //! `/profile`, where everyone edits their own name, email, theme and language.
 
+mod teams;
+mod users;
+
 use crate::ui::{LoadError, PageTitle, SkeletonRows, TabLinks};
 use chrono::{DateTime, Utc};
 use domain::UserProfile;
@@ -25,44 +28,12 @@ pub struct AuditRow {
     pub outcome: String,
 }
 
-/// A team and its members' usernames.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TeamRow {
-    pub id: i64,
-    pub name: String,
-    pub members: Vec<String>,
-}
-
 /// What uHub runs with, for the settings tab (nothing secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub time_zone: String,
     pub metrics_interval_seconds: u64,
     pub public_url: String,
-}
-
-#[server(prefix = "/sfn", endpoint = "admin/users")]
-pub async fn admin_users() -> Result<Vec<UserProfile>, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    services::users::list(&hub, &caller)
-        .await?
-        .into_iter()
-        .map(|user| user.profile().map_err(AppError::from))
-        .collect()
-}
-
-#[server(prefix = "/sfn", endpoint = "admin/teams")]
-pub async fn admin_teams() -> Result<Vec<TeamRow>, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    Ok(services::teams::list(&hub, &caller)
-        .await?
-        .into_iter()
-        .map(|team| TeamRow {
-            id: team.id,
-            name: team.name,
-            members: team.members.into_iter().map(|m| m.username).collect(),
-        })
-        .collect())
 }
 
 /// A page of the audit log, newest first, before the row `before`; `action` is an exact action
@@ -130,67 +101,11 @@ pub fn AdminPage() -> impl IntoView {
         </div>
         <TabLinks base="/admin".to_owned() tabs current=tab/>
         {move || match tab.get().as_str() {
-            "teams" => view! { <TeamsTab/> }.into_any(),
+            "teams" => view! { <teams::TeamsTab/> }.into_any(),
             "audit" => view! { <AuditTab/> }.into_any(),
             "settings" => view! { <SettingsTab/> }.into_any(),
-            _ => view! { <UsersTab/> }.into_any(),
+            _ => view! { <users::UsersTab/> }.into_any(),
         }}
-    }
-}
-
-#[component]
-fn UsersTab() -> impl IntoView {
-    let users = Resource::new(|| (), |_| admin_users());
-    view! {
-        <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(list) => view! {
-                        <table class="table" data-testid="admin-users">
-                            <thead><tr><th scope="col">{t("Name")}</th><th scope="col">{t("Username")}</th><th scope="col">{t("Role")}</th><th scope="col">{t("Email")}</th><th scope="col">{t("Status")}</th></tr></thead>
-                            <tbody>
-                                {list.into_iter().map(|user| view! {
-                                    <tr id=format!("user-{}", user.id)>
-                                        <td class="cell-with-avatar"><Avatar name=user.display_name.clone() small=true/>{user.display_name.clone()}</td>
-                                        <td class="mono small">{user.username.clone()}</td>
-                                        <td><span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span></td>
-                                        <td class="small">{user.email.clone().unwrap_or_else(|| "—".into())}</td>
-                                        <td>{if user.is_active { t("active") } else { t("deactivated") }}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                        <p class="muted small">{t("Users are created, changed and deactivated through the API (/api/v1/users); see the API reference.")}</p>
-                    }.into_any(),
-                    Err(error) => view! { <LoadError title=t("The users could not be loaded") error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn TeamsTab() -> impl IntoView {
-    let teams = Resource::new(|| (), |_| admin_teams());
-    view! {
-        <Suspense fallback=|| view! { <SkeletonRows count=3/> }>
-            {move || Suspend::new(async move {
-                match teams.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No team yet.")}</p> }.into_any(),
-                    Ok(list) => view! {
-                        <ul class="lines">
-                            {list.into_iter().map(|team| view! {
-                                <li class="line">
-                                    <span class="line__title">{team.name}</span>
-                                    <span class="muted small">{team.members.join(", ")}</span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(error) => view! { <LoadError title=t("The teams could not be loaded") error/> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }
 

@@ -1,0 +1,250 @@
+//! What a job runs, in the job editor: one small form per kind of action (a script of the
+//! scripts directory, a container, a webhook call), and the one-line summary pages show.
+//! Kinds to come (repository scripts, Ansible, Terraform, kubectl) add a variant here.
+
+use std::collections::BTreeMap;
+
+use domain::JobAction;
+use leptos::prelude::*;
+
+use super::data::scripts;
+use crate::i18n::t;
+
+/// The kind of action the editor shows; `none` makes a job that is only planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionKind {
+    None,
+    Script,
+    Container,
+    Webhook,
+}
+
+impl ActionKind {
+    const ALL: [ActionKind; 4] = [
+        ActionKind::None,
+        ActionKind::Script,
+        ActionKind::Container,
+        ActionKind::Webhook,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            ActionKind::None => "none",
+            ActionKind::Script => "script",
+            ActionKind::Container => "container",
+            ActionKind::Webhook => "webhook",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            ActionKind::None => t("Nothing (planned only)"),
+            ActionKind::Script => t("Script"),
+            ActionKind::Container => t("Container"),
+            ActionKind::Webhook => t("Webhook / CI pipeline"),
+        }
+    }
+
+    pub fn from_action(action: &JobAction) -> Self {
+        match action {
+            JobAction::Script { .. } => ActionKind::Script,
+            JobAction::Container { .. } => ActionKind::Container,
+            JobAction::Webhook { .. } => ActionKind::Webhook,
+        }
+    }
+
+    /// The backend that runs this kind.
+    pub fn backend(self) -> Option<domain::ExecutionBackend> {
+        match self {
+            ActionKind::None => None,
+            ActionKind::Script => Some(domain::ExecutionBackend::Local),
+            ActionKind::Container => Some(domain::ExecutionBackend::Docker),
+            ActionKind::Webhook => Some(domain::ExecutionBackend::Webhook),
+        }
+    }
+}
+
+/// The editor's fields for every kind at once: switching kinds keeps what was typed.
+#[derive(Clone, Copy)]
+pub struct ActionFields {
+    pub kind: RwSignal<ActionKind>,
+    script: RwSignal<String>,
+    args: RwSignal<String>,
+    image: RwSignal<String>,
+    command: RwSignal<String>,
+    git_ref: RwSignal<String>,
+    inputs: RwSignal<String>,
+}
+
+/// One argument per line (blank lines dropped): no shell splitting, so nothing gets quoted wrong.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl ActionFields {
+    pub fn from(action: Option<&JobAction>) -> Self {
+        let fields = ActionFields {
+            kind: RwSignal::new(ActionKind::None),
+            script: RwSignal::new(String::new()),
+            args: RwSignal::new(String::new()),
+            image: RwSignal::new(String::new()),
+            command: RwSignal::new(String::new()),
+            git_ref: RwSignal::new(String::new()),
+            inputs: RwSignal::new(String::new()),
+        };
+        match action {
+            None => {}
+            Some(JobAction::Script { path, args }) => {
+                fields.kind.set(ActionKind::Script);
+                fields.script.set(path.clone());
+                fields.args.set(args.join("\n"));
+            }
+            Some(JobAction::Container { image, command }) => {
+                fields.kind.set(ActionKind::Container);
+                fields.image.set(image.clone());
+                fields.command.set(command.join("\n"));
+            }
+            Some(JobAction::Webhook { git_ref, inputs }) => {
+                fields.kind.set(ActionKind::Webhook);
+                fields.git_ref.set(git_ref.clone().unwrap_or_default());
+                fields.inputs.set(
+                    inputs
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                );
+            }
+        }
+        fields
+    }
+
+    /// The action as it stands (the server checks it again: paths, image names, inputs).
+    pub fn action(&self) -> Option<JobAction> {
+        match self.kind.get_untracked() {
+            ActionKind::None => None,
+            ActionKind::Script => Some(JobAction::Script {
+                path: self.script.get_untracked().trim().to_owned(),
+                args: lines(&self.args.get_untracked()),
+            }),
+            ActionKind::Container => Some(JobAction::Container {
+                image: self.image.get_untracked().trim().to_owned(),
+                command: lines(&self.command.get_untracked()),
+            }),
+            ActionKind::Webhook => {
+                let inputs: BTreeMap<String, String> = lines(&self.inputs.get_untracked())
+                    .into_iter()
+                    .map(|line| match line.split_once('=') {
+                        Some((k, v)) => (k.trim().to_owned(), v.trim().to_owned()),
+                        None => (line, String::new()),
+                    })
+                    .collect();
+                let git_ref = self.git_ref.get_untracked().trim().to_owned();
+                Some(JobAction::Webhook {
+                    git_ref: (!git_ref.is_empty()).then_some(git_ref),
+                    inputs,
+                })
+            }
+        }
+    }
+}
+
+/// The action part of the job editor.
+#[component]
+pub fn ActionEditor(
+    fields: ActionFields,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
+    let kind = fields.kind;
+    view! {
+        <fieldset class="fieldset" data-testid="action-editor">
+            <legend>{t("What it runs")}</legend>
+            <div class="segmented" role="radiogroup" aria-label=t("Kind of action")>
+                {ActionKind::ALL.map(|option| view! {
+                    <label class="segmented__option">
+                        <input type="radio" name="action-kind" value=option.key()
+                            prop:checked=move || kind.get() == option
+                            on:change=move |_| kind.set(option)/>
+                        <span>{option.label()}</span>
+                    </label>
+                }).collect_view()}
+            </div>
+            {move || match kind.get() {
+                ActionKind::None => view! {
+                    <p class="muted small">{t("A job without an action is planned on the calendar but cannot be launched.")}</p>
+                }.into_any(),
+                ActionKind::Script => view! { <ScriptFields fields error/> }.into_any(),
+                ActionKind::Container => view! {
+                    <label class="field">
+                        <span class="small muted">{t("Image (present on the Docker engine: uHub pulls nothing)")}</span>
+                        <input class="input mono" name="image" autocomplete="off" placeholder="registry.example.org/tools:1.4"
+                            prop:value=move || fields.image.get() on:input=move |ev| fields.image.set(event_target_value(&ev))/>
+                        <crate::ui::FieldError error field="action.image"/>
+                    </label>
+                    <label class="field">
+                        <span class="small muted">{t("Command, one argument per line (empty: the image's own)")}</span>
+                        <textarea class="input textarea mono" name="command" rows="3"
+                            prop:value=move || fields.command.get() on:input=move |ev| fields.command.set(event_target_value(&ev))></textarea>
+                        <crate::ui::FieldError error field="action.command"/>
+                    </label>
+                    <p class="muted small">{t("CPU, memory, process and network limits come from the project's execution settings.")}</p>
+                }.into_any(),
+                ActionKind::Webhook => view! {
+                    <label class="field">
+                        <span class="small muted">{t("Git ref (branch or tag) the pipeline runs on")}</span>
+                        <input class="input mono" name="ref" autocomplete="off" placeholder="main"
+                            prop:value=move || fields.git_ref.get() on:input=move |ev| fields.git_ref.set(event_target_value(&ev))/>
+                    </label>
+                    <label class="field">
+                        <span class="small muted">{t("Inputs, one name=value per line")}</span>
+                        <textarea class="input textarea mono" name="inputs" rows="3"
+                            prop:value=move || fields.inputs.get() on:input=move |ev| fields.inputs.set(event_target_value(&ev))></textarea>
+                        <crate::ui::FieldError error field="action.inputs"/>
+                    </label>
+                    <p class="muted small">{t("The target, its preset (generic, GitHub Actions, GitLab) and its key are the project's execution settings.")}</p>
+                }.into_any(),
+            }}
+        </fieldset>
+    }
+}
+
+/// A script of the scripts directory, picked from its listing, and its arguments.
+#[component]
+fn ScriptFields(fields: ActionFields, error: RwSignal<Option<crate::AppError>>) -> impl IntoView {
+    let listing = LocalResource::new(scripts);
+    view! {
+        <label class="field">
+            <span class="small muted">{t("Script (in the scripts directory)")}</span>
+            <input class="input mono" name="script" list="script-choices" autocomplete="off" placeholder="deploy.sh"
+                data-testid="script-path"
+                prop:value=move || fields.script.get() on:input=move |ev| fields.script.set(event_target_value(&ev))/>
+            <datalist id="script-choices">
+                {move || listing.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|script| view! {
+                    <option value=script.path.clone()>{if script.executable { String::new() } else { t("not executable").to_owned() }}</option>
+                }).collect_view()}
+            </datalist>
+            <crate::ui::FieldError error field="action.path"/>
+            {move || match listing.get() {
+                Some(Ok(list)) if list.is_empty() => Some(view! {
+                    <span class="small muted">{t("The scripts directory is empty: put scripts in UHUB_SCRIPTS_DIR on the server.")}</span>
+                }.into_any()),
+                Some(Ok(list)) => {
+                    let chosen = fields.script.get();
+                    list.iter().find(|s| s.path == chosen && !s.executable).map(|_| view! {
+                        <span class="small field__warning">{t("This file is not executable: the run will fail until it is (chmod +x).")}</span>
+                    }.into_any())
+                }
+                _ => None,
+            }}
+        </label>
+        <label class="field">
+            <span class="small muted">{t("Arguments, one per line")}</span>
+            <textarea class="input textarea mono" name="args" rows="2"
+                prop:value=move || fields.args.get() on:input=move |ev| fields.args.set(event_target_value(&ev))></textarea>
+        </label>
+    }
+}

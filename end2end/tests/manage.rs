@@ -1,0 +1,620 @@
+//! Browser tests of running uHub from its pages alone (issue 22): a job made runnable and run
+//! from the UI, a production environment and a scoped secret added on the project sheet, a user
+//! created with a one-time password, a month-view keyboard move saved, the navigation drawer at
+//! phone width, and no HTTP 5xx nor console error on any main page — signed out, and as each
+//! role in dark and light, English and French.
+
+use std::time::Duration;
+
+use end2end::{
+    browser_log, devtools, eventually, hydrated, log_in, log_out, screenshot, submit_form,
+    wait_for_path, with_browser_and_scripts, with_demo, TestResult,
+};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::key::Key;
+use fantoccini::{Client, Locator};
+use services::storage::{Actor, ProfileChanges};
+
+/// The demo data on SQLite, uhub running scripts from `scripts`, and a fresh Chromium.
+async fn with_demo_scripts<F, Fut>(scripts: &std::path::Path, scenario: F) -> TestResult
+where
+    F: FnOnce(Client, String, services::Storage) -> Fut,
+    Fut: std::future::Future<Output = TestResult>,
+{
+    let storage = services::testing::TestStorage::new(services::testing::TestEngine::Sqlite).await;
+    let today = chrono::Utc::now().date_naive();
+    services::seed::load_demo(&storage.storage, today, &Actor::system()).await?;
+    with_browser_and_scripts(&storage.storage, scripts, scenario).await
+}
+
+async fn project_named(storage: &services::Storage, name: &str) -> TestResult<i64> {
+    Ok(storage
+        .list_project_summaries()
+        .await?
+        .into_iter()
+        .find(|p| p.name == name)
+        .map(|p| p.id)
+        .ok_or_else(|| format!("the demo project {name}"))?)
+}
+
+async fn wait_for(client: &Client, css: &str) -> TestResult<fantoccini::elements::Element> {
+    Ok(client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("{css} never showed: {e}"))?)
+}
+
+async fn text_of(client: &Client, css: &str) -> TestResult<String> {
+    Ok(wait_for(client, css).await?.text().await?)
+}
+
+/// Types `value` into the field `css` (emptied first).
+async fn fill(client: &Client, css: &str, value: &str) -> TestResult {
+    let input = wait_for(client, css).await?;
+    input.clear().await?;
+    input.send_keys(value).await?;
+    Ok(())
+}
+
+/// Presses keys on whatever has the focus, as a person does.
+async fn press(client: &Client, keys: &[char]) -> TestResult {
+    let mut actions = KeyActions::new("keyboard".into());
+    for key in keys {
+        actions = actions
+            .then(KeyAction::Down { value: *key })
+            .then(KeyAction::Up { value: *key });
+    }
+    client.perform_actions(actions).await?;
+    Ok(())
+}
+
+/// A project's execution backend set on its settings tab, a job planned with the new-job form,
+/// given a script action picked from the scripts directory, launched from its page, and its log
+/// followed to the end — no API call, no database write by the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_made_runnable_and_run_from_the_ui_alone() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let scripts = tempfile::tempdir()?;
+    let script = scripts.path().join("hello.sh");
+    std::fs::write(&script, "#!/bin/sh\necho \"hello from the job editor\"\n")?;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
+    with_demo_scripts(scripts.path(), |client, base, storage| async move {
+        let project_id = project_named(&storage, "Projet Pilote App X").await?;
+        log_in(
+            &client,
+            &base,
+            "demo-admin",
+            &format!("/projects/{project_id}?tab=settings"),
+        )
+        .await?;
+        let form = wait_for(&client, "[data-testid=execution-settings]").await?;
+        form.find(Locator::Css("select[name=execution_backend]"))
+            .await?
+            .select_by_value("local")
+            .await?;
+        client
+            .find(Locator::Css("[data-testid=save-execution]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the backend saved", Duration::from_secs(20), || async {
+            let project = storage.project_summary(project_id).await?;
+            Ok(project.execution_backend == Some(domain::ExecutionBackend::Local))
+        })
+        .await?;
+
+        client
+            .goto(&format!("{base}/jobs/new?project={project_id}"))
+            .await?;
+        hydrated(&client).await?;
+        fill(
+            &client,
+            "[data-testid=job-title-input]",
+            "Say hello from the editor",
+        )
+        .await?;
+        wait_for(&client, "[data-testid=job-type]")
+            .await?
+            .select_by_value("ops")
+            .await?;
+        eventually(
+            "the project's environments",
+            Duration::from_secs(10),
+            || async {
+                Ok(!client
+                    .find_all(Locator::Css(
+                        "[data-testid=job-environment] option[value=dev]",
+                    ))
+                    .await?
+                    .is_empty())
+            },
+        )
+        .await?;
+        client
+            .find(Locator::Css("[data-testid=job-environment]"))
+            .await?
+            .select_by_value("dev")
+            .await?;
+        client
+            .find(Locator::Css("input[name=action-kind][value=script]"))
+            .await?
+            .click()
+            .await?;
+        // The picker lists the scripts directory.
+        eventually(
+            "the scripts in the picker",
+            Duration::from_secs(10),
+            || async {
+                Ok(!client
+                    .find_all(Locator::Css("#script-choices option[value='hello.sh']"))
+                    .await?
+                    .is_empty())
+            },
+        )
+        .await?;
+        fill(&client, "[data-testid=script-path]", "hello.sh").await?;
+        screenshot(&client, "job-editor").await?;
+        client
+            .find(Locator::Css("[data-testid=job-save]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the new job's page", Duration::from_secs(20), || async {
+            let path = client.current_url().await?.path().to_owned();
+            Ok(path.starts_with("/jobs/") && path != "/jobs/new")
+        })
+        .await?;
+        assert_eq!(
+            text_of(&client, "[data-testid=job-title]").await?,
+            "Say hello from the editor"
+        );
+        assert!(text_of(&client, "[data-testid=job-action]")
+            .await?
+            .contains("hello.sh"));
+        wait_for(&client, "[data-testid=launch]")
+            .await?
+            .click()
+            .await?;
+        eventually("the run page", Duration::from_secs(20), || async {
+            Ok(client.current_url().await?.path().starts_with("/runs/"))
+        })
+        .await?;
+        wait_for(&client, "[data-status=success]").await?;
+        let log = text_of(&client, "[data-testid=run-log]").await?;
+        assert!(log.contains("hello from the job editor"), "{log}");
+        Ok(())
+    })
+    .await
+}
+
+/// On the project sheet: a production environment added on the environments tab, then a secret
+/// reaching only that environment's runs set on the secrets tab; its value never comes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_production_environment_and_a_scoped_secret_from_the_project_sheet() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        let project_id = project_named(&storage, "Projet Pilote App X").await?;
+        log_in(
+            &client,
+            &base,
+            "demo-admin",
+            &format!("/projects/{project_id}?tab=environments"),
+        )
+        .await?;
+        wait_for(&client, "[data-testid=add-environment]").await?;
+        fill(&client, "input[name=environment-name]", "preprod-eu").await?;
+        client
+            .find(Locator::Css(
+                "[data-testid=add-environment] input[name=is_production]",
+            ))
+            .await?
+            .click()
+            .await?;
+        client
+            .find(Locator::Css(
+                "[data-testid=add-environment] button[type=submit]",
+            ))
+            .await?
+            .click()
+            .await?;
+        eventually(
+            "the new environment listed",
+            Duration::from_secs(20),
+            || async {
+                Ok(text_of(&client, "[data-testid=environments]")
+                    .await?
+                    .contains("preprod-eu"))
+            },
+        )
+        .await?;
+        let environments = storage.list_environments(project_id).await?;
+        let added = environments
+            .iter()
+            .find(|e| e.name == "preprod-eu")
+            .ok_or("preprod-eu is stored")?;
+        assert!(added.is_production, "flagged production");
+
+        client
+            .goto(&format!("{base}/projects/{project_id}?tab=secrets"))
+            .await?;
+        hydrated(&client).await?;
+        wait_for(&client, "[data-testid=set-secret]").await?;
+        fill(&client, "input[name=secret-name]", "DB_PASSWORD").await?;
+        wait_for(&client, "select[name=secret-environment]")
+            .await?
+            .select_by_value("preprod-eu")
+            .await?;
+        fill(&client, "input[name=secret-value]", "never-shown-value-42").await?;
+        client
+            .find(Locator::Css("[data-testid=set-secret] button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        eventually(
+            "the secret listed with its scope",
+            Duration::from_secs(20),
+            || async {
+                let row = client
+                    .find(Locator::Css(
+                        "[data-testid=secrets] tr[data-secret=DB_PASSWORD]",
+                    ))
+                    .await?
+                    .text()
+                    .await?;
+                Ok(row.contains("preprod-eu"))
+            },
+        )
+        .await?;
+        screenshot(&client, "project-secrets").await?;
+        // Reloaded, the page holds the name and scope, never the value.
+        client.refresh().await?;
+        hydrated(&client).await?;
+        wait_for(&client, "[data-testid=secrets] tr[data-secret=DB_PASSWORD]").await?;
+        let source = client.source().await?;
+        assert!(
+            !source.contains("never-shown-value-42"),
+            "the value is not in the page"
+        );
+        Ok(())
+    })
+    .await
+}
+
+/// An admin creates a user on `/admin`; the one-time password shown once lets the person in,
+/// and the first thing asked is a password of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_gets_a_one_time_password_and_must_change_it() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        log_in(&client, &base, "demo-admin", "/admin").await?;
+        wait_for(&client, "[data-testid=new-user]")
+            .await?
+            .click()
+            .await?;
+        wait_for(&client, "[data-testid=new-user-form]").await?;
+        fill(
+            &client,
+            "[data-testid=new-user-form] input[name=username]",
+            "newcomer",
+        )
+        .await?;
+        fill(
+            &client,
+            "[data-testid=new-user-form] input[name=display_name]",
+            "Nadia Newcomer",
+        )
+        .await?;
+        client
+            .find(Locator::Css("select[name=new-user-role]"))
+            .await?
+            .select_by_value("dev")
+            .await?;
+        client
+            .find(Locator::Css("[data-testid=create-user]"))
+            .await?
+            .click()
+            .await?;
+        let password = text_of(
+            &client,
+            "[data-testid=one-time-password] .one-time-password",
+        )
+        .await?;
+        assert!(
+            password.trim().len() >= 12,
+            "a strong one-time password: {password:?}"
+        );
+        screenshot(&client, "admin-one-time-password").await?;
+        let user = storage
+            .user_by_username("newcomer")
+            .await?
+            .ok_or("the user is stored")?;
+        assert!(user.must_change_password, "the password must be changed");
+        assert_eq!(user.role, "dev");
+
+        log_out(&client).await?;
+        submit_form(
+            &client,
+            "/login",
+            &[("username", "newcomer"), ("password", password.trim())],
+        )
+        .await?;
+        wait_for_path(&client, "/account/password").await?;
+        Ok(())
+    })
+    .await
+}
+
+/// In the month view, a focused job moved one day with → and Enter is saved (the focus stays
+/// on the job while the month redraws).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_month_keyboard_move_is_saved() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        use chrono::Datelike;
+        let project_id = project_named(&storage, "Projet Pilote App X").await?;
+        let today = chrono::Utc::now().date_naive();
+        // The 10th of this month, a Wednesday or not: the 11th is in the same month.
+        let day = today.with_day(10).ok_or("a 10th")?;
+        let start = day.and_hms_opt(10, 0, 0).ok_or("10:00")?.and_utc();
+        let job = storage
+            .create_job(
+                &services::storage::NewJob::planned(
+                    project_id,
+                    "Keyboard move",
+                    domain::JobType::Ops,
+                    Some("dev"),
+                    start,
+                ),
+                &Actor::system(),
+            )
+            .await?;
+        log_in(
+            &client,
+            &base,
+            "demo-admin",
+            &format!("/calendar?view=month&date={}", day.format("%Y-%m-%d")),
+        )
+        .await?;
+        wait_for(&client, "[data-interactive]").await?;
+        let pill = format!(".cal-event[data-job-id=\"{}\"]", job.id);
+        client
+            .execute(
+                &format!("document.querySelector('{pill}').focus(); return null;"),
+                vec![],
+            )
+            .await?;
+        press(&client, &[Key::Right.into()]).await?;
+        // The preview shows the job on the 11th, and the focus is still on it.
+        eventually("the preview on the next day", Duration::from_secs(10), || async {
+            let focused = client
+                .execute(
+                    "const a = document.activeElement; const cell = a && a.closest('[data-date]');
+                     return [a ? a.getAttribute('data-job-id') : null, cell ? cell.dataset.date : null];",
+                    vec![],
+                )
+                .await?;
+            Ok(focused
+                == serde_json::json!([
+                    job.id.to_string(),
+                    (day + chrono::Duration::days(1)).format("%Y-%m-%d").to_string()
+                ]))
+        })
+        .await?;
+        press(&client, &[Key::Enter.into()]).await?;
+        eventually("the move saved", Duration::from_secs(20), || async {
+            let stored = storage.job(job.id).await?;
+            Ok(stored.planned_start == start + chrono::Duration::days(1))
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// At 390 × 844 the ☰ button opens the navigation drawer, a link in it navigates and closes
+/// it; the calendar opens on the agenda, its filters folded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_drawer_and_the_calendar_at_phone_width() -> TestResult {
+    with_demo(|client, base, _storage| async move {
+        devtools(
+            &client,
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+        )
+        .await?;
+        log_in(&client, &base, "demo-ops", "/").await?;
+        wait_for(&client, "[data-testid=dashboard]").await?;
+        let sidebar_right = "return document.querySelector('.sidebar').getBoundingClientRect().right;";
+        let hidden = client.execute(sidebar_right, vec![]).await?;
+        assert!(hidden.as_f64().is_some_and(|right| right <= 0.5), "the drawer starts closed: {hidden}");
+        let menu = wait_for(&client, ".topbar__menu").await?;
+        assert!(menu.is_displayed().await?, "the ☰ button shows at phone width");
+        menu.click().await?;
+        eventually("the drawer open", Duration::from_secs(10), || async {
+            let right = client.execute(sidebar_right, vec![]).await?;
+            Ok(right.as_f64().is_some_and(|right| right > 200.0))
+        })
+        .await?;
+        screenshot(&client, "phone-drawer").await?;
+        client
+            .find(Locator::Css(".sidebar a.nav__link[href='/projects']"))
+            .await?
+            .click()
+            .await?;
+        wait_for_path(&client, "/projects").await?;
+        eventually("the drawer closed", Duration::from_secs(10), || async {
+            let right = client.execute(sidebar_right, vec![]).await?;
+            Ok(right.as_f64().is_some_and(|right| right <= 0.5))
+        })
+        .await?;
+        let width = client
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await?;
+        assert!(width.as_f64().is_some_and(|w| w <= 390.0), "no sideways scroll: {width}");
+
+        client.goto(&format!("{base}/calendar")).await?;
+        hydrated(&client).await?;
+        eventually("the agenda on a phone", Duration::from_secs(20), || async {
+            Ok(!client.find_all(Locator::Css(".agenda, [data-testid=agenda]")).await?.is_empty())
+        })
+        .await?;
+        let filters = wait_for(&client, "#calendar-filters").await?;
+        assert!(!filters.is_displayed().await?, "the filters are folded");
+        client
+            .find(Locator::Css("[data-testid=filters-toggle]"))
+            .await?
+            .click()
+            .await?;
+        eventually("the filters unfolded", Duration::from_secs(10), || async {
+            Ok(client.find(Locator::Css("#calendar-filters")).await?.is_displayed().await?)
+        })
+        .await?;
+        screenshot(&client, "phone-calendar").await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Every response of status 500 or more the page loaded since the last read, as `url status`.
+fn server_errors(entries: &[serde_json::Value]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|entry| entry.get("message")?.as_str())
+        .filter_map(|message| serde_json::from_str::<serde_json::Value>(message).ok())
+        .filter(|message| {
+            message.pointer("/message/method").and_then(|m| m.as_str())
+                == Some("Network.responseReceived")
+        })
+        .filter_map(|message| {
+            let status = message
+                .pointer("/message/params/response/status")?
+                .as_f64()?;
+            let url = message.pointer("/message/params/response/url")?.as_str()?;
+            (status >= 500.0).then(|| format!("{url} {status}"))
+        })
+        .collect()
+}
+
+/// The console errors since the last read.
+async fn console_errors(client: &Client) -> TestResult<Vec<String>> {
+    Ok(browser_log(client, "browser")
+        .await?
+        .into_iter()
+        .filter(|entry| entry.get("level").and_then(|l| l.as_str()) == Some("SEVERE"))
+        .map(|entry| {
+            entry
+                .get("message")
+                .map(|m| m.to_string())
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// Loads `path`, waits until it is hydrated, and reports its 5xx answers and console errors
+/// (`allowed` names a console message that is expected, such as the 404 of a missing page).
+async fn check_page(
+    client: &Client,
+    base: &str,
+    path: &str,
+    allowed: Option<&str>,
+    report: &mut Vec<String>,
+) -> TestResult {
+    client.goto(&format!("{base}{path}")).await?;
+    if let Err(error) = hydrated(client).await {
+        report.push(format!("{path}: never hydrated ({error})"));
+    }
+    // A moment for the page's own requests (server functions, streams) to answer.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let errors = server_errors(&browser_log(client, "performance").await?);
+    let console: Vec<String> = console_errors(client)
+        .await?
+        .into_iter()
+        .filter(|message| allowed.is_none_or(|allowed| !message.contains(allowed)))
+        .collect();
+    if !errors.is_empty() || !console.is_empty() {
+        report.push(format!("{path}: 5xx {errors:?}; console {console:?}"));
+    }
+    Ok(())
+}
+
+/// No page answers 5xx nor logs a console error: the login page signed out, then every main
+/// page and an address that leads nowhere (its 404 page hydrates and speaks the user's
+/// language) as each role, in dark and light, English and French.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_server_error_nor_console_error_on_any_main_page() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        let project_id = project_named(&storage, "Projet Pilote App X").await?;
+        let job_id = storage
+            .list_jobs(&services::storage::JobFilter::default(), 1)
+            .await?
+            .first()
+            .map(|j| j.id)
+            .ok_or("a demo job")?;
+        let mut report = Vec::new();
+        client.goto(&format!("{base}/login")).await?;
+        browser_log(&client, "browser").await?;
+        browser_log(&client, "performance").await?;
+        check_page(&client, &base, "/login", None, &mut report).await?;
+
+        let pages = [
+            "/".to_owned(),
+            "/calendar?view=week".to_owned(),
+            "/projects".to_owned(),
+            format!("/projects/{project_id}?tab=settings"),
+            format!("/jobs/{job_id}"),
+            "/jobs/new".to_owned(),
+            "/incidents".to_owned(),
+            "/server".to_owned(),
+            "/profile".to_owned(),
+        ];
+        for username in ["demo-admin", "demo-projets", "demo-dev", "demo-ops"] {
+            let user = storage
+                .user_by_username(username)
+                .await?
+                .ok_or("a demo user")?;
+            log_in(&client, &base, username, "/").await?;
+            for (theme, locale) in [("dark", "en"), ("light", "fr"), ("light", "en"), ("dark", "fr")] {
+                storage
+                    .update_profile(
+                        user.id,
+                        &ProfileChanges {
+                            theme: Some(theme.into()),
+                            locale: Some(locale.into()),
+                            ..ProfileChanges::default()
+                        },
+                        &Actor::system(),
+                    )
+                    .await?;
+                let mut visited = pages.to_vec();
+                if username == "demo-admin" {
+                    visited.push("/admin".into());
+                    visited.push("/admin?tab=teams".into());
+                }
+                for path in &visited {
+                    let before = report.len();
+                    check_page(&client, &base, path, None, &mut report).await?;
+                    for line in &mut report[before..] {
+                        *line = format!("{username} {theme} {locale} {line}");
+                    }
+                }
+                // An address that leads nowhere: the 404 page, hydrated, in the user's language
+                // (the document's own 404 is the one console message expected).
+                check_page(&client, &base, "/no/such/page", Some("404"), &mut report).await?;
+                let not_found = text_of(&client, "h1").await?;
+                let expected = if locale == "fr" {
+                    "Rien n’existe à cette adresse"
+                } else {
+                    "Nothing lives at this address"
+                };
+                assert_eq!(not_found, expected, "{username} {theme} {locale}");
+                let lang = client
+                    .execute("return document.documentElement.lang + ' ' + document.documentElement.dataset.theme;", vec![])
+                    .await?;
+                assert_eq!(lang, serde_json::json!(format!("{locale} {theme}")));
+            }
+            log_out(&client).await?;
+        }
+        assert!(report.is_empty(), "pages with errors:\n{}", report.join("\n"));
+        Ok(())
+    })
+    .await
+}
