@@ -6,6 +6,7 @@ BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM tha
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
 FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
+WEBHOOKS_EXAMPLES_VERSION="7.6.1" # npm @octokit/webhooks-examples: real GitHub webhook payloads
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
 # Cleanups to run when the calling script ends, whatever happens (one EXIT trap runs them all).
@@ -103,6 +104,13 @@ npm_tool_file() {
 ensure_axe() {
   UHUB_TEST_AXE="$(npm_tool_file axe-core "$AXE_CORE_VERSION" axe.min.js)" || exit 1
   export UHUB_TEST_AXE
+}
+
+# GitHub's real webhook payloads (push, pull_request, workflow_run…) from npm, for the Git
+# webhook tests; exports UHUB_TEST_GITHUB_EXAMPLES (the path of api.github.com/index.json).
+ensure_github_examples() {
+  UHUB_TEST_GITHUB_EXAMPLES="$(npm_tool_file @octokit/webhooks-examples "$WEBHOOKS_EXAMPLES_VERSION" api.github.com/index.json)" || exit 1
+  export UHUB_TEST_GITHUB_EXAMPLES
 }
 
 # FullCalendar from npm for the calendar benchmark, which draws the same events with it;

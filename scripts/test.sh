@@ -11,6 +11,7 @@ ensure_wasm_tools
 ensure_test_services
 ensure_schemathesis
 ensure_axe
+ensure_github_examples
 
 say "cargo fmt --check"
 cargo fmt --all --check

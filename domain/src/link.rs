@@ -40,6 +40,10 @@ pub struct ProjectLink {
     pub default_branch: Option<String>,
     /// Kubernetes clusters only: the namespace uHub works in.
     pub namespace: Option<String>,
+    /// Git repositories only: the name of the project secret that signs the repository's
+    /// webhooks (`POST /api/v1/hooks/git/{id}`); never the secret itself.
+    #[serde(default)]
+    pub webhook_secret_name: Option<String>,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -618,3 +618,79 @@ async fn no_server_error_nor_console_error_on_any_main_page() -> TestResult {
     })
     .await
 }
+
+/// A job's page lists the commits linked to it (by a repository's webhook naming
+/// `UHUB-<id>`; the delivery itself is tested in `server/tests/git_hooks.rs` and `git_push.rs`),
+/// and the project's links tab shows where the repository's webhooks go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_shows_the_commits_that_name_it() -> TestResult {
+    with_demo(|client, base, storage| async move {
+        let project_id = project_named(&storage, "Projet Pilote App X").await?;
+        let job = storage
+            .create_job(
+                &services::storage::NewJob::planned(
+                    project_id,
+                    "Renew the certificates",
+                    domain::JobType::Ops,
+                    None,
+                    chrono::Utc::now(),
+                ),
+                &Actor::system(),
+            )
+            .await?;
+        let link = storage
+            .create_link(
+                &services::storage::NewLink {
+                    project_id,
+                    kind: domain::LinkKind::GitRepo,
+                    name: "app".into(),
+                    environment: None,
+                    location: "https://github.com/acme/app.git".into(),
+                    provider: None,
+                    default_branch: Some("main".into()),
+                    namespace: None,
+                    webhook_secret_name: Some("REPO_WEBHOOK_SECRET".into()),
+                },
+                &Actor::system(),
+            )
+            .await?;
+        let sha = "4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b";
+        storage
+            .link_code_change(&services::storage::NewCodeChange {
+                job_id: job.id,
+                link_id: link.id,
+                kind: domain::ChangeKind::Commit,
+                sha: Some(sha.into()),
+                number: None,
+                title: format!("Renew the certificates (UHUB-{})", job.id),
+                author: Some("Ada Ops".into()),
+                url: Some(format!("https://github.com/acme/app/commit/{sha}")),
+                at: chrono::Utc::now(),
+                source: domain::ChangeSource::Webhook,
+            })
+            .await?;
+        log_in(&client, &base, "demo-dev", &format!("/jobs/{}", job.id)).await?;
+        eventually("the linked commit", Duration::from_secs(20), || async {
+            let shown = text_of(&client, "[data-testid=job-changes]").await?;
+            Ok(shown.contains(&sha[..10]) && shown.contains(&format!("UHUB-{}", job.id)))
+        })
+        .await?;
+        screenshot(&client, "job-changes").await?;
+        client
+            .goto(&format!("{base}/projects/{project_id}?tab=links"))
+            .await?;
+        hydrated(&client).await?;
+        wait_for(&client, "[data-testid=deliveries] summary")
+            .await?
+            .click()
+            .await?;
+        eventually("the webhook address", Duration::from_secs(10), || async {
+            Ok(text_of(&client, "[data-testid=deliveries]")
+                .await?
+                .contains(&format!("/api/v1/hooks/git/{}", link.id)))
+        })
+        .await?;
+        Ok(())
+    })
+    .await
+}

@@ -254,6 +254,9 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .with_zone(config.timezone)
     .as_demo_instance(config.seed_demo)
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
+    // Repository links' bare mirrors live beside the database.
+    let mut state = state;
+    state.hub = state.hub.with_git_mirrors(data_dir.join("git"));
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();
     tracing::info!(%address, "uHub is listening on http://{address}");

@@ -13,6 +13,8 @@ mod crash;
 mod docker_runs;
 mod domain_api;
 mod doors;
+mod git_hooks;
+mod git_push;
 mod guardrails;
 mod hardening;
 mod hardening_edges;

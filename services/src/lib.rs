@@ -14,6 +14,8 @@ pub mod engine;
 pub mod environments;
 pub mod error;
 pub mod feeds;
+pub mod git;
+pub mod git_mirror;
 pub mod host;
 mod hub;
 pub mod incidents;

@@ -2,6 +2,7 @@
 //! Delete) and the new-job page the palette and the calendar's empty slots open.
 
 pub mod action;
+pub mod code;
 pub mod data;
 pub mod editor;
 
@@ -248,6 +249,7 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
             }}
         </section>
         <RunHistory runs=view.runs.clone()/>
+        <code::CodeChanges job_id=view.job.id/>
     }
 }
 

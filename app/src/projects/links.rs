@@ -22,6 +22,9 @@ pub struct LinkDraft {
     pub provider: Option<GitProvider>,
     pub default_branch: String,
     pub namespace: String,
+    /// Git repositories: the project secret that signs their webhooks.
+    #[serde(default)]
+    pub webhook_secret_name: String,
 }
 
 #[cfg(feature = "ssr")]
@@ -49,6 +52,7 @@ pub async fn save_link(
                 provider: draft.provider,
                 default_branch: some(draft.default_branch),
                 namespace: some(draft.namespace),
+                webhook_secret_name: some(draft.webhook_secret_name),
             };
             services::links::create(&hub, &caller, link).await?
         }
@@ -60,6 +64,7 @@ pub async fn save_link(
                 provider: Some(draft.provider),
                 default_branch: Some(some(draft.default_branch)),
                 namespace: Some(some(draft.namespace)),
+                webhook_secret_name: Some(some(draft.webhook_secret_name)),
             };
             services::links::update(&hub, &caller, id, version.unwrap_or_default(), changes).await?
         }
@@ -133,6 +138,9 @@ pub fn LinksTab(
                                                 <span class="line__title">{link.name.clone()}</span>
                                                 <span class="muted small mono wrap">{link.location.clone()}</span>
                                                 {link.environment.clone().map(|env| view! { <span class="chip">{env}</span> })}
+                                                {(link.kind == LinkKind::GitRepo).then(|| view! {
+                                                    <super::deliveries::Deliveries link_id=id signed=link.webhook_secret_name.is_some()/>
+                                                })}
                                                 <Show when=may_manage>
                                                     <span class="line__actions">
                                                         <button type="button" class="button button--small" on:click={
@@ -187,6 +195,11 @@ fn LinkForm(
             .and_then(|l| l.namespace.clone())
             .unwrap_or_default(),
     );
+    let webhook_secret = RwSignal::new(
+        link.as_ref()
+            .and_then(|l| l.webhook_secret_name.clone())
+            .unwrap_or_default(),
+    );
     let error = RwSignal::new(None::<AppError>);
     let save = ServerAction::<SaveLink>::new();
     Effect::new(move |_| match save.value().get() {
@@ -208,6 +221,7 @@ fn LinkForm(
                 provider: provider.get_untracked(),
                 default_branch: branch.get_untracked(),
                 namespace: namespace.get_untracked(),
+                webhook_secret_name: webhook_secret.get_untracked(),
             },
         });
     };
@@ -263,6 +277,12 @@ fn LinkForm(
                             prop:value=move || branch.get() on:input=move |ev| branch.set(event_target_value(&ev))/>
                         <FieldError error field="default_branch"/>
                     </label>
+                    <label class="field">
+                        <span class="small muted">{t("Secret signing its webhooks (a project secret's name)")}</span>
+                        <input class="input mono" name="webhook_secret_name" autocomplete="off" placeholder="REPO_WEBHOOK_SECRET"
+                            prop:value=move || webhook_secret.get() on:input=move |ev| webhook_secret.set(event_target_value(&ev))/>
+                        <FieldError error field="webhook_secret_name"/>
+                    </label>
                 </Show>
                 <Show when=move || kind.get() == LinkKind::K8sCluster>
                     <label class="field">
@@ -273,7 +293,7 @@ fn LinkForm(
                     </label>
                 </Show>
             </div>
-            {move || error.get().filter(|e| !matches!(e.field.as_deref(), Some("name" | "location" | "environment" | "default_branch" | "namespace"))).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error.get().filter(|e| !matches!(e.field.as_deref(), Some("name" | "location" | "environment" | "default_branch" | "namespace" | "webhook_secret_name"))).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
             <div class="modal__actions">
                 <button type="button" class="button button--ghost" on:click=move |_| on_done.run(false)>{t("Cancel")}</button>
                 <button type="submit" class="button button--primary" prop:disabled=move || save.pending().get()>{t("Save")}</button>

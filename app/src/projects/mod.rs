@@ -2,6 +2,7 @@
 //! sheet (`sheet`, `/projects/:id`).
 
 mod backlog;
+mod deliveries;
 mod environments;
 mod form;
 mod links;

@@ -57,6 +57,8 @@ pub struct CreateLinkRequest {
     default_branch: Option<String>,
     /// Kubernetes clusters only.
     namespace: Option<String>,
+    /// Git repositories: the name of the project secret that signs their webhooks.
+    webhook_secret_name: Option<String>,
 }
 
 /// Link a Git repository, Ansible inventory, Terraform plan or Kubernetes cluster to a project.
@@ -78,6 +80,7 @@ pub async fn create_link(
         provider: request.provider,
         default_branch: request.default_branch,
         namespace: request.namespace,
+        webhook_secret_name: request.webhook_secret_name,
     };
     let created = services::links::create(&state.hub, &caller, link).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -110,6 +113,8 @@ pub struct UpdateLinkRequest {
     default_branch: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     namespace: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    webhook_secret_name: Option<Option<String>>,
 }
 
 /// Edit a link; its kind is fixed, and the result must still suit it.
@@ -129,6 +134,7 @@ pub async fn update_link(
         provider: request.provider,
         default_branch: request.default_branch,
         namespace: request.namespace,
+        webhook_secret_name: request.webhook_secret_name,
     };
     json(services::links::update(&state.hub, &caller, id, request.version, changes).await)
 }

@@ -14,6 +14,7 @@ mod environments;
 pub mod error;
 mod feeds;
 mod filters;
+mod git;
 mod host;
 mod incidents;
 mod jobs;
@@ -65,6 +66,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .merge(secrets::routes())
         .merge(backlog::routes())
         .merge(links::routes())
+        .merge(git::routes())
         .merge(incidents::routes())
 }
 

@@ -18,6 +18,8 @@ pub struct NewLink {
     pub provider: Option<GitProvider>,
     pub default_branch: Option<String>,
     pub namespace: Option<String>,
+    /// Git repositories: the project secret that signs their webhooks.
+    pub webhook_secret_name: Option<String>,
 }
 
 /// Changes to a link; `None` leaves a field as it is, `Some(None)` clears it. The kind is fixed.
@@ -29,6 +31,7 @@ pub struct LinkChanges {
     pub provider: Option<Option<GitProvider>>,
     pub default_branch: Option<Option<String>>,
     pub namespace: Option<Option<String>>,
+    pub webhook_secret_name: Option<Option<String>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -42,6 +45,7 @@ struct LinkRow {
     provider: Option<String>,
     default_branch: Option<String>,
     namespace: Option<String>,
+    webhook_secret_name: Option<String>,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -49,7 +53,7 @@ struct LinkRow {
 
 const LINK_SELECT: &str =
     "SELECT l.id, l.project_id, l.kind, l.name, e.name AS environment, l.location, \
-     l.provider, l.default_branch, l.namespace, l.version, l.created_at, l.updated_at \
+     l.provider, l.default_branch, l.namespace, l.webhook_secret_name, l.version, l.created_at, l.updated_at \
      FROM project_links l LEFT JOIN environments e ON e.id = l.environment_id";
 
 impl TryFrom<LinkRow> for ProjectLink {
@@ -73,6 +77,7 @@ impl TryFrom<LinkRow> for ProjectLink {
                 .map_err(corrupt)?,
             default_branch: row.default_branch,
             namespace: row.namespace,
+            webhook_secret_name: row.webhook_secret_name,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -110,6 +115,29 @@ fn checked(
     })
 }
 
+/// A webhook secret's name: only Git repositories have one, and it names a project secret
+/// (the same spelling as secrets: letters, digits and `_`, not starting with a digit).
+fn checked_webhook_secret(kind: LinkKind, name: Option<&str>) -> ServiceResult<()> {
+    let Some(name) = name else { return Ok(()) };
+    if kind != LinkKind::GitRepo {
+        return Err(ServiceError::invalid(
+            "webhook_secret_name",
+            "only Git repositories receive webhooks",
+        ));
+    }
+    let well_formed = !name.is_empty()
+        && name.len() <= 128
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !well_formed {
+        return Err(ServiceError::invalid(
+            "webhook_secret_name",
+            "must be the name of a project secret (letters, digits, _)",
+        ));
+    }
+    Ok(())
+}
+
 reads! {
     fn link(id: i64) -> ProjectLink;
     fn list_links(project_id: i64, kind: Option<LinkKind>) -> Vec<ProjectLink>;
@@ -140,6 +168,7 @@ impl Tx {
             link.default_branch.as_deref(),
             link.namespace.as_deref(),
         )?;
+        checked_webhook_secret(link.kind, link.webhook_secret_name.as_deref())?;
         let environment_id = match &link.environment {
             Some(name) => Some(self.environment(link.project_id, name).await?.id),
             None => None,
@@ -148,8 +177,8 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO project_links (project_id, kind, name, environment_id, location, provider, \
-                 default_branch, namespace, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                 default_branch, namespace, webhook_secret_name, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING id",
             )
             .bind(link.project_id)
             .bind(link.kind.as_str())
@@ -160,6 +189,7 @@ impl Tx {
             .bind(link.default_branch.as_deref())
             .bind(link.namespace.as_deref())
             .bind(at)
+            .bind(link.webhook_secret_name.as_deref())
             .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_unique("name"))
@@ -219,6 +249,11 @@ impl Tx {
             .namespace
             .clone()
             .unwrap_or(current.namespace.clone());
+        let webhook_secret_name = changes
+            .webhook_secret_name
+            .clone()
+            .unwrap_or(current.webhook_secret_name.clone());
+        checked_webhook_secret(current.kind, webhook_secret_name.as_deref())?;
         // A new URL may imply another provider: only an explicit one is kept over it.
         let provider = match changes.provider {
             Some(provider) => provider,
@@ -245,8 +280,8 @@ impl Tx {
         let changed = on_db!(self, c => {
             sqlx::query(
                 "UPDATE project_links SET name = $1, environment_id = $2, location = $3, provider = $4, \
-                 default_branch = $5, namespace = $6, version = version + 1, updated_at = $7 \
-                 WHERE id = $8 AND version = $9",
+                 default_branch = $5, namespace = $6, version = version + 1, updated_at = $7, \
+                 webhook_secret_name = $10 WHERE id = $8 AND version = $9",
             )
             .bind(name.trim())
             .bind(environment_id)
@@ -257,6 +292,7 @@ impl Tx {
             .bind(now())
             .bind(id)
             .bind(based_on_version)
+            .bind(webhook_secret_name.as_deref())
             .execute(&mut *c)
             .await
             .map(|done| done.rows_affected())

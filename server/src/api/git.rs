@@ -1,0 +1,172 @@
+//! Git: `POST /hooks/git/{link_id}` (webhooks from GitHub, GitLab or any sender of Standard
+//! Webhooks, proven by the link's webhook secret), `GET /links/{id}/deliveries` and
+//! `GET /jobs/{id}/changes` (the commits and merge requests linked to a job).
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use domain::{CodeChange, Delivery};
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{ApiPath, ApiResult, Caller, Page};
+use crate::AppState;
+
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive_hook))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(list_changes))
+        .routes(routes!(list_branches))
+        .routes(routes!(list_commits))
+}
+
+/// `?ref=&limit=` of a commit listing.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CommitQuery {
+    /// A branch, tag or SHA (default: the link's default branch, else the repository's HEAD).
+    #[serde(rename = "ref")]
+    git_ref: Option<String>,
+    /// 1 to 200 (default 30).
+    limit: Option<u32>,
+}
+
+/// A repository's branches, read through the Git protocol from uHub's mirror of it (fetched
+/// now). `502`-like failures of the remote answer `422 unavailable` naming no URL.
+#[utoipa::path(get, path = "/links/{id}/branches", tag = "links",
+    params(("id" = i64, Path, description = "Repository link id")),
+    responses((status = 200, description = "The branches, by name", body = Page<services::git_mirror::Branch>)))]
+pub async fn list_branches(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<services::git_mirror::Branch>>> {
+    Ok(Json(Page::complete(
+        services::git_mirror::branches(&state.hub, &caller, id).await?,
+    )))
+}
+
+/// A repository's latest commits on a ref, newest first, each with the jobs of the project it
+/// names (`UHUB-<id>`).
+#[utoipa::path(get, path = "/links/{id}/commits", tag = "links",
+    params(("id" = i64, Path, description = "Repository link id"), CommitQuery),
+    responses((status = 200, description = "The commits, newest first", body = Page<services::git_mirror::Commit>)))]
+pub async fn list_commits(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    super::ApiQuery(query): super::ApiQuery<CommitQuery>,
+) -> ApiResult<Json<Page<services::git_mirror::Commit>>> {
+    Ok(Json(Page::complete(
+        services::git_mirror::commits(
+            &state.hub,
+            &caller,
+            id,
+            query.git_ref.as_deref(),
+            query.limit.unwrap_or(30),
+        )
+        .await?,
+    )))
+}
+
+/// What a webhook delivery did.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct HookAnswer {
+    /// This delivery id was received before: nothing was done again.
+    duplicate: bool,
+    /// The delivery as kept (absent for a duplicate).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delivery: Option<Delivery>,
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// For the repository's webhooks. GitHub: `X-GitHub-Event`, `X-GitHub-Delivery` and
+/// `X-Hub-Signature-256` (HMAC-SHA256 of the raw body under the link's webhook secret). GitLab:
+/// `X-Gitlab-Event` with `X-Gitlab-Token` (the secret), or the Standard Webhooks headers
+/// `webhook-id`, `webhook-timestamp` (within 5 minutes), `webhook-signature`. Commits, pull
+/// requests and merge requests naming `UHUB-<job id>` or a job's address are linked to that job
+/// (jobs of the link's project only).
+#[utoipa::path(post, path = "/hooks/git/{link_id}", tag = "links", security(()),
+    params(("link_id" = i64, Path, description = "Repository link id")),
+    request_body(content = serde_json::Value, description = "The provider's event payload (JSON)"),
+    responses(
+        (status = 202, description = "Verified and acted on", body = HookAnswer),
+        (status = 200, description = "A delivery id received before: nothing done again", body = HookAnswer),
+        (status = 401, description = "Missing or wrong signature, or no webhook secret on the link", body = super::docs::ErrorBody),
+        (status = 404, description = "No such repository link", body = super::docs::ErrorBody),
+        (status = 422, description = "Not a JSON object, or a missing delivery id", body = super::docs::ErrorBody),
+    ))]
+pub async fn receive_hook(
+    State(state): State<AppState>,
+    ApiPath(link_id): ApiPath<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<HookAnswer>)> {
+    let hook = services::git::HookHeaders {
+        github_event: header(&headers, "x-github-event"),
+        github_delivery: header(&headers, "x-github-delivery"),
+        github_signature: header(&headers, "x-hub-signature-256"),
+        gitlab_event: header(&headers, "x-gitlab-event"),
+        gitlab_token: header(&headers, "x-gitlab-token"),
+        gitlab_delivery: header(&headers, "x-gitlab-event-uuid"),
+        webhook_id: header(&headers, "webhook-id"),
+        webhook_timestamp: header(&headers, "webhook-timestamp"),
+        webhook_signature: header(&headers, "webhook-signature"),
+    };
+    Ok(
+        match services::git::receive(&state.hub, link_id, &hook, &body).await? {
+            services::git::Received::Accepted(delivery) => (
+                StatusCode::ACCEPTED,
+                Json(HookAnswer {
+                    duplicate: false,
+                    delivery: Some(delivery),
+                }),
+            ),
+            services::git::Received::Duplicate => (
+                StatusCode::OK,
+                Json(HookAnswer {
+                    duplicate: true,
+                    delivery: None,
+                }),
+            ),
+        },
+    )
+}
+
+/// The webhook deliveries a repository link received, newest first (at most 200): event,
+/// delivery id, time, outcome and how many changes each linked. Never a secret.
+#[utoipa::path(get, path = "/links/{id}/deliveries", tag = "links",
+    params(("id" = i64, Path, description = "Repository link id")),
+    responses((status = 200, description = "The deliveries", body = Page<Delivery>)))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<Delivery>>> {
+    Ok(Json(Page::complete(
+        services::git::deliveries(&state.hub, &caller, id).await?,
+    )))
+}
+
+/// The commits and merge requests linked to a job, newest first.
+#[utoipa::path(get, path = "/jobs/{id}/changes", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")),
+    responses((status = 200, description = "The linked changes", body = Page<CodeChange>)))]
+pub async fn list_changes(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<Page<CodeChange>>> {
+    Ok(Json(Page::complete(
+        services::git::changes(&state.hub, &caller, id).await?,
+    )))
+}

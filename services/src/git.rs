@@ -1,0 +1,497 @@
+//! Git webhooks in, and the commits and merge requests they link to jobs.
+//!
+//! A repository link names a project secret (`webhook_secret_name`); a delivery is taken only
+//! when it proves it knows that secret: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body),
+//! the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, within
+//! five minutes) or GitLab's `X-Gitlab-Token`, all compared in constant time. Each delivery id is
+//! acted on once. Commits, pull requests and merge requests naming `UHUB-<id>` (or a job's
+//! address) are linked to that job when it belongs to the link's project.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use domain::policy::{Action, Object};
+use domain::{ChangeKind, ChangeSource, CodeChange, Delivery, LinkKind, ProjectLink};
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tracing::instrument;
+use zeroize::Zeroizing;
+
+use crate::storage::{Actor, Db, NewCodeChange, SecretScope};
+use crate::{Caller, Hub, ServiceError, ServiceResult};
+
+/// How far a Standard Webhooks timestamp may be from now.
+const SIGNATURE_WINDOW_SECS: i64 = 300;
+/// The deliveries a listing shows at most.
+pub const DELIVERIES_SHOWN: u32 = 200;
+/// Delivery ids and event names are kept this long at most (they come from outside).
+const MAX_HEADER_CHARS: usize = 200;
+
+/// The headers of a delivery that uHub reads (absent ones are `None`).
+#[derive(Debug, Clone, Default)]
+pub struct HookHeaders {
+    pub github_event: Option<String>,
+    pub github_delivery: Option<String>,
+    pub github_signature: Option<String>,
+    pub gitlab_event: Option<String>,
+    pub gitlab_token: Option<String>,
+    pub gitlab_delivery: Option<String>,
+    pub webhook_id: Option<String>,
+    pub webhook_timestamp: Option<String>,
+    pub webhook_signature: Option<String>,
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// Verified and acted on (kept in the link's deliveries).
+    Accepted(Delivery),
+    /// This delivery id was acted on before: nothing done again.
+    Duplicate,
+}
+
+/// Receives a delivery for repository link `link_id`: checks its signature against the link's
+/// webhook secret, then links the changes it names to jobs. No caller: the signature is the
+/// authentication.
+#[instrument(skip_all, fields(link.id = link_id))]
+pub async fn receive(
+    hub: &Hub,
+    link_id: i64,
+    headers: &HookHeaders,
+    body: &[u8],
+) -> ServiceResult<Received> {
+    let mut db = hub.storage.read().await?;
+    let link = repository(&mut db, link_id).await?;
+    let secret = webhook_secret(hub, &mut db, &link).await?;
+    let (delivery_id, event) = verify(headers, body, secret.as_bytes(), Utc::now())?;
+    let payload: Value = serde_json::from_slice(body)
+        .map_err(|_| ServiceError::invalid("body", "must be a JSON object"))?;
+    if !payload.is_object() {
+        return Err(ServiceError::invalid("body", "must be a JSON object"));
+    }
+    if db.delivery_seen(link_id, &delivery_id).await? {
+        return Ok(Received::Duplicate);
+    }
+    let found = changes_named(&event, &payload);
+    let mut wanted: Vec<i64> = found.iter().flat_map(|(jobs, _)| jobs.clone()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let own_jobs = db.jobs_of_project(link.project_id, &wanted).await?;
+    drop(db);
+
+    let mut tx = hub.storage.write().await?;
+    let mut linked = 0;
+    for (jobs, change) in &found {
+        for job_id in jobs.iter().filter(|id| own_jobs.contains(id)) {
+            let change = NewCodeChange {
+                job_id: *job_id,
+                link_id,
+                ..change.clone()
+            };
+            if tx.link_code_change(&change).await? {
+                linked += 1;
+            }
+        }
+    }
+    let delivery = match tx
+        .record_delivery(link_id, &delivery_id, &event, "accepted", linked)
+        .await
+    {
+        Ok(delivery) => delivery,
+        // The same delivery arrived twice at once: the other one acts on it.
+        Err(ServiceError::AlreadyExists { .. }) => return Ok(Received::Duplicate),
+        Err(other) => return Err(other),
+    };
+    let detail = serde_json::json!({
+        "link_id": link_id, "delivery_id": delivery_id, "event": event, "linked": linked,
+    });
+    crate::storage::audit::write(
+        &mut tx,
+        &Actor::system(),
+        "git.delivery",
+        Some(("link", link_id)),
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Received::Accepted(delivery))
+}
+
+/// A link's deliveries, newest first (whoever may read the project).
+pub async fn deliveries(hub: &Hub, caller: &Caller, link_id: i64) -> ServiceResult<Vec<Delivery>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let mut db = hub.storage.read().await?;
+    repository(&mut db, link_id).await?;
+    db.deliveries(link_id, DELIVERIES_SHOWN).await
+}
+
+/// The commits and merge requests linked to a job, newest first.
+pub async fn changes(hub: &Hub, caller: &Caller, job_id: i64) -> ServiceResult<Vec<CodeChange>> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let mut db = hub.storage.read().await?;
+    db.job(job_id).await?;
+    db.code_changes(job_id).await
+}
+
+/// The link, if it is a Git repository (anything else has no webhooks: not found).
+async fn repository(db: &mut Db, link_id: i64) -> ServiceResult<ProjectLink> {
+    let link = db.link(link_id).await?;
+    if link.kind != LinkKind::GitRepo {
+        return Err(ServiceError::NotFound {
+            what: "repository link",
+        });
+    }
+    Ok(link)
+}
+
+/// The value of the project secret the link names (project-wide scope).
+async fn webhook_secret(
+    hub: &Hub,
+    db: &mut Db,
+    link: &ProjectLink,
+) -> ServiceResult<Zeroizing<String>> {
+    let Some(name) = link.webhook_secret_name.as_deref() else {
+        return Err(ServiceError::Unauthenticated(
+            "this repository has no webhook secret: set webhook_secret_name on the link",
+        ));
+    };
+    hub.secrets()
+        .values(db, link.project_id, &SecretScope::Project)
+        .await?
+        .into_iter()
+        .find(|(secret, _)| secret == name)
+        .map(|(_, value)| value)
+        .ok_or(ServiceError::Unauthenticated(
+            "the repository's webhook secret is not set in the project's secrets",
+        ))
+}
+
+/// Checks the delivery's proof of the secret; answers its delivery id and event name.
+fn verify(
+    headers: &HookHeaders,
+    body: &[u8],
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> ServiceResult<(String, String)> {
+    let short = |text: &str| text.chars().take(MAX_HEADER_CHARS).collect::<String>();
+    if let Some(event) = &headers.github_event {
+        let signature = headers
+            .github_signature
+            .as_deref()
+            .ok_or(ServiceError::BadSignature("X-Hub-Signature-256 is missing"))?;
+        let expected = signature
+            .strip_prefix("sha256=")
+            .and_then(|hex| decode_hex(hex.trim()))
+            .ok_or(ServiceError::BadSignature(
+                "X-Hub-Signature-256 is not sha256=<hex>",
+            ))?;
+        let mut mac = hmac_of(secret);
+        mac.update(body);
+        mac.verify_slice(&expected)
+            .map_err(|_| ServiceError::BadSignature("the signature does not match"))?;
+        let delivery = headers
+            .github_delivery
+            .as_deref()
+            .ok_or(ServiceError::invalid("X-GitHub-Delivery", "is missing"))?;
+        return Ok((short(delivery), short(event)));
+    }
+    if let Some(signatures) = &headers.webhook_signature {
+        let (Some(id), Some(timestamp)) = (&headers.webhook_id, &headers.webhook_timestamp) else {
+            return Err(ServiceError::BadSignature(
+                "webhook-id and webhook-timestamp come with webhook-signature",
+            ));
+        };
+        let sent: i64 = timestamp
+            .trim()
+            .parse()
+            .map_err(|_| ServiceError::BadSignature("webhook-timestamp is not Unix seconds"))?;
+        if (now.timestamp() - sent).abs() > SIGNATURE_WINDOW_SECS {
+            return Err(ServiceError::BadSignature(
+                "webhook-timestamp is more than five minutes away",
+            ));
+        }
+        // `whsec_<base64>` secrets are the key's bytes in base64; any other is used as it is.
+        let key: Vec<u8> = match std::str::from_utf8(secret)
+            .ok()
+            .and_then(|s| s.strip_prefix("whsec_"))
+        {
+            Some(encoded) => base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| ServiceError::BadSignature("the whsec_ secret is not base64"))?,
+            None => secret.to_vec(),
+        };
+        let matches = signatures.split_whitespace().any(|candidate| {
+            let Some(encoded) = candidate.strip_prefix("v1,") else {
+                return false;
+            };
+            let Ok(expected) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+                return false;
+            };
+            let mut mac = hmac_of(&key);
+            mac.update(format!("{id}.{sent}.").as_bytes());
+            mac.update(body);
+            mac.verify_slice(&expected).is_ok()
+        });
+        if !matches {
+            return Err(ServiceError::BadSignature("the signature does not match"));
+        }
+        let event = headers.gitlab_event.as_deref().unwrap_or("webhook");
+        return Ok((short(id), short(event)));
+    }
+    if let Some(event) = &headers.gitlab_event {
+        let token = headers
+            .gitlab_token
+            .as_deref()
+            .ok_or(ServiceError::BadSignature("X-Gitlab-Token is missing"))?;
+        // Equal digests, compared without an early exit: the time says nothing of the token.
+        let (given, kept) = (Sha256::digest(token.as_bytes()), Sha256::digest(secret));
+        let difference = given
+            .iter()
+            .zip(kept.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        if difference != 0 {
+            return Err(ServiceError::BadSignature("X-Gitlab-Token does not match"));
+        }
+        // Without GitLab's delivery id, the body itself tells a repeated delivery.
+        let delivery = match &headers.gitlab_delivery {
+            Some(id) => short(id),
+            None => format!("sha256:{}", hex(&Sha256::digest(body))),
+        };
+        return Ok((delivery, short(event)));
+    }
+    Err(ServiceError::BadSignature(
+        "an unsigned delivery: GitHub, GitLab or Standard Webhooks headers are expected",
+    ))
+}
+
+fn hmac_of(key: &[u8]) -> Hmac<Sha256> {
+    // HMAC takes a key of any length.
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => unreachable!("HMAC-SHA256 accepts keys of any length"),
+    }
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The changes a delivery names, each with the jobs it names (to be kept to the link's
+/// project's jobs by the caller). `job_id` and `link_id` of the changes are filled in later.
+fn changes_named(event: &str, payload: &Value) -> Vec<(Vec<i64>, NewCodeChange)> {
+    let text = |value: &Value, pointer: &str| {
+        value
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let when = |value: &Value, pointer: &str| {
+        text(value, pointer)
+            .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_else(Utc::now)
+    };
+    let blank = |kind, title: String| NewCodeChange {
+        job_id: 0,
+        link_id: 0,
+        kind,
+        sha: None,
+        number: None,
+        title,
+        author: None,
+        url: None,
+        at: Utc::now(),
+        source: ChangeSource::Webhook,
+    };
+    let mut found = Vec::new();
+    match event {
+        // GitHub and GitLab pushes alike: `commits[]` with id, message, timestamp, url, author.
+        "push" | "Push Hook" | "Tag Push Hook" => {
+            let commits = payload
+                .get("commits")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for commit in &commits {
+                let message = text(commit, "/message").unwrap_or_default();
+                let jobs = domain::git::job_references(&message);
+                if jobs.is_empty() {
+                    continue;
+                }
+                let change = NewCodeChange {
+                    sha: text(commit, "/id"),
+                    author: text(commit, "/author/name"),
+                    url: text(commit, "/url"),
+                    at: when(commit, "/timestamp"),
+                    ..blank(ChangeKind::Commit, domain::git::first_line(&message))
+                };
+                if change.sha.is_some() {
+                    found.push((jobs, change));
+                }
+            }
+        }
+        "pull_request" => {
+            let pull = payload.get("pull_request").unwrap_or(&Value::Null);
+            let title = text(pull, "/title").unwrap_or_default();
+            let named = format!(
+                "{title}\n{}\n{}",
+                text(pull, "/body").unwrap_or_default(),
+                text(pull, "/head/ref").unwrap_or_default()
+            );
+            let jobs = domain::git::job_references(&named);
+            if let (false, Some(number)) =
+                (jobs.is_empty(), pull.get("number").and_then(Value::as_i64))
+            {
+                let change = NewCodeChange {
+                    number: Some(number),
+                    author: text(pull, "/user/login"),
+                    url: text(pull, "/html_url"),
+                    at: when(pull, "/updated_at"),
+                    ..blank(ChangeKind::MergeRequest, title.chars().take(200).collect())
+                };
+                found.push((jobs, change));
+            }
+        }
+        "Merge Request Hook" => {
+            let request = payload.get("object_attributes").unwrap_or(&Value::Null);
+            let title = text(request, "/title").unwrap_or_default();
+            let named = format!(
+                "{title}\n{}\n{}",
+                text(request, "/description").unwrap_or_default(),
+                text(request, "/source_branch").unwrap_or_default()
+            );
+            let jobs = domain::git::job_references(&named);
+            if let (false, Some(number)) =
+                (jobs.is_empty(), request.get("iid").and_then(Value::as_i64))
+            {
+                let change = NewCodeChange {
+                    number: Some(number),
+                    author: text(payload, "/user/username"),
+                    url: text(request, "/url"),
+                    // GitLab writes "2025-01-01 10:00:00 UTC"; the time of receipt stands in.
+                    at: when(request, "/updated_at"),
+                    ..blank(ChangeKind::MergeRequest, title.chars().take(200).collect())
+                };
+                found.push((jobs, change));
+            }
+        }
+        // CI status (workflow_run, Pipeline Hook), ping…: kept as deliveries, nothing to link.
+        _ => {}
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn github(body: &[u8], secret: &[u8]) -> HookHeaders {
+        let mut mac = hmac_of(secret);
+        mac.update(body);
+        HookHeaders {
+            github_event: Some("push".into()),
+            github_delivery: Some("d-1".into()),
+            github_signature: Some(format!("sha256={}", hex(&mac.finalize().into_bytes()))),
+            ..HookHeaders::default()
+        }
+    }
+
+    #[test]
+    fn a_github_signature_is_checked_on_the_exact_body() {
+        let body = br#"{"commits":[]}"#;
+        let headers = github(body, b"s3cret");
+        assert_eq!(
+            verify(&headers, body, b"s3cret", Utc::now()).ok(),
+            Some(("d-1".to_owned(), "push".to_owned()))
+        );
+        assert!(matches!(
+            verify(&headers, br#"{"commits":[ ]}"#, b"s3cret", Utc::now()),
+            Err(ServiceError::BadSignature(_))
+        ));
+        assert!(matches!(
+            verify(&headers, body, b"other", Utc::now()),
+            Err(ServiceError::BadSignature(_))
+        ));
+        let unsigned = HookHeaders {
+            github_signature: None,
+            ..headers
+        };
+        assert!(matches!(
+            verify(&unsigned, body, b"s3cret", Utc::now()),
+            Err(ServiceError::BadSignature(_))
+        ));
+    }
+
+    #[test]
+    fn standard_webhooks_are_checked_within_five_minutes() {
+        let body = br#"{"object_kind":"push"}"#;
+        let key = b"0123456789abcdef0123456789abcdef";
+        let secret = format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(key)
+        );
+        let now = Utc::now();
+        let signed = |at: i64| {
+            let mut mac = hmac_of(key);
+            mac.update(format!("msg-1.{at}.").as_bytes());
+            mac.update(body);
+            HookHeaders {
+                gitlab_event: Some("Push Hook".into()),
+                webhook_id: Some("msg-1".into()),
+                webhook_timestamp: Some(at.to_string()),
+                webhook_signature: Some(format!(
+                    "v1,bm90IGl0 v1,{}",
+                    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+                )),
+                ..HookHeaders::default()
+            }
+        };
+        let fresh = signed(now.timestamp());
+        assert_eq!(
+            verify(&fresh, body, secret.as_bytes(), now).ok(),
+            Some(("msg-1".to_owned(), "Push Hook".to_owned()))
+        );
+        let old = signed(now.timestamp() - 301);
+        assert!(verify(&old, body, secret.as_bytes(), now).is_err());
+    }
+
+    #[test]
+    fn a_gitlab_token_must_match() {
+        let headers = HookHeaders {
+            gitlab_event: Some("Push Hook".into()),
+            gitlab_token: Some("tok".into()),
+            ..HookHeaders::default()
+        };
+        assert!(verify(&headers, b"{}", b"tok", Utc::now()).is_ok());
+        assert!(verify(&headers, b"{}", b"toK", Utc::now()).is_err());
+    }
+
+    #[test]
+    fn pushes_and_merge_requests_name_their_jobs() {
+        let push = serde_json::json!({"commits": [
+            {"id": "abc", "message": "Rotate (UHUB-4)\n\nmore", "timestamp": "2026-12-01T10:00:00Z",
+             "url": "https://x/abc", "author": {"name": "Ada"}},
+            {"id": "def", "message": "Unrelated"}
+        ]});
+        let found = changes_named("push", &push);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].0, [4]);
+        assert_eq!(found[0].1.title, "Rotate (UHUB-4)");
+        assert_eq!(found[0].1.sha.as_deref(), Some("abc"));
+        let merge = serde_json::json!({"user": {"username": "bob"}, "object_attributes": {
+            "iid": 12, "title": "TLS", "description": "", "source_branch": "feature/uhub-9-tls",
+            "url": "https://gitlab/x/-/merge_requests/12"}});
+        let found = changes_named("Merge Request Hook", &merge);
+        assert_eq!((found[0].0.clone(), found[0].1.number), (vec![9], Some(12)));
+    }
+}
