@@ -316,6 +316,76 @@ async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEn
             ]),
         ]
     );
+    // By hand: the commit naming no job, by its SHA prefix, read from the repository; twice is a
+    // conflict; someone who may not update the job is refused; then unlinked.
+    let notes = listed_sha(&commits, 1);
+    let (status, linked) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            Some(json!({ "link_id": link_id, "sha": &notes[..10] })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    assert_eq!(
+        (
+            linked["sha"].as_str(),
+            linked["title"].as_str(),
+            linked["source"].as_str()
+        ),
+        (
+            Some(notes.as_str()),
+            Some("Notes, naming no job"),
+            Some("manual")
+        )
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            Some(json!({ "link_id": link_id, "sha": notes })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            Some(json!({ "link_id": link_id, "sha": "0123456789abcdef" })),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an unknown commit"
+    );
+    let dev = app.token("demo-dev").await;
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/jobs/{}/changes/{}", job.id, id(&linked)),
+            Some(&dev),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "dev may not change an ops job"
+    );
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/jobs/{}/changes/{}", job.id, id(&linked)),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
     // A ref is a ref: never an option handed to git, nor a range.
     for wrong in ["--output=/tmp/x", "main..HEAD", "a b"] {
         let (status, _) = app
@@ -333,6 +403,14 @@ async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEn
     }
     server.abort();
     drop(daemon);
+}
+
+/// The SHA of the `at`-th commit of a listing (newest first).
+fn listed_sha(commits: &Value, at: usize) -> String {
+    commits["items"][at]["sha"]
+        .as_str()
+        .expect("a sha")
+        .to_owned()
 }
 
 on_both_engines!(a_real_push_links_its_commits_to_jobs);

@@ -157,6 +157,42 @@ pub async fn commits(
         .collect())
 }
 
+/// One commit of the link's repository, by SHA or unambiguous prefix (the mirror fetched now).
+pub(crate) async fn commit(hub: &Hub, link: &ProjectLink, sha: &str) -> ServiceResult<Commit> {
+    let mirror = fetched_mirror(hub, link).await?;
+    let revision = format!("{sha}^{{commit}}");
+    let shown = git(
+        Some(&mirror),
+        &[
+            "show",
+            "-s",
+            "--format=%H%x00%an%x00%aI%x00%B",
+            &revision,
+            "--",
+        ],
+    )
+    .await
+    .map_err(|_| ServiceError::invalid("sha", "no such commit in the repository"))?;
+    let mut fields = shown.splitn(4, '\0');
+    let (Some(full), Some(author), Some(at), Some(message)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(ServiceError::invalid(
+            "sha",
+            "no such commit in the repository",
+        ));
+    };
+    Ok(Commit {
+        sha: full.to_owned(),
+        title: domain::git::first_line(message),
+        author: author.to_owned(),
+        authored_at: DateTime::parse_from_rfc3339(at)
+            .map(|at| at.with_timezone(&Utc))
+            .unwrap_or_default(),
+        job_ids: Vec::new(),
+    })
+}
+
 async fn readable_repository(
     hub: &Hub,
     caller: &Caller,

@@ -15,6 +15,7 @@ pub mod environments;
 pub mod error;
 pub mod feeds;
 pub mod git;
+pub mod git_manual;
 pub mod git_mirror;
 pub mod host;
 mod hub;

@@ -17,7 +17,8 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive_hook))
         .routes(routes!(list_deliveries))
-        .routes(routes!(list_changes))
+        .routes(routes!(list_changes, link_change))
+        .routes(routes!(unlink_change))
         .routes(routes!(list_branches))
         .routes(routes!(list_commits))
 }
@@ -169,4 +170,56 @@ pub async fn list_changes(
     Ok(Json(Page::complete(
         services::git::changes(&state.hub, &caller, id).await?,
     )))
+}
+
+/// A change to link by hand: a commit (`sha`, 7 to 64 hex digits) or a merge request (`merge_request`, its number).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkChangeRequest {
+    /// A Git repository link of the job's project.
+    link_id: i64,
+    sha: Option<String>,
+    merge_request: Option<i64>,
+}
+
+/// Links a commit or a merge request to a job by hand (whoever may update the job). A commit is
+/// read from the repository: its full SHA, first line and author.
+#[utoipa::path(post, path = "/jobs/{id}/changes", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id")), request_body = LinkChangeRequest,
+    responses(
+        (status = 201, description = "Linked", body = CodeChange),
+        (status = 409, description = "Already linked", body = super::docs::ErrorBody),
+    ))]
+pub async fn link_change(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    super::ApiJson(request): super::ApiJson<LinkChangeRequest>,
+) -> ApiResult<(StatusCode, Json<CodeChange>)> {
+    use services::git_manual::ChangeRef;
+    let change = match (request.sha, request.merge_request) {
+        (Some(sha), None) => ChangeRef::Commit(sha.trim().to_ascii_lowercase()),
+        (None, Some(number)) => ChangeRef::MergeRequest(number),
+        _ => {
+            return Err(
+                services::ServiceError::invalid("sha", "give either sha or merge_request").into(),
+            )
+        }
+    };
+    let linked =
+        services::git_manual::link(&state.hub, &caller, id, request.link_id, change).await?;
+    Ok((StatusCode::CREATED, Json(linked)))
+}
+
+/// Unlinks a change from a job (whoever may update the job).
+#[utoipa::path(delete, path = "/jobs/{id}/changes/{change_id}", tag = "jobs",
+    params(("id" = i64, Path, description = "Job id"), ("change_id" = i64, Path, description = "Change id")),
+    responses((status = 204, description = "Unlinked")))]
+pub async fn unlink_change(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((id, change_id)): ApiPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    services::git_manual::unlink(&state.hub, &caller, id, change_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -207,6 +207,19 @@ impl Tx {
         })
     }
 
+    /// Unlinks a change from its job; `false` when the job has no such change.
+    pub async fn unlink_code_change(&mut self, job_id: i64, change_id: i64) -> ServiceResult<bool> {
+        let removed = on_db!(self, c => {
+            sqlx::query("DELETE FROM code_changes WHERE id = $1 AND job_id = $2")
+                .bind(change_id)
+                .bind(job_id)
+                .execute(&mut *c)
+                .await
+                .map(|done| done.rows_affected())
+        })?;
+        Ok(removed > 0)
+    }
+
     /// Links a change to a job; `false` when it was linked already.
     pub async fn link_code_change(&mut self, change: &NewCodeChange) -> ServiceResult<bool> {
         let key = change.key();
