@@ -794,6 +794,12 @@ fn french(english: &str) -> Option<&'static str> {
         ": name a project secret on this link first, or every delivery is refused." => " : nommez d’abord un secret du projet sur ce lien, sinon toute livraison est refusée.",
         "No delivery yet." => "Aucune livraison pour l’instant.",
         "{n} linked" => "{n} liés",
+        "Code" => "Code",
+        "No Git repository is linked yet: add one in Repos & infrastructure, and name a job's UHUB-<id> in commits to see them here." => "Aucun dépôt Git n’est encore lié : ajoutez-en un dans Dépôts et infrastructure, et nommez UHUB-<id> d’une tâche dans les commits pour les voir ici.",
+        "Reading the repository…" => "Lecture du dépôt…",
+        "Branches" => "Branches",
+        "Latest commits" => "Derniers commits",
+        "No commit yet." => "Aucun commit pour l’instant.",
         // FRENCH-TABLE-END
         _ => return None,
     })

@@ -694,3 +694,136 @@ async fn a_job_shows_the_commits_that_name_it() -> TestResult {
     })
     .await
 }
+
+/// Runs `git` in `dir` (a test's own author), failing the test on an error.
+fn git(dir: &std::path::Path, args: &[&str]) -> TestResult<String> {
+    let output = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Ada Ops")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.test")
+        .env("GIT_COMMITTER_NAME", "Ada Ops")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.test")
+        .output()?;
+    if !output.status.success() {
+        return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&output.stderr)).into());
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// The project's Code tab reads a real repository (served by `git daemon` on loopback) through
+/// the Git protocol: its branch and its commits, the one naming a job linked to that job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_code_tab_reads_a_real_repository() -> TestResult {
+    let base = tempfile::tempdir()?;
+    let bare = base.path().join("app.git");
+    std::fs::create_dir_all(&bare)?;
+    git(&bare, &["init", "--bare", "--quiet"])?;
+    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"])?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut daemon = std::process::Command::new("git")
+        .args([
+            "daemon",
+            "--reuseaddr",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!("--base-path={}", base.path().display()),
+            "--export-all",
+            "--enable=receive-pack",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let remote = format!("git://127.0.0.1:{port}/app.git");
+    let outcome = with_demo(|client, base_url, storage| {
+        let remote = remote.clone();
+        let work = base.path().join("work");
+        async move {
+            let project_id = project_named(&storage, "Projet Pilote App X").await?;
+            let job = storage
+                .create_job(
+                    &services::storage::NewJob::planned(
+                        project_id,
+                        "Ship the release",
+                        domain::JobType::Ops,
+                        None,
+                        chrono::Utc::now(),
+                    ),
+                    &Actor::system(),
+                )
+                .await?;
+            let work_dir = work.to_string_lossy().into_owned();
+            eventually("git daemon to serve", Duration::from_secs(20), || {
+                let cloned = std::process::Command::new("git")
+                    .args(["clone", "--quiet", &remote, &work_dir])
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+                async move { Ok(cloned) }
+            })
+            .await?;
+            std::fs::write(work.join("release.txt"), "1.0\n")?;
+            git(&work, &["add", "."])?;
+            git(
+                &work,
+                &[
+                    "commit",
+                    "--quiet",
+                    "-m",
+                    &format!("Release 1.0 (UHUB-{})", job.id),
+                ],
+            )?;
+            git(&work, &["push", "--quiet", "origin", "HEAD:main"])?;
+            storage
+                .create_link(
+                    &services::storage::NewLink {
+                        project_id,
+                        kind: domain::LinkKind::GitRepo,
+                        name: "app".into(),
+                        environment: None,
+                        location: remote.clone(),
+                        provider: Some(domain::GitProvider::Github),
+                        default_branch: Some("main".into()),
+                        namespace: None,
+                        webhook_secret_name: None,
+                    },
+                    &Actor::system(),
+                )
+                .await?;
+            log_in(
+                &client,
+                &base_url,
+                "demo-dev",
+                &format!("/projects/{project_id}?tab=code"),
+            )
+            .await?;
+            eventually(
+                "the branch and the commit",
+                Duration::from_secs(30),
+                || async {
+                    let shown = text_of(&client, "[data-testid=repository]").await?;
+                    Ok(shown.contains("main")
+                        && shown.contains(&format!("Release 1.0 (UHUB-{})", job.id)))
+                },
+            )
+            .await?;
+            let job_link = client
+                .find(Locator::Css(&format!(
+                    "[data-testid=commits] a[href='/jobs/{}']",
+                    job.id
+                )))
+                .await?;
+            assert!(
+                job_link.is_displayed().await?,
+                "the commit links to its job"
+            );
+            screenshot(&client, "project-code").await?;
+            Ok(())
+        }
+    })
+    .await;
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    outcome
+}

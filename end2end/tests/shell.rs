@@ -349,6 +349,7 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
             (format!("/projects/{project_id}?tab=secrets"), "[data-testid=set-secret]", "Project"),
             (format!("/projects/{project_id}?tab=settings"), "[data-testid=execution-settings]", "Project"),
             (format!("/projects/{project_id}?tab=backlog"), "[data-testid=project-sheet]", "Project"),
+            (format!("/projects/{project_id}?tab=code"), "[data-testid=code-empty]", "Project"),
             ("/calendar?view=week".into(), "[data-interactive]", "Calendar"),
             ("/calendar?view=agenda".into(), ".agenda", "Calendar"),
             (format!("/jobs/{job_id}"), "[data-testid=job-title]", "Job"),

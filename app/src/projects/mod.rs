@@ -2,6 +2,7 @@
 //! sheet (`sheet`, `/projects/:id`).
 
 mod backlog;
+mod code;
 mod deliveries;
 mod environments;
 mod form;
