@@ -800,6 +800,10 @@ fn french(english: &str) -> Option<&'static str> {
         "Branches" => "Branches",
         "Latest commits" => "Derniers commits",
         "No commit yet." => "Aucun commit pour l’instant.",
+        "Unlink" => "Délier",
+        "Repository" => "Dépôt",
+        "Commit SHA or !merge request" => "SHA du commit ou !merge request",
+        "Link" => "Lier",
         // FRENCH-TABLE-END
         _ => return None,
     })

@@ -794,7 +794,7 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
             log_in(
                 &client,
                 &base_url,
-                "demo-dev",
+                "demo-ops",
                 &format!("/projects/{project_id}?tab=code"),
             )
             .await?;
@@ -819,6 +819,48 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                 "the commit links to its job"
             );
             screenshot(&client, "project-code").await?;
+
+            // On the job's page, the commit linked by hand (its SHA's first 8 digits), then
+            // unlinked.
+            let sha = git(&work, &["rev-parse", "HEAD"])?;
+            client.goto(&format!("{base_url}/jobs/{}", job.id)).await?;
+            hydrated(&client).await?;
+            fill(
+                &client,
+                "[data-testid=link-change] input[name=change-reference]",
+                &sha[..8],
+            )
+            .await?;
+            client
+                .find(Locator::Css(
+                    "[data-testid=link-change] button[type=submit]",
+                ))
+                .await?
+                .click()
+                .await?;
+            eventually(
+                "the commit linked by hand",
+                Duration::from_secs(30),
+                || async {
+                    let shown = text_of(&client, "[data-testid=job-changes]").await?;
+                    Ok(shown.contains(&sha[..10]) && shown.contains("Release 1.0"))
+                },
+            )
+            .await?;
+            screenshot(&client, "job-link-change").await?;
+            client
+                .find(Locator::Css(
+                    "[data-testid=job-changes] [data-change-kind=commit] .line__actions button",
+                ))
+                .await?
+                .click()
+                .await?;
+            eventually("the commit unlinked", Duration::from_secs(20), || async {
+                Ok(!text_of(&client, "[data-testid=job-changes]")
+                    .await?
+                    .contains(&sha[..10]))
+            })
+            .await?;
             Ok(())
         }
     })

@@ -15,6 +15,45 @@ pub async fn job_changes(job_id: i64) -> Result<Vec<CodeChange>, AppError> {
     Ok(services::git::changes(&hub, &caller, job_id).await?)
 }
 
+/// The Git repositories of the job's project: where a change may be linked from.
+#[server(prefix = "/sfn", endpoint = "jobs/repositories")]
+pub async fn job_repositories(project_id: i64) -> Result<Vec<(i64, String)>, AppError> {
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(
+        services::links::list(&hub, &caller, project_id, Some(domain::LinkKind::GitRepo))
+            .await?
+            .into_iter()
+            .map(|link| (link.id, link.name))
+            .collect(),
+    )
+}
+
+/// Links a commit (`abc1234…`) or a merge request (`!12`) of a repository to the job by hand.
+#[server(prefix = "/sfn", endpoint = "jobs/changes/link")]
+pub async fn link_change(
+    job_id: i64,
+    link_id: i64,
+    reference: String,
+) -> Result<CodeChange, AppError> {
+    use services::git_manual::ChangeRef;
+    let (hub, caller) = crate::server::use_case()?;
+    let reference = reference.trim();
+    let change = match reference.strip_prefix('!') {
+        Some(number) => ChangeRef::MergeRequest(number.parse().map_err(|_| {
+            services::ServiceError::invalid("reference", "a merge request is !<number>")
+        })?),
+        None => ChangeRef::Commit(reference.to_ascii_lowercase()),
+    };
+    Ok(services::git_manual::link(&hub, &caller, job_id, link_id, change).await?)
+}
+
+/// Unlinks a change from the job.
+#[server(prefix = "/sfn", endpoint = "jobs/changes/unlink")]
+pub async fn unlink_change(job_id: i64, change_id: i64) -> Result<(), AppError> {
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::git_manual::unlink(&hub, &caller, job_id, change_id).await?)
+}
+
 /// Only web addresses become links (a `git://` URL opens nothing in a browser).
 fn web_url(url: Option<&str>) -> Option<String> {
     url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
@@ -22,8 +61,27 @@ fn web_url(url: Option<&str>) -> Option<String> {
 }
 
 #[component]
-pub fn CodeChanges(job_id: i64) -> impl IntoView {
-    let changes = Resource::new(move || job_id, job_changes);
+pub fn CodeChanges(job_id: i64, project_id: i64, may_change: bool) -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let changes = Resource::new(
+        move || (job_id, version.get()),
+        |(job_id, _)| job_changes(job_id),
+    );
+    let link = ServerAction::<LinkChange>::new();
+    let unlink = ServerAction::<UnlinkChange>::new();
+    let error = RwSignal::new(None::<AppError>);
+    // One effect per action: each follows its own answers (a combined one stopped following
+    // the second once the first had answered).
+    let settle = move |outcome: Option<Result<(), AppError>>| match outcome {
+        Some(Ok(())) => {
+            error.set(None);
+            version.update(|v| *v += 1);
+        }
+        Some(Err(refused)) => error.set(Some(refused)),
+        None => {}
+    };
+    Effect::new(move |_| settle(link.value().get().map(|r| r.map(|_| ()))));
+    Effect::new(move |_| settle(unlink.value().get()));
     view! {
         <section class="card" aria-labelledby="changes-title" data-testid="job-changes">
             <h2 id="changes-title">{t("Code changes")}</h2>
@@ -55,6 +113,15 @@ pub fn CodeChanges(job_id: i64) -> impl IntoView {
                                             }}
                                             <span class="muted small">{change.author.clone().unwrap_or_default()}</span>
                                             <span class="muted small">{crate::i18n::dates(&change.at.format("%e %b %Y %H:%M").to_string())}</span>
+                                            {may_change.then(|| {
+                                                let change_id = change.id;
+                                                view! {
+                                                    <span class="line__actions">
+                                                        <button type="button" class="button button--small" aria-label=t("Unlink")
+                                                            on:click=move |_| { unlink.dispatch(UnlinkChange { job_id, change_id }); }>{t("Unlink")}</button>
+                                                    </span>
+                                                }
+                                            })}
                                         </li>
                                     }
                                 }).collect_view()}
@@ -64,6 +131,53 @@ pub fn CodeChanges(job_id: i64) -> impl IntoView {
                     }
                 })}
             </Suspense>
+            {may_change.then(|| view! { <LinkForm job_id project_id link error/> })}
         </section>
+    }
+}
+
+/// A repository of the project and a commit SHA or `!number`, linked by hand.
+#[component]
+fn LinkForm(
+    job_id: i64,
+    project_id: i64,
+    link: ServerAction<LinkChange>,
+    error: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    let repositories = LocalResource::new(move || job_repositories(project_id));
+    let chosen = RwSignal::new(None::<i64>);
+    let reference = RwSignal::new(String::new());
+    view! {
+        {move || match repositories.get() {
+            Some(Ok(list)) if !list.is_empty() => {
+                if chosen.get_untracked().is_none() {
+                    chosen.set(list.first().map(|(id, _)| *id));
+                }
+                view! {
+                    <form class="form--inline" data-testid="link-change" on:submit=move |ev| {
+                        ev.prevent_default();
+                        if let Some(link_id) = chosen.get_untracked() {
+                            link.dispatch(LinkChange { job_id, link_id, reference: reference.get_untracked() });
+                        }
+                    }>
+                        <label class="field">
+                            <span class="small muted">{t("Repository")}</span>
+                            <select class="input" name="change-repository"
+                                on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                                {list.into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                            </select>
+                        </label>
+                        <label class="field">
+                            <span class="small muted">{t("Commit SHA or !merge request")}</span>
+                            <input class="input mono" name="change-reference" required autocomplete="off" placeholder="a1b2c3d or !12"
+                                prop:value=move || reference.get() on:input=move |ev| reference.set(event_target_value(&ev))/>
+                        </label>
+                        <button type="submit" class="button" prop:disabled=move || link.pending().get()>{t("Link")}</button>
+                    </form>
+                }.into_any()
+            }
+            _ => ().into_any(),
+        }}
+        {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
     }
 }
