@@ -340,45 +340,45 @@ fn changes_named(event: &str, payload: &Value) -> Vec<(Vec<i64>, NewCodeChange)>
                 }
             }
         }
-        "pull_request" => {
-            let pull = payload.get("pull_request").unwrap_or(&Value::Null);
-            let title = text(pull, "/title").unwrap_or_default();
-            let named = format!(
-                "{title}\n{}\n{}",
-                text(pull, "/body").unwrap_or_default(),
-                text(pull, "/head/ref").unwrap_or_default()
-            );
-            let jobs = domain::git::job_references(&named);
-            if let (false, Some(number)) =
-                (jobs.is_empty(), pull.get("number").and_then(Value::as_i64))
-            {
-                let change = NewCodeChange {
-                    number: Some(number),
-                    author: text(pull, "/user/login"),
-                    url: text(pull, "/html_url"),
-                    at: when(pull, "/updated_at"),
-                    ..blank(ChangeKind::MergeRequest, title.chars().take(200).collect())
-                };
-                found.push((jobs, change));
-            }
-        }
-        "Merge Request Hook" => {
-            let request = payload.get("object_attributes").unwrap_or(&Value::Null);
+        "pull_request" | "Merge Request Hook" => {
+            // GitHub's pull request and GitLab's merge request keep the same facts in other places:
+            // (object, number, description, branch, author from the payload's root, address).
+            let (object, number, description, branch, author, url) = if event == "pull_request" {
+                (
+                    "/pull_request",
+                    "/number",
+                    "/body",
+                    "/head/ref",
+                    "/pull_request/user/login",
+                    "/html_url",
+                )
+            } else {
+                (
+                    "/object_attributes",
+                    "/iid",
+                    "/description",
+                    "/source_branch",
+                    "/user/username",
+                    "/url",
+                )
+            };
+            let request = payload.pointer(object).unwrap_or(&Value::Null);
             let title = text(request, "/title").unwrap_or_default();
             let named = format!(
                 "{title}\n{}\n{}",
-                text(request, "/description").unwrap_or_default(),
-                text(request, "/source_branch").unwrap_or_default()
+                text(request, description).unwrap_or_default(),
+                text(request, branch).unwrap_or_default()
             );
             let jobs = domain::git::job_references(&named);
-            if let (false, Some(number)) =
-                (jobs.is_empty(), request.get("iid").and_then(Value::as_i64))
-            {
+            if let (false, Some(number)) = (
+                jobs.is_empty(),
+                request.pointer(number).and_then(Value::as_i64),
+            ) {
                 let change = NewCodeChange {
                     number: Some(number),
-                    author: text(payload, "/user/username"),
-                    url: text(request, "/url"),
-                    // GitLab writes "2025-01-01 10:00:00 UTC"; the time of receipt stands in.
+                    author: text(payload, author),
+                    url: text(request, url),
+                    // GitLab writes "2025-01-01 10:00:00 UTC": the time of receipt stands in.
                     at: when(request, "/updated_at"),
                     ..blank(ChangeKind::MergeRequest, title.chars().take(200).collect())
                 };

@@ -106,39 +106,19 @@ pub async fn commits(
     let count = format!("--max-count={limit}");
     let log = git(
         Some(&mirror),
-        &[
-            "log",
-            &count,
-            "--format=%H%x00%an%x00%aI%x00%B%x1e",
-            &revision,
-            "--",
-        ],
+        &["log", &count, COMMIT_FORMAT_LIST, &revision, "--"],
     )
     .await
     .map_err(|_| ServiceError::invalid("ref", "no such branch, tag or commit in the repository"))?;
     let mut found = Vec::new();
     let mut named = Vec::new();
     for record in log.split('\u{1e}') {
-        let mut fields = record.trim_start_matches('\n').splitn(4, '\0');
-        let (Some(sha), Some(author), Some(at), Some(message)) =
-            (fields.next(), fields.next(), fields.next(), fields.next())
-        else {
+        let Some((commit, message)) = parse_commit(record.trim_start_matches('\n')) else {
             continue;
         };
         let jobs = domain::git::job_references(message);
         named.extend(jobs.iter().copied());
-        found.push((
-            Commit {
-                sha: sha.to_owned(),
-                title: domain::git::first_line(message),
-                author: author.to_owned(),
-                authored_at: DateTime::parse_from_rfc3339(at)
-                    .map(|at| at.with_timezone(&Utc))
-                    .unwrap_or_default(),
-                job_ids: Vec::new(),
-            },
-            jobs,
-        ));
+        found.push((commit, jobs));
     }
     named.sort_unstable();
     named.dedup();
@@ -163,34 +143,39 @@ pub(crate) async fn commit(hub: &Hub, link: &ProjectLink, sha: &str) -> ServiceR
     let revision = format!("{sha}^{{commit}}");
     let shown = git(
         Some(&mirror),
-        &[
-            "show",
-            "-s",
-            "--format=%H%x00%an%x00%aI%x00%B",
-            &revision,
-            "--",
-        ],
+        &["show", "-s", COMMIT_FORMAT, &revision, "--"],
     )
     .await
     .map_err(|_| ServiceError::invalid("sha", "no such commit in the repository"))?;
-    let mut fields = shown.splitn(4, '\0');
-    let (Some(full), Some(author), Some(at), Some(message)) =
-        (fields.next(), fields.next(), fields.next(), fields.next())
-    else {
-        return Err(ServiceError::invalid(
-            "sha",
-            "no such commit in the repository",
-        ));
-    };
-    Ok(Commit {
-        sha: full.to_owned(),
+    parse_commit(&shown)
+        .map(|(commit, _)| commit)
+        .ok_or_else(|| ServiceError::invalid("sha", "no such commit in the repository"))
+}
+
+/// What `git show` / `git log` print of a commit: SHA, author, ISO date, message, NUL apart
+/// (the listing ends each commit with U+001E).
+const COMMIT_FORMAT: &str = "--format=%H%x00%an%x00%aI%x00%B";
+const COMMIT_FORMAT_LIST: &str = "--format=%H%x00%an%x00%aI%x00%B%x1e";
+
+/// A commit printed in [`COMMIT_FORMAT`], and its whole message (without its jobs).
+fn parse_commit(printed: &str) -> Option<(Commit, &str)> {
+    let mut fields = printed.splitn(4, '\0');
+    let (sha, author, at, message) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let commit = Commit {
+        sha: sha.to_owned(),
         title: domain::git::first_line(message),
         author: author.to_owned(),
         authored_at: DateTime::parse_from_rfc3339(at)
             .map(|at| at.with_timezone(&Utc))
             .unwrap_or_default(),
         job_ids: Vec::new(),
-    })
+    };
+    Some((commit, message))
 }
 
 async fn readable_repository(

@@ -41,8 +41,13 @@ impl Hub {
             zone: chrono_tz::Tz::UTC,
             throttle: crate::auth::LoginThrottle::default(),
             demo_instance: false,
-            // Replaced by the server with its data directory's; a process of its own otherwise.
-            git_mirrors: std::env::temp_dir().join(format!("uhub-git-{}", std::process::id())),
+            // Replaced by the server with its data directory's. Otherwise one of this hub's own:
+            // two hubs of one process (tests on two engines) must not share link ids' mirrors.
+            git_mirrors: {
+                static HUBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = HUBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::env::temp_dir().join(format!("uhub-git-{}-{n}", std::process::id()))
+            },
             mirror_locks: Arc::default(),
         }
     }
