@@ -142,9 +142,12 @@ async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) ->
 async fn launch_and_follow(client: &Client, base: &str, job_id: i64) -> TestResult {
     client.goto(&format!("{base}/jobs/{job_id}")).await?;
     hydrated(client).await?;
+    // Hydrated is not loaded: the job arrives after the page's shell.
     assert_eq!(
         client
-            .find(Locator::Css("[data-testid=job-title]"))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("[data-testid=job-title]"))
             .await?
             .text()
             .await?,
