@@ -61,7 +61,7 @@ fn web_url(url: Option<&str>) -> Option<String> {
 }
 
 #[component]
-pub fn CodeChanges(job_id: i64, project_id: i64, may_change: bool) -> impl IntoView {
+pub fn CodeChanges(job_id: i64, project_id: i64, may_change: Signal<bool>) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let changes = Resource::new(
         move || (job_id, version.get()),
@@ -113,7 +113,7 @@ pub fn CodeChanges(job_id: i64, project_id: i64, may_change: bool) -> impl IntoV
                                             }}
                                             <span class="muted small">{change.author.clone().unwrap_or_default()}</span>
                                             <span class="muted small">{crate::i18n::dates(&change.at.format("%e %b %Y %H:%M").to_string())}</span>
-                                            {may_change.then(|| {
+                                            {move || may_change.get().then(|| {
                                                 let change_id = change.id;
                                                 view! {
                                                     <span class="line__actions">
@@ -131,7 +131,7 @@ pub fn CodeChanges(job_id: i64, project_id: i64, may_change: bool) -> impl IntoV
                     }
                 })}
             </Suspense>
-            {may_change.then(|| view! { <LinkForm job_id project_id link error/> })}
+            {move || may_change.get().then(|| view! { <LinkForm job_id project_id link error/> })}
         </section>
     }
 }
