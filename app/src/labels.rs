@@ -144,10 +144,17 @@ pub fn action_summary(action: &JobAction) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     };
+    let source = match action.repository() {
+        Some((repo, git_ref)) => format!(
+            "from repository #{repo} at {} ",
+            git_ref.unwrap_or("its default branch")
+        ),
+        None => String::new(),
+    };
     let line = match action {
-        JobAction::Script { path, args } => format!("script {path} {}", quoted(args)),
-        JobAction::Container { image, command } => {
-            format!("container {image} {}", quoted(command))
+        JobAction::Script { path, args, .. } => format!("{source}script {path} {}", quoted(args)),
+        JobAction::Container { image, command, .. } => {
+            format!("{source}container {image} {}", quoted(command))
         }
         JobAction::Webhook { git_ref, inputs } => {
             let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();

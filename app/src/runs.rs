@@ -283,13 +283,18 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
             navigate.go(&format!("/runs/{}", new_run.id));
         }
     });
-    let run_again = move |_| {
-        let (job_id, backend) = run.with_untracked(|r| (r.job_id, r.backend));
-        again.dispatch(LaunchJob {
-            job_id,
-            environment: None,
-            backend: Some(backend),
-        });
+    // Again as the job stands now, or again at the commit this run executed.
+    let run_again = move |at_this_commit: bool| {
+        move |_| {
+            let (job_id, backend, commit_sha) =
+                run.with_untracked(|r| (r.job_id, r.backend, r.commit_sha.clone()));
+            again.dispatch(LaunchJob {
+                job_id,
+                environment: None,
+                backend: Some(backend),
+                commit_sha: commit_sha.filter(|_| at_this_commit),
+            });
+        }
     };
     let act = move |act: RunAct| {
         move |_| {
@@ -330,7 +335,10 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
                     <button class="button button--danger" on:click=act(RunAct::Cancel) data-testid="cancel">{t("Cancel")}</button>
                 </Show>
                 <Show when=move || run.with(|r| r.status.is_final() && r.action.is_some())>
-                    <button class="button" on:click=run_again prop:disabled=move || again.pending().get() data-testid="run-again">{t("Run again")}</button>
+                    <button class="button" on:click=run_again(false) prop:disabled=move || again.pending().get() data-testid="run-again">{t("Run again")}</button>
+                </Show>
+                <Show when=move || run.with(|r| r.status.is_final() && r.commit_sha.is_some())>
+                    <button class="button" on:click=run_again(true) prop:disabled=move || again.pending().get() data-testid="run-again-at-commit">{t("Run again at this commit")}</button>
                 </Show>
                 <a class="button button--ghost" href=format!("/api/v1/runs/{run_id}/logs?download=true") download="" data-testid="download-log">{t("Download the log")}</a>
             </div>
@@ -357,11 +365,17 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
                     <dd>{move || run.with(|r| when(r.callback_deadline))}</dd>
                 </div>
             </Show>
+            <Show when=move || run.with(|r| r.commit_sha.is_some())>
+                <div class="run-facts__wide" data-testid="run-commit">
+                    <dt class="muted">{t("Commit")}</dt>
+                    <dd class="mono">{move || run.with(|r| r.commit_sha.clone().unwrap_or_default())}</dd>
+                </div>
+            </Show>
             <div class="run-facts__wide" data-testid="run-action">
                 <dt class="muted">{move || if run.with(|r| r.status == RunStatus::AwaitingApproval) { t("What will run if approved") } else { t("What runs") }}</dt>
                 <dd class="run-facts__action">
                     <code class="mono small">{move || run.with(|r| r.action.as_ref().map(crate::labels::action_summary).unwrap_or_else(|| "—".into()))}</code>
-                    <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend and environment, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {d}")).unwrap_or_default())}</span>
+                    <span class="muted small mono run-facts__digest" title=t("SHA-256 of the action, backend, environment and commit, fixed at launch")>{move || run.with(|r| r.action_sha256.as_deref().map(|d| format!("sha256 {d}")).unwrap_or_default())}</span>
                 </dd>
             </div>
         </dl>
@@ -457,13 +471,23 @@ pub fn HostAround(
     }
 }
 
-/// Launches a run of a job in its own environment, on `backend` (else the project's).
+/// Launches a run of a job in its own environment, on `backend` (else the project's); for an
+/// action from a repository, at `commit_sha` when given (else the commit its ref names now).
 #[server(prefix = "/sfn", endpoint = "jobs/launch")]
 pub async fn launch_job(
     job_id: i64,
     environment: Option<String>,
     backend: Option<domain::ExecutionBackend>,
+    commit_sha: Option<String>,
 ) -> Result<Run, AppError> {
     let (hub, caller) = crate::server::use_case()?;
-    Ok(services::runs::launch(&hub, &caller, job_id, environment, backend).await?)
+    Ok(services::runs::launch(
+        &hub,
+        &caller,
+        job_id,
+        environment,
+        backend,
+        commit_sha.as_deref(),
+    )
+    .await?)
 }

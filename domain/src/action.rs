@@ -11,16 +11,27 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum JobAction {
     /// A file inside the scripts directory, run with these arguments (argv, never a shell string).
+    /// With `repo`, the file comes from that repository link of the project instead, at the
+    /// commit `ref` names at launch (the run records it).
     Script {
         path: String,
         #[serde(default)]
         args: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo: Option<i64>,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        git_ref: Option<String>,
     },
-    /// An ephemeral container from a locally available image.
+    /// An ephemeral container from a locally available image. With `repo`, the repository at the
+    /// commit `ref` names at launch is mounted read-only at `/workspace` (its working directory).
     Container {
         image: String,
         #[serde(default)]
         command: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo: Option<i64>,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        git_ref: Option<String>,
     },
     /// A signed call to the project's webhook target (CI pipelines: GitHub Actions, GitLab).
     Webhook {
@@ -30,6 +41,46 @@ pub enum JobAction {
         #[serde(default)]
         inputs: BTreeMap<String, String>,
     },
+}
+
+impl JobAction {
+    /// The repository link the action's files come from, and the ref to run (`None`: the
+    /// link's default branch).
+    pub fn repository(&self) -> Option<(i64, Option<&str>)> {
+        match self {
+            JobAction::Script { repo, git_ref, .. }
+            | JobAction::Container { repo, git_ref, .. } => {
+                repo.map(|repo| (repo, git_ref.as_deref()))
+            }
+            JobAction::Webhook { .. } => None,
+        }
+    }
+}
+
+/// A ref names one revision: a branch, a tag or a SHA; never an option nor a range.
+pub fn plain_ref(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        && !name.starts_with('-')
+        && !name.contains("..")
+}
+
+fn check_source(repo: Option<i64>, git_ref: Option<&str>) -> Result<(), ActionProblem> {
+    match (repo, git_ref) {
+        (None, Some(_)) => Err(problem(
+            "action.ref",
+            "a ref needs a repository (`repo`: the id of a repository link)",
+        )),
+        (Some(id), _) if id <= 0 => Err(problem("action.repo", "must be a repository link's id")),
+        (_, Some(name)) if !plain_ref(name) => Err(problem(
+            "action.ref",
+            "must be a branch, a tag or a commit SHA",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Where an action is wrong: the field (as the API names it) and why.
@@ -55,11 +106,23 @@ impl JobAction {
     /// empty image, NUL bytes (they would cut an argv string), absurd sizes.
     pub fn check(&self) -> Result<(), ActionProblem> {
         match self {
-            JobAction::Script { path, args } => {
+            JobAction::Script {
+                path,
+                args,
+                repo,
+                git_ref,
+            } => {
                 check_relative_path(path).map_err(|why| problem("action.path", why))?;
-                check_list(args).map_err(|why| problem("action.args", why))
+                check_list(args).map_err(|why| problem("action.args", why))?;
+                check_source(*repo, git_ref.as_deref())
             }
-            JobAction::Container { image, command } => {
+            JobAction::Container {
+                image,
+                command,
+                repo,
+                git_ref,
+            } => {
+                check_source(*repo, git_ref.as_deref())?;
                 let image = image.trim();
                 if image.is_empty() || image.len() > MAX_TEXT || image.contains(char::is_whitespace)
                 {
@@ -151,7 +214,9 @@ mod tests {
             action.ok(),
             Some(JobAction::Script {
                 path: "deploy.sh".to_owned(),
-                args: vec!["--dry-run".to_owned()]
+                args: vec!["--dry-run".to_owned()],
+                repo: None,
+                git_ref: None,
             })
         );
         assert!(
@@ -167,10 +232,54 @@ mod tests {
     }
 
     #[test]
+    fn a_repository_action_names_one_revision() {
+        let from_repo: JobAction = serde_json::from_str(
+            r#"{"kind": "script", "repo": 3, "ref": "main", "path": "deploy/run.sh"}"#,
+        )
+        .expect("a repository script");
+        assert_eq!(from_repo.check(), Ok(()));
+        assert_eq!(from_repo.repository(), Some((3, Some("main"))));
+        // Without a repository, nothing changes in what is stored (digests stay the same).
+        let plain = JobAction::Script {
+            path: "a.sh".to_owned(),
+            args: vec![],
+            repo: None,
+            git_ref: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&plain).ok().as_deref(),
+            Some(r#"{"kind":"script","path":"a.sh","args":[]}"#)
+        );
+        for (json, field) in [
+            (
+                r#"{"kind": "script", "ref": "main", "path": "a"}"#,
+                "action.ref",
+            ),
+            (
+                r#"{"kind": "script", "repo": 1, "ref": "--upload-pack=x", "path": "a"}"#,
+                "action.ref",
+            ),
+            (
+                r#"{"kind": "script", "repo": 1, "ref": "main..dev", "path": "a"}"#,
+                "action.ref",
+            ),
+            (
+                r#"{"kind": "container", "repo": 0, "image": "x"}"#,
+                "action.repo",
+            ),
+        ] {
+            let action: JobAction = serde_json::from_str(json).expect("parses");
+            assert_eq!(action.check().map_err(|p| p.field), Err(field), "{json}");
+        }
+    }
+
+    #[test]
     fn containers_need_an_image() {
         let blank = JobAction::Container {
             image: " ".to_owned(),
             command: vec![],
+            repo: None,
+            git_ref: None,
         };
         assert_eq!(blank.check().map_err(|p| p.field), Err("action.image"));
     }

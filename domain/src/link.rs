@@ -15,10 +15,12 @@ crate::string_enum! {
 }
 
 crate::string_enum! {
-    /// Where a Git repository is hosted.
+    /// Where a Git repository is hosted: GitHub or GitLab (read through their APIs too), or
+    /// any Git remote (read through the Git protocol alone).
     pub enum GitProvider ("git provider") {
         Github => "github",
         Gitlab => "gitlab",
+        Git => "git",
     }
 }
 
@@ -77,7 +79,7 @@ impl LinkKind {
                 if fields.provider.is_none() && provider_from_url(location).is_none() {
                     return wrong(
                         "provider",
-                        "github or gitlab (it could not be told from the URL)",
+                        "github, gitlab or git (any Git remote): it could not be told from the URL",
                     );
                 }
             }
@@ -127,7 +129,10 @@ impl LinkKind {
 /// The provider a well-known host implies.
 pub fn provider_from_url(location: &str) -> Option<GitProvider> {
     let lower = location.to_ascii_lowercase();
-    if lower.contains("github.com") {
+    if lower.starts_with("git://") {
+        // The bare Git protocol: no forge API behind it.
+        Some(GitProvider::Git)
+    } else if lower.contains("github.com") {
         Some(GitProvider::Github)
     } else if lower.contains("gitlab") {
         Some(GitProvider::Gitlab)
@@ -229,6 +234,10 @@ mod tests {
             ..fields("https://git.acme.internal/app")
         };
         assert!(LinkKind::GitRepo.check(&with_provider).is_ok());
+        assert_eq!(
+            provider_from_url("git://git.acme.internal/app.git"),
+            Some(GitProvider::Git)
+        );
     }
 
     #[test]

@@ -78,6 +78,10 @@ pub struct Run {
     /// SHA-256 (hex) of the script file at launch (local scripts): a script changed since is
     /// refused at execution.
     pub script_sha256: Option<String>,
+    /// The commit a repository action runs (full SHA), resolved from its ref at launch: a push
+    /// afterwards changes nothing in what this run executes.
+    #[serde(default)]
+    pub commit_sha: Option<String>,
     /// Who last changed the job's action or environment before the launch: they may not
     /// approve the run.
     pub action_changed_by: Option<i64>,

@@ -123,6 +123,8 @@ async fn runnable_job(storage: &services::Storage, scripts: &std::path::Path) ->
                 action: Some(domain::JobAction::Script {
                     path: "rotate.sh".into(),
                     args: vec![],
+                    repo: None,
+                    git_ref: None,
                 }),
                 ..services::storage::NewJob::planned(
                     project.id,

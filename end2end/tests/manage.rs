@@ -764,6 +764,12 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
             })
             .await?;
             std::fs::write(work.join("release.txt"), "1.0\n")?;
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let deploy = work.join("deploy.sh");
+                std::fs::write(&deploy, "#!/bin/sh\necho \"released $(cat release.txt)\"\n")?;
+                std::fs::set_permissions(&deploy, std::fs::Permissions::from_mode(0o755))?;
+            }
             git(&work, &["add", "."])?;
             git(
                 &work,
@@ -775,7 +781,7 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                 ],
             )?;
             git(&work, &["push", "--quiet", "origin", "HEAD:main"])?;
-            storage
+            let link = storage
                 .create_link(
                     &services::storage::NewLink {
                         project_id,
@@ -783,7 +789,7 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                         name: "app".into(),
                         environment: None,
                         location: remote.clone(),
-                        provider: Some(domain::GitProvider::Github),
+                        provider: Some(domain::GitProvider::Git),
                         default_branch: Some("main".into()),
                         namespace: None,
                         webhook_secret_name: None,
@@ -861,6 +867,82 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                     .contains(&sha[..10]))
             })
             .await?;
+
+            // A job running the repository's script: launched from its page, the run shows the
+            // commit it ran; "Run again at this commit" runs it again; the ledger lists both.
+            let mut deploy = services::storage::NewJob::planned(
+                project_id,
+                "Deploy from the repository",
+                domain::JobType::Ops,
+                Some("dev"),
+                chrono::Utc::now(),
+            );
+            deploy.action = Some(domain::JobAction::Script {
+                path: "deploy.sh".into(),
+                args: vec![],
+                repo: Some(link.id),
+                git_ref: Some("main".into()),
+            });
+            let deploy = storage.create_job(&deploy, &Actor::system()).await?;
+            client
+                .goto(&format!("{base_url}/jobs/{}", deploy.id))
+                .await?;
+            hydrated(&client).await?;
+            assert!(text_of(&client, "[data-testid=job-action]")
+                .await?
+                .contains(&format!("from repository #{} at main", link.id)));
+            wait_for(&client, "[data-testid=launch]")
+                .await?
+                .click()
+                .await?;
+            wait_for(&client, "[data-status=success]").await?;
+            assert_eq!(text_of(&client, "[data-testid=run-commit] dd").await?, sha);
+            assert!(text_of(&client, "[data-testid=run-log]")
+                .await?
+                .contains("released 1.0"));
+            let first_run = client.current_url().await?.path().to_owned();
+            screenshot(&client, "run-at-commit").await?;
+            wait_for(&client, "[data-testid=run-again-at-commit]")
+                .await?
+                .click()
+                .await?;
+            eventually(
+                "the second run, at the same commit, done",
+                Duration::from_secs(30),
+                || async {
+                    let path = client.current_url().await?.path().to_owned();
+                    if !path.starts_with("/runs/") || path == first_run {
+                        return Ok(false);
+                    }
+                    let number = path.trim_start_matches("/runs/").to_owned();
+                    let heading = text_of(&client, "h1").await?;
+                    let done = !client
+                        .find_all(Locator::Css("[data-status=success]"))
+                        .await?
+                        .is_empty();
+                    Ok(heading.contains(&format!("#{number}"))
+                        && done
+                        && text_of(&client, "[data-testid=run-commit] dd").await? == sha)
+                },
+            )
+            .await?;
+            client
+                .goto(&format!("{base_url}/projects/{project_id}?tab=code"))
+                .await?;
+            hydrated(&client).await?;
+            eventually("the deploy ledger", Duration::from_secs(30), || async {
+                let shown = client
+                    .find_all(Locator::Css("[data-testid=deployment]"))
+                    .await?;
+                Ok(shown.len() == 2)
+            })
+            .await?;
+            let ledger = text_of(&client, "[data-testid=deployments]").await?;
+            assert!(
+                ledger.contains(&sha[..10]) && ledger.contains("Deploy from the repository"),
+                "{ledger}"
+            );
+            screenshot(&client, "project-deployments").await?;
             Ok(())
         }
     })

@@ -241,6 +241,8 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{address}"));
+    // Repository links' bare mirrors live beside the database.
+    engine_config.git_mirrors = services::git_cli::Mirrors::new(data_dir.join("git"));
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();
@@ -254,9 +256,6 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .with_zone(config.timezone)
     .as_demo_instance(config.seed_demo)
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
-    // Repository links' bare mirrors live beside the database.
-    let mut state = state;
-    state.hub = state.hub.with_git_mirrors(data_dir.join("git"));
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();
     tracing::info!(%address, "uHub is listening on http://{address}");

@@ -89,6 +89,8 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
                 action: Some(JobAction::Script {
                     path: "long.sh".into(),
                     args: vec![],
+                    repo: None,
+                    git_ref: None,
                 }),
                 ..NewJob::planned(
                     project.id,
@@ -110,6 +112,7 @@ async fn a_run_interrupted_by_sigkill_is_settled_at_the_next_start() {
                 RunStatus::Queued,
                 None,
                 &scripts,
+                None,
             )
             .expect("snapshot"),
             &Actor::system(),

@@ -82,6 +82,8 @@ async fn scene(app: &TestApp) -> Scene {
     prod_job.action = Some(domain::JobAction::Container {
         image: "uhub-test/busybox:1".into(),
         command: vec!["true".into()],
+        repo: None,
+        git_ref: None,
     });
     let prod_job = storage
         .create_job(&prod_job, &Actor::system())

@@ -349,6 +349,79 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         assert!(!shown.contains(CANARY), "the secret stays secret");
     }
 
+    // Replay: the push's commit was unlinked by hand; replaying the kept delivery links it
+    // again. Only the admin or the project's owner replays; an unknown delivery is not found.
+    let (_, changes) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let commit = changes["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["kind"] == "commit"))
+        .map(id)
+        .expect("the linked commit");
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/jobs/{}/changes/{commit}", job.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let push_delivery = deliveries["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|d| d["delivery_id"] == "delivery-push-1"))
+        .map(id)
+        .expect("the push delivery");
+    let replay_uri = format!("/api/v1/links/{link_id}/deliveries/{push_delivery}/replay");
+    let dev = app.token("demo-dev").await;
+    let (status, _) = app.call(Method::POST, &replay_uri, Some(&dev), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "dev does not replay");
+    let (status, replayed) = app
+        .call(Method::POST, &replay_uri, Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{replayed}");
+    assert_eq!(
+        (
+            replayed["delivery_id"].as_str(),
+            replayed["outcome"].as_str(),
+            replayed["linked"].as_i64()
+        ),
+        (Some("delivery-push-1#replay-1"), Some("replayed"), Some(1))
+    );
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/links/{link_id}/deliveries/999999/replay"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, changes) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        changes["items"].as_array().map(Vec::len),
+        Some(2),
+        "linked again: {changes}"
+    );
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=200", Some(&admin), None)
+        .await;
+    assert!(audit.to_string().contains("git.delivery.replay"), "audited");
+    assert!(!audit.to_string().contains(CANARY));
+
     // A link without a webhook secret takes nothing.
     let (_, bare) = app
         .call(

@@ -43,9 +43,9 @@ for line in sys.stdin:
 "#;
 
 /// `git daemon` over `base`, stopped when dropped.
-struct GitDaemon {
+pub(crate) struct GitDaemon {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for GitDaemon {
@@ -55,14 +55,14 @@ impl Drop for GitDaemon {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
 }
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -80,7 +80,7 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-fn start_daemon(base: &Path) -> GitDaemon {
+pub(crate) fn start_daemon(base: &Path) -> GitDaemon {
     let port = free_port();
     let child = Command::new("git")
         .args([

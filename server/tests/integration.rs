@@ -14,6 +14,7 @@ mod docker_runs;
 mod domain_api;
 mod doors;
 mod git_hooks;
+mod git_pinned;
 mod git_push;
 mod guardrails;
 mod hardening;

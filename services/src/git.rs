@@ -72,7 +72,45 @@ pub async fn receive(
     if db.delivery_seen(link_id, &delivery_id).await? {
         return Ok(Received::Duplicate);
     }
-    let found = changes_named(&event, &payload);
+    drop(db);
+    let body = std::str::from_utf8(body).ok();
+    let kept = Kept {
+        delivery_id: &delivery_id,
+        outcome: "accepted",
+        body,
+        actor: &Actor::system(),
+        audit: "git.delivery",
+    };
+    match apply(hub, &link, &event, &payload, kept).await? {
+        Some(delivery) => Ok(Received::Accepted(delivery)),
+        // The same delivery arrived twice at once: the other one acts on it.
+        None => Ok(Received::Duplicate),
+    }
+}
+
+/// How a delivery acted on is kept: its id, outcome and body (for a replay), and who is audited
+/// for it.
+struct Kept<'a> {
+    delivery_id: &'a str,
+    outcome: &'a str,
+    body: Option<&'a str>,
+    actor: &'a Actor,
+    audit: &'a str,
+}
+
+/// Links the changes a verified delivery names to the jobs of the link's project, and keeps the
+/// delivery; `None` when a delivery of that id was kept meanwhile.
+async fn apply(
+    hub: &Hub,
+    link: &ProjectLink,
+    event: &str,
+    payload: &Value,
+    kept: Kept<'_>,
+) -> ServiceResult<Option<Delivery>> {
+    let delivery_id = kept.delivery_id;
+    let link_id = link.id;
+    let mut db = hub.storage.read().await?;
+    let found = changes_named(event, payload);
     let mut wanted: Vec<i64> = found.iter().flat_map(|(jobs, _)| jobs.clone()).collect();
     wanted.sort_unstable();
     wanted.dedup();
@@ -94,12 +132,11 @@ pub async fn receive(
         }
     }
     let delivery = match tx
-        .record_delivery(link_id, &delivery_id, &event, "accepted", linked)
+        .record_delivery(link_id, delivery_id, event, kept.outcome, linked, kept.body)
         .await
     {
         Ok(delivery) => delivery,
-        // The same delivery arrived twice at once: the other one acts on it.
-        Err(ServiceError::AlreadyExists { .. }) => return Ok(Received::Duplicate),
+        Err(ServiceError::AlreadyExists { .. }) => return Ok(None),
         Err(other) => return Err(other),
     };
     let detail = serde_json::json!({
@@ -107,14 +144,60 @@ pub async fn receive(
     });
     crate::storage::audit::write(
         &mut tx,
-        &Actor::system(),
-        "git.delivery",
+        kept.actor,
+        kept.audit,
         Some(("link", link_id)),
         &detail,
     )
     .await?;
     tx.commit().await?;
-    Ok(Received::Accepted(delivery))
+    Ok(Some(delivery))
+}
+
+/// Acts again on a delivery a repository link received (the admin or the project's owner):
+/// its kept body is read as it was, changes naming jobs created since are linked now. Kept as a
+/// delivery of its own (`<delivery id>#replay-<n>`, outcome `replayed`); audited.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, link.id = link_id))]
+pub async fn replay(
+    hub: &Hub,
+    caller: &Caller,
+    link_id: i64,
+    delivery: i64,
+) -> ServiceResult<Delivery> {
+    let mut db = hub.storage.read().await?;
+    let link = repository(&mut db, link_id).await?;
+    let owner = db.project_access(link.project_id).await?.owner_id;
+    caller.may(Action::UpdateProject, &Object::project(owner), None)?;
+    let (original, body) = db.delivery_with_payload(link_id, delivery).await?;
+    let body = body.ok_or_else(|| {
+        ServiceError::Conflict(
+            "this delivery was kept without its body (before uHub kept bodies): it cannot be replayed"
+                .to_owned(),
+        )
+    })?;
+    let payload: Value = serde_json::from_str(&body)
+        .map_err(|_| ServiceError::Internal("a kept delivery body is not JSON".to_owned()))?;
+    let replays = db
+        .deliveries(link_id, DELIVERIES_SHOWN)
+        .await?
+        .iter()
+        .filter(|d| {
+            d.delivery_id
+                .starts_with(&format!("{}#replay-", original.delivery_id))
+        })
+        .count();
+    drop(db);
+    let replay_id = format!("{}#replay-{}", original.delivery_id, replays + 1);
+    let kept = Kept {
+        delivery_id: &replay_id,
+        outcome: "replayed",
+        body: Some(&body),
+        actor: &caller.actor(),
+        audit: "git.delivery.replay",
+    };
+    apply(hub, &link, &original.event, &payload, kept)
+        .await?
+        .ok_or_else(|| ServiceError::Conflict("this delivery is being replayed already".to_owned()))
 }
 
 /// A link's deliveries, newest first (whoever may read the project).

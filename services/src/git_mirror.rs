@@ -1,24 +1,16 @@
-//! Reading a repository through the Git protocol: a bare mirror per repository link, kept
-//! under the hub's mirrors directory, fetched on demand; its branches and its commits (each
-//! with the jobs of the link's project it names).
-//!
-//! The `git` command runs with what it needs and nothing it could be talked into: the URL after
-//! `--`, only the https, http, ssh and git transports (`GIT_ALLOW_PROTOCOL`), no terminal prompt,
-//! no system or global configuration, a time limit.
+//! Reading a repository through the Git protocol: a bare mirror per repository link (see
+//! [`crate::git_cli`]), fetched on demand; its branches and its commits (each with the jobs of
+//! the link's project it names).
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use domain::policy::{Action, Object};
 use domain::{LinkKind, ProjectLink};
 use serde::Serialize;
-use tokio::process::Command;
 
+use crate::git_cli::git;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
-
-/// A fetch or a listing longer than this is given up (the remote is unreachable or huge).
-const GIT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Commits listed at most.
 pub const MAX_COMMITS: u32 = 200;
 
@@ -85,12 +77,7 @@ pub async fn commits(
     let wanted = git_ref.map(str::trim).filter(|r| !r.is_empty());
     if let Some(name) = wanted {
         // A ref, never an option nor a range: what `git log` is given stays one revision.
-        let plain = name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
-            && !name.starts_with('-')
-            && !name.contains("..");
-        if !plain || name.len() > 200 {
+        if !crate::git_cli::plain_ref(name) {
             return Err(ServiceError::invalid(
                 "ref",
                 "must be a branch, a tag or a commit SHA",
@@ -110,6 +97,12 @@ pub async fn commits(
     )
     .await
     .map_err(|_| ServiceError::invalid("ref", "no such branch, tag or commit in the repository"))?;
+    with_jobs(hub, link.project_id, &log).await
+}
+
+/// The commits of a listing in [`COMMIT_FORMAT_LIST`], each with the jobs of `project_id` its
+/// message names.
+async fn with_jobs(hub: &Hub, project_id: i64, log: &str) -> ServiceResult<Vec<Commit>> {
     let mut found = Vec::new();
     let mut named = Vec::new();
     for record in log.split('\u{1e}') {
@@ -126,7 +119,7 @@ pub async fn commits(
         .storage
         .read()
         .await?
-        .jobs_of_project(link.project_id, &named)
+        .jobs_of_project(project_id, &named)
         .await?;
     Ok(found
         .into_iter()
@@ -135,6 +128,49 @@ pub async fn commits(
             ..commit
         })
         .collect())
+}
+
+/// The commits reachable from `to` and not from `from` (what a deployment of `to` adds to one of
+/// `from`), newest first, 200 at most, each with the jobs of the link's project it names. The
+/// mirror is fetched only when it lacks one of them.
+pub(crate) async fn commits_between(
+    hub: &Hub,
+    link_id: i64,
+    from: &str,
+    to: &str,
+) -> ServiceResult<Vec<Commit>> {
+    let mirrors = hub.mirrors();
+    let mut mirror = mirrors.existing(link_id);
+    let has_both = match &mirror {
+        Some(dir) => {
+            crate::git_cli::resolve(dir, from, "sha").await.is_ok()
+                && crate::git_cli::resolve(dir, to, "sha").await.is_ok()
+        }
+        None => false,
+    };
+    let project_id;
+    if has_both {
+        project_id = hub.storage.link(link_id).await?.project_id;
+    } else {
+        let link = hub.storage.link(link_id).await?;
+        project_id = link.project_id;
+        mirror = Some(fetched_mirror(hub, &link).await?);
+    }
+    let Some(mirror) = mirror else {
+        return Ok(Vec::new());
+    };
+    let count = format!("--max-count={MAX_COMMITS}");
+    let range = format!("{from}..{to}");
+    let Ok(log) = git(
+        Some(&mirror),
+        &["log", &count, COMMIT_FORMAT_LIST, &range, "--"],
+    )
+    .await
+    else {
+        // A commit gone from the repository (a force-push): nothing to list between them.
+        return Ok(Vec::new());
+    };
+    with_jobs(hub, project_id, &log).await
 }
 
 /// One commit of the link's repository, by SHA or unambiguous prefix (the mirror fetched now).
@@ -193,82 +229,6 @@ async fn readable_repository(
     Ok(link)
 }
 
-/// The link's bare mirror, created or fetched now. One fetch at a time per mirror (git locks
-/// its refs; a second fetch would fail rather than wait).
 async fn fetched_mirror(hub: &Hub, link: &ProjectLink) -> ServiceResult<PathBuf> {
-    let mirror = hub.git_mirrors.join(format!("link-{}.git", link.id));
-    let lock = hub.git_mirror_lock(link.id);
-    let _held = lock.lock().await;
-    let unreachable = |_| {
-        ServiceError::Unavailable(
-            "the repository could not be read through Git (unreachable, refused, or not a repository)"
-                .to_owned(),
-        )
-    };
-    if mirror.join("HEAD").exists() {
-        // The location may have changed since the mirror was made.
-        git(
-            Some(&mirror),
-            &["remote", "set-url", "origin", "--", &link.location],
-        )
-        .await?;
-        git(Some(&mirror), &["fetch", "--quiet", "--prune", "origin"])
-            .await
-            .map_err(unreachable)?;
-    } else {
-        std::fs::create_dir_all(&hub.git_mirrors)
-            .map_err(|e| ServiceError::Internal(format!("mirrors directory: {e}")))?;
-        let target = mirror.to_string_lossy().into_owned();
-        git(
-            None,
-            &[
-                "clone",
-                "--mirror",
-                "--quiet",
-                "--",
-                &link.location,
-                &target,
-            ],
-        )
-        .await
-        .map_err(unreachable)?;
-    }
-    Ok(mirror)
-}
-
-/// Runs `git` (in `dir` when given) and answers its standard output; a failure or a timeout is
-/// an error naming the command, never its output (which may echo a URL).
-async fn git(dir: Option<&Path>, args: &[&str]) -> ServiceResult<String> {
-    let mut command = Command::new("git");
-    if let Some(dir) = dir {
-        command.arg("--git-dir").arg(dir);
-    }
-    command
-        .args([
-            "-c",
-            "protocol.file.allow=never",
-            "-c",
-            "core.hooksPath=/dev/null",
-        ])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::temp_dir())
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ALLOW_PROTOCOL", "https:http:ssh:git")
-        .env("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let what = args.first().copied().unwrap_or_default();
-    let output = tokio::time::timeout(GIT_TIMEOUT, command.output())
-        .await
-        .map_err(|_| ServiceError::Unavailable(format!("git {what} took more than a minute")))?
-        .map_err(|e| ServiceError::Internal(format!("git cannot run: {e}")))?;
-    if !output.status.success() {
-        tracing::warn!(command = what, status = %output.status, "git failed");
-        return Err(ServiceError::Unavailable(format!("git {what} failed")));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    hub.mirrors().fetched(link).await
 }

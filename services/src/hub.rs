@@ -2,10 +2,6 @@
 //! through it the secret store), the host monitor and the team's time zone. The server builds
 //! one at start-up; REST handlers and server functions pass it to every use case.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::Arc;
-
 use crate::engine::Executor;
 use crate::host::HostMonitor;
 use crate::secrets::SecretStore;
@@ -26,10 +22,6 @@ pub struct Hub {
     /// Started as a demonstration (`UHUB_SEED_DEMO=true`): demo accounts loaded later keep
     /// their published passwords.
     pub demo_instance: bool,
-    /// Where the bare mirrors of repository links live (`<data dir>/git`).
-    pub git_mirrors: PathBuf,
-    /// One lock per mirror: a fetch at a time.
-    mirror_locks: Arc<std::sync::Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Hub {
@@ -41,31 +33,12 @@ impl Hub {
             zone: chrono_tz::Tz::UTC,
             throttle: crate::auth::LoginThrottle::default(),
             demo_instance: false,
-            // Replaced by the server with its data directory's. Otherwise one of this hub's own:
-            // two hubs of one process (tests on two engines) must not share link ids' mirrors.
-            git_mirrors: {
-                static HUBS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-                let n = HUBS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                std::env::temp_dir().join(format!("uhub-git-{}-{n}", std::process::id()))
-            },
-            mirror_locks: Arc::default(),
         }
     }
 
-    /// The same hub keeping repository mirrors in `dir`.
-    pub fn with_git_mirrors(mut self, dir: PathBuf) -> Hub {
-        self.git_mirrors = dir;
-        self
-    }
-
-    /// The lock of link `link_id`'s mirror.
-    pub(crate) fn git_mirror_lock(&self, link_id: i64) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = match self.mirror_locks.lock() {
-            Ok(locks) => locks,
-            // A panic while the map was held left it whole: a map of locks has no half state.
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        locks.entry(link_id).or_default().clone()
+    /// The bare mirrors of repository links (the engine checks runs' commits out of them).
+    pub fn mirrors(&self) -> &crate::git_cli::Mirrors {
+        self.executor.mirrors()
     }
 
     /// The same hub with the calendar in `zone`.

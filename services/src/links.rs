@@ -63,5 +63,10 @@ pub async fn delete(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<()> {
     let link = tx.link(id).await?;
     for_change(&mut tx, caller, link.project_id, Action::UpdateProject).await?;
     tx.delete_link(id, &caller.actor()).await?;
-    tx.commit().await
+    tx.commit().await?;
+    if link.kind == domain::LinkKind::GitRepo {
+        // Its mirror would only take room (and keep code the team unlinked).
+        hub.mirrors().forget(id).await;
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ use crate::{rules, Caller, Hub, ServiceError, ServiceResult};
 
 /// Launches a run of a job in the job's own environment (`environment` may only name it) on
 /// `backend` (else the project's): `queued`, or `awaiting_approval` until an approver approves
-/// it; refused with the rule's code otherwise. The run records what it will execute.
+/// it; refused with the rule's code otherwise. The run records what it will execute: for an
+/// action from a repository, the commit its ref names now, or `commit_sha` when given (a commit
+/// of that repository: "run again at this commit").
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, job.id = job_id))]
 pub async fn launch(
     hub: &Hub,
@@ -20,8 +22,24 @@ pub async fn launch(
     job_id: i64,
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
+    commit_sha: Option<&str>,
 ) -> ServiceResult<Run> {
     let environment = environment.filter(|e| !e.is_empty());
+    let job = {
+        let mut db = hub.storage.read().await?;
+        let job = db.job(job_id).await?;
+        // Refused before anything is fetched: a repository is read only for a launch that may be.
+        launch::decide(
+            &mut db,
+            &caller.subject(),
+            &job,
+            environment.clone(),
+            backend,
+        )
+        .await?;
+        job
+    };
+    let commit_sha = launch::resolve_commit(&hub.storage, hub.mirrors(), &job, commit_sha).await?;
     let mut tx = hub.storage.write().await?;
     let job = tx.job(job_id).await?;
     let new_run = launch::plan(
@@ -31,6 +49,7 @@ pub async fn launch(
         environment,
         backend,
         hub.executor.scripts_dir(),
+        commit_sha,
     )
     .await?;
     let run = tx.create_run(&new_run, &caller.actor()).await?;

@@ -37,10 +37,13 @@ fn queued(job_id: i64, environment: Option<&str>, backend: ExecutionBackend) -> 
         action: JobAction::Script {
             path: "noop.sh".into(),
             args: Vec::new(),
+            repo: None,
+            git_ref: None,
         },
         action_sha256: "0".repeat(64),
         script_sha256: None,
         action_changed_by: None,
+        commit_sha: None,
     }
 }
 

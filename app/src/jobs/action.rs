@@ -1,6 +1,7 @@
 //! What a job runs, in the job editor: one small form per kind of action (a script of the
 //! scripts directory, a container, a webhook call), and the one-line summary pages show.
-//! Kinds to come (repository scripts, Ansible, Terraform, kubectl) add a variant here.
+//! Scripts and containers may come from a repository link of the project, at a ref resolved to
+//! a commit at launch. Kinds to come (Ansible, Terraform, kubectl) add a variant here.
 
 use std::collections::BTreeMap;
 
@@ -74,6 +75,11 @@ pub struct ActionFields {
     command: RwSignal<String>,
     git_ref: RwSignal<String>,
     inputs: RwSignal<String>,
+    /// The repository link scripts and containers come from (`None`: the scripts directory, or
+    /// the image alone).
+    repo: RwSignal<Option<i64>>,
+    /// The branch, tag or SHA of `repo` (empty: its default branch).
+    source_ref: RwSignal<String>,
 }
 
 /// One argument per line (blank lines dropped): no shell splitting, so nothing gets quoted wrong.
@@ -95,15 +101,23 @@ impl ActionFields {
             command: RwSignal::new(String::new()),
             git_ref: RwSignal::new(String::new()),
             inputs: RwSignal::new(String::new()),
+            repo: RwSignal::new(None),
+            source_ref: RwSignal::new(String::new()),
         };
+        if let Some((repo, git_ref)) = action.and_then(JobAction::repository) {
+            fields.repo.set(Some(repo));
+            fields
+                .source_ref
+                .set(git_ref.unwrap_or_default().to_owned());
+        }
         match action {
             None => {}
-            Some(JobAction::Script { path, args }) => {
+            Some(JobAction::Script { path, args, .. }) => {
                 fields.kind.set(ActionKind::Script);
                 fields.script.set(path.clone());
                 fields.args.set(args.join("\n"));
             }
-            Some(JobAction::Container { image, command }) => {
+            Some(JobAction::Container { image, command, .. }) => {
                 fields.kind.set(ActionKind::Container);
                 fields.image.set(image.clone());
                 fields.command.set(command.join("\n"));
@@ -125,15 +139,22 @@ impl ActionFields {
 
     /// The action as it stands (the server checks it again: paths, image names, inputs).
     pub fn action(&self) -> Option<JobAction> {
+        let repo = self.repo.get_untracked();
+        let source_ref = self.source_ref.get_untracked().trim().to_owned();
+        let git_ref = (repo.is_some() && !source_ref.is_empty()).then_some(source_ref);
         match self.kind.get_untracked() {
             ActionKind::None => None,
             ActionKind::Script => Some(JobAction::Script {
                 path: self.script.get_untracked().trim().to_owned(),
                 args: lines(&self.args.get_untracked()),
+                repo,
+                git_ref,
             }),
             ActionKind::Container => Some(JobAction::Container {
                 image: self.image.get_untracked().trim().to_owned(),
                 command: lines(&self.command.get_untracked()),
+                repo,
+                git_ref,
             }),
             ActionKind::Webhook => {
                 let inputs: BTreeMap<String, String> = lines(&self.inputs.get_untracked())
@@ -157,6 +178,8 @@ impl ActionFields {
 #[component]
 pub fn ActionEditor(
     fields: ActionFields,
+    /// The job's project: its repositories are the sources offered.
+    project: Signal<i64>,
     error: RwSignal<Option<crate::AppError>>,
 ) -> impl IntoView {
     let kind = fields.kind;
@@ -177,8 +200,9 @@ pub fn ActionEditor(
                 ActionKind::None => view! {
                     <p class="muted small">{t("A job without an action is planned on the calendar but cannot be launched.")}</p>
                 }.into_any(),
-                ActionKind::Script => view! { <ScriptFields fields error/> }.into_any(),
+                ActionKind::Script => view! { <SourceFields fields project error/> <ScriptFields fields error/> }.into_any(),
                 ActionKind::Container => view! {
+                    <SourceFields fields project error/>
                     <label class="field">
                         <span class="small muted">{t("Image (present on the Docker engine: uHub pulls nothing)")}</span>
                         <input class="input mono" name="image" autocomplete="off" placeholder="registry.example.org/tools:1.4"
@@ -212,13 +236,67 @@ pub fn ActionEditor(
     }
 }
 
-/// A script of the scripts directory, picked from its listing, and its arguments.
+/// Where a script or a container's files come from: the scripts directory (or nothing, for a
+/// container), or a repository of the project at a branch, tag or SHA.
+#[component]
+fn SourceFields(
+    fields: ActionFields,
+    project: Signal<i64>,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
+    let repositories = LocalResource::new(move || super::code::job_repositories(project.get()));
+    // Another project was chosen: a repository of the previous one is no source any more.
+    Effect::new(move |_| {
+        if let (Some(Ok(list)), Some(repo)) = (repositories.get(), fields.repo.get_untracked()) {
+            if !list.iter().any(|(id, _)| *id == repo) {
+                fields.repo.set(None);
+            }
+        }
+    });
+    view! {
+        {move || match repositories.get() {
+            Some(Ok(list)) if !list.is_empty() => view! {
+                <div class="form__row">
+                    <label class="field">
+                        <span class="small muted">{t("Files from")}</span>
+                        <select class="input" name="source-repo" data-testid="source-repo"
+                            on:change=move |ev| fields.repo.set(event_target_value(&ev).parse().ok())>
+                            <option value="" selected=move || fields.repo.get().is_none()>
+                                {move || if fields.kind.get() == ActionKind::Script { t("The scripts directory") } else { t("The image alone") }}
+                            </option>
+                            {list.into_iter().map(|(id, name)| view! {
+                                <option value=id.to_string() selected=move || fields.repo.get() == Some(id)>{tf_repo(&name)}</option>
+                            }).collect_view()}
+                        </select>
+                        <crate::ui::FieldError error field="action.repo"/>
+                    </label>
+                    <Show when=move || fields.repo.get().is_some()>
+                        <label class="field">
+                            <span class="small muted">{t("Branch, tag or SHA (empty: the default branch), fixed to a commit at launch")}</span>
+                            <input class="input mono" name="source-ref" autocomplete="off" placeholder="main" data-testid="source-ref"
+                                prop:value=move || fields.source_ref.get() on:input=move |ev| fields.source_ref.set(event_target_value(&ev))/>
+                            <crate::ui::FieldError error field="action.ref"/>
+                        </label>
+                    </Show>
+                </div>
+            }.into_any(),
+            _ => ().into_any(),
+        }}
+    }
+}
+
+fn tf_repo(name: &str) -> String {
+    crate::i18n::tf("Repository {name}", &[("name", name)])
+}
+
+/// A script of the scripts directory (picked from its listing) or of the chosen repository,
+/// and its arguments.
 #[component]
 fn ScriptFields(fields: ActionFields, error: RwSignal<Option<crate::AppError>>) -> impl IntoView {
     let listing = LocalResource::new(scripts);
     view! {
         <label class="field">
-            <span class="small muted">{t("Script (in the scripts directory)")}</span>
+            <span class="small muted">{move || if fields.repo.get().is_some() { t("Script (path in the repository)") } else { t("Script (in the scripts directory)") }}</span>
             <input class="input mono" name="script" list="script-choices" autocomplete="off" placeholder="deploy.sh"
                 data-testid="script-path"
                 prop:value=move || fields.script.get() on:input=move |ev| fields.script.set(event_target_value(&ev))/>
@@ -229,6 +307,7 @@ fn ScriptFields(fields: ActionFields, error: RwSignal<Option<crate::AppError>>) 
             </datalist>
             <crate::ui::FieldError error field="action.path"/>
             {move || match listing.get() {
+                _ if fields.repo.get().is_some() => None,
                 Some(Ok(list)) if list.is_empty() => Some(view! {
                     <span class="small muted">{t("The scripts directory is empty: put scripts in UHUB_SCRIPTS_DIR on the server.")}</span>
                 }.into_any()),

@@ -262,7 +262,7 @@ pub fn JobEditor(
                     <span>{t("Start by itself at its planned time (as me)")}</span>
                 </label>
             </div>
-            <ActionEditor fields=action error/>
+            <ActionEditor fields=action project=Signal::derive(move || project.get()) error/>
             {move || error.get().filter(|e| !e.field.as_deref().is_some_and(|f| PLACED.contains(&f))).map(|e| view! {
                 <p class="form-error" role="alert" data-testid="job-editor-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p>
             })}

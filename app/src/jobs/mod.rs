@@ -124,6 +124,7 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
             job_id,
             environment: None,
             backend,
+            commit_sha: None,
         });
     };
     let window = match &view.end_local {

@@ -1,4 +1,5 @@
-//! The project sheet's "Code" tab: each linked Git repository read through the Git protocol
+//! The project sheet's "Code" tab: the deploy ledger (what was deployed where, and what changed
+//! between two deployments), each linked Git repository read through the Git protocol
 //! (branches, latest commits with the jobs they name) and its webhook deliveries.
 
 use domain::{LinkKind, ProjectLink};
@@ -46,8 +47,50 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
     })
 }
 
+/// A deployment as the ledger lists it (the use case of `GET /api/v1/projects/{id}/deployments`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentLine {
+    pub run_id: i64,
+    pub job_id: i64,
+    pub job_title: String,
+    pub commit_sha: String,
+    pub environment: Option<String>,
+    pub by: Option<String>,
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The commits since the previous deployment there: SHA and title.
+    pub changes: Vec<(String, String)>,
+    pub first: bool,
+    /// The previous deployment there ran the same commit.
+    pub same: bool,
+}
+
+#[server(prefix = "/sfn", endpoint = "projects/deployments")]
+pub async fn deployments(project_id: i64) -> Result<Vec<DeploymentLine>, AppError> {
+    let (hub, caller) = crate::server::use_case()?;
+    Ok(services::deployments::list(&hub, &caller, project_id, None)
+        .await?
+        .into_iter()
+        .map(|d| DeploymentLine {
+            same: d.previous_sha.as_deref() == Some(d.commit_sha.as_str()),
+            run_id: d.run_id,
+            job_id: d.job_id,
+            job_title: d.job_title,
+            commit_sha: d.commit_sha,
+            environment: d.environment,
+            by: d.launched_by_username,
+            at: d.at,
+            first: d.previous_sha.is_none(),
+            changes: d
+                .changes_since_previous
+                .into_iter()
+                .map(|c| (c.sha, c.title))
+                .collect(),
+        })
+        .collect())
+}
+
 #[component]
-pub fn CodeTab(links: Vec<ProjectLink>) -> impl IntoView {
+pub fn CodeTab(project_id: i64, owner_id: Option<i64>, links: Vec<ProjectLink>) -> impl IntoView {
     let repositories: Vec<ProjectLink> = links
         .into_iter()
         .filter(|l| l.kind == LinkKind::GitRepo)
@@ -59,14 +102,15 @@ pub fn CodeTab(links: Vec<ProjectLink>) -> impl IntoView {
     }
     view! {
         <div class="stack" data-testid="code-tab">
-            {repositories.into_iter().map(|link| view! { <Repository link/> }).collect_view()}
+            <Ledger project_id/>
+            {repositories.into_iter().map(|link| view! { <Repository link owner_id/> }).collect_view()}
         </div>
     }
     .into_any()
 }
 
 #[component]
-fn Repository(link: ProjectLink) -> impl IntoView {
+fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
     let link_id = link.id;
     // Read in the browser: a remote may take seconds to answer, the page need not wait.
     let read = LocalResource::new(move || repository(link_id));
@@ -108,7 +152,67 @@ fn Repository(link: ProjectLink) -> impl IntoView {
                     }}
                 }.into_any(),
             }}
-            <super::deliveries::Deliveries link_id signed=link.webhook_secret_name.is_some()/>
+            <super::deliveries::Deliveries link_id signed=link.webhook_secret_name.is_some() owner_id/>
+        </section>
+    }
+}
+
+/// The deploy ledger: successful runs of a commit, newest first, with what changed since the
+/// previous deployment of the same repository in the same environment.
+#[component]
+fn Ledger(project_id: i64) -> impl IntoView {
+    let read = LocalResource::new(move || deployments(project_id));
+    view! {
+        <section class="card" aria-labelledby="ledger-title" data-testid="deployments">
+            <h2 id="ledger-title">{t("Deployments")}</h2>
+            {move || match read.get() {
+                None => view! { <p class="muted small" aria-busy="true">{t("Loading…")}</p> }.into_any(),
+                Some(Err(error)) => view! {
+                    <p class="form-error" role="alert">{error.message} <span class="mono small">" (" {error.code} ")"</span></p>
+                }.into_any(),
+                Some(Ok(list)) if list.is_empty() => view! {
+                    <p class="muted small">{t("Nothing deployed from a repository yet: a job whose script or container comes from a repository records its commit when it runs.")}</p>
+                }.into_any(),
+                Some(Ok(list)) => view! {
+                    <ul class="lines">
+                        {list.into_iter().map(|d| {
+                            let count = d.changes.len();
+                            let since = if d.first {
+                                t("first deployment here").to_owned()
+                            } else if d.same {
+                                t("the same commit as the previous one").to_owned()
+                            } else {
+                                tf("{n} commit(s) since the previous one", &[("n", &count.to_string())])
+                            };
+                            view! {
+                                <li class="line line--stack" data-testid="deployment">
+                                    <div class="line__row">
+                                        <span class="chip">{d.environment.clone().unwrap_or_else(|| t("no environment").to_owned())}</span>
+                                        <a class="mono small link" href=format!("/runs/{}", d.run_id) title=d.commit_sha.clone()>{d.commit_sha.chars().take(10).collect::<String>()}</a>
+                                        <a class="line__title link wrap" href=format!("/jobs/{}", d.job_id)>{d.job_title.clone()}</a>
+                                        <span class="muted small">{d.by.clone().unwrap_or_else(|| "uHub".to_owned())}</span>
+                                        <span class="muted small">{d.at.map(|at| crate::i18n::dates(&at.format("%e %b %Y %H:%M").to_string())).unwrap_or_default()}</span>
+                                    </div>
+                                    {if count == 0 {
+                                        view! { <p class="muted small">{since}</p> }.into_any()
+                                    } else {
+                                        view! {
+                                            <details class="small">
+                                                <summary>{since}</summary>
+                                                <ul class="plain">
+                                                    {d.changes.into_iter().map(|(sha, title)| view! {
+                                                        <li><span class="mono">{sha.chars().take(10).collect::<String>()}</span>" "<span class="wrap">{title}</span></li>
+                                                    }).collect_view()}
+                                                </ul>
+                                            </details>
+                                        }.into_any()
+                                    }}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
         </section>
     }
 }

@@ -139,7 +139,7 @@ pub fn LinksTab(
                                                 <span class="muted small mono wrap">{link.location.clone()}</span>
                                                 {link.environment.clone().map(|env| view! { <span class="chip">{env}</span> })}
                                                 {(link.kind == LinkKind::GitRepo).then(|| view! {
-                                                    <super::deliveries::Deliveries link_id=id signed=link.webhook_secret_name.is_some()/>
+                                                    <super::deliveries::Deliveries link_id=id signed=link.webhook_secret_name.is_some() owner_id/>
                                                 })}
                                                 <Show when=may_manage>
                                                     <span class="line__actions">

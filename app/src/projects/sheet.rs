@@ -128,7 +128,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
                     <super::links::LinksTab project_id=context.project.id owner_id=context.project.owner_id
                         links=context.links.clone() environments=context.project.environments.clone() changed=version/>
                 }.into_any(),
-                "code" => view! { <super::code::CodeTab links=context.links.clone()/> }.into_any(),
+                "code" => view! { <super::code::CodeTab project_id=context.project.id owner_id=context.project.owner_id links=context.links.clone()/> }.into_any(),
                 "secrets" => view! {
                     <super::secrets::SecretsTab project_id=context.project.id owner_id=context.project.owner_id
                         environments=context.project.environments.clone()/>

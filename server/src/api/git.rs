@@ -1,6 +1,7 @@
 //! Git: `POST /hooks/git/{link_id}` (webhooks from GitHub, GitLab or any sender of Standard
 //! Webhooks, proven by the link's webhook secret), `GET /links/{id}/deliveries` and
-//! `GET /jobs/{id}/changes` (the commits and merge requests linked to a job).
+//! `GET /jobs/{id}/changes` (the commits and merge requests linked to a job), the branches and
+//! commits of a repository link, and the deploy ledger `GET /projects/{id}/deployments`.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -17,10 +18,38 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(receive_hook))
         .routes(routes!(list_deliveries))
+        .routes(routes!(replay_delivery))
         .routes(routes!(list_changes, link_change))
         .routes(routes!(unlink_change))
         .routes(routes!(list_branches))
         .routes(routes!(list_commits))
+        .routes(routes!(list_deployments))
+}
+
+/// `?environment=` of the deploy ledger.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentQuery {
+    /// Only the deployments to this environment of the project.
+    environment: Option<String>,
+}
+
+/// The deploy ledger: the project's successful runs of a commit (actions from a repository),
+/// newest first, each with the commits since the previous deployment of the same repository
+/// in the same environment.
+#[utoipa::path(get, path = "/projects/{id}/deployments", tag = "projects",
+    params(("id" = i64, Path, description = "Project id"), DeploymentQuery),
+    responses((status = 200, description = "The deployments, newest first", body = Page<services::deployments::Deployment>)))]
+pub async fn list_deployments(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    super::ApiQuery(query): super::ApiQuery<DeploymentQuery>,
+) -> ApiResult<Json<Page<services::deployments::Deployment>>> {
+    Ok(Json(Page::complete(
+        services::deployments::list(&state.hub, &caller, id, query.environment.as_deref()).await?,
+    )))
 }
 
 /// `?ref=&limit=` of a commit listing.
@@ -156,6 +185,22 @@ pub async fn list_deliveries(
     Ok(Json(Page::complete(
         services::git::deliveries(&state.hub, &caller, id).await?,
     )))
+}
+
+/// Acts again on a delivery (the admin or the project's owner): its kept body is read as it
+/// was, changes naming jobs created since are linked now. Kept as a delivery of its own
+/// (`<delivery id>#replay-<n>`, outcome `replayed`).
+#[utoipa::path(post, path = "/links/{id}/deliveries/{delivery}/replay", tag = "links",
+    params(("id" = i64, Path, description = "Repository link id"),
+           ("delivery" = i64, Path, description = "The delivery's `id` in the listing")),
+    responses((status = 201, description = "The replay, as kept", body = Delivery)))]
+pub async fn replay_delivery(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((id, delivery)): ApiPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, Json<Delivery>)> {
+    let replay = services::git::replay(&state.hub, &caller, id, delivery).await?;
+    Ok((StatusCode::CREATED, Json(replay)))
 }
 
 /// The commits and merge requests linked to a job, newest first.

@@ -81,6 +81,9 @@ pub struct LaunchRequest {
     environment: Option<String>,
     /// Defaults to the project's `execution_backend`.
     backend: Option<ExecutionBackend>,
+    /// For an action from a repository: run this commit of it (SHA or unambiguous prefix)
+    /// instead of the one its ref names now ("run again at this commit").
+    commit_sha: Option<String>,
 }
 
 /// Launch a run of a job. Allowed → `queued`; a production run → `awaiting_approval` until
@@ -100,6 +103,7 @@ pub async fn launch_run(
         id,
         request.environment,
         request.backend,
+        request.commit_sha.as_deref(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(run)))

@@ -295,6 +295,8 @@ pub fn recorded_run(
     let action = domain::JobAction::Container {
         image: "uhub-test/busybox:1".into(),
         command: vec!["true".into()],
+        repo: None,
+        git_ref: None,
     };
     services::storage::NewRun {
         job_id,
@@ -302,10 +304,11 @@ pub fn recorded_run(
         backend,
         status,
         launched_by,
-        action_sha256: services::engine::launch::action_digest(&action, backend, environment),
+        action_sha256: services::engine::launch::action_digest(&action, backend, environment, None),
         action,
         script_sha256: None,
         action_changed_by: None,
+        commit_sha: None,
     }
 }
 

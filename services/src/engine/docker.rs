@@ -37,7 +37,13 @@ pub struct DockerRun<'a> {
     pub env: Vec<(String, String)>,
     pub limits: &'a BackendConfig,
     pub timeout: Duration,
+    /// The commit checked out for an action from a repository: mounted read-only at
+    /// `/workspace`, the container's working directory. The engine must see this host's files.
+    pub workspace: Option<&'a std::path::Path>,
 }
+
+/// Where a repository's checkout appears in the container.
+pub const WORKSPACE: &str = "/workspace";
 
 /// Connects to `host` (`unix:///…` or `tcp://…`) and agrees on an API version with the engine
 /// (bollard's default is newer than older engines accept).
@@ -58,7 +64,7 @@ pub async fn connect(host: &str) -> Result<Docker, String> {
         .map_err(|e| format!("the Docker engine at {host} does not answer: {e}"))
 }
 
-fn host_config(limits: &BackendConfig) -> HostConfig {
+fn host_config(limits: &BackendConfig, workspace: Option<&std::path::Path>) -> HostConfig {
     let memory = i64::from(limits.memory_mb.unwrap_or(DEFAULT_MEMORY_MB)) * 1024 * 1024;
     let cpus = limits.cpus.unwrap_or(DEFAULT_CPUS);
     HostConfig {
@@ -79,6 +85,7 @@ fn host_config(limits: &BackendConfig) -> HostConfig {
             "/tmp".to_owned(),
             "rw,nosuid,nodev,size=64m".to_owned(),
         )])),
+        binds: workspace.map(|dir| vec![format!("{}:{WORKSPACE}:ro", dir.display())]),
         ..HostConfig::default()
     }
 }
@@ -105,12 +112,19 @@ pub async fn run(
         cmd: (!spec.command.is_empty()).then(|| spec.command.to_vec()),
         env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
         user: Some("65534:65534".to_owned()),
-        working_dir: Some("/tmp".to_owned()),
+        working_dir: Some(
+            if spec.workspace.is_some() {
+                WORKSPACE
+            } else {
+                "/tmp"
+            }
+            .to_owned(),
+        ),
         labels: Some(HashMap::from([(
             RUN_LABEL.to_owned(),
             spec.run_id.to_string(),
         )])),
-        host_config: Some(host_config(spec.limits)),
+        host_config: Some(host_config(spec.limits, spec.workspace)),
         ..ContainerCreateBody::default()
     };
     let options = CreateContainerOptionsBuilder::default().name(&name).build();

@@ -108,8 +108,11 @@ impl Executor {
             })
         };
 
-        let outcome = match (run.backend, &run.action) {
-            (ExecutionBackend::Local, Some(JobAction::Script { path, args })) => {
+        // An action from a repository runs the commit recorded at launch, checked out now.
+        let checkout = self.checkout(run, &log).await;
+        let outcome = match (checkout, run.backend, &run.action) {
+            (Err(reason), _, _) => Outcome::failed(reason),
+            (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Script { path, args, .. })) => {
                 let spec = local::LocalRun {
                     scripts_dir: &self.inner.config.scripts_dir,
                     path,
@@ -118,6 +121,7 @@ impl Executor {
                     timeout,
                     expected_sha256: run.script_sha256.as_deref(),
                     run_as: self.inner.config.local_run_as.as_ref(),
+                    checkout: checkout.as_ref().map(super::WorkDir::path),
                 };
                 let storage = storage.clone();
                 let run_id = run.id;
@@ -133,7 +137,7 @@ impl Executor {
                 })
                 .await
             }
-            (ExecutionBackend::Docker, Some(JobAction::Container { image, command })) => {
+            (Ok(checkout), ExecutionBackend::Docker, Some(JobAction::Container { image, command, .. })) => {
                 match self.docker().await {
                     Err(reason) => Outcome::failed(reason),
                     Ok(docker) => {
@@ -145,6 +149,7 @@ impl Executor {
                             env,
                             limits: &project.execution_backend_config,
                             timeout,
+                            workspace: checkout.as_ref().map(super::WorkDir::path),
                         };
                         let storage = storage.clone();
                         let run_id = run.id;
@@ -160,7 +165,7 @@ impl Executor {
                     }
                 }
             }
-            (ExecutionBackend::Webhook, Some(JobAction::Webhook { git_ref, inputs })) => {
+            (_, ExecutionBackend::Webhook, Some(JobAction::Webhook { git_ref, inputs })) => {
                 heartbeat.abort();
                 // Every line so far is stored before the target can call back (it needs the
                 // trigger's key to): its lines then follow these.
@@ -170,11 +175,11 @@ impl Executor {
                     .trigger_webhook(run, &project.execution_backend_config, &env, git_ref.as_deref(), inputs)
                     .await;
             }
-            (backend, Some(action)) => Outcome::failed(format!(
+            (_, backend, Some(action)) => Outcome::failed(format!(
                 "a {} action cannot run on the {backend} backend",
                 action_kind(action)
             )),
-            (_, None) => Outcome::failed(
+            (_, _, None) => Outcome::failed(
                 "the run has no recorded action (it was launched before uHub recorded them): launch it again"
                     .to_owned(),
             ),
@@ -184,6 +189,53 @@ impl Executor {
         drop(log);
         let _ = writer.await;
         Some(outcome)
+    }
+
+    /// The commit a run of an action from a repository executes, checked out of the link's
+    /// mirror into a directory of the run's own (removed with it); `None` for other actions.
+    /// The mirror is fetched again only when it lacks the commit (another process launched it).
+    async fn checkout(
+        &self,
+        run: &Run,
+        log: &output::LogSender,
+    ) -> Result<Option<super::WorkDir>, String> {
+        let Some((link_id, _)) = run.action.as_ref().and_then(JobAction::repository) else {
+            return Ok(None);
+        };
+        let sha = run.commit_sha.as_deref().ok_or_else(|| {
+            "the run has no recorded commit (it was launched before uHub recorded them): launch it again"
+                .to_owned()
+        })?;
+        let mirrors = &self.inner.config.git_mirrors;
+        let has_commit = match mirrors.existing(link_id) {
+            Some(mirror) => crate::git_cli::resolve(&mirror, sha, "commit_sha")
+                .await
+                .is_ok(),
+            None => false,
+        };
+        if !has_commit {
+            let link = self
+                .inner
+                .storage
+                .link(link_id)
+                .await
+                .map_err(|_| format!("the repository link #{link_id} is gone"))?;
+            mirrors
+                .fetched(&link)
+                .await
+                .map_err(|error| error.to_string())?;
+        }
+        let mirror = mirrors
+            .existing(link_id)
+            .ok_or_else(|| format!("the mirror of repository link #{link_id} is missing"))?;
+        let dir = super::WorkDir::create()
+            .map_err(|e| format!("cannot create the checkout's directory: {e}"))?;
+        crate::git_cli::checkout(&mirror, sha, dir.path()).await?;
+        log.line(
+            LogStream::System,
+            format!("checked out commit {sha} of repository link #{link_id}"),
+        );
+        Ok(Some(dir))
     }
 
     /// Triggers a webhook run's target; the run then waits for its callback (until the

@@ -8,8 +8,9 @@ use domain::policy::{self, Action, Decision, Environment, Object, Subject};
 use domain::{ExecutionBackend, Job, JobAction, ProjectState, RunStatus};
 
 use super::AVAILABLE_BACKENDS;
+use crate::git_cli::Mirrors;
 use crate::storage::{Db, NewRun};
-use crate::{ServiceError, ServiceResult};
+use crate::{ServiceError, ServiceResult, Storage};
 
 fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
     matches!(
@@ -18,6 +19,59 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
             | (JobAction::Container { .. }, ExecutionBackend::Docker)
             | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
     )
+}
+
+/// The commit `job`'s action runs when it comes from a repository: its ref (or `pinned`, a SHA
+/// asked for by name: "run again at this commit") resolved in the link's mirror, fetched now.
+/// Called before the launch's transaction: a fetch may take a while. `None` for actions that
+/// do not come from a repository (422 `commit_sha` if one was asked for).
+pub async fn resolve_commit(
+    storage: &Storage,
+    mirrors: &Mirrors,
+    job: &Job,
+    pinned: Option<&str>,
+) -> ServiceResult<Option<String>> {
+    let pinned = pinned.map(str::trim).filter(|p| !p.is_empty());
+    let Some((link_id, git_ref)) = job.action.as_ref().and_then(JobAction::repository) else {
+        return match pinned {
+            Some(_) => Err(ServiceError::invalid(
+                "commit_sha",
+                "the job's action does not come from a repository",
+            )),
+            None => Ok(None),
+        };
+    };
+    if let Some(sha) = pinned {
+        if !(7..=64).contains(&sha.len()) || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ServiceError::invalid(
+                "commit_sha",
+                "must be a commit SHA (7 to 64 hexadecimal digits)",
+            ));
+        }
+    }
+    let link = storage.read().await?.link(link_id).await.ok();
+    let link = link
+        .filter(|l| l.project_id == job.project_id && l.kind == domain::LinkKind::GitRepo)
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "action.repo",
+                "names no repository link of the job's project",
+            )
+        })?;
+    let mirror = mirrors.fetched(&link).await?;
+    let (revision, field) = match pinned {
+        Some(sha) => (sha.to_owned(), "commit_sha"),
+        None => (
+            git_ref
+                .map(str::to_owned)
+                .or_else(|| link.default_branch.clone())
+                .unwrap_or_else(|| "HEAD".to_owned()),
+            "action.ref",
+        ),
+    };
+    crate::git_cli::resolve(&mirror, &revision, field)
+        .await
+        .map(Some)
 }
 
 /// The run to record for `subject` launching `job` in its own environment on `backend` (else the
@@ -32,7 +86,29 @@ pub async fn plan(
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
     scripts_dir: &Path,
+    commit_sha: Option<String>,
 ) -> ServiceResult<NewRun> {
+    let (backend, status) = decide(db, subject, job, environment, backend).await?;
+    snapshot(
+        job,
+        backend,
+        status,
+        Some(subject.user_id),
+        scripts_dir,
+        commit_sha,
+    )
+}
+
+/// The guardrails of a launch alone: the backend the run would use and its first status, or
+/// the refusal. Checked again by [`plan`] in the launch's transaction; checked first alone
+/// where a launch has slow work to do before it (fetching a repository).
+pub async fn decide(
+    db: &mut Db,
+    subject: &Subject,
+    job: &Job,
+    environment: Option<String>,
+    backend: Option<ExecutionBackend>,
+) -> ServiceResult<(ExecutionBackend, RunStatus)> {
     if let Some(asked) = environment.filter(|e| !e.is_empty()) {
         if job.environment.as_deref() != Some(asked.as_str()) {
             return Err(ServiceError::invalid(
@@ -80,18 +156,20 @@ pub async fn plan(
             "the {backend} backend is not available in this version of uHub"
         )));
     }
-    snapshot(job, backend, status, Some(subject.user_id), scripts_dir)
+    Ok((backend, status))
 }
 
 /// The run of `job` on `backend` in its environment, with what it will execute recorded now:
 /// the action (422 when there is none, or it cannot run on `backend`), its digest, and the
-/// script's digest for a local script. No guardrail is applied here: see [`plan`].
+/// script's digest for a local script, the commit (from [`resolve_commit`]) for an action from a
+/// repository. No guardrail is applied here: see [`plan`].
 pub fn snapshot(
     job: &Job,
     backend: ExecutionBackend,
     status: RunStatus,
     launched_by: Option<i64>,
     scripts_dir: &Path,
+    commit_sha: Option<String>,
 ) -> ServiceResult<NewRun> {
     let action = job
         .action
@@ -103,7 +181,15 @@ pub fn snapshot(
             format!("the job's action cannot run on the {backend} backend"),
         ));
     }
+    if action.repository().is_some() != commit_sha.is_some() {
+        // The job changed between the resolution of its commit and now.
+        return Err(ServiceError::Conflict(
+            "the job's action changed while it was being launched: launch it again".to_owned(),
+        ));
+    }
     let script_sha256 = match &action {
+        // A repository script is pinned by its commit; its content is read at execution.
+        JobAction::Script { repo: Some(_), .. } => None,
         JobAction::Script { path, .. } => super::local::script_digest(scripts_dir, path).ok(),
         _ => None,
     };
@@ -113,19 +199,27 @@ pub fn snapshot(
         backend,
         status,
         launched_by,
-        action_sha256: action_digest(&action, backend, job.environment.as_deref()),
+        action_sha256: action_digest(
+            &action,
+            backend,
+            job.environment.as_deref(),
+            commit_sha.as_deref(),
+        ),
         action,
         script_sha256,
         action_changed_by: job.action_changed_by,
+        commit_sha,
     })
 }
 
-/// SHA-256 (hex) of what a run executes: the action, the backend and the environment, as one
-/// JSON document (fields in a fixed order; the inputs of a webhook are sorted).
+/// SHA-256 (hex) of what a run executes: the action, the backend, the environment and the
+/// commit of a repository action, as one JSON document (fields in a fixed order; the inputs of a
+/// webhook are sorted; no commit leaves the document as it was before commits were recorded).
 pub fn action_digest(
     action: &JobAction,
     backend: ExecutionBackend,
     environment: Option<&str>,
+    commit_sha: Option<&str>,
 ) -> String {
     use sha2::{Digest, Sha256};
     #[derive(serde::Serialize)]
@@ -133,11 +227,14 @@ pub fn action_digest(
         action: &'a JobAction,
         backend: ExecutionBackend,
         environment: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        commit_sha: Option<&'a str>,
     }
     let document = serde_json::to_vec(&Executed {
         action,
         backend,
         environment,
+        commit_sha,
     })
     .unwrap_or_default();
     Sha256::digest(document)

@@ -33,6 +33,9 @@ pub struct LocalRun<'a> {
     /// `UHUB_LOCAL_RUN_USER`: the account scripts run as, instead of uHub's (which can read the
     /// master key and the database).
     pub run_as: Option<&'a RunAs>,
+    /// The commit checked out for a script from a repository: the script is read there (its
+    /// commit pins its content) and runs from there, instead of the scripts directory.
+    pub checkout: Option<&'a Path>,
 }
 
 /// An account of the host that local scripts run as.
@@ -111,13 +114,15 @@ pub async fn run(
     cancel: &CancelSignal,
     on_start: impl FnOnce(u32),
 ) -> Outcome {
-    let script = match resolve_script(spec.scripts_dir, spec.path) {
+    let script = match resolve_script(spec.checkout.unwrap_or(spec.scripts_dir), spec.path) {
         Ok(script) => script,
         Err(reason) => return Outcome::failed(reason),
     };
-    // What was launched (and approved) is what runs: a script changed since is refused.
+    // What was launched (and approved) is what runs: a script changed since is refused. A
+    // script from a repository is the one of the commit recorded at launch.
     let now = script_digest(spec.scripts_dir, spec.path);
     match (spec.expected_sha256, now) {
+        _ if spec.checkout.is_some() => {}
         (Some(expected), Ok(now)) if expected == now => {}
         (None, _) => {
             let why = format!(
@@ -165,7 +170,7 @@ pub async fn run(
         .env_clear()
         .envs(base_environment(workdir.path()))
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(workdir.path())
+        .current_dir(spec.checkout.unwrap_or(workdir.path()))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

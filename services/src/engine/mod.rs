@@ -175,6 +175,9 @@ pub struct EngineConfig {
     pub webhook_allowed_hosts: Vec<String>,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (else uHub's own).
     pub local_run_as: Option<local::RunAs>,
+    /// The bare mirrors of repository links (`<data dir>/git`): actions from a repository run
+    /// a commit checked out of them.
+    pub git_mirrors: crate::git_cli::Mirrors,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -196,6 +199,8 @@ impl EngineConfig {
             callback_key: CallbackKey::random(),
             webhook_allowed_hosts: Vec::new(),
             local_run_as: None,
+            // The server gives its data directory's; otherwise one of this engine's own.
+            git_mirrors: crate::git_cli::Mirrors::private(),
         }
     }
 
@@ -242,6 +247,11 @@ pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
 ];
 
 impl Executor {
+    /// The bare mirrors of repository links.
+    pub fn mirrors(&self) -> &crate::git_cli::Mirrors {
+        &self.inner.config.git_mirrors
+    }
+
     /// How the outside reaches this uHub (`UHUB_PUBLIC_URL`): webhook callbacks, feed URLs.
     pub fn public_url(&self) -> &str {
         &self.inner.config.public_url
@@ -319,6 +329,13 @@ impl Executor {
         job: &domain::Job,
         actor: &Actor,
     ) -> ServiceResult<Run> {
+        let commit_sha = launch::resolve_commit(
+            &self.inner.storage,
+            &self.inner.config.git_mirrors,
+            job,
+            None,
+        )
+        .await?;
         let mut tx = self.inner.storage.write().await?;
         let new_run = launch::plan(
             &mut tx,
@@ -327,6 +344,7 @@ impl Executor {
             None,
             None,
             &self.inner.config.scripts_dir,
+            commit_sha,
         )
         .await?;
         let run = tx.create_run(&new_run, actor).await?;

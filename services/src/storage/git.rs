@@ -119,6 +119,33 @@ impl Db {
         Ok(found.is_some())
     }
 
+    /// One delivery of a link and the body it came with (`None`: kept before bodies were).
+    pub async fn delivery_with_payload(
+        &mut self,
+        link_id: i64,
+        id: i64,
+    ) -> ServiceResult<(Delivery, Option<String>)> {
+        let payload: Option<Option<String>> = on_db!(self, c => {
+            sqlx::query_scalar("SELECT payload FROM git_deliveries WHERE link_id = $1 AND id = $2")
+                .bind(link_id)
+                .bind(id)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        let payload = payload.ok_or(ServiceError::NotFound { what: "delivery" })?;
+        let row = on_db!(self, c => {
+            sqlx::query_as::<_, DeliveryRow>(
+                "SELECT id, link_id, delivery_id, event, outcome, linked, received_at \
+                 FROM git_deliveries WHERE link_id = $1 AND id = $2",
+            )
+            .bind(link_id)
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await
+        })?;
+        Ok((Delivery::from(row), payload))
+    }
+
     /// A link's deliveries, newest first.
     pub async fn deliveries(&mut self, link_id: i64, limit: u32) -> ServiceResult<Vec<Delivery>> {
         let rows = on_db!(self, c => {
@@ -179,12 +206,13 @@ impl Tx {
         event: &str,
         outcome: &str,
         linked: i64,
+        payload: Option<&str>,
     ) -> ServiceResult<Delivery> {
         let received_at = now();
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
-                "INSERT INTO git_deliveries (link_id, delivery_id, event, outcome, linked, received_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO git_deliveries (link_id, delivery_id, event, outcome, linked, received_at, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
             )
             .bind(link_id)
             .bind(delivery_id)
@@ -192,6 +220,7 @@ impl Tx {
             .bind(outcome)
             .bind(linked)
             .bind(received_at)
+            .bind(payload)
             .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_unique("delivery_id"))

@@ -245,6 +245,8 @@ impl Tx {
     pub async fn create_job(&mut self, job: &NewJob, actor: &Actor) -> ServiceResult<Job> {
         let title = super::incidents::check_title(&job.title)?;
         check_action(job.action.as_ref())?;
+        self.check_repository(job.project_id, job.action.as_ref())
+            .await?;
         check_window(job.planned_start, job.planned_end)?;
         let environment_id = match &job.environment {
             Some(name) => Some(self.environment(job.project_id, name).await?.id),
@@ -451,6 +453,8 @@ impl Tx {
         }
         if let Some(action) = &changes.action {
             check_action(action.as_ref())?;
+            self.check_repository(current.project_id, action.as_ref())
+                .await?;
         }
         let start = changes.planned_start.unwrap_or(current.planned_start);
         let end = changes.planned_end.unwrap_or(current.planned_end);
@@ -644,6 +648,31 @@ impl Tx {
             jobs.push(self.job(id).await?);
         }
         Ok(jobs)
+    }
+}
+
+impl Tx {
+    /// An action from a repository names a repository link of the job's own project.
+    async fn check_repository(
+        &mut self,
+        project_id: i64,
+        action: Option<&JobAction>,
+    ) -> ServiceResult<()> {
+        let Some((link_id, _)) = action.and_then(JobAction::repository) else {
+            return Ok(());
+        };
+        let link = self.link(link_id).await.ok();
+        match link {
+            Some(link)
+                if link.project_id == project_id && link.kind == domain::LinkKind::GitRepo =>
+            {
+                Ok(())
+            }
+            _ => Err(ServiceError::invalid(
+                "action.repo",
+                "names no repository link of the job's project",
+            )),
+        }
     }
 }
 

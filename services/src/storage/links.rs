@@ -53,7 +53,7 @@ struct LinkRow {
 
 const LINK_SELECT: &str =
     "SELECT l.id, l.project_id, l.kind, l.name, e.name AS environment, l.location, \
-     l.provider, l.default_branch, l.namespace, l.webhook_secret_name, l.version, l.created_at, l.updated_at \
+     l.git_provider AS provider, l.default_branch, l.namespace, l.webhook_secret_name, l.version, l.created_at, l.updated_at \
      FROM project_links l LEFT JOIN environments e ON e.id = l.environment_id";
 
 impl TryFrom<LinkRow> for ProjectLink {
@@ -176,7 +176,7 @@ impl Tx {
         let at = now();
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
-                "INSERT INTO project_links (project_id, kind, name, environment_id, location, provider, \
+                "INSERT INTO project_links (project_id, kind, name, environment_id, location, git_provider, \
                  default_branch, namespace, webhook_secret_name, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING id",
             )
@@ -279,7 +279,7 @@ impl Tx {
         let detail = serde_json::json!({ "version": based_on_version, "name": name.trim(), "location_changed": changes.location.is_some() });
         let changed = on_db!(self, c => {
             sqlx::query(
-                "UPDATE project_links SET name = $1, environment_id = $2, location = $3, provider = $4, \
+                "UPDATE project_links SET name = $1, environment_id = $2, location = $3, git_provider = $4, \
                  default_branch = $5, namespace = $6, version = version + 1, updated_at = $7, \
                  webhook_secret_name = $10 WHERE id = $8 AND version = $9",
             )

@@ -21,6 +21,8 @@ pub struct NewRun {
     pub action_sha256: String,
     pub script_sha256: Option<String>,
     pub action_changed_by: Option<i64>,
+    /// The commit a repository action runs (full SHA), resolved at launch.
+    pub commit_sha: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -44,6 +46,7 @@ struct RunRow {
     action_sha256: Option<String>,
     script_sha256: Option<String>,
     action_changed_by: Option<i64>,
+    commit_sha: Option<String>,
     callback_deadline: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -52,7 +55,7 @@ struct RunRow {
 const RUN_SELECT: &str = "SELECT r.id, r.job_id, r.project_id, e.name AS environment, r.backend, r.status, \
      r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.approval_comment, r.started_at, \
      r.finished_at, r.reason, r.log_truncated, r.action, r.action_sha256, r.script_sha256, \
-     r.action_changed_by, r.callback_deadline, r.created_at, r.updated_at \
+     r.action_changed_by, r.commit_sha, r.callback_deadline, r.created_at, r.updated_at \
      FROM runs r LEFT JOIN environments e ON e.id = r.environment_id LEFT JOIN users u ON u.id = r.launched_by";
 
 impl TryFrom<RunRow> for Run {
@@ -82,6 +85,7 @@ impl TryFrom<RunRow> for Run {
             action_sha256: row.action_sha256,
             script_sha256: row.script_sha256,
             action_changed_by: row.action_changed_by,
+            commit_sha: row.commit_sha,
             callback_deadline: row.callback_deadline,
             queue: None,
             created_at: row.created_at,
@@ -94,6 +98,7 @@ reads! {
     fn run(id: i64) -> Run;
     fn list_job_runs(job_id: i64, before: Option<i64>, limit: u32) -> Vec<Run>;
     fn recent_project_runs(project_id: i64, limit: u32) -> Vec<Run>;
+    fn deployed_runs(project_id: i64, environment: Option<&str>, limit: u32) -> Vec<Run>;
     fn runs_in_states(statuses: &[RunStatus], limit: u32) -> Vec<Run>;
     fn run_logs(run_id: i64, after_seq: i64, limit: u32) -> Vec<LogLine>;
 }
@@ -131,8 +136,8 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at, \
-                 action, action_sha256, script_sha256, action_changed_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11) RETURNING id",
+                 action, action_sha256, script_sha256, action_changed_by, commit_sha) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id",
             )
             .bind(job.id)
             .bind(job.project_id)
@@ -145,6 +150,7 @@ impl Tx {
             .bind(&run.action_sha256)
             .bind(&run.script_sha256)
             .bind(run.action_changed_by)
+            .bind(&run.commit_sha)
             .fetch_one(&mut *c)
             .await
         })?;
@@ -156,6 +162,7 @@ impl Tx {
             "action": run.action,
             "action_sha256": run.action_sha256,
             "script_sha256": run.script_sha256,
+            "commit_sha": run.commit_sha,
         });
         audit::write(self, actor, "run.create", Some(("run", id)), &detail).await?;
         // Read back inside the transaction: once committed, a dispatcher may take the run at
@@ -184,6 +191,24 @@ impl Db {
         );
         let rows = on_db!(self, c => {
             sqlx::query_as::<_, RunRow>(&sql).bind(job_id).bind(before).bind(i64::from(limit)).fetch_all(&mut *c).await
+        })?;
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
+    /// A project's successful runs of a commit (actions from a repository), in `environment`
+    /// when given, newest first: its deployments.
+    pub async fn deployed_runs(
+        &mut self,
+        project_id: i64,
+        environment: Option<&str>,
+        limit: u32,
+    ) -> ServiceResult<Vec<Run>> {
+        let sql = format!(
+            "{RUN_SELECT} WHERE r.project_id = $1 AND r.commit_sha IS NOT NULL AND r.status = 'success' \
+             AND ($2 IS NULL OR e.name = $2) ORDER BY r.finished_at DESC, r.id DESC LIMIT $3"
+        );
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(project_id).bind(environment).bind(i64::from(limit)).fetch_all(&mut *c).await
         })?;
         rows.into_iter().map(Run::try_from).collect()
     }

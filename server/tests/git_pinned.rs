@@ -1,0 +1,329 @@
+//! Runs pinned to a commit (issue 23), against a real `git daemon` on loopback and the real
+//! Docker engine of the test command: a script from a repository runs the commit its ref named
+//! at launch (local backend, in dev); a container gets that commit mounted read-only (docker
+//! backend, in production); a push while the production run awaits approval changes nothing in
+//! what runs; "run again at this commit"; the deploy ledger lists the commits between two
+//! deployments; refs, commits, repositories and links out of the checkout are refused.
+
+use std::path::Path;
+use std::process::Command;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::common::{approved_and_done, expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{within_20_s, TestApp};
+use crate::git_push::{git, start_daemon};
+
+/// Writes the repository's deploy script, executable, saying which version it is.
+fn deploy_script(work: &Path, version: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = work.join("deploy");
+    std::fs::create_dir_all(&dir).expect("deploy dir");
+    let script = dir.join("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"deploying {version} with $1 at $UHUB_ENVIRONMENT\"\ncat notes.txt\n"
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(work.join("notes.txt"), format!("notes of {version}\n")).expect("notes");
+}
+
+fn commit_and_push(work: &Path, message: &str) -> String {
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "--quiet", "-m", message]);
+    git(work, &["push", "--quiet", "origin", "HEAD:main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+async fn repository_job(
+    app: &TestApp,
+    token: &str,
+    project_id: i64,
+    environment: &str,
+    action: Value,
+) -> i64 {
+    let job = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        token,
+        Some(json!({
+            "title": format!("Deploy to {environment}"), "job_type": "ops", "environment": environment,
+            "planned_start": "2031-01-01T09:00:00Z", "action": action,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    id(&job)
+}
+
+async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::TestEngine) {
+    assert!(
+        std::env::var("UHUB_TEST_DOCKER_HOST").is_ok(),
+        "UHUB_TEST_DOCKER_HOST is not set: scripts/test.sh starts a Docker engine"
+    );
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({
+            "name": "Pinned", "environments": ["dev", "prod"], "execution_backend": "local",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let project_id = id(&project);
+
+    let base = tempfile::tempdir().expect("base");
+    let bare = base.path().join("app.git");
+    std::fs::create_dir_all(&bare).expect("bare dir");
+    git(&bare, &["init", "--bare", "--quiet"]);
+    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    let daemon = start_daemon(base.path());
+    let remote = format!("git://127.0.0.1:{}/app.git", daemon.port);
+    let work = base.path().join("work");
+    let work_dir = work.to_string_lossy().into_owned();
+    within_20_s("git daemon to serve the repository", || {
+        let cloned = Command::new("git")
+            .args(["clone", "--quiet", &remote, &work_dir])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        async move { cloned.then_some(()) }
+    })
+    .await;
+    deploy_script(&work, "version 1");
+    let v1 = tokio::task::block_in_place(|| commit_and_push(&work, "Version 1"));
+
+    let link = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/links"),
+        &pm,
+        Some(json!({"kind": "git_repo", "name": "app", "location": remote})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let link_id = id(&link);
+    let action = json!({"kind": "script", "repo": link_id, "ref": "main", "path": "deploy/run.sh", "args": ["--now"]});
+
+    // Dev: queued at once, the commit of `main` recorded and run from its checkout.
+    let in_dev = repository_job(&app, &ops, project_id, "dev", action.clone()).await;
+    let run = launch(&app, &ops, in_dev, json!({}), StatusCode::CREATED).await;
+    assert_eq!(
+        (run["status"].as_str(), run["commit_sha"].as_str()),
+        (Some("queued"), Some(v1.as_str())),
+        "{run}"
+    );
+    let done = settled(&app, &ops, id(&run)).await;
+    assert_eq!(done["status"], "success", "{done}");
+    let log = log_text(&app, &ops, id(&run)).await;
+    assert!(
+        log.contains("deploying version 1 with --now at dev") && log.contains("notes of version 1"),
+        "run from the checkout: {log}"
+    );
+    assert!(log.contains(&format!("checked out commit {v1}")), "{log}");
+
+    // Production, in a container (local is refused there): the run waits for approval with the
+    // commit of now; a push meanwhile changes nothing in what runs once approved.
+    let container = json!({"kind": "container", "repo": link_id, "ref": "main", "image": "uhub-test/busybox:1",
+        "command": ["sh", "-c", "pwd; sh deploy/run.sh --now; touch written 2>/dev/null || echo read-only-checkout"]});
+    let prod = repository_job(&app, &ops, project_id, "prod", container).await;
+    let waiting = launch(
+        &app,
+        &ops,
+        prod,
+        json!({"backend": "docker"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        (waiting["status"].as_str(), waiting["commit_sha"].as_str()),
+        (Some("awaiting_approval"), Some(v1.as_str()))
+    );
+    deploy_script(&work, "version 2");
+    let v2 =
+        tokio::task::block_in_place(|| commit_and_push(&work, &format!("Version 2 (UHUB-{prod})")));
+    let log = approved_and_done(&app, &pm, id(&waiting)).await;
+    assert!(
+        log.contains("deploying version 1") && !log.contains("version 2"),
+        "the approved commit ran, not the one pushed since: {log}"
+    );
+    assert!(
+        log.contains("/workspace") && log.contains("read-only-checkout"),
+        "the checkout is the container's read-only working directory: {log}"
+    );
+
+    // A new launch takes the new commit; its digest differs from the first one's.
+    let next = launch(
+        &app,
+        &ops,
+        prod,
+        json!({"backend": "docker"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(next["commit_sha"].as_str(), Some(v2.as_str()));
+    assert_ne!(
+        next["action_sha256"], waiting["action_sha256"],
+        "the commit is part of what is approved"
+    );
+    let log = approved_and_done(&app, &pm, id(&next)).await;
+    assert!(log.contains("deploying version 2"), "{log}");
+
+    // The ledger of prod: newest first, the commits between the two deployments.
+    let ledger = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}/deployments?environment=prod"),
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let items = ledger["items"].as_array().expect("items");
+    assert_eq!(items.len(), 2, "{ledger}");
+    assert_eq!(
+        (
+            items[0]["commit_sha"].as_str(),
+            items[0]["previous_sha"].as_str(),
+            items[0]["environment"].as_str()
+        ),
+        (Some(v2.as_str()), Some(v1.as_str()), Some("prod"))
+    );
+    assert_eq!(items[0]["launched_by_username"], "demo-ops");
+    let between: Vec<Value> = items[0]["changes_since_previous"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| json!([c["sha"], c["title"], c["job_ids"]]))
+        .collect();
+    assert_eq!(
+        between,
+        [json!([v2, format!("Version 2 (UHUB-{prod})"), [prod]])]
+    );
+    assert_eq!(items[1]["commit_sha"].as_str(), Some(v1.as_str()));
+    assert_eq!(items[1]["changes_since_previous"], json!([]));
+    let all = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}/deployments"),
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        all["items"].as_array().map(Vec::len),
+        Some(3),
+        "dev too: {all}"
+    );
+
+    // Run again at this commit: the first commit, by a prefix of its SHA.
+    let again = launch(
+        &app,
+        &ops,
+        in_dev,
+        json!({"commit_sha": &v1[..12]}),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(again["commit_sha"].as_str(), Some(v1.as_str()));
+    let done = settled(&app, &ops, id(&again)).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert!(log_text(&app, &ops, id(&again))
+        .await
+        .contains("deploying version 1"));
+
+    // Refused: a commit that is not in the repository, a SHA that is not one, a commit for an
+    // action that comes from no repository, a ref that is an option, another project's link.
+    for (body, field) in [
+        (json!({"commit_sha": "0123456789abcdef0123"}), "commit_sha"),
+        (json!({"commit_sha": "main"}), "commit_sha"),
+    ] {
+        let refused = launch(&app, &ops, in_dev, body, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(refused["fields"][field].is_string(), "{refused}");
+    }
+    let plain = repository_job(
+        &app,
+        &ops,
+        project_id,
+        "dev",
+        json!({"kind": "script", "path": "x.sh"}),
+    )
+    .await;
+    let refused = launch(
+        &app,
+        &ops,
+        plain,
+        json!({"commit_sha": v1}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(refused["fields"]["commit_sha"].is_string(), "{refused}");
+    for (action, field) in [
+        (
+            json!({"kind": "script", "repo": link_id, "ref": "--upload-pack=touch /tmp/x", "path": "deploy/run.sh"}),
+            "action.ref",
+        ),
+        (
+            json!({"kind": "script", "ref": "main", "path": "deploy/run.sh"}),
+            "action.ref",
+        ),
+    ] {
+        let refused = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &ops, Some(json!({
+            "title": "Wrong", "job_type": "ops", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z", "action": action,
+        })), StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(refused["fields"][field].is_string(), "{refused}");
+    }
+    let other = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({
+            "name": "Elsewhere", "environments": ["dev"], "execution_backend": "local",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let refused = expect(&app, Method::POST, &format!("/api/v1/projects/{}/jobs", id(&other)), &ops, Some(json!({
+        "title": "Borrowed", "job_type": "ops", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z",
+        "action": {"kind": "script", "repo": link_id, "path": "deploy/run.sh"},
+    })), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        refused["fields"]["action.repo"].is_string(),
+        "another project's repository: {refused}"
+    );
+
+    // A link in the repository that leads out of the checkout is not run.
+    std::os::unix::fs::symlink("/bin/true", work.join("deploy").join("escape")).expect("symlink");
+    tokio::task::block_in_place(|| commit_and_push(&work, "A way out"));
+    let escape = repository_job(
+        &app,
+        &ops,
+        project_id,
+        "dev",
+        json!({"kind": "script", "repo": link_id, "path": "deploy/escape"}),
+    )
+    .await;
+    let run = launch(&app, &ops, escape, json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &ops, id(&run)).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("outside")),
+        "{done}"
+    );
+    drop(daemon);
+}
+
+on_both_engines!(a_repository_script_runs_its_pinned_commit);
