@@ -7,6 +7,7 @@ SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI docu
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
 FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
 WEBHOOKS_EXAMPLES_VERSION="7.6.1" # npm @octokit/webhooks-examples: real GitHub webhook payloads
+FIXTURES_SERVER_VERSION="8.1.7"  # npm @octokit/fixtures-server: recorded real GitHub API exchanges
 UHUB_TOOLS_DIR="${UHUB_TOOLS_DIR:-$HOME/.cache/uhub-tools}"
 
 # Cleanups to run when the calling script ends, whatever happens (one EXIT trap runs them all).
@@ -111,6 +112,27 @@ ensure_axe() {
 ensure_github_examples() {
   UHUB_TEST_GITHUB_EXAMPLES="$(npm_tool_file @octokit/webhooks-examples "$WEBHOOKS_EXAMPLES_VERSION" api.github.com/index.json)" || exit 1
   export UHUB_TEST_GITHUB_EXAMPLES
+}
+
+# GitHub's API as recorded (npm @octokit/fixtures-server), served once for the whole run on a
+# loopback port; stopped at exit. Exports UHUB_TEST_GITHUB_FIXTURES_URL.
+ensure_github_fixtures() {
+  local server port tries=0
+  server="$(npm_tool_file @octokit/fixtures-server "$FIXTURES_SERVER_VERSION" bin/server.js)" || exit 1
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  node "$server" --port "$port" --log-level warn >/tmp/uhub-fixtures-server.log 2>&1 &
+  fixtures_pid=$!
+  on_exit stop_github_fixtures
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    tries=$((tries + 1))
+    [ $tries -lt 100 ] || { cat /tmp/uhub-fixtures-server.log >&2; die "the GitHub fixtures server did not start"; }
+    sleep 0.1
+  done
+  export UHUB_TEST_GITHUB_FIXTURES_URL="http://localhost:$port"
+}
+stop_github_fixtures() {
+  [ -n "${fixtures_pid:-}" ] && kill "$fixtures_pid" 2>/dev/null && wait "$fixtures_pid" 2>/dev/null
+  return 0
 }
 
 # FullCalendar from npm for the calendar benchmark, which draws the same events with it;

@@ -25,6 +25,7 @@ scripts/build.sh --debug
 
 start_throwaway_postgres
 ensure_docker
+ensure_github_fixtures
 export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
 

@@ -819,6 +819,14 @@ fn french(english: &str) -> Option<&'static str> {
         "{n} commit(s) since the previous one" => "{n} commit(s) depuis le précédent",
         "Replay" => "Rejouer",
         "the same commit as the previous one" => "le même commit que le précédent",
+        "Secret holding its API / HTTPS token (a project secret's name)" => "Secret contenant son jeton d’API / HTTPS (le nom d’un secret du projet)",
+        "Report runs as commit statuses (GitHub, GitLab)" => "Publier les exécutions comme statuts de commit (GitHub, GitLab)",
+        "protected" => "protégée",
+        "Open merge requests" => "Merge requests ouvertes",
+        "No open merge request." => "Aucune merge request ouverte.",
+        "CI: {status}" => "CI : {status}",
+        "Commits" => "Commits",
+        "Merge requests" => "Merge requests",
         // FRENCH-TABLE-END
         _ => return None,
     })

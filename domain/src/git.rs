@@ -64,6 +64,52 @@ pub struct Delivery {
     pub received_at: DateTime<Utc>,
 }
 
+/// A branch of a repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Branch {
+    pub name: String,
+    pub sha: String,
+    /// Whether the provider protects it (unknown through the Git protocol: `false`).
+    pub protected: bool,
+}
+
+/// A commit of a repository, with the jobs it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Commit {
+    pub sha: String,
+    pub title: String,
+    pub author: String,
+    pub authored_at: DateTime<Utc>,
+    /// The commit's page at the provider (`null` through the Git protocol).
+    pub url: Option<String>,
+    /// Jobs of the link's project named by the commit's message (`UHUB-<id>`).
+    pub job_ids: Vec<i64>,
+}
+
+/// A merge request (a GitHub pull request, a GitLab merge request), with its CI status and the
+/// jobs it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MergeRequest {
+    pub number: i64,
+    pub title: String,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub author: Option<String>,
+    /// `open`, `merged` or `closed`.
+    pub state: String,
+    pub url: Option<String>,
+    /// The head commit's combined status: `success`, `failure`, `pending`, `error`,
+    /// `canceled`…; `null` when it has none (or it was not read: the first 20 only).
+    pub ci_status: Option<String>,
+    /// The head commit.
+    pub sha: Option<String>,
+    /// Jobs of the link's project named by its title, description or source branch.
+    pub job_ids: Vec<i64>,
+}
+
 /// The jobs a text names: `UHUB-<id>` in any case (not inside a longer word), or a job's address
 /// (`…/jobs/<id>`). Each id once.
 pub fn job_references(text: &str) -> Vec<i64> {

@@ -46,6 +46,14 @@ pub struct ProjectLink {
     /// webhooks (`POST /api/v1/hooks/git/{id}`); never the secret itself.
     #[serde(default)]
     pub webhook_secret_name: Option<String>,
+    /// Git repositories only: the name of the project secret holding the token uHub reads the
+    /// repository with (API and HTTPS); never the token itself.
+    #[serde(default)]
+    pub token_secret: Option<String>,
+    /// Git repositories on GitHub or GitLab: uHub posts each run's state as a commit status
+    /// of the commit it ran.
+    #[serde(default)]
+    pub report_status: bool,
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -10,6 +10,8 @@ crate::string_enum! {
         Job => "job",
         Incident => "incident",
         User => "user",
+        Commit => "commit",
+        MergeRequest => "merge_request",
     }
 }
 

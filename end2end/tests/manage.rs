@@ -650,6 +650,8 @@ async fn a_job_shows_the_commits_that_name_it() -> TestResult {
                     default_branch: Some("main".into()),
                     namespace: None,
                     webhook_secret_name: Some("REPO_WEBHOOK_SECRET".into()),
+                    token_secret: None,
+                    report_status: false,
                 },
                 &Actor::system(),
             )
@@ -793,6 +795,8 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                         default_branch: Some("main".into()),
                         namespace: None,
                         webhook_secret_name: None,
+                        token_secret: None,
+                        report_status: false,
                     },
                     &Actor::system(),
                 )

@@ -12,3 +12,8 @@ UPDATE project_links SET git_provider = provider, provider = NULL WHERE provider
 -- A delivery keeps its body (never a secret: senders sign it, they do not put the secret in it) so
 -- that an admin or the project owner can replay it.
 ALTER TABLE git_deliveries ADD COLUMN payload TEXT;
+
+-- A repository link may name the project secret holding its API / HTTPS token (never the token)
+-- and ask uHub to report runs' states as commit statuses.
+ALTER TABLE project_links ADD COLUMN token_secret_name TEXT;
+ALTER TABLE project_links ADD COLUMN report_status BOOLEAN NOT NULL DEFAULT FALSE;

@@ -85,6 +85,9 @@ pub struct Config {
     /// `UHUB_WEBHOOK_ALLOWED_HOSTS`: comma-separated host names (or addresses) on internal
     /// networks that webhook targets may nevertheless be on.
     pub webhook_allowed_hosts: Vec<String>,
+    /// `UHUB_GITHUB_API_URL`: GitHub's API for every `github` repository link (GitHub
+    /// Enterprise behind a proxy); otherwise told from each link's host.
+    pub github_api_url: Option<String>,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
     /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
     pub local_run_user: Option<String>,
@@ -221,6 +224,22 @@ impl Config {
             ));
         }
 
+        let github_api_url = get("UHUB_GITHUB_API_URL").filter(|url| !url.trim().is_empty());
+        if let Some(url) = &github_api_url {
+            let rest = url
+                .strip_prefix("https://")
+                .or_else(|| url.strip_prefix("http://"));
+            let authority = rest.map(|r| r.split('/').next().unwrap_or_default());
+            let usable = authority.is_some_and(|a| !a.is_empty() && !a.contains('@'))
+                && !url.contains(char::is_whitespace);
+            if !usable {
+                return Err(ConfigError::new(
+                    "UHUB_GITHUB_API_URL",
+                    "must be an http(s) URL without credentials, such as https://ghe.example.org/api/v3",
+                ));
+            }
+        }
+
         let vault = match get("UHUB_VAULT_ADDR") {
             None => None,
             Some(address) => Some(VaultConfig {
@@ -280,6 +299,7 @@ impl Config {
             max_runs_per_environment,
             max_runs_per_project,
             webhook_allowed_hosts,
+            github_api_url,
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),

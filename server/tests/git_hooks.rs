@@ -422,6 +422,33 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
     assert!(audit.to_string().contains("git.delivery.replay"), "audited");
     assert!(!audit.to_string().contains(CANARY));
 
+    // The palette finds the linked commit by a prefix of its SHA, the pull request by its
+    // number, both leading to the job.
+    for (query, kind) in [
+        (sha[..7].to_owned(), "commit"),
+        (format!("!{number}"), "merge_request"),
+    ] {
+        let request = Request::post("/sfn/search")
+            .header("cookie", format!("uhub_session={admin}"))
+            .header("origin", "http://127.0.0.1:3000")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(Body::from(format!(
+                "query={}",
+                crate::common::encode(&query)
+            )))
+            .expect("request");
+        let (status, _, body) = app.send(request).await;
+        assert_eq!(status, StatusCode::OK);
+        let hits: Value = serde_json::from_slice(&body).expect("json");
+        let first = &hits[0];
+        assert_eq!(
+            (first["kind"].as_str(), first["href"].as_str()),
+            (Some(kind), Some(format!("/jobs/{}", job.id).as_str())),
+            "{query}: {hits}"
+        );
+    }
+
     // A link without a webhook secret takes nothing.
     let (_, bare) = app
         .call(

@@ -161,7 +161,7 @@ async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEn
             &format!("/api/v1/projects/{}/links", project.id),
             Some(&admin),
             Some(json!({
-                "kind": "git_repo", "name": "infra", "location": remote, "provider": "github",
+                "kind": "git_repo", "name": "infra", "location": remote, "provider": "git",
                 "webhook_secret_name": "REPO_WEBHOOK_SECRET",
             })),
         )

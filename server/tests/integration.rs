@@ -13,6 +13,7 @@ mod crash;
 mod docker_runs;
 mod domain_api;
 mod doors;
+mod git_forges;
 mod git_hooks;
 mod git_pinned;
 mod git_push;

@@ -55,6 +55,17 @@ pub enum ServiceError {
     /// Something this version of uHub does not do (e.g. the ssh backend).
     #[error("{0}")]
     Unavailable(String),
+    /// A repository's remote or its provider's API could not be reached, or asked uHub to wait
+    /// (a rate limit: `retry_after_secs`).
+    #[error("{reason}")]
+    RemoteUnavailable {
+        reason: String,
+        retry_after_secs: Option<u64>,
+    },
+    /// A repository's provider answered with an error status (never its body: it may echo a
+    /// token).
+    #[error("the repository's provider answered HTTP {status}{hint}")]
+    RemoteRefused { status: u16, hint: &'static str },
     /// The external secret store (Vault) could not be reached or refused the request.
     #[error("the secret store did not answer as expected: {0}")]
     SecretStore(String),
@@ -93,6 +104,8 @@ impl ServiceError {
             ServiceError::Archived => "project_archived",
             ServiceError::Unavailable(_) => "backend_unavailable",
             ServiceError::SecretStore(_) => "secret_store_unavailable",
+            ServiceError::RemoteUnavailable { .. } => "remote_unavailable",
+            ServiceError::RemoteRefused { .. } => "remote_refused",
             ServiceError::UnsupportedDatabaseUrl(_) => "unsupported_database_url",
             ServiceError::Database(_) => "database_error",
             ServiceError::Migration(_) => "migration_error",
@@ -133,7 +146,8 @@ impl ServiceError {
             E::Unauthenticated(_) | E::InvalidCredentials | E::BadSignature(_) => 401,
             E::Throttled { .. } => 429,
             E::Forbidden(_) | E::ApprovalRequired(_) | E::PasswordChangeRequired => 403,
-            E::SecretStore(_) => 503,
+            E::SecretStore(_) | E::RemoteUnavailable { .. } => 503,
+            E::RemoteRefused { .. } => 502,
             E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => 500,
         }
     }

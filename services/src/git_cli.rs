@@ -61,16 +61,27 @@ impl Mirrors {
         locks.entry(link_id).or_default().clone()
     }
 
-    /// The link's bare mirror, created or fetched now.
-    pub async fn fetched(&self, link: &ProjectLink) -> ServiceResult<PathBuf> {
+    /// The link's bare mirror, created or fetched now; over HTTPS with the link's `token` when
+    /// given (in git's environment, never on its command line).
+    pub async fn fetched(
+        &self,
+        link: &ProjectLink,
+        token: Option<&zeroize::Zeroizing<String>>,
+    ) -> ServiceResult<PathBuf> {
+        let auth = token
+            .filter(|_| {
+                link.location.starts_with("https://") || link.location.starts_with("http://")
+            })
+            .map(|token| basic_auth(link.provider, token));
         let mirror = self.dir.join(format!("link-{}.git", link.id));
         let lock = self.lock(link.id);
         let _held = lock.lock().await;
         let unreachable = |_| {
-            ServiceError::Unavailable(
-                "the repository could not be read through Git (unreachable, refused, or not a repository)"
-                    .to_owned(),
-            )
+            ServiceError::RemoteUnavailable {
+            reason: "the repository could not be read through Git (unreachable, refused, or not a repository)"
+                .to_owned(),
+            retry_after_secs: None,
+        }
         };
         if mirror.join("HEAD").exists() {
             // The location may have changed since the mirror was made.
@@ -79,14 +90,19 @@ impl Mirrors {
                 &["remote", "set-url", "origin", "--", &link.location],
             )
             .await?;
-            git(Some(&mirror), &["fetch", "--quiet", "--prune", "origin"])
-                .await
-                .map_err(unreachable)?;
+            git_with(
+                Some(&mirror),
+                &["fetch", "--quiet", "--prune", "origin"],
+                None,
+                auth.as_ref(),
+            )
+            .await
+            .map_err(unreachable)?;
         } else {
             std::fs::create_dir_all(&self.dir)
                 .map_err(|e| ServiceError::Internal(format!("mirrors directory: {e}")))?;
             let target = mirror.to_string_lossy().into_owned();
-            git(
+            git_with(
                 None,
                 &[
                     "clone",
@@ -96,6 +112,8 @@ impl Mirrors {
                     &link.location,
                     &target,
                 ],
+                None,
+                auth.as_ref(),
             )
             .await
             .map_err(unreachable)?;
@@ -169,7 +187,7 @@ pub async fn checkout(mirror: &Path, sha: &str, into: &Path) -> Result<(), Strin
     ];
     let mut outcome = Ok(());
     for step in steps {
-        if let Err(error) = git_with(Some(mirror), step, Some(&index)).await {
+        if let Err(error) = git_with(Some(mirror), step, Some(&index), None).await {
             outcome = Err(format!("cannot check out commit {sha}: {error}"));
             break;
         }
@@ -181,13 +199,33 @@ pub async fn checkout(mirror: &Path, sha: &str, into: &Path) -> Result<(), Strin
 /// Runs `git` (in `dir` when given) and answers its standard output; a failure or a timeout is
 /// an error naming the command, never its output (which may echo a URL).
 pub async fn git(dir: Option<&Path>, args: &[&str]) -> ServiceResult<String> {
-    git_with(dir, args, None).await
+    git_with(dir, args, None, None).await
+}
+
+/// The `Authorization` header git sends over HTTP(S) with a token: Basic, with the user name
+/// each provider documents for tokens.
+fn basic_auth(
+    provider: Option<domain::GitProvider>,
+    token: &zeroize::Zeroizing<String>,
+) -> zeroize::Zeroizing<String> {
+    use base64::Engine as _;
+    let user = match provider {
+        Some(domain::GitProvider::Github) => "x-access-token",
+        Some(domain::GitProvider::Gitlab) => "oauth2",
+        _ => "token",
+    };
+    let pair = zeroize::Zeroizing::new(format!("{user}:{}", token.as_str()));
+    zeroize::Zeroizing::new(format!(
+        "Authorization: Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+    ))
 }
 
 async fn git_with(
     dir: Option<&Path>,
     args: &[&str],
     index: Option<&Path>,
+    auth: Option<&zeroize::Zeroizing<String>>,
 ) -> ServiceResult<String> {
     let mut command = Command::new("git");
     if let Some(dir) = dir {
@@ -213,6 +251,14 @@ async fn git_with(
         .kill_on_drop(true);
     if let Some(index) = index {
         command.env("GIT_INDEX_FILE", index);
+    }
+    if let Some(header) = auth {
+        // Configuration through the environment: a command line is readable by every account
+        // of the host, a process's environment only by its own.
+        command
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "http.extraHeader")
+            .env("GIT_CONFIG_VALUE_0", header.as_str());
     }
     let what = args
         .iter()

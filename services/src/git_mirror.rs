@@ -7,38 +7,21 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use domain::policy::{Action, Object};
 use domain::{LinkKind, ProjectLink};
-use serde::Serialize;
 
 use crate::git_cli::git;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
 /// Commits listed at most.
 pub const MAX_COMMITS: u32 = 200;
 
-/// A branch of a repository.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Branch {
-    pub name: String,
-    pub sha: String,
-    /// Whether the provider protects it (unknown through the Git protocol: `false`).
-    pub protected: bool,
-}
-
-/// A commit of a repository, with the jobs it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Commit {
-    pub sha: String,
-    pub title: String,
-    pub author: String,
-    pub authored_at: DateTime<Utc>,
-    /// Jobs of the link's project named by the commit's message (`UHUB-<id>`).
-    pub job_ids: Vec<i64>,
-}
+pub use domain::git::{Branch, Commit, MergeRequest};
 
 /// The branches of a repository link, by name (whoever may read the project).
 pub async fn branches(hub: &Hub, caller: &Caller, link_id: i64) -> ServiceResult<Vec<Branch>> {
     let link = readable_repository(hub, caller, link_id).await?;
+    if let Some(api) = hub.forges().api_of(&link)? {
+        let token = link_token(hub, &link).await?;
+        return hub.forges().branches(link.id, &api, token.as_ref()).await;
+    }
     let mirror = fetched_mirror(hub, &link).await?;
     let listing = git(
         Some(&mirror),
@@ -85,6 +68,15 @@ pub async fn commits(
         }
     }
     let link = readable_repository(hub, caller, link_id).await?;
+    if let Some(api) = hub.forges().api_of(&link)? {
+        let token = link_token(hub, &link).await?;
+        let git_ref = wanted.or(link.default_branch.as_deref());
+        let found = hub
+            .forges()
+            .commits(link.id, &api, token.as_ref(), git_ref, limit)
+            .await?;
+        return named_jobs(hub, link.project_id, found).await;
+    }
     let mirror = fetched_mirror(hub, &link).await?;
     let revision = wanted
         .map(str::to_owned)
@@ -103,31 +95,90 @@ pub async fn commits(
 /// The commits of a listing in [`COMMIT_FORMAT_LIST`], each with the jobs of `project_id` its
 /// message names.
 async fn with_jobs(hub: &Hub, project_id: i64, log: &str) -> ServiceResult<Vec<Commit>> {
-    let mut found = Vec::new();
-    let mut named = Vec::new();
-    for record in log.split('\u{1e}') {
-        let Some((commit, message)) = parse_commit(record.trim_start_matches('\n')) else {
-            continue;
-        };
-        let jobs = domain::git::job_references(message);
-        named.extend(jobs.iter().copied());
-        found.push((commit, jobs));
-    }
-    named.sort_unstable();
-    named.dedup();
+    let found = log
+        .split('\u{1e}')
+        .filter_map(|record| parse_commit(record.trim_start_matches('\n')))
+        .map(|(commit, message)| (commit, message.to_owned()))
+        .collect();
+    named_jobs(hub, project_id, found).await
+}
+
+/// Commits with the jobs of `project_id` their message names.
+async fn named_jobs(
+    hub: &Hub,
+    project_id: i64,
+    found: Vec<(Commit, String)>,
+) -> ServiceResult<Vec<Commit>> {
+    let texts: Vec<&str> = found.iter().map(|(_, message)| message.as_str()).collect();
+    let jobs = own_jobs(hub, project_id, &texts).await?;
+    Ok(found
+        .into_iter()
+        .zip(jobs)
+        .map(|((commit, _), job_ids)| Commit { job_ids, ..commit })
+        .collect())
+}
+
+/// For each text, the jobs of `project_id` it names (one query for all).
+async fn own_jobs(hub: &Hub, project_id: i64, texts: &[&str]) -> ServiceResult<Vec<Vec<i64>>> {
+    let named: Vec<Vec<i64>> = texts
+        .iter()
+        .map(|text| domain::git::job_references(text))
+        .collect();
+    let mut wanted: Vec<i64> = named.iter().flatten().copied().collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let own = hub
         .storage
         .read()
         .await?
-        .jobs_of_project(project_id, &named)
+        .jobs_of_project(project_id, &wanted)
         .await?;
+    Ok(named
+        .into_iter()
+        .map(|jobs| jobs.into_iter().filter(|id| own.contains(id)).collect())
+        .collect())
+}
+
+/// A repository's merge requests (GitHub pull requests, GitLab merge requests) in `state`,
+/// most recently updated first, with their CI status and the jobs they name (whoever may read
+/// the project). Repositories read through the Git protocol alone have none: 422.
+pub async fn merge_requests(
+    hub: &Hub,
+    caller: &Caller,
+    link_id: i64,
+    state: crate::forge::MergeRequestState,
+) -> ServiceResult<Vec<MergeRequest>> {
+    let link = readable_repository(hub, caller, link_id).await?;
+    let Some(api) = hub.forges().api_of(&link)? else {
+        return Err(ServiceError::invalid(
+            "provider",
+            "merge requests are read from GitHub or GitLab: this repository is read through the Git protocol alone",
+        ));
+    };
+    let token = link_token(hub, &link).await?;
+    let found = hub
+        .forges()
+        .merge_requests(link.id, &api, token.as_ref(), state)
+        .await?;
+    let texts: Vec<&str> = found.iter().map(|(_, words)| words.as_str()).collect();
+    let jobs = own_jobs(hub, link.project_id, &texts).await?;
     Ok(found
         .into_iter()
-        .map(|(commit, jobs)| Commit {
-            job_ids: jobs.into_iter().filter(|id| own.contains(id)).collect(),
-            ..commit
+        .zip(jobs)
+        .map(|((merge_request, _), job_ids)| MergeRequest {
+            job_ids,
+            ..merge_request
         })
         .collect())
+}
+
+/// The link's token, from the project's secrets.
+async fn link_token(
+    hub: &Hub,
+    link: &ProjectLink,
+) -> ServiceResult<Option<zeroize::Zeroizing<String>>> {
+    let mut db = hub.storage.read().await?;
+    crate::forge::link_token(hub.secrets(), &mut db, link).await
 }
 
 /// The commits reachable from `to` and not from `from` (what a deployment of `to` adds to one of
@@ -209,12 +260,13 @@ fn parse_commit(printed: &str) -> Option<(Commit, &str)> {
         authored_at: DateTime::parse_from_rfc3339(at)
             .map(|at| at.with_timezone(&Utc))
             .unwrap_or_default(),
+        url: None,
         job_ids: Vec::new(),
     };
     Some((commit, message))
 }
 
-async fn readable_repository(
+pub(crate) async fn readable_repository(
     hub: &Hub,
     caller: &Caller,
     link_id: i64,
@@ -230,5 +282,6 @@ async fn readable_repository(
 }
 
 async fn fetched_mirror(hub: &Hub, link: &ProjectLink) -> ServiceResult<PathBuf> {
-    hub.mirrors().fetched(link).await
+    let token = link_token(hub, link).await?;
+    hub.mirrors().fetched(link, token.as_ref()).await
 }

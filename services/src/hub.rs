@@ -36,6 +36,11 @@ impl Hub {
         }
     }
 
+    /// The providers' APIs (GitHub, GitLab).
+    pub fn forges(&self) -> &crate::forge::Forges {
+        self.executor.forges()
+    }
+
     /// The bare mirrors of repository links (the engine checks runs' commits out of them).
     pub fn mirrors(&self) -> &crate::git_cli::Mirrors {
         self.executor.mirrors()

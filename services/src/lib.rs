@@ -15,6 +15,7 @@ pub mod engine;
 pub mod environments;
 pub mod error;
 pub mod feeds;
+pub mod forge;
 pub mod git;
 pub mod git_cli;
 pub mod git_manual;

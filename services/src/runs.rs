@@ -39,7 +39,9 @@ pub async fn launch(
         .await?;
         job
     };
-    let commit_sha = launch::resolve_commit(&hub.storage, hub.mirrors(), &job, commit_sha).await?;
+    let commit_sha =
+        launch::resolve_commit(&hub.storage, hub.secrets(), hub.mirrors(), &job, commit_sha)
+            .await?;
     let mut tx = hub.storage.write().await?;
     let job = tx.job(job_id).await?;
     let new_run = launch::plan(

@@ -1,8 +1,9 @@
-//! Searching everything at once (the command palette): projects, jobs, incidents, and users for
-//! those who manage them, best matches first.
+//! Searching everything at once (the command palette): projects, jobs, incidents, the commits
+//! and merge requests linked to jobs (by title, SHA prefix or number), and users for those who
+//! manage them, best matches first.
 
 use domain::policy::{Action, Object};
-use domain::{fuzzy_score, HitKind, SearchHit};
+use domain::{fuzzy_score, ChangeKind, HitKind, SearchHit};
 use tracing::instrument;
 
 use crate::storage::{IncidentFilter, JobFilter};
@@ -73,6 +74,51 @@ pub async fn search(hub: &Hub, caller: &Caller, query: &str) -> ServiceResult<Ve
         })
     })));
 
+    let changes = db.recent_code_changes(2000).await?;
+    let job_title = |id: i64| {
+        jobs.iter()
+            .find(|job| job.id == id)
+            .map(|job| job.title.clone())
+            .unwrap_or_default()
+    };
+    for kind in [ChangeKind::Commit, ChangeKind::MergeRequest] {
+        let mut seen = std::collections::HashSet::new();
+        by_kind.push(ranked(
+            changes
+                .iter()
+                .filter(|change| change.kind == kind)
+                // One hit per change, for the job it was linked to most recently.
+                .filter(|change| seen.insert((change.link_id, change.sha.clone(), change.number)))
+                .filter_map(|change| {
+                    let (reference, hit_kind) = match kind {
+                        ChangeKind::Commit => (
+                            change
+                                .sha
+                                .as_deref()
+                                .unwrap_or_default()
+                                .chars()
+                                .take(10)
+                                .collect::<String>(),
+                            HitKind::Commit,
+                        ),
+                        ChangeKind::MergeRequest => (
+                            format!("!{}", change.number.unwrap_or_default()),
+                            HitKind::MergeRequest,
+                        ),
+                    };
+                    let score = change_score(query, change)?;
+                    Some(SearchHit {
+                        kind: hit_kind,
+                        id: change.id,
+                        title: change.title.clone(),
+                        detail: format!("{reference} · {}", job_title(change.job_id)),
+                        href: format!("/jobs/{}", change.job_id),
+                        score,
+                    })
+                }),
+        ));
+    }
+
     if caller
         .may(Action::ManageUsers, &Object::none(), None)
         .is_ok()
@@ -94,6 +140,27 @@ pub async fn search(hub: &Hub, caller: &Caller, query: &str) -> ServiceResult<Ve
     let mut hits: Vec<SearchHit> = by_kind.into_iter().flatten().collect();
     hits.sort_by_key(|hit| std::cmp::Reverse(hit.score));
     Ok(hits)
+}
+
+/// How well `query` finds a linked change: its SHA's prefix (4 hex digits at least) or its
+/// number (`!12`, `#12` or `12`) exactly, above any fuzzy match of its title.
+fn change_score(query: &str, change: &domain::CodeChange) -> Option<i32> {
+    const EXACT: i32 = 1000;
+    let lower = query.to_ascii_lowercase();
+    let sha_prefix = lower.len() >= 4 && lower.chars().all(|c| c.is_ascii_hexdigit());
+    if sha_prefix
+        && change
+            .sha
+            .as_deref()
+            .is_some_and(|sha| sha.starts_with(&lower))
+    {
+        return Some(EXACT);
+    }
+    let number = lower.trim_start_matches(['!', '#']).parse::<i64>().ok();
+    if number.is_some() && number == change.number {
+        return Some(EXACT);
+    }
+    fuzzy_score(query, &change.title)
 }
 
 /// The best `HITS_PER_KIND` of one kind.

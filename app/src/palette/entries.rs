@@ -100,6 +100,8 @@ pub(super) fn hit_group(kind: HitKind) -> &'static str {
         HitKind::Job => "Jobs",
         HitKind::Incident => "Incidents",
         HitKind::User => "Users",
+        HitKind::Commit => "Commits",
+        HitKind::MergeRequest => "Merge requests",
     }
 }
 

@@ -13,8 +13,11 @@ use crate::AppError;
 /// `GET /api/v1/links/{id}/branches` and `/commits`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryView {
-    pub branches: Vec<(String, String)>,
+    pub branches: Vec<(String, String, bool)>,
     pub commits: Vec<CommitLine>,
+    /// Open merge requests with their CI status; `None` for a repository read through the Git
+    /// protocol alone.
+    pub merge_requests: Option<Vec<domain::git::MergeRequest>>,
 }
 
 /// A commit as the tab lists it, with the jobs of the project it names.
@@ -24,6 +27,7 @@ pub struct CommitLine {
     pub title: String,
     pub author: String,
     pub authored_at: chrono::DateTime<chrono::Utc>,
+    pub url: Option<String>,
     pub job_ids: Vec<i64>,
 }
 
@@ -32,8 +36,25 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     let branches = services::git_mirror::branches(&hub, &caller, link_id).await?;
     let commits = services::git_mirror::commits(&hub, &caller, link_id, None, 20).await?;
+    let merge_requests = match services::git_mirror::merge_requests(
+        &hub,
+        &caller,
+        link_id,
+        services::forge::MergeRequestState::Open,
+    )
+    .await
+    {
+        Ok(list) => Some(list),
+        // Read through the Git protocol alone: no merge requests to show.
+        Err(services::ServiceError::Invalid { .. }) => None,
+        Err(other) => return Err(other.into()),
+    };
     Ok(RepositoryView {
-        branches: branches.into_iter().map(|b| (b.name, b.sha)).collect(),
+        merge_requests,
+        branches: branches
+            .into_iter()
+            .map(|b| (b.name, b.sha, b.protected))
+            .collect(),
         commits: commits
             .into_iter()
             .map(|c| CommitLine {
@@ -41,6 +62,7 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
                 title: c.title,
                 author: c.author,
                 authored_at: c.authored_at,
+                url: c.url,
                 job_ids: c.job_ids,
             })
             .collect(),
@@ -126,20 +148,53 @@ fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
                 Some(Ok(view)) => view! {
                     <h3 class="small muted">{t("Branches")}</h3>
                     <ul class="chips" data-testid="branches">
-                        {view.branches.into_iter().map(|(name, sha)| view! {
-                            <li class="chip" title=sha.clone()>{name}" "<span class="muted">{sha.chars().take(7).collect::<String>()}</span></li>
+                        {view.branches.into_iter().map(|(name, sha, protected)| view! {
+                            <li class="chip" title=sha.clone()>{name}" "<span class="muted">{sha.chars().take(7).collect::<String>()}</span>
+                                {protected.then(|| view! { " · " <span class="muted">{t("protected")}</span> })}
+                            </li>
                         }).collect_view()}
                     </ul>
+                    {view.merge_requests.map(|list| view! {
+                        <h3 class="small muted">{t("Open merge requests")}</h3>
+                        {if list.is_empty() {
+                            view! { <p class="muted small">{t("No open merge request.")}</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="lines" data-testid="merge-requests">
+                                    {list.into_iter().map(|mr| view! {
+                                        <li class="line">
+                                            <span class="mono small">{format!("!{}", mr.number)}</span>
+                                            {match mr.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                                                Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{mr.title.clone()}</a> }.into_any(),
+                                                None => view! { <span class="line__title wrap">{mr.title.clone()}</span> }.into_any(),
+                                            }}
+                                            <span class="muted small mono">{format!("{} → {}", mr.source_branch, mr.target_branch)}</span>
+                                            <span class="muted small">{mr.author.clone().unwrap_or_default()}</span>
+                                            {mr.ci_status.clone().map(|ci| view! {
+                                                <span class="chip" data-ci=ci.clone()>{tf("CI: {status}", &[("status", &ci)])}</span>
+                                            })}
+                                            {mr.job_ids.iter().map(|job| view! {
+                                                <a class="chip link" href=format!("/jobs/{job}")>{tf("job #{id}", &[("id", &job.to_string())])}</a>
+                                            }).collect_view()}
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }}
+                    })}
                     <h3 class="small muted">{t("Latest commits")}</h3>
                     {if view.commits.is_empty() {
                         view! { <p class="muted small">{t("No commit yet.")}</p> }.into_any()
                     } else {
                         view! {
                             <ul class="lines" data-testid="commits">
-                                {view.commits.into_iter().map(|CommitLine { sha, title, author, authored_at: at, job_ids: jobs }| view! {
+                                {view.commits.into_iter().map(|CommitLine { sha, title, author, authored_at: at, url, job_ids: jobs }| view! {
                                     <li class="line">
                                         <span class="mono small">{sha.chars().take(10).collect::<String>()}</span>
-                                        <span class="line__title wrap">{title}</span>
+                                        {match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+                                            Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
+                                            None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
+                                        }}
                                         <span class="muted small">{author}</span>
                                         <span class="muted small">{crate::i18n::dates(&at.format("%e %b %H:%M").to_string())}</span>
                                         {jobs.into_iter().map(|job| view! {

@@ -25,6 +25,12 @@ pub struct LinkDraft {
     /// Git repositories: the project secret that signs their webhooks.
     #[serde(default)]
     pub webhook_secret_name: String,
+    /// Git repositories: the project secret holding their API / HTTPS token.
+    #[serde(default)]
+    pub token_secret: String,
+    /// GitHub and GitLab repositories: report runs as commit statuses.
+    #[serde(default)]
+    pub report_status: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -53,6 +59,8 @@ pub async fn save_link(
                 default_branch: some(draft.default_branch),
                 namespace: some(draft.namespace),
                 webhook_secret_name: some(draft.webhook_secret_name),
+                token_secret: some(draft.token_secret),
+                report_status: draft.report_status,
             };
             services::links::create(&hub, &caller, link).await?
         }
@@ -65,6 +73,8 @@ pub async fn save_link(
                 default_branch: Some(some(draft.default_branch)),
                 namespace: Some(some(draft.namespace)),
                 webhook_secret_name: Some(some(draft.webhook_secret_name)),
+                token_secret: Some(some(draft.token_secret)),
+                report_status: Some(draft.report_status),
             };
             services::links::update(&hub, &caller, id, version.unwrap_or_default(), changes).await?
         }
@@ -200,6 +210,12 @@ fn LinkForm(
             .and_then(|l| l.webhook_secret_name.clone())
             .unwrap_or_default(),
     );
+    let token_secret = RwSignal::new(
+        link.as_ref()
+            .and_then(|l| l.token_secret.clone())
+            .unwrap_or_default(),
+    );
+    let report_status = RwSignal::new(link.as_ref().is_some_and(|l| l.report_status));
     let error = RwSignal::new(None::<AppError>);
     let save = ServerAction::<SaveLink>::new();
     Effect::new(move |_| match save.value().get() {
@@ -222,6 +238,8 @@ fn LinkForm(
                 default_branch: branch.get_untracked(),
                 namespace: namespace.get_untracked(),
                 webhook_secret_name: webhook_secret.get_untracked(),
+                token_secret: token_secret.get_untracked(),
+                report_status: report_status.get_untracked(),
             },
         });
     };
@@ -283,6 +301,18 @@ fn LinkForm(
                             prop:value=move || webhook_secret.get() on:input=move |ev| webhook_secret.set(event_target_value(&ev))/>
                         <FieldError error field="webhook_secret_name"/>
                     </label>
+                    <label class="field">
+                        <span class="small muted">{t("Secret holding its API / HTTPS token (a project secret's name)")}</span>
+                        <input class="input mono" name="token_secret" autocomplete="off" placeholder="REPO_TOKEN"
+                            prop:value=move || token_secret.get() on:input=move |ev| token_secret.set(event_target_value(&ev))/>
+                        <FieldError error field="token_secret"/>
+                    </label>
+                    <label class="field field--check">
+                        <input type="checkbox" name="report_status" prop:checked=move || report_status.get()
+                            on:change=move |ev| report_status.set(event_target_checked(&ev))/>
+                        <span class="small">{t("Report runs as commit statuses (GitHub, GitLab)")}</span>
+                        <FieldError error field="report_status"/>
+                    </label>
                 </Show>
                 <Show when=move || kind.get() == LinkKind::K8sCluster>
                     <label class="field">
@@ -293,7 +323,7 @@ fn LinkForm(
                     </label>
                 </Show>
             </div>
-            {move || error.get().filter(|e| !matches!(e.field.as_deref(), Some("name" | "location" | "environment" | "default_branch" | "namespace" | "webhook_secret_name"))).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+            {move || error.get().filter(|e| !matches!(e.field.as_deref(), Some("name" | "location" | "environment" | "default_branch" | "namespace" | "webhook_secret_name" | "token_secret" | "report_status"))).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
             <div class="modal__actions">
                 <button type="button" class="button button--ghost" on:click=move |_| on_done.run(false)>{t("Cancel")}</button>
                 <button type="submit" class="button button--primary" prop:disabled=move || save.pending().get()>{t("Save")}</button>

@@ -106,6 +106,13 @@ impl From<ServiceError> for ApiError {
             ServiceError::Throttled { retry_after_secs } => {
                 ApiError::new(status, code, error.to_string()).with_retry_after(*retry_after_secs)
             }
+            ServiceError::RemoteUnavailable {
+                retry_after_secs: Some(seconds),
+                ..
+            } => ApiError::new(status, code, error.to_string()).with_retry_after(*seconds),
+            ServiceError::RemoteUnavailable { .. } | ServiceError::RemoteRefused { .. } => {
+                ApiError::new(status, code, error.to_string())
+            }
             // A NUL inside a path segment reaches PostgreSQL, which refuses such text: the
             // client's mistake, not the server's.
             _ if error.is_nul_refusal() => {

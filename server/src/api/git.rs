@@ -24,6 +24,37 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_branches))
         .routes(routes!(list_commits))
         .routes(routes!(list_deployments))
+        .routes(routes!(list_merge_requests))
+}
+
+/// `?state=` of a merge request listing.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequestQuery {
+    /// `open` (default), `merged`, `closed` or `all`.
+    state: Option<services::forge::MergeRequestState>,
+}
+
+/// A GitHub or GitLab repository's pull / merge requests, most recently updated first (50 at
+/// most), each with its CI status (the first 20) and the jobs of the project it names. Read
+/// from the provider's API with the link's token; `503 remote_unavailable` (with
+/// `Retry-After` on a rate limit) or `502 remote_refused` when the provider does not answer.
+#[utoipa::path(get, path = "/links/{id}/merge-requests", tag = "links",
+    params(("id" = i64, Path, description = "Repository link id"), MergeRequestQuery),
+    responses((status = 200, description = "The merge requests", body = Page<services::git_mirror::MergeRequest>)))]
+pub async fn list_merge_requests(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    super::ApiQuery(query): super::ApiQuery<MergeRequestQuery>,
+) -> ApiResult<Json<Page<services::git_mirror::MergeRequest>>> {
+    let wanted = query
+        .state
+        .unwrap_or(services::forge::MergeRequestState::Open);
+    Ok(Json(Page::complete(
+        services::git_mirror::merge_requests(&state.hub, &caller, id, wanted).await?,
+    )))
 }
 
 /// `?environment=` of the deploy ledger.

@@ -59,6 +59,11 @@ pub struct CreateLinkRequest {
     namespace: Option<String>,
     /// Git repositories: the name of the project secret that signs their webhooks.
     webhook_secret_name: Option<String>,
+    /// Git repositories: the name of the project secret holding their API / HTTPS token.
+    token_secret: Option<String>,
+    /// GitHub and GitLab repositories with a token: post each run's state as a commit status.
+    #[serde(default)]
+    report_status: bool,
 }
 
 /// Link a Git repository, Ansible inventory, Terraform plan or Kubernetes cluster to a project.
@@ -81,6 +86,8 @@ pub async fn create_link(
         default_branch: request.default_branch,
         namespace: request.namespace,
         webhook_secret_name: request.webhook_secret_name,
+        token_secret: request.token_secret,
+        report_status: request.report_status,
     };
     let created = services::links::create(&state.hub, &caller, link).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -115,6 +122,9 @@ pub struct UpdateLinkRequest {
     namespace: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     webhook_secret_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::nullable")]
+    token_secret: Option<Option<String>>,
+    report_status: Option<bool>,
 }
 
 /// Edit a link; its kind is fixed, and the result must still suit it.
@@ -135,6 +145,8 @@ pub async fn update_link(
         default_branch: request.default_branch,
         namespace: request.namespace,
         webhook_secret_name: request.webhook_secret_name,
+        token_secret: request.token_secret,
+        report_status: request.report_status,
     };
     json(services::links::update(&state.hub, &caller, id, request.version, changes).await)
 }

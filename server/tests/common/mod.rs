@@ -40,7 +40,19 @@ pub fn test_executor_with(
     scripts: &std::path::Path,
     secrets: services::secrets::SecretStore,
 ) -> Executor {
+    test_executor_reading_github(storage, scripts, secrets, None)
+}
+
+/// The same engine reading GitHub's API at `github_api_url` (a local receiver, recorded
+/// exchanges) instead of the one told from each link's host.
+pub fn test_executor_reading_github(
+    storage: &services::Storage,
+    scripts: &std::path::Path,
+    secrets: services::secrets::SecretStore,
+    github_api_url: Option<String>,
+) -> Executor {
     let mut config = EngineConfig::new(scripts.to_path_buf());
+    config.forges = services::forge::Forges::new(github_api_url);
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
     // As many per environment as in all: the throughput benchmark runs one environment's jobs.
@@ -103,17 +115,39 @@ impl TestApp {
         app
     }
 
+    /// The application with the demo data, reading GitHub's API at `github_api_url`.
+    pub async fn with_demo_reading_github(engine: TestEngine, github_api_url: &str) -> TestApp {
+        let app = TestApp::build(engine, None, Some(github_api_url.to_owned())).await;
+        let today = chrono::Utc::now().date_naive();
+        services::seed::load_demo(&app.storage.storage, today, &Actor::system())
+            .await
+            .expect("seed");
+        app
+    }
+
     async fn empty_with_secrets(
         engine: TestEngine,
         secrets: Option<services::secrets::SecretStore>,
     ) -> TestApp {
+        TestApp::build(engine, secrets, None).await
+    }
+
+    async fn build(
+        engine: TestEngine,
+        secrets: Option<services::secrets::SecretStore>,
+        github_api_url: Option<String>,
+    ) -> TestApp {
         let storage = TestStorage::new(engine).await;
         let site = fake_site();
         let scripts = tempfile::tempdir().expect("scripts dir");
-        let executor = match secrets {
-            Some(secrets) => test_executor_with(&storage.storage, scripts.path(), secrets),
-            None => test_executor(&storage.storage, scripts.path()),
-        };
+        let secrets = secrets.unwrap_or_else(|| {
+            let key = services::secrets::SecretBox::generate_key_text();
+            services::secrets::SecretBox::from_key_text(&key)
+                .expect("key")
+                .into()
+        });
+        let executor =
+            test_executor_reading_github(&storage.storage, scripts.path(), secrets, github_api_url);
         executor.start();
         let host = services::host::HostMonitor::new(
             storage.storage.clone(),

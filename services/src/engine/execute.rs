@@ -110,6 +110,7 @@ impl Executor {
 
         // An action from a repository runs the commit recorded at launch, checked out now.
         let checkout = self.checkout(run, &log).await;
+        self.report_status(run, None, &log).await;
         let outcome = match (checkout, run.backend, &run.action) {
             (Err(reason), _, _) => Outcome::failed(reason),
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Script { path, args, .. })) => {
@@ -185,6 +186,7 @@ impl Executor {
             ),
         };
         heartbeat.abort();
+        self.report_status(run, Some(&outcome), &log).await;
         log.line(LogStream::System, finished_line(&outcome));
         drop(log);
         let _ = writer.await;
@@ -214,14 +216,22 @@ impl Executor {
             None => false,
         };
         if !has_commit {
-            let link = self
+            let mut db = self
                 .inner
                 .storage
+                .read()
+                .await
+                .map_err(|error| error.to_string())?;
+            let link = db
                 .link(link_id)
                 .await
                 .map_err(|_| format!("the repository link #{link_id} is gone"))?;
+            let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link)
+                .await
+                .map_err(|error| error.to_string())?;
+            drop(db);
             mirrors
-                .fetched(&link)
+                .fetched(&link, token.as_ref())
                 .await
                 .map_err(|error| error.to_string())?;
         }
@@ -236,6 +246,75 @@ impl Executor {
             format!("checked out commit {sha} of repository link #{link_id}"),
         );
         Ok(Some(dir))
+    }
+
+    /// Posts the run's state (`None`: started) as a commit status of the commit it runs, when
+    /// its repository link asks for it (`report_status`). A failure to report is a line of the
+    /// log, never the run's failure.
+    async fn report_status(&self, run: &Run, outcome: Option<&Outcome>, log: &output::LogSender) {
+        let (Some((link_id, _)), Some(sha)) = (
+            run.action.as_ref().and_then(JobAction::repository),
+            run.commit_sha.as_deref(),
+        ) else {
+            return;
+        };
+        let reported = async {
+            let mut db = self.inner.storage.read().await?;
+            let link = db.link(link_id).await?;
+            if !link.report_status {
+                return Ok(false);
+            }
+            let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link).await?;
+            drop(db);
+            let Some(api) = self.inner.config.forges.api_of(&link)? else {
+                return Ok(false);
+            };
+            let (github_state, gitlab_state, words) = match outcome.map(|o| o.status) {
+                None => ("pending", "running", "running"),
+                Some(RunStatus::Success) => ("success", "success", "succeeded"),
+                Some(RunStatus::Canceled) => ("error", "canceled", "was canceled"),
+                Some(RunStatus::TimedOut) => ("error", "failed", "timed out"),
+                Some(_) => ("failure", "failed", "failed"),
+            };
+            let target_url = format!(
+                "{}/runs/{}",
+                self.inner.config.public_url.trim_end_matches('/'),
+                run.id
+            );
+            let description = format!("uHub run #{} {words}", run.id);
+            let context = format!("uhub/job-{}", run.job_id);
+            let status = crate::forge::CommitStatus {
+                github_state,
+                gitlab_state,
+                target_url: &target_url,
+                description: &description,
+                context: &context,
+            };
+            self.inner
+                .config
+                .forges
+                .post_status(link_id, &api, token.as_ref(), sha, &status)
+                .await
+                .map(|()| true)
+        };
+        match reported.await {
+            Ok(true) => log.line(
+                LogStream::System,
+                format!(
+                    "commit status reported to the repository: {}",
+                    if outcome.is_some() {
+                        "finished"
+                    } else {
+                        "running"
+                    }
+                ),
+            ),
+            Ok(false) => {}
+            Err(error) => log.line(
+                LogStream::System,
+                format!("the commit status could not be reported: {error}"),
+            ),
+        }
     }
 
     /// Triggers a webhook run's target; the run then waits for its callback (until the

@@ -27,6 +27,7 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
 /// do not come from a repository (422 `commit_sha` if one was asked for).
 pub async fn resolve_commit(
     storage: &Storage,
+    secrets: &crate::secrets::SecretStore,
     mirrors: &Mirrors,
     job: &Job,
     pinned: Option<&str>,
@@ -49,7 +50,8 @@ pub async fn resolve_commit(
             ));
         }
     }
-    let link = storage.read().await?.link(link_id).await.ok();
+    let mut db = storage.read().await?;
+    let link = db.link(link_id).await.ok();
     let link = link
         .filter(|l| l.project_id == job.project_id && l.kind == domain::LinkKind::GitRepo)
         .ok_or_else(|| {
@@ -58,7 +60,9 @@ pub async fn resolve_commit(
                 "names no repository link of the job's project",
             )
         })?;
-    let mirror = mirrors.fetched(&link).await?;
+    let token = crate::forge::link_token(secrets, &mut db, &link).await?;
+    drop(db);
+    let mirror = mirrors.fetched(&link, token.as_ref()).await?;
     let (revision, field) = match pinned {
         Some(sha) => (sha.to_owned(), "commit_sha"),
         None => (

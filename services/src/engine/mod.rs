@@ -178,6 +178,8 @@ pub struct EngineConfig {
     /// The bare mirrors of repository links (`<data dir>/git`): actions from a repository run
     /// a commit checked out of them.
     pub git_mirrors: crate::git_cli::Mirrors,
+    /// The providers' APIs (GitHub, GitLab): reads, and commit statuses of runs.
+    pub forges: crate::forge::Forges,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -201,6 +203,7 @@ impl EngineConfig {
             local_run_as: None,
             // The server gives its data directory's; otherwise one of this engine's own.
             git_mirrors: crate::git_cli::Mirrors::private(),
+            forges: crate::forge::Forges::default(),
         }
     }
 
@@ -247,6 +250,11 @@ pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
 ];
 
 impl Executor {
+    /// The providers' APIs.
+    pub fn forges(&self) -> &crate::forge::Forges {
+        &self.inner.config.forges
+    }
+
     /// The bare mirrors of repository links.
     pub fn mirrors(&self) -> &crate::git_cli::Mirrors {
         &self.inner.config.git_mirrors
@@ -331,6 +339,7 @@ impl Executor {
     ) -> ServiceResult<Run> {
         let commit_sha = launch::resolve_commit(
             &self.inner.storage,
+            &self.inner.secrets,
             &self.inner.config.git_mirrors,
             job,
             None,

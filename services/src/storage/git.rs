@@ -161,6 +161,20 @@ impl Db {
         Ok(rows.into_iter().map(Delivery::from).collect())
     }
 
+    /// The changes linked to jobs, newest first, `limit` at most (one row per job and change).
+    pub async fn recent_code_changes(&mut self, limit: u32) -> ServiceResult<Vec<CodeChange>> {
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, ChangeRow>(
+                "SELECT id, job_id, link_id, kind, sha, number, title, author, url, at, source \
+                 FROM code_changes ORDER BY at DESC, id DESC LIMIT $1",
+            )
+            .bind(i64::from(limit))
+            .fetch_all(&mut *c)
+            .await
+        })?;
+        rows.into_iter().map(CodeChange::try_from).collect()
+    }
+
     /// A job's linked changes, newest first.
     pub async fn code_changes(&mut self, job_id: i64) -> ServiceResult<Vec<CodeChange>> {
         let rows = on_db!(self, c => {

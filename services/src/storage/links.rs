@@ -20,6 +20,10 @@ pub struct NewLink {
     pub namespace: Option<String>,
     /// Git repositories: the project secret that signs their webhooks.
     pub webhook_secret_name: Option<String>,
+    /// Git repositories: the project secret holding their API / HTTPS token.
+    pub token_secret: Option<String>,
+    /// Git repositories on GitHub or GitLab: report runs as commit statuses.
+    pub report_status: bool,
 }
 
 /// Changes to a link; `None` leaves a field as it is, `Some(None)` clears it. The kind is fixed.
@@ -32,6 +36,8 @@ pub struct LinkChanges {
     pub default_branch: Option<Option<String>>,
     pub namespace: Option<Option<String>>,
     pub webhook_secret_name: Option<Option<String>>,
+    pub token_secret: Option<Option<String>>,
+    pub report_status: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -46,6 +52,8 @@ struct LinkRow {
     default_branch: Option<String>,
     namespace: Option<String>,
     webhook_secret_name: Option<String>,
+    token_secret_name: Option<String>,
+    report_status: bool,
     version: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -53,7 +61,7 @@ struct LinkRow {
 
 const LINK_SELECT: &str =
     "SELECT l.id, l.project_id, l.kind, l.name, e.name AS environment, l.location, \
-     l.git_provider AS provider, l.default_branch, l.namespace, l.webhook_secret_name, l.version, l.created_at, l.updated_at \
+     l.git_provider AS provider, l.default_branch, l.namespace, l.webhook_secret_name, l.token_secret_name, l.report_status, l.version, l.created_at, l.updated_at \
      FROM project_links l LEFT JOIN environments e ON e.id = l.environment_id";
 
 impl TryFrom<LinkRow> for ProjectLink {
@@ -78,6 +86,8 @@ impl TryFrom<LinkRow> for ProjectLink {
             default_branch: row.default_branch,
             namespace: row.namespace,
             webhook_secret_name: row.webhook_secret_name,
+            token_secret: row.token_secret_name,
+            report_status: row.report_status,
             version: row.version,
             created_at: row.created_at,
             updated_at: row.updated_at,
@@ -118,11 +128,46 @@ fn checked(
 /// A webhook secret's name: only Git repositories have one, and it names a project secret
 /// (the same spelling as secrets: letters, digits and `_`, not starting with a digit).
 fn checked_webhook_secret(kind: LinkKind, name: Option<&str>) -> ServiceResult<()> {
+    checked_secret_name(kind, "webhook_secret_name", name)
+}
+
+/// The Git-only fields naming project secrets, and status reporting: only GitHub and GitLab
+/// take statuses, through the link's token.
+fn checked_git_access(
+    kind: LinkKind,
+    provider: Option<GitProvider>,
+    token_secret: Option<&str>,
+    report_status: bool,
+) -> ServiceResult<()> {
+    checked_secret_name(kind, "token_secret", token_secret)?;
+    if report_status {
+        if !matches!(provider, Some(GitProvider::Github | GitProvider::Gitlab)) {
+            return Err(ServiceError::invalid(
+                "report_status",
+                "only GitHub and GitLab repositories take commit statuses",
+            ));
+        }
+        if token_secret.is_none() {
+            return Err(ServiceError::invalid(
+                "report_status",
+                "needs a token_secret: statuses are posted with the repository's token",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A field naming a project secret: only Git repositories have one, spelled as secrets are.
+fn checked_secret_name(
+    kind: LinkKind,
+    field: &'static str,
+    name: Option<&str>,
+) -> ServiceResult<()> {
     let Some(name) = name else { return Ok(()) };
     if kind != LinkKind::GitRepo {
         return Err(ServiceError::invalid(
-            "webhook_secret_name",
-            "only Git repositories receive webhooks",
+            field,
+            "only Git repositories name secrets",
         ));
     }
     let well_formed = !name.is_empty()
@@ -131,7 +176,7 @@ fn checked_webhook_secret(kind: LinkKind, name: Option<&str>) -> ServiceResult<(
         && !name.starts_with(|c: char| c.is_ascii_digit());
     if !well_formed {
         return Err(ServiceError::invalid(
-            "webhook_secret_name",
+            field,
             "must be the name of a project secret (letters, digits, _)",
         ));
     }
@@ -169,6 +214,12 @@ impl Tx {
             link.namespace.as_deref(),
         )?;
         checked_webhook_secret(link.kind, link.webhook_secret_name.as_deref())?;
+        checked_git_access(
+            link.kind,
+            provider,
+            link.token_secret.as_deref(),
+            link.report_status,
+        )?;
         let environment_id = match &link.environment {
             Some(name) => Some(self.environment(link.project_id, name).await?.id),
             None => None,
@@ -177,8 +228,8 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO project_links (project_id, kind, name, environment_id, location, git_provider, \
-                 default_branch, namespace, webhook_secret_name, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING id",
+                 default_branch, namespace, webhook_secret_name, created_at, updated_at, token_secret_name, report_status) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9, $11, $12) RETURNING id",
             )
             .bind(link.project_id)
             .bind(link.kind.as_str())
@@ -190,6 +241,8 @@ impl Tx {
             .bind(link.namespace.as_deref())
             .bind(at)
             .bind(link.webhook_secret_name.as_deref())
+            .bind(link.token_secret.as_deref())
+            .bind(link.report_status)
             .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_unique("name"))
@@ -268,6 +321,17 @@ impl Tx {
             default_branch.as_deref(),
             namespace.as_deref(),
         )?;
+        let token_secret = changes
+            .token_secret
+            .clone()
+            .unwrap_or(current.token_secret.clone());
+        let report_status = changes.report_status.unwrap_or(current.report_status);
+        checked_git_access(
+            current.kind,
+            provider,
+            token_secret.as_deref(),
+            report_status,
+        )?;
         let environment = changes
             .environment
             .clone()
@@ -281,7 +345,7 @@ impl Tx {
             sqlx::query(
                 "UPDATE project_links SET name = $1, environment_id = $2, location = $3, git_provider = $4, \
                  default_branch = $5, namespace = $6, version = version + 1, updated_at = $7, \
-                 webhook_secret_name = $10 WHERE id = $8 AND version = $9",
+                 webhook_secret_name = $10, token_secret_name = $11, report_status = $12 WHERE id = $8 AND version = $9",
             )
             .bind(name.trim())
             .bind(environment_id)
@@ -293,6 +357,8 @@ impl Tx {
             .bind(id)
             .bind(based_on_version)
             .bind(webhook_secret_name.as_deref())
+            .bind(token_secret.as_deref())
+            .bind(report_status)
             .execute(&mut *c)
             .await
             .map(|done| done.rows_affected())

@@ -1,0 +1,828 @@
+//! Repositories read through their provider's API: GitHub (REST v3 through `octocrab`, GitHub
+//! Enterprise at `https://<host>/api/v3`, or `UHUB_GITHUB_API_URL`) and GitLab (REST v4 at
+//! `https://<host>/api/v4`). Branches, commits and merge requests (GitHub pull requests alike),
+//! with their CI status; and the commit statuses uHub posts for runs.
+//!
+//! The link's token is read from the project's secrets (`token_secret` names it) for each use,
+//! sent only in the `Authorization` / `PRIVATE-TOKEN` header, never logged nor answered. GitHub
+//! answers are cached by the client (conditional requests: a `304` costs no rate limit); GitLab
+//! answers are kept 30 seconds. A rate limit answers `503 remote_unavailable` with when to
+//! retry; another error status `502 remote_refused` with the status only (a provider's body
+//! may echo what it was sent).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domain::git::{Branch, Commit, MergeRequest};
+use domain::{GitProvider, ProjectLink};
+use octocrab::Octocrab;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::secrets::SecretStore;
+use crate::storage::{Db, SecretScope};
+use crate::{ServiceError, ServiceResult};
+
+/// An answer slower than this is given up.
+const API_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a GitLab answer is served from memory.
+const GITLAB_FRESH: Duration = Duration::from_secs(30);
+/// Entries kept in the GitLab cache at most (older ones are dropped first).
+const GITLAB_CACHE_ENTRIES: usize = 512;
+
+/// Where a repository's API is, and the repository there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Api {
+    Github {
+        base: String,
+        owner: String,
+        repo: String,
+    },
+    Gitlab {
+        base: String,
+        /// `group/subgroup/project`, URL-encoded as GitLab wants it in paths.
+        project: String,
+    },
+}
+
+/// The host and the repository path of a Git location: `https://host/a/b(.git)`,
+/// `ssh://git@host/a/b.git` or `git@host:a/b.git`.
+fn host_and_path(location: &str) -> Option<(String, String, bool)> {
+    let location = location.trim();
+    let (rest, insecure) = if let Some(rest) = location.strip_prefix("https://") {
+        (rest.to_owned(), false)
+    } else if let Some(rest) = location.strip_prefix("http://") {
+        (rest.to_owned(), true)
+    } else if let Some(rest) = location
+        .strip_prefix("ssh://")
+        .or_else(|| location.strip_prefix("git://"))
+    {
+        (rest.to_owned(), false)
+    } else if let Some((user_host, path)) = location.split_once(':') {
+        // scp-like: git@host:group/project.git
+        (format!("{user_host}/{path}"), false)
+    } else {
+        return None;
+    };
+    let (host, path) = rest.split_once('/')?;
+    let host = host.rsplit('@').next()?.to_owned();
+    let path = path
+        .trim_matches('/')
+        .trim_end_matches(".git")
+        .trim_matches('/')
+        .to_owned();
+    (!host.is_empty() && !path.is_empty()).then_some((host, path, insecure))
+}
+
+/// The API of a link's repository; `None` for the `git` provider (the Git protocol only).
+pub fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult<Option<Api>> {
+    let unknown =
+        || ServiceError::invalid("location", "names no repository path (host/owner/name)");
+    match link.provider {
+        None | Some(GitProvider::Git) => Ok(None),
+        Some(GitProvider::Github) => {
+            let (host, path, _) = host_and_path(&link.location).ok_or_else(unknown)?;
+            let (owner, repo) = path.split_once('/').ok_or_else(unknown)?;
+            let base = match github_api_url {
+                Some(url) => url.trim_end_matches('/').to_owned(),
+                None if host.eq_ignore_ascii_case("github.com") => {
+                    "https://api.github.com".to_owned()
+                }
+                None => format!("https://{host}/api/v3"),
+            };
+            Ok(Some(Api::Github {
+                base,
+                owner: owner.to_owned(),
+                repo: repo.to_owned(),
+            }))
+        }
+        Some(GitProvider::Gitlab) => {
+            let (host, path, insecure) = host_and_path(&link.location).ok_or_else(unknown)?;
+            let scheme = if insecure { "http" } else { "https" };
+            Ok(Some(Api::Gitlab {
+                base: format!("{scheme}://{host}/api/v4"),
+                project: path.replace('/', "%2F"),
+            }))
+        }
+    }
+}
+
+/// The token a link names (`token_secret`), from the project's secrets (project-wide scope).
+/// A token that could not be an HTTP header value is refused before anything is sent.
+pub async fn link_token(
+    secrets: &SecretStore,
+    db: &mut Db,
+    link: &ProjectLink,
+) -> ServiceResult<Option<Zeroizing<String>>> {
+    let Some(name) = link.token_secret.as_deref() else {
+        return Ok(None);
+    };
+    let token = secrets
+        .values(db, link.project_id, &SecretScope::Project)
+        .await?
+        .into_iter()
+        .find(|(secret, _)| secret == name)
+        .map(|(_, value)| value)
+        .ok_or_else(|| {
+            ServiceError::invalid(
+                "token_secret",
+                "names no project-wide secret of the project: set it on the secrets tab",
+            )
+        })?;
+    if token.is_empty() || token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ServiceError::invalid(
+            "token_secret",
+            "the secret is not a token (printable characters, no spaces)",
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// GitHub clients by link and digest of (API address, token).
+type GithubClients = HashMap<(i64, [u8; 32]), Octocrab>;
+
+/// The clients and caches of the providers' APIs. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct Forges {
+    /// `UHUB_GITHUB_API_URL`: GitHub's API for every `github` link (GitHub Enterprise behind a
+    /// proxy, or a recorded API in tests); otherwise told from the link's host.
+    github_api_url: Option<String>,
+    /// One GitHub client per link and token (each keeps its own conditional-request cache:
+    /// answers read with one token are never served to another).
+    github: Arc<Mutex<GithubClients>>,
+    gitlab: Arc<Mutex<HashMap<String, (Instant, Value)>>>,
+}
+
+impl std::fmt::Debug for Forges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forges")
+            .field("github_api_url", &self.github_api_url)
+            .finish()
+    }
+}
+
+/// An HTTP method of the providers' APIs uHub uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+impl Forges {
+    pub fn new(github_api_url: Option<String>) -> Forges {
+        Forges {
+            github_api_url: github_api_url.filter(|u| !u.trim().is_empty()),
+            ..Forges::default()
+        }
+    }
+
+    /// The API of a link's repository (see [`api_of`]).
+    pub fn api_of(&self, link: &ProjectLink) -> ServiceResult<Option<Api>> {
+        api_of(link, self.github_api_url.as_deref())
+    }
+
+    /// A JSON answer of the repository's API: `GET` (cached) or `POST` with `body`.
+    pub async fn call(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> ServiceResult<Value> {
+        match api {
+            Api::Github { base, .. } => {
+                let client = self.github_client(link_id, base, token)?;
+                github_call(&client, method, path_and_query, body).await
+            }
+            Api::Gitlab { base, .. } => {
+                let url = format!("{base}{path_and_query}");
+                let key = format!("{link_id} {}", hex_digest(token, &url));
+                if method == Method::Get {
+                    if let Some(fresh) = self.gitlab_cached(&key) {
+                        return Ok(fresh);
+                    }
+                }
+                let answer = gitlab_call(&url, token, method, body).await?;
+                if method == Method::Get {
+                    self.gitlab_keep(key, answer.clone());
+                }
+                Ok(answer)
+            }
+        }
+    }
+
+    fn github_client(
+        &self,
+        link_id: i64,
+        base: &str,
+        token: Option<&Zeroizing<String>>,
+    ) -> ServiceResult<Octocrab> {
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(&Sha256::digest(
+            [
+                base.as_bytes(),
+                b"\0",
+                token.map(|t| t.as_bytes()).unwrap_or_default(),
+            ]
+            .concat(),
+        ));
+        let mut clients = self.github.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(client) = clients.get(&(link_id, digest)) {
+            return Ok(client.clone());
+        }
+        let broken = |_| ServiceError::invalid("location", "GitHub's API address is not a URL");
+        let mut builder = Octocrab::builder()
+            .base_uri(base)
+            .map_err(broken)?
+            .cache(octocrab::service::middleware::cache::mem::InMemoryCache::new());
+        if let Some(token) = token {
+            // The `token` scheme: what GitHub documents for personal access tokens, and what
+            // recorded exchanges carry.
+            builder = builder.add_header(
+                http::header::AUTHORIZATION,
+                format!("token {}", token.as_str()),
+            );
+        }
+        let client = builder
+            .build()
+            .map_err(|_| ServiceError::Internal("the GitHub client cannot be built".to_owned()))?;
+        // Clients of tokens since rotated are dropped now and then rather than kept forever.
+        if clients.len() > 256 {
+            clients.clear();
+        }
+        clients.insert((link_id, digest), client.clone());
+        Ok(client)
+    }
+
+    fn gitlab_cached(&self, key: &str) -> Option<Value> {
+        let cache = self.gitlab.lock().unwrap_or_else(|p| p.into_inner());
+        cache
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < GITLAB_FRESH)
+            .map(|(_, value)| value.clone())
+    }
+
+    fn gitlab_keep(&self, key: String, value: Value) {
+        let mut cache = self.gitlab.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= GITLAB_CACHE_ENTRIES {
+            cache.retain(|_, (at, _)| at.elapsed() < GITLAB_FRESH);
+            if cache.len() >= GITLAB_CACHE_ENTRIES {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (Instant::now(), value));
+    }
+}
+
+/// Which merge requests a listing wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MergeRequestState {
+    Open,
+    Merged,
+    Closed,
+    All,
+}
+
+/// Merge requests whose CI status is read (one request each).
+const CI_STATUSES_READ: usize = 20;
+/// Merge requests listed at most.
+const MERGE_REQUESTS_LISTED: usize = 50;
+
+fn text(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+fn at(value: &Value, pointer: &str) -> chrono::DateTime<chrono::Utc> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_default()
+}
+
+fn items(answer: Value) -> Vec<Value> {
+    match answer {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// A path segment or query value, percent-encoded.
+fn encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+impl Forges {
+    /// A repository's branches (100 at most), by name.
+    pub async fn branches(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+    ) -> ServiceResult<Vec<Branch>> {
+        let (path, sha) = match api {
+            Api::Github { owner, repo, .. } => (
+                format!("/repos/{owner}/{repo}/branches?per_page=100"),
+                "/commit/sha",
+            ),
+            Api::Gitlab { project, .. } => (
+                format!("/projects/{project}/repository/branches?per_page=100"),
+                "/commit/id",
+            ),
+        };
+        let answer = self
+            .call(link_id, api, token, Method::Get, &path, None)
+            .await?;
+        let mut branches: Vec<Branch> = items(answer)
+            .iter()
+            .filter_map(|b| {
+                Some(Branch {
+                    name: text(b, "/name")?,
+                    sha: text(b, sha).unwrap_or_default(),
+                    protected: b
+                        .pointer("/protected")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                })
+            })
+            .collect();
+        branches.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(branches)
+    }
+
+    /// A ref's latest commits (`limit` at most), newest first, each with its whole message.
+    pub async fn commits(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+        git_ref: Option<&str>,
+        limit: u32,
+    ) -> ServiceResult<Vec<(Commit, String)>> {
+        let path = match api {
+            Api::Github { owner, repo, .. } => format!(
+                "/repos/{owner}/{repo}/commits?per_page={limit}{}",
+                git_ref
+                    .map(|r| format!("&sha={}", encoded(r)))
+                    .unwrap_or_default()
+            ),
+            Api::Gitlab { project, .. } => format!(
+                "/projects/{project}/repository/commits?per_page={limit}{}",
+                git_ref
+                    .map(|r| format!("&ref_name={}", encoded(r)))
+                    .unwrap_or_default()
+            ),
+        };
+        let answer = self
+            .call(link_id, api, token, Method::Get, &path, None)
+            .await?;
+        Ok(items(answer)
+            .iter()
+            .filter_map(|c| match api {
+                Api::Github { .. } => {
+                    let message = text(c, "/commit/message").unwrap_or_default();
+                    Some((
+                        Commit {
+                            sha: text(c, "/sha")?,
+                            title: domain::git::first_line(&message),
+                            author: text(c, "/commit/author/name").unwrap_or_default(),
+                            authored_at: at(c, "/commit/author/date"),
+                            url: text(c, "/html_url"),
+                            job_ids: Vec::new(),
+                        },
+                        message,
+                    ))
+                }
+                Api::Gitlab { .. } => {
+                    let message = text(c, "/message").unwrap_or_default();
+                    Some((
+                        Commit {
+                            sha: text(c, "/id")?,
+                            title: text(c, "/title")
+                                .unwrap_or_else(|| domain::git::first_line(&message)),
+                            author: text(c, "/author_name").unwrap_or_default(),
+                            authored_at: at(c, "/authored_date"),
+                            url: text(c, "/web_url"),
+                            job_ids: Vec::new(),
+                        },
+                        message,
+                    ))
+                }
+            })
+            .collect())
+    }
+
+    /// The repository's merge requests in `state` (50 at most, most recently updated first),
+    /// each with the text that may name jobs (title, description, source branch) and, for the
+    /// first 20, the CI status of its head commit.
+    pub async fn merge_requests(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+        state: MergeRequestState,
+    ) -> ServiceResult<Vec<(MergeRequest, String)>> {
+        let asked = match (api, state) {
+            (Api::Github { .. }, MergeRequestState::Open) => "open",
+            (Api::Github { .. }, MergeRequestState::Merged | MergeRequestState::Closed) => "closed",
+            (Api::Github { .. }, MergeRequestState::All) => "all",
+            (Api::Gitlab { .. }, MergeRequestState::Open) => "opened",
+            (Api::Gitlab { .. }, MergeRequestState::Merged) => "merged",
+            (Api::Gitlab { .. }, MergeRequestState::Closed) => "closed",
+            (Api::Gitlab { .. }, MergeRequestState::All) => "all",
+        };
+        let path = match api {
+            Api::Github { owner, repo, .. } => format!(
+                "/repos/{owner}/{repo}/pulls?state={asked}&sort=updated&direction=desc&per_page={MERGE_REQUESTS_LISTED}"
+            ),
+            Api::Gitlab { project, .. } => format!(
+                "/projects/{project}/merge_requests?state={asked}&order_by=updated_at&per_page={MERGE_REQUESTS_LISTED}"
+            ),
+        };
+        let answer = self
+            .call(link_id, api, token, Method::Get, &path, None)
+            .await?;
+        let mut found = Vec::new();
+        for item in items(answer).iter().take(MERGE_REQUESTS_LISTED) {
+            let merge_request = match api {
+                Api::Github { .. } => {
+                    let merged = item.pointer("/merged_at").is_some_and(|m| !m.is_null());
+                    let state = match text(item, "/state").as_deref() {
+                        Some("open") => "open",
+                        _ if merged => "merged",
+                        _ => "closed",
+                    };
+                    MergeRequest {
+                        number: item
+                            .pointer("/number")
+                            .and_then(Value::as_i64)
+                            .unwrap_or_default(),
+                        title: text(item, "/title").unwrap_or_default(),
+                        source_branch: text(item, "/head/ref").unwrap_or_default(),
+                        target_branch: text(item, "/base/ref").unwrap_or_default(),
+                        author: text(item, "/user/login"),
+                        state: state.to_owned(),
+                        url: text(item, "/html_url"),
+                        ci_status: None,
+                        sha: text(item, "/head/sha"),
+                        job_ids: Vec::new(),
+                    }
+                }
+                Api::Gitlab { .. } => MergeRequest {
+                    number: item
+                        .pointer("/iid")
+                        .and_then(Value::as_i64)
+                        .unwrap_or_default(),
+                    title: text(item, "/title").unwrap_or_default(),
+                    source_branch: text(item, "/source_branch").unwrap_or_default(),
+                    target_branch: text(item, "/target_branch").unwrap_or_default(),
+                    author: text(item, "/author/username"),
+                    state: match text(item, "/state").as_deref() {
+                        Some("opened") => "open",
+                        Some("merged") => "merged",
+                        _ => "closed",
+                    }
+                    .to_owned(),
+                    url: text(item, "/web_url"),
+                    ci_status: None,
+                    sha: text(item, "/sha"),
+                    job_ids: Vec::new(),
+                },
+            };
+            // GitHub lists merged and closed together: the state asked for decides.
+            let wanted = match state {
+                MergeRequestState::Merged => merge_request.state == "merged",
+                MergeRequestState::Closed => merge_request.state == "closed",
+                _ => true,
+            };
+            if wanted {
+                let words = format!(
+                    "{}\n{}\n{}",
+                    merge_request.title,
+                    text(item, "/body")
+                        .or_else(|| text(item, "/description"))
+                        .unwrap_or_default(),
+                    merge_request.source_branch
+                );
+                found.push((merge_request, words));
+            }
+        }
+        for (merge_request, _) in found.iter_mut().take(CI_STATUSES_READ) {
+            if let Some(sha) = merge_request.sha.clone() {
+                merge_request.ci_status = self.ci_status(link_id, api, token, &sha).await?;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The combined CI status of a commit: GitHub's combined status, GitLab's last pipeline.
+    pub async fn ci_status(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+        sha: &str,
+    ) -> ServiceResult<Option<String>> {
+        let sha = encoded(sha);
+        let (path, pointer) = match api {
+            Api::Github { owner, repo, .. } => (
+                format!("/repos/{owner}/{repo}/commits/{sha}/status"),
+                "/state",
+            ),
+            Api::Gitlab { project, .. } => (
+                format!("/projects/{project}/repository/commits/{sha}"),
+                "/last_pipeline/status",
+            ),
+        };
+        let answer = self
+            .call(link_id, api, token, Method::Get, &path, None)
+            .await?;
+        // GitHub answers `pending` for a commit no status was ever posted on.
+        let none_posted = answer.pointer("/total_count").and_then(Value::as_i64) == Some(0);
+        Ok(text(&answer, pointer).filter(|_| !none_posted))
+    }
+
+    /// Posts a commit status: GitHub's `success` / `failure` / `error` / `pending`, GitLab's
+    /// `success` / `failed` / `canceled` / `running` / `pending`, under `context` (`uhub/<job>`).
+    pub async fn post_status(
+        &self,
+        link_id: i64,
+        api: &Api,
+        token: Option<&Zeroizing<String>>,
+        sha: &str,
+        status: &CommitStatus<'_>,
+    ) -> ServiceResult<()> {
+        let sha = encoded(sha);
+        let (path, body) = match api {
+            Api::Github { owner, repo, .. } => (
+                format!("/repos/{owner}/{repo}/statuses/{sha}"),
+                serde_json::json!({
+                    "state": status.github_state, "target_url": status.target_url,
+                    "description": status.description, "context": status.context,
+                }),
+            ),
+            Api::Gitlab { project, .. } => (
+                format!("/projects/{project}/statuses/{sha}"),
+                serde_json::json!({
+                    "state": status.gitlab_state, "target_url": status.target_url,
+                    "description": status.description, "name": status.context,
+                }),
+            ),
+        };
+        self.call(link_id, api, token, Method::Post, &path, Some(&body))
+            .await
+            .map(|_| ())
+    }
+}
+
+/// A run's state as a commit status.
+#[derive(Debug, Clone)]
+pub struct CommitStatus<'a> {
+    pub github_state: &'a str,
+    pub gitlab_state: &'a str,
+    pub target_url: &'a str,
+    pub description: &'a str,
+    pub context: &'a str,
+}
+
+/// A cache key that depends on the token without holding it.
+fn hex_digest(token: Option<&Zeroizing<String>>, url: &str) -> String {
+    Sha256::digest(
+        [
+            token.map(|t| t.as_bytes()).unwrap_or_default(),
+            b"\0",
+            url.as_bytes(),
+        ]
+        .concat(),
+    )
+    .iter()
+    .map(|b| format!("{b:02x}"))
+    .collect()
+}
+
+fn unreachable(provider: &str) -> ServiceError {
+    ServiceError::RemoteUnavailable {
+        reason: format!("{provider} could not be reached (network, DNS or TLS)"),
+        retry_after_secs: None,
+    }
+}
+
+/// Seconds to wait, from a rate-limited answer's headers: `Retry-After`, else GitHub's
+/// `x-ratelimit-reset` / GitLab's `RateLimit-Reset` (epoch seconds).
+fn retry_after(headers: &http::HeaderMap) -> u64 {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+    };
+    if let Some(seconds) = number("retry-after") {
+        return seconds.max(1);
+    }
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    number("x-ratelimit-reset")
+        .or_else(|| number("ratelimit-reset"))
+        .map(|reset| reset.saturating_sub(now).max(1))
+        .unwrap_or(60)
+}
+
+/// Whether an error answer is a rate limit rather than a refusal.
+fn rate_limited(status: u16, headers: &http::HeaderMap) -> bool {
+    let exhausted = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0")
+    };
+    status == 429
+        || (status == 403
+            && (exhausted("x-ratelimit-remaining") || headers.contains_key("retry-after")))
+}
+
+fn refused(provider: &'static str, status: u16, headers: &http::HeaderMap) -> ServiceError {
+    if rate_limited(status, headers) {
+        let seconds = retry_after(headers);
+        return ServiceError::RemoteUnavailable {
+            reason: format!("{provider}'s rate limit is reached: retry in {seconds} s"),
+            retry_after_secs: Some(seconds),
+        };
+    }
+    let hint = match status {
+        401 => ": the token is missing, wrong or expired",
+        403 => ": the token may not do this",
+        404 => ": no such repository, or the token cannot see it",
+        _ => "",
+    };
+    ServiceError::RemoteRefused { status, hint }
+}
+
+async fn github_call(
+    client: &Octocrab,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&Value>,
+) -> ServiceResult<Value> {
+    use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+    let uri: http::Uri = path_and_query
+        .parse()
+        .map_err(|_| ServiceError::Internal("a GitHub path is not a URI".to_owned()))?;
+    let post = match method {
+        Method::Get => None,
+        Method::Post => {
+            let json = serde_json::to_string(body.unwrap_or(&Value::Null))
+                .map_err(|_| ServiceError::Internal("a GitHub body is not JSON".to_owned()))?;
+            // The charset is said: GitHub accepts either, recorded exchanges carry it.
+            let request = http::Request::builder()
+                .method(http::Method::POST)
+                .uri(uri.clone())
+                .header(ACCEPT, "application/vnd.github.v3+json")
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .header(http::header::CONTENT_LENGTH, json.len().to_string())
+                .body(json)
+                .map_err(|_| {
+                    ServiceError::Internal("a GitHub request cannot be built".to_owned())
+                })?;
+            Some(request)
+        }
+    };
+    let sent = async {
+        match post {
+            Some(request) => client.execute(request).await,
+            None => {
+                let mut headers = http::HeaderMap::new();
+                headers.insert(
+                    ACCEPT,
+                    HeaderValue::from_static("application/vnd.github.v3+json"),
+                );
+                client._get_with_headers(uri, Some(headers)).await
+            }
+        }
+    };
+    let response = tokio::time::timeout(API_TIMEOUT, sent)
+        .await
+        .map_err(|_| unreachable("GitHub"))?
+        .map_err(|_| unreachable("GitHub"))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        tracing::warn!(status, "GitHub refused a request");
+        return Err(refused("GitHub", status, response.headers()));
+    }
+    let text = client
+        .body_to_string(response)
+        .await
+        .map_err(|_| unreachable("GitHub"))?;
+    if text.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&text).map_err(|_| ServiceError::RemoteRefused {
+        status,
+        hint: ": the answer is not JSON",
+    })
+}
+
+async fn gitlab_call(
+    url: &str,
+    token: Option<&Zeroizing<String>>,
+    method: Method,
+    body: Option<&Value>,
+) -> ServiceResult<Value> {
+    let client = reqwest::Client::builder()
+        .timeout(API_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|_| ServiceError::Internal("the GitLab client cannot be built".to_owned()))?;
+    let mut request = match method {
+        Method::Get => client.get(url),
+        Method::Post => client.post(url).json(body.unwrap_or(&Value::Null)),
+    };
+    if let Some(token) = token {
+        request = request.header("PRIVATE-TOKEN", token.as_str());
+    }
+    let response = request.send().await.map_err(|_| unreachable("GitLab"))?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        tracing::warn!(status, "GitLab refused a request");
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in response.headers() {
+            if let (Ok(name), Ok(value)) = (
+                http::HeaderName::from_bytes(name.as_str().as_bytes()),
+                http::HeaderValue::from_bytes(value.as_bytes()),
+            ) {
+                headers.insert(name, value);
+            }
+        }
+        return Err(refused("GitLab", status, &headers));
+    }
+    response
+        .json()
+        .await
+        .map_err(|_| ServiceError::RemoteRefused {
+            status,
+            hint: ": the answer is not JSON",
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_name_their_repository() {
+        assert_eq!(
+            host_and_path("https://github.com/acme/app.git"),
+            Some(("github.com".into(), "acme/app".into(), false))
+        );
+        assert_eq!(
+            host_and_path("git@gitlab.example.org:ops/infra/cluster.git"),
+            Some((
+                "gitlab.example.org".into(),
+                "ops/infra/cluster".into(),
+                false
+            ))
+        );
+        assert_eq!(
+            host_and_path("ssh://git@ghe.acme.internal/acme/app"),
+            Some(("ghe.acme.internal".into(), "acme/app".into(), false))
+        );
+        assert_eq!(host_and_path("https://github.com/"), None);
+    }
+
+    #[test]
+    fn a_rate_limit_says_when_to_retry() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", http::HeaderValue::from_static("0"));
+        let reset = (chrono::Utc::now().timestamp() + 120).to_string();
+        headers.insert(
+            "x-ratelimit-reset",
+            http::HeaderValue::from_str(&reset).expect("digits"),
+        );
+        match refused("GitHub", 403, &headers) {
+            ServiceError::RemoteUnavailable {
+                retry_after_secs: Some(seconds),
+                ..
+            } => assert!((100..=121).contains(&seconds), "{seconds}"),
+            other => panic!("not a rate limit: {other:?}"),
+        }
+        assert!(matches!(
+            refused("GitHub", 403, &http::HeaderMap::new()),
+            ServiceError::RemoteRefused { status: 403, .. }
+        ));
+    }
+}
