@@ -369,6 +369,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                     <A href="/server" attr:class="link small">{t("Open the server view")}</A>
                 </section>
             })}
+            <crate::git_identity::MyChangesCard/>
             <section class="card panel panel--wide" aria-labelledby="upcoming-title">
                 <h2 id="upcoming-title">{t("Next 7 days")}</h2>
                 {if upcoming.is_empty() {

@@ -827,6 +827,17 @@ fn french(english: &str) -> Option<&'static str> {
         "CI: {status}" => "CI : {status}",
         "Commits" => "Commits",
         "Merge requests" => "Merge requests",
+        "Git identity" => "Identité Git",
+        "Your own tokens show your pull and merge requests and commits on the dashboard. They are kept in the secret store and never shown again." => "Vos propres jetons affichent vos pull et merge requests et vos commits sur le tableau de bord. Ils sont gardés dans le coffre de secrets et ne sont plus jamais affichés.",
+        "Your tokens could not be read" => "Vos jetons n’ont pas pu être lus",
+        "{provider} token (set {when})" => "Jeton {provider} (défini le {when})",
+        "{provider} token (none)" => "Jeton {provider} (aucun)",
+        "a new token replaces it" => "un nouveau jeton le remplace",
+        "a personal access token" => "un jeton d’accès personnel",
+        "My changes" => "Mes changements",
+        "Add your GitHub or GitLab token on your profile to see your pull and merge requests and commits here." => "Ajoutez votre jeton GitHub ou GitLab sur votre profil pour voir ici vos pull et merge requests et vos commits.",
+        "Nothing of yours in the team's repositories yet." => "Rien de vous dans les dépôts de l’équipe pour l’instant.",
+        "{repository} could not be read: {why}" => "{repository} n’a pas pu être lu : {why}",
         // FRENCH-TABLE-END
         _ => return None,
     })

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod calendar;
 pub mod dashboard;
 pub mod error;
+pub mod git_identity;
 pub mod i18n;
 pub mod incidents;
 pub mod jobs;

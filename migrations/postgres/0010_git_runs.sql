@@ -17,3 +17,13 @@ ALTER TABLE git_deliveries ADD COLUMN payload TEXT;
 -- and ask uHub to report runs' states as commit statuses.
 ALTER TABLE project_links ADD COLUMN token_secret_name TEXT;
 ALTER TABLE project_links ADD COLUMN report_status BOOLEAN NOT NULL DEFAULT FALSE;
+
+-- A person's own secrets (their personal Git tokens), sealed like project secrets; never shown.
+CREATE TABLE user_secrets (
+    user_id    BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    nonce      BYTEA NOT NULL,
+    ciphertext BYTEA NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (user_id, name)
+);

@@ -889,9 +889,12 @@ async fn context_without_secrets(app: &TestApp, token: &str, project: i64) {
     sorted.sort();
     assert_eq!(times, sorted, "the timeline is in time order");
     // Never a secret, hash or token: not in any key, not in any value. (A repository link's
-    // `webhook_secret_name` is the name of a project secret, listed to readers like every
-    // secret's name; the value never is.)
-    let text = context.to_string().replace("\"webhook_secret_name\"", "");
+    // `webhook_secret_name` and `token_secret` are names of project secrets, listed to readers
+    // like every secret's name; the values never are.)
+    let text = context
+        .to_string()
+        .replace("\"webhook_secret_name\"", "")
+        .replace("\"token_secret\"", "");
     for needle in ["$argon2", "password", "hash", "secret", "token"] {
         assert!(
             !text.to_lowercase().contains(needle),

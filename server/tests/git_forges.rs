@@ -19,7 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
 use serde_json::{json, Value};
-use services::forge::{CommitStatus, Forges, Method as ApiMethod};
+use services::forge::{Forges, Method as ApiMethod};
+use services::forge_api::CommitStatus;
 use zeroize::Zeroizing;
 
 use crate::common::{expect, id, launch, log_text, on_both_engines, settled, within_20_s, TestApp};
@@ -200,6 +201,8 @@ async fn github(
     let main = "6dcb09b5b57875f334f61aebed695e2e4193db5e";
     let topic = "c5b97d5ae6c19d5c5df71a34c7fbeeda2479ccbc";
     let answer = match (method.as_str(), rest.as_str()) {
+        // https://docs.github.com/en/rest/users/users#get-the-authenticated-user
+        ("GET", "user") => json!({"login": "octocat", "id": 1, "type": "User"}),
         // https://docs.github.com/en/rest/branches/branches#list-branches
         ("GET", "repos/acme/app/branches") => json!([
             {"name": "main", "commit": {"sha": main, "url": "https://api.github.com/repos/acme/app/commits/6dcb09b"}, "protected": true},
@@ -267,6 +270,11 @@ async fn gitlab(
         return refused;
     }
     let job = *receiver.job.lock().expect("job");
+    if rest == "user" {
+        // https://docs.gitlab.com/api/users/#get-the-current-user
+        return Json(json!({"id": 1, "username": "admin", "name": "Administrator"}))
+            .into_response();
+    }
     let project = "projects/ops%2Finfra";
     let Some(path) = rest
         .strip_prefix(project)
@@ -668,6 +676,138 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
+
+    // Personal tokens: write-only, per provider; "My changes" reads the team's GitHub and
+    // GitLab repositories with them: the open pull request of the token's user, commits, and
+    // the repository the provider does not know, said unreadable.
+    for (provider, body, status) in [
+        (
+            "git",
+            json!({"token": CANARY_TOKEN}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "github",
+            json!({"token": "two words"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "github",
+            json!({"token": CANARY_TOKEN}),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "gitlab",
+            json!({"token": CANARY_TOKEN}),
+            StatusCode::NO_CONTENT,
+        ),
+    ] {
+        let (got, answer) = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/me/git-tokens/{provider}"),
+                Some(&ops),
+                Some(body),
+            )
+            .await;
+        assert_eq!(got, status, "{provider}: {answer}");
+    }
+    let tokens = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/git-tokens",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let providers: Vec<&str> = tokens["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|t| t["provider"].as_str())
+        .collect();
+    assert_eq!(providers, ["github", "gitlab"]);
+    let mine = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/changes",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let pulls: Vec<Value> = mine["merge_requests"]
+        .as_array()
+        .expect("merge requests")
+        .iter()
+        .map(|m| {
+            json!([
+                m["repository"]["name"],
+                m["merge_request"]["number"],
+                m["merge_request"]["author"]
+            ])
+        })
+        .collect();
+    assert_eq!(pulls, [json!(["app", 1347, "octocat"])], "{mine}");
+    let commits: Vec<&str> = mine["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .filter_map(|c| c["repository"]["name"].as_str())
+        .collect();
+    assert!(
+        commits.contains(&"app") && commits.contains(&"infra"),
+        "{mine}"
+    );
+    assert!(
+        mine["unreadable"]
+            .as_array()
+            .expect("unreadable")
+            .iter()
+            .any(|u| u["repository"]["name"] == "missing"),
+        "{mine}"
+    );
+    let seen = receiver.seen.lock().expect("seen").iter().any(|(line, _)| {
+        line.starts_with("GET /gh/repos/acme/app/commits?")
+            || line == "GET /gh/repos/acme/app/commits"
+    });
+    assert!(seen, "commits read");
+    let dev = app.token("demo-dev").await;
+    let theirs = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/changes",
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        theirs["providers"],
+        json!([]),
+        "another person has no token"
+    );
+    let (status, _) = app
+        .call(
+            Method::DELETE,
+            "/api/v1/me/git-tokens/github",
+            Some(&ops),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let tokens = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/git-tokens",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(tokens["items"].as_array().map(Vec::len), Some(1));
+    assert!(!tokens.to_string().contains(CANARY_TOKEN) && !mine.to_string().contains(CANARY_TOKEN));
 
     // The token went only where it belongs.
     let (_, audit) = app

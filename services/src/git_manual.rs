@@ -134,6 +134,16 @@ pub async fn unlink(hub: &Hub, caller: &Caller, job_id: i64, change_id: i64) -> 
     tx.commit().await
 }
 
+/// Whether the caller may link and unlink the job's changes (what the job page offers).
+pub async fn may_link(hub: &Hub, caller: &Caller, job_id: i64) -> ServiceResult<bool> {
+    let mut db = hub.storage.read().await?;
+    match may_change(&mut db, caller, job_id).await {
+        Ok(()) => Ok(true),
+        Err(ServiceError::Forbidden(_) | ServiceError::Archived) => Ok(false),
+        Err(other) => Err(other),
+    }
+}
+
 /// Whoever may update the job (as it is) links and unlinks its changes.
 async fn may_change(db: &mut Db, caller: &Caller, job_id: i64) -> ServiceResult<()> {
     let job = db.job(job_id).await?;

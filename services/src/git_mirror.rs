@@ -146,7 +146,7 @@ pub async fn merge_requests(
     hub: &Hub,
     caller: &Caller,
     link_id: i64,
-    state: crate::forge::MergeRequestState,
+    state: crate::forge_api::MergeRequestState,
 ) -> ServiceResult<Vec<MergeRequest>> {
     let link = readable_repository(hub, caller, link_id).await?;
     let Some(api) = hub.forges().api_of(&link)? else {

@@ -115,6 +115,61 @@ impl VaultStore {
         }
     }
 
+    /// A person's own secret: `<prefix>/users/<id>/<name>`.
+    fn personal_path(&self, user_id: i64, name: &str) -> String {
+        format!("{}/users/{user_id}/{name}", self.prefix)
+    }
+
+    pub async fn put_personal(&self, user_id: i64, name: &str, value: &str) -> ServiceResult<()> {
+        let data = SecretData {
+            value: value.to_owned(),
+        };
+        vaultrs::kv2::set(
+            &*self.client,
+            &self.mount,
+            &self.personal_path(user_id, name),
+            &data,
+        )
+        .await
+        .map_err(unavailable)
+        .map(|_| ())
+    }
+
+    pub async fn personal(
+        &self,
+        user_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<Zeroizing<String>>> {
+        let path = self.personal_path(user_id, name);
+        match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+            Ok(data) => Ok(Some(Zeroizing::new(data.value))),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    pub async fn personal_updated_at(
+        &self,
+        user_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<chrono::DateTime<chrono::Utc>>> {
+        let path = self.personal_path(user_id, name);
+        match vaultrs::kv2::read_metadata(&*self.client, &self.mount, &path).await {
+            Ok(metadata) => Ok(Some(vault_time(&metadata.updated_time))),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    pub async fn delete_personal(&self, user_id: i64, name: &str) -> ServiceResult<()> {
+        let path = self.personal_path(user_id, name);
+        match vaultrs::kv2::delete_metadata(&*self.client, &self.mount, &path).await {
+            Ok(()) => Ok(()),
+            Err(error) if is_not_found(&error) => Ok(()),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     fn secret_path(&self, project_id: i64, scope: &SecretScope, name: &str) -> String {
         format!("{}/{name}", self.scope_path(project_id, scope))
     }

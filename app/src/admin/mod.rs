@@ -240,6 +240,7 @@ pub fn ProfilePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <crate::git_identity::GitTokens/>
     }
 }
 

@@ -8,11 +8,15 @@ use crate::i18n::{t, tf};
 use crate::AppError;
 
 /// The commits and merge requests linked to a job (the same use case as
-/// `GET /api/v1/jobs/{id}/changes`).
+/// `GET /api/v1/jobs/{id}/changes`), and whether the caller may link and unlink them: decided
+/// by the server and carried with the data, so that the page renders alike on the server and
+/// in the browser.
 #[server(prefix = "/sfn", endpoint = "jobs/changes")]
-pub async fn job_changes(job_id: i64) -> Result<Vec<CodeChange>, AppError> {
+pub async fn job_changes(job_id: i64) -> Result<(Vec<CodeChange>, bool), AppError> {
     let (hub, caller) = crate::server::use_case()?;
-    Ok(services::git::changes(&hub, &caller, job_id).await?)
+    let changes = services::git::changes(&hub, &caller, job_id).await?;
+    let may_change = services::git_manual::may_link(&hub, &caller, job_id).await?;
+    Ok((changes, may_change))
 }
 
 /// The Git repositories of the job's project: where a change may be linked from.
@@ -61,7 +65,7 @@ fn web_url(url: Option<&str>) -> Option<String> {
 }
 
 #[component]
-pub fn CodeChanges(job_id: i64, project_id: i64, may_change: Signal<bool>) -> impl IntoView {
+pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
     let version = RwSignal::new(0u32);
     let changes = Resource::new(
         move || (job_id, version.get()),
@@ -88,10 +92,11 @@ pub fn CodeChanges(job_id: i64, project_id: i64, may_change: Signal<bool>) -> im
             <Suspense fallback=|| view! { <p class="muted">{t("Loading…")}</p> }>
                 {move || Suspend::new(async move {
                     match changes.await {
-                        Ok(list) if list.is_empty() => view! {
+                        Ok((list, may_change)) => {
+                            let form = may_change.then(|| view! { <LinkForm job_id project_id link error/> });
+                            let shown = if list.is_empty() { view! {
                             <p class="muted">{tf("No commit or merge request names this job yet: write UHUB-{id} in a commit message, a branch name or a merge request's title.", &[("id", &job_id.to_string())])}</p>
-                        }.into_any(),
-                        Ok(list) => view! {
+                        }.into_any() } else { view! {
                             <ul class="lines">
                                 {list.into_iter().map(|change| {
                                     let reference = match change.kind {
@@ -113,7 +118,7 @@ pub fn CodeChanges(job_id: i64, project_id: i64, may_change: Signal<bool>) -> im
                                             }}
                                             <span class="muted small">{change.author.clone().unwrap_or_default()}</span>
                                             <span class="muted small">{crate::i18n::dates(&change.at.format("%e %b %Y %H:%M").to_string())}</span>
-                                            {move || may_change.get().then(|| {
+                                            {may_change.then(|| {
                                                 let change_id = change.id;
                                                 view! {
                                                     <span class="line__actions">
@@ -126,12 +131,13 @@ pub fn CodeChanges(job_id: i64, project_id: i64, may_change: Signal<bool>) -> im
                                     }
                                 }).collect_view()}
                             </ul>
-                        }.into_any(),
+                        }.into_any() };
+                            view! { {shown} {form} }.into_any()
+                        }
                         Err(error) => view! { <crate::ui::LoadError title=t("The code changes could not be loaded") error/> }.into_any(),
                     }
                 })}
             </Suspense>
-            {move || may_change.get().then(|| view! { <LinkForm job_id project_id link error/> })}
         </section>
     }
 }

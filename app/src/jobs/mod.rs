@@ -250,7 +250,7 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
             }}
         </section>
         <RunHistory runs=view.runs.clone()/>
-        <code::CodeChanges job_id=view.job.id project_id=view.job.project_id may_change=Signal::derive(may_edit)/>
+        <code::CodeChanges job_id=view.job.id project_id=view.job.project_id/>
     }
 }
 

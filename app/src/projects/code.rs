@@ -40,7 +40,7 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
         &hub,
         &caller,
         link_id,
-        services::forge::MergeRequestState::Open,
+        services::forge_api::MergeRequestState::Open,
     )
     .await
     {

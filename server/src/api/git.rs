@@ -33,7 +33,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct MergeRequestQuery {
     /// `open` (default), `merged`, `closed` or `all`.
-    state: Option<services::forge::MergeRequestState>,
+    state: Option<services::forge_api::MergeRequestState>,
 }
 
 /// A GitHub or GitLab repository's pull / merge requests, most recently updated first (50 at
@@ -51,7 +51,7 @@ pub async fn list_merge_requests(
 ) -> ApiResult<Json<Page<services::git_mirror::MergeRequest>>> {
     let wanted = query
         .state
-        .unwrap_or(services::forge::MergeRequestState::Open);
+        .unwrap_or(services::forge_api::MergeRequestState::Open);
     Ok(Json(Page::complete(
         services::git_mirror::merge_requests(&state.hub, &caller, id, wanted).await?,
     )))

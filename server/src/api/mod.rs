@@ -19,6 +19,7 @@ mod host;
 mod incidents;
 mod jobs;
 mod links;
+mod me_git;
 mod moves;
 mod projects;
 mod runs;
@@ -67,6 +68,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .merge(backlog::routes())
         .merge(links::routes())
         .merge(git::routes())
+        .merge(me_git::routes())
         .merge(incidents::routes())
 }
 

@@ -283,7 +283,7 @@ impl Executor {
             );
             let description = format!("uHub run #{} {words}", run.id);
             let context = format!("uhub/job-{}", run.job_id);
-            let status = crate::forge::CommitStatus {
+            let status = crate::forge_api::CommitStatus {
                 github_state,
                 gitlab_state,
                 target_url: &target_url,

@@ -128,6 +128,67 @@ impl SecretStore {
         }
     }
 
+    /// Sets a person's own secret (a personal Git token, `name` = its provider).
+    pub async fn put_personal(
+        &self,
+        tx: &mut Tx,
+        user_id: i64,
+        name: &str,
+        value: &str,
+    ) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(secrets) => {
+                let sealed = secrets.seal_with(&personal_data(user_id, name), value)?;
+                tx.put_user_secret(user_id, name, &sealed).await
+            }
+            SecretStore::Vault(vault) => vault.put_personal(user_id, name, value).await,
+        }
+    }
+
+    /// A person's own secret, if set.
+    pub async fn personal(
+        &self,
+        db: &mut Db,
+        user_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<Zeroizing<String>>> {
+        match self {
+            SecretStore::Database(secrets) => match db.user_secret(user_id, name).await? {
+                Some((sealed, _)) => secrets
+                    .open_with(&personal_data(user_id, name), name, &sealed)
+                    .map(Some),
+                None => Ok(None),
+            },
+            SecretStore::Vault(vault) => vault.personal(user_id, name).await,
+        }
+    }
+
+    /// When a person's own secret was set, if it is.
+    pub async fn personal_updated_at(
+        &self,
+        db: &mut Db,
+        user_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<chrono::DateTime<chrono::Utc>>> {
+        match self {
+            SecretStore::Database(_) => Ok(db.user_secret(user_id, name).await?.map(|(_, at)| at)),
+            SecretStore::Vault(vault) => vault.personal_updated_at(user_id, name).await,
+        }
+    }
+
+    /// Removes a person's own secret.
+    pub async fn delete_personal(
+        &self,
+        tx: &mut Tx,
+        user_id: i64,
+        name: &str,
+    ) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(_) => tx.delete_user_secret(user_id, name).await,
+            SecretStore::Vault(vault) => vault.delete_personal(user_id, name).await,
+        }
+    }
+
     /// After a project is deleted: its secrets go too (the database ones by cascade).
     pub async fn forget_project(&self, project_id: i64) -> ServiceResult<()> {
         match self {
@@ -152,6 +213,12 @@ async fn scopes_of(db: &mut Db, project_id: i64) -> ServiceResult<Vec<SecretScop
 
 /// What a ciphertext is bound to: its project, its scope and its name, so that a row copied to
 /// another slot (another project, environment or name) does not decrypt.
+/// The associated data of a person's own secret: bound to them and its name, and never equal
+/// to a project secret's.
+fn personal_data(user_id: i64, name: &str) -> Vec<u8> {
+    format!("uhub-user-secret:{user_id}:{name}").into_bytes()
+}
+
 fn associated_data(project_id: i64, environment_id: Option<i64>, name: &str) -> Vec<u8> {
     match environment_id {
         None => format!("uhub-secret:{project_id}:{name}"),
@@ -190,16 +257,20 @@ impl SecretBox {
         name: &str,
         value: &str,
     ) -> ServiceResult<Sealed> {
+        self.seal_with(&associated_data(project_id, environment_id, name), value)
+    }
+
+    /// Seals `value` bound to `aad` (a row copied elsewhere does not open).
+    pub fn seal_with(&self, aad: &[u8], value: &str) -> ServiceResult<Sealed> {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let aad = associated_data(project_id, environment_id, name);
         let ciphertext = self
             .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: value.as_bytes(),
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| ServiceError::Internal("cannot encrypt a secret".to_owned()))?;
@@ -217,19 +288,32 @@ impl SecretBox {
         name: &str,
         sealed: &Sealed,
     ) -> ServiceResult<Zeroizing<String>> {
+        self.open_with(
+            &associated_data(project_id, environment_id, name),
+            name,
+            sealed,
+        )
+    }
+
+    /// Opens a value sealed with [`SecretBox::seal_with`] under the same `aad`.
+    pub fn open_with(
+        &self,
+        aad: &[u8],
+        name: &str,
+        sealed: &Sealed,
+    ) -> ServiceResult<Zeroizing<String>> {
         if sealed.nonce.len() != 12 {
             return Err(ServiceError::Internal(format!(
                 "secret `{name}` has a malformed nonce"
             )));
         }
-        let aad = associated_data(project_id, environment_id, name);
         let plain = self
             .cipher
             .decrypt(
                 Nonce::from_slice(&sealed.nonce),
                 Payload {
                     msg: &sealed.ciphertext,
-                    aad: &aad,
+                    aad,
                 },
             )
             .map_err(|_| {

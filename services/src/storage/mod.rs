@@ -31,6 +31,7 @@ mod queue;
 mod runs;
 mod secrets;
 mod teams;
+mod user_secrets;
 mod users;
 
 use std::str::FromStr;
