@@ -255,6 +255,11 @@ pub fn DashboardPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        // Outside the dashboard's Suspense: read in the browser (providers may take seconds),
+        // never re-created when the dashboard's data arrives.
+        <div class="dashboard dashboard--after">
+            <crate::git_identity::MyChangesCard/>
+        </div>
     }
 }
 
@@ -369,7 +374,6 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                     <A href="/server" attr:class="link small">{t("Open the server view")}</A>
                 </section>
             })}
-            <crate::git_identity::MyChangesCard/>
             <section class="card panel panel--wide" aria-labelledby="upcoming-title">
                 <h2 id="upcoming-title">{t("Next 7 days")}</h2>
                 {if upcoming.is_empty() {

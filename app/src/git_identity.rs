@@ -196,7 +196,7 @@ pub fn MyChangesCard() -> impl IntoView {
     view! {
         <section class="card panel panel--wide" aria-labelledby="my-changes-title" data-testid="my-changes">
             <h2 id="my-changes-title">{t("My changes")}</h2>
-            {move || match read.get() {
+            {move || match read.try_get().flatten() {
                 None => view! { <p class="muted small" aria-busy="true">{t("Loading…")}</p> }.into_any(),
                 Some(Err(error)) => view! { <p class="form-error" role="alert">{error.message}</p> }.into_any(),
                 Some(Ok(changes)) if changes.providers == 0 => view! {

@@ -247,14 +247,17 @@ fn SourceFields(
     let repositories = LocalResource::new(move || super::code::job_repositories(project.get()));
     // Another project was chosen: a repository of the previous one is no source any more.
     Effect::new(move |_| {
-        if let (Some(Ok(list)), Some(repo)) = (repositories.get(), fields.repo.get_untracked()) {
+        if let (Some(Ok(list)), Some(repo)) = (
+            repositories.try_get().flatten(),
+            fields.repo.get_untracked(),
+        ) {
             if !list.iter().any(|(id, _)| *id == repo) {
                 fields.repo.set(None);
             }
         }
     });
     view! {
-        {move || match repositories.get() {
+        {move || match repositories.try_get().flatten() {
             Some(Ok(list)) if !list.is_empty() => view! {
                 <div class="form__row">
                     <label class="field">

@@ -140,7 +140,7 @@ fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
         <section class="card" aria-label=link.name.clone() data-testid="repository">
             <h2 class="wrap">{link.name.clone()}</h2>
             <p class="muted small mono wrap">{link.location.clone()}</p>
-            {move || match read.get() {
+            {move || match read.try_get().flatten() {
                 None => view! { <p class="muted small" aria-busy="true">{t("Reading the repository…")}</p> }.into_any(),
                 Some(Err(error)) => view! {
                     <p class="form-error" role="alert">{error.message} <span class="mono small">" (" {error.code} ")"</span></p>
@@ -220,7 +220,7 @@ fn Ledger(project_id: i64) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="ledger-title" data-testid="deployments">
             <h2 id="ledger-title">{t("Deployments")}</h2>
-            {move || match read.get() {
+            {move || match read.try_get().flatten() {
                 None => view! { <p class="muted small" aria-busy="true">{t("Loading…")}</p> }.into_any(),
                 Some(Err(error)) => view! {
                     <p class="form-error" role="alert">{error.message} <span class="mono small">" (" {error.code} ")"</span></p>

@@ -54,7 +54,7 @@ pub fn Deliveries(link_id: i64, signed: bool, owner_id: Option<i64>) -> impl Int
                 <code class="mono">{format!("/api/v1/hooks/git/{link_id}")}</code>
                 {if signed { t(", signed with the secret this link names.") } else { t(": name a project secret on this link first, or every delivery is refused.") }}
             </p>
-            {move || match deliveries.get() {
+            {move || match deliveries.try_get().flatten() {
                 None | Some(Ok(None)) => view! { <p class="small muted">{t("Loading…")}</p> }.into_any(),
                 Some(Ok(Some(list))) if list.is_empty() => view! { <p class="small muted">{t("No delivery yet.")}</p> }.into_any(),
                 Some(Ok(Some(list))) => view! {
