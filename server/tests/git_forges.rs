@@ -23,8 +23,8 @@ use services::forge::{Forges, Method as ApiMethod};
 use services::forge_api::CommitStatus;
 use zeroize::Zeroizing;
 
-use crate::common::{expect, id, launch, log_text, on_both_engines, settled, within_20_s, TestApp};
-use crate::git_push::{git, start_daemon};
+use crate::common::{expect, id, launch, log_text, on_both_engines, settled, TestApp};
+use crate::git_push::{git, served_repository};
 
 const CANARY_TOKEN: &str = "canary-token-ghp_5b1f0c9e2d";
 
@@ -374,22 +374,7 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
     // The repository itself is served by git daemon (the mirror and the runs' checkouts); its
     // API is the receiver's GitHub.
     let base = tempfile::tempdir().expect("base");
-    let bare = base.path().join("acme").join("app.git");
-    std::fs::create_dir_all(&bare).expect("bare dir");
-    git(&bare, &["init", "--bare", "--quiet"]);
-    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    let daemon = start_daemon(base.path());
-    let remote = format!("git://127.0.0.1:{}/acme/app.git", daemon.port);
-    let work = base.path().join("work");
-    let work_dir = work.to_string_lossy().into_owned();
-    within_20_s("git daemon to serve the repository", || {
-        let cloned = std::process::Command::new("git")
-            .args(["clone", "--quiet", &remote, &work_dir])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        async move { cloned.then_some(()) }
-    })
-    .await;
+    let (daemon, remote, work) = served_repository(base.path(), "acme/app.git").await;
     {
         use std::os::unix::fs::PermissionsExt;
         let script = work.join("deploy.sh");

@@ -6,14 +6,13 @@
 //! deployments; refs, commits, repositories and links out of the checkout are refused.
 
 use std::path::Path;
-use std::process::Command;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::common::TestApp;
 use crate::common::{approved_and_done, expect, id, launch, log_text, on_both_engines, settled};
-use crate::common::{within_20_s, TestApp};
-use crate::git_push::{git, start_daemon};
+use crate::git_push::{git, served_repository};
 
 /// Writes the repository's deploy script, executable, saying which version it is.
 fn deploy_script(work: &Path, version: &str) {
@@ -83,22 +82,7 @@ async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::T
     let project_id = id(&project);
 
     let base = tempfile::tempdir().expect("base");
-    let bare = base.path().join("app.git");
-    std::fs::create_dir_all(&bare).expect("bare dir");
-    git(&bare, &["init", "--bare", "--quiet"]);
-    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
-    let daemon = start_daemon(base.path());
-    let remote = format!("git://127.0.0.1:{}/app.git", daemon.port);
-    let work = base.path().join("work");
-    let work_dir = work.to_string_lossy().into_owned();
-    within_20_s("git daemon to serve the repository", || {
-        let cloned = Command::new("git")
-            .args(["clone", "--quiet", &remote, &work_dir])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        async move { cloned.then_some(()) }
-    })
-    .await;
+    let (daemon, remote, work) = served_repository(base.path(), "app.git").await;
     deploy_script(&work, "version 1");
     let v1 = tokio::task::block_in_place(|| commit_and_push(&work, "Version 1"));
 

@@ -99,6 +99,33 @@ pub(crate) fn start_daemon(base: &Path) -> GitDaemon {
     GitDaemon { child, port }
 }
 
+/// A bare repository at `path` under `base` (e.g. `acme/app.git`, its HEAD on `main`), served by
+/// `git daemon`, and a working clone of it in `base/work`: the daemon (stopped when dropped),
+/// the repository's `git://` URL and the clone's directory.
+pub(crate) async fn served_repository(
+    base: &Path,
+    path: &str,
+) -> (GitDaemon, String, std::path::PathBuf) {
+    let bare = base.join(path);
+    std::fs::create_dir_all(&bare).expect("bare dir");
+    git(&bare, &["init", "--bare", "--quiet"]);
+    git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+    let daemon = start_daemon(base);
+    let remote = format!("git://127.0.0.1:{}/{path}", daemon.port);
+    let work = base.join("work");
+    let work_dir = work.to_string_lossy().into_owned();
+    // The daemon may take a moment to listen: clone until it answers.
+    within_20_s("git daemon to serve the repository", || {
+        let cloned = Command::new("git")
+            .args(["clone", "--quiet", &remote, &work_dir])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        async move { cloned.then_some(()) }
+    })
+    .await;
+    (daemon, remote, work)
+}
+
 async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEngine) {
     let app = TestApp::with_demo(engine).await;
     let admin = app.token("demo-admin").await;
