@@ -808,6 +808,10 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                 &format!("/projects/{project_id}?tab=code"),
             )
             .await?;
+            // The sheet's tabs are drawn once the page is interactive: on a loaded machine
+            // (another browser test beside this one) that alone can take most of the element
+            // wait, so the page's hydration gets its own.
+            hydrated(&client).await?;
             eventually(
                 "the branch and the commit",
                 Duration::from_secs(30),
