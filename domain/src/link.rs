@@ -134,6 +134,35 @@ impl LinkKind {
     }
 }
 
+/// The host and the repository path of a Git location (and whether it is plain `http`): `https://host/a/b(.git)`,
+/// `ssh://git@host/a/b.git` or `git@host:a/b.git`.
+pub fn host_and_path(location: &str) -> Option<(String, String, bool)> {
+    let location = location.trim();
+    let (rest, insecure) = if let Some(rest) = location.strip_prefix("https://") {
+        (rest.to_owned(), false)
+    } else if let Some(rest) = location.strip_prefix("http://") {
+        (rest.to_owned(), true)
+    } else if let Some(rest) = location
+        .strip_prefix("ssh://")
+        .or_else(|| location.strip_prefix("git://"))
+    {
+        (rest.to_owned(), false)
+    } else if let Some((user_host, path)) = location.split_once(':') {
+        // scp-like: git@host:group/project.git
+        (format!("{user_host}/{path}"), false)
+    } else {
+        return None;
+    };
+    let (host, path) = rest.split_once('/')?;
+    let host = host.rsplit('@').next()?.to_owned();
+    let path = path
+        .trim_matches('/')
+        .trim_end_matches(".git")
+        .trim_matches('/')
+        .to_owned();
+    (!host.is_empty() && !path.is_empty()).then_some((host, path, insecure))
+}
+
 /// The provider a well-known host implies.
 pub fn provider_from_url(location: &str) -> Option<GitProvider> {
     let lower = location.to_ascii_lowercase();
@@ -221,6 +250,27 @@ mod tests {
         }
         assert!(check_url("ftp://host/x", &["https"]).is_err());
         assert!(check_url("https:///path", &["https"]).is_err());
+    }
+
+    #[test]
+    fn locations_name_their_repository() {
+        assert_eq!(
+            host_and_path("https://github.com/acme/app.git"),
+            Some(("github.com".into(), "acme/app".into(), false))
+        );
+        assert_eq!(
+            host_and_path("git@gitlab.example.org:ops/infra/cluster.git"),
+            Some((
+                "gitlab.example.org".into(),
+                "ops/infra/cluster".into(),
+                false
+            ))
+        );
+        assert_eq!(
+            host_and_path("ssh://git@ghe.acme.internal/acme/app"),
+            Some(("ghe.acme.internal".into(), "acme/app".into(), false))
+        );
+        assert_eq!(host_and_path("https://github.com/"), None);
     }
 
     #[test]

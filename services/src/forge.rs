@@ -46,35 +46,6 @@ pub enum Api {
     },
 }
 
-/// The host and the repository path of a Git location: `https://host/a/b(.git)`,
-/// `ssh://git@host/a/b.git` or `git@host:a/b.git`.
-fn host_and_path(location: &str) -> Option<(String, String, bool)> {
-    let location = location.trim();
-    let (rest, insecure) = if let Some(rest) = location.strip_prefix("https://") {
-        (rest.to_owned(), false)
-    } else if let Some(rest) = location.strip_prefix("http://") {
-        (rest.to_owned(), true)
-    } else if let Some(rest) = location
-        .strip_prefix("ssh://")
-        .or_else(|| location.strip_prefix("git://"))
-    {
-        (rest.to_owned(), false)
-    } else if let Some((user_host, path)) = location.split_once(':') {
-        // scp-like: git@host:group/project.git
-        (format!("{user_host}/{path}"), false)
-    } else {
-        return None;
-    };
-    let (host, path) = rest.split_once('/')?;
-    let host = host.rsplit('@').next()?.to_owned();
-    let path = path
-        .trim_matches('/')
-        .trim_end_matches(".git")
-        .trim_matches('/')
-        .to_owned();
-    (!host.is_empty() && !path.is_empty()).then_some((host, path, insecure))
-}
-
 /// The API of a link's repository; `None` for the `git` provider (the Git protocol only).
 pub fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult<Option<Api>> {
     let unknown =
@@ -82,7 +53,8 @@ pub fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult
     match link.provider {
         None | Some(GitProvider::Git) => Ok(None),
         Some(GitProvider::Github) => {
-            let (host, path, _) = host_and_path(&link.location).ok_or_else(unknown)?;
+            let (host, path, _) =
+                domain::link::host_and_path(&link.location).ok_or_else(unknown)?;
             let (owner, repo) = path.split_once('/').ok_or_else(unknown)?;
             let base = match github_api_url {
                 Some(url) => url.trim_end_matches('/').to_owned(),
@@ -98,7 +70,8 @@ pub fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult
             }))
         }
         Some(GitProvider::Gitlab) => {
-            let (host, path, insecure) = host_and_path(&link.location).ok_or_else(unknown)?;
+            let (host, path, insecure) =
+                domain::link::host_and_path(&link.location).ok_or_else(unknown)?;
             let scheme = if insecure { "http" } else { "https" };
             Ok(Some(Api::Gitlab {
                 base: format!("{scheme}://{host}/api/v4"),
@@ -130,7 +103,7 @@ pub async fn link_token(
                 "names no project-wide secret of the project: set it on the secrets tab",
             )
         })?;
-    if token.is_empty() || token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !usable_token(&token) {
         return Err(ServiceError::invalid(
             "token_secret",
             "the secret is not a token (printable characters, no spaces)",
@@ -141,6 +114,11 @@ pub async fn link_token(
 
 /// GitHub clients by link and digest of (API address, token).
 type GithubClients = HashMap<(i64, [u8; 32]), Octocrab>;
+
+/// Whether `token` can be sent as an HTTP header value: 1 to 1024 printable characters, no spaces.
+pub(crate) fn usable_token(token: &str) -> bool {
+    !token.is_empty() && token.len() <= 1024 && token.bytes().all(|b| b.is_ascii_graphic())
+}
 
 /// The clients and caches of the providers' APIs. Cheap to clone.
 #[derive(Clone, Default)]
@@ -457,27 +435,6 @@ async fn gitlab_call(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn locations_name_their_repository() {
-        assert_eq!(
-            host_and_path("https://github.com/acme/app.git"),
-            Some(("github.com".into(), "acme/app".into(), false))
-        );
-        assert_eq!(
-            host_and_path("git@gitlab.example.org:ops/infra/cluster.git"),
-            Some((
-                "gitlab.example.org".into(),
-                "ops/infra/cluster".into(),
-                false
-            ))
-        );
-        assert_eq!(
-            host_and_path("ssh://git@ghe.acme.internal/acme/app"),
-            Some(("ghe.acme.internal".into(), "acme/app".into(), false))
-        );
-        assert_eq!(host_and_path("https://github.com/"), None);
-    }
 
     #[test]
     fn a_rate_limit_says_when_to_retry() {

@@ -217,7 +217,7 @@ pub async fn changes(hub: &Hub, caller: &Caller, job_id: i64) -> ServiceResult<V
 }
 
 /// The link, if it is a Git repository (anything else has no webhooks: not found).
-async fn repository(db: &mut Db, link_id: i64) -> ServiceResult<ProjectLink> {
+pub(crate) async fn repository(db: &mut Db, link_id: i64) -> ServiceResult<ProjectLink> {
     let link = db.link(link_id).await?;
     if link.kind != LinkKind::GitRepo {
         return Err(ServiceError::NotFound {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use domain::policy::{Action, Object};
-use domain::{LinkKind, ProjectLink};
+use domain::ProjectLink;
 
 use crate::git_cli::git;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
@@ -199,12 +199,9 @@ pub(crate) async fn commits_between(
         }
         None => false,
     };
-    let project_id;
-    if has_both {
-        project_id = hub.storage.link(link_id).await?.project_id;
-    } else {
-        let link = hub.storage.link(link_id).await?;
-        project_id = link.project_id;
+    let link = hub.storage.link(link_id).await?;
+    let project_id = link.project_id;
+    if !has_both {
         mirror = Some(fetched_mirror(hub, &link).await?);
     }
     let Some(mirror) = mirror else {
@@ -272,13 +269,8 @@ pub(crate) async fn readable_repository(
     link_id: i64,
 ) -> ServiceResult<ProjectLink> {
     caller.may(Action::Read, &Object::none(), None)?;
-    let link = hub.storage.read().await?.link(link_id).await?;
-    if link.kind != LinkKind::GitRepo {
-        return Err(ServiceError::NotFound {
-            what: "repository link",
-        });
-    }
-    Ok(link)
+    let mut db = hub.storage.read().await?;
+    crate::git::repository(&mut db, link_id).await
 }
 
 async fn fetched_mirror(hub: &Hub, link: &ProjectLink) -> ServiceResult<PathBuf> {

@@ -97,7 +97,7 @@ pub async fn put_token(
 ) -> ServiceResult<()> {
     let provider = checked_provider(provider)?;
     let token = token.trim();
-    if token.is_empty() || token.len() > 1024 || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    if !crate::forge::usable_token(token) {
         return Err(ServiceError::invalid(
             "token",
             "must be a token: 1 to 1024 printable characters, no spaces",
