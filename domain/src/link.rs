@@ -84,11 +84,24 @@ impl LinkKind {
                 } else if location.contains(char::is_whitespace) {
                     return wrong("location", "must be a Git URL");
                 }
-                if fields.provider.is_none() && provider_from_url(location).is_none() {
-                    return wrong(
+                let provider = fields.provider.or_else(|| provider_from_url(location));
+                match provider {
+                    None => return wrong(
                         "provider",
                         "github, gitlab or git (any Git remote): it could not be told from the URL",
-                    );
+                    ),
+                    // Their APIs are read by owner (or group) and name.
+                    Some(GitProvider::Github | GitProvider::Gitlab) => {
+                        let named =
+                            host_and_path(location).is_some_and(|(_, path, _)| path.contains('/'));
+                        if !named {
+                            return wrong(
+                                "location",
+                                "must name the repository as host/owner/name for GitHub and GitLab",
+                            );
+                        }
+                    }
+                    Some(GitProvider::Git) => {}
                 }
             }
             LinkKind::K8sCluster => {
@@ -289,9 +302,18 @@ mod tests {
         );
         let with_provider = LinkFields {
             provider: Some(GitProvider::Gitlab),
-            ..fields("https://git.acme.internal/app")
+            ..fields("https://git.acme.internal/ops/app")
         };
         assert!(LinkKind::GitRepo.check(&with_provider).is_ok());
+        // GitHub and GitLab read a repository by owner (or group) and name.
+        let nameless = LinkFields {
+            provider: Some(GitProvider::Github),
+            ..fields("git://127.0.0.1:9418/app.git")
+        };
+        assert_eq!(
+            LinkKind::GitRepo.check(&nameless).map_err(|e| e.0),
+            Err("location")
+        );
         assert_eq!(
             provider_from_url("git://git.acme.internal/app.git"),
             Some(GitProvider::Git)

@@ -386,6 +386,12 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
     tokio::task::block_in_place(|| git(&work, &["push", "--quiet", "origin", "HEAD:main"]));
     let head = git(&work, &["rev-parse", "HEAD"]);
 
+    // GitHub and GitLab are read by owner and name: a location without them is refused at once.
+    let refused = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/links"), &pm, Some(json!({
+        "kind": "git_repo", "name": "nameless", "location": format!("git://127.0.0.1:{}/app.git", daemon.port), "provider": "github",
+    })), StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(refused["fields"]["location"].is_string(), "{refused}");
+
     // Status reporting needs a provider that takes statuses and a token.
     let refused = expect(
         &app,
