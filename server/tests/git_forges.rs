@@ -23,8 +23,8 @@ use services::forge::{Forges, Method as ApiMethod};
 use services::forge_api::CommitStatus;
 use zeroize::Zeroizing;
 
+use crate::common::git::{git, served_repository};
 use crate::common::{expect, id, launch, log_text, on_both_engines, settled, TestApp};
-use crate::git_push::{git, served_repository};
 
 const CANARY_TOKEN: &str = "canary-token-ghp_5b1f0c9e2d";
 
@@ -339,6 +339,9 @@ async fn start_receiver(receiver: Shared) -> std::net::SocketAddr {
 }
 
 async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing::TestEngine) {
+    // uHub's own log while the token is read, sent to both APIs, used for a run's checkout and
+    // its statuses, and kept as a personal token.
+    let logs = crate::common::logs::capture();
     let receiver: Shared = Arc::default();
     let address = start_receiver(receiver.clone()).await;
     let app = TestApp::with_demo_reading_github(engine, &format!("http://{address}/gh")).await;
@@ -821,6 +824,7 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
     ] {
         assert!(!shown.contains(CANARY_TOKEN), "the token stays secret");
     }
+    logs.assert_absent("the repository and personal token", CANARY_TOKEN);
     drop(daemon);
 }
 

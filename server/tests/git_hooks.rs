@@ -76,6 +76,8 @@ async fn deliver(
 async fn github_deliveries_are_verified_linked_and_acted_on_once(
     engine: services::testing::TestEngine,
 ) {
+    // uHub's own log while deliveries are verified (good, bad and missing signatures).
+    let logs = crate::common::logs::capture();
     let app = TestApp::with_demo(engine).await;
     let admin = app.token("demo-admin").await;
     let projects = app
@@ -481,6 +483,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    logs.assert_absent("the webhook secret", CANARY);
 }
 
 on_both_engines!(github_deliveries_are_verified_linked_and_acted_on_once);

@@ -10,9 +10,9 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::common::git::{git, served_repository};
 use crate::common::TestApp;
 use crate::common::{approved_and_done, expect, id, launch, log_text, on_both_engines, settled};
-use crate::git_push::{git, served_repository};
 
 /// Writes the repository's deploy script, executable, saying which version it is.
 fn deploy_script(work: &Path, version: &str) {

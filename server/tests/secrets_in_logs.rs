@@ -1,54 +1,16 @@
 //! Nothing secret reaches the logs: every log line of logins (good and bad), a password change
 //! and token use is captured at TRACE level and searched for the passwords, hashes and tokens.
 
-mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::TestApp;
 use serde_json::json;
 use services::testing::TestEngine;
 
-/// Every log line, kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        self.0
-            .lock()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default()
-    }
-}
+use crate::common::{self, logs, TestApp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_and_password_changes_never_log_a_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber)
-        .expect("the only subscriber of this test binary");
+    let captured = logs::capture();
 
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let (status, _, wrong) = app.login("demo-ops", "Wrong-Password-42").await;
@@ -131,12 +93,9 @@ async fn logins_and_password_changes_never_log_a_secret() {
     // status and the request's id.
     let refused = logs
         .lines()
-        .find(|line| line.contains("route=/api/v1/jobs/{id}"))
+        .find(|line| line.contains("route=/api/v1/jobs/{id}") && line.contains("status=404"))
         .unwrap_or_else(|| panic!("the refused request's line:\n{logs}"));
-    assert!(
-        refused.contains("method=GET") && refused.contains("status=404"),
-        "{refused}"
-    );
+    assert!(refused.contains("method=GET"), "{refused}");
     assert!(refused.contains("request.id="), "{refused}");
     assert!(
         logs.contains("route=/api/v1/calendar/ical/{file}"),

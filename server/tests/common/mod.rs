@@ -14,6 +14,9 @@ use tower::ServiceExt;
 use uhub_server::config::Secret;
 use uhub_server::{router, AppState};
 
+pub mod git;
+pub mod logs;
+
 pub const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256!!";
 
 pub struct TestApp {
