@@ -4,6 +4,7 @@
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
+ANSIBLE_CORE_VERSION="2.19.14"   # PyPI; the reference for inventory analysis and the playbook runs (needs Python >= 3.11)
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
 FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
 WEBHOOKS_EXAMPLES_VERSION="7.6.1" # npm @octokit/webhooks-examples: real GitHub webhook payloads
@@ -83,6 +84,28 @@ ensure_schemathesis() {
       || die "pip install schemathesis failed"
   fi
   export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
+}
+
+# ansible-core in its own virtualenv (never the system Python); exports UHUB_TEST_ANSIBLE_INVENTORY
+# and UHUB_TEST_ANSIBLE_PLAYBOOK. The tests give each run its own ANSIBLE_HOME, ANSIBLE_CONFIG
+# and temporary directories, so nothing is written under ~/.ansible.
+ensure_ansible() {
+  local venv="$UHUB_TOOLS_DIR/ansible-core-$ANSIBLE_CORE_VERSION"
+  if [ ! -x "$venv/bin/ansible-inventory" ] || [ ! -x "$venv/bin/ansible-playbook" ]; then
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+      || die "ansible-core $ANSIBLE_CORE_VERSION needs Python >= 3.11; python3 is $(python3 --version 2>&1)"
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
+      || die "cannot create a Python virtualenv in $venv"
+    say "pip install ansible-core==$ANSIBLE_CORE_VERSION into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" \
+      || die "pip install ansible-core failed"
+  fi
+  # The installed version must be the pinned one (a half-finished install is not).
+  "$venv/bin/python" -c 'import sys, ansible.release as r; sys.exit(r.__version__ != sys.argv[1])' "$ANSIBLE_CORE_VERSION" 2>/dev/null \
+    || die "$venv does not hold ansible-core $ANSIBLE_CORE_VERSION; remove it and run again"
+  export UHUB_TEST_ANSIBLE_INVENTORY="$venv/bin/ansible-inventory"
+  export UHUB_TEST_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

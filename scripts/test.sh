@@ -10,6 +10,7 @@ start=$(date +%s)
 ensure_wasm_tools
 ensure_test_services
 ensure_schemathesis
+ensure_ansible
 ensure_axe
 ensure_github_examples
 

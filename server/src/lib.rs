@@ -27,7 +27,6 @@ use services::storage::Actor;
 use services::{Hub, Storage};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::{Config, ConfigError, Secret};
 
@@ -128,7 +127,7 @@ pub fn router(state: AppState) -> Router {
             session::guard,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(security::limit_bodies))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(observe::log_requests))

@@ -43,3 +43,36 @@ pub async fn headers(mut request: Request, next: Next) -> Response {
     );
     response
 }
+
+/// The one route that takes bodies above [`crate::MAX_BODY_BYTES`]: inventories of real fleets.
+const INVENTORY_ANALYSIS: &str = "/api/v1/ansible/inventories/analyze";
+
+/// Bounds every request body: 1 MiB, 8 MiB for the inventory analysis. A declared length above
+/// the bound is refused at once (413); a body that streams past it fails when read (413 from
+/// the extractor), so no route can be made to buffer more.
+pub async fn limit_bodies(request: Request, next: Next) -> Response {
+    use axum::response::IntoResponse;
+    let limit = if request.uri().path() == INVENTORY_ANALYSIS {
+        services::ansible::MAX_INVENTORY_BYTES
+    } else {
+        crate::MAX_BODY_BYTES
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return (
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            axum::Json(serde_json::json!({
+                "code": "payload_too_large",
+                "message": format!("the body is larger than {limit} bytes"),
+            })),
+        )
+            .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let limited = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, limited)).await
+}

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod ansible_api;
 mod auth;
 mod calendar_api;
 mod calendar_follow;

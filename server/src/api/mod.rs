@@ -3,6 +3,7 @@
 //! caller and the input, call one use case of `services`, shape the answer. Errors are always
 //! `{"code", "message"}`.
 
+mod ansible;
 mod audit;
 mod auth;
 mod backlog;
@@ -48,6 +49,7 @@ use crate::AppState;
 /// and the document come from the same `routes!` lists, so they cannot drift apart.
 fn described_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(ansible::routes())
         .merge(auth::routes())
         .merge(demo::routes())
         .merge(users::routes())

@@ -1,0 +1,167 @@
+//! Ansible in uHub: inventories read in Rust exactly as `ansible-inventory --list` reads them
+//! (no Python when analysing), the lint of what usually goes wrong in them, and the results of
+//! playbook runs.
+
+mod hosts;
+mod ini;
+mod inventory;
+mod lint;
+mod literal;
+mod yaml;
+
+pub use hosts::MAX_HOSTS_PER_PATTERN;
+pub use inventory::Inventory;
+pub use lint::Finding;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// The largest inventory uHub analyses (real fleets are bigger than the API's 1 MiB bodies).
+pub const MAX_INVENTORY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why an inventory could not be read: the line (1-based) when one is to blame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Malformed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+/// The two formats Ansible's default inventory plugins read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Ini,
+    Yaml,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "ini" => Some(Format::Ini),
+            "yaml" | "yml" => Some(Format::Yaml),
+            _ => None,
+        }
+    }
+
+    /// YAML when the first meaningful line looks like YAML (`---`, `key:` with nothing after
+    /// it or a mapping), INI otherwise (a `[section]` or a host line).
+    pub fn detect(text: &str) -> Format {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+                continue;
+            }
+            if line == "---" || line.starts_with("%YAML") || line.starts_with('{') {
+                return Format::Yaml;
+            }
+            if line.starts_with('[') {
+                return Format::Ini;
+            }
+            let unindented = line;
+            return match unindented.split_once(':') {
+                Some((key, rest))
+                    if !key.contains(char::is_whitespace)
+                        && (rest.is_empty() || rest.starts_with(' ')) =>
+                {
+                    Format::Yaml
+                }
+                _ => Format::Ini,
+            };
+        }
+        Format::Ini
+    }
+}
+
+/// How many hosts and groups an inventory has (`all` not counted, `ungrouped` only when it
+/// holds hosts).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub hosts: usize,
+    pub groups: usize,
+}
+
+/// What `POST /api/v1/ansible/inventories/analyze` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub format: Format,
+    /// Exactly what `ansible-inventory -i FILE --list` prints.
+    pub inventory: Value,
+    pub summary: Summary,
+    pub warnings: Vec<String>,
+    pub lint: Vec<Finding>,
+}
+
+/// Reads an inventory as Ansible would, in `format` or the detected one.
+pub fn read(text: &str, format: Option<Format>) -> Result<(Format, Inventory), Malformed> {
+    if text.len() > MAX_INVENTORY_BYTES {
+        return Err(Malformed {
+            line: None,
+            reason: format!("the inventory is larger than {MAX_INVENTORY_BYTES} bytes"),
+        });
+    }
+    let format = format.unwrap_or_else(|| Format::detect(text));
+    let inventory = match format {
+        Format::Ini => ini::parse(text)?,
+        Format::Yaml => yaml::parse(text)?,
+    };
+    Ok((format, inventory))
+}
+
+/// Reads and analyses an inventory: Ansible's view of it, counts, warnings and lint.
+pub fn analyze(text: &str, format: Option<Format>) -> Result<Analysis, Malformed> {
+    let (format, inventory) = read(text, format)?;
+    let host_groups = inventory.host_group_lists();
+    let merged = inventory.merged_vars(&host_groups);
+    let lint = lint::findings(&inventory, &host_groups, &merged);
+    let listed = inventory.to_list_json(merged);
+    let groups = listed
+        .as_object()
+        .map(|o| o.keys().filter(|k| *k != "_meta" && *k != "all").count())
+        .unwrap_or(0);
+    let mut warnings = Vec::new();
+    for group in &inventory.groups {
+        if inventory.host(&group.name).is_some() {
+            warnings.push(format!(
+                "Found both group and host with same name: {}",
+                group.name
+            ));
+        }
+    }
+    Ok(Analysis {
+        format,
+        summary: Summary {
+            hosts: inventory.hosts.len(),
+            groups,
+        },
+        lint,
+        inventory: listed,
+        warnings,
+    })
+}
+
+/// The use case behind `POST /api/v1/ansible/inventories/analyze`: any signed-in user may
+/// analyse an inventory (nothing is stored; the text is never logged). The reading runs off
+/// the async workers: a big fleet takes tens of milliseconds of CPU.
+pub async fn analyze_for(
+    caller: &crate::Caller,
+    text: String,
+    format: Option<Format>,
+) -> crate::ServiceResult<Result<Analysis, Malformed>> {
+    caller.may(
+        domain::policy::Action::Read,
+        &domain::policy::Object::none(),
+        None,
+    )?;
+    tokio::task::spawn_blocking(move || analyze(&text, format))
+        .await
+        .map_err(|e| crate::ServiceError::Internal(format!("the inventory analysis stopped: {e}")))
+}
