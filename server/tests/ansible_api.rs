@@ -148,6 +148,34 @@ async fn inventories_are_analysed_for_every_role_and_refused_with_their_line() {
         "a YAML syntax error names its line: {answer}"
     );
 
+    // Attacks on the server's memory and time: ranges that multiply past every real fleet, and
+    // a YAML document whose aliases repeat aliases ("billion laughs").
+    let ranges = "[many]\n".to_owned() + &"h[1:9999]\n".repeat(60);
+    let (status, answer) = analyze(&app, Some(&token), "", "text/plain", ranges).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("more than 500000 hosts")),
+        "{answer}"
+    );
+    let mut laughs = String::from("all:\n  vars:\n    l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for level in 1..9 {
+        let previous = format!("*l{}", level - 1);
+        laughs.push_str(&format!(
+            "    l{level}: &l{level} [{}]\n",
+            vec![previous; 10].join(", ")
+        ));
+    }
+    let (status, answer) = analyze(&app, Some(&token), "", "text/plain", laughs).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("aliases")),
+        "{answer}"
+    );
+
     // Wrong requests.
     let (status, _) = analyze(&app, Some(&token), "", "application/json", "{}".into()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);

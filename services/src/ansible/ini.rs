@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::hosts::{expand_pattern, shlex_split};
+use super::hosts::{expand_pattern, shlex_split, HostBudget};
 use super::inventory::{Inventory, UNGROUPED};
 use super::literal::value_of;
 use super::Malformed;
@@ -30,6 +30,7 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
     let mut pending_order: Vec<String> = Vec::new();
     let mut group = UNGROUPED;
     let mut state = State::Hosts;
+    let mut budget = HostBudget::default();
     for (number, raw) in text.lines().enumerate() {
         let line_number = number + 1;
         let fail = |reason: String| Malformed {
@@ -93,6 +94,7 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
                     continue;
                 };
                 let (names, port) = expand_pattern(pattern).map_err(&fail)?;
+                budget.spend(names.len()).map_err(&fail)?;
                 let mut variables = Vec::new();
                 for token in &tokens[1..] {
                     let Some((key, value)) = token.split_once('=') else {

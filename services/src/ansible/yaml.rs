@@ -5,7 +5,7 @@
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Map, Number, Value};
 
-use super::hosts::expand_pattern;
+use super::hosts::{expand_pattern, HostBudget};
 use super::inventory::Inventory;
 use super::Malformed;
 
@@ -50,52 +50,111 @@ fn malformed(span: Option<&Span>, reason: impl Into<String>) -> Malformed {
     }
 }
 
+/// The most nodes a document may build, aliases counted at their full size: an alias that
+/// repeats an alias (a "billion laughs" document) is refused instead of filling the memory.
+const MAX_NODES: usize = 5_000_000;
+
+/// A scalar key's identity (`None` for a collection key, which never equals another).
+fn key_id(node: &Node) -> Option<String> {
+    match node {
+        Node::Scalar(Value::String(s)) => Some(format!("s{s}")),
+        Node::Scalar(other) => Some(format!("v{other}")),
+        _ => None,
+    }
+}
+
+/// A collection being read: its items or entries (keys indexed, so that a mapping of a
+/// hundred thousand hosts stays linear), its anchor, and how many nodes it holds.
+enum Open {
+    List {
+        anchor: usize,
+        items: Vec<Node>,
+        size: usize,
+    },
+    Mapping {
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        index: std::collections::HashMap<String, usize>,
+        key: Option<(Node, usize)>,
+        size: usize,
+    },
+}
+
+fn too_many_nodes(span: &Span) -> Malformed {
+    malformed(
+        Some(span),
+        format!("the document builds more than {MAX_NODES} values (aliases repeating aliases?)"),
+    )
+}
+
 /// Reads the first document of `text` into nodes.
 fn load(text: &str) -> Result<Option<Node>, Malformed> {
     let events = Parser::new_from_str(text);
-    let mut anchors: Vec<Option<Node>> = Vec::new();
-    // Open collections: (kind, anchor, entries, pending key).
+    let mut anchors: Vec<Option<(Node, usize)>> = Vec::new();
     let mut stack: Vec<Open> = Vec::new();
     let mut root: Option<Node> = None;
+    let mut built = 0usize;
     for next in events {
         let (event, span) = next.map_err(|e| Malformed {
             line: Some(e.marker().line()),
             reason: e.info().to_owned(),
         })?;
-        let node = match event {
+        let (node, size) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let node = Node::Scalar(
                     resolve(&text, style, tag.as_deref()).map_err(|r| malformed(Some(&span), r))?,
                 );
-                remember(&mut anchors, anchor, &node);
-                node
+                remember(&mut anchors, anchor, &node, 1);
+                (node, 1)
             }
-            Event::Alias(id) => anchors
-                .get(id)
-                .cloned()
-                .flatten()
-                .ok_or_else(|| malformed(Some(&span), "found undefined alias"))?,
+            Event::Alias(id) => {
+                let Some(Some((node, size))) = anchors.get(id) else {
+                    return Err(malformed(Some(&span), "found undefined alias"));
+                };
+                // Weighed before it is copied: the copy itself is what a bomb aims at.
+                if built.saturating_add(*size) > MAX_NODES {
+                    return Err(too_many_nodes(&span));
+                }
+                (node.clone(), *size)
+            }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Open::List(anchor, Vec::new()));
+                stack.push(Open::List {
+                    anchor,
+                    items: Vec::new(),
+                    size: 1,
+                });
                 continue;
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Open::Mapping(anchor, Vec::new(), None));
+                stack.push(Open::Mapping {
+                    anchor,
+                    entries: Vec::new(),
+                    index: std::collections::HashMap::new(),
+                    key: None,
+                    size: 1,
+                });
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(open) = stack.pop() else {
                     return Err(malformed(Some(&span), "unbalanced collection"));
                 };
-                let (anchor, node) = match open {
-                    Open::List(anchor, items) => (anchor, Node::List(items)),
-                    Open::Mapping(anchor, entries, _) => {
-                        (anchor, Node::Mapping(merge_keys(entries, &span)?))
-                    }
+                let (anchor, node, size) = match open {
+                    Open::List {
+                        anchor,
+                        items,
+                        size,
+                    } => (anchor, Node::List(items), size),
+                    Open::Mapping {
+                        anchor,
+                        entries,
+                        size,
+                        ..
+                    } => (anchor, Node::Mapping(merge_keys(entries, &span)?), size),
                 };
-                remember(&mut anchors, anchor, &node);
-                node
+                remember(&mut anchors, anchor, &node, size);
+                (node, size)
             }
             Event::DocumentEnd => {
                 if root.is_some() {
@@ -105,20 +164,38 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
             }
             _ => continue,
         };
+        built = built.saturating_add(size);
+        if built > MAX_NODES {
+            return Err(too_many_nodes(&span));
+        }
         match stack.last_mut() {
             None => root = Some(node),
-            Some(Open::List(_, items)) => items.push(node),
-            Some(Open::Mapping(_, entries, key)) => match key.take() {
-                None => *key = Some(node),
-                Some(k) => {
+            Some(Open::List {
+                items, size: total, ..
+            }) => {
+                items.push(node);
+                *total = total.saturating_add(size);
+            }
+            Some(Open::Mapping {
+                entries,
+                index,
+                key,
+                size: total,
+                ..
+            }) => match key.take() {
+                None => *key = Some((node, size)),
+                Some((k, key_size)) => {
+                    *total = total.saturating_add(size).saturating_add(key_size);
                     // A later duplicate key replaces the earlier one (Ansible warns).
-                    if let Some(slot) = entries
-                        .iter_mut()
-                        .find(|(existing, _)| same_key(existing, &k))
-                    {
-                        slot.1 = node;
-                    } else {
-                        entries.push((k, node));
+                    let id = key_id(&k);
+                    match id.as_ref().and_then(|id| index.get(id).copied()) {
+                        Some(at) => entries[at].1 = node,
+                        None => {
+                            if let Some(id) = id {
+                                index.insert(id, entries.len());
+                            }
+                            entries.push((k, node));
+                        }
                     }
                 }
             },
@@ -127,26 +204,14 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
     Ok(root)
 }
 
-enum Open {
-    List(usize, Vec<Node>),
-    Mapping(usize, Vec<(Node, Node)>, Option<Node>),
-}
-
-fn remember(anchors: &mut Vec<Option<Node>>, anchor: usize, node: &Node) {
+fn remember(anchors: &mut Vec<Option<(Node, usize)>>, anchor: usize, node: &Node, size: usize) {
     if anchor == 0 {
         return;
     }
     if anchors.len() <= anchor {
         anchors.resize(anchor + 1, None);
     }
-    anchors[anchor] = Some(node.clone());
-}
-
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (a, b) {
-        (Node::Scalar(a), Node::Scalar(b)) => a == b,
-        _ => false,
-    }
+    anchors[anchor] = Some((node.clone(), size));
 }
 
 /// `<<: *base` and `<<: [*a, *b]`: the merged mappings' keys, unless the mapping sets them.
@@ -156,6 +221,7 @@ fn merge_keys(entries: Vec<(Node, Node)>, span: &Span) -> Result<Vec<(Node, Node
         return Ok(entries);
     }
     let mut merged: Vec<(Node, Node)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut own: Vec<(Node, Node)> = Vec::new();
     for (key, value) in entries {
         if !is_merge(&key) {
@@ -181,20 +247,27 @@ fn merge_keys(entries: Vec<(Node, Node)>, span: &Span) -> Result<Vec<(Node, Node
         // The first source wins over later ones.
         for entries in sources {
             for (k, v) in entries {
-                if !merged.iter().any(|(existing, _)| same_key(existing, &k)) {
-                    merged.push((k, v));
+                match key_id(&k) {
+                    Some(id) if seen.contains_key(&id) => {}
+                    id => {
+                        if let Some(id) = id {
+                            seen.insert(id, merged.len());
+                        }
+                        merged.push((k, v));
+                    }
                 }
             }
         }
     }
     for (k, v) in own {
-        if let Some(slot) = merged
-            .iter_mut()
-            .find(|(existing, _)| same_key(existing, &k))
-        {
-            slot.1 = v;
-        } else {
-            merged.push((k, v));
+        match key_id(&k).and_then(|id| seen.get(&id).copied()) {
+            Some(at) => merged[at].1 = v,
+            None => {
+                if let Some(id) = key_id(&k) {
+                    seen.insert(id, merged.len());
+                }
+                merged.push((k, v));
+            }
         }
     }
     Ok(merged)
@@ -411,8 +484,9 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
         ));
     }
     let mut inventory = Inventory::default();
+    let mut budget = HostBudget::default();
     for (name, data) in &entries {
-        parse_group(&mut inventory, name, data)?;
+        parse_group(&mut inventory, &mut budget, name, data)?;
     }
     inventory.reconcile();
     Ok(inventory)
@@ -434,6 +508,7 @@ fn type_name(node: &Node) -> &'static str {
 /// the mapping gives them. Returns the group's index (`None` when the entry is skipped).
 fn parse_group(
     inventory: &mut Inventory,
+    budget: &mut HostBudget,
     name: &Node,
     data: &Node,
 ) -> Result<Option<usize>, Malformed> {
@@ -496,7 +571,7 @@ fn parse_group(
             }
             "children" => {
                 for (child_name, child_data) in &items {
-                    let child = match parse_group(inventory, child_name, child_data)? {
+                    let child = match parse_group(inventory, budget, child_name, child_data)? {
                         Some(child) => child,
                         None => inventory.group(&key_text(child_name)).ok_or_else(|| {
                             malformed(
@@ -519,6 +594,7 @@ fn parse_group(
                         ));
                     };
                     let (names, port) = expand_pattern(pattern).map_err(|r| malformed(None, r))?;
+                    budget.spend(names.len()).map_err(|r| malformed(None, r))?;
                     let vars = match host_data {
                         Node::Mapping(vars) => vars.as_slice(),
                         Node::Scalar(Value::Null | Value::Bool(false)) => &[],
