@@ -18,5 +18,7 @@ export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
 ensure_fullcalendar
 cargo bench -p end2end --bench calendar_render
+say "Ansible: analysing a 1 MB INI and a 1 MB YAML inventory (release)"
+cargo bench -p services --bench inventory_analysis
 say "host sampler: CPU per reading, and uhub's idle memory (release)"
 cargo bench -p server --bench host_sampler
