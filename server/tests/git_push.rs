@@ -3,13 +3,11 @@
 //! signs them (`X-Hub-Signature-256`), built from the pushed commits. The commit naming
 //! `UHUB-<id>` is linked to that job; a commit naming nothing is delivered and links nothing.
 
-use std::process::Command;
-
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::git::{git, start_daemon};
-use crate::common::{id, on_both_engines, within_20_s, TestApp};
+use crate::common::git::{clone_when_served, git, start_daemon};
+use crate::common::{id, on_both_engines, TestApp};
 use services::storage::{Actor, NewJob};
 
 const SECRET: &str = "push-hook-secret-5d1e";
@@ -127,17 +125,8 @@ async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEn
         std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
 
-    // The daemon may take a moment to listen: clone until it answers.
     let work = base.path().join("work");
-    let work_dir = work.to_string_lossy().into_owned();
-    within_20_s("git daemon to serve the repository", || {
-        let cloned = Command::new("git")
-            .args(["clone", "--quiet", &remote, &work_dir])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        async move { cloned.then_some(()) }
-    })
-    .await;
+    clone_when_served(&remote, &work).await;
     std::fs::write(work.join("cluster.yaml"), "version: 1.29\n").expect("file");
     git(&work, &["add", "."]);
     git(

@@ -74,15 +74,19 @@ pub async fn served_repository(base: &Path, path: &str) -> (GitDaemon, String, s
     let daemon = start_daemon(base);
     let remote = format!("git://127.0.0.1:{}/{path}", daemon.port);
     let work = base.join("work");
+    clone_when_served(&remote, &work).await;
+    (daemon, remote, work)
+}
+
+/// Clones `remote` into `work`, trying again until the daemon that serves it listens.
+pub async fn clone_when_served(remote: &str, work: &Path) {
     let work_dir = work.to_string_lossy().into_owned();
-    // The daemon may take a moment to listen: clone until it answers.
     within_20_s("git daemon to serve the repository", || {
         let cloned = Command::new("git")
-            .args(["clone", "--quiet", &remote, &work_dir])
+            .args(["clone", "--quiet", remote, &work_dir])
             .output()
             .is_ok_and(|o| o.status.success());
         async move { cloned.then_some(()) }
     })
     .await;
-    (daemon, remote, work)
 }
