@@ -176,6 +176,65 @@ async fn inventories_are_analysed_for_every_role_and_refused_with_their_line() {
         "{answer}"
     );
 
+    // Small bodies built to crash or freeze the server (a stack overflow on the analysis thread
+    // would end the whole process): each is answered, refused or read, never fatal.
+    let deep_list = format!("[g]\nh\n[g:vars]\nx={}\n", "[".repeat(100_000));
+    let block_nesting = format!(
+        "all:\n  vars:\n    x:\n{}",
+        "      - ".to_owned() + &"- ".repeat(200_000)
+    );
+    let huge_range = "[g]\nh[9223372036854775807:9223372036854775807]\n".to_owned();
+    let backwards_step = "[g]\nh[1:2:18446744073709551615]\n".to_owned();
+    let whole_range = "[g]\nh[-9223372036854775808:9223372036854775807]\n".to_owned();
+    let many_ranges = format!("[g]\nh{}\n", "[0:0]".repeat(100_000));
+    let mut chain = String::new();
+    for g in 0..30_000 {
+        chain.push_str(&format!("[g{g}:children]\ng{}\n", g + 1));
+    }
+    chain.push_str("[g30000]\nh\n");
+    let mut bottom_up = String::from("[g30000]\nh\n");
+    for g in (0..30_000).rev() {
+        bottom_up.push_str(&format!("[g{g}:children]\ng{}\n", g + 1));
+    }
+    let wide = (0..300_000)
+        .map(|g| format!("[g{g}]\n"))
+        .collect::<String>();
+    let fat_vars = format!(
+        "[all:vars]\nx='{}'\n[g]\n{}",
+        "v".repeat(3_000_000),
+        "h[1:9999]\n".repeat(20)
+    );
+    let big_set = format!(
+        "[g]\nh\n[g:vars]\nx={{{}}}\n",
+        (0..300_000)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let exponents = format!("[g]\nh\n[g:vars]\nx=1{}\n", "e+".repeat(300_000));
+    for (what, text) in [
+        ("brackets nested 100,000 deep", deep_list),
+        ("YAML blocks nested 200,000 deep", block_nesting),
+        ("a range at the end of i64", huge_range),
+        ("a step that wraps around", backwards_step),
+        ("a range over every i64", whole_range),
+        ("100,000 ranges in one name", many_ranges),
+        ("a chain of 30,000 groups, top down", chain),
+        ("a chain of 30,000 groups, bottom up", bottom_up),
+        ("300,000 empty groups", wide),
+        ("a 3 MB variable on 200,000 hosts", fat_vars),
+        ("a set of 300,000 numbers", big_set),
+        ("300,000 exponent signs", exponents),
+    ] {
+        let (status, answer) = analyze(&app, Some(&token), "", "text/plain", text).await;
+        assert!(
+            status == StatusCode::OK || status == StatusCode::UNPROCESSABLE_ENTITY,
+            "{what}: {status} {answer}"
+        );
+    }
+    let (status, _) = analyze(&app, Some(&token), "", "text/plain", INI.into()).await;
+    assert_eq!(status, StatusCode::OK, "the server still answers");
+
     // Wrong requests.
     let (status, _) = analyze(&app, Some(&token), "", "application/json", "{}".into()).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -200,6 +259,28 @@ async fn inventories_are_analysed_for_every_role_and_refused_with_their_line() {
     let (status, answer) = analyze(&app, Some(&token), "", "text/plain", fleet.clone()).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["summary"]["hosts"], n);
+    // The same in YAML (the limits against aliases and nesting must not refuse a real fleet).
+    let mut yaml_fleet = String::from("all:\n  children:\n");
+    let mut hosts = 0;
+    for site in 0.. {
+        if yaml_fleet.len() > 6 * 1024 * 1024 {
+            break;
+        }
+        yaml_fleet.push_str(&format!(
+            "    site{site}:\n      vars:\n        ntp: ntp{site}\n      hosts:\n"
+        ));
+        for host in 0..50 {
+            yaml_fleet.push_str(&format!(
+                "        web-{site}-{host}.example.com:\n          ansible_host: 10.{}.{}.{host}\n",
+                site / 250,
+                site % 250
+            ));
+            hosts += 1;
+        }
+    }
+    let (status, answer) = analyze(&app, Some(&token), "", "text/plain", yaml_fleet).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["summary"]["hosts"], hosts);
     fleet.push_str(&"#".repeat(1024 * 1024 + 10));
     let (status, _) = analyze(&app, Some(&token), "", "text/plain", fleet).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);

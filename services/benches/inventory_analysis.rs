@@ -59,7 +59,7 @@ fn measure(name: &str, text: &str, format: Format) {
     let (_, inventory) = services::ansible::read(text, Some(format)).expect("valid");
     let reading = start.elapsed();
     let start = Instant::now();
-    let groups = inventory.host_group_lists();
+    let groups = inventory.host_group_lists().expect("valid");
     let _ = inventory.to_list_json(inventory.merged_vars(&groups));
     println!(
         "  of which reading {:.1} ms, writing Ansible's view {:.1} ms",

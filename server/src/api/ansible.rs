@@ -2,9 +2,9 @@
 
 use axum::extract::{DefaultBodyLimit, Query};
 use axum::http::{header, HeaderMap};
-use axum::Json;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use services::ansible::{Analysis, Format, MAX_INVENTORY_BYTES};
+use services::ansible::{Format, MAX_INVENTORY_BYTES};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,7 +33,7 @@ pub struct AnalyzeQuery {
     params(AnalyzeQuery),
     request_body(content = String, content_type = "text/plain", description = "The inventory's text"),
     responses(
-        (status = 200, description = "Ansible's view of the inventory, with its lint", body = Object),
+        (status = 200, description = "Ansible's view of the inventory (`format`, `inventory`, `summary`, `warnings`, `lint`)", body = Object),
         (status = 413, description = "Larger than 8 MiB"),
         (status = 415, description = "Not sent as text/plain"),
         (status = 422, description = "Malformed: `line` and the reason"),
@@ -43,7 +43,7 @@ pub async fn analyze_inventory(
     Query(query): Query<AnalyzeQuery>,
     headers: HeaderMap,
     text: String,
-) -> ApiResult<Json<Analysis>> {
+) -> ApiResult<Response> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -63,7 +63,7 @@ pub async fn analyze_inventory(
         ),
     };
     match services::ansible::analyze_for(&caller, text, format).await? {
-        Ok(analysis) => Ok(Json(analysis)),
+        Ok(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
         Err(malformed) => Err(ApiError::invalid("content", malformed.to_string())
             .with_extra("line", serde_json::json!(malformed.line))),
     }

@@ -5,26 +5,49 @@
 /// fill the server's memory).
 pub const MAX_HOSTS_PER_PATTERN: usize = 10_000;
 
+/// The most `[…]` a host pattern may hold (an IPv6 address in brackets counts as one).
+const MAX_RANGES_PER_PATTERN: usize = 16;
+
 /// The most host names one inventory may spell out, ranges expanded and repeats counted: 8 MiB
 /// of real fleet is about 100,000 hosts, while 8 MiB of `h[1:9999]` lines would be billions.
 pub const MAX_HOST_NAMES: usize = 500_000;
 
-/// Counts the host names an inventory spells out against [`MAX_HOST_NAMES`].
+/// The most bytes of variables one inventory may hold once each host has its own copy (host
+/// lines give their variables to every name of a range; merging gives each host its groups').
+pub const MAX_VARIABLE_BYTES: usize = 128 * 1024 * 1024;
+
+/// Counts what an inventory spells out: host names against [`MAX_HOST_NAMES`], copies of
+/// variables against [`MAX_VARIABLE_BYTES`].
 #[derive(Debug, Default)]
 pub struct HostBudget {
-    spent: usize,
+    names: usize,
+    bytes: usize,
 }
 
 impl HostBudget {
-    pub fn spend(&mut self, names: usize) -> Result<(), String> {
-        self.spent = self.spent.saturating_add(names);
-        if self.spent > MAX_HOST_NAMES {
+    /// `names` more hosts, each given `variable_bytes` of variables.
+    pub fn spend(&mut self, names: usize, variable_bytes: usize) -> Result<(), String> {
+        self.names = self.names.saturating_add(names);
+        if self.names > MAX_HOST_NAMES {
             return Err(format!(
                 "the inventory names more than {MAX_HOST_NAMES} hosts (ranges expanded)"
             ));
         }
+        self.bytes = self
+            .bytes
+            .saturating_add(names.saturating_mul(variable_bytes));
+        if self.bytes > MAX_VARIABLE_BYTES {
+            return Err(too_much_variables());
+        }
         Ok(())
     }
+}
+
+pub fn too_much_variables() -> String {
+    format!(
+        "the inventory's variables, copied to each of its hosts, pass {} MiB",
+        MAX_VARIABLE_BYTES / (1024 * 1024)
+    )
 }
 
 /// Python's `shlex.split(line, comments=True)` (POSIX mode): whitespace separates, quotes group,
@@ -92,6 +115,12 @@ pub fn shlex_split(line: &str) -> Result<Vec<String>, String> {
 
 /// A host pattern's names and the port it gives them (`db1:2222`, `[::1]:22`).
 pub fn expand_pattern(pattern: &str) -> Result<(Vec<String>, Option<u16>), String> {
+    // Each range is one level of expansion: real names have a few, not thousands.
+    if pattern.matches('[').count() > MAX_RANGES_PER_PATTERN {
+        return Err(format!(
+            "the host pattern has more than {MAX_RANGES_PER_PATTERN} ranges"
+        ));
+    }
     let (name, port) = match split_port(pattern) {
         Some((name, port)) if valid_host(&name) => (name, port),
         // Ansible keeps a pattern it cannot read as an address whole, port included.
@@ -275,23 +304,25 @@ fn expand_ranges(name: &str, out: &mut Vec<String>) -> Result<(), String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("invalid host range end '{end}'"))?;
-            let count = if last >= first {
-                ((last - first) as usize) / step + 1
-            } else {
-                0
-            };
-            if count.saturating_add(out.len()) > MAX_HOSTS_PER_PATTERN {
+            // In i128: the bounds may be anywhere in i64 and the step anything in usize.
+            let span = i128::from(last) - i128::from(first);
+            let step = step as i128;
+            let count = if span < 0 { 0 } else { span / step + 1 };
+            if count.saturating_add(out.len() as i128) > MAX_HOSTS_PER_PATTERN as i128 {
                 return Err(too_many(name));
             }
-            let mut value = first;
-            while value <= last {
+            for index in 0..count {
+                let value = i128::from(first) + index * step;
                 let digits = if value < 0 {
-                    format!("-{:0>width$}", -value, width = width.saturating_sub(1))
+                    format!(
+                        "-{:0>width$}",
+                        value.unsigned_abs(),
+                        width = width.saturating_sub(1)
+                    )
                 } else {
                     format!("{value:0>width$}")
                 };
                 items.push(digits);
-                value += step as i64;
             }
         }
     }

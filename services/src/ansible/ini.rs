@@ -94,7 +94,6 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
                     continue;
                 };
                 let (names, port) = expand_pattern(pattern).map_err(&fail)?;
-                budget.spend(names.len()).map_err(&fail)?;
                 let mut variables = Vec::new();
                 for token in &tokens[1..] {
                     let Some((key, value)) = token.split_once('=') else {
@@ -104,6 +103,9 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
                     };
                     variables.push((key.to_owned(), value_of(value)));
                 }
+                budget
+                    .spend(names.len(), super::weight(&variables))
+                    .map_err(&fail)?;
                 for name in names {
                     let host = inventory.add_host(&name, group, port);
                     for (key, value) in &variables {
@@ -162,7 +164,9 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
             reason,
         });
     }
-    inventory.reconcile();
+    inventory
+        .reconcile()
+        .map_err(|reason| Malformed { line: None, reason })?;
     Ok(inventory)
 }
 

@@ -37,6 +37,32 @@ pub struct Inventory {
     host_index: HashMap<String, usize>,
     /// (group, host) pairs, so that adding a host to a big group stays cheap.
     members: HashSet<(usize, usize)>,
+    /// (parent, child) group pairs, for the same reason.
+    edges: HashSet<(usize, usize)>,
+    /// Groups visited by loop checks and depth updates so far (see [`MAX_GRAPH_WORK`]).
+    work: usize,
+    /// Each group's ancestors, computed once by [`Inventory::reconcile`].
+    ancestors_of: Vec<Vec<usize>>,
+}
+
+/// Deeper than this, a group is refused: ansible-inventory itself fails near 1,000 levels
+/// (Python's recursion limit), and the writing of the listing recurses once per level.
+pub const MAX_GROUP_DEPTH: u32 = 1000;
+
+/// The most group visits loop checks and depth updates may make: a hostile chain of groups
+/// costs the square of its length; real inventories stay far below.
+const MAX_GRAPH_WORK: usize = 50_000_000;
+
+/// The most (host or group, inherited group) pairs an inventory may hold: a host at the bottom
+/// of a deep chain belongs to every group above it.
+const MAX_MEMBERSHIPS: usize = 20_000_000;
+
+fn too_deep() -> String {
+    format!("groups are nested more than {MAX_GROUP_DEPTH} deep")
+}
+
+fn too_tangled() -> String {
+    "the groups' children form a graph too large to analyse (more than 50,000,000 steps)".into()
 }
 
 pub const ALL: usize = 0;
@@ -50,6 +76,9 @@ impl Default for Inventory {
             group_index: HashMap::new(),
             host_index: HashMap::new(),
             members: HashSet::new(),
+            edges: HashSet::new(),
+            work: 0,
+            ancestors_of: Vec::new(),
         };
         inventory.add_group("all");
         inventory.add_group("ungrouped");
@@ -134,36 +163,51 @@ impl Inventory {
                 self.groups[parent].name
             ));
         }
-        if self.groups[parent].children.contains(&child) {
+        if !self.edges.insert((parent, child)) {
             return Ok(());
         }
-        if self.ancestors(parent).contains(&child) {
-            return Err(format!(
-                "Adding group '{}' as child to '{}' creates a recursive dependency loop.",
-                self.groups[child].name, self.groups[parent].name
-            ));
+        // A loop only if `parent` is below `child`; a child without children has nothing below.
+        if !self.groups[child].children.is_empty() {
+            let above = self.ancestors(parent);
+            self.spend(above.len())?;
+            if above.contains(&child) {
+                return Err(format!(
+                    "Adding group '{}' as child to '{}' creates a recursive dependency loop.",
+                    self.groups[child].name, self.groups[parent].name
+                ));
+            }
         }
         self.groups[parent].children.push(child);
-        if !self.groups[child].parents.contains(&parent) {
-            self.groups[child].parents.push(parent);
-        }
+        self.groups[child].parents.push(parent);
         let depth = self.groups[parent].depth + 1;
-        self.deepen(child, depth);
+        self.deepen(child, depth)
+    }
+
+    fn spend(&mut self, steps: usize) -> Result<(), String> {
+        self.work = self.work.saturating_add(steps);
+        if self.work > MAX_GRAPH_WORK {
+            return Err(too_tangled());
+        }
         Ok(())
     }
 
     /// Raises `group`'s depth to at least `depth`, and its descendants' below it.
-    fn deepen(&mut self, group: usize, depth: u32) {
+    fn deepen(&mut self, group: usize, depth: u32) -> Result<(), String> {
         let mut pending = vec![(group, depth)];
         while let Some((group, depth)) = pending.pop() {
             if self.groups[group].depth >= depth {
                 continue;
             }
+            if depth > MAX_GROUP_DEPTH {
+                return Err(too_deep());
+            }
+            self.spend(1)?;
             self.groups[group].depth = depth;
             for &child in &self.groups[group].children {
                 pending.push((child, depth + 1));
             }
         }
+        Ok(())
     }
 
     /// Every group above `group`.
@@ -178,28 +222,32 @@ impl Inventory {
         seen
     }
 
-    /// Every group a host belongs to, directly or through children (`all` included once
-    /// reconciled).
-    pub fn host_groups(&self, host: usize) -> BTreeSet<usize> {
-        let mut groups = BTreeSet::new();
-        for &group in &self.hosts[host].groups {
-            groups.insert(group);
-            groups.extend(self.ancestors(group));
+    /// Each group's ancestors, computed once: from its parents' (parents come first in depth
+    /// order), so that a chain costs its length, not its square.
+    fn ancestor_table(&self) -> Result<Vec<Vec<usize>>, String> {
+        let mut order: Vec<usize> = (0..self.groups.len()).collect();
+        order.sort_by_key(|&g| self.groups[g].depth);
+        let mut table: Vec<Vec<usize>> = vec![Vec::new(); self.groups.len()];
+        let mut total = 0usize;
+        for group in order {
+            let mut above: BTreeSet<usize> = BTreeSet::new();
+            for &parent in &self.groups[group].parents {
+                above.insert(parent);
+                above.extend(table[parent].iter().copied());
+            }
+            total = total.saturating_add(above.len());
+            if total > MAX_MEMBERSHIPS {
+                return Err(too_tangled());
+            }
+            table[group] = above.into_iter().collect();
         }
-        groups
-    }
-
-    /// Each group's ancestors, computed once for the whole inventory.
-    pub fn ancestor_table(&self) -> Vec<Vec<usize>> {
-        (0..self.groups.len())
-            .map(|g| self.ancestors(g).into_iter().collect())
-            .collect()
+        Ok(table)
     }
 
     /// Every group of each host (direct and inherited), sorted as Ansible merges them: by depth,
     /// then priority, then name.
-    pub fn host_group_lists(&self) -> Vec<Vec<usize>> {
-        let ancestors = self.ancestor_table();
+    pub fn host_group_lists(&self) -> Result<Vec<Vec<usize>>, String> {
+        let ancestors = &self.ancestors_of;
         let mut order: Vec<usize> = (0..self.groups.len()).collect();
         order.sort_by(|&a, &b| {
             let (a, b) = (&self.groups[a], &self.groups[b]);
@@ -209,32 +257,59 @@ impl Inventory {
         for (position, &group) in order.iter().enumerate() {
             rank[group] = position;
         }
+        let mut total = 0usize;
+        let mut lists = Vec::with_capacity(self.hosts.len());
+        for host in &self.hosts {
+            let mut groups: Vec<usize> = host
+                .groups
+                .iter()
+                .flat_map(|&g| std::iter::once(g).chain(ancestors[g].iter().copied()))
+                .collect();
+            groups.sort_by_key(|&g| rank[g]);
+            groups.dedup();
+            total = total.saturating_add(groups.len());
+            if total > MAX_MEMBERSHIPS {
+                return Err(too_tangled());
+            }
+            lists.push(groups);
+        }
+        Ok(lists)
+    }
+
+    /// About how many bytes each host's merged variables take together (each group's weighed
+    /// once): checked before they are copied.
+    pub fn merged_weight(&self, host_groups: &[Vec<usize>]) -> usize {
+        let weigh = |vars: &Map<String, Value>| -> usize {
+            vars.iter()
+                .map(|(key, value)| key.len() + value.to_string().len())
+                .sum()
+        };
+        let group_weight: Vec<usize> = self.groups.iter().map(|g| weigh(&g.vars)).collect();
         self.hosts
             .iter()
-            .map(|host| {
-                let mut groups: Vec<usize> = host
-                    .groups
-                    .iter()
-                    .flat_map(|&g| std::iter::once(g).chain(ancestors[g].iter().copied()))
-                    .collect();
-                groups.sort_by_key(|&g| rank[g]);
-                groups.dedup();
+            .zip(host_groups)
+            .map(|(host, groups)| {
                 groups
+                    .iter()
+                    .map(|&g| group_weight[g])
+                    .sum::<usize>()
+                    .saturating_add(weigh(&host.vars))
             })
-            .collect()
+            .fold(0usize, usize::saturating_add)
     }
 
     /// Ansible's `reconcile_inventory`: groups without a parent become children of `all`; hosts
     /// in no group but `all` go to `ungrouped`, and leave it once they are in another group.
-    pub fn reconcile(&mut self) {
+    pub fn reconcile(&mut self) -> Result<(), String> {
         for group in 0..self.groups.len() {
             if group != ALL && self.groups[group].parents.is_empty() {
-                // Cannot loop: the group has no parent.
-                let _ = self.add_child(ALL, group);
+                self.add_child(ALL, group)?;
             }
         }
-        let ancestors = self.ancestor_table();
+        self.ancestors_of = self.ancestor_table()?;
+        let ancestors = &self.ancestors_of;
         let mut leaving = HashSet::new();
+        let mut arriving = Vec::new();
         for host in 0..self.hosts.len() {
             let direct = &self.hosts[host].groups;
             let in_ungrouped = direct
@@ -247,17 +322,23 @@ impl Inventory {
             });
             if in_ungrouped && elsewhere {
                 leaving.insert(host);
-                self.hosts[host].groups.retain(|&g| g != UNGROUPED);
-                self.members.remove(&(UNGROUPED, host));
             } else if !in_ungrouped && !elsewhere {
-                self.add_host_to(UNGROUPED, host);
+                arriving.push(host);
             }
+        }
+        for &host in &leaving {
+            self.hosts[host].groups.retain(|&g| g != UNGROUPED);
+            self.members.remove(&(UNGROUPED, host));
         }
         if !leaving.is_empty() {
             self.groups[UNGROUPED]
                 .hosts
                 .retain(|h| !leaving.contains(h));
         }
+        for host in arriving {
+            self.add_host_to(UNGROUPED, host);
+        }
+        Ok(())
     }
 
     fn add_host_to(&mut self, group: usize, host: usize) {

@@ -34,6 +34,7 @@ pub fn value_of(text: &str) -> Value {
     let mut reader = Reader {
         chars: source.chars().collect(),
         at: 0,
+        depth: 0,
     };
     match reader.top_level() {
         Some(value) if reader.at_end() => value,
@@ -44,7 +45,13 @@ pub fn value_of(text: &str) -> Value {
 struct Reader {
     chars: Vec<char>,
     at: usize,
+    /// Brackets open around the reader: Python refuses more than 200 (and Ansible then keeps the
+    /// text), and a deeper reading would overflow this thread's stack.
+    depth: usize,
 }
+
+/// Python's parser's nesting limit.
+const MAX_NESTING: usize = 200;
 
 /// A literal read so far: numbers keep their kind (Python refuses `-True`, accepts `-1.5`).
 enum Literal {
@@ -108,6 +115,16 @@ impl Reader {
     }
 
     fn literal(&mut self) -> Option<Literal> {
+        if self.depth >= MAX_NESTING {
+            return None;
+        }
+        self.depth += 1;
+        let literal = self.literal_here();
+        self.depth -= 1;
+        literal
+    }
+
+    fn literal_here(&mut self) -> Option<Literal> {
         self.blank();
         let c = self.peek()?;
         match c {
@@ -196,6 +213,7 @@ impl Reader {
     /// The rest of a set (`{1, 2}`), written as a list. Python iterates small integers in
     /// ascending order; other sets have no order Python keeps from one run to the next.
     fn set(&mut self, first: Value) -> Option<Value> {
+        let mut seen = std::collections::HashSet::from([first.to_string()]);
         let mut items = vec![first];
         loop {
             if self.eat('}') {
@@ -208,7 +226,7 @@ impl Reader {
                 break;
             }
             let item = self.expression()?;
-            if !items.contains(&item) {
+            if seen.insert(item.to_string()) {
                 items.push(item);
             }
         }
@@ -341,15 +359,16 @@ impl Reader {
     /// An int or a float in Python's syntax (underscores, `0x`/`0o`/`0b`, exponents).
     fn number(&mut self) -> Option<Value> {
         let start = self.at;
-        while self
-            .peek()
-            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-            || (matches!(self.peek(), Some('+' | '-'))
-                && matches!(self.chars.get(self.at.wrapping_sub(1)), Some('e' | 'E'))
-                && !self.chars[start..self.at]
-                    .iter()
-                    .any(|c| matches!(c, 'x' | 'X')))
-        {
+        // A sign belongs to the number after an exponent's `e`, unless the number is hex.
+        let mut hex = false;
+        while let Some(c) = self.peek() {
+            let signed_exponent = matches!(c, '+' | '-')
+                && !hex
+                && matches!(self.chars.get(self.at.wrapping_sub(1)), Some('e' | 'E'));
+            if !(c.is_ascii_alphanumeric() || c == '_' || c == '.' || signed_exponent) {
+                break;
+            }
+            hex |= matches!(c, 'x' | 'X');
             self.at += 1;
         }
         let text: String = self.chars[start..self.at].iter().collect();

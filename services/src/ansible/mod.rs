@@ -100,6 +100,14 @@ pub struct Analysis {
     pub lint: Vec<Finding>,
 }
 
+/// About how many bytes `variables` take (their JSON text): what copying them to a host costs.
+fn weight(variables: &[(String, Value)]) -> usize {
+    variables
+        .iter()
+        .map(|(key, value)| key.len() + value.to_string().len())
+        .sum()
+}
+
 /// Reads an inventory as Ansible would, in `format` or the detected one.
 pub fn read(text: &str, format: Option<Format>) -> Result<(Format, Inventory), Malformed> {
     if text.len() > MAX_INVENTORY_BYTES {
@@ -119,7 +127,15 @@ pub fn read(text: &str, format: Option<Format>) -> Result<(Format, Inventory), M
 /// Reads and analyses an inventory: Ansible's view of it, counts, warnings and lint.
 pub fn analyze(text: &str, format: Option<Format>) -> Result<Analysis, Malformed> {
     let (format, inventory) = read(text, format)?;
-    let host_groups = inventory.host_group_lists();
+    let host_groups = inventory
+        .host_group_lists()
+        .map_err(|reason| Malformed { line: None, reason })?;
+    if inventory.merged_weight(&host_groups) > hosts::MAX_VARIABLE_BYTES {
+        return Err(Malformed {
+            line: None,
+            reason: hosts::too_much_variables(),
+        });
+    }
     let merged = inventory.merged_vars(&host_groups);
     let lint = lint::findings(&inventory, &host_groups, &merged);
     let listed = inventory.to_list_json(merged);
@@ -149,19 +165,34 @@ pub fn analyze(text: &str, format: Option<Format>) -> Result<Analysis, Malformed
 }
 
 /// The use case behind `POST /api/v1/ansible/inventories/analyze`: any signed-in user may
-/// analyse an inventory (nothing is stored; the text is never logged). The reading runs off
-/// the async workers: a big fleet takes tens of milliseconds of CPU.
+/// analyse an inventory (nothing is stored; the text is never logged). The answer is the
+/// analysis as JSON. The reading and the writing of the JSON run off the async workers (a big
+/// fleet takes tens of milliseconds of CPU and megabytes of answer), two at a time at most.
 pub async fn analyze_for(
     caller: &crate::Caller,
     text: String,
     format: Option<Format>,
-) -> crate::ServiceResult<Result<Analysis, Malformed>> {
+) -> crate::ServiceResult<Result<Vec<u8>, Malformed>> {
+    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     caller.may(
         domain::policy::Action::Read,
         &domain::policy::Object::none(),
         None,
     )?;
-    tokio::task::spawn_blocking(move || analyze(&text, format))
+    let _turn = RUNNING
+        .acquire()
         .await
-        .map_err(|e| crate::ServiceError::Internal(format!("the inventory analysis stopped: {e}")))
+        .map_err(|e| crate::ServiceError::Internal(format!("the analysis queue closed: {e}")))?;
+    let outcome = tokio::task::spawn_blocking(move || {
+        analyze(&text, format).map(|analysis| serde_json::to_vec(&analysis))
+    })
+    .await
+    .map_err(|e| crate::ServiceError::Internal(format!("the inventory analysis stopped: {e}")))?;
+    match outcome {
+        Ok(Ok(json)) => Ok(Ok(json)),
+        Ok(Err(e)) => Err(crate::ServiceError::Internal(format!(
+            "the analysis as JSON: {e}"
+        ))),
+        Err(malformed) => Ok(Err(malformed)),
+    }
 }

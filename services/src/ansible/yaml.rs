@@ -7,6 +7,7 @@ use serde_json::{Map, Number, Value};
 
 use super::hosts::{expand_pattern, HostBudget};
 use super::inventory::Inventory;
+use super::weight;
 use super::Malformed;
 
 /// A YAML node in document order (mapping keys keep their order: groups and hosts are
@@ -54,6 +55,11 @@ fn malformed(span: Option<&Span>, reason: impl Into<String>) -> Malformed {
 /// repeats an alias (a "billion laughs" document) is refused instead of filling the memory.
 const MAX_NODES: usize = 5_000_000;
 
+/// The deepest nesting of collections read. Every later step (copying, writing JSON) recurses
+/// over the nodes: a document nested a million deep would overflow the thread's stack. PyYAML's
+/// own recursive reader gives up near 1,000.
+const MAX_DEPTH: usize = 256;
+
 /// A scalar key's identity (`None` for a collection key, which never equals another).
 fn key_id(node: &Node) -> Option<String> {
     match node {
@@ -99,14 +105,16 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
             line: Some(e.marker().line()),
             reason: e.info().to_owned(),
         })?;
-        let (node, size) = match event {
+        // `size`: the nodes this node holds; `cost`: the nodes its arrival creates (its
+        // children were counted as they came, a copy from an alias costs all of it).
+        let (node, size, cost) = match event {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let node = Node::Scalar(
                     resolve(&text, style, tag.as_deref()).map_err(|r| malformed(Some(&span), r))?,
                 );
                 remember(&mut anchors, anchor, &node, 1);
-                (node, 1)
+                (node, 1, 1)
             }
             Event::Alias(id) => {
                 let Some(Some((node, size))) = anchors.get(id) else {
@@ -116,7 +124,13 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
                 if built.saturating_add(*size) > MAX_NODES {
                     return Err(too_many_nodes(&span));
                 }
-                (node.clone(), *size)
+                (node.clone(), *size, *size)
+            }
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
+                return Err(malformed(
+                    Some(&span),
+                    format!("values are nested more than {MAX_DEPTH} deep"),
+                ));
             }
             Event::SequenceStart(anchor, _) => {
                 stack.push(Open::List {
@@ -153,8 +167,12 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
                         ..
                     } => (anchor, Node::Mapping(merge_keys(entries, &span)?), size),
                 };
+                if anchor != 0 {
+                    // The anchor keeps a copy: it costs what the node costs.
+                    built = built.saturating_add(size);
+                }
                 remember(&mut anchors, anchor, &node, size);
-                (node, size)
+                (node, size, 1)
             }
             Event::DocumentEnd => {
                 if root.is_some() {
@@ -164,7 +182,7 @@ fn load(text: &str) -> Result<Option<Node>, Malformed> {
             }
             _ => continue,
         };
-        built = built.saturating_add(size);
+        built = built.saturating_add(cost);
         if built > MAX_NODES {
             return Err(too_many_nodes(&span));
         }
@@ -488,7 +506,7 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
     for (name, data) in &entries {
         parse_group(&mut inventory, &mut budget, name, data)?;
     }
-    inventory.reconcile();
+    inventory.reconcile().map_err(|r| malformed(None, r))?;
     Ok(inventory)
 }
 
@@ -533,18 +551,21 @@ fn parse_group(
     }
     let group = inventory.add_group(group_name);
     // A section given as a bare string is a mapping of that one name.
-    let section = |node: &Node| -> Node {
+    // A section given as a bare string is a mapping of that one name; a mapping is read in
+    // place (copying it would copy every group below it, at every level).
+    fn section(node: &Node) -> Option<std::borrow::Cow<'_, [(Node, Node)]>> {
         match node {
-            Node::Scalar(Value::String(s)) => Node::Mapping(vec![(
+            Node::Mapping(entries) => Some(std::borrow::Cow::Borrowed(entries.as_slice())),
+            Node::Scalar(Value::String(s)) => Some(std::borrow::Cow::Owned(vec![(
                 Node::Scalar(Value::String(s.clone())),
                 Node::Scalar(Value::Null),
-            )]),
-            other => other.clone(),
+            )])),
+            _ => None,
         }
-    };
+    }
     for wanted in ["vars", "children", "hosts"] {
         if let Some((_, value)) = entries.iter().find(|(k, _)| key_text(k) == wanted) {
-            if !matches!(section(value), Node::Mapping(_) | Node::Scalar(Value::Null)) {
+            if section(value).is_none() && !matches!(value, Node::Scalar(Value::Null)) {
                 return Err(malformed(
                     None,
                     format!(
@@ -557,20 +578,20 @@ fn parse_group(
     }
     for (key, value) in entries {
         let key = key_text(key);
-        let value = section(value);
-        let Node::Mapping(items) = value else {
+        let Some(items) = section(value) else {
             continue;
         };
+        let items: &[(Node, Node)] = &items;
         match key.as_str() {
             "vars" => {
-                for (var, value) in &items {
+                for (var, value) in items {
                     inventory
                         .set_group_var(group, key_text(var), value.to_json())
                         .map_err(|r| malformed(None, r))?;
                 }
             }
             "children" => {
-                for (child_name, child_data) in &items {
+                for (child_name, child_data) in items {
                     let child = match parse_group(inventory, budget, child_name, child_data)? {
                         Some(child) => child,
                         None => inventory.group(&key_text(child_name)).ok_or_else(|| {
@@ -586,7 +607,7 @@ fn parse_group(
                 }
             }
             "hosts" => {
-                for (pattern, host_data) in &items {
+                for (pattern, host_data) in items {
                     let Node::Scalar(Value::String(pattern)) = pattern else {
                         return Err(malformed(
                             None,
@@ -594,7 +615,6 @@ fn parse_group(
                         ));
                     };
                     let (names, port) = expand_pattern(pattern).map_err(|r| malformed(None, r))?;
-                    budget.spend(names.len()).map_err(|r| malformed(None, r))?;
                     let vars = match host_data {
                         Node::Mapping(vars) => vars.as_slice(),
                         Node::Scalar(Value::Null | Value::Bool(false)) => &[],
@@ -611,10 +631,17 @@ fn parse_group(
                             ))
                         }
                     };
+                    let vars: Vec<(String, Value)> = vars
+                        .iter()
+                        .map(|(var, value)| (key_text(var), value.to_json()))
+                        .collect();
+                    budget
+                        .spend(names.len(), weight(&vars))
+                        .map_err(|r| malformed(None, r))?;
                     for name in names {
                         let host = inventory.add_host(&name, group, port);
-                        for (var, value) in vars {
-                            inventory.set_host_var(host, key_text(var), value.to_json());
+                        for (var, value) in &vars {
+                            inventory.set_host_var(host, var.clone(), value.clone());
                         }
                     }
                 }
