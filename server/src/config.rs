@@ -88,6 +88,9 @@ pub struct Config {
     /// `UHUB_GITHUB_API_URL`: GitHub's API for every `github` repository link (GitHub
     /// Enterprise behind a proxy); otherwise told from each link's host.
     pub github_api_url: Option<String>,
+    /// `UHUB_GITLAB_URL`: the team's GitLab (default gitlab.com), where people's personal
+    /// GitLab tokens may be sent.
+    pub gitlab_url: Option<String>,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
     /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
     pub local_run_user: Option<String>,
@@ -224,21 +227,12 @@ impl Config {
             ));
         }
 
-        let github_api_url = get("UHUB_GITHUB_API_URL").filter(|url| !url.trim().is_empty());
-        if let Some(url) = &github_api_url {
-            let rest = url
-                .strip_prefix("https://")
-                .or_else(|| url.strip_prefix("http://"));
-            let authority = rest.map(|r| r.split('/').next().unwrap_or_default());
-            let usable = authority.is_some_and(|a| !a.is_empty() && !a.contains('@'))
-                && !url.contains(char::is_whitespace);
-            if !usable {
-                return Err(ConfigError::new(
-                    "UHUB_GITHUB_API_URL",
-                    "must be an http(s) URL without credentials, such as https://ghe.example.org/api/v3",
-                ));
-            }
-        }
+        let github_api_url = api_url(
+            &get,
+            "UHUB_GITHUB_API_URL",
+            "https://ghe.example.org/api/v3",
+        )?;
+        let gitlab_url = api_url(&get, "UHUB_GITLAB_URL", "https://gitlab.example.org")?;
 
         let vault = match get("UHUB_VAULT_ADDR") {
             None => None,
@@ -300,6 +294,7 @@ impl Config {
             max_runs_per_project,
             webhook_allowed_hosts,
             github_api_url,
+            gitlab_url,
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
@@ -343,6 +338,30 @@ fn secret(
         }
         (None, None) => Ok(None),
     }
+}
+
+/// An http(s) URL setting without credentials (`UHUB_GITHUB_API_URL`, `UHUB_GITLAB_URL`).
+fn api_url(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    example: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(url) = get(name).filter(|url| !url.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let authority = rest.map(|r| r.split('/').next().unwrap_or_default());
+    let usable = authority.is_some_and(|a| !a.is_empty() && !a.contains('@'))
+        && !url.contains(char::is_whitespace);
+    if !usable {
+        return Err(ConfigError::new(
+            name,
+            format!("must be an http(s) URL without credentials, such as {example}"),
+        ));
+    }
+    Ok(Some(url))
 }
 
 #[cfg(test)]

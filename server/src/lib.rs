@@ -242,7 +242,8 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         .unwrap_or_else(|| format!("http://{address}"));
     // Repository links' bare mirrors live beside the database.
     engine_config.git_mirrors = services::git_cli::Mirrors::new(data_dir.join("git"));
-    engine_config.forges = services::forge::Forges::new(config.github_api_url.clone());
+    engine_config.forges = services::forge::Forges::new(config.github_api_url.clone())
+        .with_gitlab_url(config.gitlab_url.clone());
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();

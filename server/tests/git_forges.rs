@@ -344,7 +344,12 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
     let logs = crate::common::logs::capture();
     let receiver: Shared = Arc::default();
     let address = start_receiver(receiver.clone()).await;
-    let app = TestApp::with_demo_reading_github(engine, &format!("http://{address}/gh")).await;
+    let app = TestApp::with_demo_reading_forges(
+        engine,
+        &format!("http://{address}/gh"),
+        &format!("http://{address}"),
+    )
+    .await;
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
     let admin = app.token("demo-admin").await;
@@ -760,6 +765,38 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
             .expect("unreadable")
             .iter()
             .any(|u| u["repository"]["name"] == "missing"),
+        "{mine}"
+    );
+    // A project owner cannot make uHub hand people's personal tokens to a host of theirs: a
+    // GitLab link elsewhere than the team's GitLab (`UHUB_GITLAB_URL`) is read with no personal
+    // token at all, and said unreadable.
+    let elsewhere: Shared = Arc::default();
+    let trap = start_receiver(elsewhere.clone()).await;
+    expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/links"), &pm, Some(json!({
+        "kind": "git_repo", "name": "trap", "location": format!("http://{trap}/ops/infra.git"), "provider": "gitlab",
+    })), StatusCode::CREATED).await;
+    let mine = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/changes",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        elsewhere.seen.lock().expect("seen").is_empty(),
+        "nothing was sent to the other host"
+    );
+    assert!(
+        mine["unreadable"]
+            .as_array()
+            .expect("unreadable")
+            .iter()
+            .any(|u| u["repository"]["name"] == "trap"
+                && u["reason"]
+                    .as_str()
+                    .is_some_and(|r| r.contains("UHUB_GITLAB_URL"))),
         "{mine}"
     );
     let seen = receiver.seen.lock().expect("seen").iter().any(|(line, _)| {

@@ -287,6 +287,72 @@ async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::T
         "another project's repository: {refused}"
     );
 
+    // Only what the repository's branches and tags hold can be pinned: not a fork's pull request
+    // (GitHub serves it as `refs/pull/<n>/head` from the same repository), nor a commit of the
+    // repository the link named before its location changed.
+    deploy_script(&work, "from a fork");
+    let fork = tokio::task::block_in_place(|| {
+        git(&work, &["add", "-A"]);
+        git(
+            &work,
+            &["commit", "--quiet", "-m", "Pull request from a fork"],
+        );
+        git(
+            &work,
+            &["push", "--quiet", "origin", "HEAD:refs/pull/7/head"],
+        );
+        let sha = git(&work, &["rev-parse", "HEAD"]);
+        git(&work, &["reset", "--quiet", "--hard", "HEAD~1"]);
+        sha
+    });
+    let refused = launch(
+        &app,
+        &ops,
+        in_dev,
+        json!({"commit_sha": fork}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["fields"]["commit_sha"].is_string(),
+        "a pull request's commit: {refused}"
+    );
+    let (_other_daemon, other_remote, other_work) =
+        served_repository(&base.path().join("other"), "other.git").await;
+    deploy_script(&other_work, "another repository");
+    tokio::task::block_in_place(|| commit_and_push(&other_work, "Elsewhere"));
+    let moved = expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/links/{link_id}"),
+        &pm,
+        Some(json!({"location": other_remote, "version": link["version"]})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(moved["location"].as_str(), Some(other_remote.as_str()));
+    let refused = launch(
+        &app,
+        &ops,
+        in_dev,
+        json!({"commit_sha": v1}),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        refused["fields"]["commit_sha"].is_string(),
+        "the old repository's commit: {refused}"
+    );
+    expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/links/{link_id}"),
+        &pm,
+        Some(json!({"location": remote, "version": moved["version"]})),
+        StatusCode::OK,
+    )
+    .await;
+
     // A link in the repository that leads out of the checkout is not run.
     std::os::unix::fs::symlink("/bin/true", work.join("deploy").join("escape")).expect("symlink");
     tokio::task::block_in_place(|| commit_and_push(&work, "A way out"));

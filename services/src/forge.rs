@@ -126,6 +126,9 @@ pub struct Forges {
     /// `UHUB_GITHUB_API_URL`: GitHub's API for every `github` link (GitHub Enterprise behind a
     /// proxy, or a recorded API in tests); otherwise told from the link's host.
     github_api_url: Option<String>,
+    /// `UHUB_GITLAB_URL`: the team's GitLab (default `https://gitlab.com`), the one GitLab
+    /// people's personal tokens are sent to.
+    gitlab_url: Option<String>,
     /// One GitHub client per link and token (each keeps its own conditional-request cache:
     /// answers read with one token are never served to another).
     github: Arc<Mutex<GithubClients>>,
@@ -136,6 +139,7 @@ impl std::fmt::Debug for Forges {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Forges")
             .field("github_api_url", &self.github_api_url)
+            .field("gitlab_url", &self.gitlab_url)
             .finish()
     }
 }
@@ -153,6 +157,45 @@ impl Forges {
             github_api_url: github_api_url.filter(|u| !u.trim().is_empty()),
             ..Forges::default()
         }
+    }
+
+    /// The same, with the team's GitLab at `url` (`None`: gitlab.com).
+    pub fn with_gitlab_url(mut self, url: Option<String>) -> Forges {
+        self.gitlab_url = url.filter(|u| !u.trim().is_empty());
+        self
+    }
+
+    /// Whether people's personal tokens may be sent to `api`: only to GitHub's API (the
+    /// configured one, else api.github.com) and to the team's GitLab. A repository link is any
+    /// project owner's to write: its host must not receive everybody's tokens.
+    pub fn takes_personal_tokens(&self, api: &Api) -> ServiceResult<()> {
+        let (allowed, expected, setting) = match api {
+            Api::Github { base, .. } => {
+                let expected = self
+                    .github_api_url
+                    .as_deref()
+                    .unwrap_or("https://api.github.com")
+                    .trim_end_matches('/')
+                    .to_owned();
+                (*base == expected, expected, "UHUB_GITHUB_API_URL")
+            }
+            Api::Gitlab { base, .. } => {
+                let team = self
+                    .gitlab_url
+                    .as_deref()
+                    .unwrap_or("https://gitlab.com")
+                    .trim_end_matches('/');
+                let expected = format!("{team}/api/v4");
+                (*base == expected, expected, "UHUB_GITLAB_URL")
+            }
+        };
+        if allowed {
+            return Ok(());
+        }
+        Err(ServiceError::invalid(
+            "location",
+            format!("personal tokens are sent only to {expected} ({setting}): this repository is elsewhere"),
+        ))
     }
 
     /// The API of a link's repository (see [`api_of`]).

@@ -83,13 +83,37 @@ impl Mirrors {
             retry_after_secs: None,
         }
         };
-        if mirror.join("HEAD").exists() {
-            // The location may have changed since the mirror was made.
-            git(
-                Some(&mirror),
-                &["remote", "set-url", "origin", "--", &link.location],
+        if mirror.join("HEAD").exists() && !self.still_mirrors(&mirror, &link.location).await {
+            // Another repository's objects must not stay reachable by SHA through this link.
+            std::fs::remove_dir_all(&mirror)
+                .map_err(|e| ServiceError::Internal(format!("an outdated mirror: {e}")))?;
+        }
+        let fresh = !mirror.join("HEAD").exists();
+        if fresh {
+            std::fs::create_dir_all(&self.dir)
+                .map_err(|e| ServiceError::Internal(format!("mirrors directory: {e}")))?;
+            let target = mirror.to_string_lossy().into_owned();
+            // Bare, not `--mirror`: branches and tags only, never a provider's pull-request refs
+            // (a fork's commits must not become runnable by SHA).
+            git_with(
+                None,
+                &["clone", "--bare", "--quiet", "--", &link.location, &target],
+                None,
+                auth.as_ref(),
             )
-            .await?;
+            .await
+            .map_err(unreachable)?;
+            for (how, refspec) in [
+                ("--replace-all", "+refs/heads/*:refs/heads/*"),
+                ("--add", "+refs/tags/*:refs/tags/*"),
+            ] {
+                git(
+                    Some(&mirror),
+                    &["config", how, "remote.origin.fetch", refspec],
+                )
+                .await?;
+            }
+        } else {
             git_with(
                 Some(&mirror),
                 &["fetch", "--quiet", "--prune", "origin"],
@@ -98,27 +122,17 @@ impl Mirrors {
             )
             .await
             .map_err(unreachable)?;
-        } else {
-            std::fs::create_dir_all(&self.dir)
-                .map_err(|e| ServiceError::Internal(format!("mirrors directory: {e}")))?;
-            let target = mirror.to_string_lossy().into_owned();
-            git_with(
-                None,
-                &[
-                    "clone",
-                    "--mirror",
-                    "--quiet",
-                    "--",
-                    &link.location,
-                    &target,
-                ],
-                None,
-                auth.as_ref(),
-            )
-            .await
-            .map_err(unreachable)?;
         }
         Ok(mirror)
+    }
+
+    /// Whether `mirror` was made from `location` as a bare clone of branches and tags (a
+    /// mirror of an older uHub, made with `--mirror`, holds every ref: it is made again).
+    async fn still_mirrors(&self, mirror: &Path, location: &str) -> bool {
+        let origin = git(Some(mirror), &["config", "--get", "remote.origin.url"]).await;
+        let every_ref = git(Some(mirror), &["config", "--get", "remote.origin.mirror"]).await;
+        origin.is_ok_and(|url| url.trim() == location)
+            && !every_ref.is_ok_and(|flag| flag.trim() == "true")
     }
 
     /// The mirror of link `link_id` as it is (not fetched), if it was ever made.
@@ -141,6 +155,25 @@ impl Mirrors {
 }
 
 pub use domain::action::plain_ref;
+
+/// Whether commit `sha` is on one of the mirror's branches or tags: what may be pinned (a
+/// commit left over from a force-push or a removed branch may not).
+pub async fn on_a_branch_or_tag(mirror: &Path, sha: &str) -> ServiceResult<bool> {
+    let holders = git(
+        Some(mirror),
+        &[
+            "for-each-ref",
+            "--count=1",
+            "--format=%(refname)",
+            "--contains",
+            sha,
+            "refs/heads",
+            "refs/tags",
+        ],
+    )
+    .await?;
+    Ok(!holders.trim().is_empty())
+}
 
 /// The full SHA of the commit `revision` names in `mirror` (422 `field` when it names none).
 pub async fn resolve(mirror: &Path, revision: &str, field: &'static str) -> ServiceResult<String> {

@@ -244,6 +244,7 @@ async fn read_repository(
         return Ok((Vec::new(), Vec::new()));
     };
     let forges = hub.forges();
+    forges.takes_personal_tokens(&api)?;
     let base = match &api {
         Api::Github { base, .. } | Api::Gitlab { base, .. } => base.clone(),
     };

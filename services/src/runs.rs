@@ -25,7 +25,7 @@ pub async fn launch(
     commit_sha: Option<&str>,
 ) -> ServiceResult<Run> {
     let environment = environment.filter(|e| !e.is_empty());
-    let job = {
+    let first = {
         let mut db = hub.storage.read().await?;
         let job = db.job(job_id).await?;
         // Refused before anything is fetched: a repository is read only for a launch that may be.
@@ -39,11 +39,23 @@ pub async fn launch(
         .await?;
         job
     };
-    let commit_sha =
-        launch::resolve_commit(&hub.storage, hub.secrets(), hub.mirrors(), &job, commit_sha)
-            .await?;
+    let commit_sha = launch::resolve_commit(
+        &hub.storage,
+        hub.secrets(),
+        hub.mirrors(),
+        &first,
+        commit_sha,
+    )
+    .await?;
     let mut tx = hub.storage.write().await?;
     let job = tx.job(job_id).await?;
+    if job.action != first.action {
+        // The commit was resolved for the action read before the fetch: another repository or
+        // ref now would pair that commit with an action it does not belong to.
+        return Err(ServiceError::Conflict(
+            "the job's action changed while it was being launched: launch it again".to_owned(),
+        ));
+    }
     let new_run = launch::plan(
         &mut tx,
         &caller.subject(),

@@ -43,19 +43,21 @@ pub fn test_executor_with(
     scripts: &std::path::Path,
     secrets: services::secrets::SecretStore,
 ) -> Executor {
-    test_executor_reading_github(storage, scripts, secrets, None)
+    test_executor_reading_forges(storage, scripts, secrets, None, None)
 }
 
 /// The same engine reading GitHub's API at `github_api_url` (a local receiver, recorded
-/// exchanges) instead of the one told from each link's host.
-pub fn test_executor_reading_github(
+/// exchanges) instead of the one told from each link's host, and taking `gitlab_url` for the
+/// team's GitLab.
+pub fn test_executor_reading_forges(
     storage: &services::Storage,
     scripts: &std::path::Path,
     secrets: services::secrets::SecretStore,
     github_api_url: Option<String>,
+    gitlab_url: Option<String>,
 ) -> Executor {
     let mut config = EngineConfig::new(scripts.to_path_buf());
-    config.forges = services::forge::Forges::new(github_api_url);
+    config.forges = services::forge::Forges::new(github_api_url).with_gitlab_url(gitlab_url);
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
     // As many per environment as in all: the throughput benchmark runs one environment's jobs.
@@ -118,9 +120,15 @@ impl TestApp {
         app
     }
 
-    /// The application with the demo data, reading GitHub's API at `github_api_url`.
-    pub async fn with_demo_reading_github(engine: TestEngine, github_api_url: &str) -> TestApp {
-        let app = TestApp::build(engine, None, Some(github_api_url.to_owned())).await;
+    /// The application with the demo data, reading GitHub's API at `github_api_url`, the
+    /// team's GitLab being `gitlab_url`.
+    pub async fn with_demo_reading_forges(
+        engine: TestEngine,
+        github_api_url: &str,
+        gitlab_url: &str,
+    ) -> TestApp {
+        let forges = (github_api_url.to_owned(), gitlab_url.to_owned());
+        let app = TestApp::build(engine, None, Some(forges)).await;
         let today = chrono::Utc::now().date_naive();
         services::seed::load_demo(&app.storage.storage, today, &Actor::system())
             .await
@@ -138,7 +146,7 @@ impl TestApp {
     async fn build(
         engine: TestEngine,
         secrets: Option<services::secrets::SecretStore>,
-        github_api_url: Option<String>,
+        forges: Option<(String, String)>,
     ) -> TestApp {
         let storage = TestStorage::new(engine).await;
         let site = fake_site();
@@ -149,8 +157,13 @@ impl TestApp {
                 .expect("key")
                 .into()
         });
-        let executor =
-            test_executor_reading_github(&storage.storage, scripts.path(), secrets, github_api_url);
+        let executor = test_executor_reading_forges(
+            &storage.storage,
+            scripts.path(),
+            secrets,
+            forges.as_ref().map(|(github, _)| github.clone()),
+            forges.map(|(_, gitlab)| gitlab),
+        );
         executor.start();
         let host = services::host::HostMonitor::new(
             storage.storage.clone(),

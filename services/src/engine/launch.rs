@@ -73,9 +73,14 @@ pub async fn resolve_commit(
             "action.ref",
         ),
     };
-    crate::git_cli::resolve(&mirror, &revision, field)
-        .await
-        .map(Some)
+    let sha = crate::git_cli::resolve(&mirror, &revision, field).await?;
+    if pinned.is_some() && !crate::git_cli::on_a_branch_or_tag(&mirror, &sha).await? {
+        return Err(ServiceError::invalid(
+            "commit_sha",
+            "is on no branch or tag of the repository",
+        ));
+    }
+    Ok(Some(sha))
 }
 
 /// The run to record for `subject` launching `job` in its own environment on `backend` (else the
@@ -186,9 +191,9 @@ pub fn snapshot(
         ));
     }
     if action.repository().is_some() != commit_sha.is_some() {
-        // The job changed between the resolution of its commit and now.
-        return Err(ServiceError::Conflict(
-            "the job's action changed while it was being launched: launch it again".to_owned(),
+        // Callers resolve the commit for the action they plan: a mismatch is a caller's bug.
+        return Err(ServiceError::Internal(
+            "a run was planned with a commit for another action".to_owned(),
         ));
     }
     let script_sha256 = match &action {
