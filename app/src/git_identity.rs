@@ -129,11 +129,6 @@ fn provider_label(provider: GitProvider) -> &'static str {
     }
 }
 
-/// Only web addresses become links.
-fn web(url: Option<String>) -> Option<String> {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-}
-
 /// The profile's "Git identity" card: one write-only field per provider.
 #[component]
 pub fn GitTokens() -> impl IntoView {
@@ -216,10 +211,7 @@ pub fn MyChangesCard() -> impl IntoView {
                                 <li class="line">
                                     <span class="chip">{repository}</span>
                                     <span class="mono small">{format!("!{number}")}</span>
-                                    {match web(url) {
-                                        Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
-                                        None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
-                                    }}
+                                    <crate::ui::TitleLink title url/>
                                     {ci.map(|ci| view! { <span class="chip">{tf("CI: {status}", &[("status", &ci)])}</span> })}
                                 </li>
                             }).collect_view()}
@@ -232,10 +224,7 @@ pub fn MyChangesCard() -> impl IntoView {
                                 <li class="line">
                                     <span class="chip">{repository}</span>
                                     <span class="mono small">{sha.chars().take(10).collect::<String>()}</span>
-                                    {match web(url) {
-                                        Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
-                                        None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
-                                    }}
+                                    <crate::ui::TitleLink title url/>
                                     <span class="muted small">{crate::i18n::dates(&at.format("%e %b %H:%M").to_string())}</span>
                                 </li>
                             }).collect_view()}

@@ -838,6 +838,11 @@ fn french(english: &str) -> Option<&'static str> {
         "Add your GitHub or GitLab token on your profile to see your pull and merge requests and commits here." => "Ajoutez votre jeton GitHub ou GitLab sur votre profil pour voir ici vos pull et merge requests et vos commits.",
         "Nothing of yours in the team's repositories yet." => "Rien de vous dans les dépôts de l’équipe pour l’instant.",
         "{repository} could not be read: {why}" => "{repository} n’a pas pu être lu : {why}",
+        "from repository #{repo} at {ref} " => "du dépôt n° {repo} à {ref} ",
+        "its default branch" => "sa branche par défaut",
+        "{source}script {path} {args}" => "{source}script {path} {args}",
+        "{source}container {image} {command}" => "{source}conteneur {image} {command}",
+        "webhook ref {ref} {inputs}" => "webhook réf. {ref} {inputs}",
         // FRENCH-TABLE-END
         _ => return None,
     })

@@ -7,7 +7,7 @@ use domain::{
     JobAction, JobStatus, JobType, LinkKind, ProjectState, Role, RunStatus, WebhookPreset,
 };
 
-use crate::i18n::t;
+use crate::i18n::{t, tf};
 
 pub fn role(role: Role) -> &'static str {
     match role {
@@ -145,23 +145,36 @@ pub fn action_summary(action: &JobAction) -> String {
             .join(" ")
     };
     let source = match action.repository() {
-        Some((repo, git_ref)) => format!(
-            "from repository #{repo} at {} ",
-            git_ref.unwrap_or("its default branch")
+        Some((repo, git_ref)) => tf(
+            "from repository #{repo} at {ref} ",
+            &[
+                ("repo", &repo.to_string()),
+                ("ref", git_ref.unwrap_or(t("its default branch"))),
+            ],
         ),
         None => String::new(),
     };
     let line = match action {
-        JobAction::Script { path, args, .. } => format!("{source}script {path} {}", quoted(args)),
-        JobAction::Container { image, command, .. } => {
-            format!("{source}container {image} {}", quoted(command))
-        }
+        JobAction::Script { path, args, .. } => tf(
+            "{source}script {path} {args}",
+            &[("source", &source), ("path", path), ("args", &quoted(args))],
+        ),
+        JobAction::Container { image, command, .. } => tf(
+            "{source}container {image} {command}",
+            &[
+                ("source", &source),
+                ("image", image),
+                ("command", &quoted(command)),
+            ],
+        ),
         JobAction::Webhook { git_ref, inputs } => {
             let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!(
-                "webhook ref {} {}",
-                git_ref.as_deref().unwrap_or("main"),
-                inputs.join(" ")
+            tf(
+                "webhook ref {ref} {inputs}",
+                &[
+                    ("ref", git_ref.as_deref().unwrap_or("main")),
+                    ("inputs", &inputs.join(" ")),
+                ],
             )
         }
     };

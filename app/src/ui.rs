@@ -7,6 +7,16 @@ use leptos_router::components::A;
 use crate::i18n::t;
 use crate::AppError;
 
+/// A commit's or merge request's title: a link to its page when the provider gave a web address
+/// (a `git://` URL opens nothing in a browser), plain text otherwise.
+#[component]
+pub fn TitleLink(title: String, url: Option<String>) -> impl IntoView {
+    match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
+        Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
+        None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
+    }
+}
+
 /// One sentence, and the action that fills the emptiness when there is one.
 #[component]
 pub fn EmptyState(
@@ -61,8 +71,29 @@ pub fn TabLinks(
     tabs: Vec<(&'static str, &'static str)>,
     current: Signal<String>,
 ) -> impl IntoView {
+    let strip = NodeRef::<leptos::html::Nav>::new();
+    // On a narrow screen the strip scrolls sideways: bring the current tab into it, or a phone
+    // shows the first tabs and not the one the page is on.
+    Effect::new(move |_| {
+        let key = current.get();
+        #[cfg(feature = "hydrate")]
+        if let Some(nav) = strip.get() {
+            use wasm_bindgen::JsCast;
+            let selector = format!("[data-tab=\"{key}\"]");
+            if let Some(tab) = nav
+                .query_selector(&selector)
+                .ok()
+                .flatten()
+                .and_then(|tab| tab.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                nav.set_scroll_left(tab.offset_left() - nav.offset_left() - 16);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (key, strip);
+    });
     view! {
-        <nav class="tabs" aria-label=t("Sections")>
+        <nav class="tabs" aria-label=t("Sections") node_ref=strip>
             {tabs.into_iter().map(|(key, label)| {
                 let href = if key == "overview" { base.clone() } else { format!("{base}?tab={key}") };
                 // A plain link (the router still handles it): `A` would mark every tab current,

@@ -45,8 +45,9 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
     .await
     {
         Ok(list) => Some(list),
-        // Read through the Git protocol alone: no merge requests to show.
-        Err(services::ServiceError::Invalid { .. }) => None,
+        // Read through the Git protocol alone: no merge requests to show. (Another refusal,
+        // such as a location naming no repository, is shown as the error it is.)
+        Err(services::ServiceError::Invalid { field, .. }) if field == "provider" => None,
         Err(other) => return Err(other.into()),
     };
     Ok(RepositoryView {
@@ -164,10 +165,7 @@ fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
                                     {list.into_iter().map(|mr| view! {
                                         <li class="line">
                                             <span class="mono small">{format!("!{}", mr.number)}</span>
-                                            {match mr.url.clone().filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-                                                Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{mr.title.clone()}</a> }.into_any(),
-                                                None => view! { <span class="line__title wrap">{mr.title.clone()}</span> }.into_any(),
-                                            }}
+                                            <crate::ui::TitleLink title=mr.title.clone() url=mr.url.clone()/>
                                             <span class="muted small mono">{format!("{} → {}", mr.source_branch, mr.target_branch)}</span>
                                             <span class="muted small">{mr.author.clone().unwrap_or_default()}</span>
                                             {mr.ci_status.clone().map(|ci| view! {
@@ -191,10 +189,7 @@ fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
                                 {view.commits.into_iter().map(|CommitLine { sha, title, author, authored_at: at, url, job_ids: jobs }| view! {
                                     <li class="line">
                                         <span class="mono small">{sha.chars().take(10).collect::<String>()}</span>
-                                        {match url.filter(|u| u.starts_with("https://") || u.starts_with("http://")) {
-                                            Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
-                                            None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
-                                        }}
+                                        <crate::ui::TitleLink title url/>
                                         <span class="muted small">{author}</span>
                                         <span class="muted small">{crate::i18n::dates(&at.format("%e %b %H:%M").to_string())}</span>
                                         {jobs.into_iter().map(|job| view! {
