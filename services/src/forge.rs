@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::secrets::SecretStore;
-use crate::storage::{Db, SecretScope};
+use crate::storage::Db;
 use crate::{ServiceError, ServiceResult};
 
 /// An answer slower than this is given up.
@@ -47,7 +47,7 @@ pub enum Api {
 }
 
 /// The API of a link's repository; `None` for the `git` provider (the Git protocol only).
-pub fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult<Option<Api>> {
+fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult<Option<Api>> {
     let unknown =
         || ServiceError::invalid("location", "names no repository path (host/owner/name)");
     match link.provider {
@@ -92,11 +92,8 @@ pub async fn link_token(
         return Ok(None);
     };
     let token = secrets
-        .values(db, link.project_id, &SecretScope::Project)
+        .project_value(db, link.project_id, name)
         .await?
-        .into_iter()
-        .find(|(secret, _)| secret == name)
-        .map(|(_, value)| value)
         .ok_or_else(|| {
             ServiceError::invalid(
                 "token_secret",
@@ -439,11 +436,18 @@ async fn gitlab_call(
     method: Method,
     body: Option<&Value>,
 ) -> ServiceResult<Value> {
-    let client = reqwest::Client::builder()
-        .timeout(API_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|_| ServiceError::Internal("the GitLab client cannot be built".to_owned()))?;
+    // One client (its connection pool and TLS roots) for every GitLab call of the process.
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    let client = CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(API_TIMEOUT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .ok()
+        })
+        .as_ref()
+        .ok_or_else(|| ServiceError::Internal("the GitLab client cannot be built".to_owned()))?;
     let mut request = match method {
         Method::Get => client.get(url),
         Method::Post => client.post(url).json(body.unwrap_or(&Value::Null)),
@@ -455,16 +459,7 @@ async fn gitlab_call(
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
         tracing::warn!(status, "GitLab refused a request");
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in response.headers() {
-            if let (Ok(name), Ok(value)) = (
-                http::HeaderName::from_bytes(name.as_str().as_bytes()),
-                http::HeaderValue::from_bytes(value.as_bytes()),
-            ) {
-                headers.insert(name, value);
-            }
-        }
-        return Err(refused("GitLab", status, &headers));
+        return Err(refused("GitLab", status, response.headers()));
     }
     response
         .json()

@@ -48,10 +48,6 @@ impl Mirrors {
         Mirrors::new(std::env::temp_dir().join(format!("uhub-git-{}-{n}", std::process::id())))
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     fn lock(&self, link_id: i64) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = match self.locks.lock() {
             Ok(locks) => locks,
@@ -135,6 +131,16 @@ impl Mirrors {
             && !every_ref.is_ok_and(|flag| flag.trim() == "true")
     }
 
+    /// The mirror of link `link_id` as it is (not fetched) when it already holds every one of
+    /// `revisions`: what can be read without a fetch.
+    pub async fn having(&self, link_id: i64, revisions: &[&str]) -> Option<PathBuf> {
+        let mirror = self.existing(link_id)?;
+        for revision in revisions {
+            resolve(&mirror, revision, "sha").await.ok()?;
+        }
+        Some(mirror)
+    }
+
     /// The mirror of link `link_id` as it is (not fetched), if it was ever made.
     pub fn existing(&self, link_id: i64) -> Option<PathBuf> {
         let mirror = self.dir.join(format!("link-{link_id}.git"));
@@ -154,7 +160,7 @@ impl Mirrors {
     }
 }
 
-pub use domain::action::plain_ref;
+use domain::action::plain_ref;
 
 /// Whether commit `sha` is on one of the mirror's branches or tags: what may be pinned (a
 /// commit left over from a force-push or a removed branch may not).

@@ -60,7 +60,7 @@ pub async fn commits(
     let wanted = git_ref.map(str::trim).filter(|r| !r.is_empty());
     if let Some(name) = wanted {
         // A ref, never an option nor a range: what `git log` is given stays one revision.
-        if !crate::git_cli::plain_ref(name) {
+        if !domain::action::plain_ref(name) {
             return Err(ServiceError::invalid(
                 "ref",
                 "must be a branch, a tag or a commit SHA",
@@ -190,22 +190,11 @@ pub(crate) async fn commits_between(
     from: &str,
     to: &str,
 ) -> ServiceResult<Vec<Commit>> {
-    let mirrors = hub.mirrors();
-    let mut mirror = mirrors.existing(link_id);
-    let has_both = match &mirror {
-        Some(dir) => {
-            crate::git_cli::resolve(dir, from, "sha").await.is_ok()
-                && crate::git_cli::resolve(dir, to, "sha").await.is_ok()
-        }
-        None => false,
-    };
     let link = hub.storage.link(link_id).await?;
     let project_id = link.project_id;
-    if !has_both {
-        mirror = Some(fetched_mirror(hub, &link).await?);
-    }
-    let Some(mirror) = mirror else {
-        return Ok(Vec::new());
+    let mirror = match hub.mirrors().having(link_id, &[from, to]).await {
+        Some(mirror) => mirror,
+        None => fetched_mirror(hub, &link).await?,
     };
     let count = format!("--max-count={MAX_COMMITS}");
     let range = format!("{from}..{to}");

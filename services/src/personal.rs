@@ -180,19 +180,23 @@ pub async fn my_changes(hub: &Hub, caller: &Caller) -> ServiceResult<MyChanges> 
         return Ok(changes);
     }
     let mut repositories: Vec<ProjectLink> = Vec::new();
-    for project in db.list_project_summaries().await? {
+    // Only as many projects' links as the repositories read need.
+    'projects: for project in db.list_project_summaries().await? {
         if project.state != ProjectState::Active {
             continue;
         }
         for link in db.list_links(project.id, Some(LinkKind::GitRepo)).await? {
             if tokens.iter().any(|(p, _)| Some(*p) == link.provider) {
                 repositories.push(link);
+                if repositories.len() == REPOSITORIES_READ {
+                    break 'projects;
+                }
             }
         }
     }
     drop(db);
     let mut identities: Vec<(String, String)> = Vec::new();
-    for link in repositories.into_iter().take(REPOSITORIES_READ) {
+    for link in repositories {
         let repository = RepositoryRef {
             link_id: link.id,
             project_id: link.project_id,

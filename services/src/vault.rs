@@ -283,6 +283,23 @@ impl VaultStore {
         .map_err(unavailable)
     }
 
+    /// One project-wide secret's value, if set: one read, not a listing.
+    pub async fn project_value(
+        &self,
+        project_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<Zeroizing<String>>> {
+        let path = self.secret_path(project_id, &SecretScope::Project, name);
+        match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+            Ok(data) => Ok(Some(Zeroizing::new(data.value))),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(ClientError::JsonParseError { .. }) => Err(ServiceError::SecretStore(format!(
+                "the Vault secret `{path}` has no string `value` field"
+            ))),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
     /// The values a run in `environment` receives: the project-wide secrets and that
     /// environment's (which replace a project-wide one of the same name).
     pub async fn values(

@@ -121,13 +121,10 @@ pub fn expand_pattern(pattern: &str) -> Result<(Vec<String>, Option<u16>), Strin
             "the host pattern has more than {MAX_RANGES_PER_PATTERN} ranges"
         ));
     }
-    let (name, port) = match split_port(pattern) {
-        Some((name, port)) if valid_host(&name) => (name, port),
-        // Ansible keeps a pattern it cannot read as an address whole, port included.
-        Some(_) => (pattern.to_owned(), None),
-        None if valid_host(pattern) => (pattern.to_owned(), None),
-        None => (pattern.to_owned(), None),
-    };
+    // Ansible keeps a pattern it cannot read as an address whole, port included.
+    let (name, port) = split_port(pattern)
+        .filter(|(name, _)| valid_host(name))
+        .unwrap_or_else(|| (pattern.to_owned(), None));
     if pattern.trim().ends_with(':') && port.is_none() {
         return Err(format!(
             "Invalid host pattern '{pattern}' supplied, ending in ':' is not allowed, this character is reserved to provide a port."
@@ -203,14 +200,14 @@ fn valid_host(host: &str) -> bool {
     if plain.contains(':') {
         return plain
             .chars()
-            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.' || c == '0');
+            .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
     }
     plain.split('.').all(|label| {
         !label.is_empty()
             && label
                 .chars()
                 .next()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '0')
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
             && label
                 .chars()
                 .all(|c| c.is_alphanumeric() || c == '_' || c == '-')

@@ -53,19 +53,19 @@ pub fn parse(text: &str) -> Result<Inventory, Malformed> {
                 }
             };
             state = next_state;
-            if inventory.group(name).is_none() {
-                if state == State::Vars && !pending.contains_key(name) {
-                    pending.insert(
-                        name.to_owned(),
-                        Pending {
-                            line: line_number,
-                            state,
-                            parents: Vec::new(),
-                        },
-                    );
-                    pending_order.push(name.to_owned());
-                }
-                inventory.add_group(name);
+            if inventory.group(name).is_none()
+                && state == State::Vars
+                && !pending.contains_key(name)
+            {
+                pending.insert(
+                    name.to_owned(),
+                    Pending {
+                        line: line_number,
+                        state,
+                        parents: Vec::new(),
+                    },
+                );
+                pending_order.push(name.to_owned());
             }
             group = inventory.add_group(name);
             if state != State::Vars {

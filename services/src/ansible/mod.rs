@@ -9,7 +9,6 @@ mod lint;
 mod literal;
 mod yaml;
 
-pub use hosts::MAX_HOSTS_PER_PATTERN;
 pub use inventory::Inventory;
 pub use lint::Finding;
 
@@ -36,7 +35,7 @@ impl std::fmt::Display for Malformed {
 }
 
 /// The two formats Ansible's default inventory plugins read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Ini,
@@ -66,8 +65,7 @@ impl Format {
             if line.starts_with('[') {
                 return Format::Ini;
             }
-            let unindented = line;
-            return match unindented.split_once(':') {
+            return match line.split_once(':') {
                 Some((key, rest))
                     if !key.contains(char::is_whitespace)
                         && (rest.is_empty() || rest.starts_with(' ')) =>

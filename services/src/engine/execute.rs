@@ -209,35 +209,29 @@ impl Executor {
                 .to_owned()
         })?;
         let mirrors = &self.inner.config.git_mirrors;
-        let has_commit = match mirrors.existing(link_id) {
-            Some(mirror) => crate::git_cli::resolve(&mirror, sha, "commit_sha")
-                .await
-                .is_ok(),
-            None => false,
+        let mirror = match mirrors.having(link_id, &[sha]).await {
+            Some(mirror) => mirror,
+            None => {
+                let mut db = self
+                    .inner
+                    .storage
+                    .read()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let link = db
+                    .link(link_id)
+                    .await
+                    .map_err(|_| format!("the repository link #{link_id} is gone"))?;
+                let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link)
+                    .await
+                    .map_err(|error| error.to_string())?;
+                drop(db);
+                mirrors
+                    .fetched(&link, token.as_ref())
+                    .await
+                    .map_err(|error| error.to_string())?
+            }
         };
-        if !has_commit {
-            let mut db = self
-                .inner
-                .storage
-                .read()
-                .await
-                .map_err(|error| error.to_string())?;
-            let link = db
-                .link(link_id)
-                .await
-                .map_err(|_| format!("the repository link #{link_id} is gone"))?;
-            let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link)
-                .await
-                .map_err(|error| error.to_string())?;
-            drop(db);
-            mirrors
-                .fetched(&link, token.as_ref())
-                .await
-                .map_err(|error| error.to_string())?;
-        }
-        let mirror = mirrors
-            .existing(link_id)
-            .ok_or_else(|| format!("the mirror of repository link #{link_id} is missing"))?;
         let dir = super::WorkDir::create()
             .map_err(|e| format!("cannot create the checkout's directory: {e}"))?;
         crate::git_cli::checkout(&mirror, sha, dir.path()).await?;

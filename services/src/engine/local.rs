@@ -120,25 +120,31 @@ pub async fn run(
     };
     // What was launched (and approved) is what runs: a script changed since is refused. A
     // script from a repository is the one of the commit recorded at launch.
-    let now = script_digest(spec.scripts_dir, spec.path);
-    match (spec.expected_sha256, now) {
-        _ if spec.checkout.is_some() => {}
-        (Some(expected), Ok(now)) if expected == now => {}
-        (None, _) => {
+    let pinned = match spec.checkout {
+        Some(_) => None,
+        None => Some((
+            spec.expected_sha256,
+            script_digest(spec.scripts_dir, spec.path),
+        )),
+    };
+    match pinned {
+        None => {}
+        Some((Some(expected), Ok(now))) if expected == now => {}
+        Some((None, _)) => {
             let why = format!(
                 "the script `{}` did not exist when the run was launched",
                 spec.path
             );
             return Outcome::failed(why);
         }
-        (Some(_), Ok(_)) => {
+        Some((Some(_), Ok(_))) => {
             let why = format!(
                 "the script `{}` changed since the run was launched: launch it again",
                 spec.path
             );
             return Outcome::failed(why);
         }
-        (Some(_), Err(reason)) => return Outcome::failed(reason),
+        Some((Some(_), Err(reason))) => return Outcome::failed(reason),
     }
     let workdir = match WorkDir::create() {
         Ok(dir) => dir,

@@ -128,6 +128,28 @@ impl SecretStore {
         }
     }
 
+    /// One project-wide secret's value, if set (a repository link's token): only that one is
+    /// decrypted or read from Vault.
+    pub async fn project_value(
+        &self,
+        db: &mut Db,
+        project_id: i64,
+        name: &str,
+    ) -> ServiceResult<Option<Zeroizing<String>>> {
+        match self {
+            SecretStore::Database(secrets) => db
+                .sealed_secrets(project_id, None)
+                .await?
+                .into_iter()
+                .find(|(secret, environment_id, _)| secret == name && environment_id.is_none())
+                .map(|(name, environment_id, sealed)| {
+                    secrets.open(project_id, environment_id, &name, &sealed)
+                })
+                .transpose(),
+            SecretStore::Vault(vault) => vault.project_value(project_id, name).await,
+        }
+    }
+
     /// Sets a person's own secret (a personal Git token, `name` = its provider).
     pub async fn put_personal(
         &self,
@@ -211,14 +233,14 @@ async fn scopes_of(db: &mut Db, project_id: i64) -> ServiceResult<Vec<SecretScop
         .collect())
 }
 
-/// What a ciphertext is bound to: its project, its scope and its name, so that a row copied to
-/// another slot (another project, environment or name) does not decrypt.
 /// The associated data of a person's own secret: bound to them and its name, and never equal
 /// to a project secret's.
 fn personal_data(user_id: i64, name: &str) -> Vec<u8> {
     format!("uhub-user-secret:{user_id}:{name}").into_bytes()
 }
 
+/// What a ciphertext is bound to: its project, its scope and its name, so that a row copied to
+/// another slot (another project, environment or name) does not decrypt.
 fn associated_data(project_id: i64, environment_id: Option<i64>, name: &str) -> Vec<u8> {
     match environment_id {
         None => format!("uhub-secret:{project_id}:{name}"),
