@@ -78,16 +78,7 @@ pub fn TabLinks(
         let key = current.get();
         #[cfg(feature = "hydrate")]
         if let Some(nav) = strip.get() {
-            use wasm_bindgen::JsCast;
-            let selector = format!("[data-tab=\"{key}\"]");
-            if let Some(tab) = nav
-                .query_selector(&selector)
-                .ok()
-                .flatten()
-                .and_then(|tab| tab.dyn_into::<web_sys::HtmlElement>().ok())
-            {
-                nav.set_scroll_left(tab.offset_left() - nav.offset_left() - 16);
-            }
+            reveal_current_tab(nav, key, 120);
         }
         #[cfg(not(feature = "hydrate"))]
         let _ = (key, strip);
@@ -105,6 +96,27 @@ pub fn TabLinks(
             }).collect_view()}
         </nav>
     }
+}
+
+/// Scrolls the tab strip to the tab `key` once the strip has a layout (while the page hydrates
+/// it may have none for a few frames): tried at each frame, `frames` times at most.
+#[cfg(feature = "hydrate")]
+fn reveal_current_tab(nav: web_sys::HtmlElement, key: String, frames: u32) {
+    request_animation_frame(move || {
+        if nav.scroll_width() == 0 {
+            if frames > 0 {
+                reveal_current_tab(nav, key, frames - 1);
+            }
+            return;
+        }
+        let selector = format!("[data-tab=\"{key}\"]");
+        if let Some(tab) = nav.query_selector(&selector).ok().flatten() {
+            let offset = tab.get_bounding_client_rect().left()
+                - nav.get_bounding_client_rect().left()
+                + f64::from(nav.scroll_left());
+            nav.set_scroll_left((offset - 16.0).max(0.0) as i32);
+        }
+    });
 }
 
 /// The number in the route parameter `name` (`/jobs/:id`), 0 when it is not one (the page then
