@@ -281,7 +281,7 @@ impl Inventory {
     pub fn merged_weight(&self, host_groups: &[Vec<usize>]) -> usize {
         let weigh = |vars: &Map<String, Value>| -> usize {
             vars.iter()
-                .map(|(key, value)| key.len() + value.to_string().len())
+                .map(|(key, value)| key.len() + super::value_weight(value))
                 .sum()
         };
         let group_weight: Vec<usize> = self.groups.iter().map(|g| weigh(&g.vars)).collect();

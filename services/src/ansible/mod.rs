@@ -102,8 +102,18 @@ pub struct Analysis {
 fn weight(variables: &[(String, Value)]) -> usize {
     variables
         .iter()
-        .map(|(key, value)| key.len() + value.to_string().len())
+        .map(|(key, value)| key.len() + value_weight(value))
         .sum()
+}
+
+/// About how many bytes one value takes: its text for strings, a word for scalars, its JSON
+/// for the rare lists and dictionaries (written out only for them).
+fn value_weight(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Number(_) | Value::Bool(_) | Value::Null => 8,
+        Value::Array(_) | Value::Object(_) => value.to_string().len(),
+    }
 }
 
 /// Reads an inventory as Ansible would, in `format` or the detected one.
