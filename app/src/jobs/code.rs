@@ -19,8 +19,7 @@ pub async fn job_changes(job_id: i64) -> Result<(Vec<CodeChange>, bool), AppErro
     Ok((changes, may_change))
 }
 
-/// The Git repositories of the job's project: where a change may be linked from, or a
-/// repository action may take its script.
+/// The Git repositories of the job's project: where a change may be linked from.
 #[server(prefix = "/sfn", endpoint = "jobs/repositories")]
 pub async fn job_repositories(project_id: i64) -> Result<Vec<(i64, String)>, AppError> {
     let (hub, caller) = crate::server::use_case()?;
@@ -31,20 +30,6 @@ pub async fn job_repositories(project_id: i64) -> Result<Vec<(i64, String)>, App
             .map(|link| (link.id, link.name))
             .collect(),
     )
-}
-
-/// The repositories the caller may link one of the job's changes from: none when they may not
-/// link changes to this job (the form is then not shown).
-#[server(prefix = "/sfn", endpoint = "jobs/changes/repositories")]
-pub async fn change_repositories(
-    job_id: i64,
-    project_id: i64,
-) -> Result<Vec<(i64, String)>, AppError> {
-    let (hub, caller) = crate::server::use_case()?;
-    if !services::git_manual::may_link(&hub, &caller, job_id).await? {
-        return Ok(Vec::new());
-    }
-    job_repositories(project_id).await
 }
 
 /// Links a commit (`abc1234…`) or a merge request (`!12`) of a repository to the job by hand.
@@ -71,6 +56,12 @@ pub async fn link_change(
 pub async fn unlink_change(job_id: i64, change_id: i64) -> Result<(), AppError> {
     let (hub, caller) = crate::server::use_case()?;
     Ok(services::git_manual::unlink(&hub, &caller, job_id, change_id).await?)
+}
+
+/// Only web addresses become links (a `git://` URL opens nothing in a browser).
+fn web_url(url: Option<&str>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(str::to_owned)
 }
 
 #[component]
@@ -102,6 +93,7 @@ pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match changes.await {
                         Ok((list, may_change)) => {
+                            let form = may_change.then(|| view! { <LinkForm job_id project_id link error/> });
                             let shown = if list.is_empty() { view! {
                             <p class="muted">{tf("No commit or merge request names this job yet: write UHUB-{id} in a commit message, a branch name or a merge request's title.", &[("id", &job_id.to_string())])}</p>
                         }.into_any() } else { view! {
@@ -120,7 +112,10 @@ pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
                                         <li class="line" data-change-kind=change.kind.as_str()>
                                             <span class="chip">{kind}</span>
                                             <span class="mono small">{reference}</span>
-                                            <crate::ui::TitleLink title url=change.url.clone()/>
+                                            {match web_url(change.url.as_deref()) {
+                                                Some(url) => view! { <a class="line__title link wrap" href=url rel="noopener noreferrer" target="_blank">{title}</a> }.into_any(),
+                                                None => view! { <span class="line__title wrap">{title}</span> }.into_any(),
+                                            }}
                                             <span class="muted small">{change.author.clone().unwrap_or_default()}</span>
                                             <span class="muted small">{crate::i18n::dates(&change.at.format("%e %b %Y %H:%M").to_string())}</span>
                                             {may_change.then(|| {
@@ -137,15 +132,12 @@ pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any() };
-                            shown
+                            view! { {shown} {form} }.into_any()
                         }
                         Err(error) => view! { <crate::ui::LoadError title=t("The code changes could not be loaded") error/> }.into_any(),
                     }
                 })}
             </Suspense>
-            // Outside the Suspense: the form waits for its own browser-only list (a resource of
-            // the browser read inside the Suspense kept its "Loading…" on screen for good).
-            <LinkForm job_id project_id link error/>
         </section>
     }
 }
@@ -158,7 +150,7 @@ fn LinkForm(
     link: ServerAction<LinkChange>,
     error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
-    let repositories = LocalResource::new(move || change_repositories(job_id, project_id));
+    let repositories = LocalResource::new(move || job_repositories(project_id));
     let chosen = RwSignal::new(None::<i64>);
     let reference = RwSignal::new(String::new());
     view! {
