@@ -167,6 +167,28 @@ pub fn action_summary(action: &JobAction) -> String {
                 ("command", &quoted(command)),
             ],
         ),
+        JobAction::Ansible {
+            playbook,
+            inventory,
+            limit,
+            check,
+            ..
+        } => tf(
+            "{source}playbook {playbook} on inventory #{inventory}{limit}{check}",
+            &[
+                ("source", &source),
+                ("playbook", playbook),
+                ("inventory", &inventory.to_string()),
+                (
+                    "limit",
+                    &limit
+                        .as_deref()
+                        .map(|l| format!(" --limit {l}"))
+                        .unwrap_or_default(),
+                ),
+                ("check", if *check { t(" (check mode)") } else { "" }),
+            ],
+        ),
         JobAction::Webhook { git_ref, inputs } => {
             let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
             tf(

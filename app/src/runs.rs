@@ -488,6 +488,7 @@ pub async fn launch_job(
         environment,
         backend,
         commit_sha.as_deref(),
+        None,
     )
     .await?)
 }

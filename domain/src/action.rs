@@ -33,6 +33,45 @@ pub enum JobAction {
         #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
         git_ref: Option<String>,
     },
+    /// `ansible-playbook` (local backend): `playbook` from the scripts directory, or from the
+    /// repository link `repo` at `ref`; against one of the project's inventories, at the version
+    /// pinned at launch (`inventory_version`, filled in by the launch when absent).
+    Ansible {
+        playbook: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo: Option<i64>,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        git_ref: Option<String>,
+        inventory: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inventory_version: Option<i64>,
+        /// `--limit`: a host pattern.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limit: Option<String>,
+        /// `--tags`, as a list or one comma-separated string.
+        #[serde(
+            default,
+            deserialize_with = "words",
+            skip_serializing_if = "Vec::is_empty"
+        )]
+        tags: Vec<String>,
+        #[serde(
+            default,
+            deserialize_with = "words",
+            skip_serializing_if = "Vec::is_empty"
+        )]
+        skip_tags: Vec<String>,
+        /// Given to the playbook as a JSON file (`-e @file`), never on its command line.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        extra_vars: BTreeMap<String, serde_json::Value>,
+        /// `--check`: report what would change, change nothing.
+        #[serde(default)]
+        check: bool,
+        /// `--diff`: show what changes (or would) in files and templates.
+        #[serde(default)]
+        diff: bool,
+    },
     /// A signed call to the project's webhook target (CI pipelines: GitHub Actions, GitLab).
     Webhook {
         /// The Git ref a pipeline runs on, when the target is a CI system.
@@ -49,12 +88,32 @@ impl JobAction {
     pub fn repository(&self) -> Option<(i64, Option<&str>)> {
         match self {
             JobAction::Script { repo, git_ref, .. }
-            | JobAction::Container { repo, git_ref, .. } => {
+            | JobAction::Container { repo, git_ref, .. }
+            | JobAction::Ansible { repo, git_ref, .. } => {
                 repo.map(|repo| (repo, git_ref.as_deref()))
             }
             JobAction::Webhook { .. } => None,
         }
     }
+}
+
+/// Tags as a list, or as one comma-separated string (as `ansible-playbook --tags` takes them).
+fn words<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Words {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Words::deserialize(deserializer)? {
+        Words::One(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Words::Many(list) => list,
+    })
 }
 
 /// A ref names one revision: a branch, a tag or a SHA; never an option nor a range.
@@ -133,6 +192,61 @@ impl JobAction {
                 }
                 check_list(command).map_err(|why| problem("action.command", why))
             }
+            JobAction::Ansible {
+                playbook,
+                repo,
+                git_ref,
+                inventory,
+                inventory_version,
+                limit,
+                tags,
+                skip_tags,
+                extra_vars,
+                ..
+            } => {
+                check_relative_path(playbook).map_err(|why| problem("action.playbook", why))?;
+                check_source(*repo, git_ref.as_deref())?;
+                if *inventory <= 0 {
+                    return Err(problem("action.inventory", "must be an inventory's id"));
+                }
+                if inventory_version.is_some_and(|v| v <= 0) {
+                    return Err(problem(
+                        "action.inventory_version",
+                        "must be a version number",
+                    ));
+                }
+                if let Some(limit) = limit {
+                    if limit.trim().is_empty() || !ansible_word(limit) {
+                        return Err(problem(
+                            "action.limit",
+                            "must be a host pattern (no spaces, not starting with -)",
+                        ));
+                    }
+                }
+                for (field, list) in [("action.tags", tags), ("action.skip_tags", skip_tags)] {
+                    check_list(list).map_err(|why| problem(field, why))?;
+                    if list.iter().any(|t| !ansible_word(t) || t.contains(',')) {
+                        return Err(problem(field, "each tag is one word"));
+                    }
+                }
+                if extra_vars.len() > MAX_ITEMS
+                    || extra_vars.keys().any(|k| {
+                        k.is_empty()
+                            || k.len() > 128
+                            || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                            || k.starts_with(|c: char| c.is_ascii_digit())
+                    })
+                {
+                    return Err(problem(
+                        "action.extra_vars",
+                        "variable names are letters, digits and _ (not starting with a digit)",
+                    ));
+                }
+                if serde_json::to_vec(extra_vars).map_or(true, |j| j.len() > 64 * 1024) {
+                    return Err(problem("action.extra_vars", "at most 64 KiB of variables"));
+                }
+                Ok(())
+            }
             JobAction::Webhook { git_ref, inputs } => {
                 if let Some(git_ref) = git_ref {
                     if git_ref.trim().is_empty() || git_ref.len() > MAX_TEXT {
@@ -150,6 +264,14 @@ impl JobAction {
             }
         }
     }
+}
+
+/// One word of an `ansible-playbook` option: never an option itself, no spaces or NUL.
+fn ansible_word(word: &str) -> bool {
+    !word.is_empty()
+        && word.len() <= MAX_TEXT
+        && !word.starts_with('-')
+        && !word.contains(|c: char| c.is_whitespace() || c.is_control())
 }
 
 /// A path relative to the scripts directory that cannot climb out of it.
@@ -266,6 +388,48 @@ mod tests {
             (
                 r#"{"kind": "container", "repo": 0, "image": "x"}"#,
                 "action.repo",
+            ),
+        ] {
+            let action: JobAction = serde_json::from_str(json).expect("parses");
+            assert_eq!(action.check().map_err(|p| p.field), Err(field), "{json}");
+        }
+    }
+
+    #[test]
+    fn ansible_actions_take_words_not_options() {
+        let action: JobAction = serde_json::from_str(
+            r#"{"kind": "ansible", "playbook": "site.yml", "repo": 2, "ref": "main", "inventory": 4,
+                "limit": "web*", "tags": "deploy, config", "extra_vars": {"greeting": "hi"}, "check": true, "diff": true}"#,
+        )
+        .expect("an ansible action");
+        assert_eq!(action.check(), Ok(()));
+        assert!(
+            matches!(&action, JobAction::Ansible { tags, .. } if tags == &["deploy", "config"])
+        );
+        for (json, field) in [
+            (
+                r#"{"kind": "ansible", "playbook": "../x.yml", "inventory": 1}"#,
+                "action.playbook",
+            ),
+            (
+                r#"{"kind": "ansible", "playbook": "x.yml", "inventory": 0}"#,
+                "action.inventory",
+            ),
+            (
+                r#"{"kind": "ansible", "playbook": "x.yml", "inventory": 1, "limit": "--become"}"#,
+                "action.limit",
+            ),
+            (
+                r#"{"kind": "ansible", "playbook": "x.yml", "inventory": 1, "limit": "a b"}"#,
+                "action.limit",
+            ),
+            (
+                r#"{"kind": "ansible", "playbook": "x.yml", "inventory": 1, "tags": ["-x"]}"#,
+                "action.tags",
+            ),
+            (
+                r#"{"kind": "ansible", "playbook": "x.yml", "inventory": 1, "extra_vars": {"a-b": 1}}"#,
+                "action.extra_vars",
             ),
         ] {
             let action: JobAction = serde_json::from_str(json).expect("parses");

@@ -4,6 +4,7 @@
 //! browser validates and decides with the very same code as the server.
 
 pub mod action;
+pub mod ansible;
 pub mod backend;
 pub mod backlog;
 pub mod calendar;

@@ -85,6 +85,10 @@ pub struct Run {
     /// Who last changed the job's action or environment before the launch: they may not
     /// approve the run.
     pub action_changed_by: Option<i64>,
+    /// For an Ansible apply: the check run it follows (its predicted changes are shown with
+    /// its approval and against its results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_check: Option<i64>,
     /// For a webhook run waiting for its target's callback: when the wait ends.
     pub callback_deadline: Option<chrono::DateTime<chrono::Utc>>,
     /// For a queued run: its place in the queue and why it waits.

@@ -91,6 +91,9 @@ pub struct Config {
     /// `UHUB_GITLAB_URL`: the team's GitLab (default gitlab.com), where people's personal
     /// GitLab tokens may be sent.
     pub gitlab_url: Option<String>,
+    /// `UHUB_ANSIBLE_PLAYBOOK`: the `ansible-playbook` that `ansible` actions run (else the
+    /// first on uHub's PATH, looked up at each run).
+    pub ansible_playbook: Option<PathBuf>,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
     /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
     pub local_run_user: Option<String>,
@@ -295,6 +298,9 @@ impl Config {
             webhook_allowed_hosts,
             github_api_url,
             gitlab_url,
+            ansible_playbook: get("UHUB_ANSIBLE_PLAYBOOK")
+                .filter(|path| !path.trim().is_empty())
+                .map(PathBuf::from),
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),

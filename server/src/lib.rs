@@ -244,6 +244,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     engine_config.git_mirrors = services::git_cli::Mirrors::new(data_dir.join("git"));
     engine_config.forges = services::forge::Forges::new(config.github_api_url.clone())
         .with_gitlab_url(config.gitlab_url.clone());
+    engine_config.ansible_playbook = config.ansible_playbook.clone();
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();

@@ -47,13 +47,24 @@ pub async fn headers(mut request: Request, next: Next) -> Response {
 /// The one route that takes bodies above [`crate::MAX_BODY_BYTES`]: inventories of real fleets.
 const INVENTORY_ANALYSIS: &str = "/api/v1/ansible/inventories/analyze";
 
+/// `/api/v1/projects/{id}/inventories`: a project's inventories, whose text can be as large.
+fn takes_inventories(path: &str) -> bool {
+    path.strip_prefix("/api/v1/projects/")
+        .and_then(|rest| rest.strip_suffix("/inventories"))
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Bounds every request body: 1 MiB, 8 MiB for the inventory analysis. A declared length above
 /// the bound is refused at once (413); a body that streams past it fails when read (413 from
 /// the extractor), so no route can be made to buffer more.
 pub async fn limit_bodies(request: Request, next: Next) -> Response {
     use axum::response::IntoResponse;
-    let limit = if request.uri().path() == INVENTORY_ANALYSIS {
+    let path = request.uri().path();
+    let limit = if path == INVENTORY_ANALYSIS {
         services::ansible::MAX_INVENTORY_BYTES
+    } else if takes_inventories(path) {
+        // The inventory's text inside JSON: escaping takes room.
+        services::ansible::MAX_INVENTORY_BYTES + 1024 * 1024
     } else {
         crate::MAX_BODY_BYTES
     };

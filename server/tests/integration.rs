@@ -6,6 +6,7 @@
 mod common;
 
 mod ansible_api;
+mod ansible_runs;
 mod auth;
 mod calendar_api;
 mod calendar_follow;

@@ -205,6 +205,33 @@ pub async fn resolve(mirror: &Path, revision: &str, field: &'static str) -> Serv
     Ok(sha.trim().to_owned())
 }
 
+/// The text of file `path` at commit `sha` of a mirror, `max_bytes` at most: 422 `field` when
+/// the file is missing, too big or not text.
+pub async fn read_file(
+    mirror: &Path,
+    sha: &str,
+    path: &str,
+    max_bytes: usize,
+    field: &'static str,
+) -> ServiceResult<String> {
+    domain::action::check_relative_path(path)
+        .map_err(|why| ServiceError::invalid(field, format!("path {why}")))?;
+    let object = format!("{sha}:{path}");
+    let size = git(Some(mirror), &["cat-file", "-s", &object])
+        .await
+        .map_err(|_| ServiceError::invalid(field, format!("no file `{path}` at commit {sha}")))?;
+    let size: usize = size.trim().parse().unwrap_or(usize::MAX);
+    if size > max_bytes {
+        return Err(ServiceError::invalid(
+            field,
+            format!("`{path}` is larger than {max_bytes} bytes"),
+        ));
+    }
+    git(Some(mirror), &["cat-file", "blob", &object])
+        .await
+        .map_err(|_| ServiceError::invalid(field, format!("`{path}` cannot be read as text")))
+}
+
 /// Writes the tree of commit `sha` into `into` (which must exist): the files a run executes.
 /// The mirror is only read: its index is a file of the run's own.
 pub async fn checkout(mirror: &Path, sha: &str, into: &Path) -> Result<(), String> {

@@ -23,6 +23,7 @@ pub async fn launch(
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
     commit_sha: Option<&str>,
+    after_check: Option<i64>,
 ) -> ServiceResult<Run> {
     let environment = environment.filter(|e| !e.is_empty());
     let first = {
@@ -64,6 +65,7 @@ pub async fn launch(
         backend,
         hub.executor.scripts_dir(),
         commit_sha,
+        after_check,
     )
     .await?;
     let run = tx.create_run(&new_run, &caller.actor()).await?;
@@ -81,6 +83,32 @@ pub async fn get(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Run> {
     let mut run = db.run(id).await?;
     run.queue = db.queue_place(id, &hub.executor.claim_limits()).await?;
     Ok(run)
+}
+
+/// A playbook run's structured results (`GET /runs/{id}/ansible`): empty until it has ended;
+/// 404 for a run that is not an Ansible run.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
+pub async fn ansible_results(
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+) -> ServiceResult<domain::ansible::AnsibleResults> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let mut db = hub.storage.read().await?;
+    let run = db.run(id).await?;
+    let Some(domain::JobAction::Ansible { check, .. }) = run.action else {
+        return Err(ServiceError::NotFound {
+            what: "Ansible results (not an Ansible run)",
+        });
+    };
+    Ok(db
+        .ansible_results(id)
+        .await?
+        .unwrap_or(domain::ansible::AnsibleResults {
+            check,
+            after_check: run.after_check,
+            ..Default::default()
+        }))
 }
 
 /// A job's runs, newest first; `before` is the id the previous page ended on.

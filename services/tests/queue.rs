@@ -43,6 +43,7 @@ fn queued(job_id: i64, environment: Option<&str>, backend: ExecutionBackend) -> 
         action_sha256: "0".repeat(64),
         script_sha256: None,
         action_changed_by: None,
+        after_check: None,
         commit_sha: None,
     }
 }

@@ -1,7 +1,8 @@
 //! What a job runs, in the job editor: one small form per kind of action (a script of the
 //! scripts directory, a container, a webhook call), and the one-line summary pages show.
 //! Scripts and containers may come from a repository link of the project, at a ref resolved to
-//! a commit at launch. Kinds to come (Ansible, Terraform, kubectl) add a variant here.
+//! a commit at launch; so may an Ansible playbook, run against one of the project's inventories.
+//! Kinds to come (Terraform, kubectl) add a variant here.
 
 use std::collections::BTreeMap;
 
@@ -17,14 +18,16 @@ pub enum ActionKind {
     None,
     Script,
     Container,
+    Ansible,
     Webhook,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 4] = [
+    const ALL: [ActionKind; 5] = [
         ActionKind::None,
         ActionKind::Script,
         ActionKind::Container,
+        ActionKind::Ansible,
         ActionKind::Webhook,
     ];
 
@@ -33,6 +36,7 @@ impl ActionKind {
             ActionKind::None => "none",
             ActionKind::Script => "script",
             ActionKind::Container => "container",
+            ActionKind::Ansible => "ansible",
             ActionKind::Webhook => "webhook",
         }
     }
@@ -42,6 +46,7 @@ impl ActionKind {
             ActionKind::None => t("Nothing (planned only)"),
             ActionKind::Script => t("Script"),
             ActionKind::Container => t("Container"),
+            ActionKind::Ansible => t("Ansible playbook"),
             ActionKind::Webhook => t("Webhook / CI pipeline"),
         }
     }
@@ -50,6 +55,7 @@ impl ActionKind {
         match action {
             JobAction::Script { .. } => ActionKind::Script,
             JobAction::Container { .. } => ActionKind::Container,
+            JobAction::Ansible { .. } => ActionKind::Ansible,
             JobAction::Webhook { .. } => ActionKind::Webhook,
         }
     }
@@ -58,7 +64,7 @@ impl ActionKind {
     pub fn backend(self) -> Option<domain::ExecutionBackend> {
         match self {
             ActionKind::None => None,
-            ActionKind::Script => Some(domain::ExecutionBackend::Local),
+            ActionKind::Script | ActionKind::Ansible => Some(domain::ExecutionBackend::Local),
             ActionKind::Container => Some(domain::ExecutionBackend::Docker),
             ActionKind::Webhook => Some(domain::ExecutionBackend::Webhook),
         }
@@ -80,6 +86,27 @@ pub struct ActionFields {
     repo: RwSignal<Option<i64>>,
     /// The branch, tag or SHA of `repo` (empty: its default branch).
     source_ref: RwSignal<String>,
+    playbook: RwSignal<String>,
+    inventory: RwSignal<Option<i64>>,
+    limit: RwSignal<String>,
+    /// Comma-separated.
+    tags: RwSignal<String>,
+    skip_tags: RwSignal<String>,
+    /// A JSON object (empty: none).
+    extra_vars: RwSignal<String>,
+    check: RwSignal<bool>,
+    diff: RwSignal<bool>,
+    /// A version the action pins (kept as it was: the editor does not choose versions).
+    inventory_version: RwSignal<Option<i64>>,
+}
+
+/// Comma-separated words, trimmed, blanks dropped.
+fn words(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// One argument per line (blank lines dropped): no shell splitting, so nothing gets quoted wrong.
@@ -103,6 +130,15 @@ impl ActionFields {
             inputs: RwSignal::new(String::new()),
             repo: RwSignal::new(None),
             source_ref: RwSignal::new(String::new()),
+            playbook: RwSignal::new(String::new()),
+            inventory: RwSignal::new(None),
+            limit: RwSignal::new(String::new()),
+            tags: RwSignal::new(String::new()),
+            skip_tags: RwSignal::new(String::new()),
+            extra_vars: RwSignal::new(String::new()),
+            check: RwSignal::new(false),
+            diff: RwSignal::new(true),
+            inventory_version: RwSignal::new(None),
         };
         if let Some((repo, git_ref)) = action.and_then(JobAction::repository) {
             fields.repo.set(Some(repo));
@@ -121,6 +157,33 @@ impl ActionFields {
                 fields.kind.set(ActionKind::Container);
                 fields.image.set(image.clone());
                 fields.command.set(command.join("\n"));
+            }
+            Some(JobAction::Ansible {
+                playbook,
+                inventory,
+                inventory_version,
+                limit,
+                tags,
+                skip_tags,
+                extra_vars,
+                check,
+                diff,
+                ..
+            }) => {
+                fields.kind.set(ActionKind::Ansible);
+                fields.playbook.set(playbook.clone());
+                fields.inventory.set(Some(*inventory));
+                fields.inventory_version.set(*inventory_version);
+                fields.limit.set(limit.clone().unwrap_or_default());
+                fields.tags.set(tags.join(", "));
+                fields.skip_tags.set(skip_tags.join(", "));
+                if !extra_vars.is_empty() {
+                    fields
+                        .extra_vars
+                        .set(serde_json::to_string_pretty(extra_vars).unwrap_or_default());
+                }
+                fields.check.set(*check);
+                fields.diff.set(*diff);
             }
             Some(JobAction::Webhook { git_ref, inputs }) => {
                 fields.kind.set(ActionKind::Webhook);
@@ -156,6 +219,31 @@ impl ActionFields {
                 repo,
                 git_ref,
             }),
+            ActionKind::Ansible => {
+                let limit = self.limit.get_untracked().trim().to_owned();
+                let extra = self.extra_vars.get_untracked();
+                // Not an object: sent as a variable the server refuses, naming the field.
+                let extra_vars = if extra.trim().is_empty() {
+                    BTreeMap::new()
+                } else {
+                    serde_json::from_str(&extra).unwrap_or_else(|_| {
+                        BTreeMap::from([("-".to_owned(), serde_json::Value::Null)])
+                    })
+                };
+                Some(JobAction::Ansible {
+                    playbook: self.playbook.get_untracked().trim().to_owned(),
+                    repo,
+                    git_ref,
+                    inventory: self.inventory.get_untracked().unwrap_or(0),
+                    inventory_version: self.inventory_version.get_untracked(),
+                    limit: (!limit.is_empty()).then_some(limit),
+                    tags: words(&self.tags.get_untracked()),
+                    skip_tags: words(&self.skip_tags.get_untracked()),
+                    extra_vars,
+                    check: self.check.get_untracked(),
+                    diff: self.diff.get_untracked(),
+                })
+            }
             ActionKind::Webhook => {
                 let inputs: BTreeMap<String, String> = lines(&self.inputs.get_untracked())
                     .into_iter()
@@ -217,6 +305,7 @@ pub fn ActionEditor(
                     </label>
                     <p class="muted small">{t("CPU, memory, process and network limits come from the project's execution settings.")}</p>
                 }.into_any(),
+                ActionKind::Ansible => view! { <SourceFields fields project error/> <AnsibleFields fields project error/> }.into_any(),
                 ActionKind::Webhook => view! {
                     <label class="field">
                         <span class="small muted">{t("Git ref (branch or tag) the pipeline runs on")}</span>
@@ -285,6 +374,96 @@ fn SourceFields(
             }.into_any(),
             _ => ().into_any(),
         }}
+    }
+}
+
+/// An Ansible playbook's fields: the playbook, the inventory (one of the project's), limit,
+/// tags, extra variables, check and diff.
+#[component]
+fn AnsibleFields(
+    fields: ActionFields,
+    project: Signal<i64>,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
+    let inventories = LocalResource::new(move || {
+        crate::projects::inventories::project_inventories(project.get())
+    });
+    let text = |signal: RwSignal<String>| {
+        (
+            move || signal.get(),
+            move |ev: leptos::ev::Event| signal.set(event_target_value(&ev)),
+        )
+    };
+    let (playbook, set_playbook) = text(fields.playbook);
+    let (limit, set_limit) = text(fields.limit);
+    let (tags, set_tags) = text(fields.tags);
+    let (skip_tags, set_skip_tags) = text(fields.skip_tags);
+    let (extra, set_extra) = text(fields.extra_vars);
+    view! {
+        <div class="form__row">
+            <label class="field">
+                <span class="small muted">{move || if fields.repo.get().is_some() { t("Playbook (path in the repository)") } else { t("Playbook (in the scripts directory)") }}</span>
+                <input class="input mono" name="playbook" autocomplete="off" placeholder="site.yml" data-testid="ansible-playbook"
+                    prop:value=playbook on:input=set_playbook/>
+                <crate::ui::FieldError error field="action.playbook"/>
+            </label>
+            <label class="field">
+                <span class="small muted">{t("Inventory (of the job's environment)")}</span>
+                <select class="input" name="inventory" data-testid="ansible-inventory"
+                    on:change=move |ev| {
+                        fields.inventory.set(event_target_value(&ev).parse().ok());
+                        // Another inventory: its latest version at launch.
+                        fields.inventory_version.set(None);
+                    }>
+                    <option value="" selected=move || fields.inventory.get().is_none()>{t("Choose an inventory")}</option>
+                    {move || inventories.try_get().flatten().and_then(Result::ok).unwrap_or_default().into_iter().map(|inventory| {
+                        let id = inventory.id;
+                        let label = match &inventory.environment {
+                            Some(env) => format!("{} · {env}", inventory.name),
+                            None => inventory.name.clone(),
+                        };
+                        view! { <option value=id.to_string() selected=move || fields.inventory.get() == Some(id)>{label}</option> }
+                    }).collect_view()}
+                </select>
+                <crate::ui::FieldError error field="action.inventory"/>
+            </label>
+        </div>
+        <div class="form__row">
+            <label class="field">
+                <span class="small muted">{t("Limit (host pattern, empty: every host)")}</span>
+                <input class="input mono" name="limit" autocomplete="off" placeholder="web:&!web3"
+                    prop:value=limit on:input=set_limit/>
+                <crate::ui::FieldError error field="action.limit"/>
+            </label>
+            <label class="field">
+                <span class="small muted">{t("Tags (comma-separated)")}</span>
+                <input class="input mono" name="tags" autocomplete="off" prop:value=tags on:input=set_tags/>
+                <crate::ui::FieldError error field="action.tags"/>
+            </label>
+            <label class="field">
+                <span class="small muted">{t("Skip tags")}</span>
+                <input class="input mono" name="skip-tags" autocomplete="off" prop:value=skip_tags on:input=set_skip_tags/>
+                <crate::ui::FieldError error field="action.skip_tags"/>
+            </label>
+        </div>
+        <label class="field">
+            <span class="small muted">{t("Extra variables (a JSON object; secrets belong in the project's secrets)")}</span>
+            <textarea class="input textarea mono" name="extra-vars" rows="2" placeholder=r#"{"release": "1.4.2"}"#
+                prop:value=extra on:input=set_extra></textarea>
+            <crate::ui::FieldError error field="action.extra_vars"/>
+        </label>
+        <div class="form__row">
+            <label class="field field--check">
+                <input type="checkbox" name="check" data-testid="ansible-check"
+                    prop:checked=move || fields.check.get() on:change=move |ev| fields.check.set(event_target_checked(&ev))/>
+                <span>{t("Check mode (report what would change, change nothing)")}</span>
+            </label>
+            <label class="field field--check">
+                <input type="checkbox" name="diff"
+                    prop:checked=move || fields.diff.get() on:change=move |ev| fields.diff.set(event_target_checked(&ev))/>
+                <span>{t("Show diffs")}</span>
+            </label>
+        </div>
     }
 }
 

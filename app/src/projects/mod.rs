@@ -6,6 +6,7 @@ mod code;
 mod deliveries;
 mod environments;
 mod form;
+pub mod inventories;
 mod links;
 mod secrets;
 mod settings;

@@ -84,6 +84,9 @@ pub struct LaunchRequest {
     /// For an action from a repository: run this commit of it (SHA or unambiguous prefix)
     /// instead of the one its ref names now ("run again at this commit").
     commit_sha: Option<String>,
+    /// For an Ansible apply: the check-mode run it follows (same playbook and inventory); its
+    /// predicted changes are shown with the approval and against the results.
+    after_check: Option<i64>,
 }
 
 /// Launch a run of a job. Allowed → `queued`; a production run → `awaiting_approval` until
@@ -104,6 +107,7 @@ pub async fn launch_run(
         request.environment,
         request.backend,
         request.commit_sha.as_deref(),
+        request.after_check,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(run)))

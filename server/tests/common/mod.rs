@@ -65,6 +65,8 @@ pub fn test_executor_reading_forges(
     if let Ok(host) = std::env::var("UHUB_TEST_DOCKER_HOST") {
         config.docker_host = host;
     }
+    // The ansible-core of the test command's virtualenv (the tests of Ansible runs insist on it).
+    config.ansible_playbook = std::env::var_os("UHUB_TEST_ANSIBLE_PLAYBOOK").map(Into::into);
     // The tests' webhook receivers listen on the loopback: allowed by address, as an admin
     // would with UHUB_WEBHOOK_ALLOWED_HOSTS. Every other internal address stays refused.
     config.webhook_allowed_hosts = vec!["127.0.0.1".to_owned()];
@@ -359,6 +361,7 @@ pub fn recorded_run(
         script_sha256: None,
         action_changed_by: None,
         commit_sha: None,
+        after_check: None,
     }
 }
 

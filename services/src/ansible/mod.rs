@@ -7,6 +7,7 @@ mod ini;
 mod inventory;
 mod lint;
 mod literal;
+pub mod stored;
 mod yaml;
 
 pub use inventory::Inventory;
@@ -181,22 +182,12 @@ pub async fn analyze_for(
     text: String,
     format: Option<Format>,
 ) -> crate::ServiceResult<Result<Vec<u8>, Malformed>> {
-    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     caller.may(
         domain::policy::Action::Read,
         &domain::policy::Object::none(),
         None,
     )?;
-    let _turn = RUNNING
-        .acquire()
-        .await
-        .map_err(|e| crate::ServiceError::Internal(format!("the analysis queue closed: {e}")))?;
-    let outcome = tokio::task::spawn_blocking(move || {
-        analyze(&text, format).map(|analysis| serde_json::to_vec(&analysis))
-    })
-    .await
-    .map_err(|e| crate::ServiceError::Internal(format!("the inventory analysis stopped: {e}")))?;
-    match outcome {
+    match stored::off_thread(text, format, |analysis| serde_json::to_vec(&analysis)).await? {
         Ok(Ok(json)) => Ok(Ok(json)),
         Ok(Err(e)) => Err(crate::ServiceError::Internal(format!(
             "the analysis as JSON: {e}"

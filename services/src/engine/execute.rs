@@ -138,6 +138,9 @@ impl Executor {
                 })
                 .await
             }
+            (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
+                self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal).await
+            }
             (Ok(checkout), ExecutionBackend::Docker, Some(JobAction::Container { image, command, .. })) => {
                 match self.docker().await {
                     Err(reason) => Outcome::failed(reason),
@@ -240,6 +243,106 @@ impl Executor {
             format!("checked out commit {sha} of repository link #{link_id}"),
         );
         Ok(Some(dir))
+    }
+
+    /// Runs an `ansible` action: the inventory version pinned at launch, the playbook from the
+    /// scripts directory or the checkout; keeps the structured results (a failure to keep them
+    /// is a line of the log).
+    async fn run_playbook(
+        &self,
+        run: &Run,
+        checkout: Option<&super::WorkDir>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+        log: &output::LogSender,
+        signal: &CancelSignal,
+    ) -> Outcome {
+        let Some(JobAction::Ansible {
+            playbook,
+            inventory,
+            inventory_version,
+            limit,
+            tags,
+            skip_tags,
+            extra_vars,
+            check,
+            diff,
+            ..
+        }) = &run.action
+        else {
+            return Outcome::failed("not an ansible action".to_owned());
+        };
+        let storage = &self.inner.storage;
+        let Some(version) = inventory_version else {
+            return Outcome::failed(
+                "the run has no pinned inventory version: launch it again".to_owned(),
+            );
+        };
+        let stored = match storage.read().await {
+            Ok(mut db) => db.inventory_version(*inventory, *version).await,
+            Err(error) => Err(error),
+        };
+        let stored = match stored {
+            Ok(stored) => stored,
+            Err(error) => {
+                return Outcome::failed(format!(
+                    "cannot read version {version} of inventory #{inventory}: {error}"
+                ))
+            }
+        };
+        log.line(
+            LogStream::System,
+            format!(
+                "ansible-playbook {playbook} against inventory #{inventory} version {version}{}",
+                if *check { " in check mode" } else { "" }
+            ),
+        );
+        let spec = super::ansible::AnsibleRun {
+            ansible_playbook: self.inner.config.ansible_playbook.as_deref(),
+            scripts_dir: &self.inner.config.scripts_dir,
+            checkout: checkout.map(super::WorkDir::path),
+            playbook,
+            expected_sha256: run.script_sha256.as_deref(),
+            inventory_format: &stored.format,
+            inventory: &stored.content,
+            limit: limit.as_deref(),
+            tags,
+            skip_tags,
+            extra_vars,
+            check: *check,
+            diff: *diff,
+            env,
+            timeout,
+            run_as: self.inner.config.local_run_as.as_ref(),
+        };
+        let recorder = storage.clone();
+        let run_id = run.id;
+        let (outcome, results) = super::ansible::run(spec, log, signal, move |pid| {
+            tokio::spawn(async move {
+                if let Err(error) = recorder
+                    .set_external_id(run_id, &format!("pgid:{pid}"))
+                    .await
+                {
+                    tracing::warn!(run_id, %error, "cannot record the run's process group");
+                }
+            });
+        })
+        .await;
+        if let Some(mut results) = results {
+            results.after_check = run.after_check;
+            let saved = async {
+                let mut tx = storage.write().await?;
+                tx.save_ansible_results(run.id, &results).await?;
+                tx.commit().await
+            };
+            if let Err(error) = saved.await {
+                log.line(
+                    LogStream::System,
+                    format!("the playbook's results could not be kept: {error}"),
+                );
+            }
+        }
+        outcome
     }
 
     /// Posts the run's state (`None`: started) as a commit status of the commit it runs, when
@@ -407,6 +510,7 @@ fn action_kind(action: &JobAction) -> &'static str {
     match action {
         JobAction::Script { .. } => "script",
         JobAction::Container { .. } => "container",
+        JobAction::Ansible { .. } => "ansible",
         JobAction::Webhook { .. } => "webhook",
     }
 }

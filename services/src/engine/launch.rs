@@ -16,6 +16,7 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
     matches!(
         (action, backend),
         (JobAction::Script { .. }, ExecutionBackend::Local)
+            | (JobAction::Ansible { .. }, ExecutionBackend::Local)
             | (JobAction::Container { .. }, ExecutionBackend::Docker)
             | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
     )
@@ -96,16 +97,105 @@ pub async fn plan(
     backend: Option<ExecutionBackend>,
     scripts_dir: &Path,
     commit_sha: Option<String>,
+    after_check: Option<i64>,
 ) -> ServiceResult<NewRun> {
     let (backend, status) = decide(db, subject, job, environment, backend).await?;
-    snapshot(
-        job,
+    let job = pin_inventory(db, job).await?;
+    let mut run = snapshot(
+        &job,
         backend,
         status,
         Some(subject.user_id),
         scripts_dir,
         commit_sha,
-    )
+    )?;
+    run.after_check = match after_check {
+        Some(check_run) => Some(checked_after_check(db, &job, check_run).await?),
+        None => None,
+    };
+    Ok(run)
+}
+
+/// The job with its `ansible` action's inventory pinned to a version (the latest when the
+/// action names none): what is approved is what runs. The inventory must be one of the job's
+/// project for the job's own environment: a job may not reach another environment's hosts
+/// through its inventory (422 `action.inventory`).
+async fn pin_inventory(db: &mut Db, job: &Job) -> ServiceResult<Job> {
+    let Some(JobAction::Ansible {
+        inventory,
+        inventory_version,
+        ..
+    }) = &job.action
+    else {
+        return Ok(job.clone());
+    };
+    let found = db.inventory(*inventory).await.ok();
+    let Some(found) = found.filter(|i| i.project_id == job.project_id) else {
+        return Err(ServiceError::invalid(
+            "action.inventory",
+            "names no inventory of the job's project",
+        ));
+    };
+    if found.environment != job.environment {
+        return Err(ServiceError::invalid(
+            "action.inventory",
+            format!(
+                "the inventory `{}` is for {}, the job runs in {}: use an inventory of the job's environment",
+                found.name,
+                found.environment.as_deref().map(|e| format!("`{e}`")).unwrap_or_else(|| "no environment".to_owned()),
+                job.environment.as_deref().map(|e| format!("`{e}`")).unwrap_or_else(|| "no environment".to_owned()),
+            ),
+        ));
+    }
+    let version = inventory_version.unwrap_or(found.version);
+    db.inventory_version(*inventory, version)
+        .await
+        .map_err(|_| {
+            ServiceError::invalid(
+                "action.inventory_version",
+                "no such version of the inventory",
+            )
+        })?;
+    let mut pinned = job.clone();
+    if let Some(JobAction::Ansible {
+        inventory_version, ..
+    }) = pinned.action.as_mut()
+    {
+        *inventory_version = Some(version);
+    }
+    Ok(pinned)
+}
+
+/// The check run an Ansible apply follows: a finished check-mode run of the same playbook and
+/// inventory, in the same project and environment (422 `after_check` otherwise).
+async fn checked_after_check(db: &mut Db, job: &Job, check_run: i64) -> ServiceResult<i64> {
+    let refuse = |why: &str| ServiceError::invalid("after_check", why.to_owned());
+    let Some(JobAction::Ansible {
+        playbook,
+        inventory,
+        check: false,
+        ..
+    }) = &job.action
+    else {
+        return Err(refuse(
+            "only an Ansible apply (not in check mode) follows a check run",
+        ));
+    };
+    let run = db.run(check_run).await.map_err(|_| refuse("no such run"))?;
+    let same = matches!(
+        &run.action,
+        Some(JobAction::Ansible { playbook: p, inventory: i, check: true, .. })
+            if p == playbook && i == inventory
+    );
+    if run.project_id != job.project_id || run.environment != job.environment || !same {
+        return Err(refuse(
+            "must be a check-mode run of the same playbook and inventory, in the same project and environment",
+        ));
+    }
+    if !matches!(run.status, RunStatus::Success | RunStatus::Failed) {
+        return Err(refuse("the check run has not finished"));
+    }
+    Ok(check_run)
 }
 
 /// The guardrails of a launch alone: the backend the run would use and its first status, or
@@ -200,6 +290,11 @@ pub fn snapshot(
         // A repository script is pinned by its commit; its content is read at execution.
         JobAction::Script { repo: Some(_), .. } => None,
         JobAction::Script { path, .. } => super::local::script_digest(scripts_dir, path).ok(),
+        JobAction::Ansible {
+            repo: None,
+            playbook,
+            ..
+        } => super::local::script_digest(scripts_dir, playbook).ok(),
         _ => None,
     };
     Ok(NewRun {
@@ -218,6 +313,7 @@ pub fn snapshot(
         script_sha256,
         action_changed_by: job.action_changed_by,
         commit_sha,
+        after_check: None,
     })
 }
 

@@ -155,40 +155,81 @@ pub async fn run(
         }
     };
     if let Some(user) = spec.run_as {
-        // The run's directory belongs to the account the script runs as.
-        let owner = (
-            Some(nix::unistd::Uid::from_raw(user.uid)),
-            Some(nix::unistd::Gid::from_raw(user.gid)),
-        );
-        if let Err(error) = nix::unistd::chown(workdir.path(), owner.0, owner.1) {
-            return Outcome::failed(format!(
-                "cannot give the run's directory to `{}`: {error}",
-                user.name
-            ));
+        if let Err(reason) = give_to(user, &[workdir.path()]) {
+            return Outcome::failed(reason);
         }
     }
-    let mut command = Command::new(&script);
+    let program = ProgramRun {
+        program: &script,
+        name: spec.path,
+        args: spec.args.iter().map(std::ffi::OsString::from).collect(),
+        env: spec.env,
+        timeout: spec.timeout,
+        run_as: spec.run_as,
+        home: workdir.path(),
+        cwd: spec.checkout.unwrap_or(workdir.path()),
+    };
+    run_program(program, log, cancel, on_start).await
+}
+
+/// Gives files of a run (its directory, what uHub wrote in it) to the account it runs as.
+pub fn give_to(user: &RunAs, paths: &[&Path]) -> Result<(), String> {
+    let owner = (
+        Some(nix::unistd::Uid::from_raw(user.uid)),
+        Some(nix::unistd::Gid::from_raw(user.gid)),
+    );
+    for path in paths {
+        nix::unistd::chown(*path, owner.0, owner.1).map_err(|error| {
+            format!("cannot give {} to `{}`: {error}", path.display(), user.name)
+        })?;
+    }
+    Ok(())
+}
+
+/// A program a local run executes: a script, or `ansible-playbook`.
+pub struct ProgramRun<'a> {
+    pub program: &'a Path,
+    /// How the log and failure reasons name it.
+    pub name: &'a str,
+    pub args: Vec<std::ffi::OsString>,
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub run_as: Option<&'a RunAs>,
+    /// `HOME`: the run's own directory.
+    pub home: &'a Path,
+    pub cwd: &'a Path,
+}
+
+/// Runs a program in its own process group with a scrubbed environment, its output into the
+/// log, until it ends, is canceled (SIGTERM, then SIGKILL of the group) or times out.
+pub async fn run_program(
+    spec: ProgramRun<'_>,
+    log: &LogSender,
+    cancel: &CancelSignal,
+    on_start: impl FnOnce(u32),
+) -> Outcome {
+    let mut command = Command::new(spec.program);
     if let Some(user) = spec.run_as {
         command.uid(user.uid).gid(user.gid);
     }
     command
-        .args(spec.args)
+        .args(&spec.args)
         .env_clear()
-        .envs(base_environment(workdir.path()))
+        .envs(base_environment(spec.home))
         .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(spec.checkout.unwrap_or(workdir.path()))
+        .current_dir(spec.cwd)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own process group: signals reach everything the script started.
+        // Its own process group: signals reach everything the program started.
         .process_group(0)
         .kill_on_drop(true);
     let mut child = match command.spawn() {
         Ok(child) => child,
-        Err(error) => return Outcome::failed(format!("cannot start `{}`: {error}", spec.path)),
+        Err(error) => return Outcome::failed(format!("cannot start `{}`: {error}", spec.name)),
     };
     let Some(pid) = child.id() else {
-        return Outcome::failed("the script exited before it could be watched".to_owned());
+        return Outcome::failed(format!("`{}` exited before it could be watched", spec.name));
     };
     on_start(pid);
     let group = Pid::from_raw(pid as i32);
@@ -207,7 +248,7 @@ pub async fn run(
     let (status, reason) = tokio::select! {
         waited = child.wait() => match waited {
             Ok(status) => (Some(status), None),
-            Err(error) => (None, Some(format!("cannot wait for the script: {error}"))),
+            Err(error) => (None, Some(format!("cannot wait for `{}`: {error}", spec.name))),
         },
         () = cancel.cancelled() => {
             stop(Signal::SIGTERM);

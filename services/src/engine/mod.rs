@@ -3,6 +3,7 @@
 //! output into the log, watches for cancel requests and timeouts, and records how it ended.
 //! A sweep settles runs whose uHub process stopped (killed, crashed), so none stays `running`.
 
+pub mod ansible;
 pub mod docker;
 mod execute;
 pub mod launch;
@@ -180,6 +181,8 @@ pub struct EngineConfig {
     pub git_mirrors: crate::git_cli::Mirrors,
     /// The providers' APIs (GitHub, GitLab): reads, and commit statuses of runs.
     pub forges: crate::forge::Forges,
+    /// `UHUB_ANSIBLE_PLAYBOOK`: the `ansible-playbook` of `ansible` actions (else found on PATH).
+    pub ansible_playbook: Option<PathBuf>,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -204,6 +207,7 @@ impl EngineConfig {
             // The server gives its data directory's; otherwise one of this engine's own.
             git_mirrors: crate::git_cli::Mirrors::private(),
             forges: crate::forge::Forges::default(),
+            ansible_playbook: None,
         }
     }
 
@@ -354,6 +358,7 @@ impl Executor {
             None,
             &self.inner.config.scripts_dir,
             commit_sha,
+            None,
         )
         .await?;
         let run = tx.create_run(&new_run, actor).await?;

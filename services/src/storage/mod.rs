@@ -11,6 +11,7 @@
 //! and commits once. `Storage` offers each of them on its own too (one connection, or one
 //! transaction per call), for code that does a single thing.
 
+mod ansible;
 pub mod audit;
 mod backlog;
 mod calendar;
@@ -42,6 +43,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use ansible::{NewInventoryVersion, StoredVersion};
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
 pub use backlog::{BacklogChanges, BacklogFilter, NewBacklogItem};
 pub use calendar::{CalendarQuery, MAX_CALENDAR_DAYS};

@@ -23,6 +23,8 @@ pub struct NewRun {
     pub action_changed_by: Option<i64>,
     /// The commit a repository action runs (full SHA), resolved at launch.
     pub commit_sha: Option<String>,
+    /// An Ansible apply: the check run it follows.
+    pub after_check: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -47,6 +49,7 @@ struct RunRow {
     script_sha256: Option<String>,
     action_changed_by: Option<i64>,
     commit_sha: Option<String>,
+    after_check_run_id: Option<i64>,
     callback_deadline: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -55,7 +58,7 @@ struct RunRow {
 const RUN_SELECT: &str = "SELECT r.id, r.job_id, r.project_id, e.name AS environment, r.backend, r.status, \
      r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.approval_comment, r.started_at, \
      r.finished_at, r.reason, r.log_truncated, r.action, r.action_sha256, r.script_sha256, \
-     r.action_changed_by, r.commit_sha, r.callback_deadline, r.created_at, r.updated_at \
+     r.action_changed_by, r.commit_sha, r.after_check_run_id, r.callback_deadline, r.created_at, r.updated_at \
      FROM runs r LEFT JOIN environments e ON e.id = r.environment_id LEFT JOIN users u ON u.id = r.launched_by";
 
 impl TryFrom<RunRow> for Run {
@@ -86,6 +89,7 @@ impl TryFrom<RunRow> for Run {
             script_sha256: row.script_sha256,
             action_changed_by: row.action_changed_by,
             commit_sha: row.commit_sha,
+            after_check: row.after_check_run_id,
             callback_deadline: row.callback_deadline,
             queue: None,
             created_at: row.created_at,
@@ -136,8 +140,8 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at, \
-                 action, action_sha256, script_sha256, action_changed_by, commit_sha) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12) RETURNING id",
+                 action, action_sha256, script_sha256, action_changed_by, commit_sha, after_check_run_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
             )
             .bind(job.id)
             .bind(job.project_id)
@@ -151,6 +155,7 @@ impl Tx {
             .bind(&run.script_sha256)
             .bind(run.action_changed_by)
             .bind(&run.commit_sha)
+            .bind(run.after_check)
             .fetch_one(&mut *c)
             .await
         })?;
@@ -163,6 +168,7 @@ impl Tx {
             "action_sha256": run.action_sha256,
             "script_sha256": run.script_sha256,
             "commit_sha": run.commit_sha,
+            "after_check": run.after_check,
         });
         audit::write(self, actor, "run.create", Some(("run", id)), &detail).await?;
         // Read back inside the transaction: once committed, a dispatcher may take the run at
