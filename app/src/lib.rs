@@ -7,6 +7,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod ansible_results;
 pub mod api_docs;
 pub mod auth;
 pub mod calendar;
@@ -132,6 +133,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=dashboard::DashboardPage/>
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
                     <Route path=path!("/projects/:id") view=projects::ProjectSheetPage/>
+                    <Route path=path!("/projects/:id/inventories/:inventory") view=projects::InventoryPage/>
                     <Route path=path!("/incidents") view=incidents::IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=incidents::IncidentPage/>
                     <Route path=path!("/admin") view=admin::AdminPage/>

@@ -176,13 +176,14 @@ pub fn RunPage() -> impl IntoView {
     let id = route_id("id");
     let detail = Resource::new(move || id.get(), run_detail);
     let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
+    let ansible = Resource::new(move || id.get(), crate::ansible_results::run_ansible);
     view! {
         <PageTitle text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
-                match (detail.await, first_lines.await) {
-                    (Ok(view), Ok(lines)) => view! { <RunDetail view lines/> }.into_any(),
-                    (Err(error), _) | (_, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
+                match (detail.await, first_lines.await, ansible.await) {
+                    (Ok(view), Ok(lines), Ok(ansible)) => view! { <RunDetail view lines ansible/> }.into_any(),
+                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
                 }
             })}
         </Suspense>
@@ -190,9 +191,14 @@ pub fn RunPage() -> impl IntoView {
 }
 
 #[component]
-fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
+fn RunDetail(
+    view: RunView,
+    lines: Vec<LogLine>,
+    ansible: Option<crate::ansible_results::AnsibleView>,
+) -> impl IntoView {
     let run_id = view.run.id;
     let run = RwSignal::new(view.run);
+    let ansible = RwSignal::new(ansible);
     let lines = RwSignal::new(lines);
     let (search, set_search) = signal(String::new());
     let (follow, set_follow) = signal(true);
@@ -222,6 +228,12 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
                                 lines.with_untracked(|l| l.last().map(|l| l.seq).unwrap_or(0));
                             if let Ok(tail) = run_log(run_id, after).await {
                                 lines.update(|l| l.extend(tail));
+                            }
+                            if ansible.with_untracked(Option::is_some) {
+                                if let Ok(found) = crate::ansible_results::run_ansible(run_id).await
+                                {
+                                    ansible.set(found);
+                                }
                             }
                         }
                     }
@@ -379,6 +391,11 @@ fn RunDetail(view: RunView, lines: Vec<LogLine>) -> impl IntoView {
                 </dd>
             </div>
         </dl>
+        {move || ansible.get().map(|view| {
+            let (ended, awaiting_approval) =
+                run.with(|r| (r.status.is_final(), r.status == RunStatus::AwaitingApproval));
+            view! { <crate::ansible_results::AnsiblePanel view ended awaiting_approval/> }
+        })}
         <RunHost run=run.get_untracked()/>
         <section class="log-panel" aria-label=t("Log")>
             <div class="log-toolbar">

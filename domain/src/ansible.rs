@@ -289,6 +289,21 @@ pub struct AnsibleResults {
 }
 
 impl AnsibleResults {
+    /// Passes every text Ansible wrote (names, messages, diffs) through `mask`: the run's
+    /// secrets are masked here as in its log.
+    pub fn mask_with(&mut self, mask: impl Fn(&str) -> String) {
+        for play in &mut self.plays {
+            play.name = mask(&play.name);
+            for task in &mut play.tasks {
+                task.name = mask(&task.name);
+                for result in task.results.values_mut() {
+                    result.msg = result.msg.as_deref().map(&mask);
+                    result.diff = result.diff.as_deref().map(&mask);
+                }
+            }
+        }
+    }
+
     /// The first task that failed (not ignored, not rescued) and the hosts it failed on.
     pub fn first_failure(&self) -> Option<(String, Vec<String>, Option<String>)> {
         for play in &self.plays {

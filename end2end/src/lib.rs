@@ -213,11 +213,10 @@ pub async fn serve(
         &services::secrets::SecretBox::generate_key_text(),
     )
     .map_err(|e| e.to_owned())?;
-    let executor = services::engine::Executor::new(
-        storage.clone(),
-        secrets,
-        services::engine::EngineConfig::new(scripts.to_path_buf()),
-    );
+    let mut config = services::engine::EngineConfig::new(scripts.to_path_buf());
+    // The ansible-core of the test command's virtualenv.
+    config.ansible_playbook = std::env::var_os("UHUB_TEST_ANSIBLE_PLAYBOOK").map(Into::into);
+    let executor = services::engine::Executor::new(storage.clone(), secrets, config);
     executor.start();
     let state = AppState::new(
         storage.clone(),

@@ -2,6 +2,7 @@
 //! (`browser`) and the app shell (`shell`). One binary links the server once instead of twice;
 //! `end2end::ONE_BROWSER` keeps them to one Chromium at a time across both modules.
 
+mod ansible;
 mod browser;
 mod manage;
 mod shell;

@@ -64,8 +64,10 @@ pub async fn launch(
         environment,
         backend,
         hub.executor.scripts_dir(),
-        commit_sha,
-        after_check,
+        launch::Pins {
+            commit_sha,
+            after_check,
+        },
     )
     .await?;
     let run = tx.create_run(&new_run, &caller.actor()).await?;

@@ -13,6 +13,7 @@ mod settings;
 mod sheet;
 
 pub use form::ProjectForm;
+pub use inventories::InventoryPage;
 pub use sheet::ProjectSheetPage;
 
 use crate::ui::{Navigator, PageTitle};

@@ -83,6 +83,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         ("backlog", t("Backlog")),
         ("links", t("Repos & infrastructure")),
         ("code", t("Code")),
+        ("ansible", t("Ansible")),
         ("secrets", t("Secrets")),
         ("settings", t("Settings")),
         ("incidents", t("Incidents")),
@@ -127,6 +128,10 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
                 "links" => view! {
                     <super::links::LinksTab project_id=context.project.id owner_id=context.project.owner_id
                         links=context.links.clone() environments=context.project.environments.clone() changed=version/>
+                }.into_any(),
+                "ansible" => view! {
+                    <super::inventories::InventoriesTab project_id=context.project.id owner_id=context.project.owner_id
+                        environments=context.project.environments.clone() links=context.links.clone()/>
                 }.into_any(),
                 "code" => view! { <super::code::CodeTab project_id=context.project.id owner_id=context.project.owner_id links=context.links.clone()/> }.into_any(),
                 "secrets" => view! {

@@ -118,8 +118,7 @@ pub async fn run(
             )
         }
     };
-    let prepared = prepare(&dir, &spec);
-    let (args, env, events) = match prepared {
+    let Prepared { args, env, events } = match prepare(&dir, &spec) {
         Ok(found) => found,
         Err(reason) => return (Outcome::failed(reason), None),
     };
@@ -143,9 +142,13 @@ pub async fn run(
         on_start,
     )
     .await;
-    let results = std::fs::read_to_string(&events)
-        .ok()
-        .map(|text| results_of(&text, spec.check));
+    let results = match read_events(&events) {
+        Ok(text) => text.map(|text| results_of(&text, spec.check)),
+        Err(reason) => {
+            log.line(domain::LogStream::System, reason);
+            None
+        }
+    };
     // The vault password file goes now, not only with the directory.
     let _ = std::fs::remove_file(dir.path().join("vault-password"));
     let outcome = match (&outcome.status, &results) {
@@ -166,17 +169,58 @@ pub async fn run(
     (outcome, results)
 }
 
+/// The most of the events file uHub reads: about 40,000 task results.
+const MAX_EVENTS_BYTES: u64 = 32 * 1024 * 1024;
+
+/// The callback's events, read without following a link the playbook may have put in their
+/// place (uHub may read what the playbook's account may not) and within a bound. `None` when
+/// the playbook wrote none.
+fn read_events(path: &Path) -> Result<Option<String>, String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        .open(path);
+    let file = match file {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(format!("the playbook's results cannot be read: {error}")),
+    };
+    let metadata = file
+        .metadata()
+        .map_err(|e| format!("the playbook's results cannot be read: {e}"))?;
+    if !metadata.is_file() {
+        return Err("the playbook's results are not a file: ignored".to_owned());
+    }
+    if metadata.len() > MAX_EVENTS_BYTES {
+        return Err(format!(
+            "the playbook's results are larger than {} MiB: not kept (the log has the whole output)",
+            MAX_EVENTS_BYTES / 1024 / 1024
+        ));
+    }
+    let mut text = String::new();
+    file.take(MAX_EVENTS_BYTES)
+        .read_to_string(&mut text)
+        .map_err(|e| format!("the playbook's results cannot be read: {e}"))?;
+    Ok(Some(text))
+}
+
 fn first_line(text: &str) -> String {
     let line = text.lines().next().unwrap_or_default();
     line.chars().take(300).collect()
 }
 
+/// What a prepared run's `ansible-playbook` gets, and where its events will be.
+struct Prepared {
+    args: Vec<OsString>,
+    env: Vec<(String, String)>,
+    events: PathBuf,
+}
+
 /// Writes what Ansible reads into the run's directory (inventory, callback plugin, extra vars,
 /// vault password) and answers the arguments, the environment and the events file.
-fn prepare(
-    dir: &WorkDir,
-    spec: &AnsibleRun<'_>,
-) -> Result<(Vec<OsString>, Vec<(String, String)>, PathBuf), String> {
+fn prepare(dir: &WorkDir, spec: &AnsibleRun<'_>) -> Result<Prepared, String> {
     let root = dir.path();
     let write = |name: &str, text: &str, mode: u32| -> Result<PathBuf, String> {
         use std::io::Write;
@@ -270,7 +314,7 @@ fn prepare(
         paths.extend(owned.iter().map(PathBuf::as_path));
         local::give_to(user, &paths)?;
     }
-    Ok((args, env, events))
+    Ok(Prepared { args, env, events })
 }
 
 /// One line of the callback's events file.
@@ -389,6 +433,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn events_are_not_read_through_a_link_nor_beyond_a_bound() {
+        let dir = tempfile::tempdir().expect("dir");
+        let secret = dir.path().join("secret.jsonl");
+        std::fs::write(&secret, r#"{"event": "play", "name": "uHub's own file"}"#).expect("write");
+        let link = dir.path().join("events.jsonl");
+        std::os::unix::fs::symlink(&secret, &link).expect("link");
+        assert!(read_events(&link).is_err(), "a link is not followed");
+        assert_eq!(read_events(&dir.path().join("none.jsonl")), Ok(None));
+        let big = dir.path().join("big.jsonl");
+        let file = std::fs::File::create(&big).expect("big");
+        file.set_len(MAX_EVENTS_BYTES + 1).expect("grow");
+        assert!(read_events(&big).is_err(), "too big");
+    }
+
+    #[test]
+    fn a_missing_ansible_playbook_names_the_setting() {
+        let missing = Path::new("/nonexistent/ansible-playbook");
+        let why = find_ansible_playbook(Some(missing)).expect_err("missing");
+        assert!(why.contains("UHUB_ANSIBLE_PLAYBOOK"), "{why}");
+    }
+
+    #[test]
     fn events_become_plays_tasks_and_a_recap() {
         let events = [
             r#"{"event": "play", "name": "Configure"}"#,
@@ -409,6 +475,12 @@ mod tests {
             Some("--- before\n+++ after\n")
         );
         let (task, hosts, msg) = results.first_failure().expect("a failure");
+        let mut masked = results.clone();
+        masked.mask_with(|text| text.replace("boom", "****"));
+        assert_eq!(
+            masked.plays[0].tasks[1].results["web1"].msg.as_deref(),
+            Some("****\nmore")
+        );
         assert_eq!(
             (task.as_str(), hosts, msg.as_deref()),
             ("Fail", vec!["web1".to_owned()], Some("boom\nmore"))

@@ -65,7 +65,7 @@ impl Executor {
         let (log, writer) = output::writer(
             storage.clone(),
             run.id,
-            masker,
+            masker.clone(),
             self.inner.config.max_log_bytes,
         );
         log.line(
@@ -139,7 +139,7 @@ impl Executor {
                 .await
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
-                self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal).await
+                self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
             }
             (Ok(checkout), ExecutionBackend::Docker, Some(JobAction::Container { image, command, .. })) => {
                 match self.docker().await {
@@ -246,8 +246,9 @@ impl Executor {
     }
 
     /// Runs an `ansible` action: the inventory version pinned at launch, the playbook from the
-    /// scripts directory or the checkout; keeps the structured results (a failure to keep them
-    /// is a line of the log).
+    /// scripts directory or the checkout; keeps the structured results, the run's secrets
+    /// masked in them as in its log (a failure to keep them is a line of the log).
+    #[allow(clippy::too_many_arguments)] // the pieces of one run, each from a different step
     async fn run_playbook(
         &self,
         run: &Run,
@@ -256,6 +257,7 @@ impl Executor {
         timeout: Duration,
         log: &output::LogSender,
         signal: &CancelSignal,
+        masker: &output::Masker,
     ) -> Outcome {
         let Some(JobAction::Ansible {
             playbook,
@@ -330,6 +332,7 @@ impl Executor {
         .await;
         if let Some(mut results) = results {
             results.after_check = run.after_check;
+            results.mask_with(|text| masker.mask(text));
             let saved = async {
                 let mut tx = storage.write().await?;
                 tx.save_ansible_results(run.id, &results).await?;

@@ -84,6 +84,14 @@ pub async fn resolve_commit(
     Ok(Some(sha))
 }
 
+/// What a launch fixed before its transaction: the commit of a repository action (from
+/// [`resolve_commit`]) and, for an Ansible apply, the check run it follows.
+#[derive(Debug, Clone, Default)]
+pub struct Pins {
+    pub commit_sha: Option<String>,
+    pub after_check: Option<i64>,
+}
+
 /// The run to record for `subject` launching `job` in its own environment on `backend` (else the
 /// project's): `queued`, or `awaiting_approval` where production needs it, with the snapshot of
 /// what it will execute. A run always runs in its job's environment: naming another is refused
@@ -96,9 +104,12 @@ pub async fn plan(
     environment: Option<String>,
     backend: Option<ExecutionBackend>,
     scripts_dir: &Path,
-    commit_sha: Option<String>,
-    after_check: Option<i64>,
+    pins: Pins,
 ) -> ServiceResult<NewRun> {
+    let Pins {
+        commit_sha,
+        after_check,
+    } = pins;
     let (backend, status) = decide(db, subject, job, environment, backend).await?;
     let job = pin_inventory(db, job).await?;
     let mut run = snapshot(

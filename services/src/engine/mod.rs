@@ -357,8 +357,10 @@ impl Executor {
             None,
             None,
             &self.inner.config.scripts_dir,
-            commit_sha,
-            None,
+            launch::Pins {
+                commit_sha,
+                after_check: None,
+            },
         )
         .await?;
         let run = tx.create_run(&new_run, actor).await?;

@@ -8,7 +8,7 @@ use domain::ansible::{
 use serde_json::Value;
 use sqlx::types::Json;
 
-use super::{audit, now, on_db, Actor, Db, Tx};
+use super::{audit, now, on_db, reads, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A version of an inventory to record (the inventory is created with its first one).
@@ -118,6 +118,10 @@ fn sha256_hex(text: &str) -> String {
 
 fn stored_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+reads! {
+    fn list_inventories(project_id: i64) -> Vec<AnsibleInventory>;
 }
 
 impl Tx {
