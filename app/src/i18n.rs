@@ -868,7 +868,7 @@ fn french(english: &str) -> Option<&'static str> {
         "Hosts of {group}" => "Hôtes de {group}",
         "Hosts removed" => "Hôtes retirés",
         "Hosts" => "Hôtes",
-        "Inventory (INI or YAML, up to 8 MiB)" => "Inventaire (INI ou YAML, jusqu’à 8 Mio)",
+        "Inventory (INI or YAML; up to 1 MiB here, 8 MiB through the API)" => "Inventaire (INI ou YAML ; jusqu’à 1 Mio ici, 8 Mio par l’API)",
         "Inventory (of the job's environment)" => "Inventaire (de l’environnement de la tâche)",
         "Inventory links" => "Liens d’inventaire",
         "Inventory" => "Inventaire",

@@ -7,6 +7,40 @@ use leptos_router::components::A;
 use crate::i18n::t;
 use crate::AppError;
 
+/// Data the browser reads once the page is interactive: `None` while it loads, and on the
+/// server, which never reads it (both sides render the same loading state, so hydration
+/// matches). `fetch` runs again when a signal it reads synchronously changes; an answer
+/// overtaken by a newer request is dropped.
+///
+/// Instead of `LocalResource`: nothing waits on it (no `Suspense` holds a card for it), and a
+/// component rebuilt while the page hydrates simply reads again. A `LocalResource` whose
+/// listener was dropped during hydration ("a local-resource notification could not be
+/// delivered") stayed "Loading…" for good — the job page's code changes, the deploy ledger.
+pub fn load_in_browser<T, Fut>(fetch: impl Fn() -> Fut + 'static) -> ReadSignal<Option<T>>
+where
+    T: Send + Sync + 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    let (data, set_data) = signal(None::<T>);
+    let latest = StoredValue::new(0u64);
+    Effect::new(move |_| {
+        let pending = fetch();
+        let request = latest
+            .try_update_value(|n| {
+                *n += 1;
+                *n
+            })
+            .unwrap_or_default();
+        leptos::task::spawn_local(async move {
+            let answer = pending.await;
+            if latest.try_get_value() == Some(request) {
+                set_data.try_set(Some(answer));
+            }
+        });
+    });
+    data
+}
+
 /// A commit's or merge request's title: a link to its page when the provider gave a web address
 /// (a `git://` URL opens nothing in a browser), plain text otherwise.
 #[component]

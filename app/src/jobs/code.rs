@@ -150,7 +150,7 @@ fn LinkForm(
     link: ServerAction<LinkChange>,
     error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
-    let repositories = LocalResource::new(move || job_repositories(project_id));
+    let repositories = crate::ui::load_in_browser(move || job_repositories(project_id));
     let chosen = RwSignal::new(None::<i64>);
     let reference = RwSignal::new(String::new());
     view! {

@@ -257,7 +257,7 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
 #[component]
 fn RunHistory(runs: Vec<domain::Run>) -> impl IntoView {
     view! {
-        <section class="card" aria-labelledby="history-title">
+        <section class="card run-history-card" aria-labelledby="history-title">
             <h2 id="history-title">{t("Runs")}</h2>
             {if runs.is_empty() {
                 view! { <p class="muted">{t("Never run yet.")}</p> }.into_any()

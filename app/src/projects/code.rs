@@ -136,7 +136,7 @@ pub fn CodeTab(project_id: i64, owner_id: Option<i64>, links: Vec<ProjectLink>) 
 fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
     let link_id = link.id;
     // Read in the browser: a remote may take seconds to answer, the page need not wait.
-    let read = LocalResource::new(move || repository(link_id));
+    let read = crate::ui::load_in_browser(move || repository(link_id));
     view! {
         <section class="card" aria-label=link.name.clone() data-testid="repository">
             <h2 class="wrap">{link.name.clone()}</h2>
@@ -211,7 +211,7 @@ fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
 /// previous deployment of the same repository in the same environment.
 #[component]
 fn Ledger(project_id: i64) -> impl IntoView {
-    let read = LocalResource::new(move || deployments(project_id));
+    let read = crate::ui::load_in_browser(move || deployments(project_id));
     view! {
         <section class="card" aria-labelledby="ledger-title" data-testid="deployments">
             <h2 id="ledger-title">{t("Deployments")}</h2>

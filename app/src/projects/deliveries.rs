@@ -34,7 +34,7 @@ pub fn Deliveries(link_id: i64, signed: bool, owner_id: Option<i64>) -> impl Int
     let may_replay = move || me.allows(Action::UpdateProject, &object);
     let open = RwSignal::new(false);
     let replay = ServerAction::<ReplayDelivery>::new();
-    let deliveries = LocalResource::new(move || {
+    let deliveries = crate::ui::load_in_browser(move || {
         // A replay answered: the listing shows it.
         let _ = replay.version().get();
         let wanted = open.get();

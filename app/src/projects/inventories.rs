@@ -290,7 +290,7 @@ fn InventoryForm(
             })}
             <Show when=move || !from_repo.get()>
                 <label class="field">
-                    <span class="small muted">{t("Inventory (INI or YAML, up to 8 MiB)")}</span>
+                    <span class="small muted">{t("Inventory (INI or YAML; up to 1 MiB here, 8 MiB through the API)")}</span>
                     <textarea class="input textarea mono" name="inventory-content" rows="8" spellcheck="false"
                         placeholder="[web]\nweb[01:03].example.org\n\n[web:vars]\nhttp_port=8080"
                         prop:value=move || content.get() on:input=move |ev| content.set(event_target_value(&ev))></textarea>
@@ -541,6 +541,7 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
                 </ul>
             </section>
         </div>
+        <div class="stack">
         <section class="card" data-testid="host-variables" aria-live="polite">
             {move || match chosen_host.get() {
                 None => view! { <p class="muted">{t("This inventory has no host.")}</p> }.into_any(),
@@ -643,6 +644,7 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
                 </div>
             })}
         </section>
+        </div>
     }
 }
 

@@ -180,7 +180,8 @@ fn read_events(path: &Path) -> Result<Option<String>, String> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(nix::fcntl::OFlag::O_NOFOLLOW.bits())
+        // Not through a link; not blocking on a FIFO put in the file's place.
+        .custom_flags((nix::fcntl::OFlag::O_NOFOLLOW | nix::fcntl::OFlag::O_NONBLOCK).bits())
         .open(path);
     let file = match file {
         Ok(file) => file,
@@ -445,6 +446,12 @@ mod tests {
         let file = std::fs::File::create(&big).expect("big");
         file.set_len(MAX_EVENTS_BYTES + 1).expect("grow");
         assert!(read_events(&big).is_err(), "too big");
+        let fifo = dir.path().join("fifo.jsonl");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).expect("fifo");
+        assert!(
+            read_events(&fifo).is_err(),
+            "a FIFO is refused without waiting for a writer"
+        );
     }
 
     #[test]
