@@ -368,3 +368,109 @@ where
     closed?;
     Ok(())
 }
+
+/// The element `css` once it shows (30 s at most).
+pub async fn wait_for(client: &Client, css: &str) -> TestResult<fantoccini::elements::Element> {
+    Ok(client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .map_err(|e| format!("{css} never showed: {e}"))?)
+}
+
+/// The text of the element `css` once it shows.
+pub async fn text_of(client: &Client, css: &str) -> TestResult<String> {
+    Ok(wait_for(client, css).await?.text().await?)
+}
+
+/// Types `value` into the field `css` (emptied first).
+pub async fn fill(client: &Client, css: &str, value: &str) -> TestResult {
+    let input = wait_for(client, css).await?;
+    input.clear().await?;
+    input.send_keys(value).await?;
+    Ok(())
+}
+
+/// Gives a project the `local` backend on its settings tab, and waits until it is stored.
+pub async fn set_local_backend(
+    client: &Client,
+    base: &str,
+    storage: &services::Storage,
+    project_id: i64,
+) -> TestResult {
+    client
+        .goto(&format!("{base}/projects/{project_id}?tab=settings"))
+        .await?;
+    hydrated(client).await?;
+    wait_for(
+        client,
+        "[data-testid=execution-settings] select[name=execution_backend]",
+    )
+    .await?
+    .select_by_value("local")
+    .await?;
+    wait_for(client, "[data-testid=save-execution]")
+        .await?
+        .click()
+        .await?;
+    eventually("the backend saved", Duration::from_secs(20), || async {
+        let project = storage.project_summary(project_id).await?;
+        Ok(project.execution_backend == Some(domain::ExecutionBackend::Local))
+    })
+    .await
+}
+
+/// Opens the new-job form of a project and fills in an `ops` job of its `dev` environment
+/// titled `title`; the action is the caller's.
+pub async fn new_dev_job(client: &Client, base: &str, project_id: i64, title: &str) -> TestResult {
+    client
+        .goto(&format!("{base}/jobs/new?project={project_id}"))
+        .await?;
+    hydrated(client).await?;
+    fill(client, "[data-testid=job-title-input]", title).await?;
+    wait_for(client, "[data-testid=job-type]")
+        .await?
+        .select_by_value("ops")
+        .await?;
+    eventually(
+        "the project's environments",
+        Duration::from_secs(10),
+        || async {
+            Ok(!client
+                .find_all(Locator::Css(
+                    "[data-testid=job-environment] option[value=dev]",
+                ))
+                .await?
+                .is_empty())
+        },
+    )
+    .await?;
+    client
+        .find(Locator::Css("[data-testid=job-environment]"))
+        .await?
+        .select_by_value("dev")
+        .await?;
+    Ok(())
+}
+
+/// Saves the job editor, launches the new job from its page and waits for its run's page.
+pub async fn save_and_launch(client: &Client) -> TestResult {
+    wait_for(client, "[data-testid=job-save]")
+        .await?
+        .click()
+        .await?;
+    eventually("the new job's page", Duration::from_secs(20), || async {
+        let path = client.current_url().await?.path().to_owned();
+        Ok(path.starts_with("/jobs/") && path != "/jobs/new")
+    })
+    .await?;
+    wait_for(client, "[data-testid=launch]")
+        .await?
+        .click()
+        .await?;
+    eventually("the run page", Duration::from_secs(20), || async {
+        Ok(client.current_url().await?.path().starts_with("/runs/"))
+    })
+    .await
+}

@@ -5,25 +5,12 @@
 
 use std::time::Duration;
 
-use end2end::{eventually, hydrated, log_in, screenshot, with_browser_and_scripts, TestResult};
+use end2end::{
+    eventually, fill, hydrated, log_in, new_dev_job, save_and_launch, screenshot,
+    set_local_backend, wait_for, with_browser_and_scripts, TestResult,
+};
 use fantoccini::{Client, Locator};
 use services::storage::Actor;
-
-async fn wait_for(client: &Client, css: &str) -> TestResult<fantoccini::elements::Element> {
-    Ok(client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(|e| format!("{css} never showed: {e}"))?)
-}
-
-async fn fill(client: &Client, css: &str, value: &str) -> TestResult {
-    let input = wait_for(client, css).await?;
-    input.clear().await?;
-    input.send_keys(value).await?;
-    Ok(())
-}
 
 async fn click(client: &Client, css: &str) -> TestResult {
     wait_for(client, css).await?.click().await?;
@@ -110,34 +97,8 @@ async fn an_inventory_and_a_playbook_run_from_the_pages() -> TestResult {
             .first()
             .map(|i| i.id)
             .ok_or("the inventory is stored")?;
-        client.goto(&format!("{base}/projects/{project_id}?tab=settings")).await?;
-        hydrated(&client).await?;
-        wait_for(&client, "[data-testid=execution-settings] select[name=execution_backend]")
-            .await?
-            .select_by_value("local")
-            .await?;
-        click(&client, "[data-testid=save-execution]").await?;
-        eventually("the backend saved", Duration::from_secs(20), || async {
-            Ok(storage.project_summary(project_id).await?.execution_backend
-                == Some(domain::ExecutionBackend::Local))
-        })
-        .await?;
-        client.goto(&format!("{base}/jobs/new?project={project_id}")).await?;
-        hydrated(&client).await?;
-        fill(&client, "[data-testid=job-title-input]", "Check the motd").await?;
-        wait_for(&client, "[data-testid=job-type]").await?.select_by_value("ops").await?;
-        eventually("the project's environments", Duration::from_secs(10), || async {
-            Ok(!client
-                .find_all(Locator::Css("[data-testid=job-environment] option[value=dev]"))
-                .await?
-                .is_empty())
-        })
-        .await?;
-        client
-            .find(Locator::Css("[data-testid=job-environment]"))
-            .await?
-            .select_by_value("dev")
-            .await?;
+        set_local_backend(&client, &base, &storage, project_id).await?;
+        new_dev_job(&client, &base, project_id, "Check the motd").await?;
         click(&client, "input[name=action-kind][value=ansible]").await?;
         fill(&client, "[data-testid=ansible-playbook]", "site.yml").await?;
         let option = format!("[data-testid=ansible-inventory] option[value='{inventory_id}']");
@@ -151,17 +112,7 @@ async fn an_inventory_and_a_playbook_run_from_the_pages() -> TestResult {
         fill(&client, "textarea[name=extra-vars]", &extra.to_string()).await?;
         click(&client, "[data-testid=ansible-check]").await?;
         screenshot(&client, "ansible-job-editor").await?;
-        click(&client, "[data-testid=job-save]").await?;
-        eventually("the new job's page", Duration::from_secs(20), || async {
-            let path = client.current_url().await?.path().to_owned();
-            Ok(path.starts_with("/jobs/") && path != "/jobs/new")
-        })
-        .await?;
-        click(&client, "[data-testid=launch]").await?;
-        eventually("the run page", Duration::from_secs(20), || async {
-            Ok(client.current_url().await?.path().starts_with("/runs/"))
-        })
-        .await?;
+        save_and_launch(&client).await?;
 
         // The run page: the recap of localhost, check mode said, the motd's diff.
         wait_for(&client, "[data-status=success]").await?;

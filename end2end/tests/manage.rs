@@ -7,8 +7,9 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, devtools, eventually, hydrated, log_in, log_out, screenshot, submit_form,
-    wait_for_path, with_browser_and_scripts, with_demo, TestResult,
+    browser_log, devtools, eventually, fill, hydrated, log_in, log_out, new_dev_job, screenshot,
+    set_local_backend, submit_form, text_of, wait_for, wait_for_path, with_browser_and_scripts,
+    with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -35,27 +36,6 @@ async fn project_named(storage: &services::Storage, name: &str) -> TestResult<i6
         .find(|p| p.name == name)
         .map(|p| p.id)
         .ok_or_else(|| format!("the demo project {name}"))?)
-}
-
-async fn wait_for(client: &Client, css: &str) -> TestResult<fantoccini::elements::Element> {
-    Ok(client
-        .wait()
-        .at_most(Duration::from_secs(30))
-        .for_element(Locator::Css(css))
-        .await
-        .map_err(|e| format!("{css} never showed: {e}"))?)
-}
-
-async fn text_of(client: &Client, css: &str) -> TestResult<String> {
-    Ok(wait_for(client, css).await?.text().await?)
-}
-
-/// Types `value` into the field `css` (emptied first).
-async fn fill(client: &Client, css: &str, value: &str) -> TestResult {
-    let input = wait_for(client, css).await?;
-    input.clear().await?;
-    input.send_keys(value).await?;
-    Ok(())
 }
 
 /// Presses keys on whatever has the focus, as a person does.
@@ -89,54 +69,8 @@ async fn a_job_is_made_runnable_and_run_from_the_ui_alone() -> TestResult {
             &format!("/projects/{project_id}?tab=settings"),
         )
         .await?;
-        let form = wait_for(&client, "[data-testid=execution-settings]").await?;
-        form.find(Locator::Css("select[name=execution_backend]"))
-            .await?
-            .select_by_value("local")
-            .await?;
-        client
-            .find(Locator::Css("[data-testid=save-execution]"))
-            .await?
-            .click()
-            .await?;
-        eventually("the backend saved", Duration::from_secs(20), || async {
-            let project = storage.project_summary(project_id).await?;
-            Ok(project.execution_backend == Some(domain::ExecutionBackend::Local))
-        })
-        .await?;
-
-        client
-            .goto(&format!("{base}/jobs/new?project={project_id}"))
-            .await?;
-        hydrated(&client).await?;
-        fill(
-            &client,
-            "[data-testid=job-title-input]",
-            "Say hello from the editor",
-        )
-        .await?;
-        wait_for(&client, "[data-testid=job-type]")
-            .await?
-            .select_by_value("ops")
-            .await?;
-        eventually(
-            "the project's environments",
-            Duration::from_secs(10),
-            || async {
-                Ok(!client
-                    .find_all(Locator::Css(
-                        "[data-testid=job-environment] option[value=dev]",
-                    ))
-                    .await?
-                    .is_empty())
-            },
-        )
-        .await?;
-        client
-            .find(Locator::Css("[data-testid=job-environment]"))
-            .await?
-            .select_by_value("dev")
-            .await?;
+        set_local_backend(&client, &base, &storage, project_id).await?;
+        new_dev_job(&client, &base, project_id, "Say hello from the editor").await?;
         client
             .find(Locator::Css("input[name=action-kind][value=script]"))
             .await?

@@ -385,7 +385,7 @@ fn AnsibleFields(
     project: Signal<i64>,
     error: RwSignal<Option<crate::AppError>>,
 ) -> impl IntoView {
-    let inventories = LocalResource::new(move || {
+    let inventories = crate::ui::load_in_browser(move || {
         crate::projects::inventories::project_inventories(project.get())
     });
     let text = |signal: RwSignal<String>| {
