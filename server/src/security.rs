@@ -44,8 +44,11 @@ pub async fn headers(mut request: Request, next: Next) -> Response {
     response
 }
 
-/// The one route that takes bodies above [`crate::MAX_BODY_BYTES`]: inventories of real fleets.
+/// Routes that take bodies above [`crate::MAX_BODY_BYTES`]: inventories of real fleets (8 MiB)…
 const INVENTORY_ANALYSIS: &str = "/api/v1/ansible/inventories/analyze";
+
+/// Terraform plans of real infrastructures: up to 32 MiB.
+const PLAN_ANALYSIS: &str = "/api/v1/terraform/plans/analyze";
 
 /// `/api/v1/projects/{id}/inventories`: a project's inventories, whose text can be as large.
 fn takes_inventories(path: &str) -> bool {
@@ -54,7 +57,7 @@ fn takes_inventories(path: &str) -> bool {
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Bounds every request body: 1 MiB, 8 MiB for the inventory analysis. A declared length above
+/// Bounds every request body: 1 MiB; 8 MiB for inventories, 32 MiB for Terraform plans. A declared length above
 /// the bound is refused at once (413); a body that streams past it fails when read (413 from
 /// the extractor), so no route can be made to buffer more.
 pub async fn limit_bodies(request: Request, next: Next) -> Response {
@@ -62,6 +65,8 @@ pub async fn limit_bodies(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let limit = if path == INVENTORY_ANALYSIS {
         services::ansible::MAX_INVENTORY_BYTES
+    } else if path == PLAN_ANALYSIS {
+        services::terraform::MAX_PLAN_BYTES
     } else if takes_inventories(path) {
         // The inventory's text inside JSON: escaping takes room.
         services::ansible::MAX_INVENTORY_BYTES + 1024 * 1024

@@ -30,6 +30,7 @@ mod rbac;
 mod runs;
 mod secrets_in_logs;
 mod startup;
+mod terraform_api;
 mod vault_secrets;
 mod webhook_runs;
 

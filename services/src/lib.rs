@@ -40,6 +40,7 @@ pub mod seed;
 pub mod settings;
 pub mod storage;
 pub mod teams;
+pub mod terraform;
 pub mod users;
 pub mod vault;
 

@@ -27,6 +27,7 @@ mod runs;
 mod scripts;
 mod secrets;
 mod teams;
+mod terraform;
 mod users;
 
 use std::sync::{Arc, OnceLock};
@@ -50,6 +51,7 @@ use crate::AppState;
 fn described_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(ansible::routes())
+        .merge(terraform::routes())
         .merge(auth::routes())
         .merge(demo::routes())
         .merge(users::routes())
