@@ -490,6 +490,10 @@ impl Walk<'_> {
         unknown: &Value,
         depth: usize,
     ) {
+        if *self.truncated {
+            // The listing is full: the rest would be walked for nothing.
+            return;
+        }
         if before == after && !matches!(unknown, Value::Bool(true)) && !marks_anything(unknown) {
             return;
         }
@@ -504,53 +508,40 @@ impl Walk<'_> {
                 | (Value::Array(_), Value::Null)
         ) && !(before.is_null() && after.is_null());
         if !sensitive && !unknown_here && both_containers && depth < MAX_DEPTH {
-            let null = Value::Null;
-            let child = |v: &Value, key: &Key| -> Value {
-                match (v, key) {
-                    (Value::Object(map), Key::Name(name)) => {
-                        map.get(name).cloned().unwrap_or(Value::Null)
-                    }
-                    (Value::Array(list), Key::Index(i)) => {
-                        list.get(*i).cloned().unwrap_or(Value::Null)
-                    }
-                    // A mark given for a whole container (`true`) holds for its parts.
-                    (Value::Bool(true), _) => Value::Bool(true),
-                    _ => null.clone(),
-                }
-            };
-            let mut keys: Vec<Key> = Vec::new();
+            // Keys of either side (and of the unknown marks), each once: a set, so that a
+            // hostile object of many keys costs n log n, not n².
+            let mut names: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+            let mut length = 0;
             for side in [before, after, unknown] {
                 match side {
-                    Value::Object(map) => {
-                        for name in map.keys() {
-                            if !keys.iter().any(|k| matches!(k, Key::Name(n) if n == name)) {
-                                keys.push(Key::Name(name.clone()));
-                            }
-                        }
-                    }
-                    Value::Array(list) => {
-                        for i in 0..list.len() {
-                            if !keys.iter().any(|k| matches!(k, Key::Index(j) if *j == i)) {
-                                keys.push(Key::Index(i));
-                            }
-                        }
-                    }
+                    Value::Object(map) => names.extend(map.keys().map(String::as_str)),
+                    Value::Array(list) => length = length.max(list.len()),
                     _ => {}
                 }
             }
-            for key in keys {
+            for name in names {
                 let mut next = path.clone();
-                match &key {
-                    Key::Name(name) => push_key(&mut next, name),
-                    Key::Index(i) => next.push_str(&format!("[{i}]")),
-                }
+                push_key(&mut next, name);
+                let key = Key::Name(name);
                 self.diff(
                     next,
-                    &child(before, &key),
-                    &child(after, &key),
-                    &child(before_sensitive, &key),
-                    &child(after_sensitive, &key),
-                    &child(unknown, &key),
+                    child(before, &key),
+                    child(after, &key),
+                    child(before_sensitive, &key),
+                    child(after_sensitive, &key),
+                    child(unknown, &key),
+                    depth + 1,
+                );
+            }
+            for index in 0..length {
+                let key = Key::Index(index);
+                self.diff(
+                    format!("{path}[{index}]"),
+                    child(before, &key),
+                    child(after, &key),
+                    child(before_sensitive, &key),
+                    child(after_sensitive, &key),
+                    child(unknown, &key),
                     depth + 1,
                 );
             }
@@ -584,9 +575,22 @@ impl Walk<'_> {
     }
 }
 
-enum Key {
-    Name(String),
+enum Key<'a> {
+    Name(&'a str),
     Index(usize),
+}
+
+static NULL: Value = Value::Null;
+static TRUE: Value = Value::Bool(true);
+
+/// The part of `value` at `key`; a mark given for a whole container (`true`) holds for its parts.
+fn child<'v>(value: &'v Value, key: &Key<'_>) -> &'v Value {
+    match (value, key) {
+        (Value::Object(map), Key::Name(name)) => map.get(*name).unwrap_or(&NULL),
+        (Value::Array(list), Key::Index(i)) => list.get(*i).unwrap_or(&NULL),
+        (Value::Bool(true), _) => &TRUE,
+        _ => &NULL,
+    }
 }
 
 #[cfg(test)]
@@ -651,6 +655,21 @@ mod tests {
         assert_eq!(swap.risk[..2], ["destroy", "replace"]);
         assert_eq!(swap.replace_paths, ["triggers.v"]);
         assert!(analysis.outputs[0].sensitive);
+    }
+
+    #[test]
+    fn a_resource_of_many_attributes_lists_a_bounded_number() {
+        let wide: serde_json::Map<String, Value> = (0..100_000)
+            .map(|i| (format!("k{i}"), Value::from(i)))
+            .collect();
+        let document = plan(serde_json::json!([
+            {"address": "x.wide", "type": "x", "name": "wide", "change": {"actions": ["create"], "before": null,
+              "after": Value::Object(wide), "after_unknown": {}}}
+        ]));
+        let analysis = analyze(&document, &RiskPatterns::default()).expect("a plan");
+        let wide = &analysis.resources[0];
+        assert_eq!(wide.changes.len(), MAX_CHANGES_PER_RESOURCE);
+        assert!(wide.changes_truncated);
     }
 
     #[test]
