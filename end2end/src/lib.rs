@@ -454,8 +454,8 @@ pub async fn new_dev_job(client: &Client, base: &str, project_id: i64, title: &s
     Ok(())
 }
 
-/// Saves the job editor, launches the new job from its page and waits for its run's page.
-pub async fn save_and_launch(client: &Client) -> TestResult {
+/// Saves the job editor and waits for the new job's page.
+pub async fn save_job(client: &Client) -> TestResult {
     wait_for(client, "[data-testid=job-save]")
         .await?
         .click()
@@ -464,7 +464,11 @@ pub async fn save_and_launch(client: &Client) -> TestResult {
         let path = client.current_url().await?.path().to_owned();
         Ok(path.starts_with("/jobs/") && path != "/jobs/new")
     })
-    .await?;
+    .await
+}
+
+/// Launches the job whose page is open and waits for its run's page.
+pub async fn launch_from_job_page(client: &Client) -> TestResult {
     wait_for(client, "[data-testid=launch]")
         .await?
         .click()
@@ -473,4 +477,10 @@ pub async fn save_and_launch(client: &Client) -> TestResult {
         Ok(client.current_url().await?.path().starts_with("/runs/"))
     })
     .await
+}
+
+/// Saves the job editor, launches the new job from its page and waits for its run's page.
+pub async fn save_and_launch(client: &Client) -> TestResult {
+    save_job(client).await?;
+    launch_from_job_page(client).await
 }

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, devtools, eventually, fill, hydrated, log_in, log_out, new_dev_job, screenshot,
-    set_local_backend, submit_form, text_of, wait_for, wait_for_path, with_browser_and_scripts,
-    with_demo, TestResult,
+    browser_log, devtools, eventually, fill, hydrated, launch_from_job_page, log_in, log_out,
+    new_dev_job, save_job, screenshot, set_local_backend, submit_form, text_of, wait_for,
+    wait_for_path, with_browser_and_scripts, with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -90,16 +90,7 @@ async fn a_job_is_made_runnable_and_run_from_the_ui_alone() -> TestResult {
         .await?;
         fill(&client, "[data-testid=script-path]", "hello.sh").await?;
         screenshot(&client, "job-editor").await?;
-        client
-            .find(Locator::Css("[data-testid=job-save]"))
-            .await?
-            .click()
-            .await?;
-        eventually("the new job's page", Duration::from_secs(20), || async {
-            let path = client.current_url().await?.path().to_owned();
-            Ok(path.starts_with("/jobs/") && path != "/jobs/new")
-        })
-        .await?;
+        save_job(&client).await?;
         assert_eq!(
             text_of(&client, "[data-testid=job-title]").await?,
             "Say hello from the editor"
@@ -107,14 +98,7 @@ async fn a_job_is_made_runnable_and_run_from_the_ui_alone() -> TestResult {
         assert!(text_of(&client, "[data-testid=job-action]")
             .await?
             .contains("hello.sh"));
-        wait_for(&client, "[data-testid=launch]")
-            .await?
-            .click()
-            .await?;
-        eventually("the run page", Duration::from_secs(20), || async {
-            Ok(client.current_url().await?.path().starts_with("/runs/"))
-        })
-        .await?;
+        launch_from_job_page(&client).await?;
         wait_for(&client, "[data-status=success]").await?;
         let log = text_of(&client, "[data-testid=run-log]").await?;
         assert!(log.contains("hello from the job editor"), "{log}");
