@@ -167,7 +167,7 @@ fn results_view(results: AnsibleResults, predicted: Option<AnsibleResults>) -> i
                                 </div>
                                 {results.into_iter().map(|(host, result)| view! {
                                     <div class="ansible__result">
-                                        <span class=format!("ansible__status ansible__status--{}", result.status)>{result.status.clone()}</span>
+                                        <span class=format!("ansible__status ansible__status--{}", result.status)>{column_label(&result.status)}</span>
                                         <span class="mono small">{host}</span>
                                         {result.msg.clone().map(|m| view! { <span class="muted small ansible__msg">{m}</span> })}
                                         {result.diff.clone().map(diff_lines)}

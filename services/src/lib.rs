@@ -5,6 +5,7 @@
 //! rule lives in one of them, or in `domain` when the browser needs it too. Never compiled into
 //! the WASM.
 
+mod analysis;
 pub mod ansible;
 pub mod audit;
 pub mod auth;

@@ -76,11 +76,7 @@ pub async fn load_inventory(
     version: Option<i64>,
 ) -> Result<InventoryDetail, AppError> {
     let (hub, caller) = crate::server::use_case()?;
-    let detail = services::ansible::stored::get(&hub, &caller, inventory_id, version).await?;
-    if detail.inventory.project_id != project_id {
-        return Err(services::ServiceError::NotFound { what: "inventory" }.into());
-    }
-    Ok(detail)
+    Ok(services::ansible::stored::get(&hub, &caller, project_id, inventory_id, version).await?)
 }
 
 /// What changed between two versions of an inventory of `project_id`.
@@ -92,11 +88,15 @@ pub async fn compare_inventory_versions(
     to: i64,
 ) -> Result<InventoryDiff, AppError> {
     let (hub, caller) = crate::server::use_case()?;
-    let inventory = services::ansible::stored::list(&hub, &caller, project_id).await?;
-    if !inventory.iter().any(|i| i.id == inventory_id) {
-        return Err(services::ServiceError::NotFound { what: "inventory" }.into());
-    }
-    Ok(services::ansible::stored::diff(&hub, &caller, inventory_id, Some(from), Some(to)).await?)
+    Ok(services::ansible::stored::diff(
+        &hub,
+        &caller,
+        project_id,
+        inventory_id,
+        Some(from),
+        Some(to),
+    )
+    .await?)
 }
 
 fn source_label(source: &InventorySource) -> String {

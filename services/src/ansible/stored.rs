@@ -14,23 +14,14 @@ use crate::projects::for_change;
 use crate::storage::NewInventoryVersion;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
 
-/// Analyses run off the async workers, two at a time at most (a big fleet takes tens of
-/// milliseconds of CPU and megabytes of JSON).
-static ANALYSES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// [`super::analyze`] off the async workers, `then` applied to its result there too.
+/// [`super::analyze`] off the async workers (a big fleet takes tens of milliseconds of CPU and
+/// megabytes of JSON), `then` applied to its result there too.
 pub(super) async fn off_thread<T: Send + 'static>(
     text: String,
     format: Option<Format>,
     then: impl FnOnce(Analysis) -> T + Send + 'static,
 ) -> ServiceResult<Result<T, Malformed>> {
-    let _turn = ANALYSES
-        .acquire()
-        .await
-        .map_err(|e| ServiceError::Internal(format!("the analysis queue closed: {e}")))?;
-    tokio::task::spawn_blocking(move || super::analyze(&text, format).map(then))
-        .await
-        .map_err(|e| ServiceError::Internal(format!("the inventory analysis stopped: {e}")))
+    crate::analysis::off_thread(move || super::analyze(&text, format).map(then)).await
 }
 
 /// Where a new version's text comes from.
@@ -190,18 +181,32 @@ pub async fn list(
     db.list_inventories(project_id).await
 }
 
-/// An inventory with one version's analysis (the latest when `version` is `None`), values of
-/// secret-like variables masked, and the list of its versions.
+/// Inventory `id` of project `project_id` (404 when it is another project's).
+async fn of_project(
+    db: &mut crate::storage::Db,
+    project_id: i64,
+    id: i64,
+) -> ServiceResult<AnsibleInventory> {
+    let inventory = db.inventory(id).await?;
+    if inventory.project_id != project_id {
+        return Err(ServiceError::NotFound { what: "inventory" });
+    }
+    Ok(inventory)
+}
+
+/// An inventory of project `project_id` with one version's analysis (the latest when `version`
+/// is `None`), values of secret-like variables masked, and the list of its versions.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, inventory.id = id))]
 pub async fn get(
     hub: &Hub,
     caller: &Caller,
+    project_id: i64,
     id: i64,
     version: Option<i64>,
 ) -> ServiceResult<InventoryDetail> {
     caller.may(Action::Read, &Object::none(), None)?;
     let mut db = hub.storage.read().await?;
-    let inventory = db.inventory(id).await?;
+    let inventory = of_project(&mut db, project_id, id).await?;
     let stored = db
         .inventory_version(id, version.unwrap_or(inventory.version))
         .await?;
@@ -219,19 +224,20 @@ pub async fn get(
     })
 }
 
-/// What changed from version `from` to version `to` (defaults: the one before the latest, and
-/// the latest).
+/// What changed from version `from` to version `to` of an inventory of project `project_id`
+/// (defaults: the one before the latest, and the latest).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, inventory.id = id))]
 pub async fn diff(
     hub: &Hub,
     caller: &Caller,
+    project_id: i64,
     id: i64,
     from: Option<i64>,
     to: Option<i64>,
 ) -> ServiceResult<InventoryDiff> {
     caller.may(Action::Read, &Object::none(), None)?;
     let mut db = hub.storage.read().await?;
-    let inventory = db.inventory(id).await?;
+    let inventory = of_project(&mut db, project_id, id).await?;
     let to = to.unwrap_or(inventory.version);
     let from = from.unwrap_or((to - 1).max(1));
     let (before, after) = (

@@ -124,19 +124,7 @@ impl Executor {
                     run_as: self.inner.config.local_run_as.as_ref(),
                     checkout: checkout.as_ref().map(super::WorkDir::path),
                 };
-                let storage = storage.clone();
-                let run_id = run.id;
-                local::run(spec, &log, signal, move |pid| {
-                    tokio::spawn(async move {
-                        if let Err(error) = storage
-                            .set_external_id(run_id, &format!("pgid:{pid}"))
-                            .await
-                        {
-                            tracing::warn!(run_id, %error, "cannot record the run's process group");
-                        }
-                    });
-                })
-                .await
+                local::run(spec, &log, signal, self.record_process_group(run.id)).await
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
                 self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
@@ -245,6 +233,22 @@ impl Executor {
         Ok(Some(dir))
     }
 
+    /// What a local run calls once its process started: its process group is recorded, so that
+    /// a sweep after a crash of this uHub can stop what is left of it.
+    fn record_process_group(&self, run_id: i64) -> impl FnOnce(u32) {
+        let storage = self.inner.storage.clone();
+        move |pid| {
+            tokio::spawn(async move {
+                if let Err(error) = storage
+                    .set_external_id(run_id, &format!("pgid:{pid}"))
+                    .await
+                {
+                    tracing::warn!(run_id, %error, "cannot record the run's process group");
+                }
+            });
+        }
+    }
+
     /// Runs an `ansible` action: the inventory version pinned at launch, the playbook from the
     /// scripts directory or the checkout; keeps the structured results, the run's secrets
     /// masked in them as in its log (a failure to keep them is a line of the log).
@@ -317,19 +321,8 @@ impl Executor {
             timeout,
             run_as: self.inner.config.local_run_as.as_ref(),
         };
-        let recorder = storage.clone();
-        let run_id = run.id;
-        let (outcome, results) = super::ansible::run(spec, log, signal, move |pid| {
-            tokio::spawn(async move {
-                if let Err(error) = recorder
-                    .set_external_id(run_id, &format!("pgid:{pid}"))
-                    .await
-                {
-                    tracing::warn!(run_id, %error, "cannot record the run's process group");
-                }
-            });
-        })
-        .await;
+        let (outcome, results) =
+            super::ansible::run(spec, log, signal, self.record_process_group(run.id)).await;
         if let Some(mut results) = results {
             results.after_check = run.after_check;
             results.mask_with(|text| masker.mask(text));

@@ -312,21 +312,15 @@ pub async fn analyze_for(
     caller: &crate::Caller,
     document: Vec<u8>,
 ) -> crate::ServiceResult<Result<Vec<u8>, Invalid>> {
-    static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
     caller.may(
         domain::policy::Action::Read,
         &domain::policy::Object::none(),
         None,
     )?;
-    let _turn = RUNNING
-        .acquire()
-        .await
-        .map_err(|e| crate::ServiceError::Internal(format!("the analysis queue closed: {e}")))?;
-    let outcome = tokio::task::spawn_blocking(move || {
+    let outcome = crate::analysis::off_thread(move || {
         analyze(&document, &RiskPatterns::default()).map(|analysis| serde_json::to_vec(&analysis))
     })
-    .await
-    .map_err(|e| crate::ServiceError::Internal(format!("the plan analysis stopped: {e}")))?;
+    .await?;
     match outcome {
         Ok(Ok(json)) => Ok(Ok(json)),
         Ok(Err(e)) => Err(crate::ServiceError::Internal(format!(
