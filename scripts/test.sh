@@ -11,6 +11,7 @@ ensure_wasm_tools
 ensure_test_services
 ensure_schemathesis
 ensure_ansible
+ensure_terraform
 ensure_axe
 ensure_github_examples
 

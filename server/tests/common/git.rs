@@ -44,23 +44,39 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
+/// `git daemon` over `base`, listening when this returns. The port is picked free, but another
+/// test may take it before the daemon binds: the daemon then exits and a new port is tried.
 pub fn start_daemon(base: &Path) -> GitDaemon {
-    let port = free_port();
-    let child = Command::new("git")
-        .args([
-            "daemon",
-            "--reuseaddr",
-            "--listen=127.0.0.1",
-            &format!("--port={port}"),
-            &format!("--base-path={}", base.display()),
-            "--export-all",
-            "--enable=receive-pack",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("git daemon starts");
-    GitDaemon { child, port }
+    for _attempt in 0..5 {
+        let port = free_port();
+        let mut child = Command::new("git")
+            .args([
+                "daemon",
+                "--reuseaddr",
+                "--listen=127.0.0.1",
+                &format!("--port={port}"),
+                &format!("--base-path={}", base.display()),
+                "--export-all",
+                "--enable=receive-pack",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("git daemon starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if child.try_wait().expect("daemon status").is_some() {
+                break; // lost the port: try another
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return GitDaemon { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    panic!("git daemon did not listen on any of 5 free ports");
 }
 
 /// A bare repository at `path` under `base` (e.g. `acme/app.git`, its HEAD on `main`), served by
