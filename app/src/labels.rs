@@ -189,6 +189,33 @@ pub fn action_summary(action: &JobAction) -> String {
                 ("check", if *check { t(" (check mode)") } else { "" }),
             ],
         ),
+        JobAction::Terraform {
+            dir,
+            workspace,
+            operation,
+            plan_run,
+            ..
+        } => tf(
+            "{source}terraform {operation} in {dir} (workspace {workspace}){plan_run}",
+            &[
+                ("source", &source),
+                (
+                    "operation",
+                    match operation {
+                        domain::terraform::TerraformOperation::Plan => "plan",
+                        domain::terraform::TerraformOperation::Apply => "apply",
+                    },
+                ),
+                ("dir", dir),
+                ("workspace", workspace),
+                (
+                    "plan_run",
+                    &plan_run
+                        .map(|id| tf(" of plan run #{id}", &[("id", &id.to_string())]))
+                        .unwrap_or_default(),
+                ),
+            ],
+        ),
         JobAction::Webhook { git_ref, inputs } => {
             let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
             tf(

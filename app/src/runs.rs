@@ -51,6 +51,7 @@ pub async fn act_on_run(
     run_id: i64,
     act: RunAct,
     comment: Option<String>,
+    plan_sha256: Option<String>,
 ) -> Result<Run, AppError> {
     use services::runs::Verdict;
     use services::storage::CancelOutcome;
@@ -61,10 +62,18 @@ pub async fn act_on_run(
             CancelOutcome::Canceled(run) | CancelOutcome::Requested(run) => run,
         },
         RunAct::Approve => {
-            services::runs::decide(&hub, &caller, run_id, Verdict::Approve, comment).await?
+            services::runs::decide(
+                &hub,
+                &caller,
+                run_id,
+                Verdict::Approve,
+                comment,
+                plan_sha256.as_deref(),
+            )
+            .await?
         }
         RunAct::Reject => {
-            services::runs::decide(&hub, &caller, run_id, Verdict::Reject, comment).await?
+            services::runs::decide(&hub, &caller, run_id, Verdict::Reject, comment, None).await?
         }
     })
 }
@@ -314,6 +323,7 @@ fn RunDetail(
                 run_id,
                 act,
                 comment: Some(comment.get_untracked()),
+                plan_sha256: None,
             });
         }
     };
@@ -502,10 +512,12 @@ pub async fn launch_job(
         &hub,
         &caller,
         job_id,
-        environment,
-        backend,
-        commit_sha.as_deref(),
-        None,
+        services::runs::LaunchOptions {
+            environment,
+            backend,
+            commit_sha,
+            ..Default::default()
+        },
     )
     .await?)
 }

@@ -72,6 +72,28 @@ pub enum JobAction {
         #[serde(default)]
         diff: bool,
     },
+    /// Terraform (local backend) in `dir` of the scripts directory, or of the repository link
+    /// `repo` at `ref`, in `workspace`: a `plan` run stores its plan and keeps the plan file; an
+    /// `apply` run applies exactly the file of the plan run it names (`plan_run`, given at launch).
+    Terraform {
+        dir: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo: Option<i64>,
+        #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
+        git_ref: Option<String>,
+        /// Terraform's workspace (`default` when absent).
+        #[serde(default = "default_workspace")]
+        workspace: String,
+        /// Input variables, given to Terraform as a variables file (never on its command line).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+        vars: BTreeMap<String, serde_json::Value>,
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        operation: crate::terraform::TerraformOperation,
+        /// The plan run an apply applies (pinned at launch from the launch's `plan_run`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_run: Option<i64>,
+    },
     /// A signed call to the project's webhook target (CI pipelines: GitHub Actions, GitLab).
     Webhook {
         /// The Git ref a pipeline runs on, when the target is a CI system.
@@ -89,12 +111,42 @@ impl JobAction {
         match self {
             JobAction::Script { repo, git_ref, .. }
             | JobAction::Container { repo, git_ref, .. }
-            | JobAction::Ansible { repo, git_ref, .. } => {
+            | JobAction::Ansible { repo, git_ref, .. }
+            | JobAction::Terraform { repo, git_ref, .. } => {
                 repo.map(|repo| (repo, git_ref.as_deref()))
             }
             JobAction::Webhook { .. } => None,
         }
     }
+}
+
+fn default_workspace() -> String {
+    "default".to_owned()
+}
+
+/// Variable names as Terraform and Ansible take them: letters, digits and `_`, not starting
+/// with a digit; at most 256 of them and 64 KiB in all.
+fn check_variables(
+    field: &'static str,
+    vars: &BTreeMap<String, serde_json::Value>,
+) -> Result<(), ActionProblem> {
+    if vars.len() > MAX_ITEMS
+        || vars.keys().any(|k| {
+            k.is_empty()
+                || k.len() > 128
+                || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                || k.starts_with(|c: char| c.is_ascii_digit())
+        })
+    {
+        return Err(problem(
+            field,
+            "variable names are letters, digits and _ (not starting with a digit)",
+        ));
+    }
+    if serde_json::to_vec(vars).map_or(true, |j| j.len() > 64 * 1024) {
+        return Err(problem(field, "at most 64 KiB of variables"));
+    }
+    Ok(())
 }
 
 /// Tags as a list, or as one comma-separated string (as `ansible-playbook --tags` takes them).
@@ -229,23 +281,31 @@ impl JobAction {
                         return Err(problem(field, "each tag is one word"));
                     }
                 }
-                if extra_vars.len() > MAX_ITEMS
-                    || extra_vars.keys().any(|k| {
-                        k.is_empty()
-                            || k.len() > 128
-                            || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                            || k.starts_with(|c: char| c.is_ascii_digit())
-                    })
-                {
+                check_variables("action.extra_vars", extra_vars)
+            }
+            JobAction::Terraform {
+                dir,
+                repo,
+                git_ref,
+                workspace,
+                vars,
+                operation: _,
+                plan_run,
+            } => {
+                if dir != "." {
+                    check_relative_path(dir).map_err(|why| problem("action.dir", why))?;
+                }
+                check_source(*repo, git_ref.as_deref())?;
+                if !crate::terraform::workspace_name_ok(workspace) {
                     return Err(problem(
-                        "action.extra_vars",
-                        "variable names are letters, digits and _ (not starting with a digit)",
+                        "action.workspace",
+                        "a workspace name is letters, digits, - and _ (at most 90)",
                     ));
                 }
-                if serde_json::to_vec(extra_vars).map_or(true, |j| j.len() > 64 * 1024) {
-                    return Err(problem("action.extra_vars", "at most 64 KiB of variables"));
+                if plan_run.is_some_and(|id| id <= 0) {
+                    return Err(problem("action.plan_run", "must be a plan run's id"));
                 }
-                Ok(())
+                check_variables("action.vars", vars)
             }
             JobAction::Webhook { git_ref, inputs } => {
                 if let Some(git_ref) = git_ref {
@@ -393,6 +453,47 @@ mod tests {
             let action: JobAction = serde_json::from_str(json).expect("parses");
             assert_eq!(action.check().map_err(|p| p.field), Err(field), "{json}");
         }
+    }
+
+    #[test]
+    fn terraform_actions_name_a_directory_a_workspace_and_variables() {
+        let action: JobAction = serde_json::from_str(
+            r#"{"kind": "terraform", "dir": "infra/dns", "repo": 2, "ref": "main", "vars": {"size": 2}, "operation": "plan"}"#,
+        )
+        .expect("a terraform action");
+        assert_eq!(action.check(), Ok(()));
+        assert!(
+            matches!(&action, JobAction::Terraform { workspace, .. } if workspace == "default")
+        );
+        for (json, field) in [
+            (
+                r#"{"kind": "terraform", "dir": "../x", "operation": "plan"}"#,
+                "action.dir",
+            ),
+            (
+                r#"{"kind": "terraform", "dir": "/etc", "operation": "apply"}"#,
+                "action.dir",
+            ),
+            (
+                r#"{"kind": "terraform", "dir": ".", "workspace": "-or-create", "operation": "plan"}"#,
+                "action.workspace",
+            ),
+            (
+                r#"{"kind": "terraform", "dir": ".", "vars": {"a b": 1}, "operation": "plan"}"#,
+                "action.vars",
+            ),
+            (
+                r#"{"kind": "terraform", "dir": ".", "plan_run": 0, "operation": "apply"}"#,
+                "action.plan_run",
+            ),
+        ] {
+            let action: JobAction = serde_json::from_str(json).expect("parses");
+            assert_eq!(action.check().map_err(|p| p.field), Err(field), "{json}");
+        }
+        assert!(serde_json::from_str::<JobAction>(
+            r#"{"kind": "terraform", "dir": ".", "operation": "destroy"}"#
+        )
+        .is_err());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod project;
 pub mod role;
 pub mod run;
 pub mod search;
+pub mod terraform;
 pub mod user;
 pub mod zone;
 

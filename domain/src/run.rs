@@ -89,6 +89,9 @@ pub struct Run {
     /// its approval and against its results).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_check: Option<i64>,
+    /// For a Terraform apply: the plan run whose saved plan it applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_run: Option<i64>,
     /// For a webhook run waiting for its target's callback: when the wait ends.
     pub callback_deadline: Option<chrono::DateTime<chrono::Utc>>,
     /// For a queued run: its place in the queue and why it waits.

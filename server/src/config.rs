@@ -94,6 +94,8 @@ pub struct Config {
     /// `UHUB_ANSIBLE_PLAYBOOK`: the `ansible-playbook` that `ansible` actions run (else the
     /// first on uHub's PATH, looked up at each run).
     pub ansible_playbook: Option<PathBuf>,
+    /// `UHUB_TERRAFORM`: the `terraform` that `terraform` actions run (else the first on PATH).
+    pub terraform: Option<PathBuf>,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
     /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
     pub local_run_user: Option<String>,
@@ -299,6 +301,9 @@ impl Config {
             github_api_url,
             gitlab_url,
             ansible_playbook: get("UHUB_ANSIBLE_PLAYBOOK")
+                .filter(|path| !path.trim().is_empty())
+                .map(PathBuf::from),
+            terraform: get("UHUB_TERRAFORM")
                 .filter(|path| !path.trim().is_empty())
                 .map(PathBuf::from),
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),

@@ -245,6 +245,9 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     engine_config.forges = services::forge::Forges::new(config.github_api_url.clone())
         .with_gitlab_url(config.gitlab_url.clone());
     engine_config.ansible_playbook = config.ansible_playbook.clone();
+    engine_config.terraform = config.terraform.clone();
+    // Terraform's local state and saved plans live beside the database.
+    engine_config.terraform_dir = data_dir.join("terraform");
     let executor = Executor::new(storage.clone(), secrets, engine_config);
     // Settles what a previous process left running, then serves the queue.
     executor.start();

@@ -50,14 +50,16 @@ const INVENTORY_ANALYSIS: &str = "/api/v1/ansible/inventories/analyze";
 /// Terraform plans of real infrastructures: up to 32 MiB.
 const PLAN_ANALYSIS: &str = "/api/v1/terraform/plans/analyze";
 
-/// `/api/v1/projects/{id}/inventories`: a project's inventories, whose text can be as large.
-fn takes_inventories(path: &str) -> bool {
+/// `/api/v1/projects/{id}/<collection>`: exactly that collection of one project.
+fn project_collection(path: &str, collection: &str) -> bool {
     path.strip_prefix("/api/v1/projects/")
-        .and_then(|rest| rest.strip_suffix("/inventories"))
+        .and_then(|rest| rest.strip_suffix(collection))
+        .and_then(|rest| rest.strip_suffix('/'))
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// Bounds every request body: 1 MiB; 8 MiB for inventories, 32 MiB for Terraform plans. A declared length above
+/// Bounds every request body: 1 MiB; 8 MiB for inventories, 32 MiB for Terraform plans
+/// (analysed or uploaded to a project). A declared length above
 /// the bound is refused at once (413); a body that streams past it fails when read (413 from
 /// the extractor), so no route can be made to buffer more.
 pub async fn limit_bodies(request: Request, next: Next) -> Response {
@@ -67,9 +69,12 @@ pub async fn limit_bodies(request: Request, next: Next) -> Response {
         services::ansible::MAX_INVENTORY_BYTES
     } else if path == PLAN_ANALYSIS {
         services::terraform::MAX_PLAN_BYTES
-    } else if takes_inventories(path) {
+    } else if project_collection(path, "inventories") {
         // The inventory's text inside JSON: escaping takes room.
         services::ansible::MAX_INVENTORY_BYTES + 1024 * 1024
+    } else if project_collection(path, "terraform-plans") {
+        // The plan is a JSON object of the body, as is: only the other fields besides.
+        services::terraform::MAX_PLAN_BYTES + 64 * 1024
     } else {
         crate::MAX_BODY_BYTES
     };

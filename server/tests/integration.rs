@@ -31,6 +31,7 @@ mod runs;
 mod secrets_in_logs;
 mod startup;
 mod terraform_api;
+mod terraform_runs;
 mod vault_secrets;
 mod webhook_runs;
 

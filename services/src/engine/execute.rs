@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use domain::terraform::TerraformOperation;
 use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPreset};
 
 use super::{docker, local, output, webhook, CancelSignal, Executor, Outcome};
+use crate::storage::Actor;
 use crate::ServiceResult;
 
 impl Executor {
@@ -128,6 +130,9 @@ impl Executor {
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
                 self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+            }
+            (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Terraform { .. })) => {
+                self.run_terraform(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
             }
             (Ok(checkout), ExecutionBackend::Docker, Some(JobAction::Container { image, command, .. })) => {
                 match self.docker().await {
@@ -341,6 +346,149 @@ impl Executor {
         outcome
     }
 
+    /// Runs a `terraform` action. A plan run stores its plan (analysed, sensitive values and the
+    /// run's secrets redacted) linked to the run; an apply run first checks that its plan is
+    /// still the workspace's newest.
+    #[allow(clippy::too_many_arguments)] // the pieces of one run, each from a different step
+    async fn run_terraform(
+        &self,
+        run: &Run,
+        checkout: Option<&super::WorkDir>,
+        env: Vec<(String, String)>,
+        timeout: Duration,
+        log: &output::LogSender,
+        signal: &CancelSignal,
+        masker: &output::Masker,
+    ) -> Outcome {
+        let Some(JobAction::Terraform {
+            dir,
+            workspace,
+            vars,
+            operation,
+            plan_run,
+            ..
+        }) = &run.action
+        else {
+            return Outcome::failed("not a terraform action".to_owned());
+        };
+        let storage = &self.inner.storage;
+        let config = &self.inner.config;
+        let plans_dir = config.terraform_dir.join("plans");
+        let plan_file = match operation {
+            TerraformOperation::Plan => plans_dir.join(format!("{}.tfplan", run.id)),
+            TerraformOperation::Apply => {
+                let Some(plan_run) = plan_run else {
+                    return Outcome::failed(
+                        "the apply names no plan run: launch it again".to_owned(),
+                    );
+                };
+                match storage.plan_of_run(*plan_run).await {
+                    Ok(Some(plan)) if !plan.superseded => {
+                        log.line(
+                            LogStream::System,
+                            format!("applying the plan of run #{plan_run} (plan sha256 {})", plan.plan_sha256),
+                        );
+                    }
+                    Ok(Some(_)) => {
+                        return Outcome::failed(format!(
+                            "a newer plan exists for the workspace `{workspace}`: this apply's plan is stale (plan again)"
+                        ))
+                    }
+                    Ok(None) => return Outcome::failed(format!("plan run #{plan_run} stored no plan")),
+                    Err(error) => return Outcome::failed(format!("cannot read the plan: {error}")),
+                }
+                plans_dir.join(format!("{plan_run}.tfplan"))
+            }
+        };
+        if let Err(error) = std::fs::create_dir_all(&plans_dir) {
+            return Outcome::failed(format!("cannot create {}: {error}", plans_dir.display()));
+        }
+        let spec = super::terraform::TerraformRun {
+            terraform: config.terraform.as_deref(),
+            scripts_dir: &config.scripts_dir,
+            checkout: checkout.map(super::WorkDir::path),
+            dir,
+            workspace,
+            vars,
+            operation: *operation,
+            workspace_dir: config
+                .terraform_dir
+                .join("workspaces")
+                .join(run.project_id.to_string())
+                .join(workspace),
+            plan_file,
+            env,
+            timeout,
+            run_as: config.local_run_as.as_ref(),
+        };
+        let storage_for_pid = storage.clone();
+        let run_id = run.id;
+        let record = move |pid: u32| {
+            let storage = storage_for_pid.clone();
+            tokio::spawn(async move {
+                if let Err(error) = storage
+                    .set_external_id(run_id, &format!("pgid:{pid}"))
+                    .await
+                {
+                    tracing::warn!(run_id, %error, "cannot record the run's process group");
+                }
+            });
+        };
+        let (outcome, document) = super::terraform::run(spec, log, signal, record).await;
+        let Some(document) = document else {
+            return outcome;
+        };
+        let analysed = crate::analysis::off_thread(move || {
+            crate::terraform::analyze(&document, &crate::terraform::RiskPatterns::default())
+        })
+        .await;
+        let mut analysis = match analysed {
+            Ok(Ok(analysis)) => analysis,
+            Ok(Err(invalid)) => {
+                return Outcome::failed(format!("Terraform's plan could not be read: {invalid}"))
+            }
+            Err(error) => return Outcome::failed(error.to_string()),
+        };
+        crate::terraform::mask_values(&mut analysis, |text| masker.mask(text));
+        let (add, change, destroy) = analysis.summary.terraform_line();
+        let actor = match (run.launched_by, run.launched_by_username.as_deref()) {
+            (Some(id), Some(name)) => Actor::user(id, name, None),
+            _ => Actor::system(),
+        };
+        let saved = async {
+            let mut tx = storage.write().await?;
+            let plan = tx
+                .save_terraform_plan(
+                    &crate::storage::NewPlan {
+                        project_id: run.project_id,
+                        name: workspace.clone(),
+                        environment: run.environment.clone(),
+                        job_id: Some(run.job_id),
+                        run_id: Some(run.id),
+                        analysis,
+                        commit_sha: run.commit_sha.clone(),
+                    },
+                    &actor,
+                )
+                .await?;
+            tx.commit().await?;
+            Ok::<_, crate::ServiceError>(plan)
+        };
+        match saved.await {
+            Ok(plan) => {
+                log.line(
+                    LogStream::System,
+                    format!(
+                        "plan #{} stored: {add} to add, {change} to change, {destroy} to destroy (plan sha256 {})",
+                        plan.id, plan.plan_sha256
+                    ),
+                );
+                outcome
+            }
+            Err(error) => Outcome::failed(format!("the plan could not be kept: {error}")),
+        }
+    }
+
     /// Posts the run's state (`None`: started) as a commit status of the commit it runs, when
     /// its repository link asks for it (`report_status`). A failure to report is a line of the
     /// log, never the run's failure.
@@ -507,6 +655,7 @@ fn action_kind(action: &JobAction) -> &'static str {
         JobAction::Script { .. } => "script",
         JobAction::Container { .. } => "container",
         JobAction::Ansible { .. } => "ansible",
+        JobAction::Terraform { .. } => "terraform",
         JobAction::Webhook { .. } => "webhook",
     }
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use domain::policy::{self, Action, Decision, Environment, Object, Subject};
+use domain::terraform::TerraformOperation;
 use domain::{ExecutionBackend, Job, JobAction, ProjectState, RunStatus};
 
 use super::AVAILABLE_BACKENDS;
@@ -17,6 +18,7 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
         (action, backend),
         (JobAction::Script { .. }, ExecutionBackend::Local)
             | (JobAction::Ansible { .. }, ExecutionBackend::Local)
+            | (JobAction::Terraform { .. }, ExecutionBackend::Local)
             | (JobAction::Container { .. }, ExecutionBackend::Docker)
             | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
     )
@@ -85,11 +87,13 @@ pub async fn resolve_commit(
 }
 
 /// What a launch fixed before its transaction: the commit of a repository action (from
-/// [`resolve_commit`]) and, for an Ansible apply, the check run it follows.
+/// [`resolve_commit`]), for an Ansible apply the check run it follows, for a Terraform apply
+/// the plan run whose plan it applies.
 #[derive(Debug, Clone, Default)]
 pub struct Pins {
     pub commit_sha: Option<String>,
     pub after_check: Option<i64>,
+    pub plan_run: Option<i64>,
 }
 
 /// The run to record for `subject` launching `job` in its own environment on `backend` (else the
@@ -109,9 +113,22 @@ pub async fn plan(
     let Pins {
         commit_sha,
         after_check,
+        plan_run,
     } = pins;
-    let (backend, status) = decide(db, subject, job, environment, backend).await?;
+    let (backend, mut status) = decide(db, subject, job, environment, backend).await?;
     let job = pin_inventory(db, job).await?;
+    let job = pin_plan_run(db, &job, plan_run, commit_sha.as_deref()).await?;
+    if matches!(
+        &job.action,
+        Some(JobAction::Terraform {
+            operation: TerraformOperation::Apply,
+            ..
+        })
+    ) && status == RunStatus::Queued
+    {
+        // An apply changes real infrastructure: it always waits for approval of its plan.
+        status = RunStatus::AwaitingApproval;
+    }
     let mut run = snapshot(
         &job,
         backend,
@@ -173,6 +190,77 @@ async fn pin_inventory(db: &mut Db, job: &Job) -> ServiceResult<Job> {
     }) = pinned.action.as_mut()
     {
         *inventory_version = Some(version);
+    }
+    Ok(pinned)
+}
+
+/// The job with its Terraform apply pinned to the plan run it applies: a successful plan run
+/// of the same directory, repository and workspace in the job's project and environment, whose
+/// plan is stored (422 `plan_run` otherwise). Refused (409) when a newer plan exists for the
+/// workspace or the commit moved since the plan: the apply would not do what was planned.
+async fn pin_plan_run(
+    db: &mut Db,
+    job: &Job,
+    plan_run: Option<i64>,
+    commit_sha: Option<&str>,
+) -> ServiceResult<Job> {
+    let refuse = |why: &str| ServiceError::invalid("plan_run", why.to_owned());
+    let Some(JobAction::Terraform {
+        dir,
+        repo,
+        workspace,
+        operation,
+        plan_run: named,
+        ..
+    }) = &job.action
+    else {
+        return match plan_run {
+            Some(_) => Err(refuse("only a Terraform apply applies a plan run")),
+            None => Ok(job.clone()),
+        };
+    };
+    if *operation == TerraformOperation::Plan {
+        return match plan_run.or(*named) {
+            Some(_) => Err(refuse("a plan run makes a plan; an apply applies one")),
+            None => Ok(job.clone()),
+        };
+    }
+    let Some(plan_run) = plan_run.or(*named) else {
+        return Err(refuse("an apply names the plan run whose plan it applies"));
+    };
+    let run = db.run(plan_run).await.map_err(|_| refuse("no such run"))?;
+    let same = matches!(
+        &run.action,
+        Some(JobAction::Terraform { dir: d, repo: r, workspace: w, operation: TerraformOperation::Plan, .. })
+            if d == dir && r == repo && w == workspace
+    );
+    if run.project_id != job.project_id || run.environment != job.environment || !same {
+        return Err(refuse(
+            "must be a plan run of the same directory, repository and workspace, in the same project and environment",
+        ));
+    }
+    if run.status != RunStatus::Success {
+        return Err(refuse("the plan run did not succeed"));
+    }
+    let plan = db
+        .plan_of_run(plan_run)
+        .await?
+        .ok_or_else(|| refuse("the plan run stored no plan"))?;
+    if plan.superseded {
+        return Err(ServiceError::Conflict(format!(
+            "a newer plan exists for the workspace `{workspace}`: apply that one, or plan again"
+        )));
+    }
+    if commit_sha != run.commit_sha.as_deref() {
+        return Err(ServiceError::Conflict(format!(
+            "the commit moved since plan run #{plan_run} (planned at {}, now {}): plan again",
+            run.commit_sha.as_deref().unwrap_or("no commit"),
+            commit_sha.unwrap_or("no commit"),
+        )));
+    }
+    let mut pinned = job.clone();
+    if let Some(JobAction::Terraform { plan_run: p, .. }) = pinned.action.as_mut() {
+        *p = Some(plan_run);
     }
     Ok(pinned)
 }

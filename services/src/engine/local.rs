@@ -100,7 +100,7 @@ pub fn resolve_script(scripts_dir: &Path, path: &str) -> Result<PathBuf, String>
 
 /// The only variables a script inherits: a plain PATH and locale, never uHub's own environment
 /// (which holds its database URL and keys).
-fn base_environment(home: &Path) -> Vec<(String, String)> {
+pub(super) fn base_environment(home: &Path) -> Vec<(String, String)> {
     vec![
         ("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()),
         ("LANG".into(), "C.UTF-8".into()),

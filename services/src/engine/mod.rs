@@ -9,6 +9,7 @@ mod execute;
 pub mod launch;
 pub mod local;
 pub mod output;
+pub mod terraform;
 pub mod webhook;
 
 pub use execute::finished_line;
@@ -183,6 +184,11 @@ pub struct EngineConfig {
     pub forges: crate::forge::Forges,
     /// `UHUB_ANSIBLE_PLAYBOOK`: the `ansible-playbook` of `ansible` actions (else found on PATH).
     pub ansible_playbook: Option<PathBuf>,
+    /// `UHUB_TERRAFORM`: the `terraform` of `terraform` actions (else found on PATH).
+    pub terraform: Option<PathBuf>,
+    /// `<data dir>/terraform`: each (project, workspace)'s working directory and local state,
+    /// and the plan files of plan runs.
+    pub terraform_dir: PathBuf,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -208,6 +214,13 @@ impl EngineConfig {
             git_mirrors: crate::git_cli::Mirrors::private(),
             forges: crate::forge::Forges::default(),
             ansible_playbook: None,
+            terraform: None,
+            // The server gives its data directory's; otherwise one of this engine's own.
+            terraform_dir: std::env::temp_dir().join(format!(
+                "uhub-terraform-{}-{}",
+                std::process::id(),
+                rand::random::<u32>()
+            )),
         }
     }
 
@@ -359,7 +372,7 @@ impl Executor {
             &self.inner.config.scripts_dir,
             launch::Pins {
                 commit_sha,
-                after_check: None,
+                ..Default::default()
             },
         )
         .await?;

@@ -32,6 +32,7 @@ mod queue;
 mod runs;
 mod secrets;
 mod teams;
+mod terraform;
 mod user_secrets;
 mod users;
 
@@ -62,6 +63,7 @@ pub use queue::{ClaimLimits, Orphan};
 pub use runs::{CancelOutcome, NewRun};
 pub use secrets::{Sealed, SecretScope};
 pub use teams::{Team, TeamMember};
+pub use terraform::NewPlan;
 pub use users::{check_email, NewUser, ProfileChanges, UserChanges, UserRecord, LOCALES, THEMES};
 
 use crate::{ServiceError, ServiceResult};

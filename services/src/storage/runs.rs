@@ -27,6 +27,20 @@ pub struct NewRun {
     pub after_check: Option<i64>,
 }
 
+impl NewRun {
+    /// A Terraform run: the workspace it locks, and the plan run an apply applies.
+    fn terraform(&self) -> Option<(&str, Option<i64>)> {
+        match &self.action {
+            JobAction::Terraform {
+                workspace,
+                plan_run,
+                ..
+            } => Some((workspace.as_str(), *plan_run)),
+            _ => None,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct RunRow {
     id: i64,
@@ -50,6 +64,7 @@ struct RunRow {
     action_changed_by: Option<i64>,
     commit_sha: Option<String>,
     after_check_run_id: Option<i64>,
+    plan_run_id: Option<i64>,
     callback_deadline: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -58,7 +73,7 @@ struct RunRow {
 const RUN_SELECT: &str = "SELECT r.id, r.job_id, r.project_id, e.name AS environment, r.backend, r.status, \
      r.exit_code, r.launched_by, u.username AS launched_by_username, r.approved_by, r.approval_comment, r.started_at, \
      r.finished_at, r.reason, r.log_truncated, r.action, r.action_sha256, r.script_sha256, \
-     r.action_changed_by, r.commit_sha, r.after_check_run_id, r.callback_deadline, r.created_at, r.updated_at \
+     r.action_changed_by, r.commit_sha, r.after_check_run_id, r.plan_run_id, r.callback_deadline, r.created_at, r.updated_at \
      FROM runs r LEFT JOIN environments e ON e.id = r.environment_id LEFT JOIN users u ON u.id = r.launched_by";
 
 impl TryFrom<RunRow> for Run {
@@ -90,6 +105,7 @@ impl TryFrom<RunRow> for Run {
             action_changed_by: row.action_changed_by,
             commit_sha: row.commit_sha,
             after_check: row.after_check_run_id,
+            plan_run: row.plan_run_id,
             callback_deadline: row.callback_deadline,
             queue: None,
             created_at: row.created_at,
@@ -140,8 +156,8 @@ impl Tx {
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at, \
-                 action, action_sha256, script_sha256, action_changed_by, commit_sha, after_check_run_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                 action, action_sha256, script_sha256, action_changed_by, commit_sha, after_check_run_id, plan_run_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
             )
             .bind(job.id)
             .bind(job.project_id)
@@ -156,6 +172,7 @@ impl Tx {
             .bind(run.action_changed_by)
             .bind(&run.commit_sha)
             .bind(run.after_check)
+            .bind(run.terraform().and_then(|(_, plan_run)| plan_run))
             .fetch_one(&mut *c)
             .await
         })?;
@@ -171,6 +188,11 @@ impl Tx {
             "after_check": run.after_check,
         });
         audit::write(self, actor, "run.create", Some(("run", id)), &detail).await?;
+        if let Some((workspace, _)) = run.terraform() {
+            // One plan or apply at a time per workspace: a launch while another holds it fails
+            // whole (409), nothing recorded.
+            self.lock_workspace(job.project_id, workspace, id).await?;
+        }
         // Read back inside the transaction: once committed, a dispatcher may take the run at
         // once, and the answer must say what was recorded (`queued`), not what came next.
         self.run(id).await

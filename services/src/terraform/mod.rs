@@ -3,16 +3,14 @@
 //! attribute changes and risk flags, drift and outputs — every sensitive value redacted, every
 //! unknown one said so. Nothing of the document is kept but what the answer shows.
 
-use serde::Serialize;
 use serde_json::Value;
 
 /// The largest plan uHub reads (real plans exceed the API's 1 MiB bodies).
 pub const MAX_PLAN_BYTES: usize = 32 * 1024 * 1024;
 
-/// What replaces a sensitive value.
-pub const SENSITIVE: &str = "(sensitive)";
-/// What replaces a value Terraform knows only after the apply.
-pub const UNKNOWN: &str = "(known after apply)";
+pub use domain::terraform::{SENSITIVE, UNKNOWN};
+
+pub mod stored;
 
 /// Plan formats uHub reads (`format_version`, major.minor).
 const FORMATS: [&str; 5] = ["0.1", "0.2", "1.0", "1.1", "1.2"];
@@ -31,91 +29,9 @@ impl std::fmt::Display for Invalid {
     }
 }
 
-/// Each resource change counted once, in one bucket (`import` and `move` are counted besides).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub create: usize,
-    pub update: usize,
-    pub delete: usize,
-    pub replace: usize,
-    pub read: usize,
-    pub no_op: usize,
-    #[serde(rename = "move")]
-    pub moved: usize,
-    pub import: usize,
-    pub forget: usize,
-}
-
-impl Summary {
-    /// Terraform's "Plan: X to add, Y to change, Z to destroy".
-    pub fn terraform_line(&self) -> (usize, usize, usize) {
-        (
-            self.create + self.replace,
-            self.update,
-            self.delete + self.replace,
-        )
-    }
-}
-
-/// One attribute that changes (or is set, or removed).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AttributeChange {
-    pub path: String,
-    pub before: Value,
-    pub after: Value,
-    pub sensitive: bool,
-    pub unknown: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ResourceChange {
-    pub address: String,
-    pub module: Option<String>,
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    pub name: String,
-    pub provider: Option<String>,
-    pub actions: Vec<String>,
-    pub action_reason: Option<String>,
-    pub replace_paths: Vec<String>,
-    pub risk: Vec<&'static str>,
-    pub changes: Vec<AttributeChange>,
-    /// More attributes changed than are listed.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub changes_truncated: bool,
-    /// The address it had before a `moved` block.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous_address: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub importing: bool,
-}
-
-/// A change made outside Terraform since the last apply.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Drift {
-    pub address: String,
-    pub actions: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OutputChange {
-    pub name: String,
-    pub actions: Vec<String>,
-    pub sensitive: bool,
-}
-
-/// What `POST /api/v1/terraform/plans/analyze` answers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PlanAnalysis {
-    pub format_version: String,
-    pub terraform_version: Option<String>,
-    pub plan_sha256: String,
-    pub summary: Summary,
-    pub resources: Vec<ResourceChange>,
-    pub drift: Vec<Drift>,
-    pub outputs: Vec<OutputChange>,
-    pub errored: bool,
-}
+pub use domain::terraform::{
+    AttributeChange, Drift, OutputChange, PlanAnalysis, ResourceChange, Summary,
+};
 
 /// Resource types that deserve a second look, by kind: a type matches when it contains one of
 /// the words (`aws_iam_role` is `iam`).
@@ -249,6 +165,9 @@ pub fn analyze(document: &[u8], risks: &RiskPatterns) -> Result<PlanAnalysis, In
                 .to_owned(),
         ));
     }
+    if top.get("planned_values").is_some_and(|v| !v.is_object()) {
+        return Err(Invalid("`planned_values` is not an object".to_owned()));
+    }
     let mut summary = Summary::default();
     let mut resources = Vec::new();
     for (index, entry) in top
@@ -330,6 +249,25 @@ pub async fn analyze_for(
     }
 }
 
+/// Masks `mask`'s findings (a run's secret values) in every string of the analysis's values:
+/// a secret given to Terraform as a variable not marked sensitive would otherwise be kept.
+pub fn mask_values(analysis: &mut PlanAnalysis, mask: impl Fn(&str) -> String) {
+    fn walk(value: &mut Value, mask: &impl Fn(&str) -> String) {
+        match value {
+            Value::String(text) => *text = mask(text),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, mask)),
+            Value::Object(map) => map.values_mut().for_each(|v| walk(v, mask)),
+            _ => {}
+        }
+    }
+    for resource in &mut analysis.resources {
+        for change in &mut resource.changes {
+            walk(&mut change.before, &mask);
+            walk(&mut change.after, &mask);
+        }
+    }
+}
+
 /// A sensitivity mark that marks something: `true`, or a container holding a `true`.
 fn marks_anything(mark: &Value) -> bool {
     match mark {
@@ -358,16 +296,16 @@ fn resource_change(
     let resource_type = text(entry.get("type")).unwrap_or_default();
     let destroys = actions.iter().any(|a| a == "delete");
     let replaces = destroys && actions.iter().any(|a| a == "create");
-    let mut risk = Vec::new();
+    let mut risk: Vec<String> = Vec::new();
     if destroys {
-        risk.push("destroy");
+        risk.push("destroy".to_owned());
     }
     if replaces {
-        risk.push("replace");
+        risk.push("replace".to_owned());
     }
     let changing = !actions.iter().all(|a| a == "no-op" || a == "read");
     if changing {
-        risk.extend(risks.kinds(&resource_type));
+        risk.extend(risks.kinds(&resource_type).map(str::to_owned));
     }
     let null = Value::Null;
     let mut changes = Vec::new();
@@ -632,7 +570,7 @@ mod tests {
             assert!(!text.contains(canary), "{canary} in {text}");
         }
         let db = &analysis.resources[1];
-        assert!(db.risk.contains(&"database"), "{:?}", db.risk);
+        assert!(db.risk.iter().any(|r| r == "database"), "{:?}", db.risk);
         let password = db
             .changes
             .iter()
@@ -640,7 +578,7 @@ mod tests {
             .expect("the password changed");
         assert!(password.sensitive && password.before == SENSITIVE && password.after == SENSITIVE);
         let role = &analysis.resources[0];
-        assert!(role.risk.contains(&"iam"));
+        assert!(role.risk.iter().any(|r| r == "iam"));
         assert!(role
             .changes
             .iter()
