@@ -29,6 +29,7 @@ pub mod runs;
 pub mod server;
 pub mod server_view;
 mod session;
+pub mod terraform;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -134,6 +135,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/projects") view=projects::ProjectsPage/>
                     <Route path=path!("/projects/:id") view=projects::ProjectSheetPage/>
                     <Route path=path!("/projects/:id/inventories/:inventory") view=projects::InventoryPage/>
+                    <Route path=path!("/projects/:id/terraform-plans/:plan") view=terraform::PlanPage/>
                     <Route path=path!("/incidents") view=incidents::IncidentsPage/>
                     <Route path=path!("/incidents/:id") view=incidents::IncidentPage/>
                     <Route path=path!("/admin") view=admin::AdminPage/>

@@ -186,13 +186,14 @@ pub fn RunPage() -> impl IntoView {
     let detail = Resource::new(move || id.get(), run_detail);
     let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
     let ansible = Resource::new(move || id.get(), crate::ansible_results::run_ansible);
+    let terraform = Resource::new(move || id.get(), crate::terraform::terraform_of_run);
     view! {
         <PageTitle text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
-                match (detail.await, first_lines.await, ansible.await) {
-                    (Ok(view), Ok(lines), Ok(ansible)) => view! { <RunDetail view lines ansible/> }.into_any(),
-                    (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
+                match (detail.await, first_lines.await, ansible.await, terraform.await) {
+                    (Ok(view), Ok(lines), Ok(ansible), Ok(terraform)) => view! { <RunDetail view lines ansible terraform/> }.into_any(),
+                    (Err(error), _, _, _) | (_, Err(error), _, _) | (_, _, Err(error), _) | (_, _, _, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
                 }
             })}
         </Suspense>
@@ -204,10 +205,13 @@ fn RunDetail(
     view: RunView,
     lines: Vec<LogLine>,
     ansible: Option<crate::ansible_results::AnsibleView>,
+    terraform: Option<domain::terraform::RunTerraform>,
 ) -> impl IntoView {
     let run_id = view.run.id;
+    let project_id = view.run.project_id;
     let run = RwSignal::new(view.run);
     let ansible = RwSignal::new(ansible);
+    let terraform = RwSignal::new(terraform);
     let lines = RwSignal::new(lines);
     let (search, set_search) = signal(String::new());
     let (follow, set_follow) = signal(true);
@@ -237,6 +241,12 @@ fn RunDetail(
                                 lines.with_untracked(|l| l.last().map(|l| l.seq).unwrap_or(0));
                             if let Ok(tail) = run_log(run_id, after).await {
                                 lines.update(|l| l.extend(tail));
+                            }
+                            if terraform.with_untracked(Option::is_some) {
+                                if let Ok(found) = crate::terraform::terraform_of_run(run_id).await
+                                {
+                                    terraform.set(found);
+                                }
                             }
                             if ansible.with_untracked(Option::is_some) {
                                 if let Ok(found) = crate::ansible_results::run_ansible(run_id).await
@@ -276,6 +286,14 @@ fn RunDetail(
     Effect::new(move |_| {
         if let Some(Ok(updated)) = act_action.value().get() {
             run.set(updated);
+            // The approvals an apply has now.
+            if terraform.with_untracked(Option::is_some) {
+                leptos::task::spawn_local(async move {
+                    if let Ok(found) = crate::terraform::terraform_of_run(run_id).await {
+                        terraform.set(found);
+                    }
+                });
+            }
         }
     });
     // What the policy says of this user and this run: `None` when allowed, else why not.
@@ -319,11 +337,17 @@ fn RunDetail(
     };
     let act = move |act: RunAct| {
         move |_| {
+            // An apply is approved for the plan shown on this page.
+            let plan_sha256 = terraform.with_untracked(|view| {
+                view.as_ref()
+                    .and_then(|v| v.plan.as_ref())
+                    .map(|p| p.plan_sha256.clone())
+            });
             act_action.dispatch(ActOnRun {
                 run_id,
                 act,
                 comment: Some(comment.get_untracked()),
-                plan_sha256: None,
+                plan_sha256,
             });
         }
     };
@@ -401,6 +425,7 @@ fn RunDetail(
                 </dd>
             </div>
         </dl>
+        {move || terraform.get().map(|view| view! { <crate::terraform::TerraformPanel view project_id/> })}
         {move || ansible.get().map(|view| {
             let (ended, awaiting_approval) =
                 run.with(|r| (r.status.is_final(), r.status == RunStatus::AwaitingApproval));

