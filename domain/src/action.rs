@@ -299,7 +299,7 @@ impl JobAction {
                 if !crate::terraform::workspace_name_ok(workspace) {
                     return Err(problem(
                         "action.workspace",
-                        "a workspace name is letters, digits, - and _ (at most 90)",
+                        "a workspace name is letters, digits, - and _ (at most 90, not starting with -)",
                     ));
                 }
                 if plan_run.is_some_and(|id| id <= 0) {

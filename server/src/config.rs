@@ -96,6 +96,9 @@ pub struct Config {
     pub ansible_playbook: Option<PathBuf>,
     /// `UHUB_TERRAFORM`: the `terraform` that `terraform` actions run (else the first on PATH).
     pub terraform: Option<PathBuf>,
+    /// `UHUB_TERRAFORM_RISKS`: changes to the risky resource types of plans
+    /// (`kind=word,word;kind=word`; see `services::terraform::RiskPatterns::with_overrides`).
+    pub terraform_risks: services::terraform::RiskPatterns,
     /// `UHUB_LOCAL_RUN_USER`: the account local scripts run as (uHub must be able to switch to
     /// it, i.e. run as root or with CAP_SETUID/CAP_SETGID); `None` = uHub's own account.
     pub local_run_user: Option<String>,
@@ -306,6 +309,11 @@ impl Config {
             terraform: get("UHUB_TERRAFORM")
                 .filter(|path| !path.trim().is_empty())
                 .map(PathBuf::from),
+            terraform_risks: match get("UHUB_TERRAFORM_RISKS") {
+                Some(text) => services::terraform::RiskPatterns::with_overrides(&text)
+                    .map_err(|why| ConfigError::new("UHUB_TERRAFORM_RISKS", why))?,
+                None => services::terraform::RiskPatterns::default(),
+            },
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
             docker_host: get("UHUB_DOCKER_HOST")
                 .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
@@ -427,6 +435,32 @@ mod tests {
             ("secret", "uhub")
         );
         assert_eq!(format!("{:?}", vault.token), "Secret(***)");
+        Ok(())
+    }
+
+    #[test]
+    fn terraform_risks_change_the_defaults_kind_by_kind() -> Result<(), ConfigError> {
+        let default_kinds = config(&[])?.terraform_risks.0.len();
+        let changed = config(&[(
+            "UHUB_TERRAFORM_RISKS",
+            "dns=;storage=_bucket, _s3_ ;iam=_iam_",
+        )])?
+        .terraform_risks;
+        let kinds: Vec<&str> = changed.0.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds.len(),
+            default_kinds,
+            "dns removed, storage added: {kinds:?}"
+        );
+        assert!(kinds.contains(&"storage") && !kinds.contains(&"dns"));
+        let iam = changed
+            .0
+            .iter()
+            .find(|(k, _)| k == "iam")
+            .map(|(_, w)| w.clone());
+        assert_eq!(iam, Some(vec!["_iam_".to_owned()]));
+        let bad = config(&[("UHUB_TERRAFORM_RISKS", "no equals sign")]).err();
+        assert_eq!(bad.map(|e| e.setting), Some("UHUB_TERRAFORM_RISKS"));
         Ok(())
     }
 

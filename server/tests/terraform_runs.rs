@@ -589,4 +589,121 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
     );
 }
 
-on_both_engines!(plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan);
+fn commit_and_push(work: &std::path::Path, message: &str) -> String {
+    use crate::common::git::git;
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "--quiet", "-m", message]);
+    git(work, &["push", "--quiet", "origin", "HEAD:main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+/// A configuration from a repository: the plan records its commit; once the ref moves, the
+/// apply of that plan is refused at launch, and an apply launched before the push can no
+/// longer be approved.
+async fn an_apply_is_refused_once_the_commit_moved(engine: services::testing::TestEngine) {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Infra from Git", "environments": ["dev"], "execution_backend": "local"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let project_id = id(&project);
+    let base = tempfile::tempdir().expect("base");
+    let (_daemon, remote, work) =
+        crate::common::git::served_repository(base.path(), "infra.git").await;
+    std::fs::create_dir_all(work.join("net")).expect("dir");
+    std::fs::write(
+        work.join("net/main.tf"),
+        "resource \"terraform_data\" \"zone\" { input = \"v1\" }\n",
+    )
+    .expect("main.tf");
+    let v1 = tokio::task::block_in_place(|| commit_and_push(&work, "Zone v1"));
+    let link = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/links"),
+        &pm,
+        Some(json!({"kind": "git_repo", "name": "infra", "location": remote})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let action = |operation: &str| json!({"kind": "terraform", "repo": id(&link), "ref": "main", "dir": "net", "operation": operation});
+    let plan_job = terraform_job(&app, &ops, project_id, "Plan the zone", action("plan")).await;
+    let apply_job = terraform_job(&app, &ops, project_id, "Apply the zone", action("apply")).await;
+    let mut answers = String::new();
+    let (plan_run, planned, log) = planned(&app, &ops, plan_job, &mut answers).await;
+    assert_eq!(planned["plan"]["commit_sha"], v1.as_str(), "{planned}");
+    assert!(log.contains(&format!("checked out commit {v1}")), "{log}");
+    let plan_sha = planned["plan"]["plan_sha256"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let waiting = launch(
+        &app,
+        &ops,
+        apply_job,
+        json!({"plan_run": plan_run}),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(waiting["commit_sha"], v1.as_str(), "{waiting}");
+
+    // A push moves `main`: the waiting apply cannot be approved, a new one cannot be launched.
+    std::fs::write(
+        work.join("net/main.tf"),
+        "resource \"terraform_data\" \"zone\" { input = \"v2\" }\n",
+    )
+    .expect("main.tf");
+    tokio::task::block_in_place(|| commit_and_push(&work, "Zone v2"));
+    let refused = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/approve", id(&waiting)),
+        &pm,
+        Some(json!({"plan_sha256": plan_sha})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("commit moved"),
+        "{refused}"
+    );
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/reject", id(&waiting)),
+        &pm,
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await;
+    let moved = launch(
+        &app,
+        &ops,
+        apply_job,
+        json!({"plan_run": plan_run}),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        moved["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("commit moved"),
+        "{moved}"
+    );
+}
+
+on_both_engines!(
+    plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan,
+    an_apply_is_refused_once_the_commit_moved
+);

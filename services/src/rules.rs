@@ -33,3 +33,16 @@ pub fn comment(comment: Option<&str>) -> ServiceResult<Option<String>> {
     free_text("comment", comment, MAX_COMMENT_CHARS)?;
     Ok(Some(comment.to_owned()))
 }
+
+/// The name of a record (a link, an inventory, a plan's workspace): trimmed, one line of 1 to
+/// 120 characters.
+pub fn one_line_name(name: &str) -> ServiceResult<&str> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 120 || name.contains(char::is_control) {
+        return Err(ServiceError::invalid(
+            "name",
+            "must be one line of 1 to 120 characters",
+        ));
+    }
+    Ok(name)
+}

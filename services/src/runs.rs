@@ -202,8 +202,9 @@ pub enum Verdict {
 /// launcher nor who last changed its action), with an optional comment of at most 2,000
 /// characters. What is approved is the run's recorded action; for a Terraform apply, also the
 /// plan: the approver names the `plan_sha256` they saw, which must be the plan the apply applies
-/// and still the workspace's newest (409 otherwise), and a plan that destroys or replaces needs
-/// two distinct approvers (the first approval leaves the run awaiting the second).
+/// and still the workspace's newest, at the commit its ref names now (409 otherwise), and a plan
+/// that destroys or replaces needs two distinct approvers (the first approval leaves the run
+/// awaiting the second).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = id))]
 pub async fn decide(
     hub: &Hub,
@@ -213,11 +214,32 @@ pub async fn decide(
     comment: Option<&str>,
     plan_sha256: Option<&str>,
 ) -> ServiceResult<Run> {
+    let approve = verdict == Verdict::Approve;
+    // An apply from a repository is approved only while its ref still names the planned
+    // commit: read now (a fetch), before the transaction.
+    let commit_now = {
+        let mut db = hub.storage.read().await?;
+        let run = db.run(id).await?;
+        may_act(&mut db, caller, Action::ApproveRun, &run).await?;
+        match (
+            approve,
+            applied_plan(&run),
+            run.action.as_ref().and_then(domain::JobAction::repository),
+        ) {
+            (true, Some(_), Some(_)) => {
+                let mut job = db.job(run.job_id).await?;
+                drop(db);
+                job.action = run.action.clone();
+                launch::resolve_commit(&hub.storage, hub.secrets(), hub.mirrors(), &job, None)
+                    .await?
+            }
+            _ => None,
+        }
+    };
     let mut tx = hub.storage.write().await?;
     let run = tx.run(id).await?;
     may_act(&mut tx, caller, Action::ApproveRun, &run).await?;
     let comment = rules::comment(comment)?;
-    let approve = verdict == Verdict::Approve;
     let decided = match applied_plan(&run) {
         Some(plan_run) if approve => {
             if run.status != RunStatus::AwaitingApproval {
@@ -248,6 +270,13 @@ pub async fn decide(
                 return Err(ServiceError::Conflict(format!(
                     "a newer plan exists for the workspace `{}`: this apply would apply a stale plan",
                     plan.name
+                )));
+            }
+            if commit_now.is_some() && commit_now != plan.commit_sha {
+                return Err(ServiceError::Conflict(format!(
+                    "the commit moved since the plan (planned at {}, the ref names {} now): plan again",
+                    plan.commit_sha.as_deref().unwrap_or("no commit"),
+                    commit_now.as_deref().unwrap_or("no commit"),
                 )));
             }
             tx.add_approval(id, Some(seen), comment.as_deref(), &caller.actor())

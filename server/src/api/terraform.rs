@@ -45,6 +45,7 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         (status = 422, description = "Not a plan uHub reads, and why"),
     ))]
 pub async fn analyze_plan(
+    State(state): State<AppState>,
     Caller(caller): Caller,
     headers: HeaderMap,
     document: Bytes,
@@ -60,7 +61,7 @@ pub async fn analyze_plan(
             "send the plan as application/json",
         ));
     }
-    match services::terraform::analyze_for(&caller, document.to_vec()).await? {
+    match services::terraform::analyze_for(&state.hub, &caller, document.to_vec()).await? {
         Ok(json) => Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response()),
         Err(invalid) => Err(ApiError::invalid("plan", invalid.to_string())),
     }

@@ -240,9 +240,10 @@ impl Executor {
 
     /// What a local run calls once its process started: its process group is recorded, so that
     /// a sweep after a crash of this uHub can stop what is left of it.
-    fn record_process_group(&self, run_id: i64) -> impl FnOnce(u32) {
+    fn record_process_group(&self, run_id: i64) -> impl Fn(u32) {
         let storage = self.inner.storage.clone();
         move |pid| {
+            let storage = storage.clone();
             tokio::spawn(async move {
                 if let Err(error) = storage
                     .set_external_id(run_id, &format!("pgid:{pid}"))
@@ -421,27 +422,14 @@ impl Executor {
             timeout,
             run_as: config.local_run_as.as_ref(),
         };
-        let storage_for_pid = storage.clone();
-        let run_id = run.id;
-        let record = move |pid: u32| {
-            let storage = storage_for_pid.clone();
-            tokio::spawn(async move {
-                if let Err(error) = storage
-                    .set_external_id(run_id, &format!("pgid:{pid}"))
-                    .await
-                {
-                    tracing::warn!(run_id, %error, "cannot record the run's process group");
-                }
-            });
-        };
-        let (outcome, document) = super::terraform::run(spec, log, signal, record).await;
+        let (outcome, document) =
+            super::terraform::run(spec, log, signal, self.record_process_group(run.id)).await;
         let Some(document) = document else {
             return outcome;
         };
-        let analysed = crate::analysis::off_thread(move || {
-            crate::terraform::analyze(&document, &crate::terraform::RiskPatterns::default())
-        })
-        .await;
+        let risks = config.terraform_risks.clone();
+        let analysed =
+            crate::analysis::off_thread(move || crate::terraform::analyze(&document, &risks)).await;
         let mut analysis = match analysed {
             Ok(Ok(analysis)) => analysis,
             Ok(Err(invalid)) => {

@@ -189,6 +189,8 @@ pub struct EngineConfig {
     /// `<data dir>/terraform`: each (project, workspace)'s working directory and local state,
     /// and the plan files of plan runs.
     pub terraform_dir: PathBuf,
+    /// `UHUB_TERRAFORM_RISKS`: the resource types flagged as risky in plans, by kind.
+    pub terraform_risks: Arc<crate::terraform::RiskPatterns>,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -221,6 +223,7 @@ impl EngineConfig {
                 std::process::id(),
                 rand::random::<u32>()
             )),
+            terraform_risks: Arc::default(),
         }
     }
 
@@ -323,6 +326,11 @@ impl Executor {
     /// Where `script` actions live (a launch records the script's digest from there).
     pub fn scripts_dir(&self) -> &Path {
         &self.inner.config.scripts_dir
+    }
+
+    /// The resource types flagged as risky in Terraform plans (`UHUB_TERRAFORM_RISKS`).
+    pub fn terraform_risks(&self) -> Arc<crate::terraform::RiskPatterns> {
+        self.inner.config.terraform_risks.clone()
     }
 
     /// A run's log is cut beyond this size (lines reported by callback too).

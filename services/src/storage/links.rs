@@ -104,13 +104,7 @@ fn checked(
     default_branch: Option<&str>,
     namespace: Option<&str>,
 ) -> ServiceResult<Option<GitProvider>> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 120 || name.contains(char::is_control) {
-        return Err(ServiceError::invalid(
-            "name",
-            "must be one line of 1 to 120 characters",
-        ));
-    }
+    crate::rules::one_line_name(name)?;
     let fields = LinkFields {
         location: location.trim(),
         provider,

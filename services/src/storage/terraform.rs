@@ -91,13 +91,7 @@ impl Tx {
         new: &NewPlan,
         actor: &Actor,
     ) -> ServiceResult<TerraformPlan> {
-        let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 120 || name.contains(char::is_control) {
-            return Err(ServiceError::invalid(
-                "name",
-                "must be one line of 1 to 120 characters",
-            ));
-        }
+        let name = crate::rules::one_line_name(&new.name)?;
         let environment_id = match &new.environment {
             Some(env) => Some(self.environment(new.project_id, env).await?.id),
             None => None,

@@ -36,14 +36,14 @@ pub use domain::terraform::{
 /// Resource types that deserve a second look, by kind: a type matches when it contains one of
 /// the words (`aws_iam_role` is `iam`).
 #[derive(Debug, Clone)]
-pub struct RiskPatterns(pub Vec<(&'static str, Vec<String>)>);
+pub struct RiskPatterns(pub Vec<(String, Vec<String>)>);
 
 impl Default for RiskPatterns {
     fn default() -> Self {
         let words = |list: &[&str]| list.iter().map(|w| (*w).to_owned()).collect();
         RiskPatterns(vec![
             (
-                "iam",
+                "iam".to_owned(),
                 words(&[
                     "_iam_",
                     "_iam",
@@ -53,7 +53,7 @@ impl Default for RiskPatterns {
                 ]),
             ),
             (
-                "database",
+                "database".to_owned(),
                 words(&[
                     "_db_",
                     "_db",
@@ -68,11 +68,11 @@ impl Default for RiskPatterns {
                 ]),
             ),
             (
-                "dns",
+                "dns".to_owned(),
                 words(&["_dns_", "_dns", "route53", "_record", "_zone"]),
             ),
             (
-                "network",
+                "network".to_owned(),
                 words(&[
                     "_vpc",
                     "subnet",
@@ -91,12 +91,45 @@ impl Default for RiskPatterns {
 }
 
 impl RiskPatterns {
-    fn kinds(&self, resource_type: &str) -> impl Iterator<Item = &'static str> + '_ {
+    fn kinds(&self, resource_type: &str) -> impl Iterator<Item = &str> + '_ {
         let resource_type = resource_type.to_ascii_lowercase();
         self.0
             .iter()
             .filter(move |(_, words)| words.iter().any(|w| resource_type.contains(w.as_str())))
-            .map(|(kind, _)| *kind)
+            .map(|(kind, _)| kind.as_str())
+    }
+
+    /// The defaults changed by `UHUB_TERRAFORM_RISKS`: `kind=word,word;kind=word`. A kind named
+    /// takes exactly these words (a new kind is added, `kind=` with no word removes it); kinds
+    /// not named keep their defaults. Words match inside resource types, case-insensitively.
+    pub fn with_overrides(text: &str) -> Result<RiskPatterns, String> {
+        let mut patterns = RiskPatterns::default();
+        for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+            let (kind, words) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not kind=word,word"))?;
+            let kind = kind.trim().to_ascii_lowercase();
+            if kind.is_empty()
+                || kind.len() > 40
+                || !kind
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(format!(
+                    "`{kind}` is not a risk kind (letters, digits, - and _)"
+                ));
+            }
+            let words: Vec<String> = words
+                .split(',')
+                .map(|w| w.trim().to_ascii_lowercase())
+                .filter(|w| !w.is_empty())
+                .collect();
+            patterns.0.retain(|(known, _)| *known != kind);
+            if !words.is_empty() {
+                patterns.0.push((kind, words));
+            }
+        }
+        Ok(patterns)
     }
 }
 
@@ -228,6 +261,7 @@ pub fn analyze(document: &[u8], risks: &RiskPatterns) -> Result<PlanAnalysis, In
 /// plan (nothing is stored; the document is never logged). The answer is the analysis as JSON,
 /// computed off the async workers, two at a time at most.
 pub async fn analyze_for(
+    hub: &crate::Hub,
     caller: &crate::Caller,
     document: Vec<u8>,
 ) -> crate::ServiceResult<Result<Vec<u8>, Invalid>> {
@@ -236,8 +270,9 @@ pub async fn analyze_for(
         &domain::policy::Object::none(),
         None,
     )?;
+    let risks = hub.executor.terraform_risks();
     let outcome = crate::analysis::off_thread(move || {
-        analyze(&document, &RiskPatterns::default()).map(|analysis| serde_json::to_vec(&analysis))
+        analyze(&document, &risks).map(|analysis| serde_json::to_vec(&analysis))
     })
     .await?;
     match outcome {
@@ -587,6 +622,25 @@ mod tests {
         assert_eq!(swap.risk[..2], ["destroy", "replace"]);
         assert_eq!(swap.replace_paths, ["triggers.v"]);
         assert!(analysis.outputs[0].sensitive);
+    }
+
+    #[test]
+    fn configured_risk_kinds_flag_their_resource_types() {
+        let change = |kind: &str| {
+            serde_json::json!({"address": format!("{kind}.x"), "type": kind, "name": "x",
+                "change": {"actions": ["update"], "before": {"a": 1}, "after": {"a": 2}}})
+        };
+        let document = plan(serde_json::json!([
+            change("aws_s3_bucket"),
+            change("google_dns_record_set")
+        ]));
+        let risks = RiskPatterns::with_overrides("storage=_s3_;dns=").expect("overrides");
+        let analysis = analyze(&document, &risks).expect("a plan");
+        assert_eq!(analysis.resources[0].risk, vec!["storage".to_owned()]);
+        assert!(analysis.resources[1].risk.is_empty(), "dns was removed");
+        let defaults = analyze(&document, &RiskPatterns::default()).expect("a plan");
+        assert_eq!(defaults.resources[1].risk, vec!["dns".to_owned()]);
+        assert!(RiskPatterns::with_overrides("bad kind!=x").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use domain::policy::{Action, Object};
 use domain::terraform::{diff_plans, PlanDiff, TerraformPlan, WorkspaceLock};
 use tracing::instrument;
 
-use super::{analyze, Invalid, RiskPatterns};
+use super::{analyze, Invalid};
 use crate::projects::for_change;
 use crate::storage::NewPlan;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
@@ -37,8 +37,8 @@ pub async fn save(
         for_change(&mut db, caller, project_id, Action::UpdateProject).await?;
     }
     let document = upload.plan;
-    let analysed =
-        crate::analysis::off_thread(move || analyze(&document, &RiskPatterns::default())).await?;
+    let risks = hub.executor.terraform_risks();
+    let analysed = crate::analysis::off_thread(move || analyze(&document, &risks)).await?;
     let analysis = match analysed {
         Ok(analysis) => analysis,
         Err(invalid) => return Ok(Err(invalid)),
