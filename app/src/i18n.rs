@@ -983,6 +983,12 @@ fn french(english: &str) -> Option<&'static str> {
         "{n} of {needed} approvals" => "{n} approbation(s) sur {needed}",
         "{n} resources change" => "{n} ressources changent",
         "{source}terraform {operation} in {dir} (workspace {workspace}){plan_run}" => "{source}terraform {operation} dans {dir} (espace de travail {workspace}){plan_run}",
+        "You approved this plan: it waits for a second approver." => "Vous avez approuvé ce plan : il attend un second approbateur.",
+        "locked" => "verrouillé",
+        "Loading the plans…" => "Chargement des plans…",
+        "No plan of workspace {workspace} to apply: launch a plan job of this workspace first." => "Aucun plan de l’espace de travail {workspace} à appliquer : lancez d’abord un job de plan de cet espace.",
+        "Plan to apply" => "Plan à appliquer",
+        "plan #{id} of run #{run}: +{add} ~{change} −{destroy}{risky}" => "plan #{id} du run #{run} : +{add} ~{change} −{destroy}{risky}",
         // FRENCH-TABLE-END
         _ => return None,
     })

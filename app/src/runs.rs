@@ -315,6 +315,20 @@ fn RunDetail(
             _ => None,
         }
     };
+    // An apply awaiting a second approver: whoever approved its plan already is not asked again.
+    let approved_by_me = move || {
+        let Some(user) = me.get().and_then(Result::ok) else {
+            return false;
+        };
+        terraform.with(|view| {
+            view.as_ref().is_some_and(|v| {
+                v.approvals.iter().any(|a| {
+                    a.user_id == user.id
+                        && a.plan_sha256.as_ref() == v.plan.as_ref().map(|p| &p.plan_sha256)
+                })
+            })
+        })
+    };
     let navigate = crate::ui::Navigator::from_router();
     let again = ServerAction::<LaunchJob>::new();
     Effect::new(move |_| {
@@ -325,13 +339,15 @@ fn RunDetail(
     // Again as the job stands now, or again at the commit this run executed.
     let run_again = move |at_this_commit: bool| {
         move |_| {
-            let (job_id, backend, commit_sha) =
-                run.with_untracked(|r| (r.job_id, r.backend, r.commit_sha.clone()));
+            let (job_id, backend, commit_sha, plan_run) =
+                run.with_untracked(|r| (r.job_id, r.backend, r.commit_sha.clone(), r.plan_run));
             again.dispatch(LaunchJob {
                 job_id,
                 environment: None,
                 backend: Some(backend),
                 commit_sha: commit_sha.filter(|_| at_this_commit),
+                // An apply again applies the same plan (refused once a newer one exists).
+                plan_run,
             });
         }
     };
@@ -369,6 +385,10 @@ fn RunDetail(
             <div class="run-actions">
                 <Show when=move || run.with(|r| r.status == RunStatus::AwaitingApproval)>
                     {move || match refusal(Action::ApproveRun) {
+                        None if approved_by_me() => view! {
+                            <p class="muted small run-actions__why" data-testid="approved-by-you">{t("You approved this plan: it waits for a second approver.")}</p>
+                            <button class="button" on:click=act(RunAct::Reject) data-testid="reject">{t("Reject")}</button>
+                        }.into_any(),
                         None => view! {
                             <input class="input" aria-label=t("Comment (optional)") placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
                             <button class="button button--primary" on:click=act(RunAct::Approve) data-testid="approve">{t("Approve")}</button>
@@ -531,6 +551,7 @@ pub async fn launch_job(
     environment: Option<String>,
     backend: Option<domain::ExecutionBackend>,
     commit_sha: Option<String>,
+    plan_run: Option<i64>,
 ) -> Result<Run, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     Ok(services::runs::launch(
@@ -541,6 +562,7 @@ pub async fn launch_job(
             environment,
             backend,
             commit_sha,
+            plan_run,
             ..Default::default()
         },
     )

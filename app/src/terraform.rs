@@ -188,7 +188,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
         {analysis.errored.then(|| view! {
             <p class="notice notice--error" role="alert">{t("Terraform stopped with errors while planning: this plan is incomplete.")}</p>
         })}
-        <section class="card stack" data-testid="plan-resources">
+        <section class="card stack plan-section" data-testid="plan-resources">
             <div class="plan-resources__head">
                 <h2>{tf("{n} resources change", &[("n", &changing.to_string())])}</h2>
                 <label class="field field--check">
@@ -208,7 +208,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
             }).collect_view()}
         </section>
         {(!analysis.drift.is_empty()).then(|| view! {
-            <section class="card" data-testid="plan-drift">
+            <section class="card plan-section" data-testid="plan-drift">
                 <h2>{t("Drift: changed outside Terraform")}</h2>
                 <ul class="plain stack">
                     {analysis.drift.iter().map(|d| {
@@ -219,7 +219,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
             </section>
         })}
         {(!analysis.outputs.is_empty()).then(|| view! {
-            <section class="card" data-testid="plan-outputs">
+            <section class="card plan-section" data-testid="plan-outputs">
                 <h2>{t("Outputs")}</h2>
                 <ul class="plain stack">
                     {analysis.outputs.iter().map(|o| {
@@ -323,7 +323,7 @@ fn plans_view(project_id: i64, listing: PlanListing) -> impl IntoView {
                 <h2>{t("Locked workspaces")}</h2>
                 <ul class="plain stack">
                     {listing.locks.into_iter().map(|lock| view! {
-                        <li data-workspace=lock.workspace.clone()>"🔒 " <code class="mono">{lock.workspace.clone()}</code> " "
+                        <li data-workspace=lock.workspace.clone()><span class="chip chip--prod">{t("locked")}</span> " " <code class="mono">{lock.workspace.clone()}</code> " "
                             <A href=format!("/runs/{}", lock.run_id) attr:class="link">{tf("held by run #{id}", &[("id", &lock.run_id.to_string())])}</A></li>
                     }).collect_view()}
                 </ul>
@@ -392,7 +392,7 @@ pub fn TerraformPanel(view: RunTerraform, project_id: i64) -> impl IntoView {
                 })
                 .unwrap_or_default();
             view! {
-                <section class="card stack" data-testid="terraform-panel">
+                <section class="card plan-panel" data-testid="terraform-panel">
                     <h2>
                         {if is_apply { t("The plan this apply applies") } else { t("The plan of this run") }} " "
                         <A href=format!("/projects/{project_id}/terraform-plans/{}", plan.id) attr:class="link" attr:data-testid="run-plan-link">
@@ -420,5 +420,65 @@ pub fn TerraformPanel(view: RunTerraform, project_id: i64) -> impl IntoView {
             }
             .into_any()
         }
+    }
+}
+
+/// On an apply job's page: the plan run whose plan the launch applies — the workspace's plans
+/// made by runs in the job's environment, the newest first (superseded ones cannot be applied).
+#[component]
+pub fn PlanToApply(
+    project_id: i64,
+    workspace: String,
+    environment: Option<String>,
+    chosen: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let listing = crate::ui::load_in_browser(move || project_plans(project_id));
+    let workspace = StoredValue::new(workspace);
+    let candidates = Memo::new(move |_| {
+        listing.get().and_then(Result::ok).map(|listing| {
+            listing
+                .plans
+                .into_iter()
+                .filter(|p| {
+                    workspace.with_value(|w| &p.name == w)
+                        && p.environment == environment
+                        && p.run_id.is_some()
+                        && !p.superseded
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    Effect::new(move |_| {
+        if let Some(list) = candidates.get() {
+            if chosen.get_untracked().is_none() {
+                chosen.set(list.first().and_then(|p| p.run_id));
+            }
+        }
+    });
+    view! {
+        {move || match candidates.get() {
+            None => view! { <p class="muted small">{t("Loading the plans…")}</p> }.into_any(),
+            Some(list) if list.is_empty() => view! {
+                <p class="muted small" data-testid="no-plan-to-apply">{tf("No plan of workspace {workspace} to apply: launch a plan job of this workspace first.", &[("workspace", &workspace.get_value())])}</p>
+            }.into_any(),
+            Some(list) => view! {
+                <label class="field">
+                    <span class="small muted">{t("Plan to apply")}</span>
+                    <select class="input" name="plan-run" data-testid="plan-to-apply"
+                        on:change=move |ev| chosen.set(event_target_value(&ev).parse().ok())>
+                        {list.into_iter().map(|plan| {
+                            let run = plan.run_id.unwrap_or_default();
+                            let (add, change, destroy) = plan.summary.terraform_line();
+                            let label = tf("plan #{id} of run #{run}: +{add} ~{change} −{destroy}{risky}", &[
+                                ("id", &plan.id.to_string()), ("run", &run.to_string()),
+                                ("add", &add.to_string()), ("change", &change.to_string()), ("destroy", &destroy.to_string()),
+                                ("risky", &if plan.risky > 0 { format!(" ⚠ {}", plan.risky) } else { String::new() }),
+                            ]);
+                            view! { <option value=run.to_string() selected=move || chosen.get() == Some(run)>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }.into_any(),
+        }}
     }
 }

@@ -119,12 +119,23 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
         .action
         .as_ref()
         .and_then(|a| action::ActionKind::from_action(a).backend());
+    // An apply job applies a plan run's plan: chosen here.
+    let applies = match &job.action {
+        Some(domain::JobAction::Terraform {
+            operation: domain::terraform::TerraformOperation::Apply,
+            workspace,
+            ..
+        }) => Some(workspace.clone()),
+        _ => None,
+    };
+    let plan_run = RwSignal::new(None::<i64>);
     let launch = move |_| {
         launch_action.dispatch(LaunchJob {
             job_id,
             environment: None,
             backend,
             commit_sha: None,
+            plan_run: plan_run.get_untracked(),
         });
     };
     let window = match &view.end_local {
@@ -224,6 +235,10 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
                         }}</dd></div>
                         <div><dt>{t("Backend")}</dt><dd>{backend.map(crate::labels::backend).unwrap_or("—")}</dd></div>
                     </dl>
+                    {applies.clone().map(|workspace| view! {
+                        <crate::terraform::PlanToApply project_id=job.project_id workspace
+                            environment=job.environment.clone() chosen=plan_run/>
+                    })}
                     {move || match decision() {
                         _ if archived => view! { <p class="muted">{t("The project is archived: nothing new runs in it.")}</p> }.into_any(),
                         Some(Decision::Deny(refusal)) => view! {
