@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
-use crate::common::{expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{dev_ops_job, expect, id, launch, log_text, on_both_engines, settled};
 
 /// A canary in an inventory's secret-like variable: never in an answer or a log.
 const CANARY: &str = "canary-d41d8cd98f00b204";
@@ -24,28 +24,6 @@ fn localhost_inventory(extra: &str) -> String {
     format!(
         "[targets]\nlocalhost ansible_connection=local ansible_python_interpreter=\"{{{{ ansible_playbook_python }}}}\" db_password={CANARY}\n{extra}"
     )
-}
-
-async fn ansible_job(
-    app: &TestApp,
-    token: &str,
-    project_id: i64,
-    title: &str,
-    action: Value,
-) -> i64 {
-    let job = expect(
-        app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
-        token,
-        Some(json!({
-            "title": title, "job_type": "ops", "environment": "dev",
-            "planned_start": "2031-01-01T09:00:00Z", "action": action,
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
-    id(&job)
 }
 
 async fn results(app: &TestApp, token: &str, run_id: i64) -> Value {
@@ -294,7 +272,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
     // A dev job reaching the production inventory, or another project's, is refused at launch.
     let mut reaching = action(true);
     reaching["inventory"] = json!(id(&prod_inventory));
-    let sneaky = ansible_job(&app, &ops, project_id, "Reach production", reaching).await;
+    let sneaky = dev_ops_job(&app, &ops, project_id, "Reach production", reaching).await;
     let refused = launch(
         &app,
         &ops,
@@ -321,7 +299,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
     .await;
     let mut foreign = action(true);
     foreign["inventory"] = json!(id(&foreign_inventory));
-    let foreign = ansible_job(&app, &ops, project_id, "Foreign", foreign).await;
+    let foreign = dev_ops_job(&app, &ops, project_id, "Foreign", foreign).await;
     launch(
         &app,
         &ops,
@@ -332,7 +310,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
     .await;
 
     // Check + diff: `changed` with a diff, nothing written; the inventory version pinned.
-    let check_job = ansible_job(&app, &ops, project_id, "Check the motd", action(true)).await;
+    let check_job = dev_ops_job(&app, &ops, project_id, "Check the motd", action(true)).await;
     let check_run = launch(&app, &ops, check_job, json!({}), StatusCode::CREATED).await;
     assert_eq!(check_run["action"]["inventory_version"], 2, "{check_run}");
     let done = settled(&app, &ops, id(&check_run)).await;
@@ -372,7 +350,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
     assert!(log.contains("PLAY RECAP") && !log.contains(CANARY), "{log}");
 
     // The apply follows the check: a check of another kind is refused; the apply writes.
-    let apply_job = ansible_job(&app, &ops, project_id, "Apply the motd", action(false)).await;
+    let apply_job = dev_ops_job(&app, &ops, project_id, "Apply the motd", action(false)).await;
     launch(
         &app,
         &ops,
@@ -418,7 +396,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
 
     // A failing task: a failed run naming the task.
     let failing = json!({"kind": "ansible", "playbook": "fail.yml", "inventory": inventory_id, "limit": "localhost"});
-    let failing = ansible_job(&app, &ops, project_id, "Fail", failing).await;
+    let failing = dev_ops_job(&app, &ops, project_id, "Fail", failing).await;
     let failed = launch(&app, &ops, failing, json!({}), StatusCode::CREATED).await;
     let done = settled(&app, &ops, id(&failed)).await;
     assert_eq!(done["status"], "failed", "{done}");
@@ -539,7 +517,7 @@ async fn a_vault_password_decrypts_vaulted_variables(engine: services::testing::
         StatusCode::CREATED,
     )
     .await;
-    let job = ansible_job(
+    let job = dev_ops_job(
         &app,
         &ops,
         project_id,

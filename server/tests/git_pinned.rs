@@ -10,7 +10,7 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::git::{git, served_repository};
+use crate::common::git::{commit_and_push, git, served_repository};
 use crate::common::TestApp;
 use crate::common::{approved_and_done, expect, id, launch, log_text, on_both_engines, settled};
 
@@ -29,13 +29,6 @@ fn deploy_script(work: &Path, version: &str) {
     .expect("script");
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     std::fs::write(work.join("notes.txt"), format!("notes of {version}\n")).expect("notes");
-}
-
-fn commit_and_push(work: &Path, message: &str) -> String {
-    git(work, &["add", "-A"]);
-    git(work, &["commit", "--quiet", "-m", message]);
-    git(work, &["push", "--quiet", "origin", "HEAD:main"]);
-    git(work, &["rev-parse", "HEAD"])
 }
 
 async fn repository_job(

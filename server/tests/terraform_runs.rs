@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::common::TestApp;
-use crate::common::{expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{dev_ops_job, expect, id, launch, log_text, on_both_engines, settled};
 
 /// The sensitive variable's value, given as the project secret `TF_VAR_token`.
 const CANARY: &str = "tf-canary-5e8f2b7c1d";
@@ -82,28 +82,6 @@ fn resource<'a>(plan: &'a Value, address: &str) -> &'a Value {
         .flatten()
         .find(|r| r["address"] == address)
         .unwrap_or(&Value::Null)
-}
-
-async fn terraform_job(
-    app: &TestApp,
-    token: &str,
-    project_id: i64,
-    title: &str,
-    action: Value,
-) -> i64 {
-    let job = expect(
-        app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
-        token,
-        Some(json!({
-            "title": title, "job_type": "ops", "environment": "dev",
-            "planned_start": "2031-01-01T09:00:00Z", "action": action,
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
-    id(&job)
 }
 
 /// A plan run of `job`, ended: its answer, the run's Terraform view and its log.
@@ -267,7 +245,7 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
     )
     .await;
     let action = |vars: Value, operation: &str| json!({"kind": "terraform", "dir": "infra", "workspace": "blue", "vars": vars, "operation": operation});
-    let create = terraform_job(
+    let create = dev_ops_job(
         &app,
         &pm,
         project_id,
@@ -275,7 +253,7 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
         action(json!({"size": 1, "keep": true}), "plan"),
     )
     .await;
-    let change = terraform_job(
+    let change = dev_ops_job(
         &app,
         &pm,
         project_id,
@@ -283,7 +261,7 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
         action(json!({"size": 2, "keep": false}), "plan"),
     )
     .await;
-    let apply = terraform_job(&app, &ops, project_id, "Apply", action(json!({}), "apply")).await;
+    let apply = dev_ops_job(&app, &ops, project_id, "Apply", action(json!({}), "apply")).await;
 
     // A plan that creates: uHub's counts are Terraform's.
     let (first_run, first, log) = planned(&app, &ops, create, &mut answers).await;
@@ -589,14 +567,6 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
     );
 }
 
-fn commit_and_push(work: &std::path::Path, message: &str) -> String {
-    use crate::common::git::git;
-    git(work, &["add", "-A"]);
-    git(work, &["commit", "--quiet", "-m", message]);
-    git(work, &["push", "--quiet", "origin", "HEAD:main"]);
-    git(work, &["rev-parse", "HEAD"])
-}
-
 /// A configuration from a repository: the plan records its commit; once the ref moves, the
 /// apply of that plan is refused at launch, and an apply launched before the push can no
 /// longer be approved.
@@ -623,7 +593,7 @@ async fn an_apply_is_refused_once_the_commit_moved(engine: services::testing::Te
         "resource \"terraform_data\" \"zone\" { input = \"v1\" }\n",
     )
     .expect("main.tf");
-    let v1 = tokio::task::block_in_place(|| commit_and_push(&work, "Zone v1"));
+    let v1 = tokio::task::block_in_place(|| crate::common::git::commit_and_push(&work, "Zone v1"));
     let link = expect(
         &app,
         Method::POST,
@@ -634,8 +604,8 @@ async fn an_apply_is_refused_once_the_commit_moved(engine: services::testing::Te
     )
     .await;
     let action = |operation: &str| json!({"kind": "terraform", "repo": id(&link), "ref": "main", "dir": "net", "operation": operation});
-    let plan_job = terraform_job(&app, &ops, project_id, "Plan the zone", action("plan")).await;
-    let apply_job = terraform_job(&app, &ops, project_id, "Apply the zone", action("apply")).await;
+    let plan_job = dev_ops_job(&app, &ops, project_id, "Plan the zone", action("plan")).await;
+    let apply_job = dev_ops_job(&app, &ops, project_id, "Apply the zone", action("apply")).await;
     let mut answers = String::new();
     let (plan_run, planned, log) = planned(&app, &ops, plan_job, &mut answers).await;
     assert_eq!(planned["plan"]["commit_sha"], v1.as_str(), "{planned}");
@@ -660,7 +630,7 @@ async fn an_apply_is_refused_once_the_commit_moved(engine: services::testing::Te
         "resource \"terraform_data\" \"zone\" { input = \"v2\" }\n",
     )
     .expect("main.tf");
-    tokio::task::block_in_place(|| commit_and_push(&work, "Zone v2"));
+    tokio::task::block_in_place(|| crate::common::git::commit_and_push(&work, "Zone v2"));
     let refused = expect(
         &app,
         Method::POST,

@@ -106,3 +106,11 @@ pub async fn clone_when_served(remote: &str, work: &Path) {
     })
     .await;
 }
+
+/// Commits everything in the working clone `work` and pushes it to `main`; the new commit.
+pub fn commit_and_push(work: &Path, message: &str) -> String {
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "--quiet", "-m", message]);
+    git(work, &["push", "--quiet", "origin", "HEAD:main"]);
+    git(work, &["rev-parse", "HEAD"])
+}

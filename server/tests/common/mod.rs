@@ -419,6 +419,29 @@ pub async fn approved_and_done(app: &TestApp, approver: &str, run_id: i64) -> St
     log_text(app, approver, run_id).await
 }
 
+/// An `ops` job of the project's `dev` environment running `action`, created as `token`; its id.
+pub async fn dev_ops_job(
+    app: &TestApp,
+    token: &str,
+    project_id: i64,
+    title: &str,
+    action: Value,
+) -> i64 {
+    let job = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        token,
+        Some(serde_json::json!({
+            "title": title, "job_type": "ops", "environment": "dev",
+            "planned_start": "2031-01-01T09:00:00Z", "action": action,
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    id(&job)
+}
+
 /// The `id` of an object the API answered.
 pub fn id(value: &Value) -> i64 {
     value["id"].as_i64().unwrap_or_default()
