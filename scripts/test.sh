@@ -12,6 +12,7 @@ ensure_test_services
 ensure_schemathesis
 ensure_ansible
 ensure_terraform
+ensure_openbao
 ensure_axe
 ensure_github_examples
 

@@ -32,6 +32,7 @@ mod secrets_in_logs;
 mod startup;
 mod terraform_api;
 mod terraform_runs;
+mod vault_openbao;
 mod vault_secrets;
 mod webhook_runs;
 
