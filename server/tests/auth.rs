@@ -12,7 +12,7 @@ use services::testing::TestEngine;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_password_flow_gives_a_bearer_token_that_identifies_the_caller() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let (status, _, body) = app.login("demo-ops", "demo-ops").await;
@@ -77,7 +77,7 @@ fn sign(claims: &Value, secret: &str) -> String {
     .expect("sign")
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_expired_and_revoked_tokens_are_refused() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let token = app.token("demo-dev").await;
@@ -201,7 +201,7 @@ async fn forged_expired_and_revoked_tokens_are_refused() {
     assert_eq!(status, StatusCode::OK, "the token given with the change");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_read_the_same_and_repeated_ones_are_throttled() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let (status, _, wrong_password) = app.login("demo-ops", "nope").await;
@@ -265,7 +265,7 @@ async fn failed_logins_read_the_same_and_repeated_ones_are_throttled() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_admin_must_change_its_password_before_anything_else() {
     let app = TestApp::empty(TestEngine::Sqlite).await;
     let (status, body) = app
@@ -429,7 +429,7 @@ async fn the_bootstrap_admin_must_change_its_password_before_anything_else() {
     assert_eq!(jobs, 16);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_and_teams_and_read_the_audit_log() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let admin = app.token("demo-admin").await;
@@ -650,7 +650,7 @@ async fn admins_manage_users_and_teams_and_read_the_audit_log() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_form_sets_an_http_only_cookie_and_redirects_where_the_user_was_going() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let post = |form: String| {

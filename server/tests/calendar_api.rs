@@ -334,12 +334,12 @@ async fn story(engine: TestEngine) {
     assert!(month.as_array().is_some_and(|l| l.len() >= 5), "{month}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calendar_api_on_sqlite() {
     story(TestEngine::Sqlite).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calendar_api_on_postgres() {
     story(TestEngine::Postgres).await;
 }
@@ -359,7 +359,7 @@ fn band_of(html: &str, id: i64) -> &str {
 /// The week page holds every job. Those of the hours it opens on (06:00–18:00) are drawn for the
 /// first paint; bands wholly outside them are marked `data-later` (drawn just after the page is
 /// interactive), and a band whose long job reaches into those hours is not.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_week_page_draws_the_opening_hours_first() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let pm = app.token("demo-projets").await;

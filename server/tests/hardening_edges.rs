@@ -377,7 +377,7 @@ async fn an_endless_line_costs_a_bounded_amount(engine: TestEngine) {
 }
 
 /// Item 9: attempts sent at once were all checked before the first failure was counted.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_sent_at_once_are_counted_before_they_are_checked() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let attempts = (0..20).map(|_| app.login("demo-dev", "wrong password"));
@@ -440,7 +440,7 @@ async fn logins_sent_at_once_are_counted_before_they_are_checked() {
 
 /// Item 10: `next` was checked for `//` and `\` only; browsers also drop tabs and line breaks
 /// and resolve dot segments.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_leads_only_to_a_page_of_this_site() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     for (next, expected) in [
@@ -473,7 +473,7 @@ async fn next_leads_only_to_a_page_of_this_site() {
 }
 
 /// Item 11: a page elsewhere could make the browser post to uHub with its session cookie.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_changes_must_come_from_a_uhub_page() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let pm = app.token("demo-projets").await;
@@ -562,7 +562,7 @@ async fn cookie_changes_must_come_from_a_uhub_page() {
 
 /// Item 13: the webhook URL (which may carry a token) was shown to every reader; `Prod` was not
 /// production; server functions did not record the client's address.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smaller_holes_stay_closed() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let pm = app.token("demo-projets").await;

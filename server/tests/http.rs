@@ -15,7 +15,7 @@ async fn app() -> TestApp {
     TestApp::with_demo(TestEngine::Sqlite).await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_report_alive_and_ready() {
     let app = app().await;
     let (status, _, body) = app.send(get("/healthz")).await;
@@ -31,7 +31,7 @@ async fn probes_report_alive_and_ready() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scripts() {
     let app = app().await;
     let token = app.token("demo-dev").await;
@@ -81,7 +81,7 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_list_server_function_answers_json_from_the_database() {
     let app = app().await;
     let token = app.token("demo-ops").await;
@@ -105,7 +105,7 @@ async fn the_list_server_function_answers_json_from_the_database() {
     assert_eq!(pilot.environments, ["dev", "staging", "prod"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_address_gets_the_404_page() {
     let app = app().await;
     let token = app.token("demo-dev").await;
@@ -114,7 +114,7 @@ async fn an_unknown_address_gets_the_404_page() {
     assert!(text(&body).contains("Nothing lives at this address"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundle_is_served_compressed_and_revalidated() {
     let app = app().await;
     let request = Request::get("/pkg/uhub.js")
@@ -149,7 +149,7 @@ async fn the_bundle_is_served_compressed_and_revalidated() {
     assert!(text(&body).starts_with("<svg"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_are_compressed_for_browsers_that_accept_it() {
     let app = app().await;
     let token = app.token("demo-dev").await;
@@ -173,7 +173,7 @@ fn the_real_public_dir_has_the_favicon_the_shell_links_to() {
     assert!(favicon.is_file());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated() {
     let app = app().await;
     let (status, headers, _) = app.send(get("/projects?filter=k3s")).await;
@@ -204,7 +204,7 @@ async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated
     assert!(text(&body).contains("unauthenticated"), "{}", text(&body));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_the_security_headers() {
     let app = app().await;
     let token = app.token("demo-dev").await;
@@ -245,7 +245,7 @@ async fn every_response_carries_the_security_headers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_refused() {
     let app = app().await;
     let huge = "x".repeat(uhub_server::MAX_BODY_BYTES + 10);
