@@ -44,6 +44,7 @@ fn terraform(dir: &std::path::Path, args: &[&str]) -> TestResult<String> {
         .args(args)
         .current_dir(dir)
         .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
         .env("TF_CLI_CONFIG_FILE", "/dev/null")
         .env("TF_VAR_token", CANARY)
         .output()?;

@@ -108,6 +108,9 @@ async fn run_steps(
     let mut env = spec.env.clone();
     env.extend([
         ("TF_IN_AUTOMATION".to_owned(), "1".to_owned()),
+        // No call home to HashiCorp's checkpoint service (version and security bulletins):
+        // uHub's hosts may have no way out, and a run must not wait on one.
+        ("CHECKPOINT_DISABLE".to_owned(), "1".to_owned()),
         ("TF_INPUT".to_owned(), "0".to_owned()),
         (
             "TF_CLI_CONFIG_FILE".to_owned(),
@@ -172,23 +175,23 @@ async fn run_steps(
         }
     }
     let deadline = tokio::time::Instant::now() + spec.timeout;
+    let mut last = None;
     for (args, name) in steps {
         let mut program_run = step(args, name);
         program_run.timeout = deadline.saturating_duration_since(tokio::time::Instant::now());
         let outcome = local::run_program(program_run, log, cancel, on_start).await;
-        if outcome.status != RunStatus::Success {
-            let _ = std::fs::remove_file(home.path().join("uhub.tfvars.json"));
-            return Ok((outcome, None));
+        let failed = outcome.status != RunStatus::Success;
+        last = Some(outcome);
+        if failed {
+            break;
         }
     }
+    // The variables go now, not only with the run's directory: `show` does not read them.
     let _ = std::fs::remove_file(home.path().join("uhub.tfvars.json"));
-    let success = Outcome {
-        status: RunStatus::Success,
-        exit_code: Some(0),
-        reason: None,
-    };
-    if spec.operation == TerraformOperation::Apply {
-        return Ok((success, None));
+    // `init` always runs: there is a last outcome.
+    let outcome = last.unwrap_or_else(|| Outcome::failed("no Terraform step ran".to_owned()));
+    if outcome.status != RunStatus::Success || spec.operation == TerraformOperation::Apply {
+        return Ok((outcome, None));
     }
     let mut show = words(&["show", "-json", "-no-color"]);
     show.push(spec.plan_file.clone().into_os_string());
@@ -202,7 +205,7 @@ async fn run_steps(
         spec.run_as,
     )
     .await?;
-    Ok((success, Some(document)))
+    Ok((outcome, Some(document)))
 }
 
 /// The configuration's directory, inside `root` (no way out through `..` or a link).
