@@ -79,18 +79,11 @@ pub fn PlanSummaryBar(summary: Summary) -> impl IntoView {
     }
 }
 
-/// The badge of a resource's actions (`create`, `update`, `delete`, `replace`, `read`, `no-op`).
+/// The badge of a resource's actions, as the summary counts it (`no-op` for a list Terraform
+/// never writes: the server refuses such plans).
 fn action_of(actions: &[String]) -> &'static str {
-    let has = |a: &str| actions.iter().any(|x| x == a);
-    match () {
-        _ if has("delete") && has("create") => "replace",
-        _ if has("create") => "create",
-        _ if has("delete") => "delete",
-        _ if has("update") => "update",
-        _ if has("read") => "read",
-        _ if has("forget") => "forget",
-        _ => "no-op",
-    }
+    domain::terraform::ChangeKind::of(actions)
+        .map_or("no-op", domain::terraform::ChangeKind::as_str)
 }
 
 fn action_label(action: &str) -> &'static str {

@@ -96,6 +96,51 @@ pub struct PlanAnalysis {
     pub errored: bool,
 }
 
+/// What Terraform does to one resource, from its change's `actions`: each change is one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    Create,
+    Update,
+    Delete,
+    /// Destroyed and created, in either order.
+    Replace,
+    Read,
+    NoOp,
+    Forget,
+}
+
+impl ChangeKind {
+    /// The kind of `actions` as Terraform writes them; `None` for a list it never writes.
+    pub fn of(actions: &[String]) -> Option<ChangeKind> {
+        let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+        Some(match actions.as_slice() {
+            ["create"] => ChangeKind::Create,
+            ["update"] => ChangeKind::Update,
+            ["delete"] => ChangeKind::Delete,
+            ["delete", "create"] | ["create", "delete"] => ChangeKind::Replace,
+            ["read"] => ChangeKind::Read,
+            ["no-op"] => ChangeKind::NoOp,
+            ["forget"] => ChangeKind::Forget,
+            // Terraform 1.10+: a resource created and then left out of the state.
+            ["create", "forget"] => ChangeKind::Create,
+            _ => return None,
+        })
+    }
+
+    /// Its name in pages and styles (`no-op` as Terraform spells it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update",
+            ChangeKind::Delete => "delete",
+            ChangeKind::Replace => "replace",
+            ChangeKind::Read => "read",
+            ChangeKind::NoOp => "no-op",
+            ChangeKind::Forget => "forget",
+        }
+    }
+}
+
 /// A plan kept for one of a project's workspaces: uploaded, or made by a plan run. Only the
 /// redacted analysis is kept, with the digest of the document it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

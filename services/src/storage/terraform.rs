@@ -264,6 +264,26 @@ impl Db {
         Ok(plan)
     }
 
+    /// The plan of the same workspace made just before plan `id`.
+    pub async fn previous_plan(
+        &mut self,
+        project_id: i64,
+        name: &str,
+        id: i64,
+    ) -> ServiceResult<Option<i64>> {
+        let previous = on_db!(self, c => {
+            sqlx::query_scalar::<_, Option<i64>>(
+                "SELECT MAX(id) FROM terraform_plans WHERE project_id = $1 AND name = $2 AND id < $3",
+            )
+            .bind(project_id)
+            .bind(name)
+            .bind(id)
+            .fetch_one(&mut *c)
+            .await
+        })?;
+        Ok(previous)
+    }
+
     /// The plan a plan run made, with its analysis.
     pub async fn plan_of_run(&mut self, run_id: i64) -> ServiceResult<Option<TerraformPlan>> {
         let id: Option<i64> = on_db!(self, c => {

@@ -412,21 +412,19 @@ fn push_key(path: &mut String, key: &str) {
 }
 
 fn bucket(summary: &mut Summary, resource: &ResourceChange) -> Result<(), Invalid> {
-    let actions: Vec<&str> = resource.actions.iter().map(String::as_str).collect();
-    match actions.as_slice() {
-        ["create"] => summary.create += 1,
-        ["update"] => summary.update += 1,
-        ["delete"] => summary.delete += 1,
-        ["delete", "create"] | ["create", "delete"] => summary.replace += 1,
-        ["read"] => summary.read += 1,
-        ["no-op"] => summary.no_op += 1,
-        ["forget"] => summary.forget += 1,
-        // Terraform 1.10+: a resource created and then left out of the state.
-        ["create", "forget"] => summary.create += 1,
-        other => {
+    use domain::terraform::ChangeKind;
+    match ChangeKind::of(&resource.actions) {
+        Some(ChangeKind::Create) => summary.create += 1,
+        Some(ChangeKind::Update) => summary.update += 1,
+        Some(ChangeKind::Delete) => summary.delete += 1,
+        Some(ChangeKind::Replace) => summary.replace += 1,
+        Some(ChangeKind::Read) => summary.read += 1,
+        Some(ChangeKind::NoOp) => summary.no_op += 1,
+        Some(ChangeKind::Forget) => summary.forget += 1,
+        None => {
             return Err(Invalid(format!(
-                "{}: unknown actions {other:?}",
-                resource.address
+                "{}: unknown actions {:?}",
+                resource.address, resource.actions
             )))
         }
     }

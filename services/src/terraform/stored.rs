@@ -122,11 +122,8 @@ pub async fn diff(
     let against_id = match against {
         Some(other) => other,
         None => db
-            .terraform_plans(project_id)
+            .previous_plan(project_id, &plan.name, plan.id)
             .await?
-            .into_iter()
-            .find(|p| p.name == plan.name && p.id < plan.id)
-            .map(|p| p.id)
             .ok_or_else(|| {
                 ServiceError::invalid("against", "the workspace has no earlier plan to compare")
             })?,
