@@ -122,12 +122,28 @@ pub struct Config {
 pub struct VaultConfig {
     /// `UHUB_VAULT_ADDR`, e.g. `https://vault.internal:8200`.
     pub address: String,
-    /// `UHUB_VAULT_TOKEN` / `_FILE`: a token allowed to read, write, list and delete under the prefix.
-    pub token: Secret,
+    /// How uHub signs in: a token, or AppRole credentials.
+    pub auth: VaultCredentials,
     /// `UHUB_VAULT_MOUNT`: the KV v2 mount, `secret` by default.
     pub mount: String,
     /// `UHUB_VAULT_PREFIX`: uHub's folder in the mount, `uhub` by default.
     pub prefix: String,
+}
+
+/// uHub's identity in Vault; the policy it needs is `docs/openbao-policy.hcl`.
+#[derive(Debug, Clone)]
+pub enum VaultCredentials {
+    /// `UHUB_VAULT_TOKEN` / `_FILE`: a token allowed to read, write, list and delete under the
+    /// prefix; never renewed by uHub (a periodic token, or AppRole below).
+    Token(Secret),
+    /// `UHUB_VAULT_ROLE_ID` / `_FILE` + `UHUB_VAULT_SECRET_ID` / `_FILE` (and
+    /// `UHUB_VAULT_APPROLE_MOUNT`, `approle` by default): uHub logs in, renews its token and logs
+    /// in again when it can no longer be renewed.
+    AppRole {
+        mount: String,
+        role_id: Secret,
+        secret_id: Secret,
+    },
 }
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:3000";
@@ -246,14 +262,7 @@ impl Config {
             None => None,
             Some(address) => Some(VaultConfig {
                 address,
-                token: secret(&get, "UHUB_VAULT_TOKEN", "UHUB_VAULT_TOKEN_FILE")?.ok_or_else(
-                    || {
-                        ConfigError::new(
-                            "UHUB_VAULT_TOKEN",
-                            "UHUB_VAULT_ADDR is set: give uHub a Vault token (UHUB_VAULT_TOKEN or UHUB_VAULT_TOKEN_FILE)",
-                        )
-                    },
-                )?,
+                auth: vault_credentials(&get)?,
                 mount: get("UHUB_VAULT_MOUNT").unwrap_or_else(|| "secret".to_owned()),
                 prefix: get("UHUB_VAULT_PREFIX").unwrap_or_else(|| "uhub".to_owned()),
             }),
@@ -359,6 +368,39 @@ fn secret(
     }
 }
 
+/// A Vault token or AppRole credentials, exactly one of the two.
+fn vault_credentials(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<VaultCredentials, ConfigError> {
+    let token = secret(get, "UHUB_VAULT_TOKEN", "UHUB_VAULT_TOKEN_FILE")?;
+    let role_id = secret(get, "UHUB_VAULT_ROLE_ID", "UHUB_VAULT_ROLE_ID_FILE")?;
+    let secret_id = secret(get, "UHUB_VAULT_SECRET_ID", "UHUB_VAULT_SECRET_ID_FILE")?;
+    match (token, role_id, secret_id) {
+        (Some(token), None, None) => Ok(VaultCredentials::Token(token)),
+        (None, Some(role_id), Some(secret_id)) => Ok(VaultCredentials::AppRole {
+            mount: get("UHUB_VAULT_APPROLE_MOUNT").unwrap_or_else(|| "approle".to_owned()),
+            role_id,
+            secret_id,
+        }),
+        (Some(_), _, _) => Err(ConfigError::new(
+            "UHUB_VAULT_TOKEN",
+            "give uHub either a Vault token or AppRole credentials, not both",
+        )),
+        (None, Some(_), None) => Err(ConfigError::new(
+            "UHUB_VAULT_SECRET_ID",
+            "UHUB_VAULT_ROLE_ID is set: AppRole also needs UHUB_VAULT_SECRET_ID (or _FILE)",
+        )),
+        (None, None, Some(_)) => Err(ConfigError::new(
+            "UHUB_VAULT_ROLE_ID",
+            "UHUB_VAULT_SECRET_ID is set: AppRole also needs UHUB_VAULT_ROLE_ID (or _FILE)",
+        )),
+        (None, None, None) => Err(ConfigError::new(
+            "UHUB_VAULT_TOKEN",
+            "UHUB_VAULT_ADDR is set: give uHub a Vault token (UHUB_VAULT_TOKEN or _FILE) or AppRole credentials (UHUB_VAULT_ROLE_ID and UHUB_VAULT_SECRET_ID, or their _FILE)",
+        )),
+    }
+}
+
 /// An http(s) URL setting without credentials (`UHUB_GITHUB_API_URL`, `UHUB_GITLAB_URL`).
 fn api_url(
     get: &impl Fn(&str) -> Option<String>,
@@ -434,7 +476,39 @@ mod tests {
             (vault.mount.as_str(), vault.prefix.as_str()),
             ("secret", "uhub")
         );
-        assert_eq!(format!("{:?}", vault.token), "Secret(***)");
+        assert_eq!(
+            format!("{:?}", vault.auth),
+            "Token(Secret(***))",
+            "the token never shows"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn vault_app_role_needs_both_halves_and_excludes_a_token() -> Result<(), ConfigError> {
+        let address = ("UHUB_VAULT_ADDR", "http://127.0.0.1:8200");
+        let half = config(&[address, ("UHUB_VAULT_ROLE_ID", "role")]).err();
+        assert_eq!(half.map(|e| e.setting), Some("UHUB_VAULT_SECRET_ID"));
+        let both = config(&[
+            address,
+            ("UHUB_VAULT_TOKEN", "hvs.test"),
+            ("UHUB_VAULT_ROLE_ID", "role"),
+            ("UHUB_VAULT_SECRET_ID", "secret-id-value"),
+        ])
+        .err();
+        assert_eq!(both.map(|e| e.setting), Some("UHUB_VAULT_TOKEN"));
+        let vault = config(&[
+            address,
+            ("UHUB_VAULT_ROLE_ID", "role"),
+            ("UHUB_VAULT_SECRET_ID", "secret-id-value"),
+        ])?
+        .vault
+        .ok_or_else(|| ConfigError::new("UHUB_VAULT_ADDR", "not read"))?;
+        let shown = format!("{:?}", vault.auth);
+        assert!(
+            shown.contains("approle") && !shown.contains("secret-id-value"),
+            "{shown}"
+        );
         Ok(())
     }
 

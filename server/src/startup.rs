@@ -116,7 +116,22 @@ pub fn secret_store(
         Some(vault) => {
             let settings = services::vault::VaultSettings {
                 address: vault.address.clone(),
-                token: zeroize::Zeroizing::new(vault.token.expose().to_owned()),
+                auth: match &vault.auth {
+                    crate::config::VaultCredentials::Token(token) => {
+                        services::vault::VaultAuth::Token(zeroize::Zeroizing::new(
+                            token.expose().to_owned(),
+                        ))
+                    }
+                    crate::config::VaultCredentials::AppRole {
+                        mount,
+                        role_id,
+                        secret_id,
+                    } => services::vault::VaultAuth::AppRole {
+                        mount: mount.clone(),
+                        role_id: zeroize::Zeroizing::new(role_id.expose().to_owned()),
+                        secret_id: zeroize::Zeroizing::new(secret_id.expose().to_owned()),
+                    },
+                },
                 mount: vault.mount.clone(),
                 prefix: vault.prefix.clone(),
             };

