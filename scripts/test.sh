@@ -13,6 +13,7 @@ ensure_schemathesis
 ensure_ansible
 ensure_terraform
 ensure_openbao
+ensure_kubectl
 ensure_axe
 ensure_github_examples
 

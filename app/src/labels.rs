@@ -216,6 +216,10 @@ pub fn action_summary(action: &JobAction) -> String {
                 ),
             ],
         ),
+        JobAction::Kubectl { cluster, args } => tf(
+            "kubectl {args} on cluster #{cluster}",
+            &[("args", &quoted(args)), ("cluster", &cluster.to_string())],
+        ),
         JobAction::Webhook { git_ref, inputs } => {
             let inputs: Vec<String> = inputs.iter().map(|(k, v)| format!("{k}={v}")).collect();
             tf(

@@ -94,6 +94,10 @@ pub enum JobAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         plan_run: Option<i64>,
     },
+    /// `kubectl` (local backend) against one of the project's clusters, whose environment must
+    /// be the job's: `KUBECONFIG` is a 0600 file of the run's own holding only that cluster's
+    /// context, removed when the run ends, and the cluster's namespace is forced.
+    Kubectl { cluster: i64, args: Vec<String> },
     /// A signed call to the project's webhook target (CI pipelines: GitHub Actions, GitLab).
     Webhook {
         /// The Git ref a pipeline runs on, when the target is a CI system.
@@ -115,7 +119,7 @@ impl JobAction {
             | JobAction::Terraform { repo, git_ref, .. } => {
                 repo.map(|repo| (repo, git_ref.as_deref()))
             }
-            JobAction::Webhook { .. } => None,
+            JobAction::Kubectl { .. } | JobAction::Webhook { .. } => None,
         }
     }
 }
@@ -307,6 +311,33 @@ impl JobAction {
                 }
                 check_variables("action.vars", vars)
             }
+            JobAction::Kubectl { cluster, args } => {
+                if *cluster <= 0 {
+                    return Err(problem("action.cluster", "must be a cluster's id"));
+                }
+                if args.is_empty() {
+                    return Err(problem(
+                        "action.args",
+                        "give kubectl's arguments, e.g. [\"get\", \"pods\"]",
+                    ));
+                }
+                check_list(args).map_err(|why| problem("action.args", why))?;
+                // After `--` come the words of a command run in a container (`exec`): not kubectl's.
+                if let Some(why) = args
+                    .iter()
+                    .take_while(|arg| *arg != "--")
+                    .find_map(|arg| kubectl_refusal(arg))
+                {
+                    return Err(problem("action.args", why));
+                }
+                if matches!(args.first().map(String::as_str), Some("config" | "plugin")) {
+                    return Err(problem(
+                        "action.args",
+                        "`kubectl config` and `kubectl plugin` are refused: uHub manages the kubeconfig",
+                    ));
+                }
+                Ok(())
+            }
             JobAction::Webhook { git_ref, inputs } => {
                 if let Some(git_ref) = git_ref {
                     if git_ref.trim().is_empty() || git_ref.len() > MAX_TEXT {
@@ -324,6 +355,52 @@ impl JobAction {
             }
         }
     }
+}
+
+/// kubectl's options that would leave the cluster's context, namespace or credentials: the
+/// kubeconfig and namespace are uHub's to give.
+const KUBECTL_FORBIDDEN: [&str; 20] = [
+    "--namespace",
+    "--all-namespaces",
+    "--kubeconfig",
+    "--context",
+    "--cluster",
+    "--user",
+    "--server",
+    "--token",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--username",
+    "--password",
+    "--client-certificate",
+    "--client-key",
+    "--certificate-authority",
+    "--insecure-skip-tls-verify",
+    "--tls-server-name",
+    "--cache-dir",
+    "--raw",
+];
+
+/// Why a kubectl argument is refused, if it is: a forbidden long option (also as `--x=y`), or
+/// a group of short options holding `-n` (namespace), `-A` (all namespaces) or `-s` (server).
+fn kubectl_refusal(arg: &str) -> Option<String> {
+    if let Some(long) = arg.strip_prefix("--") {
+        let name = long.split('=').next().unwrap_or(long);
+        return KUBECTL_FORBIDDEN
+            .iter()
+            .any(|forbidden| forbidden[2..] == *name)
+            .then(|| format!("`--{name}` is refused: the cluster, its namespace and credentials are uHub's to give"));
+    }
+    let shorts = arg.strip_prefix('-')?;
+    if shorts.is_empty() {
+        return None;
+    }
+    let flags = shorts.split('=').next().unwrap_or(shorts);
+    flags
+        .chars()
+        .find(|c| matches!(c, 'n' | 'A' | 's'))
+        .map(|c| format!("`-{c}` (in `{arg}`) is refused: the namespace and server are uHub's to give; write value flags apart (`-o name`)"))
 }
 
 /// One word of an `ansible-playbook` option: never an option itself, no spaces or NUL.
@@ -367,6 +444,43 @@ fn check_list(items: &[String]) -> Result<(), &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kubectl_stays_in_its_cluster_and_namespace() {
+        let kubectl = |args: &[&str]| JobAction::Kubectl {
+            cluster: 3,
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        };
+        for allowed in [
+            &["get", "pods", "-o", "name"][..],
+            &["rollout", "restart", "deployment/web"],
+            &["exec", "-it", "web-1", "--", "sh", "-c", "ls -n /"],
+            &["logs", "--tail=20", "web-1"],
+        ] {
+            assert!(kubectl(allowed).check().is_ok(), "{allowed:?}");
+        }
+        for refused in [
+            &["get", "pods", "-n", "kube-system"][..],
+            &["get", "pods", "--namespace=kube-system"],
+            &["get", "pods", "-A"],
+            &["get", "secrets", "--all-namespaces"],
+            &["--kubeconfig", "/root/.kube/config", "get", "pods"],
+            &["get", "pods", "--context=admin"],
+            &["get", "pods", "-s", "https://other:6443"],
+            &["get", "pods", "-nkube-system"],
+            &["get", "pods", "--token=abc"],
+            &["config", "view"],
+            &[],
+        ] {
+            assert!(kubectl(refused).check().is_err(), "{refused:?}");
+        }
+        assert!(JobAction::Kubectl {
+            cluster: 0,
+            args: vec!["get".into()]
+        }
+        .check()
+        .is_err());
+    }
 
     #[test]
     fn script_paths_stay_inside_the_scripts_directory() {

@@ -16,6 +16,7 @@ pub mod host;
 pub mod ical;
 pub mod incident;
 pub mod job;
+pub mod kubernetes;
 pub mod link;
 pub mod move_request;
 pub mod password;

@@ -106,6 +106,11 @@ pub struct Config {
     pub docker_host: String,
     /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
     pub public_url: Option<String>,
+    /// `UHUB_KUBECTL`: the `kubectl` that `kubectl` actions run (else the first on PATH).
+    pub kubectl: Option<PathBuf>,
+    /// `UHUB_KUBE_ALLOW_EXEC`: accept kubeconfigs whose user signs in by running a command on the
+    /// uHub host (`exec`, `auth-provider`); `false` by default.
+    pub kube_allow_exec: bool,
     /// `UHUB_VAULT_ADDR` (+ `UHUB_VAULT_TOKEN` / `_FILE`, `UHUB_VAULT_MOUNT`, `UHUB_VAULT_PREFIX`):
     /// project secrets in Vault KV v2 instead of the database; `None` = the database.
     pub vault: Option<VaultConfig>,
@@ -174,6 +179,16 @@ impl Config {
             None => false,
             Some(text) => parse_bool(&text).ok_or_else(|| {
                 ConfigError::new("UHUB_SEED_DEMO", format!("`{text}` is not true or false"))
+            })?,
+        };
+
+        let kube_allow_exec = match get("UHUB_KUBE_ALLOW_EXEC") {
+            None => false,
+            Some(text) => parse_bool(&text).ok_or_else(|| {
+                ConfigError::new(
+                    "UHUB_KUBE_ALLOW_EXEC",
+                    format!("`{text}` is not true or false"),
+                )
             })?,
         };
 
@@ -318,6 +333,10 @@ impl Config {
             terraform: get("UHUB_TERRAFORM")
                 .filter(|path| !path.trim().is_empty())
                 .map(PathBuf::from),
+            kubectl: get("UHUB_KUBECTL")
+                .filter(|path| !path.trim().is_empty())
+                .map(PathBuf::from),
+            kube_allow_exec,
             terraform_risks: match get("UHUB_TERRAFORM_RISKS") {
                 Some(text) => services::terraform::RiskPatterns::with_overrides(&text)
                     .map_err(|why| ConfigError::new("UHUB_TERRAFORM_RISKS", why))?,

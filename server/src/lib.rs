@@ -246,6 +246,8 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         .with_gitlab_url(config.gitlab_url.clone());
     engine_config.ansible_playbook = config.ansible_playbook.clone();
     engine_config.terraform = config.terraform.clone();
+    engine_config.kubectl = config.kubectl.clone();
+    engine_config.kube_allow_exec = config.kube_allow_exec;
     engine_config.terraform_risks = std::sync::Arc::new(config.terraform_risks.clone());
     // Terraform's local state and saved plans live beside the database.
     engine_config.terraform_dir = data_dir.join("terraform");

@@ -25,6 +25,7 @@ mod hardening_edges;
 mod host_metrics;
 mod http;
 mod jobs_api;
+mod kubernetes_clusters;
 mod openapi;
 mod rbac;
 mod runs;

@@ -23,6 +23,7 @@ use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, within_2
 const ROOT_TOKEN: &str = "uhub-openbao-root";
 const WRITTEN_BY_UHUB: &str = "bao-held-deploy-token-61";
 const WRITTEN_BY_CLI: &str = "written-with-bao-kv-put-29";
+const KUBE_TOKEN: &str = "kube-token-held-by-bao-8842";
 const PERSONAL_TOKEN: &str = "ghp_personalTokenHeldByBao0123456789";
 
 /// `bao server -dev` on a free loopback port, stopped when dropped.
@@ -131,6 +132,17 @@ fn store(address: &str, token: &str) -> SecretStore {
         address,
         VaultAuth::Token(zeroize::Zeroizing::new(token.to_owned())),
     ))
+}
+
+/// A kubeconfig of two contexts (uHub keeps only the chosen one); nothing is reached through it.
+fn kubeconfig() -> String {
+    use base64::Engine as _;
+    let ca = base64::engine::general_purpose::STANDARD.encode(
+        "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2w=\n-----END CERTIFICATE-----\n",
+    );
+    format!(
+        "apiVersion: v1\nkind: Config\ncurrent-context: uhub\nclusters:\n- name: k\n  cluster:\n    server: https://k8s.internal:6443\n    certificate-authority-data: {ca}\nusers:\n- name: deployer\n  user:\n    token: {KUBE_TOKEN}\n- name: admin\n  user:\n    token: admin-never-chosen\ncontexts:\n- name: uhub\n  context: {{cluster: k, user: deployer, namespace: payments}}\n- name: other\n  context: {{cluster: k, user: admin}}\n"
+    )
 }
 
 /// The policy uHub documents, as shipped.
@@ -413,7 +425,55 @@ async fn story(engine: TestEngine) {
         tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "get", &personal_path]));
     assert!(personal_gone.is_err(), "{personal_gone:?}");
 
-    // A project deleted without history takes its secrets along, per environment too.
+    // A cluster's kubeconfig lives beside them, in OpenBao only: the database row holds nothing.
+    let clusters = format!("/api/v1/projects/{project_id}/clusters");
+    let cluster = expect(
+        &app,
+        Method::POST,
+        &clusters,
+        &pm,
+        Some(json!({"name": "baoed", "environment": "dev", "kubeconfig": kubeconfig()})),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(!cluster.to_string().contains(KUBE_TOKEN), "{cluster}");
+    let cluster_path = format!(
+        "secret/uhub/projects/{project_id}/clusters/{}",
+        id(&cluster)
+    );
+    let held = tokio::task::block_in_place(|| bao_json(&server, &["kv", "get", &cluster_path]))
+        .expect("bao kv get cluster");
+    let held_kubeconfig = held["data"]["data"]["value"].as_str().unwrap_or_default();
+    assert!(held_kubeconfig.contains(KUBE_TOKEN), "{held}");
+    assert!(
+        !held_kubeconfig.contains("never-chosen"),
+        "only the chosen context is kept: {held_kubeconfig}"
+    );
+    let row = app
+        .storage
+        .storage
+        .read()
+        .await
+        .expect("read")
+        .sealed_kubeconfig(id(&cluster))
+        .await
+        .expect("row");
+    assert!(row.is_none(), "nothing of the kubeconfig in the database");
+    expect(
+        &app,
+        Method::DELETE,
+        &format!("{clusters}/{}", id(&cluster)),
+        &pm,
+        None,
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let cluster_gone =
+        tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "get", &cluster_path]));
+    assert!(cluster_gone.is_err(), "{cluster_gone:?}");
+
+    // A project deleted without history takes its secrets along, per environment too, and its
+    // clusters' kubeconfigs.
     let short = expect(
         &app,
         Method::POST,
@@ -435,6 +495,15 @@ async fn story(engine: TestEngine) {
         )
         .await;
     }
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{short_id}/clusters"),
+        &pm,
+        Some(json!({"name": "short", "environment": "dev", "kubeconfig": kubeconfig()})),
+        StatusCode::CREATED,
+    )
+    .await;
     let short_folder = format!("secret/uhub/projects/{short_id}");
     let before = tokio::task::block_in_place(|| bao(&server, &["kv", "list", &short_folder]))
         .unwrap_or_default();

@@ -27,6 +27,7 @@ pub mod host;
 mod hub;
 pub mod incidents;
 pub mod jobs;
+pub mod kubernetes;
 pub mod links;
 pub mod moves;
 pub mod password;

@@ -552,10 +552,63 @@ impl VaultStore {
         Ok(values)
     }
 
-    /// Removes all of a deleted project's secrets, project-wide and per environment.
+    /// A cluster's kubeconfig: `<prefix>/projects/<project>/clusters/<cluster id>`.
+    fn kubeconfig_path(&self, project_id: i64, cluster_id: i64) -> String {
+        format!("{}/clusters/{cluster_id}", self.project_path(project_id))
+    }
+
+    pub async fn put_kubeconfig(
+        &self,
+        project_id: i64,
+        cluster_id: i64,
+        kubeconfig: &str,
+    ) -> ServiceResult<()> {
+        self.kv_write(&self.kubeconfig_path(project_id, cluster_id), kubeconfig)
+            .await
+    }
+
+    pub async fn kubeconfig(
+        &self,
+        project_id: i64,
+        cluster_id: i64,
+    ) -> ServiceResult<Option<Zeroizing<String>>> {
+        match self
+            .kv_read(&self.kubeconfig_path(project_id, cluster_id))
+            .await?
+        {
+            Ok(data) => Ok(Some(Zeroizing::new(data.value))),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Removes every version of a cluster's kubeconfig (nothing to remove is not an error).
+    pub async fn delete_kubeconfig(&self, project_id: i64, cluster_id: i64) -> ServiceResult<()> {
+        match self
+            .kv_destroy(&self.kubeconfig_path(project_id, cluster_id))
+            .await?
+        {
+            Ok(()) => Ok(()),
+            Err(error) if is_not_found(&error) => Ok(()),
+            Err(error) => Err(unavailable(error)),
+        }
+    }
+
+    /// Removes all of a deleted project's secrets, project-wide and per environment, and its
+    /// clusters' kubeconfigs.
     pub async fn forget_project(&self, project_id: i64) -> ServiceResult<()> {
         let mut paths: Vec<String> = Vec::new();
         let project = self.project_path(project_id);
+        let clusters = format!("{project}/clusters");
+        match self.kv_list(&clusters).await? {
+            Ok(keys) => paths.extend(
+                keys.iter()
+                    .filter(|key| !key.ends_with('/'))
+                    .map(|key| format!("{clusters}/{key}")),
+            ),
+            Err(error) if is_not_found(&error) => {}
+            Err(error) => return Err(unavailable(error)),
+        }
         for name in self.names(&project).await? {
             paths.push(format!("{project}/{name}"));
         }

@@ -3,7 +3,7 @@
 //! Scripts and containers may come from a repository link of the project, at a ref resolved to
 //! a commit at launch; so may an Ansible playbook, run against one of the project's inventories,
 //! and a Terraform configuration (plan, or apply of a plan run's saved plan).
-//! Kinds to come (kubectl) add a variant here.
+//! A kubectl action runs against one of the project's clusters (its environment the job's).
 
 use std::collections::BTreeMap;
 
@@ -21,16 +21,18 @@ pub enum ActionKind {
     Container,
     Ansible,
     Terraform,
+    Kubectl,
     Webhook,
 }
 
 impl ActionKind {
-    const ALL: [ActionKind; 6] = [
+    const ALL: [ActionKind; 7] = [
         ActionKind::None,
         ActionKind::Script,
         ActionKind::Container,
         ActionKind::Ansible,
         ActionKind::Terraform,
+        ActionKind::Kubectl,
         ActionKind::Webhook,
     ];
 
@@ -41,6 +43,7 @@ impl ActionKind {
             ActionKind::Container => "container",
             ActionKind::Ansible => "ansible",
             ActionKind::Terraform => "terraform",
+            ActionKind::Kubectl => "kubectl",
             ActionKind::Webhook => "webhook",
         }
     }
@@ -52,6 +55,7 @@ impl ActionKind {
             ActionKind::Container => t("Container"),
             ActionKind::Ansible => t("Ansible playbook"),
             ActionKind::Terraform => t("Terraform"),
+            ActionKind::Kubectl => t("kubectl"),
             ActionKind::Webhook => t("Webhook / CI pipeline"),
         }
     }
@@ -62,6 +66,7 @@ impl ActionKind {
             JobAction::Container { .. } => ActionKind::Container,
             JobAction::Ansible { .. } => ActionKind::Ansible,
             JobAction::Terraform { .. } => ActionKind::Terraform,
+            JobAction::Kubectl { .. } => ActionKind::Kubectl,
             JobAction::Webhook { .. } => ActionKind::Webhook,
         }
     }
@@ -70,9 +75,10 @@ impl ActionKind {
     pub fn backend(self) -> Option<domain::ExecutionBackend> {
         match self {
             ActionKind::None => None,
-            ActionKind::Script | ActionKind::Ansible | ActionKind::Terraform => {
-                Some(domain::ExecutionBackend::Local)
-            }
+            ActionKind::Script
+            | ActionKind::Ansible
+            | ActionKind::Terraform
+            | ActionKind::Kubectl => Some(domain::ExecutionBackend::Local),
             ActionKind::Container => Some(domain::ExecutionBackend::Docker),
             ActionKind::Webhook => Some(domain::ExecutionBackend::Webhook),
         }
@@ -111,6 +117,9 @@ pub struct ActionFields {
     /// A JSON object (empty: none).
     tf_vars: RwSignal<String>,
     tf_apply: RwSignal<bool>,
+    kube_cluster: RwSignal<Option<i64>>,
+    /// One argument per line.
+    kube_args: RwSignal<String>,
 }
 
 /// A JSON object of variables; anything else is sent as a variable the server refuses, naming
@@ -167,6 +176,8 @@ impl ActionFields {
             tf_workspace: RwSignal::new("default".to_owned()),
             tf_vars: RwSignal::new(String::new()),
             tf_apply: RwSignal::new(false),
+            kube_cluster: RwSignal::new(None),
+            kube_args: RwSignal::new(String::new()),
         };
         if let Some((repo, git_ref)) = action.and_then(JobAction::repository) {
             fields.repo.set(Some(repo));
@@ -231,6 +242,11 @@ impl ActionFields {
                 fields
                     .tf_apply
                     .set(*operation == domain::terraform::TerraformOperation::Apply);
+            }
+            Some(JobAction::Kubectl { cluster, args }) => {
+                fields.kind.set(ActionKind::Kubectl);
+                fields.kube_cluster.set(Some(*cluster));
+                fields.kube_args.set(args.join("\n"));
             }
             Some(JobAction::Webhook { git_ref, inputs }) => {
                 fields.kind.set(ActionKind::Webhook);
@@ -304,6 +320,10 @@ impl ActionFields {
                     plan_run: None,
                 })
             }
+            ActionKind::Kubectl => Some(JobAction::Kubectl {
+                cluster: self.kube_cluster.get_untracked().unwrap_or(0),
+                args: lines(&self.kube_args.get_untracked()),
+            }),
             ActionKind::Webhook => {
                 let inputs: BTreeMap<String, String> = lines(&self.inputs.get_untracked())
                     .into_iter()
@@ -367,6 +387,7 @@ pub fn ActionEditor(
                 }.into_any(),
                 ActionKind::Ansible => view! { <SourceFields fields project error/> <AnsibleFields fields project error/> }.into_any(),
                 ActionKind::Terraform => view! { <SourceFields fields project error/> <TerraformFields fields error/> }.into_any(),
+                ActionKind::Kubectl => view! { <KubectlFields fields project error/> }.into_any(),
                 ActionKind::Webhook => view! {
                     <label class="field">
                         <span class="small muted">{t("Git ref (branch or tag) the pipeline runs on")}</span>
@@ -383,6 +404,48 @@ pub fn ActionEditor(
                 }.into_any(),
             }}
         </fieldset>
+    }
+}
+
+/// A kubectl action: one of the project's clusters and kubectl's arguments, one per line.
+#[component]
+fn KubectlFields(
+    fields: ActionFields,
+    project: Signal<i64>,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
+    let clusters =
+        LocalResource::new(move || crate::projects::clusters::list_clusters(project.get()));
+    view! {
+        <label class="field">
+            <span class="small muted">{t("Cluster (its environment must be the job's)")}</span>
+            {move || match clusters.try_get().flatten() {
+                Some(Ok(list)) if !list.items.is_empty() => view! {
+                    <select class="input" name="kubectl-cluster" data-testid="kubectl-cluster"
+                        on:change=move |ev| fields.kube_cluster.set(event_target_value(&ev).parse().ok())>
+                        <option value="" selected=move || fields.kube_cluster.get().is_none()>{t("Choose a cluster")}</option>
+                        {list.items.into_iter().map(|cluster| {
+                            let id = cluster.id;
+                            view! {
+                                <option value=id.to_string() selected=move || fields.kube_cluster.get() == Some(id)>
+                                    {format!("{} ({}, {})", cluster.name, cluster.environment, cluster.namespace)}
+                                </option>
+                            }
+                        }).collect_view()}
+                    </select>
+                }.into_any(),
+                Some(Ok(_)) => view! { <p class="muted small">{t("The project has no cluster yet: add one on its Kubernetes tab.")}</p> }.into_any(),
+                Some(Err(failed)) => view! { <p class="form-error" role="alert">{failed.message}</p> }.into_any(),
+                None => view! { <p class="muted small">{t("Loading…")}</p> }.into_any(),
+            }}
+            <crate::ui::FieldError error field="action.cluster"/>
+        </label>
+        <label class="field">
+            <span class="small muted">{t("kubectl arguments, one per line (the namespace and credentials are the cluster's)")}</span>
+            <textarea class="input textarea mono" name="kubectl-args" rows="3" placeholder="rollout\nrestart\ndeployment/web"
+                prop:value=move || fields.kube_args.get() on:input=move |ev| fields.kube_args.set(event_target_value(&ev))></textarea>
+            <crate::ui::FieldError error field="action.args"/>
+        </label>
     }
 }
 

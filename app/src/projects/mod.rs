@@ -2,6 +2,7 @@
 //! sheet (`sheet`, `/projects/:id`).
 
 mod backlog;
+pub mod clusters;
 mod code;
 mod deliveries;
 mod environments;

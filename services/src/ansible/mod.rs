@@ -8,7 +8,7 @@ mod inventory;
 mod lint;
 mod literal;
 pub mod stored;
-mod yaml;
+pub(crate) mod yaml;
 
 pub use inventory::Inventory;
 pub use lint::Finding;

@@ -651,3 +651,11 @@ fn parse_group(
     }
     Ok(Some(group))
 }
+
+/// Any YAML document as JSON (YAML 1.1 scalars, anchors and merges resolved, bounded like an
+/// inventory); the error gives a line and a reason that never repeats the document's values.
+pub(crate) fn to_json(text: &str) -> Result<Value, Option<usize>> {
+    load(text)
+        .map(|root| root.map_or(Value::Null, |node| node.to_json()))
+        .map_err(|malformed| malformed.line)
+}

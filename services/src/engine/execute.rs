@@ -35,8 +35,17 @@ impl Executor {
             .secrets
             .values(&mut db, run.project_id, &scope)
             .await?;
-        drop(db);
         let mut values = Vec::new();
+        // A kubectl run's cluster credentials are masked too (they are not in its environment).
+        if let Some(JobAction::Kubectl { cluster, .. }) = &run.action {
+            let kubeconfig = self
+                .inner
+                .secrets
+                .kubeconfig(&mut db, run.project_id, *cluster)
+                .await?;
+            values.extend(super::kubectl::credentials(&kubeconfig));
+        }
+        drop(db);
         for (name, value) in secrets {
             env.push((name, value.to_string()));
             values.push(value);
@@ -130,6 +139,9 @@ impl Executor {
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
                 self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+            }
+            (Ok(_), ExecutionBackend::Local, Some(JobAction::Kubectl { cluster, args })) => {
+                self.run_kubectl(run, *cluster, args, env, timeout, &log, signal).await
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Terraform { .. })) => {
                 self.run_terraform(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
@@ -345,6 +357,70 @@ impl Executor {
             }
         }
         outcome
+    }
+
+    /// `kubectl` with the cluster's kubeconfig (only its context) in a 0600 file of the run's own,
+    /// removed when the run ends; the cluster must still be the project's and serve the run's
+    /// environment.
+    #[allow(clippy::too_many_arguments)] // the pieces of one run, each from a different step
+    async fn run_kubectl(
+        &self,
+        run: &Run,
+        cluster_id: i64,
+        args: &[String],
+        env: Vec<(String, String)>,
+        timeout: Duration,
+        log: &output::LogSender,
+        signal: &CancelSignal,
+    ) -> Outcome {
+        let storage = &self.inner.storage;
+        let cluster = match storage.cluster(cluster_id).await {
+            Ok(cluster) if cluster.project_id == run.project_id => cluster,
+            Ok(_) | Err(crate::ServiceError::NotFound { .. }) => {
+                return Outcome::failed(format!(
+                    "cluster #{cluster_id} is no longer a cluster of the project"
+                ))
+            }
+            Err(error) => return Outcome::failed(format!("cannot read the cluster: {error}")),
+        };
+        if run.environment.as_deref() != Some(cluster.environment.as_str()) {
+            return Outcome::failed(format!(
+                "the cluster `{}` now serves `{}`, not this run's environment: launch it again",
+                cluster.name, cluster.environment
+            ));
+        }
+        let kubeconfig = match storage.read().await {
+            Ok(mut db) => {
+                self.inner
+                    .secrets
+                    .kubeconfig(&mut db, run.project_id, cluster_id)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        let kubeconfig = match kubeconfig {
+            Ok(kubeconfig) => kubeconfig,
+            Err(error) => {
+                return Outcome::failed(format!("cannot read the cluster's kubeconfig: {error}"))
+            }
+        };
+        log.line(
+            LogStream::System,
+            format!(
+                "kubectl on cluster `{}` ({}), namespace `{}`",
+                cluster.name, cluster.server_url, cluster.namespace
+            ),
+        );
+        let spec = super::kubectl::KubectlRun {
+            kubectl: self.inner.config.kubectl.as_deref(),
+            kubeconfig: &kubeconfig,
+            namespace: &cluster.namespace,
+            args,
+            env,
+            timeout,
+            run_as: self.inner.config.local_run_as.as_ref(),
+        };
+        super::kubectl::run(spec, log, signal, self.record_process_group(run.id)).await
     }
 
     /// Runs a `terraform` action. A plan run stores its plan (analysed, sensitive values and the
@@ -644,6 +720,7 @@ fn action_kind(action: &JobAction) -> &'static str {
         JobAction::Container { .. } => "container",
         JobAction::Ansible { .. } => "ansible",
         JobAction::Terraform { .. } => "terraform",
+        JobAction::Kubectl { .. } => "kubectl",
         JobAction::Webhook { .. } => "webhook",
     }
 }

@@ -19,6 +19,7 @@ fn action_suits(action: &JobAction, backend: ExecutionBackend) -> bool {
         (JobAction::Script { .. }, ExecutionBackend::Local)
             | (JobAction::Ansible { .. }, ExecutionBackend::Local)
             | (JobAction::Terraform { .. }, ExecutionBackend::Local)
+            | (JobAction::Kubectl { .. }, ExecutionBackend::Local)
             | (JobAction::Container { .. }, ExecutionBackend::Docker)
             | (JobAction::Webhook { .. }, ExecutionBackend::Webhook)
     )
@@ -117,6 +118,7 @@ pub async fn plan(
     } = pins;
     let (backend, mut status) = decide(db, subject, job, environment, backend).await?;
     let job = pin_inventory(db, job).await?;
+    check_cluster(db, &job).await?;
     let job = pin_plan_run(db, &job, plan_run, commit_sha.as_deref()).await?;
     if matches!(
         &job.action,
@@ -192,6 +194,34 @@ async fn pin_inventory(db: &mut Db, job: &Job) -> ServiceResult<Job> {
         *inventory_version = Some(version);
     }
     Ok(pinned)
+}
+
+/// A `kubectl` action's cluster must be one of the job's project, serving the job's own
+/// environment: the guardrails weighed are those of the environment the cluster is (422
+/// `action.cluster` otherwise).
+async fn check_cluster(db: &mut Db, job: &Job) -> ServiceResult<()> {
+    let Some(JobAction::Kubectl { cluster, .. }) = &job.action else {
+        return Ok(());
+    };
+    let found = db.cluster(*cluster).await.ok();
+    let Some(found) = found.filter(|c| c.project_id == job.project_id) else {
+        return Err(ServiceError::invalid(
+            "action.cluster",
+            "names no cluster of the job's project",
+        ));
+    };
+    if job.environment.as_deref() != Some(found.environment.as_str()) {
+        return Err(ServiceError::invalid(
+            "action.cluster",
+            format!(
+                "the cluster `{}` serves `{}`, the job runs in {}: use a cluster of the job's environment",
+                found.name,
+                found.environment,
+                job.environment.as_deref().map(|e| format!("`{e}`")).unwrap_or_else(|| "no environment".to_owned()),
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The job with its Terraform apply pinned to the plan run it applies: a successful plan run

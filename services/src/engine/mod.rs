@@ -6,6 +6,7 @@
 pub mod ansible;
 pub mod docker;
 mod execute;
+pub mod kubectl;
 pub mod launch;
 pub mod local;
 pub mod output;
@@ -191,6 +192,11 @@ pub struct EngineConfig {
     pub terraform_dir: PathBuf,
     /// `UHUB_TERRAFORM_RISKS`: the resource types flagged as risky in plans, by kind.
     pub terraform_risks: Arc<crate::terraform::RiskPatterns>,
+    /// `UHUB_KUBECTL`: the `kubectl` of `kubectl` actions (else found on PATH).
+    pub kubectl: Option<PathBuf>,
+    /// `UHUB_KUBE_ALLOW_EXEC`: kubeconfigs whose user signs in with `exec` or `auth-provider`
+    /// (a command run on the uHub host) are accepted.
+    pub kube_allow_exec: bool,
 }
 
 /// The local engine's socket, as the Docker CLI uses it by default.
@@ -224,6 +230,8 @@ impl EngineConfig {
                 rand::random::<u32>()
             )),
             terraform_risks: Arc::default(),
+            kubectl: None,
+            kube_allow_exec: false,
         }
     }
 
@@ -331,6 +339,11 @@ impl Executor {
     /// The resource types flagged as risky in Terraform plans (`UHUB_TERRAFORM_RISKS`).
     pub fn terraform_risks(&self) -> Arc<crate::terraform::RiskPatterns> {
         self.inner.config.terraform_risks.clone()
+    }
+
+    /// Whether kubeconfigs may sign in through a command (`UHUB_KUBE_ALLOW_EXEC`).
+    pub fn kube_allow_exec(&self) -> bool {
+        self.inner.config.kube_allow_exec
     }
 
     /// A run's log is cut beyond this size (lines reported by callback too).

@@ -211,6 +211,63 @@ impl SecretStore {
         }
     }
 
+    /// Keeps a cluster's kubeconfig: sealed into the cluster's row (bound to the project and the
+    /// cluster), or in Vault with the row holding nothing.
+    pub async fn put_kubeconfig(
+        &self,
+        tx: &mut Tx,
+        project_id: i64,
+        cluster_id: i64,
+        kubeconfig: &str,
+    ) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(secrets) => {
+                let sealed =
+                    secrets.seal_with(&kubeconfig_data(project_id, cluster_id), kubeconfig)?;
+                tx.seal_kubeconfig(cluster_id, Some(&sealed)).await
+            }
+            SecretStore::Vault(vault) => {
+                tx.seal_kubeconfig(cluster_id, None).await?;
+                vault
+                    .put_kubeconfig(project_id, cluster_id, kubeconfig)
+                    .await
+            }
+        }
+    }
+
+    /// A cluster's kubeconfig (the minimal one uHub made); NotFound when the store has none.
+    pub async fn kubeconfig(
+        &self,
+        db: &mut Db,
+        project_id: i64,
+        cluster_id: i64,
+    ) -> ServiceResult<Zeroizing<String>> {
+        let found = match self {
+            SecretStore::Database(secrets) => match db.sealed_kubeconfig(cluster_id).await? {
+                Some(sealed) => Some(secrets.open_with(
+                    &kubeconfig_data(project_id, cluster_id),
+                    "kubeconfig",
+                    &sealed,
+                )?),
+                None => None,
+            },
+            SecretStore::Vault(vault) => vault.kubeconfig(project_id, cluster_id).await?,
+        };
+        found.ok_or_else(|| {
+            ServiceError::SecretStore(format!(
+                "the kubeconfig of cluster #{cluster_id} is not in the secret store"
+            ))
+        })
+    }
+
+    /// Removes a cluster's kubeconfig from Vault (the database row goes with the cluster).
+    pub async fn delete_kubeconfig(&self, project_id: i64, cluster_id: i64) -> ServiceResult<()> {
+        match self {
+            SecretStore::Database(_) => Ok(()),
+            SecretStore::Vault(vault) => vault.delete_kubeconfig(project_id, cluster_id).await,
+        }
+    }
+
     /// After a project is deleted: its secrets go too (the database ones by cascade).
     pub async fn forget_project(&self, project_id: i64) -> ServiceResult<()> {
         match self {
@@ -237,6 +294,11 @@ async fn scopes_of(db: &mut Db, project_id: i64) -> ServiceResult<Vec<SecretScop
 /// to a project secret's.
 fn personal_data(user_id: i64, name: &str) -> Vec<u8> {
     format!("uhub-user-secret:{user_id}:{name}").into_bytes()
+}
+
+/// The associated data of a cluster's kubeconfig: bound to its project and cluster.
+fn kubeconfig_data(project_id: i64, cluster_id: i64) -> Vec<u8> {
+    format!("uhub-kubeconfig:{project_id}:{cluster_id}").into_bytes()
 }
 
 /// What a ciphertext is bound to: its project, its scope and its name, so that a row copied to

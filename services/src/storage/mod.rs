@@ -24,6 +24,7 @@ mod git;
 mod host;
 mod incidents;
 mod jobs;
+mod kubernetes;
 mod links;
 mod move_requests;
 mod preferences;
@@ -55,6 +56,7 @@ pub use feeds::{FeedAccess, FEED_TOKEN_PREFIX};
 pub use git::NewCodeChange;
 pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
+pub use kubernetes::ClusterProfile;
 pub use links::{LinkChanges, NewLink};
 pub use projects::{
     NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,

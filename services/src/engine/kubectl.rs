@@ -1,0 +1,135 @@
+//! `kubectl` runs: the cluster's kubeconfig (only its context, as uHub stored it) in a 0600 file
+//! of the run's own directory, `KUBECONFIG` pointing at it, the cluster's namespace forced with
+//! `--namespace`, discovery cached in that directory; the directory is removed when the run ends.
+//! The action's arguments were checked when the job was saved (no option may pick another
+//! kubeconfig, context, namespace or credential).
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use super::local::{self, RunAs};
+use super::output::LogSender;
+use super::{CancelSignal, Outcome, WorkDir};
+
+pub struct KubectlRun<'a> {
+    /// `UHUB_KUBECTL`, else `kubectl` found on uHub's PATH.
+    pub kubectl: Option<&'a Path>,
+    pub kubeconfig: &'a str,
+    pub namespace: &'a str,
+    pub args: &'a [String],
+    pub env: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub run_as: Option<&'a RunAs>,
+}
+
+/// `kubectl`: the configured path, else the first on uHub's PATH.
+pub fn find_kubectl(configured: Option<&Path>) -> Result<PathBuf, String> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_owned())
+        } else {
+            Err(format!(
+                "UHUB_KUBECTL names {}, which is not a file",
+                path.display()
+            ))
+        };
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            "kubectl was not found on uHub's PATH: install it on this host or set UHUB_KUBECTL to its path"
+                .to_owned()
+        })
+}
+
+/// The credential values of a stored kubeconfig, masked in the run's log.
+pub fn credentials(kubeconfig: &str) -> Vec<Zeroizing<String>> {
+    let Ok(config) = serde_json::from_str::<Value>(kubeconfig) else {
+        return Vec::new();
+    };
+    let user = &config["users"][0]["user"];
+    [
+        "token",
+        "password",
+        "client-key-data",
+        "client-certificate-data",
+    ]
+    .iter()
+    .filter_map(|field| user[*field].as_str())
+    .map(|value| Zeroizing::new(value.to_owned()))
+    .collect()
+}
+
+pub async fn run(
+    spec: KubectlRun<'_>,
+    log: &LogSender,
+    cancel: &CancelSignal,
+    on_start: impl Fn(u32),
+) -> Outcome {
+    match prepared(&spec) {
+        Ok((program, home, args)) => {
+            let mut env = spec.env.clone();
+            env.push((
+                "KUBECONFIG".to_owned(),
+                home.path().join("kubeconfig").display().to_string(),
+            ));
+            let outcome = local::run_program(
+                local::ProgramRun {
+                    program: &program,
+                    name: "kubectl",
+                    args,
+                    env,
+                    timeout: spec.timeout,
+                    run_as: spec.run_as,
+                    home: home.path(),
+                    cwd: home.path(),
+                },
+                log,
+                cancel,
+                on_start,
+            )
+            .await;
+            // The kubeconfig goes with the run's directory, now.
+            drop(home);
+            outcome
+        }
+        Err(reason) => Outcome::failed(reason),
+    }
+}
+
+fn prepared(spec: &KubectlRun<'_>) -> Result<(PathBuf, WorkDir, Vec<OsString>), String> {
+    let program = find_kubectl(spec.kubectl)?;
+    let home = WorkDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
+    let file = home.path().join("kubeconfig");
+    write_private(&file, spec.kubeconfig.as_bytes())?;
+    let cache = home.path().join("cache");
+    if let Some(user) = spec.run_as {
+        local::give_to(user, &[home.path(), &file])?;
+    }
+    let mut args: Vec<OsString> = vec![
+        OsString::from(format!("--namespace={}", spec.namespace)),
+        OsString::from(format!("--cache-dir={}", cache.display())),
+    ];
+    args.extend(spec.args.iter().map(OsString::from));
+    Ok((program, home, args))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
