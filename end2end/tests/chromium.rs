@@ -4,6 +4,7 @@
 
 mod ansible;
 mod browser;
+mod kubernetes;
 mod manage;
 mod shell;
 mod terraform;
