@@ -1034,6 +1034,7 @@ fn french(english: &str) -> Option<&'static str> {
         "user name and password" => "nom d’utilisateur et mot de passe",
         "verified against the kubeconfig's CA" => "vérifié avec l’AC du kubeconfig",
         "{count} permission rules in the namespace" => "{count} règles de permission dans le namespace",
+        "Kubernetes cluster it reaches (optional; its environment must be the job's)" => "Cluster Kubernetes atteint (facultatif ; son environnement doit être celui du job)",
         // FRENCH-TABLE-END
         _ => return None,
     })

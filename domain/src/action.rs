@@ -71,6 +71,10 @@ pub enum JobAction {
         /// `--diff`: show what changes (or would) in files and templates.
         #[serde(default)]
         diff: bool,
+        /// A cluster of the project the playbook reaches: `KUBECONFIG` (and
+        /// `K8S_AUTH_KUBECONFIG`) name a 0600 file of the run's own with only its context.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cluster: Option<i64>,
     },
     /// Terraform (local backend) in `dir` of the scripts directory, or of the repository link
     /// `repo` at `ref`, in `workspace`: a `plan` run stores its plan and keeps the plan file; an
@@ -93,6 +97,11 @@ pub enum JobAction {
         /// The plan run an apply applies (pinned at launch from the launch's `plan_run`).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         plan_run: Option<i64>,
+        /// A cluster of the project the configuration reaches: `KUBECONFIG` and
+        /// `KUBE_CONFIG_PATH` (the kubernetes and helm providers) name a 0600 file of the run's
+        /// own with only its context.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cluster: Option<i64>,
     },
     /// `kubectl` (local backend) against one of the project's clusters, whose environment must
     /// be the job's: `KUBECONFIG` is a 0600 file of the run's own holding only that cluster's
@@ -120,6 +129,17 @@ impl JobAction {
                 repo.map(|repo| (repo, git_ref.as_deref()))
             }
             JobAction::Kubectl { .. } | JobAction::Webhook { .. } => None,
+        }
+    }
+}
+
+impl JobAction {
+    /// The project cluster the action reaches, if any.
+    pub fn cluster(&self) -> Option<i64> {
+        match self {
+            JobAction::Kubectl { cluster, .. } => Some(*cluster),
+            JobAction::Ansible { cluster, .. } | JobAction::Terraform { cluster, .. } => *cluster,
+            _ => None,
         }
     }
 }
@@ -220,6 +240,9 @@ impl JobAction {
     /// Refuses what could never run safely: a script path that leaves the scripts directory, an
     /// empty image, NUL bytes (they would cut an argv string), absurd sizes.
     pub fn check(&self) -> Result<(), ActionProblem> {
+        if self.cluster().is_some_and(|id| id <= 0) {
+            return Err(problem("action.cluster", "must be a cluster's id"));
+        }
         match self {
             JobAction::Script {
                 path,
@@ -295,6 +318,7 @@ impl JobAction {
                 vars,
                 operation: _,
                 plan_run,
+                cluster: _,
             } => {
                 if dir != "." {
                     check_relative_path(dir).map_err(|why| problem("action.dir", why))?;
@@ -311,10 +335,7 @@ impl JobAction {
                 }
                 check_variables("action.vars", vars)
             }
-            JobAction::Kubectl { cluster, args } => {
-                if *cluster <= 0 {
-                    return Err(problem("action.cluster", "must be a cluster's id"));
-                }
+            JobAction::Kubectl { cluster: _, args } => {
                 if args.is_empty() {
                     return Err(problem(
                         "action.args",

@@ -327,6 +327,52 @@ async fn story(engine: TestEngine) {
         "the other context was never used"
     );
 
+    // An Ansible run naming the cluster gets its kubeconfig too (KUBECONFIG): the playbook's
+    // kubectl reaches the cluster's namespace with the context's token.
+    std::fs::write(
+        app.scripts.path().join("pods.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - name: pods of the cluster uHub gave\n      ansible.builtin.command:\n        argv: [\"{{ kubectl }}\", \"get\", \"pods\", \"-o\", \"name\"]\n      register: pods\n      changed_when: false\n    - ansible.builtin.debug:\n        var: pods.stdout_lines\n",
+    )
+    .expect("playbook");
+    let inventory = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/inventories"),
+        &pm,
+        Some(json!({"name": "local", "environment": "dev",
+            "content": "[targets]\nlocalhost ansible_connection=local ansible_python_interpreter=\"{{ ansible_playbook_python }}\"\n"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let before = cluster.seen().len();
+    let playbook = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        &ops,
+        Some(json!({
+            "title": "Pods from Ansible", "job_type": "ops", "environment": "dev",
+            "planned_start": "2031-01-01T09:00:00Z",
+            "action": {"kind": "ansible", "playbook": "pods.yml", "inventory": id(&inventory),
+                       "cluster": cluster_id, "extra_vars": {"kubectl": kubectl_binary()}},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let run = launch(&app, &ops, id(&playbook), json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &ops, id(&run)).await;
+    let log = log_text(&app, &ops, id(&run)).await;
+    assert_eq!(done["status"], "success", "{done}\n{log}");
+    assert!(log.contains("pod/web-1"), "{log}");
+    assert!(!log.contains(CANARY), "{log}");
+    assert!(
+        cluster.seen()[before..]
+            .iter()
+            .any(|s| s.target.starts_with(&pods) && s.authorized),
+        "{:?}",
+        cluster.seen()
+    );
+
     // Options that would leave the namespace or the credentials are refused when saved.
     for args in [
         json!(["get", "pods", "-n", "kube-system"]),

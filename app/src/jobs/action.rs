@@ -118,6 +118,8 @@ pub struct ActionFields {
     tf_vars: RwSignal<String>,
     tf_apply: RwSignal<bool>,
     kube_cluster: RwSignal<Option<i64>>,
+    /// The cluster an Ansible or Terraform action may reach (`None`: none).
+    tool_cluster: RwSignal<Option<i64>>,
     /// One argument per line.
     kube_args: RwSignal<String>,
 }
@@ -177,6 +179,7 @@ impl ActionFields {
             tf_vars: RwSignal::new(String::new()),
             tf_apply: RwSignal::new(false),
             kube_cluster: RwSignal::new(None),
+            tool_cluster: RwSignal::new(None),
             kube_args: RwSignal::new(String::new()),
         };
         if let Some((repo, git_ref)) = action.and_then(JobAction::repository) {
@@ -207,9 +210,11 @@ impl ActionFields {
                 extra_vars,
                 check,
                 diff,
+                cluster,
                 ..
             }) => {
                 fields.kind.set(ActionKind::Ansible);
+                fields.tool_cluster.set(*cluster);
                 fields.playbook.set(playbook.clone());
                 fields.inventory.set(Some(*inventory));
                 fields.inventory_version.set(*inventory_version);
@@ -229,9 +234,11 @@ impl ActionFields {
                 workspace,
                 vars,
                 operation,
+                cluster,
                 ..
             }) => {
                 fields.kind.set(ActionKind::Terraform);
+                fields.tool_cluster.set(*cluster);
                 fields.tf_dir.set(dir.clone());
                 fields.tf_workspace.set(workspace.clone());
                 if !vars.is_empty() {
@@ -297,6 +304,7 @@ impl ActionFields {
                     extra_vars,
                     check: self.check.get_untracked(),
                     diff: self.diff.get_untracked(),
+                    cluster: self.tool_cluster.get_untracked(),
                 })
             }
             ActionKind::Terraform => {
@@ -318,6 +326,7 @@ impl ActionFields {
                         TerraformOperation::Plan
                     },
                     plan_run: None,
+                    cluster: self.tool_cluster.get_untracked(),
                 })
             }
             ActionKind::Kubectl => Some(JobAction::Kubectl {
@@ -385,8 +394,14 @@ pub fn ActionEditor(
                     </label>
                     <p class="muted small">{t("CPU, memory, process and network limits come from the project's execution settings.")}</p>
                 }.into_any(),
-                ActionKind::Ansible => view! { <SourceFields fields project error/> <AnsibleFields fields project error/> }.into_any(),
-                ActionKind::Terraform => view! { <SourceFields fields project error/> <TerraformFields fields error/> }.into_any(),
+                ActionKind::Ansible => view! {
+                    <SourceFields fields project error/> <AnsibleFields fields project error/>
+                    <ClusterChoice project selected=fields.tool_cluster optional=true error/>
+                }.into_any(),
+                ActionKind::Terraform => view! {
+                    <SourceFields fields project error/> <TerraformFields fields error/>
+                    <ClusterChoice project selected=fields.tool_cluster optional=true error/>
+                }.into_any(),
                 ActionKind::Kubectl => view! { <KubectlFields fields project error/> }.into_any(),
                 ActionKind::Webhook => view! {
                     <label class="field">
@@ -414,37 +429,58 @@ fn KubectlFields(
     project: Signal<i64>,
     error: RwSignal<Option<crate::AppError>>,
 ) -> impl IntoView {
+    view! {
+        <ClusterChoice project selected=fields.kube_cluster optional=false error/>
+        <label class="field">
+            <span class="small muted">{t("kubectl arguments, one per line (the namespace and credentials are the cluster's)")}</span>
+            <textarea class="input textarea mono" name="kubectl-args" rows="3" placeholder="rollout\nrestart\ndeployment/web"
+                prop:value=move || fields.kube_args.get() on:input=move |ev| fields.kube_args.set(event_target_value(&ev))></textarea>
+            <crate::ui::FieldError error field="action.args"/>
+        </label>
+    }
+}
+
+/// One of the project's clusters: required for kubectl, optional for Ansible and Terraform
+/// (whose runs then get its kubeconfig).
+#[component]
+fn ClusterChoice(
+    project: Signal<i64>,
+    selected: RwSignal<Option<i64>>,
+    optional: bool,
+    error: RwSignal<Option<crate::AppError>>,
+) -> impl IntoView {
     let clusters =
         LocalResource::new(move || crate::projects::clusters::list_clusters(project.get()));
+    let label = if optional {
+        t("Kubernetes cluster it reaches (optional; its environment must be the job's)")
+    } else {
+        t("Cluster (its environment must be the job's)")
+    };
     view! {
         <label class="field">
-            <span class="small muted">{t("Cluster (its environment must be the job's)")}</span>
+            <span class="small muted">{label}</span>
             {move || match clusters.try_get().flatten() {
                 Some(Ok(list)) if !list.items.is_empty() => view! {
-                    <select class="input" name="kubectl-cluster" data-testid="kubectl-cluster"
-                        on:change=move |ev| fields.kube_cluster.set(event_target_value(&ev).parse().ok())>
-                        <option value="" selected=move || fields.kube_cluster.get().is_none()>{t("Choose a cluster")}</option>
+                    <select class="input" name="action-cluster" data-testid="action-cluster"
+                        on:change=move |ev| selected.set(event_target_value(&ev).parse().ok())>
+                        <option value="" selected=move || selected.get().is_none()>
+                            {if optional { t("None") } else { t("Choose a cluster") }}</option>
                         {list.items.into_iter().map(|cluster| {
                             let id = cluster.id;
                             view! {
-                                <option value=id.to_string() selected=move || fields.kube_cluster.get() == Some(id)>
+                                <option value=id.to_string() selected=move || selected.get() == Some(id)>
                                     {format!("{} ({}, {})", cluster.name, cluster.environment, cluster.namespace)}
                                 </option>
                             }
                         }).collect_view()}
                     </select>
                 }.into_any(),
+                Some(Ok(_)) if optional => ().into_any(),
                 Some(Ok(_)) => view! { <p class="muted small">{t("The project has no cluster yet: add one on its Kubernetes tab.")}</p> }.into_any(),
                 Some(Err(failed)) => view! { <p class="form-error" role="alert">{failed.message}</p> }.into_any(),
                 None => view! { <p class="muted small">{t("Loading…")}</p> }.into_any(),
             }}
             <crate::ui::FieldError error field="action.cluster"/>
-        </label>
-        <label class="field">
-            <span class="small muted">{t("kubectl arguments, one per line (the namespace and credentials are the cluster's)")}</span>
-            <textarea class="input textarea mono" name="kubectl-args" rows="3" placeholder="rollout\nrestart\ndeployment/web"
-                prop:value=move || fields.kube_args.get() on:input=move |ev| fields.kube_args.set(event_target_value(&ev))></textarea>
-            <crate::ui::FieldError error field="action.args"/>
         </label>
     }
 }

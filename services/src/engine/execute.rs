@@ -36,12 +36,13 @@ impl Executor {
             .values(&mut db, run.project_id, &scope)
             .await?;
         let mut values = Vec::new();
-        // A kubectl run's cluster credentials are masked too (they are not in its environment).
-        if let Some(JobAction::Kubectl { cluster, .. }) = &run.action {
+        // The credentials of the cluster a run reaches are masked too (they are not in its
+        // environment).
+        if let Some(cluster) = run.action.as_ref().and_then(JobAction::cluster) {
             let kubeconfig = self
                 .inner
                 .secrets
-                .kubeconfig(&mut db, run.project_id, *cluster)
+                .kubeconfig(&mut db, run.project_id, cluster)
                 .await?;
             values.extend(super::kubectl::credentials(&kubeconfig));
         }
@@ -138,13 +139,23 @@ impl Executor {
                 local::run(spec, &log, signal, self.record_process_group(run.id)).await
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Ansible { .. })) => {
-                self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+                match self.cluster_access(run, env, &log).await {
+                    Ok((env, _kubeconfig)) => {
+                        self.run_playbook(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+                    }
+                    Err(reason) => Outcome::failed(reason),
+                }
             }
             (Ok(_), ExecutionBackend::Local, Some(JobAction::Kubectl { cluster, args })) => {
                 self.run_kubectl(run, *cluster, args, env, timeout, &log, signal).await
             }
             (Ok(checkout), ExecutionBackend::Local, Some(JobAction::Terraform { .. })) => {
-                self.run_terraform(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+                match self.cluster_access(run, env, &log).await {
+                    Ok((env, _kubeconfig)) => {
+                        self.run_terraform(run, checkout.as_ref(), env, timeout, &log, signal, &masker).await
+                    }
+                    Err(reason) => Outcome::failed(reason),
+                }
             }
             (Ok(checkout), ExecutionBackend::Docker, Some(JobAction::Container { image, command, .. })) => {
                 match self.docker().await {
@@ -359,6 +370,73 @@ impl Executor {
         outcome
     }
 
+    /// The cluster a run reaches and its kubeconfig: still the project's, still serving the
+    /// run's environment (the cluster may have changed since the launch).
+    async fn cluster_of_run(
+        &self,
+        run: &Run,
+        cluster_id: i64,
+    ) -> Result<(domain::kubernetes::Cluster, zeroize::Zeroizing<String>), String> {
+        let storage = &self.inner.storage;
+        let cluster = match storage.cluster(cluster_id).await {
+            Ok(cluster) if cluster.project_id == run.project_id => cluster,
+            Ok(_) | Err(crate::ServiceError::NotFound { .. }) => {
+                return Err(format!(
+                    "cluster #{cluster_id} is no longer a cluster of the project"
+                ))
+            }
+            Err(error) => return Err(format!("cannot read the cluster: {error}")),
+        };
+        if run.environment.as_deref() != Some(cluster.environment.as_str()) {
+            return Err(format!(
+                "the cluster `{}` now serves `{}`, not this run's environment: launch it again",
+                cluster.name, cluster.environment
+            ));
+        }
+        let kubeconfig = match storage.read().await {
+            Ok(mut db) => {
+                self.inner
+                    .secrets
+                    .kubeconfig(&mut db, run.project_id, cluster_id)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        kubeconfig
+            .map(|kubeconfig| (cluster, kubeconfig))
+            .map_err(|error| format!("cannot read the cluster's kubeconfig: {error}"))
+    }
+
+    /// For an Ansible or Terraform run that names a cluster: its kubeconfig (only its context) in
+    /// a 0600 file of a directory of the run's own, named by `KUBECONFIG`, `K8S_AUTH_KUBECONFIG`
+    /// (Ansible's kubernetes.core) and `KUBE_CONFIG_PATH` (Terraform's kubernetes and helm
+    /// providers). The directory, returned, goes when the run ends.
+    async fn cluster_access(
+        &self,
+        run: &Run,
+        mut env: Vec<(String, String)>,
+        log: &output::LogSender,
+    ) -> Result<(Vec<(String, String)>, Option<super::WorkDir>), String> {
+        let Some(cluster_id) = run.action.as_ref().and_then(JobAction::cluster) else {
+            return Ok((env, None));
+        };
+        let (cluster, kubeconfig) = self.cluster_of_run(run, cluster_id).await?;
+        let file =
+            super::kubectl::kubeconfig_file(&kubeconfig, self.inner.config.local_run_as.as_ref())?;
+        let path = file.path().join("kubeconfig").display().to_string();
+        for name in ["KUBECONFIG", "K8S_AUTH_KUBECONFIG", "KUBE_CONFIG_PATH"] {
+            env.push((name.to_owned(), path.clone()));
+        }
+        log.line(
+            LogStream::System,
+            format!(
+                "cluster `{}` ({}), namespace `{}`: KUBECONFIG holds its context only",
+                cluster.name, cluster.server_url, cluster.namespace
+            ),
+        );
+        Ok((env, Some(file)))
+    }
+
     /// `kubectl` with the cluster's kubeconfig (only its context) in a 0600 file of the run's own,
     /// removed when the run ends; the cluster must still be the project's and serve the run's
     /// environment.
@@ -373,36 +451,9 @@ impl Executor {
         log: &output::LogSender,
         signal: &CancelSignal,
     ) -> Outcome {
-        let storage = &self.inner.storage;
-        let cluster = match storage.cluster(cluster_id).await {
-            Ok(cluster) if cluster.project_id == run.project_id => cluster,
-            Ok(_) | Err(crate::ServiceError::NotFound { .. }) => {
-                return Outcome::failed(format!(
-                    "cluster #{cluster_id} is no longer a cluster of the project"
-                ))
-            }
-            Err(error) => return Outcome::failed(format!("cannot read the cluster: {error}")),
-        };
-        if run.environment.as_deref() != Some(cluster.environment.as_str()) {
-            return Outcome::failed(format!(
-                "the cluster `{}` now serves `{}`, not this run's environment: launch it again",
-                cluster.name, cluster.environment
-            ));
-        }
-        let kubeconfig = match storage.read().await {
-            Ok(mut db) => {
-                self.inner
-                    .secrets
-                    .kubeconfig(&mut db, run.project_id, cluster_id)
-                    .await
-            }
-            Err(error) => Err(error),
-        };
-        let kubeconfig = match kubeconfig {
-            Ok(kubeconfig) => kubeconfig,
-            Err(error) => {
-                return Outcome::failed(format!("cannot read the cluster's kubeconfig: {error}"))
-            }
+        let (cluster, kubeconfig) = match self.cluster_of_run(run, cluster_id).await {
+            Ok(found) => found,
+            Err(reason) => return Outcome::failed(reason),
         };
         log.line(
             LogStream::System,

@@ -104,15 +104,22 @@ pub async fn run(
     }
 }
 
-fn prepared(spec: &KubectlRun<'_>) -> Result<(PathBuf, WorkDir, Vec<OsString>), String> {
-    let program = find_kubectl(spec.kubectl)?;
+/// A directory of the run's own holding `kubeconfig` (0600, given to the run's account when
+/// runs use another); removed when dropped.
+pub fn kubeconfig_file(kubeconfig: &str, run_as: Option<&RunAs>) -> Result<WorkDir, String> {
     let home = WorkDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
     let file = home.path().join("kubeconfig");
-    write_private(&file, spec.kubeconfig.as_bytes())?;
-    let cache = home.path().join("cache");
-    if let Some(user) = spec.run_as {
+    write_private(&file, kubeconfig.as_bytes())?;
+    if let Some(user) = run_as {
         local::give_to(user, &[home.path(), &file])?;
     }
+    Ok(home)
+}
+
+fn prepared(spec: &KubectlRun<'_>) -> Result<(PathBuf, WorkDir, Vec<OsString>), String> {
+    let program = find_kubectl(spec.kubectl)?;
+    let home = kubeconfig_file(spec.kubeconfig, spec.run_as)?;
+    let cache = home.path().join("cache");
     let mut args: Vec<OsString> = vec![
         OsString::from(format!("--namespace={}", spec.namespace)),
         OsString::from(format!("--cache-dir={}", cache.display())),

@@ -196,14 +196,14 @@ async fn pin_inventory(db: &mut Db, job: &Job) -> ServiceResult<Job> {
     Ok(pinned)
 }
 
-/// A `kubectl` action's cluster must be one of the job's project, serving the job's own
-/// environment: the guardrails weighed are those of the environment the cluster is (422
-/// `action.cluster` otherwise).
+/// The cluster an action reaches (`kubectl`, or an Ansible or Terraform action naming one) must
+/// be one of the job's project, serving the job's own environment: the guardrails weighed are
+/// those of the environment the cluster is (422 `action.cluster` otherwise).
 async fn check_cluster(db: &mut Db, job: &Job) -> ServiceResult<()> {
-    let Some(JobAction::Kubectl { cluster, .. }) = &job.action else {
+    let Some(cluster) = job.action.as_ref().and_then(JobAction::cluster) else {
         return Ok(());
     };
-    let found = db.cluster(*cluster).await.ok();
+    let found = db.cluster(cluster).await.ok();
     let Some(found) = found.filter(|c| c.project_id == job.project_id) else {
         return Err(ServiceError::invalid(
             "action.cluster",
