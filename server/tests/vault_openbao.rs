@@ -134,12 +134,11 @@ fn store(address: &str, token: &str) -> SecretStore {
     ))
 }
 
-/// A kubeconfig of two contexts (uHub keeps only the chosen one); nothing is reached through it.
+/// A kubeconfig of two contexts (uHub keeps only the chosen one), trusting a CA made with openssl
+/// for the tests; nothing is reached through it.
 fn kubeconfig() -> String {
     use base64::Engine as _;
-    let ca = base64::engine::general_purpose::STANDARD.encode(
-        "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2w=\n-----END CERTIFICATE-----\n",
-    );
+    let ca = base64::engine::general_purpose::STANDARD.encode("-----BEGIN CERTIFICATE-----\nMIIBjjCCATWgAwIBAgIUN0sUQ8NxeMKEc9PChuuyspPmmZQwCgYIKoZIzj0EAwIw\nHDEaMBgGA1UEAwwRdWh1Yi11bml0LXRlc3QtY2EwIBcNMjYxMjA0MDgwMTMzWhgP\nMjEyNjExMTAwODAxMzNaMBwxGjAYBgNVBAMMEXVodWItdW5pdC10ZXN0LWNhMFkw\nEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHcB5E9hc0QzyxZWs/SZyFzFztcw9yG6/\nJo9iMcarBHdr3lmx9cYmgGHaXFrq0ycQIwIH1fVCWQITPatg2pyW2qNTMFEwHQYD\nVR0OBBYEFHkJK2uB19F2IIRwGmLDQU1oO/+nMB8GA1UdIwQYMBaAFHkJK2uB19F2\nIIRwGmLDQU1oO/+nMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIg\nBkE6V+coNXVTNew6UQPK3ovHXZgLyQY/f3pWCxr2zzgCICHqrlnqbs9a/5Lmikkq\n1+yNaC7DuRlHEQ2OqllT338c\n-----END CERTIFICATE-----\n");
     format!(
         "apiVersion: v1\nkind: Config\ncurrent-context: uhub\nclusters:\n- name: k\n  cluster:\n    server: https://k8s.internal:6443\n    certificate-authority-data: {ca}\nusers:\n- name: deployer\n  user:\n    token: {KUBE_TOKEN}\n- name: admin\n  user:\n    token: admin-never-chosen\ncontexts:\n- name: uhub\n  context: {{cluster: k, user: deployer, namespace: payments}}\n- name: other\n  context: {{cluster: k, user: admin}}\n"
     )

@@ -144,6 +144,12 @@ pub fn check(
                 .ok_or_else(|| {
                     refused("the cluster's certificate-authority-data holds no PEM certificate")
                 })?;
+            // What a check or kubectl will do with it: trust it as the only root.
+            if !parses_as_x509(&der) {
+                return Err(refused(
+                    "the cluster's certificate-authority-data is not a usable X.509 certificate",
+                ));
+            }
             Some(fingerprint(&der))
         }
     };
@@ -285,6 +291,22 @@ fn checked_user(user: &Map<String, Value>, allow_exec: bool) -> ServiceResult<Au
                     "the user's client-key-data holds no PEM private key",
                 ));
             }
+            if !pem_blocks(&certificate, "CERTIFICATE")
+                .iter()
+                .all(|der| parses_as_x509(der))
+            {
+                return Err(refused(
+                    "the user's client-certificate-data is not a usable X.509 certificate",
+                ));
+            }
+            {
+                use rustls::pki_types::pem::PemObject;
+                if rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).is_err() {
+                    return Err(refused(
+                        "the user's client-key-data is not a usable private key",
+                    ));
+                }
+            }
             return Ok(AuthKind::ClientCertificate);
         }
         (Some(_), None) | (None, Some(_)) => {
@@ -356,6 +378,14 @@ pub fn pem_blocks(pem: &str, label: &str) -> Vec<Vec<u8>> {
     blocks
 }
 
+/// Whether `der` is an X.509 certificate the TLS stack reads (webpki, as rustls does).
+fn parses_as_x509(der: &[u8]) -> bool {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(der.to_vec()))
+        .is_ok()
+}
+
 /// `AB:CD:…`: SHA-256 of a certificate's DER, as `openssl x509 -fingerprint -sha256` prints it.
 pub fn fingerprint(der: &[u8]) -> String {
     Sha256::digest(der)
@@ -369,8 +399,11 @@ pub fn fingerprint(der: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const CA_PEM: &str =
-        "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2w=\n-----END CERTIFICATE-----\n";
+    /// A CA made once with openssl for these tests (public, like any CA certificate).
+    const CA_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBjjCCATWgAwIBAgIUN0sUQ8NxeMKEc9PChuuyspPmmZQwCgYIKoZIzj0EAwIw\nHDEaMBgGA1UEAwwRdWh1Yi11bml0LXRlc3QtY2EwIBcNMjYxMjA0MDgwMTMzWhgP\nMjEyNjExMTAwODAxMzNaMBwxGjAYBgNVBAMMEXVodWItdW5pdC10ZXN0LWNhMFkw\nEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHcB5E9hc0QzyxZWs/SZyFzFztcw9yG6/\nJo9iMcarBHdr3lmx9cYmgGHaXFrq0ycQIwIH1fVCWQITPatg2pyW2qNTMFEwHQYD\nVR0OBBYEFHkJK2uB19F2IIRwGmLDQU1oO/+nMB8GA1UdIwQYMBaAFHkJK2uB19F2\nIIRwGmLDQU1oO/+nMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIg\nBkE6V+coNXVTNew6UQPK3ovHXZgLyQY/f3pWCxr2zzgCICHqrlnqbs9a/5Lmikkq\n1+yNaC7DuRlHEQ2OqllT338c\n-----END CERTIFICATE-----\n";
+    /// A client certificate it signed, and its key (test material only).
+    const CLIENT_PEM: &str = "-----BEGIN CERTIFICATE-----\nMIIBKjCB0gIUZ4mPZxV8gENdOHUKC+JrvutgaHMwCgYIKoZIzj0EAwIwHDEaMBgG\nA1UEAwwRdWh1Yi11bml0LXRlc3QtY2EwIBcNMjYxMjA0MDgwMTMzWhgPMjEyNjEx\nMTAwODAxMzNaMBMxETAPBgNVBAMMCGRlcGxveWVyMFkwEwYHKoZIzj0CAQYIKoZI\nzj0DAQcDQgAEGOHThSrc5WANWvhXDYDugDW5kGUXZISmJ2TbE13j4oGdC+jyULQH\nauRd2JKCn0GK0OUh/gbuZlMR/AAmPNi8qDAKBggqhkjOPQQDAgNHADBEAiBiB/80\nfooIfWAfchNMmDefV9aorip/wbzpPvWtp+ERwQIgdWHaWQpkKb2tJsWpjE4yfFq8\nJ734Wexfb0eFPrqRKok=\n-----END CERTIFICATE-----\n";
+    const CLIENT_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVGizXe7X2Zs9TOmg\nUJSqUrZumfE1LJxO6Y+Dy38haemhRANCAAQY4dOFKtzlYA1a+FcNgO6ANbmQZRdk\nhKYnZNsTXePigZ0L6PJQtAdq5F3YkoKfQYrQ5SH+Bu5mUxH8ACY82Lyo\n-----END PRIVATE KEY-----\n";
 
     fn b64(text: &str) -> String {
         base64::engine::general_purpose::STANDARD.encode(text)
@@ -414,6 +447,15 @@ mod tests {
             (other.context.as_str(), other.namespace.as_str()),
             ("other", "ops")
         );
+        let certificate = format!(
+            "    client-certificate-data: {}\n    client-key-data: {}",
+            b64(CLIENT_PEM),
+            b64(CLIENT_KEY)
+        );
+        assert_eq!(
+            check(&kubeconfig(&certificate), None, None, false)?.auth_kind,
+            AuthKind::ClientCertificate
+        );
         Ok(())
     }
 
@@ -447,6 +489,18 @@ mod tests {
         .contains("both"));
         let bad_ca = kubeconfig("    token: t").replace(&b64(CA_PEM), "not*base64");
         assert!(reason(&bad_ca, None, false).contains("not base64"));
+        let not_x509 = kubeconfig("    token: t").replace(
+            &b64(CA_PEM),
+            &b64("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2w=\n-----END CERTIFICATE-----\n"),
+        );
+        let said = reason(&not_x509, None, false);
+        assert!(said.contains("not a usable X.509"), "{said}");
+        let mismatched = format!(
+            "    client-certificate-data: {}\n    client-key-data: {}",
+            b64(CLIENT_PEM),
+            b64(CA_PEM)
+        );
+        assert!(reason(&kubeconfig(&mismatched), None, false).contains("no PEM private key"));
         let http = kubeconfig("    token: t").replace("https://", "http://");
         assert!(reason(&http, None, false).contains("must be https"));
         let insecure = kubeconfig("    token: t").replace(

@@ -180,6 +180,12 @@ pub async fn replace(
     let mut tx = hub.storage.write().await?;
     for_change(&mut tx, caller, project_id, Action::UpdateProject).await?;
     let cluster = of_project(&mut tx, project_id, id).await?;
+    if request.link.is_some() {
+        return Err(ServiceError::invalid(
+            "link",
+            "a link is upgraded when a cluster is added (POST), not replaced",
+        ));
+    }
     let checked = checked(hub, request)?;
     tx.update_cluster(
         id,

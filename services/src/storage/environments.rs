@@ -205,7 +205,7 @@ impl Tx {
                 .await
                 .map(|done| done.rows_affected())
                 .map_err(ServiceError::on_foreign_key(
-                    "jobs, runs, links or secrets use this environment; move or delete them first",
+                    "jobs, runs, links, secrets, plans or clusters use this environment; move or delete them first",
                 ))
         })?;
         let detail = serde_json::json!({ "environment": name });
