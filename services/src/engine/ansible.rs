@@ -48,25 +48,12 @@ pub struct AnsibleRun<'a> {
 
 /// `ansible-playbook`: the configured path, else the first on uHub's PATH.
 pub fn find_ansible_playbook(configured: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(path) = configured {
-        return if path.is_file() {
-            Ok(path.to_owned())
-        } else {
-            Err(format!(
-                "UHUB_ANSIBLE_PLAYBOOK names {}, which is not a file",
-                path.display()
-            ))
-        };
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("ansible-playbook"))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            "ansible-playbook was not found on uHub's PATH: install ansible-core on this host or set UHUB_ANSIBLE_PLAYBOOK to its path"
-                .to_owned()
-        })
+    super::local::find_program(
+        configured,
+        "ansible-playbook",
+        "UHUB_ANSIBLE_PLAYBOOK",
+        "ansible-core",
+    )
 }
 
 /// Runs the playbook; the outcome, and the structured results when the callback wrote any.

@@ -28,25 +28,7 @@ pub struct KubectlRun<'a> {
 
 /// `kubectl`: the configured path, else the first on uHub's PATH.
 pub fn find_kubectl(configured: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(path) = configured {
-        return if path.is_file() {
-            Ok(path.to_owned())
-        } else {
-            Err(format!(
-                "UHUB_KUBECTL names {}, which is not a file",
-                path.display()
-            ))
-        };
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("kubectl"))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            "kubectl was not found on uHub's PATH: install it on this host or set UHUB_KUBECTL to its path"
-                .to_owned()
-        })
+    local::find_program(configured, "kubectl", "UHUB_KUBECTL", "kubectl")
 }
 
 /// The credential values of a stored kubeconfig, masked in the run's log.
@@ -109,7 +91,7 @@ pub async fn run(
 pub fn kubeconfig_file(kubeconfig: &str, run_as: Option<&RunAs>) -> Result<WorkDir, String> {
     let home = WorkDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
     let file = home.path().join("kubeconfig");
-    write_private(&file, kubeconfig.as_bytes())?;
+    local::write_private(&file, kubeconfig.as_bytes())?;
     if let Some(user) = run_as {
         local::give_to(user, &[home.path(), &file])?;
     }
@@ -126,17 +108,4 @@ fn prepared(spec: &KubectlRun<'_>) -> Result<(PathBuf, WorkDir, Vec<OsString>), 
     ];
     args.extend(spec.args.iter().map(OsString::from));
     Ok((program, home, args))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

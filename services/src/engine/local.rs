@@ -98,6 +98,48 @@ pub fn resolve_script(scripts_dir: &Path, path: &str) -> Result<PathBuf, String>
     Ok(script)
 }
 
+/// A tool's program: `configured` (its `UHUB_*` setting, named `setting`) when set, else the
+/// first `name` on uHub's PATH; the reason says which setting to give when neither is found.
+pub fn find_program(
+    configured: Option<&Path>,
+    name: &str,
+    setting: &str,
+    what: &str,
+) -> Result<PathBuf, String> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_owned())
+        } else {
+            Err(format!(
+                "{setting} names {}, which is not a file",
+                path.display()
+            ))
+        };
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
+        .ok_or_else(|| {
+            format!("{name} was not found on uHub's PATH: install {what} on this host or set {setting} to its path")
+        })
+}
+
+/// Writes a new file only its owner reads (0600): variables, kubeconfigs, CLI configurations.
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(bytes)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
 /// The only variables a script inherits: a plain PATH and locale, never uHub's own environment
 /// (which holds its database URL and keys).
 pub(super) fn base_environment(home: &Path) -> Vec<(String, String)> {

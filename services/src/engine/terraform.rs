@@ -51,25 +51,7 @@ const KEPT: [&str; 4] = [
 
 /// `terraform`: the configured path, else the first on uHub's PATH.
 pub fn find_terraform(configured: Option<&Path>) -> Result<PathBuf, String> {
-    if let Some(path) = configured {
-        return if path.is_file() {
-            Ok(path.to_owned())
-        } else {
-            Err(format!(
-                "UHUB_TERRAFORM names {}, which is not a file",
-                path.display()
-            ))
-        };
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("terraform"))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| {
-            "terraform was not found on uHub's PATH: install Terraform on this host or set UHUB_TERRAFORM to its path"
-                .to_owned()
-        })
+    local::find_program(configured, "terraform", "UHUB_TERRAFORM", "Terraform")
 }
 
 /// Runs the operation; for a plan, the `terraform show -json` document of the saved plan too.
@@ -104,7 +86,7 @@ async fn run_steps(
     let home = WorkDir::create().map_err(|e| format!("cannot create the run's directory: {e}"))?;
     // No CLI configuration of the host's user: an empty one of the run's own.
     let cli_config = home.path().join("terraformrc");
-    write_private(&cli_config, b"")?;
+    local::write_private(&cli_config, b"")?;
     let mut env = spec.env.clone();
     env.extend([
         ("TF_IN_AUTOMATION".to_owned(), "1".to_owned()),
@@ -160,7 +142,7 @@ async fn run_steps(
                 let vars_file = home.path().join("uhub.tfvars.json");
                 let text = serde_json::to_vec(spec.vars)
                     .map_err(|e| format!("cannot write the variables: {e}"))?;
-                write_private(&vars_file, &text)?;
+                local::write_private(&vars_file, &text)?;
                 if let Some(user) = spec.run_as {
                     local::give_to(user, &[&vars_file])?;
                 }
@@ -286,19 +268,6 @@ fn give_tree(user: &RunAs, dir: &Path) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    file.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// Runs `terraform show -json`, its output kept by uHub (never logged), at most 32 MiB.
