@@ -1,4 +1,6 @@
-//! Incidents: what went wrong, how bad, where it stands. The timeline and post-mortem come later.
+//! Incidents: what went wrong, how bad, where it stands; the timeline uHub builds from what it
+//! recorded (the incident's changes, runs, deployments, applies, moves, notes), the changes
+//! suspected of causing it with the reasons, and the post-mortem drafted from both.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,4 +54,70 @@ pub struct Incident {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+crate::string_enum! {
+    /// What a timeline entry is.
+    pub enum EntryKind ("timeline entry kind") {
+        /// The incident opened, or its status, severity or owner changed.
+        Incident => "incident",
+        RunLaunched => "run_launched",
+        RunApproved => "run_approved",
+        RunSucceeded => "run_succeeded",
+        RunFailed => "run_failed",
+        /// A successful run of a commit: what was deployed where.
+        Deployment => "deployment",
+        TerraformApply => "terraform_apply",
+        AnsibleRun => "ansible_run",
+        /// A job moved on the calendar, or a move approved.
+        JobMoved => "job_moved",
+        Note => "note",
+        /// An event remembered after the fact, with its own time.
+        Manual => "manual",
+    }
+}
+
+crate::string_enum! {
+    /// Who wrote a timeline entry: uHub from its records, or a person.
+    pub enum EntrySource ("timeline entry source") {
+        System => "system",
+        Manual => "manual",
+    }
+}
+
+/// One entry of an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimelineEntry {
+    pub at: DateTime<Utc>,
+    pub kind: EntryKind,
+    pub title: String,
+    /// What it is about: `run:12`, `job:7`, `entry:3`, `incident:5`; pins and verdicts use it.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Who did it (a username), `null` for uHub itself.
+    pub by: Option<String>,
+    pub source: EntrySource,
+    pub pinned: bool,
+    /// The text of a note or manual entry.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+}
+
+/// A change suspected of causing an incident, with why; ruled-out changes score 0.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Suspect {
+    /// `deployment`, `terraform_apply`, `ansible_run`, `run`, `job_move`.
+    pub kind: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub title: String,
+    pub at: DateTime<Utc>,
+    pub score: u32,
+    /// Sentences, each one reason for the score (or for ruling it out).
+    pub reasons: Vec<String>,
+    pub ruled_out: bool,
+    /// The team's word: `cause`, `not_cause`, or `null` when not decided.
+    pub verdict: Option<String>,
 }

@@ -24,6 +24,7 @@ mod hardening;
 mod hardening_edges;
 mod host_metrics;
 mod http;
+mod incident_story;
 mod jobs_api;
 mod kubernetes_clusters;
 mod openapi;

@@ -43,6 +43,7 @@ pub mod settings;
 pub mod storage;
 pub mod teams;
 pub mod terraform;
+pub mod timeline;
 pub mod users;
 pub mod vault;
 

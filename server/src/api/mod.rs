@@ -18,6 +18,7 @@ mod feeds;
 mod filters;
 mod git;
 mod host;
+mod incident_story;
 mod incidents;
 mod jobs;
 mod links;
@@ -76,6 +77,7 @@ fn described_routes() -> OpenApiRouter<AppState> {
         .merge(git::routes())
         .merge(me_git::routes())
         .merge(incidents::routes())
+        .merge(incident_story::routes())
 }
 
 /// The OpenAPI 3.1 document of the API (paths under `/api/v1`), built once.

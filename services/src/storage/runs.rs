@@ -241,6 +241,23 @@ impl Db {
         rows.into_iter().map(Run::try_from).collect()
     }
 
+    /// Every project's runs created in `[from, to)`, oldest first, `limit` at most (an
+    /// incident's timeline and suspects).
+    pub async fn runs_between(
+        &mut self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: u32,
+    ) -> ServiceResult<Vec<Run>> {
+        let sql = format!(
+            "{RUN_SELECT} WHERE r.created_at >= $1 AND r.created_at < $2 ORDER BY r.created_at, r.id LIMIT $3"
+        );
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, RunRow>(&sql).bind(from).bind(to).bind(i64::from(limit)).fetch_all(&mut *c).await
+        })?;
+        rows.into_iter().map(Run::try_from).collect()
+    }
+
     /// A project's most recent runs, oldest of them first.
     pub async fn recent_project_runs(
         &mut self,
