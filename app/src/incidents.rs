@@ -1,5 +1,6 @@
 //! Incidents in the UI: the list (`/incidents`, with a form to open one) and the incident page
-//! (`/incidents/:id`: status, the job concerned, and the host's metrics around the incident).
+//! (`/incidents/:id`: status, the job concerned, the timeline, suspects and post-mortem of
+//! [`crate::incident_story`], and the host's metrics around the incident).
 
 use crate::ui::{EmptyState, LoadError, Navigator, PageTitle, SkeletonRows};
 use chrono::{DateTime, Duration, Utc};
@@ -384,6 +385,7 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
                 })}
             </Transition>
         </div>
+        <crate::incident_story::IncidentStory id may_manage=Signal::derive(may_manage)/>
         <crate::runs::HostAround from to title=t("The host around this incident") testid="incident-host"/>
     }
 }

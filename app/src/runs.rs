@@ -330,6 +330,17 @@ fn RunDetail(
         })
     };
     let navigate = crate::ui::Navigator::from_router();
+    let open_incident = ServerAction::<crate::incident_story::OpenIncidentFromRun>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(incident)) = open_incident.value().get() {
+            navigate.go(&format!("/incidents/{}", incident.id));
+        }
+    });
+    let may_open_incident = move || {
+        me.get()
+            .and_then(Result::ok)
+            .is_some_and(|user| crate::session::role_may(user.role, Action::ManageIncidents))
+    };
     let again = ServerAction::<LaunchJob>::new();
     Effect::new(move |_| {
         if let Some(Ok(new_run)) = again.value().get() {
@@ -406,10 +417,16 @@ fn RunDetail(
                 <Show when=move || run.with(|r| r.status.is_final() && r.commit_sha.is_some())>
                     <button class="button" on:click=run_again(true) prop:disabled=move || again.pending().get() data-testid="run-again-at-commit">{t("Run again at this commit")}</button>
                 </Show>
+                <Show when=move || run.with(|r| matches!(r.status, RunStatus::Failed | RunStatus::TimedOut)) && may_open_incident()>
+                    <button class="button" data-testid="open-incident" prop:disabled=move || open_incident.pending().get()
+                        on:click=move |_| { open_incident.dispatch(crate::incident_story::OpenIncidentFromRun { run_id }); }>
+                        {t("Open an incident from this run")}</button>
+                </Show>
                 <a class="button button--ghost" href=format!("/api/v1/runs/{run_id}/logs?download=true") download="" data-testid="download-log">{t("Download the log")}</a>
             </div>
         </div>
         {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        {move || open_incident.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
         {move || again.value().get().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert" data-testid="run-again-error">{e.message} <span class="mono small">" (" {e.code} ")"</span></p> })}
         <dl class="card run-facts small">
             <div><dt class="muted">{t("Environment")}</dt><dd>{move || run.with(|r| r.environment.clone().unwrap_or_else(|| "—".into()))}</dd></div>

@@ -121,3 +121,34 @@ pub struct Suspect {
     /// The team's word: `cause`, `not_cause`, or `null` when not decided.
     pub verdict: Option<String>,
 }
+
+/// The post-mortem's current version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Postmortem {
+    pub incident_id: i64,
+    pub version: i64,
+    /// Markdown.
+    pub body: String,
+    pub updated_by: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `GET /incidents/{id}/context`: what a tool or an assistant needs to draft a post-mortem or
+/// propose a job for a human to approve. Nothing secret: no secret value, token or hash is in
+/// any of these types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IncidentContext {
+    pub generated_at: DateTime<Utc>,
+    pub incident: Incident,
+    /// Oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Best first; ruled-out changes last.
+    pub suspects: Vec<Suspect>,
+    /// Jobs linked to the incident (its job, linked jobs and action items).
+    pub jobs: Vec<crate::Job>,
+    /// Runs linked to the incident.
+    pub runs: Vec<crate::Run>,
+    pub postmortem: Option<Postmortem>,
+}

@@ -4,6 +4,7 @@
 
 mod ansible;
 mod browser;
+mod incidents;
 mod kubernetes;
 mod manage;
 mod shell;

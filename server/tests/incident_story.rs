@@ -14,6 +14,8 @@ use services::testing::TestEngine;
 
 use crate::common::{dev_ops_job, expect, id, launch, settled, TestApp};
 
+const SECRET_CANARY: &str = "incident-context-canary-secret-5521";
+const TOKEN_CANARY: &str = "ghp_incidentContextCanary0123456789abcd";
 const SHA: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,6 +141,50 @@ async fn story(engine: TestEngine) {
     .await;
     let other = launch(&app, &ops, other_job, json!({}), StatusCode::CREATED).await;
     assert_eq!(settled(&app, &ops, id(&other)).await["status"], "success");
+
+    // A failed run opens an incident of its own (a successful one is refused); dev may not.
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/incident", id(&other)),
+        &ops,
+        None,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/incident", id(&failed)),
+        &dev,
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let from_run = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{}/incident", id(&failed)),
+        &ops,
+        None,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(from_run["job_id"], failing, "{from_run}");
+    assert_eq!(from_run["project_id"], payments);
+    let its_timeline = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/incidents/{}/timeline", id(&from_run)),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        refs(&its_timeline).contains(&format!("run:{}", id(&failed))),
+        "{its_timeline}"
+    );
 
     // The incident, detected 10 minutes after the deployment.
     let detected = Utc::now() + Duration::minutes(10);
@@ -404,6 +450,111 @@ async fn story(engine: TestEngine) {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/markdown")));
     assert!(String::from_utf8_lossy(&markdown).contains("No canary stage."));
+
+    // The context for tools and assistants: the whole story, and nothing secret (canaries planted
+    // as a project secret and a personal Git token).
+    expect(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/projects/{payments}/secrets/DB_PASSWORD"),
+        &pm,
+        Some(json!({"value": SECRET_CANARY})),
+        StatusCode::OK,
+    )
+    .await;
+    expect(
+        &app,
+        Method::PUT,
+        "/api/v1/me/git-tokens/github",
+        &ops,
+        Some(json!({"token": TOKEN_CANARY})),
+        StatusCode::NO_CONTENT,
+    )
+    .await;
+    let context = expect(
+        &app,
+        Method::GET,
+        &format!("{base}/context"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(context["incident"]["id"], incident_id);
+    assert_eq!(context["suspects"][0]["ref"], format!("run:{deployment}"));
+    assert!(
+        context["timeline"].as_array().is_some_and(|t| t.len() >= 6),
+        "{context}"
+    );
+    assert_eq!(context["postmortem"]["version"], 2);
+    assert!(
+        context["jobs"].to_string().contains("Add a canary stage"),
+        "{context}"
+    );
+    let project_context = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{payments}/context"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    for (name, answer) in [("incident", &context), ("project", &project_context)] {
+        let text = answer.to_string();
+        for canary in [
+            SECRET_CANARY,
+            TOKEN_CANARY,
+            "$argon2",
+            "password_hash",
+            "secret_hash",
+        ] {
+            assert!(!text.contains(canary), "{canary} in the {name} context");
+        }
+    }
+
+    // The project's measures: one sev2, its durations, and the deployment that caused it.
+    let period = format!(
+        "from={}&to={}",
+        (Utc::now() - Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ"),
+        (Utc::now() + Duration::days(1)).format("%Y-%m-%dT%H:%M:%SZ")
+    );
+    let reliability = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{payments}/reliability?{period}"),
+        &dev,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        reliability["incidents_by_severity"]["sev2"], 1,
+        "{reliability}"
+    );
+    assert_eq!(reliability["deployments"], 1, "{reliability}");
+    assert_eq!(
+        reliability["incident_causing_deployments"], 1,
+        "{reliability}"
+    );
+    assert_eq!(reliability["change_failure_rate"], 1.0, "{reliability}");
+    let measured = &reliability["incidents"][0];
+    assert!(
+        measured["time_to_detect_minutes"]
+            .as_i64()
+            .is_some_and(|m| (9..=11).contains(&m)),
+        "from the pinned deployment: {measured}"
+    );
+    assert!(measured["time_to_resolve_minutes"].is_i64(), "{measured}");
+    expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{payments}/reliability?from=2031-01-02T00:00:00Z&to=2031-01-01T00:00:00Z"),
+        &dev,
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
 
     let audit = expect(
         &app,

@@ -26,6 +26,66 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_postmortem, draft_postmortem, edit_postmortem))
         .routes(routes!(postmortem_markdown))
         .routes(routes!(add_action_item))
+        .routes(routes!(incident_context))
+        .routes(routes!(project_reliability))
+        .routes(routes!(incident_from_run))
+}
+
+/// Opens an incident from a failed or timed-out run: its project and job, detected when it
+/// ended, the run linked (ops, projets, admin; 409 for a run that did not fail).
+#[utoipa::path(post, path = "/runs/{id}/incident", tag = "incidents",
+    params(("id" = i64, Path, description = "Run id")),
+    responses((status = 201, description = "The incident", body = domain::Incident)))]
+pub async fn incident_from_run(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<(StatusCode, Json<domain::Incident>)> {
+    let incident = services::timeline::open_from_run(&state.hub, &caller, id).await?;
+    Ok((StatusCode::CREATED, Json(incident)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ReliabilityQuery {
+    /// Start of the period (RFC 3339); 30 days before `to` by default.
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// End of the period (RFC 3339); now by default. At most 366 days after `from`.
+    to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A project's incidents by severity, mean times to mitigate and resolve, each incident's
+/// durations, and the change failure rate over a period.
+#[utoipa::path(get, path = "/projects/{id}/reliability", tag = "incidents",
+    params(("id" = i64, Path, description = "Project id"), ReliabilityQuery),
+    responses((status = 200, description = "The measures", body = services::timeline::reliability::Reliability)))]
+pub async fn project_reliability(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(query): ApiQuery<ReliabilityQuery>,
+) -> ApiResult<Json<services::timeline::reliability::Reliability>> {
+    let to = query.to.unwrap_or_else(chrono::Utc::now);
+    let from = query.from.unwrap_or(to - chrono::Duration::days(30));
+    Ok(Json(
+        services::timeline::reliability::reliability(&state.hub, &caller, id, from, to).await?,
+    ))
+}
+
+/// The incident, its timeline, suspects, linked jobs and runs and post-mortem in one answer, for
+/// tools and assistants (documented in docs/incidents.md); nothing secret is in it.
+#[utoipa::path(get, path = "/incidents/{id}/context", tag = "incidents",
+    params(("id" = i64, Path, description = "Incident id")),
+    responses((status = 200, description = "The context", body = domain::incident::IncidentContext)))]
+pub async fn incident_context(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<Json<domain::incident::IncidentContext>> {
+    Ok(Json(
+        services::timeline::context(&state.hub, &caller, id).await?,
+    ))
 }
 
 /// The timeline, oldest first: `{at, kind, title, ref, by, source, pinned}` (and `body` for notes).

@@ -19,12 +19,108 @@ use crate::storage::{AuditFilter, Db};
 use crate::{rules, Caller, Hub, ServiceError, ServiceResult};
 
 mod postmortem;
+pub mod reliability;
 mod suspects;
 
 pub use postmortem::{
     add_action_item, draft_postmortem, edit_postmortem, postmortem, ActionItemRequest, Postmortem,
 };
 pub use suspects::{set_verdict, suspects};
+
+/// Opens an incident from a failed run (ops, projets, admin): its project and job, detected when
+/// the run ended, the run linked (so its whole story is on the timeline).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, run.id = run_id))]
+pub async fn open_from_run(hub: &Hub, caller: &Caller, run_id: i64) -> ServiceResult<Incident> {
+    caller.may(Action::ManageIncidents, &Object::none(), None)?;
+    let (run, job_title) = {
+        let mut db = hub.storage.read().await?;
+        let run = db.run(run_id).await?;
+        let title = db
+            .job(run.job_id)
+            .await
+            .map(|j| j.title)
+            .unwrap_or_default();
+        (run, title)
+    };
+    if !matches!(run.status, RunStatus::Failed | RunStatus::TimedOut) {
+        return Err(ServiceError::Conflict(
+            "only a failed or timed-out run opens an incident this way".to_owned(),
+        ));
+    }
+    let mut new = crate::incidents::opened(
+        Some(run.project_id),
+        format!("Run #{} of «{job_title}» {}", run.id, run.status)
+            .chars()
+            .take(200)
+            .collect(),
+        run.reason
+            .clone()
+            .unwrap_or_default()
+            .chars()
+            .take(2000)
+            .collect(),
+        domain::IncidentSeverity::Sev3,
+    );
+    new.job_id = Some(run.job_id);
+    new.detected_at = run.finished_at;
+    let incident = crate::incidents::create(hub, caller, new).await?;
+    let mut tx = hub.storage.write().await?;
+    tx.link_incident(incident.id, "run", run.id, &caller.actor())
+        .await?;
+    tx.commit().await?;
+    Ok(incident)
+}
+
+/// The incident with its timeline, suspects, linked jobs and runs and post-mortem, for tools and
+/// assistants (whoever reads incidents).
+#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, incident.id = id))]
+pub async fn context(
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+) -> ServiceResult<domain::incident::IncidentContext> {
+    let (mut db, incident) = readable(hub, caller, id).await?;
+    let timeline = gather(&mut db, &incident).await?;
+    let suspects = suspects::rank(&mut db, &incident, 24).await?;
+    let mut jobs = Vec::new();
+    let mut runs = Vec::new();
+    let links = db.incident_links(incident.id).await?;
+    let job_ids: std::collections::BTreeSet<i64> = links
+        .iter()
+        .filter(|(kind, _)| kind != "run")
+        .map(|(_, id)| *id)
+        .chain(incident.job_id)
+        .collect();
+    for job_id in job_ids {
+        if let Ok(job) = db.job(job_id).await {
+            jobs.push(job);
+        }
+    }
+    for (_, run_id) in links.iter().filter(|(kind, _)| kind == "run") {
+        if let Ok(run) = db.run(*run_id).await {
+            runs.push(run);
+        }
+    }
+    let postmortem = db
+        .postmortem(incident.id)
+        .await?
+        .map(|stored| domain::incident::Postmortem {
+            incident_id: incident.id,
+            version: stored.version,
+            body: stored.body,
+            updated_by: stored.created_by,
+            updated_at: stored.created_at,
+        });
+    Ok(domain::incident::IncidentContext {
+        generated_at: Utc::now(),
+        incident,
+        timeline,
+        suspects,
+        jobs,
+        runs,
+        postmortem,
+    })
+}
 
 /// How far before detection the timeline reaches.
 const TIMELINE_BEFORE_HOURS: i64 = 24;

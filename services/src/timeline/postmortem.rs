@@ -3,44 +3,14 @@
 //! are planned jobs of the incident's project, linked back to it.
 
 use chrono::{DateTime, Utc};
-use domain::incident::{EntryKind, EntrySource, Suspect, TimelineEntry};
+pub use domain::incident::Postmortem;
+use domain::incident::Suspect;
 use domain::policy::{Action, Object};
-use domain::Incident;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tracing::instrument;
 
 use super::{gather, readable, writable};
 use crate::{Caller, Hub, ServiceError, ServiceResult};
-
-/// The post-mortem's current version.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Postmortem {
-    pub incident_id: i64,
-    pub version: i64,
-    /// Markdown.
-    pub body: String,
-    pub updated_by: Option<String>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Detection, mitigation and resolution times, from the incident's status changes.
-struct Durations {
-    mitigated: Option<DateTime<Utc>>,
-    resolved: Option<DateTime<Utc>>,
-}
-
-fn durations(incident: &Incident, timeline: &[TimelineEntry]) -> Durations {
-    let mitigated = timeline
-        .iter()
-        .filter(|e| e.kind == domain::incident::EntryKind::Incident)
-        .find(|e| e.title.contains("→ mitigated") || e.title.contains("→ resolved"))
-        .map(|e| e.at);
-    Durations {
-        mitigated,
-        resolved: incident.resolved_at,
-    }
-}
 
 fn span(from: DateTime<Utc>, to: DateTime<Utc>) -> String {
     let minutes = (to - from).num_minutes().max(0);
@@ -74,7 +44,6 @@ pub async fn draft_postmortem(hub: &Hub, caller: &Caller, id: i64) -> ServiceRes
         items
     };
     drop(db);
-    let times = durations(&incident, &entries);
     let mut md = String::new();
     md.push_str(&format!("# Post-mortem: {}\n\n", incident.title));
     md.push_str("## Summary\n\n");
@@ -90,19 +59,14 @@ pub async fn draft_postmortem(hub: &Hub, caller: &Caller, id: i64) -> ServiceRes
     ));
     md.push_str("## Impact\n\n");
     md.push_str(&format!("- Detected: {}\n", stamp(incident.detected_at)));
-    if let Some(first) = entries
-        .iter()
-        .find(|e| e.source == EntrySource::System && e.kind != EntryKind::Incident)
-    {
-        if first.at < incident.detected_at {
-            md.push_str(&format!(
-                "- Time to detect: {} (from the first recorded event, {})\n",
-                span(first.at, incident.detected_at),
-                stamp(first.at)
-            ));
-        }
+    let measured = super::reliability::measures(&incident, &entries);
+    if let (Some(started), Some(minutes)) = (measured.started_at, measured.time_to_detect_minutes) {
+        md.push_str(&format!(
+            "- Time to detect: {minutes} min (from the earliest pinned or remembered entry, {})\n",
+            stamp(started)
+        ));
     }
-    match times.mitigated {
+    match measured.mitigated_at {
         Some(at) => md.push_str(&format!(
             "- Mitigated: {} (time to mitigate: {})\n",
             stamp(at),
@@ -110,7 +74,7 @@ pub async fn draft_postmortem(hub: &Hub, caller: &Caller, id: i64) -> ServiceRes
         )),
         None => md.push_str("- Mitigated: not yet\n"),
     }
-    match times.resolved {
+    match measured.resolved_at {
         Some(at) => md.push_str(&format!(
             "- Resolved: {} (time to resolve: {})\n",
             stamp(at),
