@@ -56,7 +56,8 @@ pub struct Dashboard {
     pub run_approvals: Vec<(Run, String)>,
     pub move_approvals: Vec<MoveRequest>,
     pub conflicts: Vec<ConflictLine>,
-    pub incidents: Vec<Incident>,
+    /// Open incidents, each with the title of its top suspected change (if any).
+    pub incidents: Vec<(Incident, Option<String>)>,
     pub health: Option<HealthLine>,
 }
 
@@ -177,12 +178,22 @@ pub async fn load_dashboard() -> Result<Dashboard, AppError> {
         })
         .collect();
 
-    let incidents = services::incidents::list(&hub, &caller, &IncidentFilter::default(), 200)
-        .await?
-        .into_iter()
-        .filter(|i| !i.status.is_over())
-        .take(8)
-        .collect();
+    let open: Vec<Incident> =
+        services::incidents::list(&hub, &caller, &IncidentFilter::default(), 200)
+            .await?
+            .into_iter()
+            .filter(|i| !i.status.is_over())
+            .take(8)
+            .collect();
+    let mut incidents = Vec::with_capacity(open.len());
+    for incident in open {
+        let top = services::timeline::suspects(&hub, &caller, incident.id, None)
+            .await?
+            .into_iter()
+            .find(|s| !s.ruled_out)
+            .map(|s| s.title);
+        incidents.push((incident, top));
+    }
 
     let health = if caller
         .decide(Action::ViewServer, &Object::none(), None)
@@ -352,11 +363,14 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                 } else {
                     view! {
                         <ul class="lines">
-                            {incidents.into_iter().map(|incident| view! {
-                                <li class="line">
+                            {incidents.into_iter().map(|(incident, top)| view! {
+                                <li class="line" data-incident=incident.id.to_string()>
                                     <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
                                     <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title}</A>
                                     <span class="muted small">{crate::labels::incident_status(incident.status)}</span>
+                                    {top.map(|top| view! {
+                                        <span class="small line__suspect" data-testid="top-suspect">{tf("top suspect: {title}", &[("title", &top)])}</span>
+                                    })}
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -1078,6 +1078,9 @@ fn french(english: &str) -> Option<&'static str> {
         "the cause" => "la cause",
         "version {version}, by {who}, {at}" => "version {version}, par {who}, {at}",
         "Open an incident from this run" => "Ouvrir un incident depuis ce run",
+        "Host threshold" => "Seuil de l’hôte",
+        "top suspect: {title}" => "suspect principal : {title}",
+        "{duration}, ongoing" => "{duration}, en cours",
         // FRENCH-TABLE-END
         _ => return None,
     })

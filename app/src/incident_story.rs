@@ -111,6 +111,7 @@ fn kind_mark(kind: EntryKind) -> (&'static str, &'static str) {
         EntryKind::TerraformApply => ("◆", t("Terraform apply")),
         EntryKind::AnsibleRun => ("▲", t("Ansible run")),
         EntryKind::JobMoved => ("↔", t("Job moved")),
+        EntryKind::HostThreshold => ("▣", t("Host threshold")),
         EntryKind::Note => ("✎", t("Note")),
         EntryKind::Manual => ("✎", t("Remembered event")),
     }

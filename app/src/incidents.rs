@@ -172,22 +172,39 @@ pub fn IncidentsPage() -> impl IntoView {
     }
 }
 
+/// How long it lasted (resolved) or has been going on (open), e.g. `2 h 05 min`.
+fn duration_of(incident: &Incident) -> String {
+    let end = incident.resolved_at.unwrap_or_else(Utc::now);
+    let minutes = (end - incident.detected_at).num_minutes().max(0);
+    let text = if minutes >= 60 {
+        format!("{} h {:02} min", minutes / 60, minutes % 60)
+    } else {
+        format!("{minutes} min")
+    };
+    if incident.resolved_at.is_some() {
+        text
+    } else {
+        tf("{duration}, ongoing", &[("duration", &text)])
+    }
+}
+
 #[component]
 fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
     view! {
         <table class="table" data-testid="incident-list">
             <thead>
-                <tr><th scope="col">{t("Severity")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Detected")}</th></tr>
+                <tr><th scope="col">{t("Severity")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Detected")}</th><th scope="col">{t("Duration")}</th></tr>
             </thead>
             <tbody>
-                {incidents.into_iter().map(|incident| view! {
+                {incidents.into_iter().map(|incident| { let duration = duration_of(&incident); view! {
                     <tr>
                         <td>{severity_badge(incident.severity)}</td>
                         <td><A href=format!("/incidents/{}", incident.id) attr:class="link">{incident.title}</A></td>
                         <td><span class=format!("incident-status incident-status--{}", incident.status)>{status_label(incident.status)}</span></td>
                         <td class="small muted">{stamp(incident.detected_at)}</td>
+                        <td class="small mono" data-testid="incident-duration">{duration}</td>
                     </tr>
-                }).collect_view()}
+                }}).collect_view()}
             </tbody>
         </table>
     }

@@ -27,6 +27,32 @@ pub struct TimelineEntry {
     pub status: String,
 }
 
+/// A deployment as the context shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContextDeployment {
+    pub run_id: i64,
+    pub job_id: i64,
+    pub environment: Option<String>,
+    pub commit_sha: String,
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// A Terraform plan as the context shows it: its counts, not its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ContextPlan {
+    pub id: i64,
+    pub workspace: String,
+    pub environment: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub summary: crate::terraform::Summary,
+    pub risky: usize,
+    pub run_id: Option<i64>,
+    pub superseded: bool,
+    pub created_at: DateTime<Utc>,
+}
+
 /// `GET /projects/{id}/context`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -43,6 +69,15 @@ pub struct ProjectContext {
     /// By creation time.
     pub backlog: Vec<BacklogItem>,
     pub links: Vec<ProjectLink>,
+    /// The most recent deployments (successful runs of a commit), newest first.
+    #[serde(default)]
+    pub deployments: Vec<ContextDeployment>,
+    /// The Terraform plans kept for the project's workspaces, newest first (counts only).
+    #[serde(default)]
+    pub terraform_plans: Vec<ContextPlan>,
+    /// The project's Ansible inventories (counts only, never a host variable).
+    #[serde(default)]
+    pub inventories: Vec<crate::ansible::AnsibleInventory>,
     /// Jobs, runs, incidents and dated backlog items merged, oldest first.
     pub timeline: Vec<TimelineEntry>,
 }

@@ -71,6 +71,8 @@ crate::string_enum! {
         AnsibleRun => "ansible_run",
         /// A job moved on the calendar, or a move approved.
         JobMoved => "job_moved",
+        /// The host crossed a threshold (CPU, memory or a disk at 90 %), or came back under it.
+        HostThreshold => "host_threshold",
         Note => "note",
         /// An event remembered after the fact, with its own time.
         Manual => "manual",

@@ -133,6 +133,19 @@ async fn the_incident_page_shows_the_timeline_suspects_and_the_postmortem() -> T
             .await?;
         screenshot(&client, "incident-postmortem").await?;
 
+        // The dashboard names the open incident's top suspect; the list says how long it lasts.
+        client.goto(&format!("{base}/")).await?;
+        let top = text_of(
+            &client,
+            &format!("[data-incident='{incident_id}'] [data-testid=top-suspect]"),
+        )
+        .await?;
+        assert!(top.contains("Deployment of 9f8e7d6"), "{top}");
+        client.goto(&format!("{base}/incidents")).await?;
+        let duration = text_of(&client, "[data-testid=incident-duration]").await?;
+        assert!(duration.contains("min"), "{duration}");
+        client.goto(&format!("{base}{page}")).await?;
+
         client.set_window_size(390, 844).await?;
         client.refresh().await?;
         wait_for(&client, &deployment).await?;

@@ -203,6 +203,34 @@ async fn story(engine: TestEngine) {
     let incident_id = id(&incident);
     let base = format!("/api/v1/incidents/{incident_id}");
 
+    // The host's CPU crossed 90 % five minutes before detection.
+    for (minutes_before, cpu) in [(7, 40.0), (5, 97.0)] {
+        let sample = domain::host::HostSample {
+            sampled_at: detected - Duration::minutes(minutes_before),
+            cpu: domain::host::CpuFigures {
+                usage_percent: cpu,
+                cores: 2,
+                per_core: vec![cpu, cpu],
+                load_avg: [1.0, 1.0, 1.0],
+            },
+            memory: domain::host::MemoryFigures {
+                total_bytes: 100,
+                used_bytes: 50,
+            },
+            swap: domain::host::MemoryFigures {
+                total_bytes: 0,
+                used_bytes: 0,
+            },
+            disks: Vec::new(),
+            network: Vec::new(),
+        };
+        app.storage
+            .storage
+            .store_host_sample(&sample, 10)
+            .await
+            .expect("sample");
+    }
+
     // Notes and an event remembered after the fact; dev may read, not write.
     expect(
         &app,
@@ -285,6 +313,7 @@ async fn story(engine: TestEngine) {
         "{text}"
     );
     assert!(text.contains("\"kind\":\"run_failed\""), "{text}");
+    assert!(text.contains("Host CPU at 97 % (threshold 90 %)"), "{text}");
     assert!(
         text.contains("status open → mitigated") && text.contains("status mitigated → resolved"),
         "{text}"
@@ -500,6 +529,16 @@ async fn story(engine: TestEngine) {
         StatusCode::OK,
     )
     .await;
+    assert_eq!(
+        project_context["deployments"][0]["commit_sha"], SHA,
+        "{project_context}"
+    );
+    assert!(project_context["incidents"]
+        .to_string()
+        .contains("Checkout errors"));
+    assert!(
+        project_context["terraform_plans"].is_array() && project_context["inventories"].is_array()
+    );
     for (name, answer) in [("incident", &context), ("project", &project_context)] {
         let text = answer.to_string();
         for canary in [

@@ -34,6 +34,37 @@ impl Db {
             .await?;
         let links = self.list_links(project_id, None).await?;
         let timeline = ProjectContext::timeline_of(&jobs, &runs, &incidents, &backlog);
+        let deployments = self
+            .deployed_runs(project_id, None, CONTEXT_RECENT)
+            .await?
+            .into_iter()
+            .filter_map(|run| {
+                Some(domain::context::ContextDeployment {
+                    run_id: run.id,
+                    job_id: run.job_id,
+                    environment: run.environment,
+                    commit_sha: run.commit_sha?,
+                    at: run.finished_at,
+                })
+            })
+            .collect();
+        let terraform_plans = self
+            .terraform_plans(project_id)
+            .await?
+            .into_iter()
+            .take(CONTEXT_MAX_ITEMS as usize)
+            .map(|plan| domain::context::ContextPlan {
+                id: plan.id,
+                workspace: plan.name,
+                environment: plan.environment,
+                summary: plan.summary,
+                risky: plan.risky,
+                run_id: plan.run_id,
+                superseded: plan.superseded,
+                created_at: plan.created_at,
+            })
+            .collect();
+        let inventories = self.list_inventories(project_id).await?;
         Ok(ProjectContext {
             generated_at: now(),
             project,
@@ -43,6 +74,9 @@ impl Db {
             incidents,
             backlog,
             links,
+            deployments,
+            terraform_plans,
+            inventories,
             timeline,
         })
     }

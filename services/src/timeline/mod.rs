@@ -353,7 +353,7 @@ pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Ve
                 EntryKind::Incident,
                 title,
                 format!("{reference}:audit:{}", change.id),
-                change.actor_username,
+                change.actor_id.and(change.actor_username),
             ));
         }
     }
@@ -469,6 +469,8 @@ pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Ve
         }
     }
 
+    entries.extend(host_thresholds(db, from, to).await?);
+
     // Notes and entries remembered after the fact.
     for stored in db.incident_entries(incident.id).await? {
         entries.push(TimelineEntry {
@@ -492,6 +494,61 @@ pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Ve
     }
     entries.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.reference.cmp(&b.reference)));
     Ok(entries)
+}
+
+/// The share of CPU, memory or a disk above which the host is said to be saturated.
+const HOST_THRESHOLD_PERCENT: f64 = 90.0;
+
+/// The host's readings crossing [`HOST_THRESHOLD_PERCENT`] (up, then back under) in `[from, to)`:
+/// raw readings where they are kept (24 h), the 5-minute averages before.
+async fn host_thresholds(
+    db: &mut Db,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> ServiceResult<Vec<TimelineEntry>> {
+    let mut samples = db.host_history(from, to, false).await?;
+    if samples.is_empty() {
+        samples = db.host_history(from, to, true).await?;
+    }
+    let mut above: HashMap<String, bool> = HashMap::new();
+    let mut found = Vec::new();
+    for sample in &samples {
+        let mut readings = vec![
+            ("CPU".to_owned(), f64::from(sample.cpu.usage_percent)),
+            ("memory".to_owned(), sample.memory.used_percent()),
+        ];
+        readings.extend(
+            sample
+                .disks
+                .iter()
+                .map(|d| (format!("disk {}", d.mount), d.used_percent())),
+        );
+        for (what, percent) in readings {
+            let now_above = percent >= HOST_THRESHOLD_PERCENT;
+            let was_above = above.insert(what.clone(), now_above).unwrap_or(false);
+            if now_above != was_above {
+                let title = if now_above {
+                    format!(
+                        "Host {what} at {percent:.0} % (threshold {HOST_THRESHOLD_PERCENT:.0} %)"
+                    )
+                } else {
+                    format!("Host {what} back under {HOST_THRESHOLD_PERCENT:.0} % ({percent:.0} %)")
+                };
+                found.push(entry(
+                    sample.sampled_at,
+                    EntryKind::HostThreshold,
+                    title,
+                    format!(
+                        "host:{}:{}",
+                        what.replace(' ', "-"),
+                        sample.sampled_at.timestamp()
+                    ),
+                    None,
+                ));
+            }
+        }
+    }
+    Ok(found)
 }
 
 pub(super) async fn writable(
