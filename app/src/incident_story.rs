@@ -3,14 +3,14 @@
 //! verdicts, and the post-mortem (drafted from both, edited, previewed, exported).
 
 use chrono::{DateTime, Utc};
-use domain::incident::{EntryKind, EntrySource, Postmortem, Suspect, TimelineEntry};
+use domain::incident::{EntryKind, EntrySource, IncidentEntry, Postmortem, Suspect};
 use leptos::prelude::*;
 
 use crate::i18n::{t, tf};
 use crate::AppError;
 
 #[server(prefix = "/sfn", endpoint = "incidents/timeline")]
-pub async fn incident_timeline(id: i64) -> Result<Vec<TimelineEntry>, AppError> {
+pub async fn incident_timeline(id: i64) -> Result<Vec<IncidentEntry>, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     Ok(services::timeline::timeline(&hub, &caller, id).await?)
 }
@@ -22,7 +22,7 @@ pub async fn add_note(
     title: String,
     body: String,
     at: Option<String>,
-) -> Result<Vec<TimelineEntry>, AppError> {
+) -> Result<Vec<IncidentEntry>, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     let at = match at.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
         Some(text) => Some(
@@ -46,7 +46,7 @@ pub async fn pin_entry(
     id: i64,
     reference: String,
     pinned: bool,
-) -> Result<Vec<TimelineEntry>, AppError> {
+) -> Result<Vec<IncidentEntry>, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     Ok(services::timeline::pin(&hub, &caller, id, &reference, pinned).await?)
 }
@@ -188,7 +188,7 @@ fn Timeline(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match entries.await {
                         Ok(list) => {
-                            let shown: Vec<TimelineEntry> = list.into_iter().filter(|e| match filter.get() {
+                            let shown: Vec<IncidentEntry> = list.into_iter().filter(|e| match filter.get() {
                                 Filter::All => true,
                                 Filter::Changes => e.source == EntrySource::System && e.kind != EntryKind::Incident,
                                 Filter::People => e.source == EntrySource::Manual,

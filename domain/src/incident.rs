@@ -90,7 +90,7 @@ crate::string_enum! {
 /// One entry of an incident's timeline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TimelineEntry {
+pub struct IncidentEntry {
     pub at: DateTime<Utc>,
     pub kind: EntryKind,
     pub title: String,
@@ -145,7 +145,7 @@ pub struct IncidentContext {
     pub generated_at: DateTime<Utc>,
     pub incident: Incident,
     /// Oldest first.
-    pub timeline: Vec<TimelineEntry>,
+    pub timeline: Vec<IncidentEntry>,
     /// Best first; ruled-out changes last.
     pub suspects: Vec<Suspect>,
     /// Jobs linked to the incident (its job, linked jobs and action items).

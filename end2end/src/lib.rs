@@ -386,6 +386,26 @@ pub async fn text_of(client: &Client, css: &str) -> TestResult<String> {
     Ok(wait_for(client, css).await?.text().await?)
 }
 
+/// At phone width (390 × 844), after a reload, once `ready` shows: the page fits the screen's
+/// width (no sideways scrolling), with a screenshot named `name`.
+pub async fn at_phone_width(client: &Client, ready: &str, name: &str) -> TestResult {
+    client.set_window_size(390, 844).await?;
+    client.refresh().await?;
+    wait_for(client, ready).await?;
+    screenshot(client, name).await?;
+    let width = client
+        .execute("return document.documentElement.scrollWidth", vec![])
+        .await?
+        .as_i64()
+        .unwrap_or_default();
+    if width > 390 {
+        return Err(
+            format!("sideways scrolling at phone width: the page is {width}px wide").into(),
+        );
+    }
+    Ok(())
+}
+
 /// Types `value` into the field `css` (emptied first).
 pub async fn fill(client: &Client, css: &str, value: &str) -> TestResult {
     let input = wait_for(client, css).await?;

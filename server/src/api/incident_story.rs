@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::incident::{Suspect, TimelineEntry};
+use domain::incident::{IncidentEntry, Suspect};
 use serde::Deserialize;
 use services::timeline::{ActionItemRequest, EntryChanges, EntryRequest, LinkRequest, Postmortem};
 use utoipa_axum::router::OpenApiRouter;
@@ -91,12 +91,12 @@ pub async fn incident_context(
 /// The timeline, oldest first: `{at, kind, title, ref, by, source, pinned}` (and `body` for notes).
 #[utoipa::path(get, path = "/incidents/{id}/timeline", tag = "incidents",
     params(("id" = i64, Path, description = "Incident id")),
-    responses((status = 200, description = "The timeline", body = Page<TimelineEntry>)))]
+    responses((status = 200, description = "The timeline", body = Page<IncidentEntry>)))]
 pub async fn get_timeline(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
-) -> ApiResult<Json<Page<TimelineEntry>>> {
+) -> ApiResult<Json<Page<IncidentEntry>>> {
     Ok(Json(Page::complete(
         services::timeline::timeline(&state.hub, &caller, id).await?,
     )))
@@ -105,13 +105,13 @@ pub async fn get_timeline(
 /// Adds a note (now) or a `manual` entry with its own `at` (ops, projets, admin); audited.
 #[utoipa::path(post, path = "/incidents/{id}/timeline", tag = "incidents",
     params(("id" = i64, Path, description = "Incident id")), request_body = EntryRequest,
-    responses((status = 201, description = "The timeline with it", body = Page<TimelineEntry>)))]
+    responses((status = 201, description = "The timeline with it", body = Page<IncidentEntry>)))]
 pub async fn add_entry(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<EntryRequest>,
-) -> ApiResult<(StatusCode, Json<Page<TimelineEntry>>)> {
+) -> ApiResult<(StatusCode, Json<Page<IncidentEntry>>)> {
     let entries = services::timeline::add_entry(&state.hub, &caller, id, &request).await?;
     Ok((StatusCode::CREATED, Json(Page::complete(entries))))
 }
@@ -120,13 +120,13 @@ pub async fn add_entry(
 #[utoipa::path(patch, path = "/incidents/{id}/timeline/{entry}", tag = "incidents",
     params(("id" = i64, Path, description = "Incident id"), ("entry" = i64, Path, description = "Entry id")),
     request_body = EntryChanges,
-    responses((status = 200, description = "The timeline", body = Page<TimelineEntry>)))]
+    responses((status = 200, description = "The timeline", body = Page<IncidentEntry>)))]
 pub async fn update_entry(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath((id, entry)): ApiPath<(i64, i64)>,
     ApiJson(changes): ApiJson<EntryChanges>,
-) -> ApiResult<Json<Page<TimelineEntry>>> {
+) -> ApiResult<Json<Page<IncidentEntry>>> {
     Ok(Json(Page::complete(
         services::timeline::update_entry(&state.hub, &caller, id, entry, &changes).await?,
     )))
@@ -156,13 +156,13 @@ pub struct PinRequest {
 /// Pins or unpins any entry of the timeline by its `ref`.
 #[utoipa::path(post, path = "/incidents/{id}/pins", tag = "incidents",
     params(("id" = i64, Path, description = "Incident id")), request_body = PinRequest,
-    responses((status = 200, description = "The timeline", body = Page<TimelineEntry>)))]
+    responses((status = 200, description = "The timeline", body = Page<IncidentEntry>)))]
 pub async fn pin_entry(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(id): ApiPath<i64>,
     ApiJson(request): ApiJson<PinRequest>,
-) -> ApiResult<Json<Page<TimelineEntry>>> {
+) -> ApiResult<Json<Page<IncidentEntry>>> {
     Ok(Json(Page::complete(
         services::timeline::pin(&state.hub, &caller, id, &request.reference, request.pinned)
             .await?,

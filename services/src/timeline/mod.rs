@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use domain::incident::{EntryKind, EntrySource, TimelineEntry};
+use domain::incident::{EntryKind, EntrySource, IncidentEntry};
 use domain::policy::{Action, Object};
 use domain::terraform::TerraformOperation;
 use domain::{Incident, JobAction, Run, RunStatus};
@@ -182,7 +182,7 @@ pub(super) async fn readable(hub: &Hub, caller: &Caller, id: i64) -> ServiceResu
 
 /// The incident's timeline, oldest first.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, incident.id = id))]
-pub async fn timeline(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Vec<TimelineEntry>> {
+pub async fn timeline(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Vec<IncidentEntry>> {
     let (mut db, incident) = readable(hub, caller, id).await?;
     gather(&mut db, &incident).await
 }
@@ -193,8 +193,8 @@ fn entry(
     title: String,
     reference: String,
     by: Option<String>,
-) -> TimelineEntry {
-    TimelineEntry {
+) -> IncidentEntry {
+    IncidentEntry {
         at,
         kind,
         title,
@@ -299,7 +299,7 @@ fn ending(
     }
 }
 
-pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Vec<TimelineEntry>> {
+pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Vec<IncidentEntry>> {
     let now = Utc::now();
     let from = incident.detected_at - Duration::hours(TIMELINE_BEFORE_HOURS);
     let to = incident
@@ -473,7 +473,7 @@ pub(super) async fn gather(db: &mut Db, incident: &Incident) -> ServiceResult<Ve
 
     // Notes and entries remembered after the fact.
     for stored in db.incident_entries(incident.id).await? {
-        entries.push(TimelineEntry {
+        entries.push(IncidentEntry {
             at: stored.at,
             kind: if stored.kind == "manual" {
                 EntryKind::Manual
@@ -505,7 +505,7 @@ async fn host_thresholds(
     db: &mut Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> ServiceResult<Vec<TimelineEntry>> {
+) -> ServiceResult<Vec<IncidentEntry>> {
     let mut samples = db.host_history(from, to, false).await?;
     if samples.is_empty() {
         samples = db.host_history(from, to, true).await?;
@@ -569,7 +569,7 @@ pub async fn add_entry(
     caller: &Caller,
     id: i64,
     request: &EntryRequest,
-) -> ServiceResult<Vec<TimelineEntry>> {
+) -> ServiceResult<Vec<IncidentEntry>> {
     if !matches!(request.kind.as_str(), "note" | "manual") {
         return Err(ServiceError::invalid("kind", "must be note or manual"));
     }
@@ -614,7 +614,7 @@ pub async fn update_entry(
     id: i64,
     entry_id: i64,
     changes: &EntryChanges,
-) -> ServiceResult<Vec<TimelineEntry>> {
+) -> ServiceResult<Vec<IncidentEntry>> {
     let title = match &changes.title {
         Some(title) => Some(
             rules::one_line_name(title)
@@ -674,7 +674,7 @@ pub async fn pin(
     id: i64,
     reference: &str,
     pinned: bool,
-) -> ServiceResult<Vec<TimelineEntry>> {
+) -> ServiceResult<Vec<IncidentEntry>> {
     let known = timeline(hub, caller, id).await?;
     if !known.iter().any(|e| e.reference == reference) {
         return Err(ServiceError::invalid(

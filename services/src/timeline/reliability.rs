@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::incident::{EntryKind, EntrySource, TimelineEntry};
+use domain::incident::{EntryKind, EntrySource, IncidentEntry};
 use domain::policy::{Action, Object};
 use domain::{Incident, RunStatus};
 use serde::{Deserialize, Serialize};
@@ -56,7 +56,7 @@ pub struct Reliability {
 }
 
 /// The durations of `incident` from its timeline.
-pub fn measures(incident: &Incident, timeline: &[TimelineEntry]) -> IncidentMeasures {
+pub fn measures(incident: &Incident, timeline: &[IncidentEntry]) -> IncidentMeasures {
     let started_at = timeline
         .iter()
         .filter(|e| e.at < incident.detected_at && (e.pinned || e.source == EntrySource::Manual))
