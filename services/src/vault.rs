@@ -71,6 +71,16 @@ struct Lease {
     replace_at: Instant,
 }
 
+impl Session {
+    /// The client, while its token needs neither renewal nor replacement.
+    fn usable(&self) -> Option<Arc<VaultClient>> {
+        match &self.lease {
+            Some(lease) if Instant::now() >= lease.renew_at => None,
+            _ => Some(self.client.clone()),
+        }
+    }
+}
+
 impl Lease {
     fn starting_now(granted: Duration, lease: Duration) -> Option<Lease> {
         if lease.is_zero() {
@@ -165,31 +175,23 @@ impl VaultStore {
     /// A client with a token good for the next request: logs in, renews or logs in again as
     /// the lease requires (AppRole only).
     async fn client(&self) -> ServiceResult<Arc<VaultClient>> {
-        {
-            let session = self.session.read().await;
-            if let Some(session) = session.as_ref() {
-                match &session.lease {
-                    None => return Ok(session.client.clone()),
-                    Some(lease) if Instant::now() < lease.renew_at => {
-                        return Ok(session.client.clone())
-                    }
-                    Some(_) => {}
-                }
-            }
+        if let Some(client) = self.session.read().await.as_ref().and_then(Session::usable) {
+            return Ok(client);
         }
         let mut session = self.session.write().await;
         // Another request may have refreshed it while this one waited for the lock.
         let refreshed = match session.as_ref() {
-            Some(current) => match &current.lease {
-                None => return Ok(current.client.clone()),
-                Some(lease) if Instant::now() < lease.renew_at => {
-                    return Ok(current.client.clone())
+            Some(current) => {
+                if let Some(client) = current.usable() {
+                    return Ok(client);
                 }
-                Some(lease) if Instant::now() < lease.replace_at => {
-                    self.renewed(current.client.clone(), lease.granted).await
+                match &current.lease {
+                    Some(lease) if Instant::now() < lease.replace_at => {
+                        self.renewed(current.client.clone(), lease.granted).await
+                    }
+                    _ => None,
                 }
-                Some(_) => None,
-            },
+            }
             None => None,
         };
         let fresh = match refreshed {
