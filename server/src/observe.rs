@@ -11,6 +11,9 @@ use axum::response::Response;
 use services::RequestId;
 use tracing::Instrument;
 
+/// The route label of a request no route template matched (a static file, a 404).
+const UNMATCHED: &str = "(no route)";
+
 /// The route template that answered, carried from the router to the log line.
 #[derive(Debug, Clone)]
 struct Route(String);
@@ -28,8 +31,10 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         .extensions()
         .get::<Route>()
         .map(|route| route.0.clone())
-        .unwrap_or_else(|| "(no route)".to_owned());
-    let millis = started.elapsed().as_secs_f64() * 1000.0;
+        .unwrap_or_else(|| UNMATCHED.to_owned());
+    let elapsed = started.elapsed();
+    services::telemetry::http_request(method.as_str(), &route, status, elapsed);
+    let millis = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| match status {
         500.. => tracing::error!(%method, %route, status, millis, "request failed"),
         400..=499 => tracing::info!(%method, %route, status, millis, "request refused"),

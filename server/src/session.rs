@@ -201,6 +201,8 @@ fn is_asset(path: &str) -> bool {
     const EXACT: &[&str] = &[
         "/healthz",
         "/readyz",
+        // Answers for itself: a bearer token or loopback (see `prometheus`).
+        "/metrics",
         "/favicon.svg",
         "/manifest.webmanifest",
         "/sw.js",

@@ -272,6 +272,7 @@ async fn admit_attempt(
                 .await
         }
         Err(refused) => {
+            crate::telemetry::login_throttled();
             if refused.first {
                 storage
                     .record_audit(
@@ -355,6 +356,7 @@ pub async fn login(
                 Some(u) if !u.is_active => "deactivated",
                 Some(_) => "wrong_password",
             };
+            crate::telemetry::login_failed();
             let mut actor = attempt_actor(username, client_ip);
             actor.user_id = user.as_ref().map(|u| u.id);
             storage

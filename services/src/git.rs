@@ -60,6 +60,21 @@ pub async fn receive(
     headers: &HookHeaders,
     body: &[u8],
 ) -> ServiceResult<Received> {
+    let received = receive_verified(hub, link_id, headers, body).await;
+    crate::telemetry::webhook_delivery(match &received {
+        Ok(Received::Accepted(_)) => "accepted",
+        Ok(Received::Duplicate) => "duplicate",
+        Err(error) => error.code(),
+    });
+    received
+}
+
+async fn receive_verified(
+    hub: &Hub,
+    link_id: i64,
+    headers: &HookHeaders,
+    body: &[u8],
+) -> ServiceResult<Received> {
     let mut db = hub.storage.read().await?;
     let link = repository(&mut db, link_id).await?;
     let secret = webhook_secret(hub, &mut db, &link).await?;

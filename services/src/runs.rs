@@ -304,6 +304,10 @@ pub async fn decide(
         }
     };
     tx.commit().await?;
+    if decided.status != RunStatus::AwaitingApproval {
+        let waited = (chrono::Utc::now() - decided.created_at).to_std();
+        crate::telemetry::approval_decided(waited.unwrap_or_default());
+    }
     if decided.status == RunStatus::Queued {
         hub.executor.wake();
     }

@@ -238,7 +238,7 @@ impl VaultStore {
             secret_id,
         } = &*self.auth
         else {
-            return Err(ServiceError::SecretStore(
+            return Err(store_error(
                 "uHub's Vault token can no longer be used".to_owned(),
             ));
         };
@@ -251,7 +251,7 @@ impl VaultStore {
         )
         .await
         .map_err(|error| {
-            ServiceError::SecretStore(format!("the AppRole login at auth/{mount} failed: {error}"))
+            store_error(format!("the AppRole login at auth/{mount} failed: {error}"))
         })?;
         let mut client = anonymous;
         client.set_token(&auth.client_token);
@@ -513,7 +513,7 @@ impl VaultStore {
         match self.kv_read(&path).await? {
             Ok(data) => Ok(Some(Zeroizing::new(data.value))),
             Err(error) if is_not_found(&error) => Ok(None),
-            Err(ClientError::JsonParseError { .. }) => Err(ServiceError::SecretStore(format!(
+            Err(ClientError::JsonParseError { .. }) => Err(store_error(format!(
                 "the Vault secret `{path}` has no string `value` field"
             ))),
             Err(error) => Err(unavailable(error)),
@@ -543,7 +543,7 @@ impl VaultStore {
                     // Deleted since the list, or its latest version deleted: not injected.
                     Err(error) if is_not_found(&error) => {}
                     Err(ClientError::JsonParseError { .. }) => {
-                        return Err(ServiceError::SecretStore(format!(
+                        return Err(store_error(format!(
                             "the Vault secret `{path}` has no string `value` field"
                         )))
                     }
@@ -648,7 +648,13 @@ fn is_not_found(error: &ClientError) -> bool {
 }
 
 fn unavailable(error: ClientError) -> ServiceError {
-    ServiceError::SecretStore(error.to_string())
+    store_error(error.to_string())
+}
+
+/// A Vault failure as the use cases see it, counted in `uhub_secret_store_errors_total`.
+fn store_error(message: String) -> ServiceError {
+    crate::telemetry::secret_store_error("vault");
+    ServiceError::SecretStore(message)
 }
 
 /// Vault writes RFC 3339 times with nanoseconds; uHub keeps microseconds.

@@ -90,6 +90,8 @@ pub async fn calendar_changes(
         sent: BTreeSet<i64>,
         pending: VecDeque<Event>,
         caller: services::Caller,
+        /// Counts the stream in `uhub_sse_connections` until it is dropped.
+        _live: services::telemetry::LiveStream,
     }
     let start = Follow {
         state,
@@ -98,6 +100,7 @@ pub async fn calendar_changes(
         sent: BTreeSet::new(),
         pending: VecDeque::new(),
         caller,
+        _live: services::telemetry::LiveStream::open(),
     };
     let stream = futures_util::stream::unfold(start, |mut follow| async move {
         loop {

@@ -280,6 +280,8 @@ fn live_log(
         last: i64,
         pending: std::collections::VecDeque<Event>,
         done: bool,
+        /// Counts the stream in `uhub_sse_connections` until it is dropped.
+        _live: services::telemetry::LiveStream,
     }
     let start = Follow {
         state,
@@ -288,6 +290,7 @@ fn live_log(
         last: after,
         pending: Default::default(),
         done: false,
+        _live: services::telemetry::LiveStream::open(),
     };
     let stream = futures_util::stream::unfold(start, |mut follow| async move {
         loop {

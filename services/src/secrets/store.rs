@@ -22,6 +22,8 @@ pub const MAX_SECRET_BYTES: usize = 64 * 1024;
 pub struct SecretBox {
     /// Shared: the expanded key schedule is about 1 KB.
     cipher: std::sync::Arc<Aes256Gcm>,
+    /// Names the key without revealing it (see [`SecretBox::fingerprint`]).
+    fingerprint: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -254,6 +256,10 @@ impl SecretStore {
             SecretStore::Vault(vault) => vault.kubeconfig(project_id, cluster_id).await?,
         };
         found.ok_or_else(|| {
+            crate::telemetry::secret_store_error(match self {
+                SecretStore::Database(_) => "database",
+                SecretStore::Vault(_) => "vault",
+            });
             ServiceError::SecretStore(format!(
                 "the kubeconfig of cluster #{cluster_id} is not in the secret store"
             ))
@@ -311,6 +317,18 @@ fn associated_data(project_id: i64, environment_id: Option<i64>, name: &str) -> 
     .into_bytes()
 }
 
+fn key_fingerprint(key: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"uhub master key fingerprint v1\0")
+        .chain_update(key)
+        .finalize();
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 impl SecretBox {
     /// From the master key's text: 64 hex digits or base64 (standard or URL-safe) of 32 bytes.
     pub fn from_key_text(text: &str) -> Result<SecretBox, &'static str> {
@@ -321,7 +339,14 @@ impl SecretBox {
         let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| "must be 32 bytes")?;
         Ok(SecretBox {
             cipher: std::sync::Arc::new(cipher),
+            fingerprint: key_fingerprint(&bytes).into(),
         })
+    }
+
+    /// SHA-256 of a fixed label and the key, 32 hex digits: tells two keys apart (a backup's
+    /// key from the configured one) and says nothing about the key itself.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// A fresh random key, as text to keep in a file (base64).

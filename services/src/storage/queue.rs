@@ -103,7 +103,11 @@ impl Tx {
                 query.fetch_optional(&mut *c).await
             })?;
             match id {
-                Some(id) => runs.push(self.run(id).await?),
+                Some(id) => {
+                    let run = self.run(id).await?;
+                    crate::telemetry::run_started(run.backend);
+                    runs.push(run);
+                }
                 None => break,
             }
         }

@@ -508,6 +508,7 @@ impl Tx {
             .await
             .map(|done| done.rows_affected())
         })?;
+        let run = self.run(run_id).await?;
         if changed > 0 {
             audit::write(
                 self,
@@ -517,8 +518,9 @@ impl Tx {
                 &detail,
             )
             .await?;
+            crate::telemetry::run_finished(run.status, run.backend);
         }
-        self.run(run_id).await
+        Ok(run)
     }
 
     /// Cancels a run that has not started, or asks the process running it to stop it.
