@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds uHub: the browser bundle (WASM + JS + CSS + public files into target/site) and the
-# `uhub` server binary. Usage: scripts/build.sh [--debug]   (default: release server)
+# `uhub` server binary. Usage: scripts/build.sh [--debug | --site-only]   (default: release server)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 profile=release
 [ "${1:-}" = "--debug" ] && profile=debug
+[ "${1:-}" = "--site-only" ] && profile=none
 ensure_wasm_tools
 
 site=target/site
@@ -29,7 +30,9 @@ cp -R public/. "$site/"
 for file in "$pkg"/uhub.wasm "$pkg"/uhub.js "$pkg"/uhub.css; do gzip -9 -k -f "$file"; done
 say "bundle: $(stat -c %s "$pkg/uhub.wasm") bytes WASM, $(stat -c %s "$pkg/uhub.wasm.gz") gzipped"
 
-if [ "$profile" = release ]; then
+if [ "$profile" = none ]; then
+  :
+elif [ "$profile" = release ]; then
   say "building the server (release)"
   cargo build -p server --release
 else

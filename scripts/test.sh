@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs uHub's whole test suite. Installs and starts what it needs: the wasm32 toolchain,
-# PostgreSQL (a throwaway cluster owned by this run), Chromium and ChromeDriver.
+# Runs uHub's whole test suite. Installs and starts what it needs: the wasm32 and musl toolchains,
+# PostgreSQL (a throwaway cluster owned by this run), Chromium and ChromeDriver, a Docker engine,
+# Prometheus, and the tools the integrations are tested against (see scripts/lib.sh).
 # A missing dependency is a failure, never a skipped test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ ensure_ansible
 ensure_terraform
 ensure_openbao
 ensure_kubectl
+ensure_manifest_tools
+ensure_prometheus
 ensure_axe
 ensure_github_examples
 
@@ -30,6 +33,9 @@ scripts/build.sh --debug
 start_throwaway_postgres
 ensure_docker
 ensure_github_fixtures
+# The production image, run by server/tests/image.rs as docs/deploy.md says (its size printed).
+UHUB_TEST_IMAGE="$(scripts/image.sh | tail -1)"
+export UHUB_TEST_IMAGE
 export UHUB_TEST_CHROMEDRIVER="$(command -v chromedriver)"
 export UHUB_TEST_SITE_DIR="$PWD/target/site"
 

@@ -104,6 +104,9 @@ pub struct Config {
     pub local_run_user: Option<String>,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
+    /// `UHUB_DOCKER_CERT_PATH`: `ca.pem`, `cert.pem`, `key.pem` for a `tcp://` engine over TLS;
+    /// required when that engine is on another host.
+    pub docker_cert_path: Option<PathBuf>,
     /// `UHUB_PUBLIC_URL`: how others (webhook targets) reach this uHub; `None` = `http://<bind>`.
     pub public_url: Option<String>,
     /// `UHUB_KUBECTL`: the `kubectl` that `kubectl` actions run (else the first on PATH).
@@ -120,6 +123,9 @@ pub struct Config {
     /// `UHUB_METRICS_INTERVAL`: seconds between two readings of the host (1 to 60, 10 by
     /// default).
     pub metrics_interval: std::time::Duration,
+    /// `UHUB_METRICS_TOKEN` / `_FILE`: the bearer token `GET /metrics` asks for; `None` = only
+    /// clients on the loopback interface may scrape.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Where project secrets live when Vault is used.
@@ -306,6 +312,22 @@ impl Config {
             },
         };
 
+        let docker_host = get("UHUB_DOCKER_HOST")
+            .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned());
+        let docker_cert_path = get("UHUB_DOCKER_CERT_PATH").map(PathBuf::from);
+        check_docker_transport(&docker_host, docker_cert_path.as_deref())?;
+
+        let metrics_token = secret(&get, "UHUB_METRICS_TOKEN", "UHUB_METRICS_TOKEN_FILE")?;
+        if metrics_token
+            .as_ref()
+            .is_some_and(|token| token.expose().trim().chars().count() < 16)
+        {
+            return Err(ConfigError::new(
+                "UHUB_METRICS_TOKEN",
+                "is too short: use at least 16 characters (openssl rand -hex 32)",
+            ));
+        }
+
         Ok(Config {
             bind,
             data_dir: PathBuf::from(
@@ -343,12 +365,13 @@ impl Config {
                 None => services::terraform::RiskPatterns::default(),
             },
             local_run_user: get("UHUB_LOCAL_RUN_USER").filter(|name| !name.trim().is_empty()),
-            docker_host: get("UHUB_DOCKER_HOST")
-                .unwrap_or_else(|| services::engine::DEFAULT_DOCKER_HOST.to_owned()),
+            docker_host,
+            docker_cert_path,
             public_url: get("UHUB_PUBLIC_URL"),
             vault,
             timezone,
             metrics_interval,
+            metrics_token,
         })
     }
 }
@@ -417,6 +440,44 @@ fn vault_credentials(
             "UHUB_VAULT_TOKEN",
             "UHUB_VAULT_ADDR is set: give uHub a Vault token (UHUB_VAULT_TOKEN or _FILE) or AppRole credentials (UHUB_VAULT_ROLE_ID and UHUB_VAULT_SECRET_ID, or their _FILE)",
         )),
+    }
+}
+
+/// A Docker engine on another host is root on that host for whoever reaches its API: uHub
+/// reaches it over TLS with a client certificate, never in clear.
+fn check_docker_transport(
+    host: &str,
+    cert_path: Option<&std::path::Path>,
+) -> Result<(), ConfigError> {
+    let address = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))
+        .or_else(|| host.strip_prefix("https://"));
+    match (address, cert_path) {
+        (None, Some(_)) => Err(ConfigError::new(
+            "UHUB_DOCKER_CERT_PATH",
+            "is set, but UHUB_DOCKER_HOST is not a tcp://host:port engine",
+        )),
+        (Some(address), None) => {
+            let authority = address.split('/').next().unwrap_or_default();
+            let name = match authority.strip_prefix('[') {
+                Some(rest) => rest.split(']').next().unwrap_or_default(),
+                None => authority.split(':').next().unwrap_or_default(),
+            };
+            let loopback = name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if loopback {
+                Ok(())
+            } else {
+                Err(ConfigError::new(
+                    "UHUB_DOCKER_HOST",
+                    format!("`{host}` is another host: reach its engine over TLS by setting UHUB_DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem"),
+                ))
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -578,6 +639,25 @@ mod tests {
         );
         let error = config(&[("UHUB_TIMEZONE", "Mars/Olympus")]).err();
         assert_eq!(error.map(|e| e.setting), Some("UHUB_TIMEZONE"));
+        Ok(())
+    }
+
+    #[test]
+    fn a_remote_docker_engine_needs_tls() -> Result<(), ConfigError> {
+        let remote = config(&[("UHUB_DOCKER_HOST", "tcp://runner.internal:2375")]).err();
+        assert_eq!(remote.map(|e| e.setting), Some("UHUB_DOCKER_HOST"));
+        assert!(config(&[("UHUB_DOCKER_HOST", "tcp://127.0.0.1:2375")]).is_ok());
+        assert!(config(&[("UHUB_DOCKER_HOST", "tcp://[::1]:2375")]).is_ok());
+        let tls = config(&[
+            ("UHUB_DOCKER_HOST", "tcp://runner.internal:2376"),
+            ("UHUB_DOCKER_CERT_PATH", "/run/secrets/docker-tls"),
+        ])?;
+        assert_eq!(
+            tls.docker_cert_path,
+            Some(PathBuf::from("/run/secrets/docker-tls"))
+        );
+        let unix = config(&[("UHUB_DOCKER_CERT_PATH", "/x")]).err();
+        assert_eq!(unix.map(|e| e.setting), Some("UHUB_DOCKER_CERT_PATH"));
         Ok(())
     }
 

@@ -3,11 +3,16 @@
 //! from `serve` so that tests drive the very same application with `oneshot`.
 
 pub mod api;
+pub mod backup;
+pub mod cli;
 pub mod config;
 mod health;
+pub mod healthcheck;
 mod observe;
+pub mod prometheus;
 mod security;
 pub mod session;
+pub mod settings_reference;
 pub mod startup;
 mod static_files;
 
@@ -38,6 +43,9 @@ pub struct AppState {
     pub hub: Hub,
     /// Signs and checks session tokens (HS256 with the server secret).
     pub token_keys: TokenKeys,
+    /// `UHUB_METRICS_TOKEN`: the bearer token `/metrics` asks for; `None` = loopback only.
+    #[from_ref(skip)]
+    pub metrics_token: Option<std::sync::Arc<str>>,
 }
 
 /// How often the host is read unless `UHUB_METRICS_INTERVAL` says otherwise.
@@ -66,7 +74,14 @@ impl AppState {
             leptos_options,
             token_keys: TokenKeys::new(jwt_secret.expose().as_bytes()),
             hub: Hub::new(storage, executor, host),
+            metrics_token: None,
         }
+    }
+
+    /// The same state with `/metrics` behind a bearer token.
+    pub fn with_metrics_token(mut self, token: Option<&Secret>) -> AppState {
+        self.metrics_token = token.map(|token| token.expose().into());
+        self
     }
 
     /// The same state with its host monitor.
@@ -95,10 +110,13 @@ pub fn router(state: AppState) -> Router {
     let fallback_hub = state.hub.clone();
     let shell_options = state.leptos_options.clone();
     let site_root = state.leptos_options.site_root.to_string();
+    // Installed before the first request so that nothing is counted into the void.
+    prometheus::recorder();
 
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(prometheus::metrics))
         .nest(
             "/api/v1",
             api::router().route_layer(axum::middleware::from_fn(observe::remember_route)),
@@ -154,6 +172,7 @@ fn provide_request_context(hub: &Hub) {
 pub async fn run(config: Config) -> Result<(), ConfigError> {
     let data_dir = startup::prepare_data_dir(&config.data_dir)?;
     let jwt_secret = startup::resolve_jwt_secret(config.jwt_secret.clone(), &data_dir)?;
+    startup::prepare_temp_dir()?;
 
     // Bind before the (possibly slow) database work, so a taken port fails at once.
     let listener = TcpListener::bind(config.bind).await.map_err(|e| {
@@ -236,6 +255,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     engine_config.callback_key =
         services::engine::CallbackKey::derived_from(jwt_secret.expose().as_bytes());
     engine_config.docker_host = config.docker_host.clone();
+    engine_config.docker_cert_path = config.docker_cert_path.clone();
     engine_config.public_url = config
         .public_url
         .clone()
@@ -263,6 +283,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     )
     .with_zone(config.timezone)
     .as_demo_instance(config.seed_demo)
+    .with_metrics_token(config.metrics_token.as_ref())
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();

@@ -1,17 +1,52 @@
-//! The `uhub` binary: reads the configuration, sets up logging, runs the server. A start-up
-//! problem ends the process with one line naming the setting to fix and a non-zero exit code.
+//! The `uhub` binary: serves (the default), or runs one of the operator's commands (health
+//! check, backup, restore, configuration reference; see `cli`). A start-up problem ends the
+//! process with one line naming the setting to fix and a non-zero exit code.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
+use uhub_server::cli::{self, Command};
 use uhub_server::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = match cli::parse(&args) {
+        Ok(command) => command,
+        Err(error) => {
+            eprintln!("uhub: {error}\n{}", cli::USAGE);
+            return ExitCode::from(64);
+        }
+    };
+    match command {
+        Command::Help => {
+            println!("uHub {}\n{}", env!("CARGO_PKG_VERSION"), cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("uhub {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Command::ConfigReference => {
+            print!("{}", uhub_server::settings_reference::markdown());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(error) => return fail(&error),
     };
+    if command == Command::Healthcheck {
+        // Quiet when healthy: Docker keeps the output of every probe.
+        return match uhub_server::healthcheck::check(config.bind) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(why) => {
+                eprintln!("uhub: not healthy: {why}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let filter = match EnvFilter::try_new(&config.log_filter) {
         Ok(filter) => filter,
         Err(error) => {
@@ -38,8 +73,24 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(&format!("cannot start the async runtime: {error}")),
     };
-    match runtime.block_on(uhub_server::run(config)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let outcome = match &command {
+        Command::Backup { to } => runtime.block_on(uhub_server::backup::backup(&config, to)),
+        Command::Verify { file } => runtime.block_on(uhub_server::backup::verify(&config, file)),
+        Command::Restore { file, data_dir } => {
+            runtime.block_on(uhub_server::backup::restore(&config, file, data_dir))
+        }
+        _ => {
+            return match runtime.block_on(uhub_server::run(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(&error),
+            }
+        }
+    };
+    match outcome {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
         Err(error) => fail(&error),
     }
 }

@@ -103,6 +103,27 @@ pub fn resolve_jwt_secret(
     Ok(Secret::new(secret))
 }
 
+/// Creates the temporary directory (`TMPDIR`) when it is missing: runs keep their private work
+/// directories there, and the container image points it into the data volume (`/data/tmp`)
+/// because its root filesystem is read-only.
+pub fn prepare_temp_dir() -> Result<(), ConfigError> {
+    let dir = std::env::temp_dir();
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)))
+        .map_err(|e| {
+            ConfigError::new(
+                "TMPDIR",
+                format!(
+                    "cannot create the temporary directory `{}`: {e}",
+                    dir.display()
+                ),
+            )
+        })
+}
+
 /// The file the master key of project secrets is generated into when none is configured.
 pub const MASTER_KEY_FILE: &str = "master-key";
 

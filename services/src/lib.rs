@@ -42,6 +42,7 @@ pub mod seed;
 pub mod settings;
 pub mod storage;
 pub mod teams;
+pub mod telemetry;
 pub mod terraform;
 pub mod timeline;
 pub mod users;

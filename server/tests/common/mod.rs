@@ -99,6 +99,21 @@ pub fn fake_site() -> tempfile::TempDir {
 }
 
 impl TestApp {
+    /// The same application with `/metrics` behind the bearer token `token`.
+    pub fn with_metrics_token(mut self, token: &str) -> TestApp {
+        let state = AppState::new(
+            self.storage.storage.clone(),
+            Secret::new(SECRET.to_owned()),
+            self._site.path(),
+            "127.0.0.1:3000".parse().expect("address"),
+            self.executor.clone(),
+        )
+        .with_host(self.host.clone())
+        .with_metrics_token(Some(&Secret::new(token.to_owned())));
+        self.router = router(state);
+        self
+    }
+
     /// The application on `engine`, with the demo accounts and projects loaded.
     pub async fn with_demo(engine: TestEngine) -> TestApp {
         let app = TestApp::empty(engine).await;
@@ -143,6 +158,22 @@ impl TestApp {
         app
     }
 
+    /// The application with the demo data, its docker backend on the engine at `docker_host`
+    /// (reached over TLS with the client certificate of `cert_path`, when given).
+    pub async fn with_demo_on_docker(
+        engine: TestEngine,
+        docker_host: &str,
+        cert_path: Option<&std::path::Path>,
+    ) -> TestApp {
+        let engine_settings = (docker_host.to_owned(), cert_path.map(ToOwned::to_owned));
+        let app = TestApp::build_on(engine, None, None, Some(engine_settings)).await;
+        let today = chrono::Utc::now().date_naive();
+        services::seed::load_demo(&app.storage.storage, today, &Actor::system())
+            .await
+            .expect("seed");
+        app
+    }
+
     async fn empty_with_secrets(
         engine: TestEngine,
         secrets: Option<services::secrets::SecretStore>,
@@ -155,6 +186,15 @@ impl TestApp {
         secrets: Option<services::secrets::SecretStore>,
         forges: Option<(String, String)>,
     ) -> TestApp {
+        TestApp::build_on(engine, secrets, forges, None).await
+    }
+
+    async fn build_on(
+        engine: TestEngine,
+        secrets: Option<services::secrets::SecretStore>,
+        forges: Option<(String, String)>,
+        docker: Option<(String, Option<std::path::PathBuf>)>,
+    ) -> TestApp {
         let storage = TestStorage::new(engine).await;
         let site = fake_site();
         let scripts = tempfile::tempdir().expect("scripts dir");
@@ -164,13 +204,22 @@ impl TestApp {
                 .expect("key")
                 .into()
         });
-        let executor = test_executor_reading_forges(
-            &storage.storage,
-            scripts.path(),
-            secrets,
-            forges.as_ref().map(|(github, _)| github.clone()),
-            forges.map(|(_, gitlab)| gitlab),
-        );
+        let executor = match docker {
+            None => test_executor_reading_forges(
+                &storage.storage,
+                scripts.path(),
+                secrets,
+                forges.as_ref().map(|(github, _)| github.clone()),
+                forges.map(|(_, gitlab)| gitlab),
+            ),
+            Some((host, cert_path)) => {
+                let mut config = EngineConfig::new(scripts.path().to_path_buf());
+                config.heartbeat = std::time::Duration::from_millis(200);
+                config.docker_host = host;
+                config.docker_cert_path = cert_path;
+                Executor::new(storage.storage.clone(), secrets, config)
+            }
+        };
         executor.start();
         let host = services::host::HostMonitor::new(
             storage.storage.clone(),

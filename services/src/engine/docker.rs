@@ -46,16 +46,44 @@ pub struct DockerRun<'a> {
 pub const WORKSPACE: &str = "/workspace";
 
 /// Connects to `host` (`unix:///…` or `tcp://…`) and agrees on an API version with the engine
-/// (bollard's default is newer than older engines accept).
-pub async fn connect(host: &str) -> Result<Docker, String> {
-    let docker = if host.starts_with("unix://") {
-        Docker::connect_with_unix(host, 120, bollard::API_DEFAULT_VERSION)
-    } else if host.starts_with("tcp://") || host.starts_with("http://") {
-        Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION)
-    } else {
-        return Err(format!(
-            "UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port"
-        ));
+/// (bollard's default is newer than older engines accept). With `cert_path` (a directory holding
+/// `ca.pem`, `cert.pem` and `key.pem`, as Docker's `DOCKER_CERT_PATH`), a `tcp://` engine is
+/// reached over TLS: the engine's certificate checked against `ca.pem`, uHub presenting its
+/// client certificate.
+pub async fn connect(host: &str, cert_path: Option<&std::path::Path>) -> Result<Docker, String> {
+    let tcp = host.starts_with("tcp://") || host.starts_with("https://");
+    let docker = match cert_path {
+        Some(dir) if tcp => {
+            let file = |name: &str| {
+                let path = dir.join(name);
+                if path.is_file() {
+                    Ok(path)
+                } else {
+                    Err(format!(
+                        "UHUB_DOCKER_CERT_PATH `{}` has no {name} (it holds ca.pem, cert.pem and key.pem)",
+                        dir.display()
+                    ))
+                }
+            };
+            let (ca, cert, key) = (file("ca.pem")?, file("cert.pem")?, file("key.pem")?);
+            Docker::connect_with_ssl(host, &key, &cert, &ca, 120, bollard::API_DEFAULT_VERSION)
+        }
+        Some(_) => {
+            return Err(format!(
+                "UHUB_DOCKER_CERT_PATH is set: UHUB_DOCKER_HOST `{host}` must be tcp://host:port"
+            ))
+        }
+        None if host.starts_with("unix://") => {
+            Docker::connect_with_unix(host, 120, bollard::API_DEFAULT_VERSION)
+        }
+        None if host.starts_with("tcp://") || host.starts_with("http://") => {
+            Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION)
+        }
+        None => {
+            return Err(format!(
+                "UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port"
+            ))
+        }
     };
     let docker = docker.map_err(|e| format!("cannot reach the Docker engine at {host}: {e}"))?;
     docker

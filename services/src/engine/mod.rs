@@ -170,6 +170,9 @@ pub struct EngineConfig {
     pub orphan_after: Duration,
     /// `UHUB_DOCKER_HOST`: the Docker engine of the docker backend.
     pub docker_host: String,
+    /// `UHUB_DOCKER_CERT_PATH`: the client certificate (and the engine's CA) for a `tcp://`
+    /// engine reached over TLS.
+    pub docker_cert_path: Option<PathBuf>,
     /// `UHUB_PUBLIC_URL`: how webhook targets reach this uHub for their callbacks.
     pub public_url: String,
     /// What webhook callbacks are signed with.
@@ -214,6 +217,7 @@ impl EngineConfig {
             heartbeat: Duration::from_secs(2),
             orphan_after: Duration::from_secs(10),
             docker_host: DEFAULT_DOCKER_HOST.to_owned(),
+            docker_cert_path: None,
             public_url: "http://127.0.0.1:3000".to_owned(),
             callback_key: CallbackKey::random(),
             webhook_allowed_hosts: Vec::new(),
@@ -418,7 +422,12 @@ impl Executor {
     async fn docker(&self) -> Result<&bollard::Docker, String> {
         self.inner
             .docker
-            .get_or_try_init(|| docker::connect(&self.inner.config.docker_host))
+            .get_or_try_init(|| {
+                docker::connect(
+                    &self.inner.config.docker_host,
+                    self.inner.config.docker_cert_path.as_deref(),
+                )
+            })
             .await
     }
 

@@ -75,6 +75,15 @@ use crate::{ServiceError, ServiceResult};
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The newest migration this build knows (SQLite and PostgreSQL are numbered alike).
+pub fn latest_sqlite_migration() -> i64 {
+    SQLITE_MIGRATIONS
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
 /// How long to wait for a connection before calling the database unreachable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -126,6 +135,10 @@ macro_rules! on_pool {
         }
     };
 }
+
+// Declared after `on_pool!` so that it may use it.
+mod operations;
+pub use operations::{BacklogCount, PoolUse, Snapshot, SnapshotFile, BACKUP_TABLES};
 
 /// The application's handle on its database. Cheap to clone (a pool inside).
 #[derive(Clone)]

@@ -1,0 +1,214 @@
+//! PostgreSQL backups: `pg_dump --format=custom` with the manifest beside the archive
+//! (`FILE.manifest.json`), checked with `pg_restore --list`.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use services::secrets::SecretBox;
+use services::Storage;
+
+use super::{
+    parse_manifest, partial_path, report, sidecar_path, write_private, BackupError, KeyNote,
+    Manifest, FORMAT,
+};
+use crate::config::Config;
+
+pub(super) async fn backup(
+    config: &Config,
+    storage: &Storage,
+    key: Option<&(SecretBox, &'static str)>,
+    url: &str,
+    to: &Path,
+) -> Result<String, BackupError> {
+    let pg_dump = services::engine::local::find_program(
+        None,
+        "pg_dump",
+        "PATH",
+        "PostgreSQL's client tools (pg_dump, of the server's major version or newer)",
+    )
+    .map_err(|why| {
+        BackupError::new(format!(
+            "this instance uses PostgreSQL, which uhub backup saves with pg_dump: {why}; \
+             or dump the database with your own tooling (pg_dump --format=custom) and keep the master key apart"
+        ))
+    })?;
+    // Counted before the dump: the dump is one consistent snapshot, the counts are a guide.
+    let tables = storage.table_counts().await?;
+    let schema_version = storage.schema_version().await?;
+    let partial = partial_path(to);
+    let _ = fs::remove_file(&partial);
+    let mut command = tokio::process::Command::new(pg_dump);
+    command
+        .arg("--format=custom")
+        .arg("--no-owner")
+        .arg("--file")
+        .arg(&partial)
+        .kill_on_drop(true);
+    // The connection goes through libpq's variables: a password never on a command line.
+    for (name, value) in libpq_environment(url)? {
+        command.env(name, value);
+    }
+    let output = command
+        .output()
+        .await
+        .map_err(|e| BackupError::new(format!("cannot run pg_dump: {e}")))?;
+    if !output.status.success() {
+        let _ = fs::remove_file(&partial);
+        let said = String::from_utf8_lossy(&output.stderr);
+        return Err(BackupError::new(format!(
+            "pg_dump failed ({}): {}",
+            output.status,
+            said.trim()
+        )));
+    }
+    let manifest = Manifest {
+        format: FORMAT.to_owned(),
+        created_at: chrono::Utc::now(),
+        uhub_version: env!("CARGO_PKG_VERSION").to_owned(),
+        engine: "postgres".to_owned(),
+        schema_version,
+        tables,
+        master_key: key.map(|(key, kept_in)| KeyNote {
+            fingerprint: key.fingerprint().to_owned(),
+            kept_in: (*kept_in).to_owned(),
+        }),
+        secrets_in_vault: config.vault.is_some(),
+        files: Vec::new(),
+    };
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| BackupError::new(format!("cannot write the manifest: {e}")))?;
+    write_private(&sidecar_path(to), text.as_bytes())?;
+    fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))
+        .and_then(|()| fs::rename(&partial, to))
+        .map_err(|e| BackupError::new(format!("cannot finish {}: {e}", to.display())))?;
+    Ok(report("pg_dump archive written to", to, &manifest, &[]))
+}
+
+/// A pg_dump archive: its sidecar manifest, and `pg_restore --list` reading it whole.
+pub(super) async fn verify(file: &Path) -> Result<Manifest, BackupError> {
+    let sidecar = sidecar_path(file);
+    let text = fs::read_to_string(&sidecar).map_err(|e| {
+        BackupError::new(format!(
+            "the manifest {} of this pg_dump archive cannot be read: {e}",
+            sidecar.display()
+        ))
+    })?;
+    let manifest = parse_manifest(&text)?;
+    let pg_restore = services::engine::local::find_program(
+        None,
+        "pg_restore",
+        "PATH",
+        "PostgreSQL's client tools",
+    )
+    .map_err(BackupError::new)?;
+    let output = tokio::process::Command::new(pg_restore)
+        .arg("--list")
+        .arg(file)
+        .output()
+        .await
+        .map_err(|e| BackupError::new(format!("cannot run pg_restore: {e}")))?;
+    if !output.status.success() {
+        return Err(BackupError::new(format!(
+            "pg_restore cannot read the archive: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let listing = String::from_utf8_lossy(&output.stdout);
+    let missing: Vec<&String> = manifest
+        .tables
+        .keys()
+        .filter(|table| {
+            !listing
+                .lines()
+                .any(|line| line.contains("TABLE DATA") && line.contains(&format!(" {table} ")))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(BackupError::new(format!(
+            "the archive lacks the data of {} table(s) the manifest names: {missing:?}",
+            missing.len()
+        )));
+    }
+    Ok(manifest)
+}
+
+/// Variables that make libpq (pg_dump) reach the database of `url`.
+fn libpq_environment(url: &str) -> Result<Vec<(&'static str, String)>, BackupError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|_| BackupError::new("UHUB_DATABASE_URL is not a URL pg_dump can use"))?;
+    let decode = percent_decode;
+    let mut vars = Vec::new();
+    if let Some(host) = parsed.host_str() {
+        vars.push(("PGHOST", host.trim_matches(['[', ']']).to_owned()));
+    }
+    if let Some(port) = parsed.port() {
+        vars.push(("PGPORT", port.to_string()));
+    }
+    if !parsed.username().is_empty() {
+        vars.push(("PGUSER", decode(parsed.username())));
+    }
+    if let Some(password) = parsed.password() {
+        vars.push(("PGPASSWORD", decode(password)));
+    }
+    let database = parsed.path().trim_start_matches('/');
+    if !database.is_empty() {
+        vars.push(("PGDATABASE", decode(database)));
+    }
+    for (name, value) in parsed.query_pairs() {
+        match name.as_ref() {
+            "sslmode" => vars.push(("PGSSLMODE", value.into_owned())),
+            "sslrootcert" => vars.push(("PGSSLROOTCERT", value.into_owned())),
+            "host" => vars.push(("PGHOST", value.into_owned())),
+            _ => {}
+        }
+    }
+    Ok(vars)
+}
+
+/// `%40` → `@`: the user, password and database of a URL are percent-encoded.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_gets_the_url_in_variables() -> Result<(), BackupError> {
+        let vars =
+            libpq_environment("postgres://uhub:p%40ss@db.internal:5433/uhub?sslmode=require")?;
+        let get = |name: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("PGHOST"), Some("db.internal"));
+        assert_eq!(get("PGPORT"), Some("5433"));
+        assert_eq!(get("PGUSER"), Some("uhub"));
+        assert_eq!(get("PGPASSWORD"), Some("p@ss"));
+        assert_eq!(get("PGDATABASE"), Some("uhub"));
+        assert_eq!(get("PGSSLMODE"), Some("require"));
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! The docker backend on a remote engine over TLS with a client certificate
+//! (`UHUB_DOCKER_HOST=tcp://…` + `UHUB_DOCKER_CERT_PATH`), as docs/deploy.md tells production to
+//! do instead of mounting the host's socket. The engine is a second real `dockerd`, started here
+//! with `--tlsverify` exactly as Docker's guide "Protect the Docker daemon socket" says, with
+//! its own data root; a job runs through it, and the wrong certificates are refused.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use services::testing::TestEngine;
+
+use crate::common::git::free_port;
+use crate::common::{expect, id, launch, log_text, settled, TestApp};
+
+/// Stops the engine (SIGTERM: it stops its containerd too) when the test ends.
+struct Engine(Child);
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let _ = self.0.wait();
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CA in `dir` (`<name>-ca.pem`) with a server certificate for 127.0.0.1 and a client one.
+fn authority(dir: &Path, name: &str) {
+    let ca_key = format!("{name}-ca-key.pem");
+    let ca = format!("{name}-ca.pem");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            &ca_key,
+            "-out",
+            &ca,
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+        ],
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .expect("ext");
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
+    for (who, ext) in [("server", "server.ext"), ("client", "client.ext")] {
+        let key = format!("{name}-{who}-key.pem");
+        let csr = format!("{name}-{who}.csr");
+        let cert = format!("{name}-{who}.pem");
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                &key,
+                "-out",
+                &csr,
+                "-subj",
+                &format!("/CN={name} {who}"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &ca,
+                "-CAkey",
+                &ca_key,
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-days",
+                "2",
+                "-extfile",
+                ext,
+            ],
+        );
+    }
+}
+
+/// A `DOCKER_CERT_PATH`-shaped directory: `ca.pem`, `cert.pem`, `key.pem`.
+fn cert_dir(root: &Path, folder: &str, ca_of: &str, client_of: &str) -> std::path::PathBuf {
+    let dir = root.join(folder);
+    std::fs::create_dir(&dir).expect("cert dir");
+    for (from, to) in [
+        (format!("{ca_of}-ca.pem"), "ca.pem"),
+        (format!("{client_of}-client.pem"), "cert.pem"),
+        (format!("{client_of}-client-key.pem"), "key.pem"),
+    ] {
+        std::fs::copy(root.join(from), dir.join(to)).expect("copy");
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
+    let socket = std::env::var("UHUB_TEST_DOCKER_HOST")
+        .expect("UHUB_TEST_DOCKER_HOST: scripts/test.sh starts a Docker engine");
+    let work = tempfile::tempdir().expect("work dir");
+    let root = work.path();
+    authority(root, "team");
+    authority(root, "stranger");
+
+    let port = free_port();
+    let path = |name: &str| root.join(name).display().to_string();
+    let _engine = Engine(
+        Command::new("dockerd")
+            .args([
+                &format!("--data-root={}", path("engine/root")),
+                &format!("--exec-root={}", path("engine/exec")),
+                &format!("--pidfile={}", path("engine/dockerd.pid")),
+                &format!("--host=tcp://127.0.0.1:{port}"),
+                "--tlsverify",
+                &format!("--tlscacert={}", path("team-ca.pem")),
+                &format!("--tlscert={}", path("team-server.pem")),
+                &format!("--tlskey={}", path("team-server-key.pem")),
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(root.join("dockerd.log")).expect("log"))
+            .spawn()
+            .expect("dockerd"),
+    );
+    let host = format!("tcp://127.0.0.1:{port}");
+    let good = cert_dir(root, "good", "team", "team");
+    let mut connected = None;
+    for _ in 0..100 {
+        if let Ok(docker) = services::engine::docker::connect(&host, Some(&good)).await {
+            connected = Some(docker);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let docker = connected.unwrap_or_else(|| {
+        panic!(
+            "the TLS engine never answered:\n{}",
+            std::fs::read_to_string(root.join("dockerd.log")).unwrap_or_default()
+        )
+    });
+    let version = docker.version().await.expect("version over TLS");
+    assert!(version.api_version.is_some(), "{version:?}");
+
+    // The test image, moved from the test command's engine (no registry here).
+    let copied = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "docker -H {socket} save uhub-test/busybox:1 | docker -H {host} --tlsverify --tlscacert {0}/ca.pem --tlscert {0}/cert.pem --tlskey {0}/key.pem load",
+            good.display()
+        ))
+        .output()
+        .expect("docker save | load");
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
+
+    // A job of the docker backend runs on that engine, through uHub's TLS connection.
+    let app = TestApp::with_demo_on_docker(TestEngine::Sqlite, &host, Some(&good)).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({
+            "name": "Remote engine", "environments": ["dev"], "execution_backend": "docker",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let job = expect(&app, Method::POST, &format!("/api/v1/projects/{}/jobs", id(&project)), &ops, Some(json!({
+        "title": "On the runner", "job_type": "ops", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z",
+        "action": {"kind": "container", "image": "uhub-test/busybox:1", "command": ["sh", "-c", "echo hello from the runner; id -u"]},
+    })), StatusCode::CREATED).await;
+    let run = launch(&app, &ops, id(&job), json!({}), StatusCode::CREATED).await;
+    let done = settled(&app, &ops, id(&run)).await;
+    let log = log_text(&app, &ops, id(&run)).await;
+    assert_eq!(done["status"], "success", "{done}\n{log}");
+    assert!(log.contains("hello from the runner"), "{log}");
+
+    // A client certificate of another CA: the engine refuses the handshake.
+    let stranger = cert_dir(root, "stranger", "team", "stranger");
+    assert!(
+        services::engine::docker::connect(&host, Some(&stranger))
+            .await
+            .is_err(),
+        "a stranger's certificate was accepted"
+    );
+    // An engine whose certificate another CA signed: uHub does not trust it.
+    let distrust = cert_dir(root, "distrust", "stranger", "team");
+    assert!(
+        services::engine::docker::connect(&host, Some(&distrust))
+            .await
+            .is_err(),
+        "an engine of an unknown CA was trusted"
+    );
+    // No certificate against the TLS port; a directory without the files.
+    assert!(services::engine::docker::connect(&host, None)
+        .await
+        .is_err());
+    let empty = root.join("empty");
+    std::fs::create_dir(&empty).expect("empty");
+    let missing = services::engine::docker::connect(&host, Some(&empty))
+        .await
+        .err()
+        .unwrap_or_default();
+    assert!(missing.contains("ca.pem"), "{missing}");
+}
