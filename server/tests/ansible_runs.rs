@@ -11,7 +11,9 @@ use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
-use crate::common::{dev_ops_job, expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{
+    dev_ops_job, expect, id, launch, local_dev_project, log_text, on_both_engines, settled,
+};
 
 /// A canary in an inventory's secret-like variable: never in an answer or a log.
 const CANARY: &str = "canary-d41d8cd98f00b204";
@@ -73,15 +75,7 @@ async fn inventories_are_versioned_and_playbooks_checked_then_applied(
     )
     .await;
     let project_id = id(&project);
-    let other = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Elsewhere", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let other = local_dev_project(&app, &pm, "Elsewhere").await;
     let inventories = format!("/api/v1/projects/{project_id}/inventories");
     let body = json!({"name": "local", "environment": "dev", "content": localhost_inventory("")});
 
@@ -460,15 +454,7 @@ async fn a_vault_password_decrypts_vaulted_variables(engine: services::testing::
     let app = TestApp::with_demo(engine).await;
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Vaulted", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Vaulted").await;
     let project_id = id(&project);
     let password = "vault-pass-6f1e";
     expect(

@@ -10,7 +10,9 @@ use services::testing::TestEngine;
 use uhub_server::backup;
 use uhub_server::config::Config;
 
-use crate::common::{dev_ops_job, expect, id, launch, script, settled, within_20_s, TestApp};
+use crate::common::{
+    dev_ops_job, expect, id, launch, local_dev_project, script, settled, within_20_s, TestApp,
+};
 
 const CANARY: &str = "backup-canary-7f3a9c";
 
@@ -44,15 +46,7 @@ async fn a_backup_taken_during_a_run_restores_rows_files_and_secrets() {
 
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Backed up", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Backed up").await;
     let project_id = id(&project);
     expect(
         &app,
@@ -102,6 +96,12 @@ async fn a_backup_taken_during_a_run_restores_rows_files_and_secrets() {
         "the run went on writing after the backup"
     );
 
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file)
+        .expect("backup")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the backup is private");
     let verified = backup::verify(&settings, &file).await.expect("verify");
     assert!(verified.starts_with("verified"), "{verified}");
     let bytes = std::fs::read(&file).expect("backup bytes");

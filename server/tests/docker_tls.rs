@@ -12,7 +12,8 @@ use serde_json::json;
 use services::testing::TestEngine;
 
 use crate::common::git::free_port;
-use crate::common::{expect, id, launch, log_text, settled, TestApp};
+use crate::common::kube::{issue, make_ca};
+use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, TestApp};
 
 /// Stops the engine (SIGTERM: it stops its containerd too) when the test ends.
 struct Engine(Child);
@@ -29,91 +30,19 @@ impl Drop for Engine {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A CA in `dir` (`<name>-ca.pem`) with a server certificate for 127.0.0.1 and a client one.
+/// A CA `<name>-ca` with a server certificate for 127.0.0.1 (`<name>-server`) and a client one
+/// (`<name>-client`), in `dir`.
 fn authority(dir: &Path, name: &str) {
-    let ca_key = format!("{name}-ca-key.pem");
-    let ca = format!("{name}-ca.pem");
-    openssl(
+    let ca = format!("{name}-ca");
+    make_ca(dir, &ca);
+    let server = "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n";
+    issue(dir, &ca, &format!("{name}-server"), server);
+    issue(
         dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-keyout",
-            &ca_key,
-            "-out",
-            &ca,
-            "-days",
-            "2",
-            "-subj",
-            &format!("/CN={name} test CA"),
-        ],
+        &ca,
+        &format!("{name}-client"),
+        "extendedKeyUsage=clientAuth\n",
     );
-    std::fs::write(
-        dir.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("ext");
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").expect("ext");
-    for (who, ext) in [("server", "server.ext"), ("client", "client.ext")] {
-        let key = format!("{name}-{who}-key.pem");
-        let csr = format!("{name}-{who}.csr");
-        let cert = format!("{name}-{who}.pem");
-        openssl(
-            dir,
-            &[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                &key,
-                "-out",
-                &csr,
-                "-subj",
-                &format!("/CN={name} {who}"),
-            ],
-        );
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                &csr,
-                "-CA",
-                &ca,
-                "-CAkey",
-                &ca_key,
-                "-CAcreateserial",
-                "-out",
-                &cert,
-                "-days",
-                "2",
-                "-extfile",
-                ext,
-            ],
-        );
-    }
 }
 
 /// A `DOCKER_CERT_PATH`-shaped directory: `ca.pem`, `cert.pem`, `key.pem`.
@@ -123,7 +52,7 @@ fn cert_dir(root: &Path, folder: &str, ca_of: &str, client_of: &str) -> std::pat
     for (from, to) in [
         (format!("{ca_of}-ca.pem"), "ca.pem"),
         (format!("{client_of}-client.pem"), "cert.pem"),
-        (format!("{client_of}-client-key.pem"), "key.pem"),
+        (format!("{client_of}-client.key"), "key.pem"),
     ] {
         std::fs::copy(root.join(from), dir.join(to)).expect("copy");
     }
@@ -151,7 +80,7 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
                 "--tlsverify",
                 &format!("--tlscacert={}", path("team-ca.pem")),
                 &format!("--tlscert={}", path("team-server.pem")),
-                &format!("--tlskey={}", path("team-server-key.pem")),
+                &format!("--tlskey={}", path("team-server.key")),
                 "--iptables=false",
                 "--ip-masq=false",
                 "--bridge=none",
@@ -210,11 +139,10 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
         StatusCode::CREATED,
     )
     .await;
-    let job = expect(&app, Method::POST, &format!("/api/v1/projects/{}/jobs", id(&project)), &ops, Some(json!({
-        "title": "On the runner", "job_type": "ops", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z",
-        "action": {"kind": "container", "image": "uhub-test/busybox:1", "command": ["sh", "-c", "echo hello from the runner; id -u"]},
-    })), StatusCode::CREATED).await;
-    let run = launch(&app, &ops, id(&job), json!({}), StatusCode::CREATED).await;
+    let action = json!({"kind": "container", "image": "uhub-test/busybox:1",
+                        "command": ["sh", "-c", "echo hello from the runner"]});
+    let job = dev_ops_job(&app, &ops, id(&project), "On the runner", action).await;
+    let run = launch(&app, &ops, job, json!({}), StatusCode::CREATED).await;
     let done = settled(&app, &ops, id(&run)).await;
     let log = log_text(&app, &ops, id(&run)).await;
     assert_eq!(done["status"], "success", "{done}\n{log}");

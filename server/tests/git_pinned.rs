@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use crate::common::git::{commit_and_push, git, served_repository};
 use crate::common::TestApp;
-use crate::common::{approved_and_done, expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{
+    approved_and_done, expect, id, launch, local_dev_project, log_text, on_both_engines, settled,
+};
 
 /// Writes the repository's deploy script, executable, saying which version it is.
 fn deploy_script(work: &Path, version: &str) {
@@ -260,17 +262,7 @@ async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::T
         })), StatusCode::UNPROCESSABLE_ENTITY).await;
         assert!(refused["fields"][field].is_string(), "{refused}");
     }
-    let other = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({
-            "name": "Elsewhere", "environments": ["dev"], "execution_backend": "local",
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
+    let other = local_dev_project(&app, &pm, "Elsewhere").await;
     let refused = expect(&app, Method::POST, &format!("/api/v1/projects/{}/jobs", id(&other)), &ops, Some(json!({
         "title": "Borrowed", "job_type": "ops", "environment": "dev", "planned_start": "2031-01-01T09:00:00Z",
         "action": {"kind": "script", "repo": link_id, "path": "deploy/run.sh"},

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use services::testing::TestEngine;
 
 use crate::common::git::free_port;
-use crate::common::{dev_ops_job, expect, id, launch, script, settled, within_20_s, TestApp};
+use crate::common::{
+    dev_ops_job, id, launch, local_dev_project, script, settled, within_20_s, TestApp,
+};
 
 const TOKEN: &str = "metrics-token-0123456789abcdef";
 
@@ -136,27 +138,7 @@ async fn the_series_count_what_happens_and_name_no_one() {
     let pm = app.token("demo-projets").await;
 
     // A run to count, a failed login, an unusual method, a path holding an id.
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Counted", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
-    script(&app, "ok.sh", "echo counted");
-    let job = dev_ops_job(
-        &app,
-        &ops,
-        id(&project),
-        "Count me",
-        json!({"kind": "script", "path": "ok.sh"}),
-    )
-    .await;
-    let run = launch(&app, &ops, job, json!({}), StatusCode::CREATED).await;
-    let done = settled(&app, &ops, id(&run)).await;
-    assert_eq!(done["status"], "success", "{done}");
+    a_successful_run(&app, &pm, &ops, "Counted", "Count me", "ok.sh").await;
     let (status, _, _) = app.login("demo-dev", "not-the-password").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let odd = Request::builder()
@@ -233,6 +215,25 @@ async fn the_series_count_what_happens_and_name_no_one() {
     assert_eq!(said.trim(), "", "promtool has remarks:\n{said}");
 }
 
+/// A project `project` with a job `title` whose local script `script_name` succeeds, run once
+/// to its end: something for the runs counters.
+async fn a_successful_run(
+    app: &TestApp,
+    pm: &str,
+    ops: &str,
+    project: &str,
+    title: &str,
+    script_name: &str,
+) {
+    let project = local_dev_project(app, pm, project).await;
+    script(app, script_name, "echo counted");
+    let action = json!({"kind": "script", "path": script_name});
+    let job = dev_ops_job(app, ops, id(&project), title, action).await;
+    let run = launch(app, ops, job, json!({}), StatusCode::CREATED).await;
+    let done = settled(app, ops, id(&run)).await;
+    assert_eq!(done["status"], "success", "{done}");
+}
+
 /// Kills Prometheus when the test ends, passed or not.
 struct Prometheus(Child);
 
@@ -290,26 +291,7 @@ async fn a_real_prometheus_scrapes_uhub_and_answers_promql() {
     );
 
     // Something for the runs counter.
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Scraped", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
-    script(&app, "scraped.sh", "echo scraped");
-    let job = dev_ops_job(
-        &app,
-        &ops,
-        id(&project),
-        "Scraped",
-        json!({"kind": "script", "path": "scraped.sh"}),
-    )
-    .await;
-    let run = launch(&app, &ops, job, json!({}), StatusCode::CREATED).await;
-    assert_eq!(settled(&app, &ops, id(&run)).await["status"], "success");
+    a_successful_run(&app, &pm, &ops, "Scraped", "Scraped", "scraped.sh").await;
 
     let client = reqwest::Client::new();
     let query = |promql: &'static str| {

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::common::TestApp;
-use crate::common::{dev_ops_job, expect, id, launch, log_text, on_both_engines, settled};
+use crate::common::{
+    dev_ops_job, expect, id, launch, local_dev_project, log_text, on_both_engines, settled,
+};
 
 /// The sensitive variable's value, given as the project secret `TF_VAR_token`.
 const CANARY: &str = "tf-canary-5e8f2b7c1d";
@@ -123,25 +125,9 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
     let ops = app.token("demo-ops").await;
     let dev = app.token("demo-dev").await;
     let mut answers = String::new();
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Infra", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Infra").await;
     let project_id = id(&project);
-    let other = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Elsewhere", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let other = local_dev_project(&app, &pm, "Elsewhere").await;
     let plans = format!("/api/v1/projects/{project_id}/terraform-plans");
 
     // Attacks on the upload: anonymous, a role that may not change the project, a document
@@ -574,15 +560,7 @@ async fn an_apply_is_refused_once_the_commit_moved(engine: services::testing::Te
     let app = TestApp::with_demo(engine).await;
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Infra from Git", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Infra from Git").await;
     let project_id = id(&project);
     let base = tempfile::tempdir().expect("base");
     let (_daemon, remote, work) =

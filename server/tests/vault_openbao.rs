@@ -18,7 +18,9 @@ use services::testing::TestEngine;
 use services::vault::{VaultAuth, VaultSettings, VaultStore};
 
 use crate::common::git::free_port;
-use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, within_20_s, TestApp};
+use crate::common::{
+    dev_ops_job, expect, id, launch, local_dev_project, log_text, settled, within_20_s, TestApp,
+};
 
 const ROOT_TOKEN: &str = "uhub-openbao-root";
 const WRITTEN_BY_UHUB: &str = "bao-held-deploy-token-61";
@@ -240,15 +242,7 @@ async fn story(engine: TestEngine) {
     .await;
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Baoed", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Baoed").await;
     let project_id = id(&project);
     let secrets_url = format!("/api/v1/projects/{project_id}/secrets");
     let path = format!("secret/uhub/projects/{project_id}/DEPLOY_TOKEN");

@@ -107,6 +107,9 @@ async fn backup_sqlite(
     let partial = partial_path(to);
     // Left by an interrupted backup of the same name: ours to replace.
     let _ = fs::remove_file(&partial);
+    // Private from its first byte (password hashes, sealed secrets): SQLite writes into an
+    // existing empty file and keeps its mode.
+    write_private(&partial, b"")?;
     storage.snapshot_sqlite(&partial).await?;
     let outcome = async {
         let mut snapshot = Snapshot::open(&partial, true).await?;
@@ -457,7 +460,18 @@ fn configured_key_fingerprint(config: &Config) -> Result<Option<String>, BackupE
 /// which must exist (a backup never creates a database).
 fn database_url(config: &Config) -> Result<String, BackupError> {
     if let Some(url) = &config.database_url {
-        return Ok(url.expose().to_owned());
+        let url = url.expose();
+        // Opening a missing SQLite file would create an empty database and back that up.
+        let sqlite_file = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default());
+        if let Some(file) = sqlite_file.filter(|f| !Path::new(f).is_file()) {
+            return Err(BackupError::new(format!(
+                "no database at {file}: UHUB_DATABASE_URL must name the running instance's database"
+            )));
+        }
+        return Ok(url.to_owned());
     }
     let file = config.data_dir.join(SQLITE_FILE);
     if !file.is_file() {

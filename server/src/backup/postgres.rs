@@ -38,6 +38,8 @@ pub(super) async fn backup(
     let schema_version = storage.schema_version().await?;
     let partial = partial_path(to);
     let _ = fs::remove_file(&partial);
+    // Private from its first byte; pg_dump truncates the file and keeps its mode.
+    write_private(&partial, b"")?;
     let mut command = tokio::process::Command::new(pg_dump);
     command
         .arg("--format=custom")

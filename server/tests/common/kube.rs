@@ -87,7 +87,7 @@ impl FakeCluster {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
+pub fn openssl(dir: &Path, args: &[&str]) {
     let output = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -101,7 +101,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 /// A CA (`<name>.key`, `<name>.pem`) in `dir`.
-fn make_ca(dir: &Path, name: &str) -> PathBuf {
+pub fn make_ca(dir: &Path, name: &str) -> PathBuf {
     openssl(
         dir,
         &[
@@ -129,14 +129,16 @@ fn make_ca(dir: &Path, name: &str) -> PathBuf {
     dir.join(format!("{name}.pem"))
 }
 
-/// Starts the server on a free loopback port; requests must carry `Bearer <token>`.
-pub async fn start(token: &str) -> FakeCluster {
-    let dir = tempfile::tempdir().expect("certificates directory");
-    let path = dir.path();
-    let ca = make_ca(path, "uhub-test-ca");
-    let other_ca = make_ca(path, "uhub-other-ca");
+/// A certificate `<name>.pem` with its key `<name>.key` in `dir`, signed by the CA `<ca>` made
+/// by [`make_ca`], with the X.509 `extensions` (`openssl x509 -extfile` lines).
+pub fn issue(dir: &Path, ca: &str, name: &str, extensions: &str) -> PathBuf {
+    let ext = format!("{name}.ext");
+    std::fs::write(dir.join(&ext), extensions).expect("extensions");
+    let key = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    let cert = format!("{name}.pem");
     openssl(
-        path,
+        dir,
         &[
             "req",
             "-newkey",
@@ -145,37 +147,47 @@ pub async fn start(token: &str) -> FakeCluster {
             "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-keyout",
-            "server.key",
+            &key,
             "-out",
-            "server.csr",
+            &csr,
             "-subj",
-            "/CN=kube-apiserver",
+            &format!("/CN={name}"),
         ],
     );
-    std::fs::write(
-        path.join("server.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
-    )
-    .expect("extensions");
     openssl(
-        path,
+        dir,
         &[
             "x509",
             "-req",
             "-in",
-            "server.csr",
+            &csr,
             "-CA",
-            "uhub-test-ca.pem",
+            &format!("{ca}.pem"),
             "-CAkey",
-            "uhub-test-ca.key",
+            &format!("{ca}.key"),
             "-CAcreateserial",
             "-out",
-            "server.pem",
+            &cert,
             "-days",
             "2",
             "-extfile",
-            "server.ext",
+            &ext,
         ],
+    );
+    dir.join(cert)
+}
+
+/// Starts the server on a free loopback port; requests must carry `Bearer <token>`.
+pub async fn start(token: &str) -> FakeCluster {
+    let dir = tempfile::tempdir().expect("certificates directory");
+    let path = dir.path();
+    let ca = make_ca(path, "uhub-test-ca");
+    let other_ca = make_ca(path, "uhub-other-ca");
+    issue(
+        path,
+        "uhub-test-ca",
+        "server",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n",
     );
     let fingerprint = Command::new("openssl")
         .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])

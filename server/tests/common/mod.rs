@@ -473,6 +473,20 @@ pub async fn approved_and_done(app: &TestApp, approver: &str, run_id: i64) -> St
     log_text(app, approver, run_id).await
 }
 
+/// A project named `name` with one `dev` environment on the `local` backend, created as
+/// `token` (a projets account); the answer.
+pub async fn local_dev_project(app: &TestApp, token: &str, name: &str) -> Value {
+    expect(
+        app,
+        Method::POST,
+        "/api/v1/projects",
+        token,
+        Some(serde_json::json!({"name": name, "environments": ["dev"], "execution_backend": "local"})),
+        StatusCode::CREATED,
+    )
+    .await
+}
+
 /// An `ops` job of the project's `dev` environment running `action`, created as `token`; its id.
 pub async fn dev_ops_job(
     app: &TestApp,

@@ -108,9 +108,9 @@ impl Storage {
         Ok(version.unwrap_or(0))
     }
 
-    /// Writes a consistent copy of the SQLite database to `target` (a file that must not
-    /// exist) while others keep reading and writing: `VACUUM INTO` reads one snapshot of the
-    /// database (a read transaction) and writes it compacted.
+    /// Writes a consistent copy of the SQLite database to `target` (missing, or an empty file
+    /// whose mode it keeps) while others keep reading and writing: `VACUUM INTO` reads one
+    /// snapshot of the database (a read transaction) and writes it compacted.
     pub async fn snapshot_sqlite(&self, target: &Path) -> ServiceResult<()> {
         let Some(target) = target.to_str() else {
             return Err(ServiceError::invalid(
