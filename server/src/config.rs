@@ -317,15 +317,16 @@ impl Config {
         let docker_cert_path = get("UHUB_DOCKER_CERT_PATH").map(PathBuf::from);
         check_docker_transport(&docker_host, docker_cert_path.as_deref())?;
 
-        let metrics_token = secret(&get, "UHUB_METRICS_TOKEN", "UHUB_METRICS_TOKEN_FILE")?;
-        if metrics_token
-            .as_ref()
-            .is_some_and(|token| token.expose().trim().chars().count() < 16)
-        {
-            return Err(ConfigError::new(
-                "UHUB_METRICS_TOKEN",
-                "is too short: use at least 16 characters (openssl rand -hex 32)",
-            ));
+        // Compared with what scrapers send after `Bearer `: visible ASCII, nothing to trim.
+        let metrics_token = secret(&get, "UHUB_METRICS_TOKEN", "UHUB_METRICS_TOKEN_FILE")?
+            .map(|token| Secret::new(token.expose().trim().to_owned()));
+        if let Some(token) = &metrics_token {
+            if token.expose().len() < 16 || !token.expose().bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::new(
+                    "UHUB_METRICS_TOKEN",
+                    "must be at least 16 visible ASCII characters (openssl rand -hex 32)",
+                ));
+            }
         }
 
         Ok(Config {
@@ -444,39 +445,27 @@ fn vault_credentials(
 }
 
 /// A Docker engine on another host is root on that host for whoever reaches its API: uHub
-/// reaches it over TLS with a client certificate, never in clear.
+/// reaches it over TLS with a client certificate, never in clear. The address is read as the
+/// docker backend will connect to it (`services::engine::docker::engine_address`).
 fn check_docker_transport(
     host: &str,
     cert_path: Option<&std::path::Path>,
 ) -> Result<(), ConfigError> {
-    let address = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
-        .or_else(|| host.strip_prefix("https://"));
+    use services::engine::docker::{engine_address, EngineAddress};
+    let address = engine_address(host).map_err(|why| ConfigError::new("UHUB_DOCKER_HOST", why))?;
     match (address, cert_path) {
-        (None, Some(_)) => Err(ConfigError::new(
+        (EngineAddress::Unix(_), Some(_)) => Err(ConfigError::new(
             "UHUB_DOCKER_CERT_PATH",
             "is set, but UHUB_DOCKER_HOST is not a tcp://host:port engine",
         )),
-        (Some(address), None) => {
-            let authority = address.split('/').next().unwrap_or_default();
-            let name = match authority.strip_prefix('[') {
-                Some(rest) => rest.split(']').next().unwrap_or_default(),
-                None => authority.split(':').next().unwrap_or_default(),
-            };
-            let loopback = name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if loopback {
-                Ok(())
-            } else {
-                Err(ConfigError::new(
-                    "UHUB_DOCKER_HOST",
-                    format!("`{host}` is another host: reach its engine over TLS by setting UHUB_DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem"),
-                ))
-            }
-        }
+        (EngineAddress::Tcp { https: true, .. }, None) => Err(ConfigError::new(
+            "UHUB_DOCKER_CERT_PATH",
+            "UHUB_DOCKER_HOST asks for https: give the client certificate's directory (ca.pem, cert.pem, key.pem)",
+        )),
+        (EngineAddress::Tcp { loopback: false, .. }, None) => Err(ConfigError::new(
+            "UHUB_DOCKER_HOST",
+            format!("`{host}` is another host: reach its engine over TLS by setting UHUB_DOCKER_CERT_PATH to a directory with ca.pem, cert.pem and key.pem"),
+        )),
         _ => Ok(()),
     }
 }
@@ -655,6 +644,28 @@ mod tests {
         assert_eq!(
             tls.docker_cert_path,
             Some(PathBuf::from("/run/secrets/docker-tls"))
+        );
+        for sneaky in [
+            "tcp://127.0.0.1:2375@evil.example:2375",
+            "tcp://localhost:@evil.example:2375",
+            "tcp://[::1]@evil.example:2375",
+            "TCP://evil.example:2375",
+            "http://evil.example:2375",
+            "tcp://127.0.0.1.evil.example:2375",
+            "tcp://127.0.0.1:2375/../x",
+            "tcp://127.0.0.1:2375?x=1",
+        ] {
+            let refused = config(&[("UHUB_DOCKER_HOST", sneaky)]).err();
+            assert_eq!(
+                refused.map(|e| e.setting),
+                Some("UHUB_DOCKER_HOST"),
+                "{sneaky}"
+            );
+        }
+        let https_without = config(&[("UHUB_DOCKER_HOST", "https://127.0.0.1:2376")]).err();
+        assert_eq!(
+            https_without.map(|e| e.setting),
+            Some("UHUB_DOCKER_CERT_PATH")
         );
         let unix = config(&[("UHUB_DOCKER_CERT_PATH", "/x")]).err();
         assert_eq!(unix.map(|e| e.setting), Some("UHUB_DOCKER_CERT_PATH"));

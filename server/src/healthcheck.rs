@@ -32,10 +32,19 @@ pub fn check(bind: SocketAddr) -> Result<String, String> {
             b"GET /readyz HTTP/1.0\r\nHost: localhost\r\nUser-Agent: uhub-healthcheck\r\n\r\n",
         )
         .map_err(|e| format!("cannot send the request to {address}: {e}"))?;
-    // The status line is all we need; a bounded read keeps a confused peer from flooding us.
+    // The status line is all we need; a bounded read within one deadline keeps a confused or
+    // slow peer from flooding or holding us.
+    let deadline = std::time::Instant::now() + TIMEOUT;
     let mut head = [0u8; 512];
     let mut read = 0;
     while read < head.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(format!("{address} did not answer within {TIMEOUT:?}"));
+        }
+        stream
+            .set_read_timeout(Some(left))
+            .map_err(|e| format!("cannot set a timeout: {e}"))?;
         match stream.read(&mut head[read..]) {
             Ok(0) => break,
             Ok(n) => {

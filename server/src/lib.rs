@@ -171,6 +171,7 @@ fn provide_request_context(hub: &Hub) {
 /// Starts uhub with `config` and serves until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), ConfigError> {
     let data_dir = startup::prepare_data_dir(&config.data_dir)?;
+    startup::refuse_interrupted_restore(&data_dir)?;
     let jwt_secret = startup::resolve_jwt_secret(config.jwt_secret.clone(), &data_dir)?;
     startup::prepare_temp_dir()?;
 
@@ -287,6 +288,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();
+    prometheus::start_upkeep();
     tracing::info!(%address, "uHub is listening on http://{address}");
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

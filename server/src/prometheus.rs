@@ -62,6 +62,19 @@ pub fn recorder() -> &'static PrometheusHandle {
     })
 }
 
+/// Folds the recorded histogram samples into their buckets every few seconds. The recorder does
+/// that only on upkeep or on a scrape: without it, an instance nobody scrapes would keep every
+/// request's latency sample forever.
+pub fn start_upkeep() {
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            recorder().run_upkeep();
+        }
+    });
+}
+
 fn describe_scraped() {
     metrics::describe_gauge!(
         "uhub_run_queue_depth",
@@ -147,7 +160,9 @@ fn refusal(token: Option<&str>, peer: std::net::IpAddr, headers: &HeaderMap) -> 
             );
             Some(response)
         }
-        None if peer.is_loopback() || is_mapped_loopback(peer) => None,
+        // A page on this host's browser may reach loopback through a rebound DNS name: its Host
+        // header then names that site, which a scraper of this host never does.
+        None if (peer.is_loopback() || is_mapped_loopback(peer)) && local_host(headers) => None,
         None => Some(
             (
                 StatusCode::FORBIDDEN,
@@ -156,6 +171,25 @@ fn refusal(token: Option<&str>, peer: std::net::IpAddr, headers: &HeaderMap) -> 
                 .into_response(),
         ),
     }
+}
+
+/// The request names this host (`localhost`, a loopback address, with or without a port), or
+/// names none (a client that is no browser).
+fn local_host(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST) else {
+        return true;
+    };
+    let Ok(host) = host.to_str() else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || is_mapped_loopback(ip))
 }
 
 /// `::ffff:127.0.0.1`: a loopback client seen by a dual-stack listener.
@@ -240,6 +274,28 @@ mod tests {
         assert_eq!(refused("::ffff:127.0.0.1"), Ok(None));
         assert_eq!(refused("10.0.0.7"), Ok(Some(StatusCode::FORBIDDEN)));
         assert_eq!(refused("0.0.0.0"), Ok(Some(StatusCode::FORBIDDEN)));
+    }
+
+    #[test]
+    fn a_rebound_name_on_loopback_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let loopback = "127.0.0.1".parse()?;
+        for (host, allowed) in [
+            ("127.0.0.1:3000", true),
+            ("localhost:3000", true),
+            ("[::1]:3000", true),
+            ("localhost", true),
+            ("evil.example:3000", false),
+            ("127.0.0.1.evil.example", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(host)?);
+            assert_eq!(
+                refusal(None, loopback, &headers).is_none(),
+                allowed,
+                "{host}"
+            );
+        }
+        Ok(())
     }
 
     #[test]

@@ -124,6 +124,25 @@ pub fn prepare_temp_dir() -> Result<(), ConfigError> {
         })
 }
 
+/// Where `uhub restore` stages what it writes into a data directory; left there only by a
+/// restore that was killed half-way.
+pub const RESTORING_DIR: &str = ".restoring";
+
+/// Refuses a data directory an interrupted restore left half-written.
+pub fn refuse_interrupted_restore(data_dir: &Path) -> Result<(), ConfigError> {
+    let staging = data_dir.join(RESTORING_DIR);
+    if staging.exists() {
+        return Err(ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!(
+                "{} was left by an interrupted `uhub restore`: empty the data directory and restore again",
+                staging.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The file the master key of project secrets is generated into when none is configured.
 pub const MASTER_KEY_FILE: &str = "master-key";
 
@@ -295,6 +314,16 @@ mod tests {
         assert!(first.expose().len() >= MIN_JWT_SECRET_BYTES);
         let second = resolve_jwt_secret(None, dir.path())?;
         assert_eq!(first, second);
+        Ok(())
+    }
+
+    #[test]
+    fn a_data_dir_left_by_a_killed_restore_is_refused() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        assert!(refuse_interrupted_restore(dir.path()).is_ok());
+        std::fs::create_dir(dir.path().join(RESTORING_DIR))?;
+        let refused = refuse_interrupted_restore(dir.path()).err();
+        assert_eq!(refused.map(|e| e.setting), Some("UHUB_DATA_DIR"));
         Ok(())
     }
 

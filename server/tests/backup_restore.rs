@@ -248,6 +248,41 @@ async fn tampered_or_foreign_backups_are_refused() {
         .unwrap_or_default();
     assert!(again.contains("exists already"), "{again}");
 
+    // Another backup's partial file is never taken over.
+    let busy = work.path().join("busy.sqlite");
+    std::fs::write(work.path().join("busy.sqlite.partial"), "someone else's").expect("partial");
+    let taken = backup::backup(&settings, &busy)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(taken.contains("busy.sqlite.partial exists"), "{taken}");
+
+    // Sealed secrets but no master key where the backup looks (another data directory than
+    // the instance's): the backup would be unreadable, so it is refused.
+    let pm = app.token("demo-projets").await;
+    let project = local_dev_project(&app, &pm, "Sealed").await;
+    expect(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/projects/{}/secrets/TOKEN", id(&project)),
+        &pm,
+        Some(json!({"value": "sealed-value"})),
+        StatusCode::OK,
+    )
+    .await;
+    let keyless = backup::backup(&settings, &work.path().join("keyless.sqlite"))
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        keyless.contains("sealed secret") && keyless.contains("no master key"),
+        "{keyless}"
+    );
+    assert!(!work.path().join("keyless.sqlite").exists());
+    assert!(!work.path().join("keyless.sqlite.partial").exists());
+
     // A kept file that would land outside the data directory.
     let escaping = work.path().join("escaping.sqlite");
     std::fs::copy(&file, &escaping).expect("copy");

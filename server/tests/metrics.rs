@@ -71,6 +71,19 @@ async fn without_a_token_only_the_loopback_may_scrape() {
     }
     let (status, _) = status_of(&app, scrape(Some("::1"))).await;
     assert_eq!(status, StatusCode::OK, "IPv6 loopback");
+    // A page in a browser of this host, reaching loopback through a rebound DNS name.
+    let (status, _) = status_of(
+        &app,
+        scrape(Some("127.0.0.1")).header(header::HOST, "rebound.evil.example:3000"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "DNS rebinding");
+    let (status, _) = status_of(
+        &app,
+        scrape(Some("127.0.0.1")).header(header::HOST, "127.0.0.1:3000"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "Prometheus' own Host header");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

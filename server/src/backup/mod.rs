@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -20,15 +20,13 @@ use services::storage::{Engine, Snapshot, SnapshotFile};
 use services::Storage;
 
 use crate::config::Config;
-use crate::startup::{MASTER_KEY_FILE, SQLITE_FILE};
+use crate::startup::{MASTER_KEY_FILE, RESTORING_DIR, SQLITE_FILE};
 
+mod files;
 mod postgres;
 
 /// The format this build writes and reads.
 const FORMAT: &str = "uhub-backup/1";
-/// A file larger than this is left out of a backup (with a warning): a data directory's
-/// scripts and Terraform states are small; anything bigger is not ours to keep.
-const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A backup or restore that could not be done, in words for the operator.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +77,9 @@ pub struct KeyNote {
 
 /// `uhub backup --to FILE`: returns the lines to print.
 pub async fn backup(config: &Config, to: &Path) -> Result<String, BackupError> {
+    // Absolute: SQLite would read a name starting with `file:` as a URI.
+    let to = &std::path::absolute(to)
+        .map_err(|e| BackupError::new(format!("cannot use {}: {e}", to.display())))?;
     if to.exists() {
         return Err(BackupError::new(format!(
             "{} exists already: give each backup a new name (e.g. with the date)",
@@ -104,14 +105,11 @@ async fn backup_sqlite(
     key: Option<&(SecretBox, &'static str)>,
     to: &Path,
 ) -> Result<String, BackupError> {
-    let partial = partial_path(to);
-    // Left by an interrupted backup of the same name: ours to replace.
-    let _ = fs::remove_file(&partial);
     // Private from its first byte (password hashes, sealed secrets): SQLite writes into an
-    // existing empty file and keeps its mode.
-    write_private(&partial, b"")?;
-    storage.snapshot_sqlite(&partial).await?;
+    // existing empty file and keeps its mode. Never someone else's: an existing one is refused.
+    let partial = start_partial(to)?;
     let outcome = async {
+        storage.snapshot_sqlite(&partial).await?;
         let mut snapshot = Snapshot::open(&partial, true).await?;
         let integrity = snapshot.integrity().await?;
         if integrity != "ok" {
@@ -119,7 +117,7 @@ async fn backup_sqlite(
                 "the snapshot failed SQLite's integrity check: {integrity}"
             )));
         }
-        let (files, skipped) = collect_files(config)?;
+        let (files, skipped) = files::collect(config)?;
         let manifest = Manifest {
             format: FORMAT.to_owned(),
             created_at: chrono::Utc::now(),
@@ -134,14 +132,12 @@ async fn backup_sqlite(
             secrets_in_vault: config.vault.is_some(),
             files: files.iter().map(|f| f.path.clone()).collect(),
         };
+        refuse_keyless(config, &manifest)?;
         let text = serde_json::to_string_pretty(&manifest)
             .map_err(|e| BackupError::new(format!("cannot write the manifest: {e}")))?;
         snapshot.attach(&text, &files).await?;
         snapshot.close().await?;
-        fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))
-            .and_then(|()| OpenOptions::new().read(true).open(&partial)?.sync_all())
-            .and_then(|()| fs::rename(&partial, to))
-            .map_err(|e| BackupError::new(format!("cannot finish {}: {e}", to.display())))?;
+        finish_partial(&partial, to)?;
         Ok(report("backup written to", to, &manifest, &skipped))
     }
     .await;
@@ -171,9 +167,9 @@ pub async fn verify(config: &Config, file: &Path) -> Result<String, BackupError>
 /// Opens a backup, checks it against its manifest, and returns the manifest with the files
 /// it keeps (SQLite backups; none for a pg_dump archive).
 async fn open_checked(file: &Path) -> Result<(Manifest, Vec<SnapshotFile>), BackupError> {
-    let mut head = [0u8; 16];
+    let mut head = Vec::with_capacity(16);
     let read = fs::File::open(file)
-        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 16), &mut head))
         .map_err(|e| BackupError::new(format!("cannot read {}: {e}", file.display())))?;
     if head[..read].starts_with(b"PGDMP") {
         return postgres::verify(file)
@@ -310,32 +306,43 @@ pub async fn restore(config: &Config, file: &Path, data_dir: &Path) -> Result<St
         )));
     }
 
-    let existed = data_dir.exists();
-    if let Err(error) = place(
-        file,
-        data_dir,
-        &files,
-        key_text.as_deref().map(String::as_str),
-    )
-    .await
-    {
-        // Half a restore is worse than none: leave the directory as it was found (empty).
-        let cleared = if existed {
-            fs::read_dir(data_dir).and_then(|entries| {
-                entries.flatten().try_for_each(|entry| {
-                    let path = entry.path();
-                    if entry.file_type()?.is_dir() {
-                        fs::remove_dir_all(path)
-                    } else {
-                        fs::remove_file(path)
-                    }
-                })
-            })
-        } else {
-            fs::remove_dir_all(data_dir)
-        };
-        if let Err(why) = cleared {
-            tracing::warn!(%why, dir = %data_dir.display(), "cannot clear a failed restore");
+    fs::create_dir_all(data_dir)
+        .and_then(|()| fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700)))
+        .map_err(|e| BackupError::new(format!("cannot create {}: {e}", data_dir.display())))?;
+    // Everything is written into a staging folder first, then moved in (the database last). A
+    // restore killed half-way leaves that folder, and uHub refuses to start beside it.
+    let staging = data_dir.join(RESTORING_DIR);
+    let mut moved = Vec::new();
+    let placed = async {
+        place(
+            file,
+            &staging,
+            &files,
+            key_text.as_deref().map(String::as_str),
+        )
+        .await?;
+        let mut names: Vec<std::ffi::OsString> = fs::read_dir(&staging)
+            .map_err(|e| BackupError::new(format!("cannot read {}: {e}", staging.display())))?
+            .flatten()
+            .map(|entry| entry.file_name())
+            .collect();
+        names.sort_by_key(|name| name == SQLITE_FILE);
+        for name in names {
+            fs::rename(staging.join(&name), data_dir.join(&name))
+                .map_err(|e| BackupError::new(format!("cannot move {:?} into place: {e}", name)))?;
+            moved.push(name);
+        }
+        fs::remove_dir(&staging)
+            .and_then(|()| fs::File::open(data_dir)?.sync_all())
+            .map_err(|e| BackupError::new(format!("cannot finish the restore: {e}")))
+    }
+    .await;
+    if let Err(error) = placed {
+        // Half a restore is worse than none: what this restore wrote goes away.
+        let _ = fs::remove_dir_all(&staging);
+        for name in moved {
+            let path = data_dir.join(name);
+            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
         }
         return Err(error);
     }
@@ -362,8 +369,9 @@ async fn place(
     files: &[SnapshotFile],
     key_text: Option<&str>,
 ) -> Result<(), BackupError> {
-    fs::create_dir_all(data_dir)
-        .and_then(|()| fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700)))
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(data_dir)
         .map_err(|e| BackupError::new(format!("cannot create {}: {e}", data_dir.display())))?;
     let database = data_dir.join(SQLITE_FILE);
     let partial = partial_path(&database);
@@ -389,6 +397,7 @@ async fn place(
             .open(&target)
             .map_err(|e| BackupError::new(format!("cannot write {}: {e}", target.display())))?;
         out.write_all(&kept.content)
+            .and_then(|()| out.sync_all())
             .map_err(|e| BackupError::new(format!("cannot write {}: {e}", target.display())))?;
     }
     if let Some(key) = key_text {
@@ -483,70 +492,49 @@ fn database_url(config: &Config) -> Result<String, BackupError> {
     Ok(format!("sqlite://{}", file.display()))
 }
 
-/// The scripts and Terraform states of the data directory, as kept files; and what was left out.
-fn collect_files(config: &Config) -> Result<(Vec<SnapshotFile>, Vec<String>), BackupError> {
-    let scripts = config
-        .scripts_dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("scripts"));
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    walk(&scripts, "scripts", &mut files, &mut skipped)?;
-    walk(
-        &config.data_dir.join("terraform"),
-        "terraform",
-        &mut files,
-        &mut skipped,
-    )?;
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok((files, skipped))
+/// Creates `<to>.partial`, empty and private; refused when it exists (another backup of that
+/// name is running, or one was interrupted: its owner decides).
+fn start_partial(to: &Path) -> Result<PathBuf, BackupError> {
+    let partial = partial_path(to);
+    if partial.exists() {
+        return Err(BackupError::new(format!(
+            "{} exists: another backup is being written there, or one was interrupted; remove it and try again",
+            partial.display()
+        )));
+    }
+    write_private(&partial, b"")?;
+    Ok(partial)
 }
 
-fn walk(
-    dir: &Path,
-    prefix: &str,
-    files: &mut Vec<SnapshotFile>,
-    skipped: &mut Vec<String>,
-) -> Result<(), BackupError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(error) => {
-            return Err(BackupError::new(format!(
-                "cannot read {}: {error}",
-                dir.display()
-            )))
-        }
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = format!("{prefix}/{name}");
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        // Terraform's provider downloads are caches, links may point anywhere.
-        if name == ".terraform" || kind.is_symlink() {
-            skipped.push(path);
-        } else if kind.is_dir() {
-            walk(&entry.path(), &path, files, skipped)?;
-        } else if kind.is_file() {
-            let metadata = entry
-                .metadata()
-                .map_err(|e| BackupError::new(format!("cannot read {path}: {e}")))?;
-            if metadata.len() > MAX_FILE_BYTES {
-                skipped.push(path);
-                continue;
-            }
-            let content = fs::read(entry.path())
-                .map_err(|e| BackupError::new(format!("cannot read {path}: {e}")))?;
-            files.push(SnapshotFile {
-                path,
-                mode: metadata.permissions().mode() & 0o777,
-                content,
-            });
-        }
+/// Makes the finished `partial` the backup `to`, on disk, without ever replacing a file that
+/// appeared at `to` meanwhile (a hard link fails when its name exists).
+fn finish_partial(partial: &Path, to: &Path) -> Result<(), BackupError> {
+    OpenOptions::new()
+        .read(true)
+        .open(partial)
+        .and_then(|file| file.sync_all())
+        .and_then(|()| fs::hard_link(partial, to))
+        .and_then(|()| fs::remove_file(partial))
+        .map_err(|e| BackupError::new(format!("cannot finish {}: {e}", to.display())))
+}
+
+/// A database holding sealed secrets backed up without its key could never be read back: that
+/// means the backup was pointed at another data directory than the instance's.
+fn refuse_keyless(config: &Config, manifest: &Manifest) -> Result<(), BackupError> {
+    if manifest.master_key.is_some() || config.vault.is_some() {
+        return Ok(());
     }
-    Ok(())
+    let sealed: i64 = ["project_secrets", "user_secrets", "k8s_clusters"]
+        .iter()
+        .map(|table| count(manifest, table))
+        .sum();
+    if sealed == 0 {
+        return Ok(());
+    }
+    Err(BackupError::new(format!(
+        "the database holds {sealed} sealed secret(s) but no master key was found ({} is missing and UHUB_MASTER_KEY is not set): run the backup with the instance's UHUB_DATA_DIR or UHUB_MASTER_KEY_FILE",
+        config.data_dir.join(MASTER_KEY_FILE).display()
+    )))
 }
 
 fn partial_path(path: &Path) -> PathBuf {

@@ -2,15 +2,14 @@
 //! (`FILE.manifest.json`), checked with `pg_restore --list`.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use services::secrets::SecretBox;
 use services::Storage;
 
 use super::{
-    parse_manifest, partial_path, report, sidecar_path, write_private, BackupError, KeyNote,
-    Manifest, FORMAT,
+    finish_partial, parse_manifest, refuse_keyless, report, sidecar_path, start_partial,
+    write_private, BackupError, KeyNote, Manifest, FORMAT,
 };
 use crate::config::Config;
 
@@ -33,37 +32,16 @@ pub(super) async fn backup(
              or dump the database with your own tooling (pg_dump --format=custom) and keep the master key apart"
         ))
     })?;
+    let sidecar = sidecar_path(to);
+    if sidecar.exists() {
+        return Err(BackupError::new(format!(
+            "{} exists already: give each backup a new name",
+            sidecar.display()
+        )));
+    }
     // Counted before the dump: the dump is one consistent snapshot, the counts are a guide.
     let tables = storage.table_counts().await?;
     let schema_version = storage.schema_version().await?;
-    let partial = partial_path(to);
-    let _ = fs::remove_file(&partial);
-    // Private from its first byte; pg_dump truncates the file and keeps its mode.
-    write_private(&partial, b"")?;
-    let mut command = tokio::process::Command::new(pg_dump);
-    command
-        .arg("--format=custom")
-        .arg("--no-owner")
-        .arg("--file")
-        .arg(&partial)
-        .kill_on_drop(true);
-    // The connection goes through libpq's variables: a password never on a command line.
-    for (name, value) in libpq_environment(url)? {
-        command.env(name, value);
-    }
-    let output = command
-        .output()
-        .await
-        .map_err(|e| BackupError::new(format!("cannot run pg_dump: {e}")))?;
-    if !output.status.success() {
-        let _ = fs::remove_file(&partial);
-        let said = String::from_utf8_lossy(&output.stderr);
-        return Err(BackupError::new(format!(
-            "pg_dump failed ({}): {}",
-            output.status,
-            said.trim()
-        )));
-    }
     let manifest = Manifest {
         format: FORMAT.to_owned(),
         created_at: chrono::Utc::now(),
@@ -78,12 +56,51 @@ pub(super) async fn backup(
         secrets_in_vault: config.vault.is_some(),
         files: Vec::new(),
     };
+    refuse_keyless(config, &manifest)?;
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| BackupError::new(format!("cannot write the manifest: {e}")))?;
-    write_private(&sidecar_path(to), text.as_bytes())?;
-    fs::set_permissions(&partial, fs::Permissions::from_mode(0o600))
-        .and_then(|()| fs::rename(&partial, to))
-        .map_err(|e| BackupError::new(format!("cannot finish {}: {e}", to.display())))?;
+    // Private from its first byte; pg_dump truncates the file and keeps its mode.
+    let partial = start_partial(to)?;
+    let outcome = async {
+        let mut command = tokio::process::Command::new(&pg_dump);
+        command
+            .arg("--format=custom")
+            .arg("--no-owner")
+            .arg("--file")
+            .arg(&partial)
+            .kill_on_drop(true)
+            // Only what pg_dump needs: uHub's own secrets stay in uHub, and stray PG* variables
+            // of the operator's shell cannot redirect the dump or weaken its TLS.
+            .env_clear();
+        for name in ["PATH", "HOME", "LANG", "LC_ALL", "TZ"] {
+            if let Some(value) = std::env::var_os(name) {
+                command.env(name, value);
+            }
+        }
+        // The connection goes through libpq's variables: a password never on a command line.
+        for (name, value) in libpq_environment(url)? {
+            command.env(name, value);
+        }
+        let output = command
+            .output()
+            .await
+            .map_err(|e| BackupError::new(format!("cannot run pg_dump: {e}")))?;
+        if !output.status.success() {
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(BackupError::new(format!(
+                "pg_dump failed ({}): {}",
+                output.status,
+                said.trim()
+            )));
+        }
+        write_private(&sidecar, text.as_bytes())?;
+        finish_partial(&partial, to)
+    }
+    .await;
+    if let Err(error) = outcome {
+        let _ = fs::remove_file(&partial);
+        return Err(error);
+    }
     Ok(report("pg_dump archive written to", to, &manifest, &[]))
 }
 
@@ -161,6 +178,14 @@ fn libpq_environment(url: &str) -> Result<Vec<(&'static str, String)>, BackupErr
         match name.as_ref() {
             "sslmode" => vars.push(("PGSSLMODE", value.into_owned())),
             "sslrootcert" => vars.push(("PGSSLROOTCERT", value.into_owned())),
+            "sslcert" => vars.push(("PGSSLCERT", value.into_owned())),
+            "sslkey" => vars.push(("PGSSLKEY", value.into_owned())),
+            "hostaddr" => vars.push(("PGHOSTADDR", value.into_owned())),
+            "port" => vars.push(("PGPORT", value.into_owned())),
+            "user" => vars.push(("PGUSER", value.into_owned())),
+            "dbname" => vars.push(("PGDATABASE", value.into_owned())),
+            "options" => vars.push(("PGOPTIONS", value.into_owned())),
+            "application_name" => vars.push(("PGAPPNAME", value.into_owned())),
             "host" => vars.push(("PGHOST", value.into_owned())),
             _ => {}
         }

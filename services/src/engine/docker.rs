@@ -45,15 +45,76 @@ pub struct DockerRun<'a> {
 /// Where a repository's checkout appears in the container.
 pub const WORKSPACE: &str = "/workspace";
 
-/// Connects to `host` (`unix:///…` or `tcp://…`) and agrees on an API version with the engine
+/// What `UHUB_DOCKER_HOST` names, read once the same way for the configuration's checks and
+/// for the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineAddress {
+    /// `unix:///path`.
+    Unix(String),
+    /// `tcp://host:port` (or `http://`, `https://`): only a host and a port; `https` when asked.
+    Tcp {
+        authority: String,
+        loopback: bool,
+        https: bool,
+    },
+}
+
+/// Reads `UHUB_DOCKER_HOST`. Anything but a host and a port after the scheme is refused: a user
+/// part (`tcp://127.0.0.1@elsewhere:2375`) would send the connection elsewhere than it reads.
+pub fn engine_address(host: &str) -> Result<EngineAddress, String> {
+    let refuse =
+        || format!("UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port");
+    let (scheme, rest) = host.split_once("://").ok_or_else(refuse)?;
+    let https = match scheme.to_ascii_lowercase().as_str() {
+        "unix" if rest.starts_with('/') => {
+            return Ok(EngineAddress::Unix(format!("unix://{rest}")))
+        }
+        "tcp" | "http" => false,
+        "https" => true,
+        _ => return Err(refuse()),
+    };
+    let url = url::Url::parse(&format!("http://{rest}")).map_err(|_| refuse())?;
+    let only_host_and_port = url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.path() == "/"
+        && !rest.contains(['@', '?', '#'])
+        && !rest.trim_end_matches('/').contains('/');
+    let (Some(name), Some(port)) = (url.host(), url.port()) else {
+        return Err(refuse());
+    };
+    if !only_host_and_port {
+        return Err(refuse());
+    }
+    let loopback = match &name {
+        url::Host::Domain(domain) => domain.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    Ok(EngineAddress::Tcp {
+        authority: format!("{name}:{port}"),
+        loopback,
+        https,
+    })
+}
+
+/// Connects to `host` (see [`engine_address`]) and agrees on an API version with the engine
 /// (bollard's default is newer than older engines accept). With `cert_path` (a directory holding
 /// `ca.pem`, `cert.pem` and `key.pem`, as Docker's `DOCKER_CERT_PATH`), a `tcp://` engine is
-/// reached over TLS: the engine's certificate checked against `ca.pem`, uHub presenting its
-/// client certificate.
+/// reached over TLS, uHub presenting its client certificate; bollard checks the engine's
+/// certificate against `ca.pem` and the host's public CAs.
 pub async fn connect(host: &str, cert_path: Option<&std::path::Path>) -> Result<Docker, String> {
-    let tcp = host.starts_with("tcp://") || host.starts_with("https://");
-    let docker = match cert_path {
-        Some(dir) if tcp => {
+    let docker = match (engine_address(host)?, cert_path) {
+        (EngineAddress::Unix(socket), None) => {
+            Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
+        }
+        (EngineAddress::Unix(_), Some(_)) => {
+            return Err(format!(
+                "UHUB_DOCKER_CERT_PATH is set: UHUB_DOCKER_HOST `{host}` must be tcp://host:port"
+            ))
+        }
+        (EngineAddress::Tcp { authority, .. }, Some(dir)) => {
             let file = |name: &str| {
                 let path = dir.join(name);
                 if path.is_file() {
@@ -66,30 +127,73 @@ pub async fn connect(host: &str, cert_path: Option<&std::path::Path>) -> Result<
                 }
             };
             let (ca, cert, key) = (file("ca.pem")?, file("cert.pem")?, file("key.pem")?);
-            Docker::connect_with_ssl(host, &key, &cert, &ca, 120, bollard::API_DEFAULT_VERSION)
+            Docker::connect_with_ssl(
+                &format!("tcp://{authority}"),
+                &key,
+                &cert,
+                &ca,
+                120,
+                bollard::API_DEFAULT_VERSION,
+            )
         }
-        Some(_) => {
+        (EngineAddress::Tcp { https: true, .. }, None) => {
             return Err(format!(
-                "UHUB_DOCKER_CERT_PATH is set: UHUB_DOCKER_HOST `{host}` must be tcp://host:port"
+                "UHUB_DOCKER_HOST `{host}` asks for https: set UHUB_DOCKER_CERT_PATH"
             ))
         }
-        None if host.starts_with("unix://") => {
-            Docker::connect_with_unix(host, 120, bollard::API_DEFAULT_VERSION)
-        }
-        None if host.starts_with("tcp://") || host.starts_with("http://") => {
-            Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION)
-        }
-        None => {
-            return Err(format!(
-                "UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port"
-            ))
-        }
+        (EngineAddress::Tcp { authority, .. }, None) => Docker::connect_with_http(
+            &format!("tcp://{authority}"),
+            120,
+            bollard::API_DEFAULT_VERSION,
+        ),
     };
     let docker = docker.map_err(|e| format!("cannot reach the Docker engine at {host}: {e}"))?;
     docker
         .negotiate_version()
         .await
         .map_err(|e| format!("the Docker engine at {host} does not answer: {e}"))
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::*;
+
+    #[test]
+    fn an_engine_address_is_a_host_and_a_port_only() {
+        assert_eq!(
+            engine_address("unix:///var/run/docker.sock"),
+            Ok(EngineAddress::Unix(
+                "unix:///var/run/docker.sock".to_owned()
+            ))
+        );
+        assert_eq!(
+            engine_address("tcp://[::1]:2375"),
+            Ok(EngineAddress::Tcp {
+                authority: "[::1]:2375".to_owned(),
+                loopback: true,
+                https: false
+            })
+        );
+        assert_eq!(
+            engine_address("HTTPS://Runner.internal:2376/"),
+            Ok(EngineAddress::Tcp {
+                authority: "runner.internal:2376".to_owned(),
+                loopback: false,
+                https: true
+            })
+        );
+        for refused in [
+            "tcp://127.0.0.1:2375@evil.example:2375",
+            "tcp://user:pw@runner:2376",
+            "tcp://runner",
+            "tcp://runner:2376/path",
+            "ssh://runner",
+            "unix://relative",
+            "runner:2375",
+        ] {
+            assert!(engine_address(refused).is_err(), "{refused}");
+        }
+    }
 }
 
 fn host_config(limits: &BackendConfig, workspace: Option<&std::path::Path>) -> HostConfig {

@@ -256,10 +256,6 @@ impl SecretStore {
             SecretStore::Vault(vault) => vault.kubeconfig(project_id, cluster_id).await?,
         };
         found.ok_or_else(|| {
-            crate::telemetry::secret_store_error(match self {
-                SecretStore::Database(_) => "database",
-                SecretStore::Vault(_) => "vault",
-            });
             ServiceError::SecretStore(format!(
                 "the kubeconfig of cluster #{cluster_id} is not in the secret store"
             ))
