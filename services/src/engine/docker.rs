@@ -62,8 +62,9 @@ pub enum EngineAddress {
 /// Reads `UHUB_DOCKER_HOST`. Anything but a host and a port after the scheme is refused: a user
 /// part (`tcp://127.0.0.1@elsewhere:2375`) would send the connection elsewhere than it reads.
 pub fn engine_address(host: &str) -> Result<EngineAddress, String> {
-    let refuse =
-        || format!("UHUB_DOCKER_HOST `{host}` is neither unix:///path nor tcp://host:port");
+    let refuse = || {
+        format!("`{host}` is neither unix:///path nor tcp://host:port (a scheme, a host and a port only)")
+    };
     let (scheme, rest) = host.split_once("://").ok_or_else(refuse)?;
     let https = match scheme.to_ascii_lowercase().as_str() {
         "unix" if rest.starts_with('/') => {
@@ -105,7 +106,8 @@ pub fn engine_address(host: &str) -> Result<EngineAddress, String> {
 /// reached over TLS, uHub presenting its client certificate; bollard checks the engine's
 /// certificate against `ca.pem` and the host's public CAs.
 pub async fn connect(host: &str, cert_path: Option<&std::path::Path>) -> Result<Docker, String> {
-    let docker = match (engine_address(host)?, cert_path) {
+    let address = engine_address(host).map_err(|why| format!("UHUB_DOCKER_HOST {why}"))?;
+    let docker = match (address, cert_path) {
         (EngineAddress::Unix(socket), None) => {
             Docker::connect_with_unix(&socket, 120, bollard::API_DEFAULT_VERSION)
         }
