@@ -334,6 +334,19 @@ where
     with_browser(&storage.storage, scenario).await
 }
 
+/// The project of the demo data named `name`.
+pub async fn demo_project(
+    storage: &services::Storage,
+    name: &str,
+) -> TestResult<domain::ProjectSummary> {
+    Ok(storage
+        .list_project_summaries()
+        .await?
+        .into_iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| format!("no demo project named {name}"))?)
+}
+
 /// uhub serving `storage` and a fresh Chromium: runs `scenario` with the browser, uhub's base
 /// URL and the storage, then always ends the browser session (also on failure, or Chromium
 /// stays behind). One browser at a time (`ONE_BROWSER`).

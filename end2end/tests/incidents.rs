@@ -7,22 +7,15 @@ use std::time::Duration;
 
 use chrono::Utc;
 use end2end::{
-    at_phone_width, eventually, log_in, screenshot, text_of, wait_for, with_browser, TestResult,
+    at_phone_width, demo_project, eventually, log_in, screenshot, text_of, wait_for, with_demo,
+    TestResult,
 };
 use services::storage::{Actor, NewIncident, NewJob, NewRun};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_incident_page_shows_the_timeline_suspects_and_the_postmortem() -> TestResult {
-    let storage = services::testing::TestStorage::new(services::testing::TestEngine::Sqlite).await;
-    let today = Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &Actor::system()).await?;
-    with_browser(&storage.storage, |client, base, storage| async move {
-        let project = storage
-            .list_project_summaries()
-            .await?
-            .into_iter()
-            .find(|p| p.name == "Projet Pilote App X")
-            .ok_or("the demo project")?;
+    with_demo(|client, base, storage| async move {
+        let project = demo_project(&storage, "Projet Pilote App X").await?;
         let action: domain::JobAction = serde_json::from_value(
             serde_json::json!({"kind": "container", "image": "registry.example.org/app-x:3.1"}),
         )?;

@@ -5,10 +5,9 @@
 //! (`server/tests/common/kube.rs`: no Kubernetes API server can be installed here).
 
 use end2end::{
-    at_phone_width, eventually, fill, hydrated, log_in, screenshot, text_of, wait_for,
-    with_browser, TestResult,
+    at_phone_width, demo_project, eventually, fill, hydrated, log_in, screenshot, text_of,
+    wait_for, with_demo, TestResult,
 };
-use services::storage::Actor;
 use std::time::Duration;
 
 #[path = "../../server/tests/common/kube.rs"]
@@ -21,16 +20,8 @@ const CANARY: &str = "kube-browser-canary-40a1";
 async fn the_project_sheet_shows_a_cluster_health_card() -> TestResult {
     let cluster = kube::start(CANARY).await;
     let kubeconfig = cluster.kubeconfig(CANARY, &cluster.ca_pem);
-    let storage = services::testing::TestStorage::new(services::testing::TestEngine::Sqlite).await;
-    let today = chrono::Utc::now().date_naive();
-    services::seed::load_demo(&storage.storage, today, &Actor::system()).await?;
-    with_browser(&storage.storage, |client, base, storage| async move {
-        let project = storage
-            .list_project_summaries()
-            .await?
-            .into_iter()
-            .find(|p| p.name == "Projet Pilote App X")
-            .ok_or("the demo project")?;
+    with_demo(|client, base, storage| async move {
+        let project = demo_project(&storage, "Projet Pilote App X").await?;
         let tab = format!("/projects/{}?tab=kubernetes", project.id);
         log_in(&client, &base, "demo-projets", &tab).await?;
         wait_for(&client, "[data-testid=clusters-tab]").await?;

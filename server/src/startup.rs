@@ -196,6 +196,9 @@ pub fn resolve_master_key(
         return SecretBox::from_key_text(key.expose())
             .map_err(|why| ConfigError::new("UHUB_MASTER_KEY", why));
     }
+    if let Some(key) = read_master_key_file(data_dir)? {
+        return Ok(key);
+    }
     let path = data_dir.join(MASTER_KEY_FILE);
     let fail = |what: &str, error: std::io::Error| {
         ConfigError::new(
@@ -203,18 +206,6 @@ pub fn resolve_master_key(
             format!("{what} the master key `{}`: {error}", path.display()),
         )
     };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            return SecretBox::from_key_text(&text).map_err(|why| {
-                ConfigError::new(
-                    "UHUB_DATA_DIR",
-                    format!("the master key `{}` {why}", path.display()),
-                )
-            })
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(fail("cannot read", error)),
-    }
     let key = SecretBox::generate_key_text();
     // create_new: two processes starting at once must not overwrite each other's key.
     let mut file = OpenOptions::new()
@@ -227,6 +218,29 @@ pub fn resolve_master_key(
         .map_err(|e| fail("cannot write", e))?;
     tracing::info!(path = %path.display(), "generated a new master key for project secrets; back it up with the database");
     SecretBox::from_key_text(&key).map_err(|why| ConfigError::new("UHUB_DATA_DIR", why))
+}
+
+/// The key generated into `<data dir>/master-key`, if there is one (never generates it: the
+/// backup reads it this way too).
+pub fn read_master_key_file(
+    data_dir: &Path,
+) -> Result<Option<services::secrets::SecretBox>, ConfigError> {
+    let path = data_dir.join(MASTER_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => services::secrets::SecretBox::from_key_text(&text)
+            .map(Some)
+            .map_err(|why| {
+                ConfigError::new(
+                    "UHUB_DATA_DIR",
+                    format!("the master key `{}` {why}", path.display()),
+                )
+            }),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(ConfigError::new(
+            "UHUB_DATA_DIR",
+            format!("cannot read the master key `{}`: {error}", path.display()),
+        )),
+    }
 }
 
 /// The scripts directory: the configured one, else `<data dir>/scripts`, created if missing.

@@ -440,17 +440,9 @@ fn existing_master_key(config: &Config) -> Result<Option<(SecretBox, &'static st
             .map_err(|why| BackupError::new(format!("UHUB_MASTER_KEY {why}")))?;
         return Ok(Some((key, "configured")));
     }
-    let path = config.data_dir.join(MASTER_KEY_FILE);
-    match fs::read_to_string(&path) {
-        Ok(text) => SecretBox::from_key_text(&text)
-            .map(|key| Some((key, "data_dir")))
-            .map_err(|why| BackupError::new(format!("the master key {} {why}", path.display()))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(BackupError::new(format!(
-            "cannot read the master key {}: {error}",
-            path.display()
-        ))),
-    }
+    crate::startup::read_master_key_file(&config.data_dir)
+        .map(|key| key.map(|key| (key, "data_dir")))
+        .map_err(|error| BackupError::new(error.message))
 }
 
 fn configured_key_fingerprint(config: &Config) -> Result<Option<String>, BackupError> {
@@ -550,13 +542,7 @@ fn sidecar_path(path: &Path) -> PathBuf {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), BackupError> {
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(|e| BackupError::new(format!("cannot write {}: {e}", path.display())))
+    services::engine::local::write_private(path, bytes).map_err(BackupError::new)
 }
 
 /// The summary printed after a backup, a verification or a restore.
