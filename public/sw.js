@@ -1,7 +1,11 @@
 /* uHub service worker (no libraries). Keeps a small app shell so a lost connection shows
-   /offline.html instead of the browser's error page. Never touches the API, server functions,
-   login/logout or event streams. Bump VERSION when the shell list changes. */
-const VERSION = 'v2';
+   /offline.html instead of the browser's error page, and precaches the browser bundle so that a
+   new build is downloaded once, in the background, as soon as this worker updates. Never
+   touches the API, server functions, login/logout or event streams. Bump VERSION when the shell
+   list changes (scripts/build.sh appends the bundle's hash to it). */
+const VERSION = 'v3';
+// The bundle's content-hashed files: scripts/build.sh writes them on the next line.
+const BUNDLE = [];
 const CACHE = 'uhub-shell-' + VERSION;
 const SHELL = [
   '/offline.html',
@@ -11,15 +15,17 @@ const SHELL = [
   '/fonts/inter-latin-wght-normal.woff2',
   '/fonts/comfortaa-latin-wght-normal.woff2',
   '/fonts/jetbrains-mono-latin-wght-normal.woff2',
-  '/pkg/uhub.css',
-];
+].concat(BUNDLE);
 const BYPASS = /^\/(?:api|sfn|login|logout)(?:\/|$)/;
 const CACHE_FIRST = /^\/(?:fonts\/|icons\/|favicon\.svg$)/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
     caches.open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' }))))
+      // The hashed bundle from the HTTP cache when the page already fetched it (it never
+      // changes under its name); the rest from the network.
+      .then((cache) => cache.addAll(SHELL.map((url) =>
+        new Request(url, { cache: BUNDLE.includes(url) ? 'default' : 'reload' }))))
       .then(() => self.skipWaiting())
   );
 });
@@ -63,11 +69,13 @@ self.addEventListener('fetch', (event) => {
   } else if (CACHE_FIRST.test(url.pathname)) {
     event.respondWith(caches.match(request).then((hit) =>
       hit || fetch(request).then((response) => keep(request, response))));
-  } else if (SHELL.includes(url.pathname) && !url.search) {
+  } else if (SHELL.includes(url.pathname) && !url.search && !BUNDLE.includes(url.pathname)) {
     event.respondWith(fetch(request)
       .then((response) => keep(request, response))
       .catch(() => caches.match(request).then((hit) => hit || Response.error())));
   }
-  // Anything else (the WASM bundle and its script above all) goes straight to the browser's
-  // HTTP cache: passing it through here only added a hop to every page load.
+  // Anything else goes straight to the browser's HTTP cache, the bundle above all: passing it
+  // through here only added a hop to every page load (measured). Its names are hashed and
+  // served `immutable`, and the precache above went through that HTTP cache too: a page
+  // after an update finds the new files there.
 });

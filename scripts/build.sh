@@ -26,9 +26,19 @@ rm "$pkg/uhub_bg.wasm"
 # One stylesheet: the self-hosted fonts (@font-face) first, then the design system.
 cat style/fonts.css style/uhub.css > "$pkg/uhub.css"
 cp -R public/. "$site/"
+# Content-hashed names: browsers keep the bundle for a year without asking again (uHub serves
+# such names `immutable`), and a new build is a new name. One hash for the three files, since
+# the page names them from one stem (uhub.<hash>); the server finds it in pkg/ at start-up.
+hash=$(cat "$pkg/uhub.js" "$pkg/uhub.wasm" "$pkg/uhub.css" | sha256sum | cut -c1-16)
+for ext in js wasm css; do mv "$pkg/uhub.$ext" "$pkg/uhub.$hash.$ext"; done
+# The service worker precaches these files: its list and its version follow the build.
+bundle="'/pkg/uhub.$hash.js', '/pkg/uhub.$hash.wasm', '/pkg/uhub.$hash.css'"
+sed -i -e "s|^const BUNDLE = \[\];.*|const BUNDLE = [$bundle];|" \
+  -e "s|^const VERSION = '\([^']*\)';|const VERSION = '\1-$hash';|" "$site/sw.js"
+grep -q "uhub.$hash.wasm" "$site/sw.js" || { echo "sw.js: the bundle list was not written" >&2; exit 1; }
 # Precompressed copies: served as-is to browsers that accept gzip, no compression per request.
-for file in "$pkg"/uhub.wasm "$pkg"/uhub.js "$pkg"/uhub.css; do gzip -9 -k -f "$file"; done
-say "bundle: $(stat -c %s "$pkg/uhub.wasm") bytes WASM, $(stat -c %s "$pkg/uhub.wasm.gz") gzipped"
+for ext in wasm js css; do gzip -9 -k -f "$pkg/uhub.$hash.$ext"; done
+say "bundle uhub.$hash: $(stat -c %s "$pkg/uhub.$hash.wasm") bytes WASM, $(stat -c %s "$pkg/uhub.$hash.wasm.gz") gzipped"
 
 if [ "$profile" = none ]; then
   :

@@ -15,7 +15,7 @@ target=x86_64-unknown-linux-musl
 
 ensure_musl
 ensure_docker
-if [ ! -f target/site/pkg/uhub.wasm ]; then
+if ! ls target/site/pkg/uhub.*.wasm >/dev/null 2>&1; then
   scripts/build.sh --site-only
 fi
 

@@ -197,6 +197,12 @@ ensure_prometheus() {
   export UHUB_TEST_PROMTOOL="$(command -v promtool)"
 }
 
+# The HTTP load generator of the throughput benchmark (Debian's wrk). Exports UHUB_BENCH_WRK.
+ensure_wrk() {
+  command -v wrk >/dev/null || apt_install wrk
+  export UHUB_BENCH_WRK="$(command -v wrk)"
+}
+
 # What validates the deployment examples offline: Docker Compose (Debian's docker-compose reads
 # the Compose specification) and kubernetes-validate (PyPI; the API's schemas of its release)
 # beside kubectl's kustomize. Exports UHUB_TEST_COMPOSE and UHUB_TEST_KUBERNETES_VALIDATE.

@@ -35,7 +35,7 @@ pub mod terraform;
 pub mod ui;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, MetaTags};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -70,6 +70,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="preload" href="/fonts/inter-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
                 <link rel="preload" href="/fonts/jetbrains-mono-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
                 <link rel="preload" href="/fonts/comfortaa-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
+                <link rel="stylesheet" id="uhub" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <script src="/sw-register.js" defer></script>
                 <BundleScripts options/>
                 <MetaTags/>
@@ -127,7 +128,6 @@ pub fn App() -> impl IntoView {
     mark_hydrated();
 
     view! {
-        <Stylesheet id="uhub" href="/pkg/uhub.css"/>
         <Router>
             <layout::AppShell>
                 <Routes fallback=not_found::NotFound>

@@ -26,7 +26,8 @@ pub fn site_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site")));
     assert!(
-        dir.join("pkg/uhub.wasm").is_file(),
+        dir.join(format!("pkg/{}.wasm", uhub_server::bundle_name(&dir)))
+            .is_file(),
         "no browser bundle in {}: run scripts/build.sh (or scripts/test.sh) first",
         dir.display()
     );

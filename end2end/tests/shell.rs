@@ -491,7 +491,10 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
 
         // The budget: bundle sizes, and navigation → hydrated on the dashboard (median of 5).
         let site = site_dir();
-        let size = |name: &str| std::fs::metadata(site.join("pkg").join(name)).map(|m| m.len());
+        let bundle = uhub_server::bundle_name(&site);
+        let size = |ext: &str| {
+            std::fs::metadata(site.join("pkg").join(format!("{bundle}.{ext}"))).map(|m| m.len())
+        };
         let mut hydrations = Vec::new();
         for _ in 0..5 {
             client.goto(&format!("{base}/")).await?;
@@ -512,11 +515,11 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         say(&format!(
             "budget: WASM {:.0} KiB gzipped ({:.0} KiB raw), JS {:.1} KiB, CSS {:.1} KiB ({:.1} KiB gzipped), \
              dashboard hydrated in {median:.0} ms (median of {}, debug server)",
-            size("uhub.wasm.gz")? as f64 / 1024.0,
-            size("uhub.wasm")? as f64 / 1024.0,
-            size("uhub.js")? as f64 / 1024.0,
-            size("uhub.css")? as f64 / 1024.0,
-            size("uhub.css.gz")? as f64 / 1024.0,
+            size("wasm.gz")? as f64 / 1024.0,
+            size("wasm")? as f64 / 1024.0,
+            size("js")? as f64 / 1024.0,
+            size("css")? as f64 / 1024.0,
+            size("css.gz")? as f64 / 1024.0,
             hydrations.len(),
         ));
         Ok(())

@@ -15,6 +15,7 @@ pub mod session;
 pub mod settings_reference;
 pub mod startup;
 mod static_files;
+pub use static_files::bundle_name;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -64,7 +65,7 @@ impl AppState {
         executor: Executor,
     ) -> AppState {
         let leptos_options = LeptosOptions::builder()
-            .output_name("uhub")
+            .output_name(static_files::bundle_name(site_dir))
             .site_root(site_dir.to_string_lossy().into_owned())
             .site_pkg_dir("pkg")
             .site_addr(bind)
@@ -229,7 +230,13 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         );
     }
 
-    if !config.site_dir.join("pkg").join("uhub.wasm").is_file() {
+    let bundle = static_files::bundle_name(&config.site_dir);
+    if !config
+        .site_dir
+        .join("pkg")
+        .join(format!("{bundle}.wasm"))
+        .is_file()
+    {
         tracing::warn!(
             site_dir = %config.site_dir.display(),
             "no browser bundle found: pages render but stay static; build it with scripts/build.sh"

@@ -12,11 +12,48 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
 
-/// The bundle's file names carry no content hash, so browsers must revalidate them; the
-/// `Last-Modified` / `ETag` answers make that a cheap 304.
+/// Unhashed bundle names (a build made before hashing, tests' sites) change in place: browsers
+/// must revalidate them; the `Last-Modified` / `ETag` answers make that a cheap 304.
 const REVALIDATE: &str = "no-cache";
-/// Fonts and icons are versioned by file name: they never change in place.
+/// Fonts and icons are versioned by file name, the bundle by its content hash: they never
+/// change in place.
 const LONG_LIVED: &str = "public, max-age=31536000, immutable";
+/// The bundle's name when the build did not hash it.
+const UNHASHED_BUNDLE: &str = "uhub";
+
+/// The bundle's file stem in `site_dir/pkg`: `uhub.<16 hex digits>` as `scripts/build.sh`
+/// names the WASM, its script and the stylesheet, else `uhub`. Pages name the files from it.
+pub fn bundle_name(site_dir: &Path) -> String {
+    let Ok(entries) = std::fs::read_dir(site_dir.join("pkg")) else {
+        return UNHASHED_BUNDLE.to_owned();
+    };
+    let mut hashed: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter_map(|name| Some(name.strip_suffix(".wasm")?.to_owned()))
+        .filter(|stem| is_hashed_bundle(stem))
+        .collect();
+    // Several builds in one directory: the last name in order is as good as any, and the
+    // same at every start.
+    hashed.sort();
+    hashed.pop().unwrap_or_else(|| UNHASHED_BUNDLE.to_owned())
+}
+
+/// `uhub.` and 16 lowercase hex digits.
+fn is_hashed_bundle(stem: &str) -> bool {
+    stem.strip_prefix("uhub.").is_some_and(|hash| {
+        hash.len() == 16
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// A file of `/pkg` whose name carries the bundle's hash (`uhub.<hash>.wasm`, `.js`, `.css`,
+/// and their `.gz` / `.br` siblings).
+fn is_hashed_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    name.get(..21).is_some_and(is_hashed_bundle) && name.as_bytes().get(21) == Some(&b'.')
+}
 
 /// Mounts `dir` at `prefix` with the given `Cache-Control`.
 fn mount(
@@ -37,10 +74,78 @@ fn mount(
     )
 }
 
-/// `/pkg/*` (JS, WASM, CSS) and `/fonts/*`, `/icons/*`. Other files at the site root (favicon,
-/// manifest) go through the application's fallback.
+/// `/pkg/*` (JS, WASM, CSS: `immutable` when hashed, else revalidated) and `/fonts/*`,
+/// `/icons/*`. Other files at the site root (favicon, manifest) go through the application's
+/// fallback.
 pub fn router(site_dir: &Path) -> Router<AppState> {
-    let router = mount(Router::new(), "/pkg", &site_dir.join("pkg"), REVALIDATE);
-    let router = mount(router, "/fonts", &site_dir.join("fonts"), LONG_LIVED);
+    let files = ServeDir::new(site_dir.join("pkg"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let bundle = Router::new()
+        .nest_service("/pkg", files)
+        .layer(axum::middleware::from_fn(bundle_cache_control));
+    let router = mount(bundle, "/fonts", &site_dir.join("fonts"), LONG_LIVED);
     mount(router, "/icons", &site_dir.join("icons"), LONG_LIVED)
+}
+
+/// `Cache-Control` of a `/pkg` answer: a year for a hashed name, revalidation otherwise (and
+/// for errors: a name missing today may exist after the next deployment).
+async fn bundle_cache_control(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let hashed = is_hashed_file(request.uri().path());
+    let mut response = next.run(request).await;
+    let value = if hashed && response.status().is_success() {
+        LONG_LIVED
+    } else {
+        REVALIDATE
+    };
+    response
+        .headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_builds_hashed_names_are_immutable() {
+        for hashed in [
+            "/pkg/uhub.0123456789abcdef.wasm",
+            "/pkg/uhub.0123456789abcdef.js",
+            "/pkg/uhub.0123456789abcdef.css.gz",
+        ] {
+            assert!(is_hashed_file(hashed), "{hashed}");
+        }
+        for plain in [
+            "/pkg/uhub.wasm",
+            "/pkg/uhub.0123456789ABCDEF.wasm",
+            "/pkg/uhub.0123456789abcde.wasm",
+            "/pkg/uhub.0123456789abcdef0.wasm",
+            "/pkg/xuhub.0123456789abcdef.wasm",
+            "/pkg/uhub.0123456789abcdefwasm",
+            "/pkg/uhub.0123456789abcdef.wasm/",
+            "/pkg/uhub.é123456789abcdef.wasm",
+        ] {
+            assert!(!is_hashed_file(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn the_bundle_is_found_by_its_hashed_name_or_falls_back() -> std::io::Result<()> {
+        let site = tempfile::tempdir()?;
+        assert_eq!(bundle_name(site.path()), "uhub", "no pkg directory");
+        let pkg = site.path().join("pkg");
+        std::fs::create_dir_all(&pkg)?;
+        std::fs::write(pkg.join("uhub.wasm"), b"")?;
+        std::fs::write(pkg.join("uhub.0123456789ABCDEF.wasm"), b"")?;
+        assert_eq!(bundle_name(site.path()), "uhub");
+        std::fs::write(pkg.join("uhub.0123456789abcdef.wasm"), b"")?;
+        std::fs::write(pkg.join("uhub.0123456789abcdef.wasm.gz"), b"")?;
+        assert_eq!(bundle_name(site.path()), "uhub.0123456789abcdef");
+        Ok(())
+    }
 }

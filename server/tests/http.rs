@@ -115,6 +115,43 @@ async fn an_unknown_address_gets_the_404_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hashed_bundle_is_named_by_every_page_and_kept_a_year() {
+    const HASH: &str = "0123456789abcdef";
+    let app = app().await.with_hashed_bundle(HASH);
+    let token = app.token("demo-dev").await;
+    let (status, _, body) = app.send(TestApp::page("/projects", &token)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, login) = app.send(get("/login")).await;
+    for html in [text(&body), text(&login)] {
+        for ext in ["js", "wasm", "css"] {
+            assert!(
+                html.contains(&format!("/pkg/uhub.{HASH}.{ext}")),
+                "{ext}: {html}"
+            );
+        }
+        assert!(!html.contains("/pkg/uhub.js") && !html.contains("/pkg/uhub.css"));
+    }
+    for ext in ["js", "wasm", "css"] {
+        let (status, headers, _) = app.send(get(&format!("/pkg/uhub.{HASH}.{ext}"))).await;
+        assert_eq!(status, StatusCode::OK, "{ext}");
+        assert_eq!(
+            headers[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable",
+            "{ext}"
+        );
+    }
+    // A hashed name that is not (or no longer) there may exist after the next deployment, and
+    // an unhashed file beside the bundle may change in place: both are asked for again.
+    let (status, headers, _) = app.send(get("/pkg/uhub.fedcba9876543210.wasm")).await;
+    assert_eq!(
+        (status, &headers[header::CACHE_CONTROL]),
+        (StatusCode::NOT_FOUND, &"no-cache".parse().expect("value"))
+    );
+    let (_, headers, _) = app.send(get("/pkg/uhub.0123456789abcdef.wasm/")).await;
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bundle_is_served_compressed_and_revalidated() {
     let app = app().await;
     let request = Request::get("/pkg/uhub.js")

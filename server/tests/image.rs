@@ -157,13 +157,30 @@ async fn the_image_runs_read_only_unprivileged_and_keeps_its_data() {
         .expect("projects page");
     assert_eq!(projects_page.status(), 200);
     let html = projects_page.text().await.unwrap_or_default();
-    assert!(html.contains("/pkg/uhub.js"), "the page loads the bundle");
+    // The bundle's content-hashed names (scripts/build.sh), served for a year.
+    let stem = html
+        .split("/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split(".js").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        stem.starts_with("uhub.") && stem.len() == 21,
+        "the page loads the hashed bundle: {stem}"
+    );
     let wasm = client
-        .get(format!("{base}/pkg/uhub.wasm"))
+        .get(format!("{base}/pkg/{stem}.wasm"))
         .send()
         .await
         .expect("wasm");
     assert_eq!(wasm.status(), 200, "the site is in the image");
+    assert_eq!(
+        wasm.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("public, max-age=31536000, immutable"),
+        "a hashed name never changes"
+    );
     let created = client
         .post(format!("{base}/api/v1/projects"))
         .bearer_auth(&token)

@@ -4,25 +4,49 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use std::sync::LazyLock;
+use tokio::sync::Semaphore;
 
 use crate::{ServiceError, ServiceResult};
 
+/// Hashes and verifications computed at once: one per core. Each takes argon2's 19 MiB of
+/// memory for its whole duration, so a burst of logins (or a spray of wrong passwords) would
+/// otherwise hold 19 MiB per request in flight on as many blocking threads, and the allocator
+/// keeps much of it afterwards. Beyond these, attempts wait their turn: on a 2-core machine the
+/// cores are the limit anyway, so the queue costs no throughput.
+static ARGON2_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Semaphore::new(cores.clamp(1, 8))
+});
+
+/// Runs one argon2 computation on the blocking pool once a permit is free.
+async fn with_argon2_permit<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    let _permit = ARGON2_PERMITS
+        .acquire()
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password work queue closed: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password task failed: {e}")))
+}
+
 /// Hashes a password with argon2id and a fresh random salt (PHC string format).
 pub async fn hash_password(password: String) -> ServiceResult<String> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2_permit(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|hash| hash.to_string())
             .map_err(|e| ServiceError::Internal(format!("password hashing failed: {e}")))
     })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("password hashing task failed: {e}")))?
+    .await?
 }
 
 /// Checks a password against a stored PHC hash. A malformed hash verifies nothing.
 pub async fn verify_password(password: String, stored_hash: String) -> ServiceResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    with_argon2_permit(move || {
         PasswordHash::new(&stored_hash)
             .map(|parsed| {
                 Argon2::default()
@@ -32,7 +56,6 @@ pub async fn verify_password(password: String, stored_hash: String) -> ServiceRe
             .unwrap_or(false)
     })
     .await
-    .map_err(|e| ServiceError::Internal(format!("password verification task failed: {e}")))
 }
 
 #[cfg(test)]

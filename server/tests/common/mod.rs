@@ -99,6 +99,30 @@ pub fn fake_site() -> tempfile::TempDir {
 }
 
 impl TestApp {
+    /// The same application over a site whose bundle has content-hashed names, as
+    /// `scripts/build.sh` makes them: `uhub.<hash>.js`, `.wasm` and `.css`.
+    pub fn with_hashed_bundle(mut self, hash: &str) -> TestApp {
+        let pkg = self._site.path().join("pkg");
+        for ext in ["js", "css"] {
+            std::fs::rename(
+                pkg.join(format!("uhub.{ext}")),
+                pkg.join(format!("uhub.{hash}.{ext}")),
+            )
+            .expect("rename");
+        }
+        std::fs::write(pkg.join(format!("uhub.{hash}.wasm")), b"\0asm\x01\0\0\0").expect("wasm");
+        let state = AppState::new(
+            self.storage.storage.clone(),
+            Secret::new(SECRET.to_owned()),
+            self._site.path(),
+            "127.0.0.1:3000".parse().expect("address"),
+            self.executor.clone(),
+        )
+        .with_host(self.host.clone());
+        self.router = router(state);
+        self
+    }
+
     /// The same application with `/metrics` behind the bearer token `token`.
     pub fn with_metrics_token(mut self, token: &str) -> TestApp {
         let state = AppState::new(

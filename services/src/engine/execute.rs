@@ -57,20 +57,22 @@ impl Executor {
     /// Executes one claimed run: the action recorded when it was launched (never the job's
     /// current one) on its backend, its output into the log. `None` when a webhook target was
     /// triggered and the run now waits for its callback.
-    pub(super) async fn execute(&self, run: &Run, signal: &CancelSignal) -> Option<Outcome> {
+    pub(super) async fn execute(&self, run: &Run, signal: &CancelSignal) -> Option<Executed> {
         let storage = &self.inner.storage;
         let project = match storage.project_execution(run.project_id).await {
             Ok(project) => project,
             Err(error) => {
-                return Some(Outcome::failed(format!("cannot read the project: {error}")))
+                return Some(Executed::unlogged(Outcome::failed(format!(
+                    "cannot read the project: {error}"
+                ))))
             }
         };
         let (env, values) = match self.run_environment(run).await {
             Ok(found) => found,
             Err(error) => {
-                return Some(Outcome::failed(format!(
+                return Some(Executed::unlogged(Outcome::failed(format!(
                     "cannot read the project's secrets: {error}"
-                )))
+                ))))
             }
         };
         let masker = output::Masker::new(values.iter().map(|v| v.as_str()));
@@ -193,7 +195,8 @@ impl Executor {
                 let _ = writer.await;
                 return self
                     .trigger_webhook(run, &project.execution_backend_config, &env, git_ref.as_deref(), inputs)
-                    .await;
+                    .await
+                    .map(Executed::unlogged);
             }
             (_, backend, Some(action)) => Outcome::failed(format!(
                 "a {} action cannot run on the {backend} backend",
@@ -206,10 +209,10 @@ impl Executor {
         };
         heartbeat.abort();
         self.report_status(run, Some(&outcome), &log).await;
-        log.line(LogStream::System, finished_line(&outcome));
         drop(log);
-        let _ = writer.await;
-        Some(outcome)
+        // The last line (how it ended) is written with the run's end, after every line before.
+        let log = writer.await.ok();
+        Some(Executed { outcome, log })
     }
 
     /// The commit a run of an action from a repository executes, checked out of the link's
@@ -746,6 +749,19 @@ impl Executor {
             tracing::warn!(run_id = run.id, %error, "cannot log the end of a webhook run");
         }
         Some(outcome)
+    }
+}
+
+/// How an executed run ended, and where its log stands when the engine kept it (`None`: its
+/// last line, if any, is already stored).
+pub(super) struct Executed {
+    pub outcome: Outcome,
+    pub log: Option<output::LogEnd>,
+}
+
+impl Executed {
+    fn unlogged(outcome: Outcome) -> Executed {
+        Executed { outcome, log: None }
     }
 }
 

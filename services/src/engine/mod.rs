@@ -275,6 +275,9 @@ pub struct Executor {
 }
 
 /// The backends this build executes.
+/// How often the dispatcher looks for automatic jobs whose planned start has come.
+const DUE_CHECK_EVERY: Duration = Duration::from_millis(500);
+
 pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
     ExecutionBackend::Local,
     ExecutionBackend::Docker,
@@ -509,6 +512,7 @@ impl Executor {
                 tracing::error!(%error, "cannot settle orphaned runs at start-up");
             }
             let mut last_sweep = tokio::time::Instant::now();
+            let mut last_due_check: Option<tokio::time::Instant> = None;
             loop {
                 if last_sweep.elapsed() >= executor.inner.config.heartbeat {
                     if let Err(error) = executor.sweep().await {
@@ -529,7 +533,12 @@ impl Executor {
                     }
                     last_sweep = tokio::time::Instant::now();
                 }
-                executor.start_due_jobs().await;
+                // Planned starts are checked twice a second, not at every wake: a launch or a
+                // finished run wakes the loop to claim, and needs no write of its own on the way.
+                if last_due_check.is_none_or(|at| at.elapsed() >= DUE_CHECK_EVERY) {
+                    executor.start_due_jobs().await;
+                    last_due_check = Some(tokio::time::Instant::now());
+                }
                 let free = executor
                     .inner
                     .config
@@ -642,17 +651,25 @@ impl Executor {
         tokio::spawn(async move {
             let run_id = run.id;
             // `None`: a webhook run now waits for its callback, holding no slot.
-            if let Some(outcome) = executor.execute(&run, &signal).await {
-                let finished = executor
-                    .inner
-                    .storage
-                    .finish_run(
-                        run_id,
-                        outcome.status,
-                        outcome.exit_code,
-                        outcome.reason.as_deref(),
-                    )
-                    .await;
+            if let Some(execute::Executed { outcome, log }) = executor.execute(&run, &signal).await
+            {
+                let storage = &executor.inner.storage;
+                let (status, code, reason) =
+                    (outcome.status, outcome.exit_code, outcome.reason.as_deref());
+                let finished = match log {
+                    Some(log) => {
+                        let text = finished_line(&outcome);
+                        let line = crate::storage::LastLine {
+                            seq: log.last_seq + 1,
+                            text: &text,
+                            log_bytes: log.bytes.saturating_add(text.len() as i64),
+                        };
+                        storage
+                            .finish_run_with_line(run_id, status, code, reason, &line)
+                            .await
+                    }
+                    None => storage.finish_run(run_id, status, code, reason).await,
+                };
                 if let Err(error) = finished {
                     tracing::error!(run_id, %error, "cannot record the end of a run");
                 }

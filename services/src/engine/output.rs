@@ -184,14 +184,22 @@ impl LogSender {
     }
 }
 
-/// Starts the writer of run `run_id`: returns the sender and the task that ends (with whether the
-/// log was truncated) once every sender is dropped and every line is stored.
+/// Where a run's log stands once its writer stored every line: the last line's number and the
+/// bytes kept, so that the run's last line can be written with its end (one transaction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogEnd {
+    pub last_seq: i64,
+    pub bytes: i64,
+}
+
+/// Starts the writer of run `run_id`: returns the sender and the task that ends (with where the
+/// log ends) once every sender is dropped and every line is stored.
 pub fn writer(
     storage: Storage,
     run_id: i64,
     masker: Masker,
     max_bytes: usize,
-) -> (LogSender, tokio::task::JoinHandle<bool>) {
+) -> (LogSender, tokio::task::JoinHandle<LogEnd>) {
     let (sender, mut receiver) = mpsc::unbounded_channel::<Message>();
     let task = tokio::spawn(async move {
         let mut seq = 0_i64;
@@ -246,7 +254,10 @@ pub fn writer(
                 let _ = done.send(());
             }
         }
-        truncated
+        LogEnd {
+            last_seq: seq,
+            bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+        }
     });
     let sender = LogSender {
         sender,

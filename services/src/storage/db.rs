@@ -97,14 +97,21 @@ impl Db {
 /// Dropped without [`Tx::commit`], everything it did is rolled back.
 pub struct Tx {
     db: Db,
+    /// SQLite: this process's write turn, given back once the transaction ends (see
+    /// `Storage::write`). Declared after `db`: dropped after it.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    pub(crate) fn sqlite(transaction: Transaction<'static, Sqlite>) -> Tx {
+    pub(crate) fn sqlite(
+        transaction: Transaction<'static, Sqlite>,
+        turn: tokio::sync::OwnedMutexGuard<()>,
+    ) -> Tx {
         Tx {
             db: Db {
                 link: Link::Sqlite(Held::Transaction(transaction)),
             },
+            _turn: Some(turn),
         }
     }
 
@@ -113,6 +120,7 @@ impl Tx {
             db: Db {
                 link: Link::Postgres(Held::Transaction(transaction)),
             },
+            _turn: None,
         }
     }
 

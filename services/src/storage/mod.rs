@@ -39,12 +39,15 @@ mod user_secrets;
 mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 pub use ansible::{NewInventoryVersion, StoredVersion};
 pub use audit::{Actor, AuditFilter, AuditRecord, Outcome};
@@ -64,7 +67,7 @@ pub use projects::{
     NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,
 };
 pub use queue::{ClaimLimits, Orphan};
-pub use runs::{CancelOutcome, NewRun};
+pub use runs::{CancelOutcome, LastLine, NewRun};
 pub use secrets::{Sealed, SecretScope};
 pub use teams::{Team, TeamMember};
 pub use terraform::NewPlan;
@@ -86,6 +89,8 @@ pub fn latest_sqlite_migration() -> i64 {
 
 /// How long to wait for a connection before calling the database unreachable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a SQLite writer waits for the one before it.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which engine a [`Storage`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +149,11 @@ pub use operations::{BacklogCount, PoolUse, Snapshot, SnapshotFile, BACKUP_TABLE
 #[derive(Clone)]
 pub struct Storage {
     pool: Pool,
+    /// SQLite takes one writer at a time. Writers of this process queue here rather than in
+    /// SQLite's busy handler, which retries after sleeping a millisecond and more: a run makes
+    /// a few writes at once (its log, its process group, its end), and each collision cost a
+    /// sleep (docs/benchmarks.md, "Run overhead"). Unused on PostgreSQL (row locks).
+    sqlite_writers: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -164,10 +174,20 @@ impl Storage {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
+                    // In WAL mode NORMAL syncs the log at checkpoints instead of at every commit:
+                    // the database is never corrupted, and a crash of uHub loses nothing; a power
+                    // cut or a kernel crash can lose the last commits before it. A run makes four
+                    // or five commits, each waiting on the disk with FULL (docs/benchmarks.md,
+                    // "Run overhead"); PostgreSQL is the choice for stronger durability.
+                    .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(8)
+                    // An embedded database's connection cannot go stale; the check sqlx makes by
+                    // default on every acquire is one more round trip to the connection's
+                    // thread, several per run (docs/benchmarks.md, "Run overhead").
+                    .test_before_acquire(false)
                     .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(options)
                     .await?;
@@ -183,7 +203,10 @@ impl Storage {
                 Pool::Postgres(pool)
             }
         };
-        Ok(Storage { pool })
+        Ok(Storage {
+            pool,
+            sqlite_writers: Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     /// A connection for reads, returned to the pool when dropped.
@@ -198,7 +221,21 @@ impl Storage {
     pub async fn write(&self) -> ServiceResult<Tx> {
         let begin = dialect::begin_write(self.engine());
         Ok(match &self.pool {
-            Pool::Sqlite(pool) => Tx::sqlite(pool.begin_with(begin).await?),
+            Pool::Sqlite(pool) => {
+                // As long as SQLite's own busy timeout: a writer that waits longer fails as it
+                // did there, instead of hanging.
+                let turn = tokio::time::timeout(
+                    SQLITE_BUSY_TIMEOUT,
+                    self.sqlite_writers.clone().lock_owned(),
+                )
+                .await
+                .map_err(|_| {
+                    ServiceError::Unavailable(
+                        "the database stayed busy with other changes; try again".to_owned(),
+                    )
+                })?;
+                Tx::sqlite(pool.begin_with(begin).await?, turn)
+            }
             Pool::Postgres(pool) => Tx::postgres(pool.begin_with(begin).await?),
         })
     }

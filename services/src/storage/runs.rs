@@ -140,8 +140,24 @@ writes! {
         exit_code: Option<i32>,
         reason: Option<&str>,
     ) -> Run;
+    fn finish_run_with_line(
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+        line: &LastLine<'_>,
+    ) -> Run;
     fn cancel_run(run_id: i64, actor: &Actor) -> CancelOutcome;
     fn decide_run(run_id: i64, approve: bool, comment: Option<&str>, actor: &Actor) -> Run;
+}
+
+/// The last line of a run's log, numbered after the lines stored before it.
+#[derive(Debug, Clone, Copy)]
+pub struct LastLine<'a> {
+    pub seq: i64,
+    pub text: &'a str,
+    /// The log's bytes with this line.
+    pub log_bytes: i64,
 }
 
 impl Tx {
@@ -521,6 +537,23 @@ impl Tx {
             crate::telemetry::run_finished(run.status, run.backend);
         }
         Ok(run)
+    }
+
+    /// Records the end of a run the engine executed together with the last line of its log
+    /// (how it ended): one commit, so a reader never sees the status without its line, and a
+    /// run waits on one commit less (docs/benchmarks.md, "Run overhead").
+    pub async fn finish_run_with_line(
+        &mut self,
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i32>,
+        reason: Option<&str>,
+        line: &LastLine<'_>,
+    ) -> ServiceResult<Run> {
+        let numbered = [(line.seq, LogStream::System, line.text.to_owned())];
+        self.append_run_logs(run_id, &numbered, line.log_bytes, false)
+            .await?;
+        self.finish_run(run_id, status, exit_code, reason).await
     }
 
     /// Cancels a run that has not started, or asks the process running it to stop it.
