@@ -43,8 +43,10 @@ apt_install() {
     || die "apt-get install $* failed"
 }
 
-# wasm32 target, wasm-bindgen-cli of the pinned version, wasm-opt from npm's binaryen.
+# wasm32 target, wasm-bindgen-cli of the pinned version, wasm-opt from npm's binaryen; and make,
+# which the server's allocator (jemalloc, built from source by tikv-jemalloc-sys) needs.
 ensure_wasm_tools() {
+  command -v make >/dev/null || apt_install make
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     say "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown || die "cannot add the wasm32 target"

@@ -274,10 +274,10 @@ pub struct Executor {
     inner: Arc<Inner>,
 }
 
-/// The backends this build executes.
 /// How often the dispatcher looks for automatic jobs whose planned start has come.
 const DUE_CHECK_EVERY: Duration = Duration::from_millis(500);
 
+/// The backends this build executes.
 pub const AVAILABLE_BACKENDS: [ExecutionBackend; 3] = [
     ExecutionBackend::Local,
     ExecutionBackend::Docker,
