@@ -10,11 +10,21 @@ static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 pub(crate) async fn off_thread<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> ServiceResult<T> {
-    let _turn = RUNNING
+    bounded_off_thread(&RUNNING, "the analysis", work).await
+}
+
+/// Runs `work` on the blocking pool once one of `turns` is free (`what` names it in errors):
+/// CPU- or memory-heavy work whose number in flight must stay bounded.
+pub(crate) async fn bounded_off_thread<T: Send + 'static>(
+    turns: &tokio::sync::Semaphore,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ServiceResult<T> {
+    let _turn = turns
         .acquire()
         .await
-        .map_err(|e| ServiceError::Internal(format!("the analysis queue closed: {e}")))?;
+        .map_err(|e| ServiceError::Internal(format!("{what}'s queue closed: {e}")))?;
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ServiceError::Internal(format!("the analysis stopped: {e}")))
+        .map_err(|e| ServiceError::Internal(format!("{what} stopped: {e}")))
 }

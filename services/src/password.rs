@@ -7,6 +7,7 @@ use argon2::Argon2;
 use std::sync::LazyLock;
 use tokio::sync::Semaphore;
 
+use crate::analysis::bounded_off_thread;
 use crate::{ServiceError, ServiceResult};
 
 /// Hashes and verifications computed at once: one per core. Each takes argon2's 19 MiB of
@@ -19,22 +20,9 @@ static ARGON2_PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
     Semaphore::new(cores.clamp(1, 8))
 });
 
-/// Runs one argon2 computation on the blocking pool once a permit is free.
-async fn with_argon2_permit<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> ServiceResult<T> {
-    let _permit = ARGON2_PERMITS
-        .acquire()
-        .await
-        .map_err(|e| ServiceError::Internal(format!("password work queue closed: {e}")))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("password task failed: {e}")))
-}
-
 /// Hashes a password with argon2id and a fresh random salt (PHC string format).
 pub async fn hash_password(password: String) -> ServiceResult<String> {
-    with_argon2_permit(move || {
+    bounded_off_thread(&ARGON2_PERMITS, "password hashing", move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -46,7 +34,7 @@ pub async fn hash_password(password: String) -> ServiceResult<String> {
 
 /// Checks a password against a stored PHC hash. A malformed hash verifies nothing.
 pub async fn verify_password(password: String, stored_hash: String) -> ServiceResult<bool> {
-    with_argon2_permit(move || {
+    bounded_off_thread(&ARGON2_PERMITS, "password verification", move || {
         PasswordHash::new(&stored_hash)
             .map(|parsed| {
                 Argon2::default()

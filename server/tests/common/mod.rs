@@ -111,21 +111,13 @@ impl TestApp {
             .expect("rename");
         }
         std::fs::write(pkg.join(format!("uhub.{hash}.wasm")), b"\0asm\x01\0\0\0").expect("wasm");
-        let state = AppState::new(
-            self.storage.storage.clone(),
-            Secret::new(SECRET.to_owned()),
-            self._site.path(),
-            "127.0.0.1:3000".parse().expect("address"),
-            self.executor.clone(),
-        )
-        .with_host(self.host.clone());
-        self.router = router(state);
+        self.router = router(self.state());
         self
     }
 
-    /// The same application with `/metrics` behind the bearer token `token`.
-    pub fn with_metrics_token(mut self, token: &str) -> TestApp {
-        let state = AppState::new(
+    /// The application's state as `build_on` makes it, from what this one holds.
+    fn state(&self) -> AppState {
+        AppState::new(
             self.storage.storage.clone(),
             Secret::new(SECRET.to_owned()),
             self._site.path(),
@@ -133,7 +125,13 @@ impl TestApp {
             self.executor.clone(),
         )
         .with_host(self.host.clone())
-        .with_metrics_token(Some(&Secret::new(token.to_owned())));
+    }
+
+    /// The same application with `/metrics` behind the bearer token `token`.
+    pub fn with_metrics_token(mut self, token: &str) -> TestApp {
+        let state = self
+            .state()
+            .with_metrics_token(Some(&Secret::new(token.to_owned())));
         self.router = router(state);
         self
     }
