@@ -159,15 +159,16 @@ async fn the_image_runs_read_only_unprivileged_and_keeps_its_data() {
     let html = projects_page.text().await.unwrap_or_default();
     // The bundle's content-hashed names (scripts/build.sh), served for a year.
     let stem = html
-        .split("/pkg/")
-        .nth(1)
-        .and_then(|rest| rest.split(".js").next())
+        .find("/pkg/uhub.")
+        .and_then(|at| html.get(at + "/pkg/".len()..at + "/pkg/".len() + "uhub.".len() + 16))
         .unwrap_or_default()
         .to_owned();
-    assert!(
-        stem.starts_with("uhub.") && stem.len() == 21,
-        "the page loads the hashed bundle: {stem}"
-    );
+    for ext in ["js", "wasm", "css"] {
+        assert!(
+            html.contains(&format!("/pkg/{stem}.{ext}\"")),
+            "the page loads the hashed bundle ({stem}.{ext}): {html}"
+        );
+    }
     let wasm = client
         .get(format!("{base}/pkg/{stem}.wasm"))
         .send()
