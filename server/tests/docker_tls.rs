@@ -13,7 +13,7 @@ use services::testing::TestEngine;
 
 use crate::common::git::free_port;
 use crate::common::kube::{issue, make_ca};
-use crate::common::{dev_ops_job, expect, id, launch, log_text, settled, TestApp};
+use crate::common::{dev_ops_job, expect, id, launch, log_text, settled_within, TestApp};
 
 /// Stops the engine (SIGTERM: it stops its containerd too) when the test ends.
 struct Engine(Child);
@@ -28,6 +28,13 @@ impl Drop for Engine {
         }
         let _ = self.0.wait();
     }
+}
+
+/// The last lines of the second engine's log, for a failure's message.
+fn engine_log(root: &Path) -> String {
+    let log = std::fs::read_to_string(root.join("dockerd.log")).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
 /// A CA `<name>-ca` with a server certificate for 127.0.0.1 (`<name>-server`) and a client one
@@ -61,6 +68,10 @@ fn cert_dir(root: &Path, folder: &str, ca_of: &str, client_of: &str) -> std::pat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
+    // Each phase's time is printed (shown when the test fails): a slow CI machine once took
+    // this test past a minute where it takes 4 s here, and the failure alone did not say where.
+    let began = std::time::Instant::now();
+    let phase = |name: &str| eprintln!("{:>6.1} s  {name}", began.elapsed().as_secs_f64());
     let socket = std::env::var("UHUB_TEST_DOCKER_HOST")
         .expect("UHUB_TEST_DOCKER_HOST: scripts/test.sh starts a Docker engine");
     let work = tempfile::tempdir().expect("work dir");
@@ -93,19 +104,16 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
     let host = format!("tcp://127.0.0.1:{port}");
     let good = cert_dir(root, "good", "team", "team");
     let mut connected = None;
-    for _ in 0..100 {
+    for _ in 0..300 {
         if let Ok(docker) = services::engine::docker::connect(&host, Some(&good)).await {
             connected = Some(docker);
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let docker = connected.unwrap_or_else(|| {
-        panic!(
-            "the TLS engine never answered:\n{}",
-            std::fs::read_to_string(root.join("dockerd.log")).unwrap_or_default()
-        )
-    });
+    let docker =
+        connected.unwrap_or_else(|| panic!("the TLS engine never answered:\n{}", engine_log(root)));
+    phase("the TLS engine answers");
     let version = docker.version().await.expect("version over TLS");
     assert!(version.api_version.is_some(), "{version:?}");
 
@@ -113,16 +121,18 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
     let copied = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "docker -H {socket} save uhub-test/busybox:1 | docker -H {host} --tlsverify --tlscacert {0}/ca.pem --tlscert {0}/cert.pem --tlskey {0}/key.pem load",
+            "timeout 300 docker -H {socket} save uhub-test/busybox:1 | timeout 300 docker -H {host} --tlsverify --tlscacert {0}/ca.pem --tlscert {0}/cert.pem --tlskey {0}/key.pem load",
             good.display()
         ))
         .output()
         .expect("docker save | load");
     assert!(
         copied.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copied.stderr)
+        "{}\n{}",
+        String::from_utf8_lossy(&copied.stderr),
+        engine_log(root)
     );
+    phase("the test image is loaded");
 
     // A job of the docker backend runs on that engine, through uHub's TLS connection.
     let app = TestApp::with_demo_on_docker(TestEngine::Sqlite, &host, Some(&good)).await;
@@ -143,8 +153,16 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
                         "command": ["sh", "-c", "echo hello from the runner"]});
     let job = dev_ops_job(&app, &ops, id(&project), "On the runner", action).await;
     let run = launch(&app, &ops, job, json!({}), StatusCode::CREATED).await;
-    let done = settled(&app, &ops, id(&run)).await;
+    phase("the run is launched");
+    let settled = settled_within(&app, &ops, id(&run), std::time::Duration::from_secs(180)).await;
     let log = log_text(&app, &ops, id(&run)).await;
+    let done = settled.unwrap_or_else(|run| {
+        panic!(
+            "the run did not finish: {run}\n{log}\nthe engine's log:\n{}",
+            engine_log(root)
+        )
+    });
+    phase("the run has finished");
     assert_eq!(done["status"], "success", "{done}\n{log}");
     assert!(log.contains("hello from the runner"), "{log}");
 
@@ -175,4 +193,5 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
         .err()
         .unwrap_or_default();
     assert!(missing.contains("ca.pem"), "{missing}");
+    phase("the wrong certificates are refused");
 }

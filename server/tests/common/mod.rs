@@ -390,7 +390,20 @@ pub async fn expect(
 
 /// Polls a run until it reaches a final status (the engine runs it in the background).
 pub async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    settled_within(app, token, run_id, std::time::Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|run| panic!("run {run_id} did not finish: {run}"))
+}
+
+/// The run once it has finished, or `Err` with its last state when `limit` passed first (for
+/// tests that say more than [`settled`] about a run that hangs).
+pub async fn settled_within(
+    app: &TestApp,
+    token: &str,
+    run_id: i64,
+    limit: std::time::Duration,
+) -> Result<Value, Value> {
+    let deadline = std::time::Instant::now() + limit;
     loop {
         let run = expect(
             app,
@@ -403,12 +416,11 @@ pub async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
         .await;
         let status: Option<domain::RunStatus> = run["status"].as_str().and_then(|s| s.parse().ok());
         if status.is_some_and(domain::RunStatus::is_final) {
-            return run;
+            return Ok(run);
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "run {run_id} did not finish: {run}"
-        );
+        if std::time::Instant::now() >= deadline {
+            return Err(run);
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
