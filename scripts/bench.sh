@@ -30,5 +30,5 @@ say "Ansible: analysing a 1 MB INI and a 1 MB YAML inventory (release)"
 cargo bench -p services --bench inventory_analysis
 say "Terraform: analysing a plan of 5,000 resource changes (release)"
 cargo bench -p services --bench plan_analysis
-say "host sampler: CPU per reading, and uhub's idle memory (release)"
+say "host sampler: CPU per reading and per stored cycle (release)"
 cargo bench -p server --bench host_sampler

@@ -84,16 +84,26 @@ impl Drop for ChromeDriver {
 pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestResult<Client> {
     let chromium =
         std::env::var("UHUB_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let mut args = vec![
+        "--headless=new".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--window-size=1280,900".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    // More arguments for a benchmark's experiment (e.g. `--incognito`: an off-the-record
+    // profile, as a new Playwright context is), never set by the test command.
+    if let Ok(extra) = std::env::var("UHUB_BENCH_CHROMIUM_ARGS") {
+        args.extend(extra.split_whitespace().map(str::to_owned));
+    }
     let capabilities = serde_json::json!({
-        "goog:chromeOptions": {
-            "binary": chromium,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.display()),
-            ]
-        },
+        "goog:chromeOptions": { "binary": chromium, "args": args },
         // The console and the network, read back by the hygiene test (`browser_log`).
         "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" }
     });

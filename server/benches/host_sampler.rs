@@ -1,7 +1,7 @@
 //! Benchmark (not a test): what watching the host costs. The CPU time of one reading (sysinfo:
 //! CPU, memory, disks, network) and of one full cycle (reading + storing), from the process's own
-//! `getrusage`; then the resident memory of a release `uhub` left idle for 30 s (demo data,
-//! SQLite, the sampler running). Prints the figures; never fails on a number.
+//! `getrusage`. Prints the figures; never fails on a number. (uhub's idle memory, sampler
+//! running, is `load.rs`'s first figure.)
 
 use std::time::{Duration, Instant};
 
@@ -25,19 +25,6 @@ fn cpu_time() -> Duration {
 
 fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
-}
-
-/// `VmRSS` and `VmHWM` of a process, in KiB.
-fn memory_of(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 async fn sampler_cost() {
@@ -78,62 +65,8 @@ async fn sampler_cost() {
     );
 }
 
-fn idle_memory() {
-    let data = match tempfile::tempdir() {
-        Ok(dir) => dir,
-        Err(error) => {
-            println!("  no temporary directory: {error}");
-            return;
-        }
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(38_123);
-    let site = std::env::var("UHUB_TEST_SITE_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site").to_owned());
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_uhub"))
-        .env("UHUB_DATA_DIR", data.path())
-        .env("UHUB_BIND", format!("127.0.0.1:{port}"))
-        .env("UHUB_SEED_DEMO", "true")
-        .env("UHUB_SITE_DIR", &site)
-        .env("UHUB_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            println!("  cannot start uhub: {error}");
-            return;
-        }
-    };
-    let ready = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if ready.elapsed() > Duration::from_secs(60) {
-            println!("  uhub did not listen within 60 s");
-            let _ = child.kill();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let (started, _) = memory_of(child.id());
-    std::thread::sleep(Duration::from_secs(30));
-    let (idle, peak) = memory_of(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
-    println!(
-        "  uhub (release, SQLite, demo data): {:.1} MiB resident when listening, {:.1} MiB after 30 s idle (peak {:.1} MiB)",
-        started as f64 / 1024.0,
-        idle as f64 / 1024.0,
-        peak as f64 / 1024.0
-    );
-}
-
 #[tokio::main]
 async fn main() {
     println!("host sampler: CPU cost per sample");
     sampler_cost().await;
-    println!("uhub idle memory");
-    idle_memory();
 }

@@ -230,19 +230,6 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         );
     }
 
-    let bundle = static_files::bundle_name(&config.site_dir);
-    if !config
-        .site_dir
-        .join("pkg")
-        .join(format!("{bundle}.wasm"))
-        .is_file()
-    {
-        tracing::warn!(
-            site_dir = %config.site_dir.display(),
-            "no browser bundle found: pages render but stay static; build it with scripts/build.sh"
-        );
-    }
-
     let secrets = startup::secret_store(&config, &data_dir)?;
     let scripts_dir = startup::prepare_scripts_dir(config.scripts_dir.as_deref(), &data_dir)?;
     let mut engine_config = EngineConfig::new(scripts_dir);
@@ -293,6 +280,13 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .as_demo_instance(config.seed_demo)
     .with_metrics_token(config.metrics_token.as_ref())
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
+    let bundle = format!("{}.wasm", state.leptos_options.output_name);
+    if !config.site_dir.join("pkg").join(bundle).is_file() {
+        tracing::warn!(
+            site_dir = %config.site_dir.display(),
+            "no browser bundle found: pages render but stay static; build it with scripts/build.sh"
+        );
+    }
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();
     prometheus::start_upkeep();

@@ -55,6 +55,11 @@ fn is_hashed_file(path: &str) -> bool {
     name.get(..21).is_some_and(is_hashed_bundle) && name.as_bytes().get(21) == Some(&b'.')
 }
 
+/// The files of `dir`, their `.br` / `.gz` siblings answered to browsers that accept them.
+fn precompressed(dir: &Path) -> ServeDir {
+    ServeDir::new(dir).precompressed_br().precompressed_gzip()
+}
+
 /// Mounts `dir` at `prefix` with the given `Cache-Control`.
 fn mount(
     router: Router<AppState>,
@@ -62,7 +67,7 @@ fn mount(
     dir: &Path,
     cache_control: &'static str,
 ) -> Router<AppState> {
-    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    let files = precompressed(dir);
     router.nest_service(
         prefix,
         ServiceBuilder::new()
@@ -78,11 +83,8 @@ fn mount(
 /// `/icons/*`. Other files at the site root (favicon, manifest) go through the application's
 /// fallback.
 pub fn router(site_dir: &Path) -> Router<AppState> {
-    let files = ServeDir::new(site_dir.join("pkg"))
-        .precompressed_br()
-        .precompressed_gzip();
     let bundle = Router::new()
-        .nest_service("/pkg", files)
+        .nest_service("/pkg", precompressed(&site_dir.join("pkg")))
         .layer(axum::middleware::from_fn(bundle_cache_control));
     let router = mount(bundle, "/fonts", &site_dir.join("fonts"), LONG_LIVED);
     mount(router, "/icons", &site_dir.join("icons"), LONG_LIVED)
