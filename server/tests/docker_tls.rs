@@ -79,40 +79,66 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
     authority(root, "team");
     authority(root, "stranger");
 
-    let port = free_port();
     let path = |name: &str| root.join(name).display().to_string();
-    let _engine = Engine(
-        Command::new("dockerd")
-            .args([
-                &format!("--data-root={}", path("engine/root")),
-                &format!("--exec-root={}", path("engine/exec")),
-                &format!("--pidfile={}", path("engine/dockerd.pid")),
-                &format!("--host=tcp://127.0.0.1:{port}"),
-                "--tlsverify",
-                &format!("--tlscacert={}", path("team-ca.pem")),
-                &format!("--tlscert={}", path("team-server.pem")),
-                &format!("--tlskey={}", path("team-server.key")),
-                "--iptables=false",
-                "--ip-masq=false",
-                "--bridge=none",
-            ])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(root.join("dockerd.log")).expect("log"))
-            .spawn()
-            .expect("dockerd"),
-    );
-    let host = format!("tcp://127.0.0.1:{port}");
     let good = cert_dir(root, "good", "team", "team");
-    let mut connected = None;
-    for _ in 0..300 {
-        if let Ok(docker) = services::engine::docker::connect(&host, Some(&good)).await {
-            connected = Some(docker);
+    // A port found free may be taken again before dockerd binds it (other tests open ports
+    // all the while): an engine that exits is started again on another port, and no attempt
+    // to reach it waits on whatever else answers there for more than a few seconds.
+    let mut started = None;
+    for attempt in 1..=3 {
+        let port = free_port();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("dockerd.log"))
+            .expect("log");
+        let mut engine = Engine(
+            Command::new("dockerd")
+                .args([
+                    &format!("--data-root={}", path(&format!("engine{attempt}/root"))),
+                    &format!("--exec-root={}", path(&format!("engine{attempt}/exec"))),
+                    &format!(
+                        "--pidfile={}",
+                        path(&format!("engine{attempt}/dockerd.pid"))
+                    ),
+                    &format!("--host=tcp://127.0.0.1:{port}"),
+                    "--tlsverify",
+                    &format!("--tlscacert={}", path("team-ca.pem")),
+                    &format!("--tlscert={}", path("team-server.pem")),
+                    &format!("--tlskey={}", path("team-server.key")),
+                    "--iptables=false",
+                    "--ip-masq=false",
+                    "--bridge=none",
+                ])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .expect("dockerd"),
+        );
+        let host = format!("tcp://127.0.0.1:{port}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = engine.0.try_wait() {
+                eprintln!("attempt {attempt}: dockerd on port {port} exited ({status})");
+                break;
+            }
+            let reached = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                services::engine::docker::connect(&host, Some(&good)),
+            )
+            .await;
+            if let Ok(Ok(docker)) = reached {
+                started = Some((engine, host, docker));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if started.is_some() {
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let docker =
-        connected.unwrap_or_else(|| panic!("the TLS engine never answered:\n{}", engine_log(root)));
+    let (_engine, host, docker) =
+        started.unwrap_or_else(|| panic!("the TLS engine never answered:\n{}", engine_log(root)));
     phase("the TLS engine answers");
     let version = docker.version().await.expect("version over TLS");
     assert!(version.api_version.is_some(), "{version:?}");
