@@ -358,21 +358,35 @@ struct Windows {
     reference: fantoccini::wd::WindowHandle,
 }
 
+/// One calendar view as both calendars show it: uHub's page, the FullCalendar pages drawing the
+/// same events (`(url, label, events expected)`, the first its default drawing), and the
+/// speed-up issue 29 asks for.
+struct View {
+    uhub_url: String,
+    label: &'static str,
+    expected_jobs: usize,
+    references: Vec<(String, &'static str, usize)>,
+    speed_up_target: f64,
+}
+
 /// One view measured: `LOADS` loads of uHub's page, each followed by one load of each
 /// FullCalendar page (alternated, so that the machine's drift, large on a shared host, weighs
 /// on both alike). The first round (cold caches: bundles downloaded and compiled) is shown
 /// apart. Prints the figures and uHub's speed-up on FullCalendar's default drawing.
-#[allow(clippy::too_many_arguments)]
 async fn compare_view(
     client: &fantoccini::Client,
     harness: Harness,
     windows: &Windows,
-    uhub_url: &str,
-    label: &str,
-    expected_jobs: usize,
-    references: &[(String, &str, usize)],
-    speed_up_target: f64,
+    view: &View,
 ) -> TestResult<ViewFigures> {
+    let View {
+        uhub_url,
+        label,
+        expected_jobs,
+        references,
+        speed_up_target,
+    } = view;
+    let expected_jobs = *expected_jobs;
     println!("  — {label}, {}:", harness.label());
     let mut uhub = Vec::new();
     let mut reference: Vec<Vec<f64>> = vec![Vec::new(); references.len()];
@@ -611,6 +625,31 @@ async fn browser_figures() -> TestResult {
             )
             .await?;
             let other = client.new_window(false).await?.handle;
+            let month = View {
+                uhub_url: format!("{base}/calendar?view=month&date={MONTH_SHOWN}"),
+                label: "month, 2,000 jobs",
+                expected_jobs: MONTH_JOBS,
+                references: vec![
+                    (
+                        format!("{reference}/month"),
+                        "month, every event drawn (its default)",
+                        MONTH_JOBS,
+                    ),
+                    (
+                        format!("{reference}/month-more"),
+                        "month, dayMaxEvents (“+N more”)",
+                        MONTH_JOBS,
+                    ),
+                ],
+                speed_up_target: 6.0,
+            };
+            let week = View {
+                uhub_url: format!("{base}/calendar?view=week&date={WEEK_SHOWN}"),
+                label: "week, 500 jobs",
+                expected_jobs: WEEK_JOBS,
+                references: vec![(format!("{reference}/week"), "week", WEEK_JOBS)],
+                speed_up_target: 3.0,
+            };
             let mut table = Vec::new();
             for harness in [Harness::Fresh, Harness::InApp] {
                 let windows = Windows {
@@ -621,39 +660,8 @@ async fn browser_figures() -> TestResult {
                         other.clone()
                     },
                 };
-                let month = compare_view(
-                    &client,
-                    harness,
-                    &windows,
-                    &format!("{base}/calendar?view=month&date={MONTH_SHOWN}"),
-                    "month, 2,000 jobs",
-                    MONTH_JOBS,
-                    &[
-                        (
-                            format!("{reference}/month"),
-                            "month, every event drawn (its default)",
-                            MONTH_JOBS,
-                        ),
-                        (
-                            format!("{reference}/month-more"),
-                            "month, dayMaxEvents (“+N more”)",
-                            MONTH_JOBS,
-                        ),
-                    ],
-                    6.0,
-                )
-                .await?;
-                let week = compare_view(
-                    &client,
-                    harness,
-                    &windows,
-                    &format!("{base}/calendar?view=week&date={WEEK_SHOWN}"),
-                    "week, 500 jobs",
-                    WEEK_JOBS,
-                    &[(format!("{reference}/week"), "week", WEEK_JOBS)],
-                    3.0,
-                )
-                .await?;
+                let month = compare_view(&client, harness, &windows, &month).await?;
+                let week = compare_view(&client, harness, &windows, &week).await?;
                 table.push((harness, month, week));
             }
             println!("  both harnesses (medians, ms): FullCalendar / uHub = speed-up; targets 6× (month), 3× (week)");

@@ -37,6 +37,60 @@ fn engine_log(root: &Path) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+/// A TLS-only engine on `port` with the team's server certificate, its data under `root/name`,
+/// its output appended to `root/dockerd.log`.
+fn start_engine(root: &Path, name: &str, port: u16) -> Engine {
+    let path = |file: &str| root.join(file).display().to_string();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(root.join("dockerd.log"))
+        .expect("log");
+    Engine(
+        Command::new("dockerd")
+            .args([
+                &format!("--data-root={}", path(&format!("{name}/root"))),
+                &format!("--exec-root={}", path(&format!("{name}/exec"))),
+                &format!("--pidfile={}", path(&format!("{name}/dockerd.pid"))),
+                &format!("--host=tcp://127.0.0.1:{port}"),
+                "--tlsverify",
+                &format!("--tlscacert={}", path("team-ca.pem")),
+                &format!("--tlscert={}", path("team-server.pem")),
+                &format!("--tlskey={}", path("team-server.key")),
+                "--iptables=false",
+                "--ip-masq=false",
+                "--bridge=none",
+            ])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("dockerd"),
+    )
+}
+
+/// The engine's client once it answers over TLS with the `good` certificates (30 s at most);
+/// `None` at once if it exited (its port was taken). No attempt waits more than 5 s on what
+/// answers at `host`.
+async fn answering(engine: &mut Engine, host: &str, good: &Path) -> Option<bollard::Docker> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = engine.0.try_wait() {
+            eprintln!("dockerd exited ({status})");
+            return None;
+        }
+        let reached = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            services::engine::docker::connect(host, Some(good)),
+        )
+        .await;
+        if let Ok(Ok(docker)) = reached {
+            return Some(docker);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    None
+}
+
 /// A CA `<name>-ca` with a server certificate for 127.0.0.1 (`<name>-server`) and a client one
 /// (`<name>-client`), in `dir`.
 fn authority(dir: &Path, name: &str) {
@@ -79,7 +133,6 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
     authority(root, "team");
     authority(root, "stranger");
 
-    let path = |name: &str| root.join(name).display().to_string();
     let good = cert_dir(root, "good", "team", "team");
     // A port found free may be taken again before dockerd binds it (other tests open ports
     // all the while): an engine that exits is started again on another port, and no attempt
@@ -87,54 +140,14 @@ async fn a_remote_engine_is_reached_over_tls_with_a_client_certificate() {
     let mut started = None;
     for attempt in 1..=3 {
         let port = free_port();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(root.join("dockerd.log"))
-            .expect("log");
-        let mut engine = Engine(
-            Command::new("dockerd")
-                .args([
-                    &format!("--data-root={}", path(&format!("engine{attempt}/root"))),
-                    &format!("--exec-root={}", path(&format!("engine{attempt}/exec"))),
-                    &format!(
-                        "--pidfile={}",
-                        path(&format!("engine{attempt}/dockerd.pid"))
-                    ),
-                    &format!("--host=tcp://127.0.0.1:{port}"),
-                    "--tlsverify",
-                    &format!("--tlscacert={}", path("team-ca.pem")),
-                    &format!("--tlscert={}", path("team-server.pem")),
-                    &format!("--tlskey={}", path("team-server.key")),
-                    "--iptables=false",
-                    "--ip-masq=false",
-                    "--bridge=none",
-                ])
-                .stdout(Stdio::null())
-                .stderr(log)
-                .spawn()
-                .expect("dockerd"),
-        );
+        let mut engine = start_engine(root, &format!("engine{attempt}"), port);
         let host = format!("tcp://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(status)) = engine.0.try_wait() {
-                eprintln!("attempt {attempt}: dockerd on port {port} exited ({status})");
-                break;
-            }
-            let reached = tokio::time::timeout(
-                std::time::Duration::from_secs(5),
-                services::engine::docker::connect(&host, Some(&good)),
-            )
-            .await;
-            if let Ok(Ok(docker)) = reached {
+        match answering(&mut engine, &host, &good).await {
+            Some(docker) => {
                 started = Some((engine, host, docker));
                 break;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        if started.is_some() {
-            break;
+            None => eprintln!("attempt {attempt}: no engine answered on port {port}"),
         }
     }
     let (_engine, host, docker) =
