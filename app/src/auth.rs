@@ -31,7 +31,7 @@ fn login_error_text(code: &str, retry_after: Option<String>) -> String {
     }
 }
 
-/// `/login`: a plain form posted to the server, so it works before (and without) the WASM.
+/// `/login`: a plain form posted to the server; the page is served without the WASM (see `shell`).
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn LoginPage() -> impl IntoView {
@@ -54,7 +54,7 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="form-error" role="alert" data-testid="login-error">{text}</p>
             })}
             <form method="post" action="/login" class="form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label class="field">
                     <span>{t("Username")}</span>
                     <input class="input" type="text" name="username" autocomplete="username" required autofocus/>
@@ -118,7 +118,7 @@ pub fn PasswordPage() -> impl IntoView {
                 <p class="form-error" role="alert" data-testid="password-error">{text}</p>
             })}
             <form method="post" action="/account/password" class="form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label class="field">
                     <span>{t("Current password")}</span>
                     <input class="input" type="password" name="current_password" autocomplete="current-password" required/>

@@ -13,8 +13,14 @@ use crate::palette::{CommandPalette, PaletteOpen};
 use crate::preferences::save_preferences;
 use crate::session::{role_may, Me};
 
-/// Pages shown without the shell: nobody is signed in yet (or may not go further).
+/// Pages shown without the shell: nobody is signed in yet (or may not go further). They are
+/// served without the browser bundle (see `shell`).
 const BARE_PATHS: &[&str] = &["/login", "/account/password"];
+
+/// Whether `path` is one of the bare pages.
+pub fn is_bare(path: &str) -> bool {
+    BARE_PATHS.contains(&path)
+}
 
 /// One entry of the sidebar, shown to the roles `action` allows.
 struct NavItem {
@@ -68,7 +74,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
     // Moving between a bare page and the shell is always a full page load (form posts and
     // redirects), so the first path decides.
     let path = use_location().pathname.get_untracked();
-    if BARE_PATHS.contains(&path.as_str()) {
+    if is_bare(&path) {
         return view! {
             <div class="bare">
                 <div class="app__backdrop" aria-hidden="true">

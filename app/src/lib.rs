@@ -43,11 +43,21 @@ pub use error::AppError;
 
 /// The whole HTML document around the application, rendered on the server only. `<html>` carries
 /// the page's language and the user's theme, which the browser reads back when it hydrates.
+///
+/// The bare pages (the login form, the forced password change) get no bundle: they are plain
+/// forms posted to the server, left only by a full page load, so nothing in them needs the WASM.
+/// Their first view is the whole page, at once, and the service worker they register fetches the
+/// bundle in the background for the page after them (see `public/sw.js`).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let (lang, theme) = (i18n::request_locale().code(), request_theme());
+    let (lang, theme, bare) = (
+        i18n::request_locale().code(),
+        request_theme(),
+        use_context::<http::request::Parts>()
+            .is_some_and(|parts| layout::is_bare(parts.uri.path())),
+    );
     #[cfg(not(feature = "ssr"))]
-    let (lang, theme) = ("en", "dark".to_owned());
+    let (lang, theme, bare) = ("en", "dark".to_owned(), false);
     let color_scheme = match theme.as_str() {
         "light" => "light",
         "system" => "dark light",
@@ -72,7 +82,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="preload" href="/fonts/comfortaa-latin-wght-normal.woff2" r#as="font" r#type="font/woff2" crossorigin=""/>
                 <link rel="stylesheet" id="uhub" href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)/>
                 <script src="/sw-register.js" defer></script>
-                <BundleScripts options/>
+                {(!bare).then(|| view! { <BundleScripts options/> })}
                 <MetaTags/>
             </head>
             <body>

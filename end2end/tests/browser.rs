@@ -20,11 +20,40 @@ async fn card_count(client: &Client) -> TestResult<usize> {
         .len())
 }
 
+/// Whether one of the page's caches (the service worker's) holds the WASM bundle.
+const PRECACHED_WASM: &str = "const done = arguments[arguments.length - 1];
+caches.keys()
+  .then((keys) => Promise.all(keys.map((key) => caches.open(key).then((cache) => cache.keys()))))
+  .then((lists) => done(lists.flat().some((request) => request.url.endsWith('.wasm'))))
+  .catch(() => done(false));";
+
 /// Anonymous → login page; a wrong password shows an error; `demo-ops` gets in and lands where it
 /// was going.
 async fn log_in_as_demo_ops(client: &Client, base: &str) -> TestResult {
     client.goto(&format!("{base}/projects")).await?;
     wait_for_path(client, "/login").await?;
+    // A plain form: the page asks for no WASM, and the service worker it registers fetches the
+    // bundle meanwhile, for the page after it.
+    let code = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(n => /\\.(wasm|js)$/.test(n) && n.includes('/pkg/'));",
+            vec![],
+        )
+        .await?;
+    assert_eq!(
+        code,
+        serde_json::json!([]),
+        "the login page loads no bundle"
+    );
+    eventually(
+        "the service worker keeps the bundle",
+        Duration::from_secs(60),
+        || async {
+            let cached = client.execute_async(PRECACHED_WASM, vec![]).await?;
+            Ok(cached.as_bool() == Some(true))
+        },
+    )
+    .await?;
     submit_form(
         client,
         "/login",

@@ -437,7 +437,18 @@ async fn check_page(
     report: &mut Vec<String>,
 ) -> TestResult {
     client.goto(&format!("{base}{path}")).await?;
-    if let Err(error) = hydrated(client).await {
+    if matches!(path, "/login" | "/account/password") {
+        // The bare pages are plain forms, served without the bundle: nothing to hydrate.
+        let bundle = client
+            .execute(
+                "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'));",
+                vec![],
+            )
+            .await?;
+        if bundle.as_bool() != Some(false) {
+            report.push(format!("{path}: asked for the WASM bundle"));
+        }
+    } else if let Err(error) = hydrated(client).await {
         report.push(format!("{path}: never hydrated ({error})"));
     }
     // A moment for the page's own requests (server functions, streams) to answer.

@@ -115,22 +115,42 @@ async fn an_unknown_address_gets_the_404_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hashed_bundle_is_named_by_every_page_and_kept_a_year() {
+async fn a_hashed_bundle_is_named_by_the_pages_and_kept_a_year() {
     const HASH: &str = "0123456789abcdef";
     let app = app().await.with_hashed_bundle(HASH);
     let token = app.token("demo-dev").await;
     let (status, _, body) = app.send(TestApp::page("/projects", &token)).await;
     assert_eq!(status, StatusCode::OK);
-    let (_, _, login) = app.send(get("/login")).await;
-    for html in [text(&body), text(&login)] {
-        for ext in ["js", "wasm", "css"] {
-            assert!(
-                html.contains(&format!("/pkg/uhub.{HASH}.{ext}")),
-                "{ext}: {html}"
-            );
-        }
-        assert!(!html.contains("/pkg/uhub.js") && !html.contains("/pkg/uhub.css"));
+    let html = text(&body);
+    for ext in ["js", "wasm", "css"] {
+        assert!(
+            html.contains(&format!("/pkg/uhub.{HASH}.{ext}")),
+            "{ext}: {html}"
+        );
     }
+    assert!(!html.contains("/pkg/uhub.js") && !html.contains("/pkg/uhub.css"));
+    // The login page is a plain form: its stylesheet, and no bundle to download or hydrate.
+    let (_, _, login) = app.send(get("/login")).await;
+    let login = text(&login);
+    assert!(login.contains(&format!("/pkg/uhub.{HASH}.css")), "{login}");
+    let bundle = [
+        format!("/pkg/uhub.{HASH}.js"),
+        format!("/pkg/uhub.{HASH}.wasm"),
+    ];
+    for absent in bundle
+        .iter()
+        .map(String::as_str)
+        .chain(["modulepreload", "WebAssembly"])
+    {
+        assert!(
+            !login.contains(absent),
+            "{absent} in the login page: {login}"
+        );
+    }
+    assert!(
+        login.contains("/sw-register.js"),
+        "the worker fetches the bundle meanwhile"
+    );
     for ext in ["js", "wasm", "css"] {
         let (status, headers, _) = app.send(get(&format!("/pkg/uhub.{HASH}.{ext}"))).await;
         assert_eq!(status, StatusCode::OK, "{ext}");
@@ -220,11 +240,16 @@ async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated
         "/login?next=/projects%3Ffilter%3Dk3s"
     );
 
-    let (status, _, body) = app.send(get("/login")).await;
+    let (status, _, body) = app.send(get("/login?next=/projects%3Ffilter%3Dk3s")).await;
     assert_eq!(status, StatusCode::OK);
     let html = text(&body);
     assert!(
         html.contains("name=\"username\"") && html.contains("name=\"password\""),
+        "{html}"
+    );
+    // No script fills the form in: where to go after it is in the server's markup.
+    assert!(
+        html.contains("name=\"next\" value=\"/projects?filter=k3s\""),
         "{html}"
     );
 
