@@ -6,20 +6,16 @@ use domain::CalendarEvent;
 use leptos::prelude::*;
 
 use super::pills::titles_of;
-use super::state::window_label;
+use super::state::{window_label, Shown};
 use crate::i18n::{t, tf, use_locale};
 
 #[component]
-pub(super) fn Agenda(
-    shown: Memo<Vec<CalendarEvent>>,
-    zone: Zone,
-    resolving: RwSignal<Option<i64>>,
-) -> impl IntoView {
+pub(super) fn Agenda(shown: Shown, zone: Zone, resolving: RwSignal<Option<i64>>) -> impl IntoView {
     let locale = use_locale();
     view! {
         <div class="agenda" role="list">
             {move || {
-                let list = shown.get();
+                let list = shown.with(<[CalendarEvent]>::to_vec);
                 let titles = titles_of(&list);
                 let by_day = calendar::by_day(&list, &zone);
                 if by_day.is_empty() {

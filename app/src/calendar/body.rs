@@ -17,7 +17,7 @@ use super::refresh::Refresh;
 use super::request::{CalendarData, View};
 use super::requests::{move_job, Moved};
 use super::resolver::Resolver;
-use super::state::{apply_window, displayed, refusal_text, Drag, FixedJobs, Notice, Preview};
+use super::state::{apply_window, refusal_text, Drag, FixedJobs, Notice, Preview, Shown};
 use super::time_grid::TimeGrid;
 use super::toolbar::{Legend, Toolbar};
 use crate::i18n::{t, use_locale};
@@ -44,10 +44,7 @@ pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
     let drag = RwSignal::new(None::<Drag>);
     let notice = RwSignal::new(None::<Notice>);
     let resolving = RwSignal::new(None::<i64>);
-    let shown = Memo::new(move |_| {
-        let preview = preview.get();
-        events.with(|list| displayed(list, preview, &zone))
-    });
+    let shown = Shown::new(events, preview, zone);
     let (first, after) = request.view.days(request.date);
     let today = Utc::now().with_timezone(&zone).date_naive();
 

@@ -5,11 +5,10 @@ use std::collections::HashMap;
 use chrono::{Datelike, NaiveDate};
 use domain::calendar;
 use domain::zone::Zone;
-use domain::CalendarEvent;
 use leptos::prelude::*;
 
 use super::pills::{job_opener, pill_html, slot_opener, titles_of, GridEvents, MarkupCells};
-use super::state::{Drag, FixedJobs};
+use super::state::{Drag, FixedJobs, Shown};
 use crate::i18n::{t, tf, use_locale};
 
 /// How many jobs a month cell shows before "+N more".
@@ -21,7 +20,7 @@ pub(super) fn MonthGrid(
     after: NaiveDate,
     month: u32,
     today: NaiveDate,
-    shown: Memo<Vec<CalendarEvent>>,
+    shown: Shown,
     zone: Zone,
     drag: RwSignal<Option<Drag>>,
     resolving: RwSignal<Option<i64>>,

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use super::browser::{empty_slot, grab_offset, hit, take_just_dragged};
-use super::state::{time_label, window_label, Drag, Grip};
+use super::state::{time_label, window_label, Drag, Grip, Shown};
 use crate::i18n::Locale;
 
 /// Escapes text for HTML content and double-quoted attributes (titles are anyone's input).
@@ -169,7 +169,7 @@ pub(super) fn pill_html(
 /// resolution dialog.
 #[derive(Clone, Copy)]
 pub(super) struct GridEvents {
-    pub(super) shown: Memo<Vec<CalendarEvent>>,
+    pub(super) shown: Shown,
     pub(super) zone: Zone,
     pub(super) drag: RwSignal<Option<Drag>>,
     pub(super) resolving: RwSignal<Option<i64>>,

@@ -6,6 +6,7 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use domain::calendar;
 use domain::zone::Zone;
 use domain::CalendarEvent;
+use leptos::prelude::*;
 
 use crate::i18n::Locale;
 
@@ -35,24 +36,63 @@ pub(super) struct Notice {
     pub(super) error: bool,
 }
 
-/// The events with a preview applied (window moved) and conflicts marked again: what is drawn.
-pub(super) fn displayed(
-    events: &[CalendarEvent],
-    preview: Option<Preview>,
-    zone: &Zone,
-) -> Vec<CalendarEvent> {
+/// What the grids draw: the events as they are or, while a move is previewed, a copy with that
+/// move applied and conflicts marked again. The events themselves are never copied to be shown
+/// (2,000 of them on a month, at every hydration and change). Reading it tracks what it reads.
+#[derive(Clone, Copy)]
+pub(super) struct Shown {
+    events: RwSignal<Vec<CalendarEvent>>,
+    previewed: Memo<Option<Vec<CalendarEvent>>>,
+}
+
+impl Shown {
+    pub(super) fn new(
+        events: RwSignal<Vec<CalendarEvent>>,
+        preview: RwSignal<Option<Preview>>,
+        zone: Zone,
+    ) -> Self {
+        let previewed = Memo::new(move |_| {
+            preview
+                .get()
+                .map(|preview| events.with(|list| with_preview(list, preview, &zone)))
+        });
+        Shown { events, previewed }
+    }
+
+    /// Reads what is drawn, tracked.
+    pub(super) fn with<R>(self, read: impl FnOnce(&[CalendarEvent]) -> R) -> R {
+        self.previewed.with(|previewed| match previewed {
+            Some(list) => read(list),
+            None => self.events.with(|list| read(list)),
+        })
+    }
+
+    /// Reads what is drawn, untracked.
+    pub(super) fn with_untracked<R>(self, read: impl FnOnce(&[CalendarEvent]) -> R) -> R {
+        self.previewed.with_untracked(|previewed| match previewed {
+            Some(list) => read(list),
+            None => self.events.with_untracked(|list| read(list)),
+        })
+    }
+
+    /// Follows what is drawn without reading it.
+    pub(super) fn track(self) {
+        self.with(|_| ());
+    }
+}
+
+/// The events with a preview applied (window moved) and conflicts marked again.
+fn with_preview(events: &[CalendarEvent], preview: Preview, zone: &Zone) -> Vec<CalendarEvent> {
     let mut list = events.to_vec();
+    if let Some(event) = list
+        .iter_mut()
+        .find(|e| e.extended_props.job_id == preview.job_id)
+    {
+        apply_window(event, preview.start, preview.planned_end, zone);
+    }
     // The events' own flags are right (the server's, or marked again after each change): only
     // a preview needs the rule to run again.
-    if let Some(preview) = preview {
-        if let Some(event) = list
-            .iter_mut()
-            .find(|e| e.extended_props.job_id == preview.job_id)
-        {
-            apply_window(event, preview.start, preview.planned_end, zone);
-        }
-        calendar::mark_conflicts(&mut list, zone);
-    }
+    calendar::mark_conflicts(&mut list, zone);
     list
 }
 
@@ -179,4 +219,89 @@ pub(super) enum Grip {
     Fixed,
     Move,
     MoveAndResize,
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+    use domain::calendar::EventProps;
+    use domain::zone::Zone;
+    use domain::{CalendarEvent, JobStatus, JobType};
+    use leptos::prelude::*;
+
+    use super::{Preview, Shown};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().expect("an RFC 3339 instant")
+    }
+
+    /// A one-hour maintenance of project 1 in production.
+    fn maintenance(job_id: i64, start: &str) -> CalendarEvent {
+        let start = at(start);
+        CalendarEvent {
+            id: job_id.to_string(),
+            title: format!("job {job_id}"),
+            start,
+            end: start + chrono::Duration::hours(1),
+            all_day: false,
+            color: "#00ff00".into(),
+            extended_props: EventProps {
+                job_id,
+                project_id: 1,
+                project_name: "Pilot".into(),
+                project_color: "#00ff00".into(),
+                job_type: JobType::Maintenance,
+                status: JobStatus::Planned,
+                environment: Some("prod".into()),
+                environment_is_production: true,
+                owner: None,
+                conflict: false,
+                conflicts_with: Vec::new(),
+                version: 1,
+                planned_end: None,
+                pending_move: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_preview_is_drawn_on_a_copy_and_the_events_are_read_in_place_otherwise() {
+        // Signals live in their owner's arena.
+        Owner::new().with(preview_on_a_copy);
+    }
+
+    fn preview_on_a_copy() {
+        let zone = Zone::read_once("UTC", &Utc);
+        let events = RwSignal::new(vec![
+            maintenance(1, "2030-03-10T09:00:00Z"),
+            maintenance(2, "2030-03-11T09:00:00Z"),
+        ]);
+        let preview = RwSignal::new(None::<Preview>);
+        let shown = Shown::new(events, preview, zone);
+        let events_at = events.with_untracked(|list| list.as_ptr());
+        assert!(shown.with_untracked(|list| std::ptr::eq(list.as_ptr(), events_at)));
+
+        // Job 2 dragged onto job 1's hour: both are drawn in conflict, the events are untouched.
+        preview.set(Some(Preview {
+            job_id: 2,
+            start: at("2030-03-10T09:30:00Z"),
+            planned_end: None,
+        }));
+        shown.with(|list| {
+            assert!(!std::ptr::eq(list.as_ptr(), events_at));
+            assert_eq!(list[1].start, at("2030-03-10T09:30:00Z"));
+            let flags: Vec<_> = list
+                .iter()
+                .map(|e| e.extended_props.conflicts_with.clone())
+                .collect();
+            assert_eq!(flags, [vec![2], vec![1]]);
+        });
+        events.with_untracked(|list| {
+            assert_eq!(list[1].start, at("2030-03-11T09:00:00Z"));
+            assert!(list.iter().all(|e| !e.extended_props.conflict));
+        });
+
+        preview.set(None);
+        assert!(shown.with(|list| std::ptr::eq(list.as_ptr(), events_at)));
+    }
 }

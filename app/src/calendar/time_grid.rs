@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use super::bands::{BAND_HOURS, OPENING_HOURS};
 use super::browser;
 use super::pills::{job_opener, pill_html, slot_opener, titles_of, GridEvents, MarkupCells};
-use super::state::{Drag, FixedJobs};
+use super::state::{Drag, FixedJobs, Shown};
 use crate::i18n::{t, use_locale};
 
 /// Height of one hour in the time grid, in pixels (a 15-minute slot is 12 px).
@@ -95,7 +95,7 @@ pub(super) fn TimeGrid(
     first: NaiveDate,
     after: NaiveDate,
     today: NaiveDate,
-    shown: Memo<Vec<CalendarEvent>>,
+    shown: Shown,
     zone: Zone,
     drag: RwSignal<Option<Drag>>,
     resolving: RwSignal<Option<i64>>,
