@@ -626,3 +626,48 @@ async fn runs_on_sqlite() {
 async fn runs_on_postgres() {
     story(TestEngine::Postgres).await;
 }
+
+/// Each change of a run made by this process (its log, its end) is announced once committed, so
+/// a live reader looks at once instead of at its next poll: a reader that hears the run's last
+/// announcement finds its end stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runs_changes_are_announced_once_stored() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let (project_id, _, dev, _) = setup(&app).await;
+    script(&app, "announce.sh", "echo one; echo two");
+    let job_id = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "announce.sh"}),
+    )
+    .await;
+    let mut changes = app.storage.storage.run_changes();
+    let run = launch(&app, &dev, job_id, json!({}), StatusCode::CREATED).await;
+    let run_id = run["id"].as_i64().unwrap_or_default();
+    let (mut heard, mut seen) = (0, Vec::new());
+    let status = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match changes.recv().await {
+                Ok(id) if id == run_id => {
+                    heard += 1;
+                    let run = app.storage.storage.run(run_id).await.expect("run");
+                    seen.push(run.status);
+                    if run.status.is_final() {
+                        return run.status;
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => panic!("the announcements: {error}"),
+            }
+        }
+    })
+    .await
+    .expect("the run's end is announced (no announcement within a minute)");
+    assert_eq!(status, RunStatus::Success, "{seen:?}");
+    assert!(heard >= 2, "its log, then its end: {seen:?}");
+    let text = log_text(&app, &dev, run_id).await;
+    assert!(text.contains("one") && text.contains("two"), "{text}");
+}

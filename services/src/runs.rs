@@ -394,6 +394,7 @@ pub async fn cancel(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Cancel
     may_act(&mut tx, caller, Action::CancelRun, &run).await?;
     let outcome = tx.cancel_run(id, &caller.actor()).await?;
     tx.commit().await?;
+    hub.storage.announce_run_change(id);
     if matches!(outcome, CancelOutcome::Requested(_)) {
         hub.executor
             .stop_here(id, &format!("canceled by {}", caller.user.username));
@@ -515,5 +516,6 @@ pub async fn callback(
         .await?;
     }
     tx.commit().await?;
+    hub.storage.announce_run_change(run_id);
     Ok(())
 }

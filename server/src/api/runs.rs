@@ -256,9 +256,25 @@ pub async fn run_logs(
     Ok(response)
 }
 
-/// How often a live reader looks for new lines: the log is in the database, so a reader follows
-/// a run executed by any uHub process sharing it.
+/// How often a live reader looks for new lines at least: the log is in the database, so a
+/// reader follows a run executed by any uHub process sharing it. Changes made by this process
+/// are announced (`Storage::run_changes`) and read at once.
 const POLL: Duration = Duration::from_millis(200);
+
+/// Waits until this process announces a change of run `run_id`, or `POLL` has passed.
+async fn changed_or_polled(changes: &mut tokio::sync::broadcast::Receiver<i64>, run_id: i64) {
+    let announced = async {
+        loop {
+            match changes.recv().await {
+                Ok(changed) if changed != run_id => continue,
+                // Ours, or too many to tell (lagged): look. Closed cannot happen while the
+                // storage lives; looking is right then too.
+                _ => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(POLL, announced).await;
+}
 
 fn line_event(line: &LogLine) -> Event {
     Event::default()
@@ -280,9 +296,13 @@ fn live_log(
         last: i64,
         pending: std::collections::VecDeque<Event>,
         done: bool,
+        /// This process's announcements of changed runs.
+        changes: tokio::sync::broadcast::Receiver<i64>,
         /// Counts the stream in `uhub_sse_connections` until it is dropped.
         _live: services::telemetry::LiveStream,
     }
+    // Before the first look: a change made after it is heard.
+    let changes = state.hub.storage.run_changes();
     let start = Follow {
         state,
         caller,
@@ -290,6 +310,7 @@ fn live_log(
         last: after,
         pending: Default::default(),
         done: false,
+        changes,
         _live: services::telemetry::LiveStream::open(),
     };
     let stream = futures_util::stream::unfold(start, |mut follow| async move {
@@ -336,7 +357,7 @@ fn live_log(
                         .push_back(Event::default().event("end").data(status.as_str()));
                     follow.done = true;
                 }
-                Ok(_) => tokio::time::sleep(POLL).await,
+                Ok(_) => changed_or_polled(&mut follow.changes, follow.run_id).await,
                 Err(error) => {
                     follow
                         .pending

@@ -670,8 +670,9 @@ impl Executor {
                     }
                     None => storage.finish_run(run_id, status, code, reason).await,
                 };
-                if let Err(error) = finished {
-                    tracing::error!(run_id, %error, "cannot record the end of a run");
+                match finished {
+                    Ok(_) => storage.announce_run_change(run_id),
+                    Err(error) => tracing::error!(run_id, %error, "cannot record the end of a run"),
                 }
             }
             if let Ok(mut running) = executor.inner.running.lock() {

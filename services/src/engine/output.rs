@@ -243,11 +243,12 @@ pub fn writer(
                     batch.push((seq, stream, piece));
                 }
             }
-            if let Err(error) = storage
+            match storage
                 .append_run_logs(run_id, &batch, bytes as i64, truncated)
                 .await
             {
-                tracing::error!(run_id, %error, "cannot store log lines");
+                Ok(()) => storage.announce_run_change(run_id),
+                Err(error) => tracing::error!(run_id, %error, "cannot store log lines"),
             }
             batch.clear();
             for done in confirmations {

@@ -145,6 +145,9 @@ macro_rules! on_pool {
 mod operations;
 pub use operations::{BacklogCount, PoolUse, Snapshot, SnapshotFile, BACKUP_TABLES};
 
+/// How many run announcements a slow reader may fall behind before it is told it lagged.
+const RUN_CHANGES_KEPT: usize = 256;
+
 /// The application's handle on its database. Cheap to clone (a pool inside).
 #[derive(Clone)]
 pub struct Storage {
@@ -154,6 +157,9 @@ pub struct Storage {
     /// a few writes at once (its log, its process group, its end), and each collision cost a
     /// sleep (docs/benchmarks.md, "Run overhead"). Unused on PostgreSQL (row locks).
     sqlite_writers: Arc<tokio::sync::Mutex<()>>,
+    /// The runs this process changed (log lines, a final status), announced after the commit so
+    /// that live readers (a run's log stream) look at once instead of at their next poll.
+    run_changes: tokio::sync::broadcast::Sender<i64>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -206,7 +212,21 @@ impl Storage {
         Ok(Storage {
             pool,
             sqlite_writers: Arc::new(tokio::sync::Mutex::new(())),
+            run_changes: tokio::sync::broadcast::channel(RUN_CHANGES_KEPT).0,
         })
+    }
+
+    /// Announces that run `run_id` changed; call it once the change is committed. Only readers
+    /// of this process hear it: they still poll for changes made by other processes.
+    pub fn announce_run_change(&self, run_id: i64) {
+        // No reader listening is the usual case, not an error.
+        let _ = self.run_changes.send(run_id);
+    }
+
+    /// The runs changed from now on (see [`Storage::announce_run_change`]). A reader that falls
+    /// more than a few hundred announcements behind is told it lagged: it should look anyway.
+    pub fn run_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.run_changes.subscribe()
     }
 
     /// A connection for reads, returned to the pool when dropped.
