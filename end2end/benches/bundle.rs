@@ -4,22 +4,7 @@
 //! loaded), and the WASM and JavaScript files it requested are fetched again to weigh them raw and as uHub serves them gzipped. Prints; the
 //! issue's target is ≤ 250 KiB of gzipped WASM for the login, dashboard and project pages.
 
-use end2end::{hydrated, log_in, with_demo, TestResult};
-
-/// The WASM and JavaScript files the current page requested (resource timing).
-async fn code_requested(client: &fantoccini::Client) -> TestResult<Vec<String>> {
-    let names = client
-        .execute(
-            r#"return performance.getEntriesByType("resource").map(r => r.name)
-                .filter(n => /\.(wasm|js)(\?.*)?$/.test(n));"#,
-            vec![],
-        )
-        .await?;
-    let mut names: Vec<String> = serde_json::from_value(names)?;
-    names.sort();
-    names.dedup();
-    Ok(names)
-}
+use end2end::{code_requested, hydrated, log_in, with_demo, TestResult};
 
 /// Bytes of `url` as served with and without `Accept-Encoding: gzip`.
 async fn weigh(http: &reqwest::Client, url: &str) -> TestResult<(u64, u64)> {

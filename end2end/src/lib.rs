@@ -203,6 +203,21 @@ pub async fn hydrated(client: &Client) -> TestResult {
     Ok(())
 }
 
+/// The WASM and JavaScript files the current page requested (resource timing), sorted, once each.
+pub async fn code_requested(client: &Client) -> TestResult<Vec<String>> {
+    let names = client
+        .execute(
+            r#"return performance.getEntriesByType("resource").map(r => r.name)
+                .filter(n => /\.(wasm|js)(\?.*)?$/.test(n));"#,
+            vec![],
+        )
+        .await?;
+    let mut names: Vec<String> = serde_json::from_value(names)?;
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 pub async fn wait_for_path(client: &Client, path: &str) -> TestResult {
     eventually(
         &format!("the page {path}"),

@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, devtools, eventually, fill, hydrated, launch_from_job_page, log_in, log_out,
-    new_dev_job, save_job, screenshot, set_local_backend, submit_form, text_of, wait_for,
-    wait_for_path, with_browser_and_scripts, with_demo, TestResult,
+    browser_log, code_requested, devtools, eventually, fill, hydrated, launch_from_job_page,
+    log_in, log_out, new_dev_job, save_job, screenshot, set_local_backend, submit_form, text_of,
+    wait_for, wait_for_path, with_browser_and_scripts, with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -439,13 +439,11 @@ async fn check_page(
     client.goto(&format!("{base}{path}")).await?;
     if matches!(path, "/login" | "/account/password") {
         // The bare pages are plain forms, served without the bundle: nothing to hydrate.
-        let bundle = client
-            .execute(
-                "return performance.getEntriesByType('resource').some(e => e.name.endsWith('.wasm'));",
-                vec![],
-            )
-            .await?;
-        if bundle.as_bool() != Some(false) {
+        if code_requested(client)
+            .await?
+            .iter()
+            .any(|name| name.ends_with(".wasm"))
+        {
             report.push(format!("{path}: asked for the WASM bundle"));
         }
     } else if let Err(error) = hydrated(client).await {

@@ -71,14 +71,7 @@ async fn finished(app: &TestApp, run_id: i64, wait: Wait, changes: &mut broadcas
             tokio::task::yield_now().await;
             continue;
         }
-        let announced = async {
-            while let Ok(changed) = changes.recv().await {
-                if changed == run_id {
-                    return;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_millis(200), announced).await;
+        services::storage::Storage::run_changed(changes, run_id, Duration::from_millis(200)).await;
     }
 }
 

@@ -261,21 +261,6 @@ pub async fn run_logs(
 /// are announced (`Storage::run_changes`) and read at once.
 const POLL: Duration = Duration::from_millis(200);
 
-/// Waits until this process announces a change of run `run_id`, or `POLL` has passed.
-async fn changed_or_polled(changes: &mut tokio::sync::broadcast::Receiver<i64>, run_id: i64) {
-    let announced = async {
-        loop {
-            match changes.recv().await {
-                Ok(changed) if changed != run_id => continue,
-                // Ours, or too many to tell (lagged): look. Closed cannot happen while the
-                // storage lives; looking is right then too.
-                _ => return,
-            }
-        }
-    };
-    let _ = tokio::time::timeout(POLL, announced).await;
-}
-
 fn line_event(line: &LogLine) -> Event {
     Event::default()
         .id(line.seq.to_string())
@@ -357,7 +342,14 @@ fn live_log(
                         .push_back(Event::default().event("end").data(status.as_str()));
                     follow.done = true;
                 }
-                Ok(_) => changed_or_polled(&mut follow.changes, follow.run_id).await,
+                Ok(_) => {
+                    services::storage::Storage::run_changed(
+                        &mut follow.changes,
+                        follow.run_id,
+                        POLL,
+                    )
+                    .await
+                }
                 Err(error) => {
                     follow
                         .pending

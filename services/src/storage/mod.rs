@@ -229,6 +229,26 @@ impl Storage {
         self.run_changes.subscribe()
     }
 
+    /// Waits until `changes` (from [`Storage::run_changes`]) announces run `run_id`, or says
+    /// it lagged (some announcement may have been ours), or `at_most` has passed: the moment
+    /// for a live reader to look at the run again.
+    pub async fn run_changed(
+        changes: &mut tokio::sync::broadcast::Receiver<i64>,
+        run_id: i64,
+        at_most: std::time::Duration,
+    ) {
+        let announced = async {
+            loop {
+                match changes.recv().await {
+                    Ok(changed) if changed != run_id => continue,
+                    // Closed cannot happen while the storage lives; looking is right then too.
+                    _ => return,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(at_most, announced).await;
+    }
+
     /// A connection for reads, returned to the pool when dropped.
     pub async fn read(&self) -> ServiceResult<Db> {
         Ok(match &self.pool {
