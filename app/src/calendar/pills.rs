@@ -14,17 +14,26 @@ use super::state::{time_label, window_label, Drag, Grip, Shown};
 use crate::i18n::Locale;
 
 /// Escapes text for HTML content and double-quoted attributes (titles are anyone's input).
+/// The text between the characters to escape is copied whole: most titles have none, and a
+/// month writes 10,000 of these strings.
 pub(super) fn escape_html(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
+    let mut rest = text;
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        out.push_str(&rest[..at]);
+        out.push_str(match rest.as_bytes()[at] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            _ => "&#39;",
+        });
+        // The five are ASCII: the next character starts right after.
+        rest = &rest[at + 1..];
     }
+    out.push_str(rest);
 }
 
 /// A project's short name for pills and the legend: the initials of its first three words
@@ -88,9 +97,11 @@ pub(super) fn pill_html(
     escape_html(props.environment.as_deref().unwrap_or_default(), out);
     out.push('"');
     // The full title on hover (a month pill shows two lines of it at most).
+    // The title and the label say when: the same words, written once.
+    let window = window_label(event, zone, locale);
     out.push_str(" title=\"");
     escape_html(&event.title, out);
-    let _ = write!(out, " · {} · ", window_label(event, zone, locale));
+    let _ = write!(out, " · {window} · ");
     escape_html(&props.project_name, out);
     if let Some(text) = &pending_text {
         out.push_str(" · ");
@@ -102,7 +113,7 @@ pub(super) fn pill_html(
     }
     out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
     escape_html(&event.title, out);
-    let _ = write!(out, " · {} · ", window_label(event, zone, locale));
+    let _ = write!(out, " · {window} · ");
     escape_html(&props.project_name, out);
     if let Some(environment) = &props.environment {
         out.push_str(" · ");
@@ -285,5 +296,27 @@ impl<T> MarkupCells<T> {
                 .map(|cell| html(cell).clone())
                 .unwrap_or_default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_html;
+
+    #[test]
+    fn markup_in_a_title_is_written_as_text() {
+        let escaped = |text: &str| {
+            let mut out = String::from("·");
+            escape_html(text, &mut out);
+            out
+        };
+        assert_eq!(escaped("Backup nightly"), "·Backup nightly");
+        assert_eq!(
+            escaped("<img src=x onerror=\"alert('1')\"> & co"),
+            "·&lt;img src=x onerror=&quot;alert(&#39;1&#39;)&quot;&gt; &amp; co"
+        );
+        assert_eq!(escaped("«Réseau» ⚠ &&"), "·«Réseau» ⚠ &amp;&amp;");
+        assert_eq!(escaped(""), "·");
+        assert_eq!(escaped(">"), "·&gt;");
     }
 }

@@ -2,7 +2,7 @@
 //! keyboard), a drag under way, the notice under the toolbar, and the arithmetic of windows in
 //! the team's zone that previews and drops share.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 use domain::calendar;
 use domain::zone::Zone;
 use domain::CalendarEvent;
@@ -154,8 +154,12 @@ pub(super) fn moved_to(
     )
 }
 
+/// `HH:MM` in the team's zone. Written out by hand: chrono's `format` parses its pattern and
+/// writes the zone's offset out as text on every call, and a month of 2,000 jobs asks for 6,000
+/// of these labels (a tenth of the page's rendering time on the server, by `perf`).
 pub(super) fn time_label(at: DateTime<Utc>, zone: &Zone) -> String {
-    at.with_timezone(zone).format("%H:%M").to_string()
+    let time = local(at, zone).time();
+    format!("{:02}:{:02}", time.hour(), time.minute())
 }
 
 pub(super) fn window_label(event: &CalendarEvent, zone: &Zone, locale: Locale) -> String {
@@ -303,5 +307,29 @@ mod tests {
 
         preview.set(None);
         assert!(shown.with(|list| std::ptr::eq(list.as_ptr(), events_at)));
+    }
+
+    #[test]
+    fn a_time_label_is_the_zones_wall_clock_as_chrono_writes_it() {
+        let paris = Zone::read_once("Europe/Paris", &chrono_tz::Europe::Paris);
+        // Every quarter of an hour around the spring and autumn changes of 2030, and midnight.
+        let starts = [at("2030-03-30T20:00:00Z"), at("2030-10-26T20:00:00Z")];
+        for start in starts {
+            for quarter in 0..48 {
+                let instant = start + chrono::Duration::minutes(15 * quarter);
+                assert_eq!(
+                    super::time_label(instant, &paris),
+                    instant
+                        .with_timezone(&chrono_tz::Europe::Paris)
+                        .format("%H:%M")
+                        .to_string(),
+                    "at {instant}"
+                );
+            }
+        }
+        assert_eq!(
+            super::time_label(at("2030-03-30T23:05:00Z"), &paris),
+            "00:05"
+        );
     }
 }
