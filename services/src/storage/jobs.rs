@@ -81,11 +81,11 @@ struct JobRow {
 }
 
 /// SQLite keeps booleans as 0 / 1; its JSON functions pass them on as numbers.
-fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+pub(super) fn flag<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     optional_flag(deserializer).map(|flag| flag.unwrap_or(false))
 }
 
-fn optional_flag<'de, D: serde::Deserializer<'de>>(
+pub(super) fn optional_flag<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<bool>, D::Error> {
     use serde::Deserialize;
@@ -111,7 +111,7 @@ const JOB_SELECT: &str = "SELECT j.id, j.project_id, j.title, j.description, j.j
      j.action, j.auto_start, j.auto_start_by, j.action_changed_by, j.version, j.created_at, j.updated_at \
      FROM jobs j LEFT JOIN environments e ON e.id = j.environment_id";
 
-fn corrupt(error: domain::UnknownVariant) -> ServiceError {
+pub(super) fn corrupt(error: domain::UnknownVariant) -> ServiceError {
     ServiceError::Internal(format!("stored job is invalid: {error}"))
 }
 
