@@ -2,7 +2,6 @@
 
 use domain::calendar;
 use domain::zone::Zone;
-use domain::CalendarEvent;
 use leptos::prelude::*;
 
 use super::pills::titles_of;
@@ -14,10 +13,10 @@ pub(super) fn Agenda(shown: Shown, zone: Zone, resolving: RwSignal<Option<i64>>)
     let locale = use_locale();
     view! {
         <div class="agenda" role="list">
-            {move || {
-                let list = shown.with(<[CalendarEvent]>::to_vec);
-                let titles = titles_of(&list);
-                let by_day = calendar::by_day(&list, &zone);
+            // Read in place: the views below take copies of what they show, not of the list.
+            {move || shown.with(|list| {
+                let titles = titles_of(list);
+                let by_day = calendar::by_day(list, &zone);
                 if by_day.is_empty() {
                     return view! {
                         <section class="empty-state">
@@ -58,7 +57,7 @@ pub(super) fn Agenda(shown: Shown, zone: Zone, resolving: RwSignal<Option<i64>>)
                         </ul>
                     </div>
                 }).collect_view().into_any()
-            }}
+            })}
         </div>
     }
 }

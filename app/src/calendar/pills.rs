@@ -96,9 +96,9 @@ pub(super) fn pill_html(
     );
     escape_html(props.environment.as_deref().unwrap_or_default(), out);
     out.push('"');
-    // The full title on hover (a month pill shows two lines of it at most).
-    // The title and the label say when: the same words, written once.
+    // The title and the label below say when in the same words: written once.
     let window = window_label(event, zone, locale);
+    // The full title on hover (a month pill shows two lines of it at most).
     out.push_str(" title=\"");
     escape_html(&event.title, out);
     let _ = write!(out, " · {window} · ");

@@ -202,9 +202,7 @@ impl Db {
             let sql = dialect::json_array_of(&sql, PLANNED_JSON_OBJECT);
             let page: String =
                 on_db!(self, c => bind_range!(sqlx::query_scalar(&sql)).fetch_one(&mut *c).await)?;
-            let mut rows: Vec<PlannedRow> = serde_json::from_str(&page).map_err(|e| {
-                ServiceError::Internal(format!("stored job listing is invalid: {e}"))
-            })?;
+            let mut rows: Vec<PlannedRow> = dialect::rows_from_json(&page, "job")?;
             // An aggregate's input order is SQLite's choice, not a promise: sort again.
             rows.sort_by_key(|row| (row.planned_start, row.id));
             rows

@@ -2,6 +2,7 @@
 //! written once, with `$N` placeholders, and runs as is on both engines.
 
 use super::Engine;
+use crate::{ServiceError, ServiceResult};
 
 /// How a write transaction opens. SQLite takes the write lock at once (`BEGIN IMMEDIATE`),
 /// waiting for it up to the busy timeout: a plain (deferred) transaction that read first fails
@@ -39,6 +40,15 @@ pub(crate) fn for_update(engine: Engine) -> &'static str {
 /// `object` is the `json_object(…)` expression of one row over the columns of `sql`.
 pub(crate) fn json_array_of(sql: &str, object: &str) -> String {
     format!("SELECT json_group_array({object}) FROM ({sql}) AS page")
+}
+
+/// The rows of a [`json_array_of`] answer, in the aggregate's order (SQLite's choice: sort them).
+pub(crate) fn rows_from_json<T: serde::de::DeserializeOwned>(
+    page: &str,
+    what: &str,
+) -> ServiceResult<Vec<T>> {
+    serde_json::from_str(page)
+        .map_err(|e| ServiceError::Internal(format!("stored {what} listing is invalid: {e}")))
 }
 
 /// Whether a listing is faster fetched as one JSON array. sqlx hands SQLite rows over one by

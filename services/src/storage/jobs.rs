@@ -393,9 +393,7 @@ impl Db {
             let sql = dialect::json_array_of(&sql, JOB_JSON_OBJECT);
             let page: String =
                 on_db!(self, c => bind_filter!(sqlx::query_scalar(&sql)).fetch_one(&mut *c).await)?;
-            let mut rows: Vec<JobRow> = serde_json::from_str(&page).map_err(|e| {
-                ServiceError::Internal(format!("stored job listing is invalid: {e}"))
-            })?;
+            let mut rows: Vec<JobRow> = dialect::rows_from_json(&page, "job")?;
             // An aggregate's input order is SQLite's choice, not a promise: sort again.
             rows.sort_by(|a, b| {
                 let order = (a.planned_start, a.id).cmp(&(b.planned_start, b.id));
