@@ -108,7 +108,7 @@ fn BundleScripts(options: LeptosOptions) -> impl IntoView {
         "window.__uhubWasm = WebAssembly.compileStreaming(fetch({wasm:?})).catch(() => fetch({wasm:?}));"
     );
     let hydrate = format!(
-        "import init, {{ hydrate }} from {js:?}; init({{ module_or_path: window.__uhubWasm }}).then(() => hydrate());"
+        "import init, * as m from {js:?}; init({{ module_or_path: window.__uhubWasm }}).then(() => {{ m.hydrate(); document.querySelectorAll('leptos-island').forEach(el => {{ const f = m[el.dataset.component]; if (f) f(el); else console.warn('no island', el.dataset.component); }}); }});"
     );
     view! {
         <link rel="modulepreload" href=js/>
@@ -183,7 +183,7 @@ pub(crate) fn hydrating() -> bool {
 /// Sets `data-hydrated` on the document's root element once the browser has taken over the
 /// server-rendered page. Effects run only in the browser, after hydration; browser tests and
 /// benchmarks wait for this attribute.
-fn mark_hydrated() {
+pub(crate) fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     Effect::new(|_| {
         HYDRATED.store(true, std::sync::atomic::Ordering::Relaxed);

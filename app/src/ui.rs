@@ -257,3 +257,16 @@ impl Navigator {
         let _ = href;
     }
 }
+
+/// Navigation from inside an island: there is no client-side router in islands mode, so a
+/// change of page is a page load (same signature as `use_navigate`'s closure).
+pub fn page_navigate() -> impl Fn(&str, leptos_router::NavigateOptions) + Clone {
+    move |href: &str, _options: leptos_router::NavigateOptions| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().assign(href);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = href;
+    }
+}

@@ -5,7 +5,6 @@ use chrono::{DateTime, Datelike, Utc};
 use domain::calendar::{self, PendingMove};
 use domain::CalendarEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::agenda::Agenda;
 use super::browser;
@@ -30,8 +29,15 @@ struct SentMove {
     planned_end: Option<DateTime<Utc>>,
 }
 
-#[component]
-pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
+#[island]
+pub fn CalendarBody(data: CalendarData) -> impl IntoView {
+    // An island has no context from outside it: its own locale and signed-in user.
+    crate::i18n::provide_locale();
+    provide_context(crate::session::Me(Resource::new(
+        || (),
+        |_| crate::auth::current_user(),
+    )));
+    crate::mark_hydrated();
     let mut data = data;
     let request = data.request.clone();
     let zone = data.zone;
@@ -160,7 +166,7 @@ pub(super) fn CalendarBody(data: CalendarData) -> impl IntoView {
         View::Agenda => view! { <Agenda shown zone resolving/> }.into_any(),
     }
     };
-    let navigate = use_navigate();
+    let navigate = crate::ui::page_navigate();
     // The job the keyboard is moving keeps the focus while the view redraws around it.
     let keyboard_job = RwSignal::new(None::<i64>);
     Effect::new(move |_| {

@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use domain::zone::Zone;
 use domain::CalendarEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::browser::{empty_slot, grab_offset, hit, take_just_dragged};
 use super::state::{time_label, window_label, Drag, Grip, Shown};
@@ -189,7 +188,7 @@ pub(super) struct GridEvents {
 /// Opens the new-job form at a slot (a click on an empty place, the month's day buttons), for
 /// those who may plan a job somewhere; nothing for the others.
 pub(super) fn slot_opener() -> impl Fn(String, bool) + Clone {
-    let navigate = use_navigate();
+    let navigate = crate::ui::page_navigate();
     let me = expect_context::<crate::session::Me>();
     move |start: String, all_day: bool| {
         let may_plan =
@@ -209,7 +208,7 @@ pub(super) fn slot_opener() -> impl Fn(String, bool) + Clone {
 
 /// Opens a job's page (a click on a job, Enter on a focused one).
 pub(super) fn job_opener() -> impl Fn(i64) + Clone {
-    let navigate = use_navigate();
+    let navigate = crate::ui::page_navigate();
     move |job_id| navigate(&format!("/jobs/{job_id}"), Default::default())
 }
 

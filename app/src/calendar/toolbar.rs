@@ -5,7 +5,6 @@ use chrono::{Duration, NaiveDate};
 use domain::calendar::{self, ColorMode};
 use domain::{JobStatus, JobType};
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use super::request::{CalendarData, CalendarRequest, View};
 use crate::i18n::t;
@@ -17,7 +16,7 @@ pub(super) fn Toolbar(
     today: NaiveDate,
     subscribing: RwSignal<bool>,
 ) -> impl IntoView {
-    let navigate = use_navigate();
+    let navigate = crate::ui::page_navigate();
     let title = match request.view {
         View::Month | View::Agenda => crate::i18n::dates(&request.date.format("%B %Y").to_string()),
         View::Week => {
