@@ -14,31 +14,37 @@ site=target/site
 pkg=$site/pkg
 start=$(date +%s)
 
-say "building the browser bundle (wasm32, profile wasm-release)"
-cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release --target-dir target/front
+# One bundle per group of islands (app/Cargo.toml's island-* features): "" is the shell's.
+say "building the browser bundles (wasm32, profile wasm-release)"
 rm -rf "$site" && mkdir -p "$pkg"
-wasm-bindgen --target web --no-typescript --out-name uhub --out-dir "$pkg" \
-  target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
-# Leptos asks for uhub.wasm (LEPTOS_OUTPUT_NAME is set), wasm-bindgen writes uhub_bg.wasm.
-"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  -o "$pkg/uhub.wasm" "$pkg/uhub_bg.wasm"
-rm "$pkg/uhub_bg.wasm"
-# One stylesheet: the self-hosted fonts (@font-face) first, then the design system.
+for group in shell calendar palette; do
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
+    --target-dir target/front --no-default-features --features "$group"
+  name=uhub; [ "$group" = shell ] || name="uhub-$group"
+  wasm-bindgen --target web --no-typescript --out-name "$name" --out-dir "$pkg" \
+    target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
+  "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    -o "$pkg/$name.wasm" "$pkg/${name}_bg.wasm"
+  rm "$pkg/${name}_bg.wasm"
+done
+# wasm-bindgen's script names the module it was built from; the calendar's and palette's are
+# loaded with their own path by the page (module_or_path), so the default name is never used.
 cat style/fonts.css style/uhub.css > "$pkg/uhub.css"
 cp -R public/. "$site/"
-# Content-hashed names: browsers keep the bundle for a year without asking again (uHub serves
-# such names `immutable`), and a new build is a new name. One hash for the three files, since
-# the page names them from one stem (uhub.<hash>); the server finds it in pkg/ at start-up.
-hash=$(cat "$pkg/uhub.js" "$pkg/uhub.wasm" "$pkg/uhub.css" | sha256sum | cut -c1-16)
+hash=$(cat "$pkg"/uhub*.js "$pkg"/uhub*.wasm "$pkg/uhub.css" | sha256sum | cut -c1-16)
 for ext in js wasm css; do mv "$pkg/uhub.$ext" "$pkg/uhub.$hash.$ext"; done
-# The service worker precaches these files: its list and its version follow the build.
+for group in calendar palette; do
+  for ext in js wasm; do mv "$pkg/uhub-$group.$ext" "$pkg/uhub.$hash.$group.$ext"; done
+done
 bundle="'/pkg/uhub.$hash.js', '/pkg/uhub.$hash.wasm', '/pkg/uhub.$hash.css'"
+for group in calendar palette; do
+  bundle="$bundle, '/pkg/uhub.$hash.$group.js', '/pkg/uhub.$hash.$group.wasm'"
+done
 sed -i -e "s|^const BUNDLE = \[\];.*|const BUNDLE = [$bundle];|" \
   -e "s|^const VERSION = '\([^']*\)';|const VERSION = '\1-$hash';|" "$site/sw.js"
 grep -q "uhub.$hash.wasm" "$site/sw.js" || { echo "sw.js: the bundle list was not written" >&2; exit 1; }
-# Precompressed copies: served as-is to browsers that accept gzip, no compression per request.
-for ext in wasm js css; do gzip -9 -k -f "$pkg/uhub.$hash.$ext"; done
-say "bundle uhub.$hash: $(stat -c %s "$pkg/uhub.$hash.wasm") bytes WASM, $(stat -c %s "$pkg/uhub.$hash.wasm.gz") gzipped"
+for f in "$pkg"/uhub.$hash*.wasm "$pkg"/uhub.$hash*.js "$pkg/uhub.$hash.css"; do gzip -9 -k -f "$f"; done
+for f in "$pkg"/uhub.$hash*.wasm; do say "bundle $(basename "$f"): $(stat -c %s "$f") bytes, $(stat -c %s "$f.gz") gzipped"; done
 
 if [ "$profile" = none ]; then
   :

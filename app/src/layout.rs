@@ -9,7 +9,7 @@ use leptos_router::hooks::use_location;
 
 use crate::auth::current_user;
 use crate::i18n::{t, use_locale, Locale};
-use crate::palette::{CommandPalette, PaletteOpen};
+use crate::palette::CommandPalette;
 use crate::preferences::save_preferences;
 use crate::session::{role_may, Me};
 
@@ -88,22 +88,14 @@ pub fn AppShell(children: Children) -> impl IntoView {
     }
     let me = Me(Resource::new(|| (), |_| current_user()));
     provide_context(me);
-    let palette = PaletteOpen(RwSignal::new(false));
-    provide_context(palette);
-    let drawer = RwSignal::new(false);
-    // A link followed inside the drawer closes it.
     let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        drawer.set(false);
-    });
 
     // The drifting blobs belong behind the dashboard's header (and the login page), not behind
     // every page: blurred, animated layers keep the compositor busy, which a 2,000-job calendar
     // on a small machine feels.
     let home = move || location.pathname.with(|path| path == "/");
     view! {
-        <div class="app" class:app--drawer=move || drawer.get() class:app--home=home>
+        <div class="app" class:app--home=home>
             <a class="skip-link" href="#content">{t("Skip to content")}</a>
             <div class="app__backdrop" aria-hidden="true">
                 <span class="blob blob--one"></span>
@@ -129,17 +121,12 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     </A>
                 </div>
             </aside>
-            <div class="drawer-backdrop" aria-hidden="true" on:click=move |_| drawer.set(false)></div>
+            <div class="drawer-backdrop" aria-hidden="true"></div>
             <div class="main">
                 <header class="topbar">
-                    <button type="button" class="button button--icon topbar__menu"
-                        aria-controls="sidebar" aria-expanded=move || drawer.get().to_string()
-                        aria-label=t("Menu") on:click=move |_| drawer.update(|open| *open = !*open)>
-                        "☰"
-                    </button>
+                    <DrawerToggle/>
                     <button type="button" class="palette-trigger" data-testid="palette-trigger"
-                        aria-haspopup="dialog" aria-keyshortcuts="Control+K Meta+K"
-                        on:click=move |_| palette.0.set(true)>
+                        aria-haspopup="dialog" aria-keyshortcuts="Control+K Meta+K">
                         <span aria-hidden="true" class="palette-trigger__icon">"⌕"</span>
                         <span class="palette-trigger__text">{t("Search or run a command…")}</span>
                         <kbd class="kbd">"⌘K"</kbd>
@@ -153,6 +140,49 @@ pub fn AppShell(children: Children) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// The phone's menu button: opens and closes the sidebar as a drawer (the class on `.app`, which
+/// is outside this island); the backdrop closes it.
+#[cfg_attr(any(feature = "ssr", feature = "island-shell"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-shell")), component)]
+fn DrawerToggle() -> impl IntoView {
+    crate::i18n::provide_locale();
+    let open = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| {
+            let open = open.get();
+            if let Some(app) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.query_selector(".app").ok().flatten())
+            {
+                let _ = app.class_list().toggle_with_force("app--drawer", open);
+            }
+        });
+        let clicks = window_event_listener(leptos::ev::click, move |ev| {
+            use wasm_bindgen::JsCast;
+            let element = ev
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::Element>().ok());
+            // The backdrop, or a link followed inside the drawer, closes it.
+            let closes = element.is_some_and(|element| {
+                element.class_list().contains("drawer-backdrop")
+                    || element.closest("#sidebar a").ok().flatten().is_some()
+            });
+            if closes {
+                open.set(false);
+            }
+        });
+        on_cleanup(move || clicks.remove());
+    }
+    view! {
+        <button type="button" class="button button--icon topbar__menu"
+            aria-controls="sidebar" aria-expanded=move || open.get().to_string()
+            aria-label=t("Menu") on:click=move |_| open.update(|open| *open = !*open)>
+            "☰"
+        </button>
+    }
 }
 
 /// The sidebar's links a role may follow; before the user is known, the ones every role has.
@@ -199,10 +229,13 @@ pub fn Avatar(name: String, #[prop(optional)] small: bool) -> impl IntoView {
     }
 }
 
-/// Who is signed in, in a menu: profile, theme, language, log out.
-#[component]
+/// Who is signed in, in a menu: profile, theme, language, log out. An island: its own locale
+/// and signed-in user.
+#[cfg_attr(any(feature = "ssr", feature = "island-shell"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-shell")), component)]
 fn UserMenu() -> impl IntoView {
-    let Me(me) = expect_context::<Me>();
+    crate::i18n::provide_locale();
+    let me = Resource::new(|| (), |_| current_user());
     let open = RwSignal::new(false);
     let menu_ref = NodeRef::<leptos::html::Div>::new();
     let button_ref = NodeRef::<leptos::html::Button>::new();
@@ -248,8 +281,8 @@ fn UserMenu() -> impl IntoView {
                             </Show>
                             <div class="menu" id="user-menu" role="menu" aria-label=t("Account")
                                 node_ref=menu_ref hidden=move || !open.get() on:keydown=on_key>
-                                <A href="/profile" attr:role="menuitem" attr:class="menu__item" attr:tabindex="-1"
-                                    on:click=move |_| open.set(false)>{t("Profile")}</A>
+                                <a href="/profile" role="menuitem" class="menu__item" tabindex="-1"
+                                    on:click=move |_| open.set(false)>{t("Profile")}</a>
                                 <p class="menu__label small muted" role="presentation">{t("Theme")}</p>
                                 {["dark", "light", "system"].map(|choice| {
                                     let checked = theme == choice;

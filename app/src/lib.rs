@@ -92,30 +92,84 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Loads the browser bundle and hands the page to it, like Leptos' `HydrationScripts`, with one
-/// difference that matters on big pages: the WASM module starts compiling (or loading from the
-/// browser's compiled-code cache) from the `<head>`, while the rest of the page is still
-/// arriving and being parsed, instead of after it. Hydration itself still waits for the whole
-/// document (module scripts run once it is parsed).
+/// Loads the browser bundles the page's islands need and hydrates each island with its own.
+///
+/// One bundle per group of islands (`scripts/build.sh` builds `frontend` once per group): the
+/// shell's (menu button, user menu) is the main one, named like the stylesheet; the calendar's
+/// and the palette's are `<stem>.calendar.js|wasm` and `<stem>.palette.js|wasm`. A page loads
+/// the bundles of the islands it has; the palette's only when it is asked for (its button or
+/// Ctrl+K), then the request is replayed. The main module starts compiling from the `<head>`.
 #[component]
 fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
-    let js = format!("/{}/{}.js", options.site_pkg_dir, options.output_name);
-    let wasm = format!("/{}/{}.wasm", options.site_pkg_dir, options.output_name);
+    let stem = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    let js = format!("{stem}.js");
+    let wasm = format!("{stem}.wasm");
     // A browser that cannot compile from a stream gets the plain response, which wasm-bindgen
     // instantiates itself.
     let compile = format!(
         "window.__uhubWasm = WebAssembly.compileStreaming(fetch({wasm:?})).catch(() => fetch({wasm:?}));"
     );
-    let hydrate = format!(
-        "import init, * as m from {js:?}; init({{ module_or_path: window.__uhubWasm }}).then(() => {{ m.hydrate(); document.querySelectorAll('leptos-island').forEach(el => {{ const f = m[el.dataset.component]; if (f) f(el); else console.warn('no island', el.dataset.component); }}); }});"
-    );
+    let hydrate = format!("const STEM = {stem:?};\n{ISLAND_LOADER}");
     view! {
         <link rel="modulepreload" href=js/>
         <script nonce=nonce.clone()>{compile}</script>
         <script type="module" nonce=nonce>{hydrate}</script>
     }
 }
+
+/// The islands' loader (after `const STEM`): which bundle hydrates which island, loading on
+/// demand, the palette on intent.
+const ISLAND_LOADER: &str = r#"
+const BUNDLE_OF = { CalendarBody: 'calendar', CommandPalette: 'palette' };
+const ON_INTENT = new Set(['palette']);
+const loading = {};
+function load(bundle) {
+  if (!loading[bundle]) {
+    const js = bundle ? `${STEM}.${bundle}.js` : `${STEM}.js`;
+    const wasm = bundle ? `${STEM}.${bundle}.wasm` : window.__uhubWasm;
+    loading[bundle] = import(js).then(async (m) => { await m.default({ module_or_path: wasm }); m.hydrate(); return m; });
+  }
+  return loading[bundle];
+}
+async function hydrateAll(bundle, islands) {
+  const m = await load(bundle);
+  for (const el of islands) {
+    const f = m[el.dataset.component];
+    if (f) await f(el); else console.warn('no island function for', el.dataset.component);
+  }
+}
+const groups = {};
+for (const el of document.querySelectorAll('leptos-island')) {
+  const name = el.dataset.component.replace(/_\d+$/, '');
+  const bundle = BUNDLE_OF[name] || '';
+  (groups[bundle] ||= []).push(el);
+}
+const eager = Object.keys(groups).filter((b) => !ON_INTENT.has(b));
+Promise.all(eager.map((b) => hydrateAll(b, groups[b]))).then(() => setTimeout(() => {
+  document.documentElement.setAttribute('data-hydrated', 'true');
+  performance.mark('uhub:hydrated');
+}));
+if (groups.palette) {
+  let asked = null;
+  const ask = (ev) => {
+    const key = ev.type === 'keydown' && (ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'k';
+    const click = ev.type === 'click' && ev.target.closest && ev.target.closest('[data-testid=palette-trigger]');
+    if (!key && !click) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    if (asked) return;
+    asked = hydrateAll('palette', groups.palette).then(() => {
+      window.removeEventListener('keydown', ask, true);
+      window.removeEventListener('click', ask, true);
+      if (key) window.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', ctrlKey: true, bubbles: true, cancelable: true }));
+      else click.click();
+    });
+  };
+  window.addEventListener('keydown', ask, true);
+  window.addEventListener('click', ask, true);
+}
+"#;
 
 /// The signed-in user's theme (`dark`, `light`, `system`); dark for everyone else.
 #[cfg(feature = "ssr")]

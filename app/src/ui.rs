@@ -239,7 +239,8 @@ impl Navigator {
     pub fn from_router() -> Self {
         #[cfg(feature = "hydrate")]
         {
-            let navigate = leptos_router::hooks::use_navigate();
+            // Islands mode: no client router, a change of page is a page load.
+            let navigate = page_navigate();
             let go: GoTo = Box::new(move |href| navigate(href, Default::default()));
             Self {
                 navigate: StoredValue::new_local(go),

@@ -29,7 +29,8 @@ struct SentMove {
     planned_end: Option<DateTime<Utc>>,
 }
 
-#[island]
+#[cfg_attr(any(feature = "ssr", feature = "island-calendar"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-calendar")), component)]
 pub fn CalendarBody(data: CalendarData) -> impl IntoView {
     // An island has no context from outside it: its own locale and signed-in user.
     crate::i18n::provide_locale();

@@ -90,10 +90,15 @@ fn log_out() {
     }
 }
 
-/// The palette: mounted with the shell, rendered while open.
-#[component]
+/// The palette: an island of its own at the end of the shell, rendered while open. The top
+/// bar's button (outside the island) opens it through a click listener on the window.
+#[cfg_attr(any(feature = "ssr", feature = "island-palette"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-palette")), component)]
 pub fn CommandPalette() -> impl IntoView {
-    let PaletteOpen(open) = expect_context::<PaletteOpen>();
+    crate::i18n::provide_locale();
+    provide_context(Me(Resource::new(|| (), |_| crate::auth::current_user())));
+    let open = RwSignal::new(false);
+    provide_context(PaletteOpen(open));
     #[cfg(feature = "hydrate")]
     {
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -103,6 +108,18 @@ pub fn CommandPalette() -> impl IntoView {
             }
         });
         on_cleanup(move || handle.remove());
+        let clicks = window_event_listener(leptos::ev::click, move |ev| {
+            use wasm_bindgen::JsCast;
+            let on_trigger = ev
+                .target()
+                .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+                .and_then(|element| element.closest("[data-testid=palette-trigger]").ok().flatten())
+                .is_some();
+            if on_trigger {
+                open.set(true);
+            }
+        });
+        on_cleanup(move || clicks.remove());
     }
     view! {
         <Show when=move || open.get()>
