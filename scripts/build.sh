@@ -14,30 +14,47 @@ site=target/site
 pkg=$site/pkg
 start=$(date +%s)
 
-# One bundle per group of islands (app/Cargo.toml's island-* features): "" is the shell's.
+# One bundle per group of islands (app/Cargo.toml's island-* features; app::layout::page_bundle
+# says which page loads which): the shell's islands, loaded by every page first; the calendar's
+# with the shell's (the one bundle its page loads); the others alone, loaded on intent.
 say "building the browser bundles (wasm32, profile wasm-release)"
 rm -rf "$site" && mkdir -p "$pkg"
-for group in shell calendar palette; do
-  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
-    --target-dir target/front --no-default-features --features "$group"
-  name=uhub; [ "$group" = shell ] || name="uhub-$group"
-  wasm-bindgen --target web --no-typescript --out-name "$name" --out-dir "$pkg" \
-    target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm
-  "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    -o "$pkg/$name.wasm" "$pkg/${name}_bg.wasm"
-  rm "$pkg/${name}_bg.wasm"
+ISLAND_GROUPS="calendar palette projects sheet sheet-environments sheet-backlog sheet-links sheet-code sheet-ansible sheet-terraform sheet-kubernetes sheet-secrets sheet-settings"
+# Each bundle is one fat-LTO link on one core (codegen-units = 1): two lanes, each with its own
+# target directory (cargo locks one), build them side by side on the two cores.
+build_bundles() { # <target dir> <group>...
+  local dir=$1 group features name; shift
+  for group in "$@"; do
+    case "$group" in calendar) features="shell,calendar" ;; *) features="$group" ;; esac
+    cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
+      --target-dir "$dir" --no-default-features --features "$features"
+    name=uhub; [ "$group" = shell ] || name="uhub-$group"
+    wasm-bindgen --target web --no-typescript --out-name "$name" --out-dir "$pkg" \
+      "$dir/wasm32-unknown-unknown/wasm-release/frontend.wasm"
+    "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+      -o "$pkg/$name.wasm" "$pkg/${name}_bg.wasm"
+    rm "$pkg/${name}_bg.wasm"
+  done
+}
+lane_one=() lane_two=() n=0
+for group in shell $ISLAND_GROUPS; do
+  if (( n++ % 2 == 0 )); then lane_one+=("$group"); else lane_two+=("$group"); fi
 done
+build_bundles target/front "${lane_one[@]}" &
+lane=$!
+build_bundles target/front-2 "${lane_two[@]}"
+wait "$lane" || { echo "a browser bundle failed to build" >&2; exit 1; }
 # wasm-bindgen's script names the module it was built from; the calendar's and palette's are
 # loaded with their own path by the page (module_or_path), so the default name is never used.
 cat style/fonts.css style/uhub.css > "$pkg/uhub.css"
 cp -R public/. "$site/"
 hash=$(cat "$pkg"/uhub*.js "$pkg"/uhub*.wasm "$pkg/uhub.css" | sha256sum | cut -c1-16)
 for ext in js wasm css; do mv "$pkg/uhub.$ext" "$pkg/uhub.$hash.$ext"; done
-for group in calendar palette; do
+for group in $ISLAND_GROUPS; do
   for ext in js wasm; do mv "$pkg/uhub-$group.$ext" "$pkg/uhub.$hash.$group.$ext"; done
 done
 bundle="'/pkg/uhub.$hash.js', '/pkg/uhub.$hash.wasm', '/pkg/uhub.$hash.css'"
-for group in calendar palette; do
+for group in $ISLAND_GROUPS; do
   bundle="$bundle, '/pkg/uhub.$hash.$group.js', '/pkg/uhub.$hash.$group.wasm'"
 done
 sed -i -e "s|^const BUNDLE = \[\];.*|const BUNDLE = [$bundle];|" \

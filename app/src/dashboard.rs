@@ -5,7 +5,6 @@ use crate::ui::{EmptyState, LoadError, PageTitle, SkeletonCards};
 use chrono::{DateTime, Utc};
 use domain::{Incident, Job, MoveRequest, Run};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{t, tf};
@@ -255,7 +254,7 @@ pub fn DashboardPage() -> impl IntoView {
                 <p class="muted">{t("What runs, what waits for you, and what is on fire.")}</p>
             </div>
             <div class="hero__actions">
-                <A href="/calendar" attr:class="button">{t("Open the calendar")}</A>
+                <a href="/calendar" class="button">{t("Open the calendar")}</a>
             </div>
         </header>
         <Suspense fallback=|| view! { <SkeletonCards count=6/> }>
@@ -323,14 +322,14 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                             {run_approvals.into_iter().map(|(run, title)| view! {
                                 <li class="line">
                                     <span class="dot dot--approval" aria-hidden="true"></span>
-                                    <A href=format!("/runs/{}", run.id) attr:class="line__title">{title}</A>
+                                    <a href=format!("/runs/{}", run.id) class="line__title">{title}</a>
                                     <span class="muted small">{tf("run #{id} in {env}", &[("id", &run.id.to_string()), ("env", run.environment.as_deref().unwrap_or("—"))])}</span>
                                 </li>
                             }).collect_view()}
                             {move_approvals.into_iter().map(|request| view! {
                                 <li class="line">
                                     <span class="dot dot--approval" aria-hidden="true"></span>
-                                    <A href="/calendar" attr:class="line__title">{tf("Move of job #{id}", &[("id", &request.job_id.to_string())])}</A>
+                                    <a href="/calendar" class="line__title">{tf("Move of job #{id}", &[("id", &request.job_id.to_string())])}</a>
                                     <span class="muted small">{crate::i18n::dates(&request.planned_start.format("%a %-d %b %H:%M UTC").to_string())}</span>
                                 </li>
                             }).collect_view()}
@@ -348,7 +347,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                             {conflicts.into_iter().map(|conflict| view! {
                                 <li class="line line--conflict">
                                     <span class="line__warn" aria-hidden="true">"⚠"</span>
-                                    <A href=format!("/jobs/{}", conflict.job_id) attr:class="line__title">{conflict.title}</A>
+                                    <a href=format!("/jobs/{}", conflict.job_id) class="line__title">{conflict.title}</a>
                                     <span class="muted small">{tf("with {others}", &[("others", &conflict.other_titles.join(", "))])}</span>
                                 </li>
                             }).collect_view()}
@@ -366,7 +365,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                             {incidents.into_iter().map(|(incident, top)| view! {
                                 <li class="line" data-incident=incident.id.to_string()>
                                     <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
-                                    <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title}</A>
+                                    <a href=format!("/incidents/{}", incident.id) class="line__title">{incident.title}</a>
                                     <span class="muted small">{crate::labels::incident_status(incident.status)}</span>
                                     {top.map(|top| view! {
                                         <span class="small line__suspect" data-testid="top-suspect">{tf("top suspect: {title}", &[("title", &top)])}</span>
@@ -385,7 +384,7 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                         <Meter label=t("Memory") percent=health.memory_percent/>
                         <Meter label=t("Fullest disk") percent=health.fullest_disk_percent/>
                     </div>
-                    <A href="/server" attr:class="link small">{t("Open the server view")}</A>
+                    <a href="/server" class="link small">{t("Open the server view")}</a>
                 </section>
             })}
             <section class="card panel panel--wide" aria-labelledby="upcoming-title">
@@ -396,10 +395,10 @@ fn DashboardGrid(dashboard: Dashboard) -> impl IntoView {
                     view! { <JobList jobs=upcoming with_day=true/> }.into_any()
                 }}
                 {(upcoming_more > 0).then(|| view! {
-                    <A href=format!("/calendar?view=agenda&date={}", upcoming_from.format("%Y-%m-%d"))
-                        attr:class="link small" attr:data-testid="upcoming-more">
+                    <a href=format!("/calendar?view=agenda&date={}", upcoming_from.format("%Y-%m-%d"))
+                        class="link small" data-testid="upcoming-more">
                         {tf("and {n} more in the agenda", &[("n", &upcoming_more.to_string())])}
-                    </A>
+                    </a>
                 })}
             </section>
         </div>
@@ -447,7 +446,7 @@ fn JobList(jobs: Vec<JobLine>, #[prop(optional)] with_day: bool) -> impl IntoVie
                     <li class="line" style:--project-color=line.project_color>
                         <span class="line__bar" aria-hidden="true"></span>
                         <span class="line__time mono small">{when}</span>
-                        <A href=format!("/jobs/{}", job.id) attr:class="line__title">{job.title.clone()}</A>
+                        <a href=format!("/jobs/{}", job.id) class="line__title">{job.title.clone()}</a>
                         <span class="muted small">{line.project_name}</span>
                         {job.environment.clone().map(|env| {
                             let class = if job.environment_is_production { "chip chip--prod" } else { "chip" };
@@ -468,7 +467,7 @@ fn RunList(runs: Vec<(Run, String)>) -> impl IntoView {
             {runs.into_iter().map(|(run, title)| view! {
                 <li class="line">
                     <span class=format!("run-status run-status--{}", run.status)>{run.status.to_string().replace('_', " ")}</span>
-                    <A href=format!("/runs/{}", run.id) attr:class="line__title">{title}</A>
+                    <a href=format!("/runs/{}", run.id) class="line__title">{title}</a>
                     <span class="muted small mono">{format!("#{}", run.id)}</span>
                 </li>
             }).collect_view()}

@@ -7,7 +7,6 @@ use chrono::{DateTime, Duration, Utc};
 use domain::policy::Action;
 use domain::{Incident, IncidentSeverity, IncidentStatus, ProjectSummary};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
@@ -199,7 +198,7 @@ fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
                 {incidents.into_iter().map(|incident| { let duration = duration_of(&incident); view! {
                     <tr>
                         <td>{severity_badge(incident.severity)}</td>
-                        <td><A href=format!("/incidents/{}", incident.id) attr:class="link">{incident.title}</A></td>
+                        <td><a href=format!("/incidents/{}", incident.id) class="link">{incident.title}</a></td>
                         <td><span class=format!("incident-status incident-status--{}", incident.status)>{status_label(incident.status)}</span></td>
                         <td class="small muted">{stamp(incident.detected_at)}</td>
                         <td class="small mono" data-testid="incident-duration">{duration}</td>
@@ -354,7 +353,7 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
         <div class="page-header">
             <div>
                 <p class="muted small">
-                    <A href="/incidents" attr:class="link">{t("Incidents")}</A>
+                    <a href="/incidents" class="link">{t("Incidents")}</a>
                     " / " <span class="mono">{format!("#{}", incident.id)}</span>
                 </p>
                 <h1 data-testid="incident-title">{incident.title.clone()}</h1>
@@ -372,11 +371,11 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
                 <h2 id="incident-facts">{t("Facts")}</h2>
                 <dl class="facts">
                     <div><dt>{t("Project")}</dt><dd>{match (incident.project_id, project_name) {
-                        (Some(pid), Some(name)) => view! { <A href=format!("/projects/{pid}") attr:class="link">{name}</A> }.into_any(),
+                        (Some(pid), Some(name)) => view! { <a href=format!("/projects/{pid}") class="link">{name}</a> }.into_any(),
                         _ => view! { <span>{t("The platform itself")}</span> }.into_any(),
                     }}</dd></div>
                     <div><dt>{t("Job")}</dt><dd>{match (incident.job_id, job_title) {
-                        (Some(jid), Some(title)) => view! { <A href=format!("/jobs/{jid}") attr:class="link">{title}</A> }.into_any(),
+                        (Some(jid), Some(title)) => view! { <a href=format!("/jobs/{jid}") class="link">{title}</a> }.into_any(),
                         _ => view! { <span>"—"</span> }.into_any(),
                     }}</dd></div>
                     <div><dt>{t("Owner")}</dt><dd>{owner.unwrap_or_else(|| "—".into())}</dd></div>

@@ -22,6 +22,42 @@ pub fn is_bare(path: &str) -> bool {
     BARE_PATHS.contains(&path)
 }
 
+/// The browser bundle of a page's own islands (`scripts/build.sh` builds one per group), and
+/// whether the page hydrates them at once.
+///
+/// Most pages are read before anything in them is used: their islands are hydrated on intent
+/// (the first pointer over, focus in or touch of one of them loads the bundle; a click or a
+/// submit before it is ready waits and is replayed), and at first the page loads only the
+/// shell's bundle (menu button, user menu, tabs). The calendar is used at once: its bundle has
+/// the shell's islands too and is the one the page loads. Decided from the address so that the
+/// `<head>` starts fetching the right module before the body is parsed.
+pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
+    match path {
+        "/calendar" => ("calendar".to_owned(), true),
+        "/projects" => ("projects".to_owned(), false),
+        _ if is_project_sheet(path) => {
+            let tab = query
+                .unwrap_or_default()
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("tab="))
+                .unwrap_or_default();
+            let name = if crate::projects::sheet::INTERACTIVE_TABS.contains(&tab) {
+                format!("sheet-{tab}")
+            } else {
+                "sheet".to_owned()
+            };
+            (name, false)
+        }
+        _ => (String::new(), true),
+    }
+}
+
+/// `/projects/<id>`, the project sheet (not its inventory or plan pages under it).
+fn is_project_sheet(path: &str) -> bool {
+    path.strip_prefix("/projects/")
+        .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// One entry of the sidebar, shown to the roles `action` allows.
 struct NavItem {
     href: &'static str,

@@ -92,25 +92,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// Loads the browser bundles the page's islands need and hydrates each island with its own.
+/// Loads the browser bundles of the page's islands and hydrates each island with its own.
 ///
-/// One bundle per group of islands (`scripts/build.sh` builds `frontend` once per group): the
-/// shell's (menu button, user menu) is the main one, named like the stylesheet; the calendar's
-/// and the palette's are `<stem>.calendar.js|wasm` and `<stem>.palette.js|wasm`. A page loads
-/// the bundles of the islands it has; the palette's only when it is asked for (its button or
-/// Ctrl+K), then the request is replayed. The main module starts compiling from the `<head>`.
+/// One bundle per group of islands (`scripts/build.sh` builds `frontend` once per group):
+/// `<stem>.js|wasm` has the shell's islands (menu button, user menu, tabs), `<stem>.<group>.js|wasm`
+/// a page's own (`layout::page_bundle`). The first bundle's module starts compiling from the
+/// `<head>`: the shell's, or the page's where its islands are hydrated at once (the calendar's,
+/// which has the shell's islands too). The others are loaded on intent: the page's islands at
+/// the first pointer over, focus in or touch of one of them, the palette at its button or Ctrl+K;
+/// a click or submit that comes before is held and replayed, and what was typed is kept.
 #[component]
 fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
+    #[cfg(feature = "ssr")]
+    let (page, eager) = use_context::<http::request::Parts>()
+        .map(|parts| layout::page_bundle(parts.uri.path(), parts.uri.query()))
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let (page, eager) = (String::new(), true);
     let stem = format!("/{}/{}", options.site_pkg_dir, options.output_name);
-    let js = format!("{stem}.js");
-    let wasm = format!("{stem}.wasm");
+    let first = if eager && !page.is_empty() {
+        format!("{stem}.{page}")
+    } else {
+        stem.clone()
+    };
+    let js = format!("{first}.js");
+    let wasm = format!("{first}.wasm");
     // A browser that cannot compile from a stream gets the plain response, which wasm-bindgen
     // instantiates itself.
     let compile = format!(
         "window.__uhubWasm = WebAssembly.compileStreaming(fetch({wasm:?})).catch(() => fetch({wasm:?}));"
     );
-    let hydrate = format!("const STEM = {stem:?};\n{ISLAND_LOADER}");
+    let hydrate = format!(
+        "const STEM = {stem:?};\nconst PAGE = {page:?};\nconst EAGER = {eager};\n{ISLAND_LOADER}"
+    );
     view! {
         <link rel="modulepreload" href=js/>
         <script nonce=nonce.clone()>{compile}</script>
@@ -118,39 +133,85 @@ fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The islands' loader (after `const STEM`): which bundle hydrates which island, loading on
-/// demand, the palette on intent.
+/// The islands' loader (after `const STEM`, `PAGE` and `EAGER`).
 const ISLAND_LOADER: &str = r#"
-const BUNDLE_OF = { CalendarBody: 'calendar', CommandPalette: 'palette' };
-const ON_INTENT = new Set(['palette']);
+const SHELL = ['DrawerToggle', 'UserMenu', 'TabLinks'];
+const FIRST = EAGER ? PAGE : '';
 const loading = {};
 function load(bundle) {
   if (!loading[bundle]) {
     const js = bundle ? `${STEM}.${bundle}.js` : `${STEM}.js`;
-    const wasm = bundle ? `${STEM}.${bundle}.wasm` : window.__uhubWasm;
+    const wasm = bundle === FIRST ? window.__uhubWasm : `${STEM}.${bundle}.wasm`;
     loading[bundle] = import(js).then(async (m) => { await m.default({ module_or_path: wasm }); m.hydrate(); return m; });
   }
   return loading[bundle];
 }
-async function hydrateAll(bundle, islands) {
+async function hydrateAll(bundle, islands, restoreTyped = false) {
   const m = await load(bundle);
+  const restore = restoreTyped ? keepTyped(islands) : () => {};
   for (const el of islands) {
     const f = m[el.dataset.component];
-    if (f) await f(el); else console.warn('no island function for', el.dataset.component);
+    if (f) await f(el); else console.error('uHub: no island', el.dataset.component, 'in the bundle', bundle || 'shell');
   }
+  restore();
 }
-const groups = {};
+const nameOf = (el) => el.dataset.component.replace(/_\d+$/, '');
+const first = [], later = [], palette = [];
 for (const el of document.querySelectorAll('leptos-island')) {
-  const name = el.dataset.component.replace(/_\d+$/, '');
-  const bundle = BUNDLE_OF[name] || '';
-  (groups[bundle] ||= []).push(el);
+  const name = nameOf(el);
+  if (name === 'CommandPalette') palette.push(el);
+  else if (EAGER || SHELL.includes(name)) first.push(el);
+  else later.push(el);
 }
-const eager = Object.keys(groups).filter((b) => !ON_INTENT.has(b));
-Promise.all(eager.map((b) => hydrateAll(b, groups[b]))).then(() => setTimeout(() => {
+hydrateAll(FIRST, first).then(() => setTimeout(() => {
   document.documentElement.setAttribute('data-hydrated', 'true');
   performance.mark('uhub:hydrated');
 }));
-if (groups.palette) {
+// Fields changed before their island is hydrated: hydration sets the fields' properties from the
+// island's state, so what was typed is put back and announced to the island's handlers.
+function keepTyped(islands) {
+  const typed = [];
+  for (const island of islands) {
+    for (const f of island.querySelectorAll('input, textarea, select')) {
+      const changed = f.type === 'checkbox' || f.type === 'radio' ? f.checked !== f.defaultChecked
+        : f.tagName === 'SELECT' ? [...f.options].some((o) => o.selected !== o.defaultSelected)
+        : f.value !== f.defaultValue;
+      if (changed) typed.push([f, f.value, f.checked]);
+    }
+  }
+  return () => {
+    for (const [f, value, checked] of typed) {
+      f.value = value; f.checked = checked;
+      f.dispatchEvent(new Event('input', { bubbles: true }));
+      f.dispatchEvent(new Event('change', { bubbles: true }));
+    }
+  };
+}
+function onIntent(bundle, islands) {
+  const inside = (t) => t instanceof Node && islands.some((el) => el.contains(t));
+  let ready = null;
+  const start = () => ready ||= (async () => {
+    await hydrateAll(bundle, islands, true);
+    for (const t of ['pointerover', 'focusin', 'touchstart']) window.removeEventListener(t, warm, true);
+    window.removeEventListener('click', hold, true);
+    window.removeEventListener('submit', hold, true);
+  })();
+  const warm = (ev) => { if (inside(ev.target)) start(); };
+  const hold = (ev) => {
+    if (!inside(ev.target)) return;
+    // A plain link works without its island.
+    if (ev.type === 'click' && ev.target.closest('a[href]')) return;
+    ev.preventDefault();
+    ev.stopImmediatePropagation();
+    const target = ev.target;
+    start().then(() => (ev.type === 'submit' ? target.requestSubmit() : target.click()));
+  };
+  for (const t of ['pointerover', 'focusin', 'touchstart']) window.addEventListener(t, warm, { capture: true, passive: true });
+  window.addEventListener('click', hold, true);
+  window.addEventListener('submit', hold, true);
+}
+if (later.length) onIntent(PAGE, later);
+if (palette.length) {
   let asked = null;
   const ask = (ev) => {
     const key = ev.type === 'keydown' && (ev.ctrlKey || ev.metaKey) && ev.key.toLowerCase() === 'k';
@@ -159,7 +220,7 @@ if (groups.palette) {
     ev.preventDefault();
     ev.stopImmediatePropagation();
     if (asked) return;
-    asked = hydrateAll('palette', groups.palette).then(() => {
+    asked = hydrateAll('palette', palette).then(() => {
       window.removeEventListener('keydown', ask, true);
       window.removeEventListener('click', ask, true);
       if (key) window.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', ctrlKey: true, bubbles: true, cancelable: true }));

@@ -2,7 +2,6 @@
 
 use crate::ui::PageTitle;
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::i18n::t;
 
@@ -19,7 +18,7 @@ pub fn NotFound() -> impl IntoView {
             <p class="empty-state__code mono">"404"</p>
             <h1 id="not-found-title">{t("Nothing lives at this address")}</h1>
             <p class="muted">{t("The page may have moved, or the link was mistyped.")}</p>
-            <A href="/" attr:class="button button--primary">{t("Back to the dashboard")}</A>
+            <a href="/" class="button button--primary">{t("Back to the dashboard")}</a>
         </section>
     }
 }

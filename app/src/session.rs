@@ -66,3 +66,13 @@ pub fn role_may_somewhere(role: Role, action: Action) -> bool {
         })
     })
 }
+
+/// What an island reads that the page provides everywhere else: the locale and the signed-in
+/// user. An island is hydrated on its own, without the contexts around it on the server, so it
+/// provides them itself (the user's resource is resolved on the server and sent with the page).
+pub fn provide_for_island() -> Me {
+    crate::i18n::provide_locale();
+    let me = Me(Resource::new(|| (), |_| crate::auth::current_user()));
+    provide_context(me);
+    me
+}

@@ -10,7 +10,6 @@ use domain::terraform::{
     PlanAnalysis, ResourceChange, RunTerraform, Summary, TerraformPlan, WorkspaceLock,
 };
 use leptos::prelude::*;
-use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -162,7 +161,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
     view! {
         <div class="page-header">
             <div>
-                <p class="muted small"><A href=project_href attr:class="link">{t("Terraform plans")}</A> " / "</p>
+                <p class="muted small"><a href=project_href class="link">{t("Terraform plans")}</a> " / "</p>
                 <h1 data-testid="plan-name">{plan.name.clone()}
                     {plan.environment.clone().map(|e| view! { " " <span class="chip">{e}</span> })}
                     {plan.superseded.then(|| view! { " " <span class="badge badge--archived" data-testid="plan-superseded">{t("superseded")}</span> })}
@@ -173,7 +172,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
                     {plan.commit_sha.clone().map(|c| format!(" · {}", c.chars().take(12).collect::<String>()))}
                 </p>
                 {plan.run_id.map(|run| view! {
-                    <p class="small"><A href=format!("/runs/{run}") attr:class="link">{tf("Made by run #{id}", &[("id", &run.to_string())])}</A></p>
+                    <p class="small"><a href=format!("/runs/{run}") class="link">{tf("Made by run #{id}", &[("id", &run.to_string())])}</a></p>
                 })}
             </div>
         </div>
@@ -285,19 +284,14 @@ fn ResourceRow(resource: ResourceChange, show_unchanged: RwSignal<bool>) -> impl
 
 /// The project sheet's Terraform tab: plans by environment (newest first) and locked workspaces.
 #[component]
-pub fn TerraformTab(project_id: i64) -> impl IntoView {
-    let listing = Resource::new(move || project_id, project_plans);
+pub fn TerraformTab(project_id: i64, listing: Result<PlanListing, AppError>) -> impl IntoView {
     view! {
         <div class="stack" data-testid="terraform-tab">
             <p class="muted small">{t("Plans come from plan runs of Terraform jobs, or are uploaded through the API. An apply applies a plan run's saved plan once approved; a newer plan of the workspace supersedes it.")}</p>
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=3/> }>
-                {move || Suspend::new(async move {
-                    match listing.await {
+            {match listing {
                         Ok(listing) => plans_view(project_id, listing).into_any(),
                         Err(error) => view! { <crate::ui::LoadError title=t("The plans could not be loaded") error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }}
         </div>
     }
 }
@@ -317,7 +311,7 @@ fn plans_view(project_id: i64, listing: PlanListing) -> impl IntoView {
                 <ul class="plain stack">
                     {listing.locks.into_iter().map(|lock| view! {
                         <li data-workspace=lock.workspace.clone()><span class="chip chip--prod">{t("locked")}</span> " " <code class="mono">{lock.workspace.clone()}</code> " "
-                            <A href=format!("/runs/{}", lock.run_id) attr:class="link">{tf("held by run #{id}", &[("id", &lock.run_id.to_string())])}</A></li>
+                            <a href=format!("/runs/{}", lock.run_id) class="link">{tf("held by run #{id}", &[("id", &lock.run_id.to_string())])}</a></li>
                     }).collect_view()}
                 </ul>
             </section>
@@ -340,12 +334,12 @@ fn plans_view(project_id: i64, listing: PlanListing) -> impl IntoView {
                                 let (add, change, destroy) = plan.summary.terraform_line();
                                 view! {
                                     <tr data-plan=plan.id.to_string()>
-                                        <td><A href=format!("/projects/{project_id}/terraform-plans/{}", plan.id) attr:class="link">{plan.name.clone()}</A>
+                                        <td><a href=format!("/projects/{project_id}/terraform-plans/{}", plan.id) class="link">{plan.name.clone()}</a>
                                             {plan.superseded.then(|| view! { " " <span class="muted small">{t("superseded")}</span> })}</td>
                                         <td class="mono small">{format!("+{add} ~{change} −{destroy}")}</td>
                                         <td>{if plan.risky == 0 { view! { <span class="muted">"—"</span> }.into_any() } else {
                                             view! { <span class="plan-risk">"⚠ " {plan.risky}</span> }.into_any() }}</td>
-                                        <td>{plan.run_id.map(|run| view! { <A href=format!("/runs/{run}") attr:class="link">{format!("#{run}")}</A> })}</td>
+                                        <td>{plan.run_id.map(|run| view! { <a href=format!("/runs/{run}") class="link">{format!("#{run}")}</a> })}</td>
                                         <td class="small muted">{plan.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
                                     </tr>
                                 }
@@ -388,9 +382,9 @@ pub fn TerraformPanel(view: RunTerraform, project_id: i64) -> impl IntoView {
                 <section class="card plan-panel" data-testid="terraform-panel">
                     <h2>
                         {if is_apply { t("The plan this apply applies") } else { t("The plan of this run") }} " "
-                        <A href=format!("/projects/{project_id}/terraform-plans/{}", plan.id) attr:class="link" attr:data-testid="run-plan-link">
+                        <a href=format!("/projects/{project_id}/terraform-plans/{}", plan.id) class="link" data-testid="run-plan-link">
                             {tf("plan #{id}", &[("id", &plan.id.to_string())])}
-                        </A>
+                        </a>
                     </h2>
                     <PlanSummaryBar summary=plan.summary.clone()/>
                     {plan.superseded.then(|| view! {

@@ -2,7 +2,6 @@
 //! badges, cards, tables and the rest are CSS classes in `style/uhub.css` (see docs/design.md).
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use crate::i18n::t;
 use crate::AppError;
@@ -61,7 +60,7 @@ pub fn EmptyState(
     view! {
         <div class="empty-state empty-state--inline">
             <p class="muted">{text}</p>
-            {href.zip(action).map(|(href, action)| view! { <A href=href attr:class="button">{action}</A> })}
+            {href.zip(action).map(|(href, action)| view! { <a href=href class="button">{action}</a> })}
         </div>
     }
 }
@@ -98,34 +97,33 @@ pub fn SkeletonRows(count: usize) -> impl IntoView {
     }
 }
 
-/// Tabs as links (`?tab=`), so each tab has an address people can bookmark and share.
-#[component]
-pub fn TabLinks(
-    base: String,
-    tabs: Vec<(&'static str, &'static str)>,
-    current: Signal<String>,
-) -> impl IntoView {
+/// Tabs as links (`?tab=`), so each tab has an address people can bookmark and share; a tab is
+/// a page of its own. An island (in every bundle, with the shell's) only to scroll the strip.
+#[cfg_attr(any(feature = "ssr", feature = "island-shell"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-shell")), component)]
+pub fn TabLinks(base: String, tabs: Vec<(String, String)>, current: String) -> impl IntoView {
+    crate::i18n::provide_locale();
     let strip = NodeRef::<leptos::html::Nav>::new();
     // On a narrow screen the strip scrolls sideways: bring the current tab into it, or a phone
     // shows the first tabs and not the one the page is on.
-    Effect::new(move |_| {
-        let key = current.get();
-        #[cfg(feature = "hydrate")]
-        if let Some(nav) = strip.get() {
-            reveal_current_tab(nav, key, 120);
+    Effect::new({
+        let current = current.clone();
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            if let Some(nav) = strip.get() {
+                reveal_current_tab(nav, current.clone(), 120);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (&current, strip);
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (key, strip);
     });
     view! {
         <nav class="tabs" aria-label=t("Sections") node_ref=strip>
             {tabs.into_iter().map(|(key, label)| {
                 let href = if key == "overview" { base.clone() } else { format!("{base}?tab={key}") };
-                // A plain link (the router still handles it): `A` would mark every tab current,
-                // as they differ only by their query.
+                let here = (key == current).then_some("page");
                 view! {
-                    <a href=href class="tabs__tab" data-tab=key
-                        aria-current=move || (current.get() == key).then_some("page")>{label}</a>
+                    <a href=href class="tabs__tab" data-tab=key aria-current=here>{label}</a>
                 }
             }).collect_view()}
         </nav>
@@ -270,4 +268,30 @@ pub fn page_navigate() -> impl Fn(&str, leptos_router::NavigateOptions) + Clone 
         #[cfg(not(feature = "hydrate"))]
         let _ = href;
     }
+}
+
+/// What an island lists: the server's copy first (a prop, so the island hydrates what the server
+/// drew), read again through `fetch` each time `changed` moves. In place of a `Resource` inside an
+/// island: the island is hydrated on its own, where a resource finds no value sent with the page,
+/// starts pending and leaves the server's markup unmatched.
+pub fn refreshed<T, Fetch, Answer>(
+    initial: Result<T, AppError>,
+    changed: RwSignal<u32>,
+    fetch: Fetch,
+) -> RwSignal<Result<T, AppError>>
+where
+    T: Send + Sync + 'static,
+    Fetch: Fn() -> Answer + 'static,
+    Answer: std::future::Future<Output = Result<T, AppError>> + 'static,
+{
+    let value = RwSignal::new(initial);
+    Effect::watch(
+        move || changed.get(),
+        move |_, _, _| {
+            let answer = fetch();
+            leptos::task::spawn_local(async move { value.set(answer.await) });
+        },
+        false,
+    );
+    value
 }

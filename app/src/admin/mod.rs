@@ -90,7 +90,11 @@ pub fn AdminPage() -> impl IntoView {
         ("teams", t("Teams")),
         ("audit", t("Audit log")),
         ("settings", t("Settings")),
-    ];
+    ]
+    .into_iter()
+    .map(|(key, label)| (key.to_owned(), label.to_owned()))
+    .collect::<Vec<_>>();
+    let current = tab.get_untracked();
     view! {
         <PageTitle text=t("Admin")/>
         <div class="page-header">
@@ -99,7 +103,7 @@ pub fn AdminPage() -> impl IntoView {
                 <p class="muted">{t("People, teams, the audit trail and how uHub runs.")}</p>
             </div>
         </div>
-        <TabLinks base="/admin".to_owned() tabs current=tab/>
+        <TabLinks base="/admin".to_owned() tabs current/>
         {move || match tab.get().as_str() {
             "teams" => view! { <teams::TeamsTab/> }.into_any(),
             "audit" => view! { <AuditTab/> }.into_any(),

@@ -33,11 +33,7 @@ struct SentMove {
 #[cfg_attr(not(any(feature = "ssr", feature = "island-calendar")), component)]
 pub fn CalendarBody(data: CalendarData) -> impl IntoView {
     // An island has no context from outside it: its own locale and signed-in user.
-    crate::i18n::provide_locale();
-    provide_context(crate::session::Me(Resource::new(
-        || (),
-        |_| crate::auth::current_user(),
-    )));
+    crate::session::provide_for_island();
     crate::mark_hydrated();
     let mut data = data;
     let request = data.request.clone();

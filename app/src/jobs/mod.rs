@@ -9,7 +9,6 @@ pub mod editor;
 use domain::policy::{may, Action, Decision, Environment, Object, Subject};
 use domain::{JobType, ProjectState};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::labels::action_summary;
@@ -184,7 +183,7 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
     view! {
         <div class="page-header">
             <div class="page-header__text">
-                <p class="muted small"><A href=format!("/projects/{}", job.project_id) attr:class="link">{view.project_name.clone()}</A></p>
+                <p class="muted small"><a href=format!("/projects/{}", job.project_id) class="link">{view.project_name.clone()}</a></p>
                 <h1 data-testid="job-title" class="wrap">{job.title.clone()}</h1>
                 <p class="muted">
                     {crate::labels::job_type(job.job_type)} " · "

@@ -95,8 +95,7 @@ fn log_out() {
 #[cfg_attr(any(feature = "ssr", feature = "island-palette"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "island-palette")), component)]
 pub fn CommandPalette() -> impl IntoView {
-    crate::i18n::provide_locale();
-    provide_context(Me(Resource::new(|| (), |_| crate::auth::current_user())));
+    crate::session::provide_for_island();
     let open = RwSignal::new(false);
     provide_context(PaletteOpen(open));
     #[cfg(feature = "hydrate")]
@@ -113,7 +112,12 @@ pub fn CommandPalette() -> impl IntoView {
             let on_trigger = ev
                 .target()
                 .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
-                .and_then(|element| element.closest("[data-testid=palette-trigger]").ok().flatten())
+                .and_then(|element| {
+                    element
+                        .closest("[data-testid=palette-trigger]")
+                        .ok()
+                        .flatten()
+                })
                 .is_some();
             if on_trigger {
                 open.set(true);

@@ -88,6 +88,7 @@ pub fn ClustersTab(
     project_id: i64,
     owner_id: Option<i64>,
     environments: Vec<String>,
+    listing: Result<ClusterList, AppError>,
 ) -> impl IntoView {
     let me = expect_context::<Me>();
     let object = Object::project(owner_id);
@@ -95,7 +96,7 @@ pub fn ClustersTab(
     let may_check =
         move || me.allows(Action::UpdateProject, &object) || me.allows(Action::LaunchRun, &object);
     let changed = RwSignal::new(0u32);
-    let listing = Resource::new(move || changed.get(), move |_| list_clusters(project_id));
+    let listing = crate::ui::refreshed(listing, changed, move || list_clusters(project_id));
     let check = ServerAction::<CheckCluster>::new();
     let remove = ServerAction::<RemoveCluster>::new();
     let error = RwSignal::new(None::<AppError>);
@@ -116,9 +117,7 @@ pub fn ClustersTab(
         <div class="stack" data-testid="clusters-tab">
             <p class="muted small">{t("A cluster's kubeconfig is kept in the secret store only and never shown again. Runs on a cluster get only its context, confined to its namespace, under the guardrails of its environment.")}</p>
             {move || error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=2/> }>
-                {move || Suspend::new(async move {
-                    match listing.await {
+            {move || match listing.get() {
                         Ok(list) => view! {
                             {list.items.is_empty().then(|| view! { <p class="empty-inline muted">{t("No cluster yet.")}</p> })}
                             <div class="cluster-grid">
@@ -153,9 +152,7 @@ pub fn ClustersTab(
                             })}
                         }.into_any(),
                         Err(error) => view! { <crate::ui::LoadError title=t("The clusters could not be loaded") error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }}
             <Show when=may_manage>
                 <AddCluster project_id environments=environments.get_value() upgrading
                     on_added=Callback::new(move |_| changed.update(|v| *v += 1))/>

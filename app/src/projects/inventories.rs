@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use domain::ansible::{AnsibleInventory, InventoryDetail, InventoryDiff, InventorySource};
 use domain::policy::{Action, Object};
 use leptos::prelude::*;
-use leptos_router::components::A;
 use serde_json::Value;
 
 use crate::i18n::{t, tf};
@@ -120,15 +119,13 @@ pub fn InventoriesTab(
     owner_id: Option<i64>,
     environments: Vec<String>,
     links: Vec<domain::ProjectLink>,
+    listing: Result<Vec<AnsibleInventory>, AppError>,
 ) -> impl IntoView {
     let me = expect_context::<Me>();
     let object = Object::project(owner_id);
     let may_manage = move || me.allows(Action::UpdateProject, &object);
     let changed = RwSignal::new(0u32);
-    let listing = Resource::new(
-        move || changed.get(),
-        move |_| project_inventories(project_id),
-    );
+    let listing = crate::ui::refreshed(listing, changed, move || project_inventories(project_id));
     let repositories: Vec<(i64, String)> = links
         .iter()
         .filter(|l| l.kind == domain::LinkKind::GitRepo)
@@ -141,15 +138,11 @@ pub fn InventoriesTab(
     view! {
         <div class="stack" data-testid="inventories-tab">
             <p class="muted small">{t("An inventory is analysed as Ansible reads it, and kept version by version. A playbook job uses an inventory of its own environment, pinned at launch.")}</p>
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=3/> }>
-                {move || Suspend::new(async move {
-                    match listing.await {
+            {move || match listing.get() {
                         Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No inventory yet.")}</p> }.into_any(),
                         Ok(list) => inventory_table(project_id, list).into_any(),
                         Err(error) => view! { <crate::ui::LoadError title=t("The inventories could not be loaded") error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }}
             {(!old_links.is_empty()).then(|| view! {
                 <section class="card" data-testid="inventory-links">
                     <h2>{t("Inventory links")}</h2>
@@ -188,7 +181,7 @@ fn inventory_table(project_id: i64, list: Vec<AnsibleInventory>) -> impl IntoVie
                         let (key, label) = (inventory.name.clone(), inventory.name.clone());
                         view! {
                             <tr data-inventory=key>
-                                <td><A href=href attr:class="link">{label}</A></td>
+                                <td><a href=href class="link">{label}</a></td>
                                 <td>{match inventory.environment.clone() {
                                     Some(env) => view! { <span class="chip">{env}</span> }.into_any(),
                                     None => view! { <span class="muted">{t("any")}</span> }.into_any(),
@@ -486,8 +479,8 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
     view! {
         <header class="sheet-header">
             <p class="muted small">
-                <A href="/projects" attr:class="link">{t("Projects")}</A> " / "
-                <A href=format!("/projects/{project_id}?tab=ansible") attr:class="link">{t("Ansible")}</A> " / "
+                <a href="/projects" class="link">{t("Projects")}</a> " / "
+                <a href=format!("/projects/{project_id}?tab=ansible") class="link">{t("Ansible")}</a> " / "
             </p>
             <div class="sheet-header__row">
                 <h1 data-testid="inventory-name">{inventory.name.clone()}</h1>
@@ -609,7 +602,7 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
                             let href = format!("{base}?version={}", v.version);
                             view! {
                                 <tr aria-current=(v.version == shown_version).then_some("true")>
-                                    <td><A href=href attr:class="link mono">{format!("v{}", v.version)}</A></td>
+                                    <td><a href=href class="link mono">{format!("v{}", v.version)}</a></td>
                                     <td class="mono">{v.summary.hosts}</td>
                                     <td class="mono">{v.summary.groups}</td>
                                     <td class="mono small">{v.commit_sha.as_deref().map(|s| s.chars().take(12).collect::<String>()).unwrap_or_else(|| "—".into())}</td>

@@ -11,7 +11,7 @@ pub mod inventories;
 mod links;
 mod secrets;
 mod settings;
-mod sheet;
+pub(crate) mod sheet;
 
 pub use form::ProjectForm;
 pub use inventories::InventoryPage;
@@ -20,7 +20,6 @@ pub use sheet::ProjectSheetPage;
 use crate::ui::{Navigator, PageTitle};
 use domain::ProjectSummary;
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::i18n::{t, tf};
@@ -39,12 +38,33 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ProjectsPage() -> impl IntoView {
-    let projects = Resource::new(|| (), |_| list_projects());
-    let (filter, set_filter) = signal(String::new());
     let query = use_query_map();
-    let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
+    let creating = query.with_untracked(|q| q.get("new").is_some());
+    let projects = Resource::new(|| (), |_| list_projects());
+    // The list is read here, on the server, and given to the island: a resource read inside an
+    // island's `Suspense` leaves markers its hydration does not find (tachys panics).
+    view! {
+        <PageTitle text=t("Projects")/>
+        <Suspense fallback=ProjectsSkeleton>
+            {move || Suspend::new(async move {
+                match projects.await {
+                    Ok(projects) => view! { <ProjectsIsland creating projects/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The projects page's interactive whole: the filter, the list and the new-project form. An
+/// island (bundle `projects`): its own locale and signed-in user.
+#[cfg_attr(any(feature = "ssr", feature = "island-projects"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-projects")), component)]
+pub fn ProjectsIsland(creating: bool, projects: Vec<ProjectSummary>) -> impl IntoView {
+    let Me(me) = crate::session::provide_for_island();
+    let (filter, set_filter) = signal(String::new());
+    let creating = RwSignal::new(creating);
     let navigate = Navigator::from_router();
-    let Me(me) = expect_context::<Me>();
     let may_create = move || {
         me.get()
             .and_then(Result::ok)
@@ -52,7 +72,6 @@ pub fn ProjectsPage() -> impl IntoView {
     };
 
     view! {
-        <PageTitle text=t("Projects")/>
         <div class="page-header">
             <div>
                 <h1>{t("Projects")}</h1>
@@ -87,14 +106,7 @@ pub fn ProjectsPage() -> impl IntoView {
                     navigate.go(&href);
                 })/>
         </Show>
-        <Suspense fallback=ProjectsSkeleton>
-            {move || Suspend::new(async move {
-                match projects.await {
-                    Ok(list) => view! { <ProjectList projects=list filter/> }.into_any(),
-                    Err(error) => view! { <LoadError error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <ProjectList projects filter/>
     }
 }
 
@@ -171,7 +183,7 @@ fn ProjectCard(project: ProjectSummary) -> impl IntoView {
             <div class="project-card__head">
                 <span class="project-card__swatch" aria-hidden="true"></span>
                 <h2 class="project-card__name">
-                    <A href=format!("/projects/{}", project.id) attr:class="project-card__link">{project.name.clone()}</A>
+                    <a href=format!("/projects/{}", project.id) class="project-card__link">{project.name.clone()}</a>
                 </h2>
                 <span class=format!("badge badge--{}", project.state)>{crate::labels::project_state(project.state)}</span>
             </div>

@@ -53,12 +53,13 @@ pub fn SecretsTab(
     project_id: i64,
     owner_id: Option<i64>,
     environments: Vec<String>,
+    listing: Result<Vec<SecretInfo>, AppError>,
 ) -> impl IntoView {
     let me = expect_context::<Me>();
     let object = Object::project(owner_id);
     let may_manage = move || me.allows(Action::UpdateProject, &object);
     let changed = RwSignal::new(0u32);
-    let listing = Resource::new(move || changed.get(), move |_| list_secrets(project_id));
+    let listing = crate::ui::refreshed(listing, changed, move || list_secrets(project_id));
     let name = RwSignal::new(String::new());
     let value = RwSignal::new(String::new());
     let scope = RwSignal::new(String::new());
@@ -85,9 +86,7 @@ pub fn SecretsTab(
     view! {
         <div class="stack">
             <p class="muted small">{t("Secrets reach runs as environment variables and are masked in logs. A secret of one environment reaches only that environment's runs; production runs always pass an approval.")}</p>
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=3/> }>
-                {move || Suspend::new(async move {
-                    match listing.await {
+            {move || match listing.get() {
                         Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No secret yet.")}</p> }.into_any(),
                         Ok(list) => view! {
                             <div class="table-scroll">
@@ -121,9 +120,7 @@ pub fn SecretsTab(
                             </div>
                         }.into_any(),
                         Err(error) => view! { <crate::ui::LoadError title=t("The secrets could not be loaded") error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+                    }}
             <Show when=may_manage>
                 <form class="card form form--inline" data-testid="set-secret" autocomplete="off" on:submit=move |ev| {
                     ev.prevent_default();

@@ -6,7 +6,6 @@ use domain::ProjectContext;
 use leptos::prelude::*;
 
 use crate::AppError;
-use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use super::form::ProjectForm;
@@ -22,23 +21,21 @@ pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, Ap
     Ok(services::projects::context(&hub, &caller, project_id).await?)
 }
 
-/// `/projects/:id`: the project sheet, one tab per facet (`?tab=`).
+/// `/projects/:id`: the project sheet, one tab per facet (`?tab=`). Rendered on the server;
+/// the edit button and the interactive tabs are islands, each in its own browser bundle
+/// (`layout::page_bundle`), and a tab is a page of its own (a link, a page load).
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ProjectSheetPage() -> impl IntoView {
     use crate::i18n::t;
     let id = crate::ui::route_id("id");
-    let version = RwSignal::new(0u32);
-    let sheet = Resource::new(
-        move || (id.get(), version.get()),
-        |(id, _)| project_sheet(id),
-    );
+    let sheet = Resource::new(move || id.get(), project_sheet);
     view! {
         <PageTitle text=t("Project")/>
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
             {move || Suspend::new(async move {
                 match sheet.await {
-                    Ok(context) => view! { <Sheet context version/> }.into_any(),
+                    Ok(context) => view! { <Sheet context/> }.into_any(),
                     Err(error) => view! { <crate::ui::LoadError title=t("The project could not be loaded") error/> }.into_any(),
                 }
             })}
@@ -50,14 +47,169 @@ fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
+/// The tabs whose content is an island, each in its own browser bundle `sheet-<tab>`; the
+/// others (overview, jobs, incidents, activity) are HTML with the edit button's bundle `sheet`.
+pub const INTERACTIVE_TABS: &[&str] = &[
+    "environments",
+    "backlog",
+    "links",
+    "code",
+    "ansible",
+    "terraform",
+    "kubernetes",
+    "secrets",
+    "settings",
+];
+
 #[component]
-pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
+pub fn Sheet(context: ProjectContext) -> impl IntoView {
     let query = use_query_map();
-    let tab = Signal::derive(move || {
-        query.with(|q| q.get("tab").unwrap_or_else(|| "overview".to_owned()))
-    });
+    let tab = query.with_untracked(|q| q.get("tab").unwrap_or_else(|| "overview".to_owned()));
     let project = context.project.clone();
-    let Me(me) = expect_context::<Me>();
+    let base = format!("/projects/{}", project.id);
+    let tabs = vec![
+        ("overview", t("Overview")),
+        ("environments", t("Environments")),
+        ("jobs", t("Jobs")),
+        ("backlog", t("Backlog")),
+        ("links", t("Repos & infrastructure")),
+        ("code", t("Code")),
+        ("ansible", t("Ansible")),
+        ("terraform", t("Terraform")),
+        ("kubernetes", t("Kubernetes")),
+        ("secrets", t("Secrets")),
+        ("settings", t("Settings")),
+        ("incidents", t("Incidents")),
+        ("activity", t("Activity")),
+    ];
+    let tabs = tabs
+        .into_iter()
+        .map(|(key, label)| (key.to_owned(), label.to_owned()))
+        .collect::<Vec<_>>();
+    let current = tab.clone();
+    let (project_id, owner_id) = (project.id, project.owner_id);
+    let environments = || context.project.environments.clone();
+    let body = match tab.as_str() {
+        "environments" => view! {
+            <EnvironmentsIsland project_id owner_id environments=context.environments.clone()/>
+        }
+        .into_any(),
+        "jobs" => jobs(&context).into_any(),
+        "backlog" => view! {
+            <BacklogIsland project_id owner_id items=context.backlog.clone()/>
+        }
+        .into_any(),
+        "links" => view! {
+            <LinksIsland project_id owner_id links=context.links.clone() environments=environments()/>
+        }
+        .into_any(),
+        "ansible" => {
+            let (environments, links) = (environments(), context.links.clone());
+            with_listing(
+                move || super::inventories::project_inventories(project_id),
+                3,
+                move |listing| view! {
+                    <AnsibleIsland project_id owner_id environments=environments.clone() links=links.clone() listing/>
+                },
+            )
+            .into_any()
+        }
+        "terraform" => with_listing(
+            move || crate::terraform::project_plans(project_id),
+            3,
+            move |listing| view! { <TerraformIsland project_id listing/> },
+        )
+        .into_any(),
+        "kubernetes" => {
+            let environments = environments();
+            with_listing(
+                move || super::clusters::list_clusters(project_id),
+                2,
+                move |listing| view! {
+                    <KubernetesIsland project_id owner_id environments=environments.clone() listing/>
+                },
+            )
+            .into_any()
+        }
+        "code" => view! { <CodeIsland project_id owner_id links=context.links.clone()/> }.into_any(),
+        "secrets" => {
+            let environments = environments();
+            with_listing(
+                move || super::secrets::list_secrets(project_id),
+                3,
+                move |listing| view! {
+                    <SecretsIsland project_id owner_id environments=environments.clone() listing/>
+                },
+            )
+            .into_any()
+        }
+        "settings" => view! { <SettingsIsland project=project.clone()/> }.into_any(),
+        "incidents" => incidents(&context).into_any(),
+        "activity" => activity(&context).into_any(),
+        _ => overview(&context).into_any(),
+    };
+    view! {
+        <header class="sheet-header" style:--project-color=project.color.to_string()>
+            <p class="muted small"><a href="/projects" class="link">{t("Projects")}</a> " / "</p>
+            <div class="sheet-header__row">
+                <span class="project-card__swatch sheet-header__swatch" aria-hidden="true"></span>
+                <h1 data-testid="project-name">{project.name.clone()}</h1>
+                <span class=format!("badge badge--{}", project.state)>{crate::labels::project_state(project.state)}</span>
+                <span class="topbar__spacer"></span>
+                <ProjectEditor project=project.clone()/>
+            </div>
+            {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
+        </header>
+        <TabLinks base tabs current/>
+        <div class="sheet" data-testid="project-sheet">{body}</div>
+    }
+}
+
+/// A tab whose island is given what it lists: read here, on the server, under the tab's own
+/// skeleton (an island cannot read it itself: see `crate::ui::refreshed`).
+fn with_listing<T, Answer, Island>(
+    fetch: impl Fn() -> Answer + Send + Sync + 'static,
+    skeleton_rows: usize,
+    island: impl Fn(Result<T, AppError>) -> Island + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    Island: IntoView + 'static,
+{
+    let listing = Resource::new(|| (), move |_| fetch());
+    view! {
+        <Suspense fallback=move || view! { <crate::ui::SkeletonRows count=skeleton_rows/> }>
+            {move || {
+                let island = island.clone();
+                Suspend::new(async move { island(listing.await) })
+            }}
+        </Suspense>
+    }
+}
+
+/// After a change inside a tab's island, the page is loaded again: the sheet is the server's
+/// HTML, which is what shows the change everywhere on the page (counts, header, other tabs).
+fn reload_after_change() -> RwSignal<u32> {
+    let changed = RwSignal::new(0u32);
+    Effect::watch(
+        move || changed.get(),
+        move |_, _, _| {
+            #[cfg(feature = "hydrate")]
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        },
+        false,
+    );
+    changed
+}
+
+/// The sheet header's edit button and form (bundle `sheet` and every `sheet-<tab>`).
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet")), component)]
+pub fn ProjectEditor(project: domain::ProjectSummary) -> impl IntoView {
+    let Me(me) = crate::session::provide_for_island();
     let owner = project.owner_id;
     let may_edit = move || {
         me.get().and_then(Result::ok).is_some_and(|user| {
@@ -75,83 +227,135 @@ pub fn Sheet(context: ProjectContext, version: RwSignal<u32>) -> impl IntoView {
         })
     };
     let editing = RwSignal::new(false);
-    let base = format!("/projects/{}", project.id);
-    let tabs = vec![
-        ("overview", t("Overview")),
-        ("environments", t("Environments")),
-        ("jobs", t("Jobs")),
-        ("backlog", t("Backlog")),
-        ("links", t("Repos & infrastructure")),
-        ("code", t("Code")),
-        ("ansible", t("Ansible")),
-        ("terraform", t("Terraform")),
-        ("kubernetes", t("Kubernetes")),
-        ("secrets", t("Secrets")),
-        ("settings", t("Settings")),
-        ("incidents", t("Incidents")),
-        ("activity", t("Activity")),
-    ];
-    let context = StoredValue::new(context);
-    let edited = project.clone();
+    let changed = reload_after_change();
     view! {
-        <header class="sheet-header" style:--project-color=project.color.to_string()>
-            <p class="muted small"><A href="/projects" attr:class="link">{t("Projects")}</A> " / "</p>
-            <div class="sheet-header__row">
-                <span class="project-card__swatch sheet-header__swatch" aria-hidden="true"></span>
-                <h1 data-testid="project-name">{project.name.clone()}</h1>
-                <span class=format!("badge badge--{}", project.state)>{crate::labels::project_state(project.state)}</span>
-                <span class="topbar__spacer"></span>
-                <Transition fallback=|| ()>
-                    {move || may_edit().then(|| view! {
-                        <button type="button" class="button" data-testid="edit-project"
-                            on:click=move |_| editing.set(true)>{t("Edit")}</button>
-                    })}
-                </Transition>
-            </div>
-            {(!project.description.is_empty()).then(|| view! { <p class="muted">{project.description.clone()}</p> })}
-        </header>
-        <Show when=move || editing.get()>
-            <ProjectForm editing=Some(edited.clone())
-                on_close=Callback::new(move |_| editing.set(false))
-                on_saved=Callback::new(move |_| { editing.set(false); version.update(|v| *v += 1); })/>
-        </Show>
-        <TabLinks base tabs current=tab/>
-        <div class="sheet" data-testid="project-sheet">
-            {move || context.with_value(|context| match tab.get().as_str() {
-                "environments" => view! {
-                    <super::environments::EnvironmentsTab project_id=context.project.id owner_id=context.project.owner_id
-                        environments=context.environments.clone() changed=version/>
-                }.into_any(),
-                "jobs" => jobs(context).into_any(),
-                "backlog" => view! {
-                    <super::backlog::BacklogTab project_id=context.project.id owner_id=context.project.owner_id
-                        items=context.backlog.clone() changed=version/>
-                }.into_any(),
-                "links" => view! {
-                    <super::links::LinksTab project_id=context.project.id owner_id=context.project.owner_id
-                        links=context.links.clone() environments=context.project.environments.clone() changed=version/>
-                }.into_any(),
-                "ansible" => view! {
-                    <super::inventories::InventoriesTab project_id=context.project.id owner_id=context.project.owner_id
-                        environments=context.project.environments.clone() links=context.links.clone()/>
-                }.into_any(),
-                "terraform" => view! { <crate::terraform::TerraformTab project_id=context.project.id/> }.into_any(),
-                "kubernetes" => view! {
-                    <super::clusters::ClustersTab project_id=context.project.id owner_id=context.project.owner_id
-                        environments=context.project.environments.clone()/>
-                }.into_any(),
-                "code" => view! { <super::code::CodeTab project_id=context.project.id owner_id=context.project.owner_id links=context.links.clone()/> }.into_any(),
-                "secrets" => view! {
-                    <super::secrets::SecretsTab project_id=context.project.id owner_id=context.project.owner_id
-                        environments=context.project.environments.clone()/>
-                }.into_any(),
-                "settings" => view! { <super::settings::SettingsTab project=context.project.clone() changed=version/> }.into_any(),
-                "incidents" => incidents(context).into_any(),
-                "activity" => activity(context).into_any(),
-                _ => overview(context).into_any(),
+        <Transition fallback=|| ()>
+            {move || may_edit().then(|| view! {
+                <button type="button" class="button" data-testid="edit-project"
+                    on:click=move |_| editing.set(true)>{t("Edit")}</button>
             })}
-        </div>
+        </Transition>
+        <Show when=move || editing.get()>
+            <ProjectForm editing=Some(project.clone())
+                on_close=Callback::new(move |_| editing.set(false))
+                on_saved=Callback::new(move |_| { editing.set(false); changed.update(|v| *v += 1); })/>
+        </Show>
     }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-environments"), island)]
+#[cfg_attr(
+    not(any(feature = "ssr", feature = "island-sheet-environments")),
+    component
+)]
+pub fn EnvironmentsIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    environments: Vec<domain::EnvironmentRecord>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    let changed = reload_after_change();
+    view! { <super::environments::EnvironmentsTab project_id owner_id environments changed/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-backlog"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-backlog")), component)]
+pub fn BacklogIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    items: Vec<domain::BacklogItem>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    let changed = reload_after_change();
+    view! { <super::backlog::BacklogTab project_id owner_id items changed/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-links"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-links")), component)]
+pub fn LinksIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    links: Vec<domain::ProjectLink>,
+    environments: Vec<String>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    let changed = reload_after_change();
+    view! { <super::links::LinksTab project_id owner_id links environments changed/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-ansible"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-ansible")), component)]
+pub fn AnsibleIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    environments: Vec<String>,
+    links: Vec<domain::ProjectLink>,
+    listing: Result<Vec<domain::ansible::AnsibleInventory>, AppError>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    view! { <super::inventories::InventoriesTab project_id owner_id environments links listing/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-terraform"), island)]
+#[cfg_attr(
+    not(any(feature = "ssr", feature = "island-sheet-terraform")),
+    component
+)]
+pub fn TerraformIsland(
+    project_id: i64,
+    listing: Result<crate::terraform::PlanListing, AppError>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    view! { <crate::terraform::TerraformTab project_id listing/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-kubernetes"), island)]
+#[cfg_attr(
+    not(any(feature = "ssr", feature = "island-sheet-kubernetes")),
+    component
+)]
+pub fn KubernetesIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    environments: Vec<String>,
+    listing: Result<domain::kubernetes::ClusterList, AppError>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    view! { <super::clusters::ClustersTab project_id owner_id environments listing/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-code"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-code")), component)]
+pub fn CodeIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    links: Vec<domain::ProjectLink>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    view! { <super::code::CodeTab project_id owner_id links/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-secrets"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-secrets")), component)]
+pub fn SecretsIsland(
+    project_id: i64,
+    owner_id: Option<i64>,
+    environments: Vec<String>,
+    listing: Result<Vec<domain::SecretInfo>, AppError>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
+    view! { <super::secrets::SecretsTab project_id owner_id environments listing/> }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "island-sheet-settings"), island)]
+#[cfg_attr(
+    not(any(feature = "ssr", feature = "island-sheet-settings")),
+    component
+)]
+pub fn SettingsIsland(project: domain::ProjectSummary) -> impl IntoView {
+    crate::session::provide_for_island();
+    let changed = reload_after_change();
+    view! { <super::settings::SettingsTab project changed/> }
 }
 
 fn overview(context: &ProjectContext) -> impl IntoView {
@@ -200,7 +404,7 @@ fn overview(context: &ProjectContext) -> impl IntoView {
                             {next_jobs.into_iter().map(|job| view! {
                                 <li class="line">
                                     <span class="line__time mono small">{crate::i18n::dates(&job.planned_start.format("%a %-d %b %H:%M").to_string())}</span>
-                                    <A href=format!("/jobs/{}", job.id) attr:class="line__title">{job.title}</A>
+                                    <a href=format!("/jobs/{}", job.id) class="line__title">{job.title}</a>
                                     <span class="muted small">{crate::labels::job_type(job.job_type)}</span>
                                 </li>
                             }).collect_view()}
@@ -215,7 +419,7 @@ fn overview(context: &ProjectContext) -> impl IntoView {
 fn jobs(context: &ProjectContext) -> impl IntoView {
     let new_job = view! {
         <div class="toolbar">
-            <A href=format!("/jobs/new?project={}", context.project.id) attr:class="button button--primary" attr:data-testid="project-new-job">{t("New job")}</A>
+            <a href=format!("/jobs/new?project={}", context.project.id) class="button button--primary" data-testid="project-new-job">{t("New job")}</a>
         </div>
     };
     if context.jobs.is_empty() {
@@ -228,7 +432,7 @@ fn jobs(context: &ProjectContext) -> impl IntoView {
             <tbody>
                 {context.jobs.clone().into_iter().map(|job| view! {
                     <tr>
-                        <td><A href=format!("/jobs/{}", job.id) attr:class="link">{job.title.clone()}</A></td>
+                        <td><a href=format!("/jobs/{}", job.id) class="link">{job.title.clone()}</a></td>
                         <td>{crate::labels::job_type(job.job_type)}</td>
                         <td>{job.environment.clone().unwrap_or_else(|| "—".into())}</td>
                         <td class="small mono">{job.planned_start.format("%Y-%m-%d %H:%M").to_string()}</td>
@@ -251,7 +455,7 @@ fn incidents(context: &ProjectContext) -> impl IntoView {
             {context.incidents.clone().into_iter().rev().map(|incident| view! {
                 <li class="line">
                     <span class=format!("severity severity--{}", incident.severity)>{incident.severity.to_string()}</span>
-                    <A href=format!("/incidents/{}", incident.id) attr:class="line__title">{incident.title.clone()}</A>
+                    <a href=format!("/incidents/{}", incident.id) class="line__title">{incident.title.clone()}</a>
                     <span class="muted small">{crate::labels::incident_status(incident.status)}</span>
                 </li>
             }).collect_view()}
@@ -279,7 +483,7 @@ fn activity(context: &ProjectContext) -> impl IntoView {
                         <span class="timeline__at small mono muted">{stamp(entry.at)}</span>
                         <span class="badge">{entry.kind.to_string().replace('_', " ")}</span>
                         {match href {
-                            Some(href) => view! { <A href=href attr:class="link">{entry.title.clone()}</A> }.into_any(),
+                            Some(href) => view! { <a href=href class="link">{entry.title.clone()}</a> }.into_any(),
                             None => view! { <span>{entry.title.clone()}</span> }.into_any(),
                         }}
                         <span class="muted small">{tf("({status})", &[("status", &entry.status)])}</span>
