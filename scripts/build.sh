@@ -19,13 +19,13 @@ start=$(date +%s)
 # with the shell's (the one bundle its page loads); the others alone, loaded on intent.
 say "building the browser bundles (wasm32, profile wasm-release)"
 rm -rf "$site" && mkdir -p "$pkg"
-ISLAND_GROUPS="calendar palette projects sheet sheet-environments sheet-backlog sheet-links sheet-code sheet-ansible sheet-terraform sheet-kubernetes sheet-secrets sheet-settings"
+ISLAND_GROUPS="calendar palette projects sheet sheet-environments sheet-backlog sheet-links sheet-code sheet-ansible sheet-terraform sheet-kubernetes sheet-secrets sheet-settings pages"
 # Each bundle is one fat-LTO link on one core (codegen-units = 1): two lanes, each with its own
 # target directory (cargo locks one), build them side by side on the two cores.
 build_bundles() { # <target dir> <group>...
   local dir=$1 group features name; shift
   for group in "$@"; do
-    case "$group" in calendar) features="shell,calendar" ;; *) features="$group" ;; esac
+    case "$group" in calendar|pages) features="shell,$group" ;; *) features="$group" ;; esac
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
       --target-dir "$dir" --no-default-features --features "$features"
     name=uhub; [ "$group" = shell ] || name="uhub-$group"

@@ -129,23 +129,28 @@ fn provider_label(provider: GitProvider) -> &'static str {
     }
 }
 
-/// The profile's "Git identity" card: one write-only field per provider.
-#[component]
-pub fn GitTokens() -> impl IntoView {
+/// The profile's "Git identity" card: one write-only field per provider, as the page's server
+/// component read them (`states`), read again after each save.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+pub fn GitTokens(states: Result<Vec<TokenState>, AppError>) -> impl IntoView {
+    crate::i18n::provide_locale();
     let save = ServerAction::<SaveGitToken>::new();
-    let states = Resource::new(move || save.version().get(), |_| git_tokens());
+    let changed = RwSignal::new(0u32);
+    Effect::watch(
+        move || save.version().get(),
+        move |_, _, _| changed.update(|v| *v += 1),
+        false,
+    );
+    let states = crate::ui::refreshed(states, changed, git_tokens);
     view! {
         <section class="card form form--panel" aria-labelledby="git-identity-title" data-testid="git-identity">
             <h2 id="git-identity-title">{t("Git identity")}</h2>
             <p class="muted small">{t("Your own tokens show your pull and merge requests and commits on the dashboard. They are kept in the secret store and never shown again.")}</p>
-            <Suspense fallback=|| view! { <p class="muted small">{t("Loading…")}</p> }>
-                {move || Suspend::new(async move {
-                    match states.await {
-                        Ok(list) => list.into_iter().map(|state| view! { <TokenField state save/> }).collect_view().into_any(),
-                        Err(error) => view! { <crate::ui::LoadError title=t("Your tokens could not be read") error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {move || match states.get() {
+                Ok(list) => list.into_iter().map(|state| view! { <TokenField state save/> }).collect_view().into_any(),
+                Err(error) => view! { <crate::ui::LoadError title=t("Your tokens could not be read") error/> }.into_any(),
+            }}
             {move || save.value().get().and_then(Result::err).map(|e| view! {
                 <p class="form-error" role="alert">{e.message}</p>
             })}
@@ -184,9 +189,12 @@ fn TokenField(state: TokenState, save: ServerAction<SaveGitToken>) -> impl IntoV
     }
 }
 
-/// The dashboard's "My changes" card (read in the browser: providers may take seconds).
-#[component]
+/// The dashboard's "My changes" card (read in the browser: providers may take seconds). In the
+/// shell's bundle, which the dashboard loads first: it reads at once, not on intent.
+#[cfg_attr(any(feature = "ssr", feature = "island-shell"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-shell")), component)]
 pub fn MyChangesCard() -> impl IntoView {
+    crate::i18n::provide_locale();
     let read = LocalResource::new(my_changes);
     view! {
         <section class="card panel panel--wide" aria-labelledby="my-changes-title" data-testid="my-changes">

@@ -130,19 +130,38 @@ enum Filter {
     Pinned,
 }
 
+/// The timeline, the suspects and the post-mortem of incident `id`, read here, on the server,
+/// each given to its island (which reads it again after a change made there).
 #[component]
-pub fn IncidentStory(id: i64, may_manage: Signal<bool>) -> impl IntoView {
+pub fn IncidentStory(id: i64, may_manage: bool) -> impl IntoView {
+    let entries = Resource::new(|| (), move |_| incident_timeline(id));
+    let suspects = Resource::new(|| (), move |_| incident_suspects(id));
+    let postmortem = Resource::new(|| (), move |_| load_postmortem(id));
     view! {
-        <Timeline id may_manage/>
-        <Suspects id may_manage/>
-        <PostmortemEditor id may_manage/>
+        <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=5/> }>
+            {move || Suspend::new(async move {
+                let (entries, suspects, postmortem) = (entries.await, suspects.await, postmortem.await);
+                view! {
+                    <Timeline id may_manage entries/>
+                    <Suspects id may_manage suspects/>
+                    <PostmortemEditor id may_manage postmortem/>
+                }
+            })}
+        </Suspense>
     }
 }
 
-#[component]
-fn Timeline(id: i64, may_manage: Signal<bool>) -> impl IntoView {
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn Timeline(
+    id: i64,
+    may_manage: bool,
+    entries: Result<Vec<IncidentEntry>, AppError>,
+) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let may_manage = Signal::stored(may_manage);
     let changed = RwSignal::new(0u32);
-    let entries = Resource::new(move || changed.get(), move |_| incident_timeline(id));
+    let entries = crate::ui::refreshed(entries, changed, move || incident_timeline(id));
     let filter = RwSignal::new(Filter::All);
     let pin = ServerAction::<PinEntry>::new();
     let note = ServerAction::<AddNote>::new();
@@ -184,9 +203,8 @@ fn Timeline(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                     }).collect_view()}
                 </div>
             </div>
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=5/> }>
-                {move || Suspend::new(async move {
-                    match entries.await {
+            {move || {
+                    match entries.get() {
                         Ok(list) => {
                             let shown: Vec<IncidentEntry> = list.into_iter().filter(|e| match filter.get() {
                                 Filter::All => true,
@@ -229,8 +247,7 @@ fn Timeline(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                         }
                         Err(error) => view! { <crate::ui::LoadError title=t("The timeline could not be loaded") error/> }.into_any(),
                     }
-                })}
-            </Suspense>
+            }}
             <Show when=move || may_manage.get()>
                 <form class="form incident-note" data-testid="add-note" on:submit=move |ev| {
                     ev.prevent_default();
@@ -261,10 +278,13 @@ fn Timeline(id: i64, may_manage: Signal<bool>) -> impl IntoView {
     }
 }
 
-#[component]
-fn Suspects(id: i64, may_manage: Signal<bool>) -> impl IntoView {
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn Suspects(id: i64, may_manage: bool, suspects: Result<Vec<Suspect>, AppError>) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let may_manage = Signal::stored(may_manage);
     let changed = RwSignal::new(0u32);
-    let suspects = Resource::new(move || changed.get(), move |_| incident_suspects(id));
+    let suspects = crate::ui::refreshed(suspects, changed, move || incident_suspects(id));
     let judge = ServerAction::<JudgeSuspect>::new();
     Effect::new(move |_| {
         if let Some(Ok(_)) = judge.value().get() {
@@ -275,9 +295,8 @@ fn Suspects(id: i64, may_manage: Signal<bool>) -> impl IntoView {
         <section class="card" aria-labelledby="suspects-title" data-testid="incident-suspects">
             <h2 id="suspects-title">{t("Suspected changes")}</h2>
             <p class="muted small">{t("Changes of the 24 hours before detection, best suspect first; each score has its reasons. Changes that cannot have caused it are listed last.")}</p>
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=3/> }>
-                {move || Suspend::new(async move {
-                    match suspects.await {
+            {move || {
+                    match suspects.get() {
                         Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No change before detection.")}</p> }.into_any(),
                         Ok(list) => view! {
                             <ol class="suspects" role="list">
@@ -319,16 +338,22 @@ fn Suspects(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                         }.into_any(),
                         Err(error) => view! { <crate::ui::LoadError title=t("The suspects could not be loaded") error/> }.into_any(),
                     }
-                })}
-            </Suspense>
+            }}
         </section>
     }
 }
 
-#[component]
-fn PostmortemEditor(id: i64, may_manage: Signal<bool>) -> impl IntoView {
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn PostmortemEditor(
+    id: i64,
+    may_manage: bool,
+    postmortem: Result<Option<Postmortem>, AppError>,
+) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let may_manage = Signal::stored(may_manage);
     let changed = RwSignal::new(0u32);
-    let current = Resource::new(move || changed.get(), move |_| load_postmortem(id));
+    let current = crate::ui::refreshed(postmortem, changed, move || load_postmortem(id));
     let draft = ServerAction::<DraftPostmortem>::new();
     let save = ServerAction::<SavePostmortem>::new();
     let text = RwSignal::new(None::<String>);
@@ -364,9 +389,8 @@ fn PostmortemEditor(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                 </Show>
             </div>
             {move || failure().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-            <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=3/> }>
-                {move || Suspend::new(async move {
-                    match current.await {
+            {move || {
+                    match current.get() {
                         Ok(None) => view! { <p class="empty-inline muted">{t("No post-mortem yet: draft one from the timeline, then edit it.")}</p> }.into_any(),
                         Ok(Some(found)) => {
                             let original = found.body.clone();
@@ -418,8 +442,7 @@ fn PostmortemEditor(id: i64, may_manage: Signal<bool>) -> impl IntoView {
                         }
                         Err(error) => view! { <crate::ui::LoadError title=t("The post-mortem could not be loaded") error/> }.into_any(),
                     }
-                })}
-            </Suspense>
+            }}
         </section>
     }
 }

@@ -103,51 +103,73 @@ fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// `/incidents`: newest first, filtered by status; `?new=1` opens the form.
+/// `/incidents`: newest first, filtered by status; `?new=1` opens the form. The list is the
+/// server's; the header (with "Open an incident" and its form) is an island.
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn IncidentsPage() -> impl IntoView {
     let query = use_query_map();
-    let status = Memo::new(move |_| {
-        query.with(|q| {
+    let (status, creating) = query.with_untracked(|q| {
+        (
             q.get("status")
-                .and_then(|s| s.parse::<IncidentStatus>().ok())
-        })
+                .and_then(|s| s.parse::<IncidentStatus>().ok()),
+            q.get("new").is_some(),
+        )
     });
-    let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
-    let version = RwSignal::new(0u32);
-    let incidents = Resource::new(
-        move || (status.get(), version.get()),
-        |(status, _)| list_incidents(status),
-    );
+    let incidents = Resource::new(|| (), move |_| list_incidents(status));
     let Me(me) = expect_context::<Me>();
-    let may_manage = move || {
-        me.get()
-            .and_then(Result::ok)
-            .is_some_and(|user| role_may(user.role, Action::ManageIncidents))
-    };
+    view! {
+        <PageTitle text=t("Incidents")/>
+        <Suspense fallback=|| view! { <SkeletonRows count=5/> }>
+            {move || Suspend::new(async move {
+                let may_manage = me
+                    .await
+                    .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
+                let list = match incidents.await {
+                    Ok(list) if list.is_empty() => view! {
+                        <EmptyState text=t("No incident here. When something breaks, open one so the team can follow it.")/>
+                    }.into_any(),
+                    Ok(list) => view! { <IncidentTable incidents=list/> }.into_any(),
+                    Err(error) => view! { <LoadError title=t("The incidents could not be loaded") error/> }.into_any(),
+                };
+                view! {
+                    <IncidentsHeader status may_manage creating/>
+                    {list}
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The incidents page's title, "Open an incident" and its form, and the status filter.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn IncidentsHeader(
+    status: Option<IncidentStatus>,
+    may_manage: bool,
+    creating: bool,
+) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let creating = RwSignal::new(creating);
     let filter_link = |value: Option<IncidentStatus>, label: &'static str| {
         let href = value
             .map(|s| format!("/incidents?status={s}"))
             .unwrap_or_else(|| "/incidents".to_owned());
         view! {
             <a href=href class="segmented__item"
-                aria-current=move || (status.get() == value).then_some("true")>{label}</a>
+                aria-current=(status == value).then_some("true")>{label}</a>
         }
     };
     view! {
-        <PageTitle text=t("Incidents")/>
         <div class="page-header">
             <div>
                 <h1>{t("Incidents")}</h1>
                 <p class="muted">{t("What went wrong, how bad, where it stands.")}</p>
             </div>
-            <Transition fallback=|| ()>
-                {move || may_manage().then(|| view! {
-                    <button type="button" class="button button--primary" data-testid="new-incident"
-                        on:click=move |_| creating.set(true)>{t("Open an incident")}</button>
-                })}
-            </Transition>
+            {may_manage.then(|| view! {
+                <button type="button" class="button button--primary" data-testid="new-incident"
+                    on:click=move |_| creating.set(true)>{t("Open an incident")}</button>
+            })}
         </div>
         <nav class="segmented" aria-label=t("Filter by status")>
             {filter_link(None, t("All"))}
@@ -155,19 +177,8 @@ pub fn IncidentsPage() -> impl IntoView {
         </nav>
         <Show when=move || creating.get()>
             <NewIncident on_close=Callback::new(move |_| creating.set(false))
-                on_created=Callback::new(move |_| version.update(|v| *v += 1))/>
+                on_created=Callback::new(move |_| ())/>
         </Show>
-        <Suspense fallback=|| view! { <SkeletonRows count=5/> }>
-            {move || Suspend::new(async move {
-                match incidents.await {
-                    Ok(list) if list.is_empty() => view! {
-                        <EmptyState text=t("No incident here. When something breaks, open one so the team can follow it.")/>
-                    }.into_any(),
-                    Ok(list) => view! { <IncidentTable incidents=list/> }.into_any(),
-                    Err(error) => view! { <LoadError title=t("The incidents could not be loaded") error/> }.into_any(),
-                }
-            })}
-        </Suspense>
     }
 }
 
@@ -283,22 +294,25 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
     }
 }
 
-/// `/incidents/:id`.
+/// `/incidents/:id`: read here, on the server; moving it on, its timeline, suspects and
+/// post-mortem are islands.
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn IncidentPage() -> impl IntoView {
     let id = crate::ui::route_id("id");
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(
-        move || (id.get(), version.get()),
-        |(id, _)| incident_detail(id),
-    );
+    let detail = Resource::new(move || id.get(), incident_detail);
+    let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incident")/>
         <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(view) => view! { <IncidentDetail view version/> }.into_any(),
+                    Ok(view) => {
+                        let may_manage = me
+                            .await
+                            .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
+                        view! { <IncidentDetail view may_manage/> }.into_any()
+                    }
                     Err(error) => view! { <LoadError title=t("The incident could not be loaded") error/> }.into_any(),
                 }
             })}
@@ -307,39 +321,19 @@ pub fn IncidentPage() -> impl IntoView {
 }
 
 #[component]
-fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
+fn IncidentDetail(view: IncidentView, may_manage: bool) -> impl IntoView {
     let IncidentView {
         incident,
         project_name,
         job_title,
         owner,
     } = view;
-    let Me(me) = expect_context::<Me>();
-    let may_manage = move || {
-        me.get()
-            .and_then(Result::ok)
-            .is_some_and(|user| role_may(user.role, Action::ManageIncidents))
-    };
-    let set_status = ServerAction::<SetIncidentStatus>::new();
-    let error = move || set_status.value().get().and_then(Result::err);
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = set_status.value().get() {
-            version.update(|v| *v += 1);
-        }
-    });
-    let (id, current) = (incident.id, incident.version);
+    let (id, version) = (incident.id, incident.version);
     let next_steps: Vec<IncidentStatus> = IncidentStatus::ALL
         .iter()
         .copied()
         .filter(|s| *s != incident.status)
         .collect();
-    let change = move |status: IncidentStatus| {
-        set_status.dispatch(SetIncidentStatus {
-            id,
-            version: current,
-            status,
-        });
-    };
     // The host from half an hour before detection to half an hour after resolution (or now).
     let margin = Duration::minutes(30);
     let from = incident.detected_at - margin;
@@ -383,25 +377,36 @@ fn IncidentDetail(view: IncidentView, version: RwSignal<u32>) -> impl IntoView {
                 </dl>
                 {(!incident.description.is_empty()).then(|| view! { <p class="prose">{incident.description.clone()}</p> })}
             </section>
-            <Transition fallback=|| ()>
-                {move || may_manage().then(|| {
-                    let steps = next_steps.clone();
-                    view! {
-                        <section class="card" aria-labelledby="incident-move">
-                            <h2 id="incident-move">{t("Move it on")}</h2>
-                            <div class="button-row">
-                                {steps.into_iter().map(|status| view! {
-                                    <button type="button" class="button" data-status=status.as_str()
-                                        on:click=move |_| change(status)>{status_label(status)}</button>
-                                }).collect_view()}
-                            </div>
-                            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-                        </section>
-                    }
-                })}
-            </Transition>
+            {may_manage.then(|| view! { <IncidentMoves id version next_steps/> })}
         </div>
-        <crate::incident_story::IncidentStory id may_manage=Signal::derive(may_manage)/>
+        <crate::incident_story::IncidentStory id may_manage/>
         <crate::runs::HostAround from to title=t("The host around this incident") testid="incident-host"/>
+    }
+}
+
+/// "Move it on": the statuses incident `id` may go to; the page is loaded again after a move.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn IncidentMoves(id: i64, version: i64, next_steps: Vec<IncidentStatus>) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let set_status = ServerAction::<SetIncidentStatus>::new();
+    let error = move || set_status.value().get().and_then(Result::err);
+    let changed = crate::ui::reload_after_change();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = set_status.value().get() {
+            changed.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="incident-move">
+            <h2 id="incident-move">{t("Move it on")}</h2>
+            <div class="button-row">
+                {next_steps.into_iter().map(|status| view! {
+                    <button type="button" class="button" data-status=status.as_str()
+                        on:click=move |_| { set_status.dispatch(SetIncidentStatus { id, version, status }); }>{status_label(status)}</button>
+                }).collect_view()}
+            </div>
+            {move || error().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
+        </section>
     }
 }

@@ -28,20 +28,33 @@ pub fn is_bare(path: &str) -> bool {
 /// Most pages are read before anything in them is used: their islands are hydrated on intent
 /// (the first pointer over, focus in or touch of one of them loads the bundle; a click or a
 /// submit before it is ready waits and is replayed), and at first the page loads only the
-/// shell's bundle (menu button, user menu, tabs). The calendar is used at once: its bundle has
-/// the shell's islands too and is the one the page loads. Decided from the address so that the
+/// shell's bundle (menu button, user menu, tabs). The calendar, the new-job form and the job and
+/// run pages are used at once (a run's log is followed from the start): their bundle has the
+/// shell's islands too and is the one the page loads. Decided from the address so that the
 /// `<head>` starts fetching the right module before the body is parsed.
 pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
     match path {
         "/calendar" => ("calendar".to_owned(), true),
         "/projects" => ("projects".to_owned(), false),
-        _ if is_project_sheet(path) => {
+        "/jobs/new" | "/incidents" | "/server" | "/admin" | "/profile" => {
+            ("pages".to_owned(), true)
+        }
+        _ if ["/jobs/", "/runs/", "/incidents/"]
+            .iter()
+            .any(|prefix| numbered(path, prefix))
+            || is_inventory_or_plan(path) =>
+        {
+            ("pages".to_owned(), true)
+        }
+        _ if numbered(path, "/projects/") => {
+            // Decoded as the page's router decodes it (`?tab=se%63rets` is the secrets tab).
             let tab = query
                 .unwrap_or_default()
                 .split('&')
                 .find_map(|pair| pair.strip_prefix("tab="))
+                .map(percent_decoded)
                 .unwrap_or_default();
-            let name = if crate::projects::sheet::INTERACTIVE_TABS.contains(&tab) {
+            let name = if crate::projects::sheet::INTERACTIVE_TABS.contains(&tab.as_str()) {
                 format!("sheet-{tab}")
             } else {
                 "sheet".to_owned()
@@ -52,10 +65,47 @@ pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
     }
 }
 
-/// `/projects/<id>`, the project sheet (not its inventory or plan pages under it).
-fn is_project_sheet(path: &str) -> bool {
-    path.strip_prefix("/projects/")
+/// `<prefix><id>` and nothing under it: `/projects/<id>` is the project sheet, not its inventory
+/// or plan pages.
+fn numbered(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
         .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// `/projects/<id>/inventories/<id>` or `/projects/<id>/terraform-plans/<id>`.
+fn is_inventory_or_plan(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    let number = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    matches!(
+        parts.as_slice(),
+        ["", "projects", project, "inventories" | "terraform-plans", id] if number(project) && number(id)
+    )
+}
+
+/// A query value with `+` and `%XX` decoded (a malformed escape is kept as it is).
+fn percent_decoded(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let hex = |b: &u8| char::from(*b).to_digit(16);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        let escaped = match bytes.get(i + 1..i + 3) {
+            Some([high, low]) if byte == b'%' => hex(high).zip(hex(low)),
+            _ => None,
+        };
+        match (escaped, byte) {
+            (Some((high, low)), _) => {
+                // Two hexadecimal digits: at most 255.
+                out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
+                i += 3;
+                continue;
+            }
+            (None, b'+') => out.push(b' '),
+            (None, other) => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// One entry of the sidebar, shown to the roles `action` allows.
@@ -433,5 +483,62 @@ mod web_sys_compat {
     #[cfg(not(feature = "hydrate"))]
     pub fn has_focus(_element: &Element) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_bundle;
+
+    fn bundle(path: &str, query: Option<&str>) -> (String, bool) {
+        page_bundle(path, query)
+    }
+
+    #[test]
+    fn a_page_loads_the_bundle_of_its_islands() {
+        assert_eq!(bundle("/", None), (String::new(), true));
+        assert_eq!(bundle("/calendar", None), ("calendar".into(), true));
+        assert_eq!(bundle("/projects", None), ("projects".into(), false));
+        assert_eq!(bundle("/projects/3", None), ("sheet".into(), false));
+        assert_eq!(
+            bundle("/projects/3", Some("tab=secrets")),
+            ("sheet-secrets".into(), false)
+        );
+        // Decoded as the router decodes it; a value that is no tab is the sheet's.
+        assert_eq!(
+            bundle("/projects/3", Some("x=1&tab=se%63rets")),
+            ("sheet-secrets".into(), false)
+        );
+        assert_eq!(
+            bundle("/projects/3", Some("tab=%zz%")),
+            ("sheet".into(), false)
+        );
+        assert_eq!(
+            bundle("/projects/3/inventories/1", None),
+            ("pages".into(), true)
+        );
+        assert_eq!(
+            bundle("/projects/3/terraform-plans/2", None),
+            ("pages".into(), true)
+        );
+        assert_eq!(
+            bundle("/projects/3/inventories/x", None),
+            (String::new(), true)
+        );
+        assert_eq!(bundle("/jobs/new", None), ("pages".into(), true));
+        assert_eq!(bundle("/jobs/7", None), ("pages".into(), true));
+        assert_eq!(bundle("/runs/12", None), ("pages".into(), true));
+        assert_eq!(bundle("/runs/x", None), (String::new(), true));
+        assert_eq!(
+            bundle("/incidents", Some("status=open")),
+            ("pages".into(), true)
+        );
+        assert_eq!(bundle("/incidents/4", None), ("pages".into(), true));
+        assert_eq!(
+            bundle("/server", Some("minutes=360")),
+            ("pages".into(), true)
+        );
+        assert_eq!(bundle("/admin", Some("tab=teams")), ("pages".into(), true));
+        assert_eq!(bundle("/profile", None), ("pages".into(), true));
     }
 }

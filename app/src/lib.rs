@@ -135,7 +135,7 @@ fn BundleScripts(options: LeptosOptions) -> impl IntoView {
 
 /// The islands' loader (after `const STEM`, `PAGE` and `EAGER`).
 const ISLAND_LOADER: &str = r#"
-const SHELL = ['DrawerToggle', 'UserMenu', 'TabLinks'];
+const SHELL = ['DrawerToggle', 'UserMenu', 'TabLinks', 'MyChangesCard'];
 const FIRST = EAGER ? PAGE : '';
 const loading = {};
 function load(bundle) {

@@ -178,7 +178,9 @@ fn ansi_pieces(line: &str) -> Vec<Piece> {
     pieces
 }
 
-/// `/runs/:id`: status, actions and the log, followed live until the run ends.
+/// `/runs/:id`: status, actions and the log, followed live until the run ends. Read here, on
+/// the server; the run's actions and its log are an island given what was read, the host's
+/// chart around the run is drawn here.
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn RunPage() -> impl IntoView {
@@ -187,12 +189,20 @@ pub fn RunPage() -> impl IntoView {
     let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
     let ansible = Resource::new(move || id.get(), crate::ansible_results::run_ansible);
     let terraform = Resource::new(move || id.get(), crate::terraform::terraform_of_run);
+    let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match (detail.await, first_lines.await, ansible.await, terraform.await) {
-                    (Ok(view), Ok(lines), Ok(ansible), Ok(terraform)) => view! { <RunDetail view lines ansible terraform/> }.into_any(),
+                    (Ok(view), Ok(lines), Ok(ansible), Ok(terraform)) => {
+                        let user = me.await.ok();
+                        let run = view.run.clone();
+                        view! {
+                            <RunDetail view lines ansible terraform user/>
+                            <RunHost run/>
+                        }.into_any()
+                    }
                     (Err(error), _, _, _) | (_, Err(error), _, _) | (_, _, Err(error), _) | (_, _, _, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
                 }
             })}
@@ -200,13 +210,21 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// The run's header and actions, facts, Terraform and Ansible panels and log, followed from the
+/// browser until the run ends. `user` is the signed-in user as the page's server component read
+/// them: what is offered is decided alike on the server and in the browser (the server decides
+/// again on every request).
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
 fn RunDetail(
     view: RunView,
     lines: Vec<LogLine>,
     ansible: Option<crate::ansible_results::AnsibleView>,
     terraform: Option<domain::terraform::RunTerraform>,
+    user: Option<domain::UserProfile>,
 ) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let user = StoredValue::new(user);
     let run_id = view.run.id;
     let project_id = view.run.project_id;
     let run = RwSignal::new(view.run);
@@ -297,11 +315,10 @@ fn RunDetail(
         }
     });
     // What the policy says of this user and this run: `None` when allowed, else why not.
-    let Me(me) = expect_context::<Me>();
     let owner = view.project_owner_id;
     let job_type = view.job_type;
     let refusal = move |action: Action| -> Option<&'static str> {
-        let user = me.get().and_then(Result::ok)?;
+        let user = user.get_value()?;
         let subject = Subject {
             user_id: user.id,
             role: user.role,
@@ -317,7 +334,7 @@ fn RunDetail(
     };
     // An apply awaiting a second approver: whoever approved its plan already is not asked again.
     let approved_by_me = move || {
-        let Some(user) = me.get().and_then(Result::ok) else {
+        let Some(user) = user.get_value() else {
             return false;
         };
         terraform.with(|view| {
@@ -337,9 +354,10 @@ fn RunDetail(
         }
     });
     let may_open_incident = move || {
-        me.get()
-            .and_then(Result::ok)
-            .is_some_and(|user| crate::session::role_may(user.role, Action::ManageIncidents))
+        user.with_value(|user| {
+            user.as_ref()
+                .is_some_and(|user| crate::session::role_may(user.role, Action::ManageIncidents))
+        })
     };
     let again = ServerAction::<LaunchJob>::new();
     Effect::new(move |_| {
@@ -468,7 +486,6 @@ fn RunDetail(
                 run.with(|r| (r.status.is_final(), r.status == RunStatus::AwaitingApproval));
             view! { <crate::ansible_results::AnsiblePanel view ended awaiting_approval/> }
         })}
-        <RunHost run=run.get_untracked()/>
         <section class="log-panel" aria-label=t("Log")>
             <div class="log-toolbar">
                 <label class="search">

@@ -95,29 +95,18 @@ fn rate(per_second: f64) -> String {
     format!("{}/s", bytes(per_second.max(0.0).round() as u64))
 }
 
-/// `/server?minutes=N`.
+/// `/server?minutes=N`: drawn on the server, then followed from the browser by [`HostLive`].
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ServerPage() -> impl IntoView {
     let query = use_query_map();
-    let minutes = Memo::new(move |_| {
-        query.with(|q| {
-            q.get("minutes")
-                .and_then(|m| m.parse::<i64>().ok())
-                .filter(|m| RANGES.iter().any(|(r, _)| r == m))
-                .unwrap_or(60)
-        })
+    let minutes = query.with_untracked(|q| {
+        q.get("minutes")
+            .and_then(|m| m.parse::<i64>().ok())
+            .filter(|m| RANGES.iter().any(|(r, _)| r == m))
+            .unwrap_or(60)
     });
-    let data = Resource::new(move || minutes.get(), load_host);
-    // Follows the host at the sampler's pace, without the loading state.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let handle =
-            set_interval_with_handle(move || data.refetch(), std::time::Duration::from_secs(10));
-        if let Ok(handle) = handle {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    let data = Resource::new(|| (), move |_| load_host(minutes));
     view! {
         <PageTitle text=t("Server")/>
         <section class="server" data-testid="server">
@@ -125,26 +114,58 @@ pub fn ServerPage() -> impl IntoView {
                 <h1>{t("Server")}</h1>
                 <nav class="segmented" aria-label=t("History window")>
                     {RANGES.map(|(value, label)| view! {
-                        <a class="segmented__item" class:segmented__item--on=move || minutes.get() == value
-                            aria-current=move || (minutes.get() == value).then_some("page")
+                        <a class="segmented__item" class:segmented__item--on=minutes == value
+                            aria-current=(minutes == value).then_some("page")
                             href=format!("/server?minutes={value}")>{range_label(label)}</a>
                     })}
                 </nav>
             </header>
-            <Transition fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
+            <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(view) => view! { <HostPanels view minutes=minutes.get_untracked()/> }.into_any(),
-                        Err(error) => view! {
-                            <section class="empty-state empty-state--error" role="alert">
-                                <h2>{t("The server view could not be loaded")}</h2>
-                                <p class="muted">{error.message}</p>
-                            </section>
-                        }.into_any(),
+                        Ok(view) => view! { <HostLive minutes><HostPanels view minutes/></HostLive> }.into_any(),
+                        Err(error) => host_error(error).into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
+    }
+}
+
+fn host_error(error: AppError) -> impl IntoView {
+    view! {
+        <section class="empty-state empty-state--error" role="alert">
+            <h2>{t("The server view could not be loaded")}</h2>
+            <p class="muted">{error.message}</p>
+        </section>
+    }
+}
+
+/// Follows the host at the sampler's pace: the server's panels (`children`) until the first
+/// reading in the browser, then each new one, without a loading state in between.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn HostLive(minutes: i64, children: Children) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let fresh = RwSignal::new(None::<Result<HostView, AppError>>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let read = move || {
+            leptos::task::spawn_local(async move { fresh.set(Some(load_host(minutes).await)) })
+        };
+        let handle = set_interval_with_handle(read, std::time::Duration::from_secs(10));
+        if let Ok(handle) = handle {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <div style:display=move || if fresh.with(Option::is_some) { "none" } else { "contents" }>
+            {children()}
+        </div>
+        {move || fresh.get().map(|read| match read {
+            Ok(view) => view! { <HostPanels view minutes/> }.into_any(),
+            Err(error) => host_error(error).into_any(),
+        })}
     }
 }
 

@@ -128,8 +128,12 @@ pub fn PlanPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// A plan's resources by module (unchanged ones shown on demand, each one's changes on demand),
+/// its drift and outputs.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
 fn Plan(plan: TerraformPlan) -> impl IntoView {
+    crate::i18n::provide_locale();
     let analysis = plan.analysis.clone().unwrap_or_else(|| PlanAnalysis {
         format_version: String::new(),
         terraform_version: None,

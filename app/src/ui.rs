@@ -295,3 +295,44 @@ where
     );
     value
 }
+
+/// A signal whose every move loads the page again: after a change inside an island, the page
+/// around it is the server's HTML, which is what shows the change everywhere (counts, header,
+/// other tabs, a job's window).
+pub fn reload_after_change() -> RwSignal<u32> {
+    let changed = RwSignal::new(0u32);
+    Effect::watch(
+        move || changed.get(),
+        move |_, _, _| {
+            #[cfg(feature = "hydrate")]
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        },
+        false,
+    );
+    changed
+}
+
+/// An island given what it lists: read by the page's server component, under its own skeleton
+/// (an island cannot read it itself: see [`refreshed`]).
+pub fn with_listing<T, Answer, Island>(
+    fetch: impl Fn() -> Answer + Send + Sync + 'static,
+    skeleton_rows: usize,
+    island: impl Fn(Result<T, AppError>) -> Island + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    Island: IntoView + 'static,
+{
+    let listing = Resource::new(|| (), move |_| fetch());
+    view! {
+        <Suspense fallback=move || view! { <crate::ui::SkeletonRows count=skeleton_rows/> }>
+            {move || {
+                let island = island.clone();
+                Suspend::new(async move { island(listing.await) })
+            }}
+        </Suspense>
+    }
+}

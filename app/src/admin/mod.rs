@@ -83,8 +83,7 @@ pub async fn admin_settings() -> Result<Settings, AppError> {
 #[inline(never)] // a route's page: see `App`
 pub fn AdminPage() -> impl IntoView {
     let query = use_query_map();
-    let tab =
-        Signal::derive(move || query.with(|q| q.get("tab").unwrap_or_else(|| "users".into())));
+    let tab = query.with_untracked(|q| q.get("tab").unwrap_or_else(|| "users".into()));
     let tabs = vec![
         ("users", t("Users")),
         ("teams", t("Teams")),
@@ -94,7 +93,8 @@ pub fn AdminPage() -> impl IntoView {
     .into_iter()
     .map(|(key, label)| (key.to_owned(), label.to_owned()))
     .collect::<Vec<_>>();
-    let current = tab.get_untracked();
+    let current = tab.clone();
+    let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Admin")/>
         <div class="page-header">
@@ -104,17 +104,33 @@ pub fn AdminPage() -> impl IntoView {
             </div>
         </div>
         <TabLinks base="/admin".to_owned() tabs current/>
-        {move || match tab.get().as_str() {
-            "teams" => view! { <teams::TeamsTab/> }.into_any(),
+        // Each tab's listing is read here, on the server, and given to its island.
+        {match tab.as_str() {
+            "teams" => crate::ui::with_listing(teams::admin_teams, 3, |teams| view! { <teams::TeamsTab teams/> }).into_any(),
             "audit" => view! { <AuditTab/> }.into_any(),
             "settings" => view! { <SettingsTab/> }.into_any(),
-            _ => view! { <users::UsersTab/> }.into_any(),
+            _ => crate::ui::with_listing(users::admin_users, 4, move |users| {
+                view! {
+                    <Suspense fallback=|| ()>
+                        {move || {
+                            let users = users.clone();
+                            Suspend::new(async move {
+                                let me = me.await.ok().map(|user| user.id);
+                                view! { <users::UsersTab users me/> }
+                            })
+                        }}
+                    </Suspense>
+                }
+            }).into_any(),
         }}
     }
 }
 
-#[component]
+/// The audit log, read page by page from the browser.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
 fn AuditTab() -> impl IntoView {
+    crate::i18n::provide_locale();
     let rows = RwSignal::new(Vec::<AuditRow>::new());
     let filter = RwSignal::new(String::new());
     let loading = RwSignal::new(false);
@@ -228,6 +244,9 @@ pub async fn save_profile(
 #[inline(never)] // a route's page: see `App`
 pub fn ProfilePage() -> impl IntoView {
     let Me(me) = expect_context::<Me>();
+    let tokens = crate::ui::with_listing(crate::git_identity::git_tokens, 2, |states| {
+        view! { <crate::git_identity::GitTokens states/> }
+    });
     view! {
         <PageTitle text=t("Profile")/>
         <div class="page-header">
@@ -244,12 +263,15 @@ pub fn ProfilePage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <crate::git_identity::GitTokens/>
+        {tokens}
     }
 }
 
-#[component]
+/// One's own name, email, theme and language; the page is loaded again after a save.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
 fn ProfileForm(user: UserProfile) -> impl IntoView {
+    crate::i18n::provide_locale();
     let name = RwSignal::new(user.display_name.clone());
     let email = RwSignal::new(user.email.clone().unwrap_or_default());
     let theme = RwSignal::new(user.theme.clone());

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::t;
-use crate::ui::{FieldError, LoadError, SkeletonRows};
+use crate::ui::{FieldError, LoadError};
 use crate::AppError;
 
 /// A team and its members.
@@ -65,10 +65,13 @@ pub async fn team_member(team_id: i64, user_id: i64, add: bool) -> Result<(), Ap
     Ok(())
 }
 
-#[component]
-pub fn TeamsTab() -> impl IntoView {
+/// The teams, as the page's server component read them (`teams`), read again after each change.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+pub fn TeamsTab(teams: Result<Vec<TeamRow>, AppError>) -> impl IntoView {
+    crate::i18n::provide_locale();
     let changed = RwSignal::new(0u32);
-    let teams = Resource::new(move || changed.get(), |_| admin_teams());
+    let teams = crate::ui::refreshed(teams, changed, admin_teams);
     let people = LocalResource::new(crate::people::people);
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
@@ -104,9 +107,8 @@ pub fn TeamsTab() -> impl IntoView {
             <FieldError error field="name"/>
         </form>
         {move || error.get().filter(|e| e.field.as_deref() != Some("name")).map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-        <Suspense fallback=|| view! { <SkeletonRows count=3/> }>
-            {move || Suspend::new(async move {
-                match teams.await {
+        {move || {
+                match teams.get() {
                     Ok(list) if list.is_empty() => view! { <p class="empty-inline muted">{t("No team yet.")}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="team-grid">
@@ -154,7 +156,6 @@ pub fn TeamsTab() -> impl IntoView {
                     }.into_any(),
                     Err(error) => view! { <LoadError title=t("The teams could not be loaded") error/> }.into_any(),
                 }
-            })}
-        </Suspense>
+        }}
     }
 }

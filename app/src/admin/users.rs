@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::{t, tf};
 use crate::labels;
 use crate::layout::Avatar;
-use crate::ui::{FieldError, LoadError, SkeletonRows};
+use crate::ui::{FieldError, LoadError};
 use crate::AppError;
 
 /// An account and whether it still has to choose its password.
@@ -99,11 +99,14 @@ pub async fn reset_user_password(id: i64) -> Result<Handover, AppError> {
     })
 }
 
-#[component]
-pub fn UsersTab() -> impl IntoView {
+/// The users, as the page's server component read them (`users`), read again after each
+/// change; `me` is the signed-in admin, whose own role and account are not changed here.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+pub fn UsersTab(users: Result<Vec<AdminUser>, AppError>, me: Option<i64>) -> impl IntoView {
+    crate::i18n::provide_locale();
     let changed = RwSignal::new(0u32);
-    let users = Resource::new(move || changed.get(), |_| admin_users());
-    let crate::session::Me(me) = expect_context::<crate::session::Me>();
+    let users = crate::ui::refreshed(users, changed, admin_users);
     let handover = RwSignal::new(None::<Handover>);
     let creating = RwSignal::new(false);
     let update = ServerAction::<UpdateUser>::new();
@@ -146,9 +149,8 @@ pub fn UsersTab() -> impl IntoView {
             </section>
         })}
         {move || row_error.get().map(|e| view! { <p class="form-error" role="alert">{e.message}</p> })}
-        <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
-            {move || Suspend::new(async move {
-                match users.await {
+        {move || {
+                match users.get() {
                     Ok(list) => view! {
                         <div class="table-scroll">
                             <table class="table" data-testid="admin-users">
@@ -160,7 +162,7 @@ pub fn UsersTab() -> impl IntoView {
                                         let role = user.profile.role;
                                         // One's own role and account are not changed from here:
                                         // an admin would lock themselves out.
-                                        let is_me = me.get_untracked().and_then(Result::ok).is_some_and(|u| u.id == id);
+                                        let is_me = me == Some(id);
                                         view! {
                                             <tr id=format!("user-{id}") data-username=user.profile.username.clone()>
                                                 <td class="cell-with-avatar"><Avatar name=user.profile.display_name.clone() small=true/><span class="wrap">{user.profile.display_name.clone()}</span></td>
@@ -194,8 +196,7 @@ pub fn UsersTab() -> impl IntoView {
                     }.into_any(),
                     Err(error) => view! { <LoadError title=t("The users could not be loaded") error/> }.into_any(),
                 }
-            })}
-        </Suspense>
+        }}
     }
 }
 

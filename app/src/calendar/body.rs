@@ -31,9 +31,10 @@ struct SentMove {
 
 #[cfg_attr(any(feature = "ssr", feature = "island-calendar"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "island-calendar")), component)]
-pub fn CalendarBody(data: CalendarData) -> impl IntoView {
+pub fn CalendarBody(data: CalendarData, names_a_view: bool) -> impl IntoView {
     // An island has no context from outside it: its own locale and signed-in user.
     crate::session::provide_for_island();
+    super::browser::agenda_on_phone(names_a_view, crate::ui::Navigator::from_router());
     crate::mark_hydrated();
     let mut data = data;
     let request = data.request.clone();

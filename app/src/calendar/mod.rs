@@ -79,10 +79,9 @@ pub fn CalendarPage() -> impl IntoView {
             (read_request(q, today), remember)
         })
     });
-    browser::agenda_on_phone(
-        query.with_untracked(|q| q.get("view").is_some() || q.get("phone").is_some()),
-        crate::ui::Navigator::from_router(),
-    );
+    // On a phone, an address naming no view opens the agenda (decided in the browser).
+    let names_a_view =
+        query.with_untracked(|q| q.get("view").is_some() || q.get("phone").is_some());
     let data = Resource::new(
         move || request.get(),
         |(request, remember)| load_calendar(request, remember),
@@ -96,7 +95,7 @@ pub fn CalendarPage() -> impl IntoView {
             <Suspense fallback=|| view! { <div class="card skeleton calendar__skeleton" aria-busy="true"></div> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(data) => view! { <CalendarBody data/> }.into_any(),
+                        Ok(data) => view! { <CalendarBody data names_a_view/> }.into_any(),
                         Err(error) => view! {
                             <section class="empty-state empty-state--error" role="alert">
                                 <h2>{t("The calendar could not be loaded")}</h2>

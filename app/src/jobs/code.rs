@@ -64,13 +64,18 @@ fn web_url(url: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-#[component]
-pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
+/// The job's code changes as the page's server component read them (`changes`), read again
+/// after each link or unlink.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+pub fn CodeChanges(
+    job_id: i64,
+    project_id: i64,
+    changes: Result<(Vec<CodeChange>, bool), AppError>,
+) -> impl IntoView {
+    crate::session::provide_for_island();
     let version = RwSignal::new(0u32);
-    let changes = Resource::new(
-        move || (job_id, version.get()),
-        |(job_id, _)| job_changes(job_id),
-    );
+    let changes = crate::ui::refreshed(changes, version, move || job_changes(job_id));
     let link = ServerAction::<LinkChange>::new();
     let unlink = ServerAction::<UnlinkChange>::new();
     let error = RwSignal::new(None::<AppError>);
@@ -89,9 +94,8 @@ pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="changes-title" data-testid="job-changes">
             <h2 id="changes-title">{t("Code changes")}</h2>
-            <Suspense fallback=|| view! { <p class="muted">{t("Loading…")}</p> }>
-                {move || Suspend::new(async move {
-                    match changes.await {
+            {move || {
+                    match changes.get() {
                         Ok((list, may_change)) => {
                             let form = may_change.then(|| view! { <LinkForm job_id project_id link error/> });
                             let shown = if list.is_empty() { view! {
@@ -136,8 +140,7 @@ pub fn CodeChanges(job_id: i64, project_id: i64) -> impl IntoView {
                         }
                         Err(error) => view! { <crate::ui::LoadError title=t("The code changes could not be loaded") error/> }.into_any(),
                     }
-                })}
-            </Suspense>
+            }}
         </section>
     }
 }

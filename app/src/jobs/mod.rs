@@ -21,19 +21,29 @@ use crate::runs::{duration, status_badge, when};
 use crate::session::Me;
 use crate::ui::{route_id, Navigator, PageTitle};
 
-/// `/jobs/:id`: the job, what it runs and its runs.
+/// `/jobs/:id`: the job, what it runs and its runs. Read here, on the server; the job's actions
+/// and its code changes are islands given what was read.
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(move || (id.get(), version.get()), |(id, _)| job_detail(id));
+    let detail = Resource::new(move || id.get(), job_detail);
+    let changes = Resource::new(move || id.get(), code::job_changes);
+    let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Job")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(view) => view! { <JobDetail view version/> }.into_any(),
+                    Ok(view) => {
+                        let user = me.await.ok();
+                        let changes = changes.await;
+                        let (job_id, project_id) = (view.job.id, view.job.project_id);
+                        view! {
+                            <JobDetail view user/>
+                            <code::CodeChanges job_id project_id changes/>
+                        }.into_any()
+                    }
                     Err(error) => view! { <crate::ui::LoadError title=t("The job could not be loaded") error/> }.into_any(),
                 }
             })}
@@ -59,18 +69,23 @@ fn launch_decision(view: &JobView, subject: &Subject) -> Option<Decision> {
     ))
 }
 
-#[component]
-fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
-    let Me(me) = expect_context::<Me>();
+/// The job's header, actions (edit, delete, launch) and runs. `user` is the signed-in user as
+/// the page's server component read them: what is shown is decided the same way on the server
+/// and in the browser (the server decides again on every request).
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn JobDetail(view: JobView, user: Option<domain::UserProfile>) -> impl IntoView {
+    // The editor, opened later, reads the user from the context.
+    crate::session::provide_for_island();
+    let version = crate::ui::reload_after_change();
     let navigate = Navigator::from_router();
     let job = view.job.clone();
     let job_id = job.id;
-    let subject = move || {
-        me.get().and_then(Result::ok).map(|user| Subject {
-            user_id: user.id,
-            role: user.role,
-        })
-    };
+    let signed_in = user.map(|user| Subject {
+        user_id: user.id,
+        role: user.role,
+    });
+    let subject = move || signed_in;
     let here = job
         .environment
         .clone()
@@ -264,7 +279,6 @@ fn JobDetail(view: JobView, version: RwSignal<u32>) -> impl IntoView {
             }}
         </section>
         <RunHistory runs=view.runs.clone()/>
-        <code::CodeChanges job_id=view.job.id project_id=view.job.project_id/>
     }
 }
 
@@ -307,23 +321,42 @@ fn RunHistory(runs: Vec<domain::Run>) -> impl IntoView {
 #[inline(never)] // a route's page: see `App`
 pub fn NewJobPage() -> impl IntoView {
     let query = use_query_map();
-    // Loaded in the browser only: the form is drawn there, not hydrated. A server-rendered
-    // form inside this `Suspend` could be drawn twice on the server (the resources resolving
-    // one after the other) and then not match what the browser draws.
-    let projects = LocalResource::new(crate::projects::list_projects);
-    let zone = LocalResource::new(data::time_zone);
-    let navigate = Navigator::from_router();
-    let Me(me) = expect_context::<Me>();
+    let (wanted, start, all_day) = query.with_untracked(|q| {
+        (
+            q.get("project").and_then(|p| p.parse::<i64>().ok()),
+            q.get("start"),
+            q.get("all_day").is_some_and(|v| v == "true"),
+        )
+    });
     view! {
         <PageTitle text=t("New job")/>
-        <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
-            {move || Suspend::new(async move {
-                let list = match projects.await {
+        <NewJobForm wanted start all_day/>
+    }
+}
+
+/// The new-job form, for the project `wanted` when the user may plan there.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn NewJobForm(wanted: Option<i64>, start: Option<String>, all_day: bool) -> impl IntoView {
+    let Me(me) = crate::session::provide_for_island();
+    // Read in the browser only, outside any `Suspense`: the server and the hydration both draw
+    // the skeleton, then the form is drawn once everything it needs has arrived (a `Suspense`
+    // over browser-only reads inside an island does not hydrate).
+    let projects = crate::ui::load_in_browser(crate::projects::list_projects);
+    let zone = crate::ui::load_in_browser(data::time_zone);
+    let navigate = Navigator::from_router();
+    let start = StoredValue::new(start);
+    view! {
+            {move || {
+                let (Some(projects), Some(zone), Some(user)) = (projects.get(), zone.get(), me.get()) else {
+                    return view! { <div class="card skeleton" aria-busy="true"></div> }.into_any();
+                };
+                let list = match projects {
                     Ok(list) => list,
                     Err(error) => return view! { <crate::ui::LoadError title=t("The projects could not be loaded") error/> }.into_any(),
                 };
-                let zone = zone.await.unwrap_or_else(|_| "UTC".to_owned());
-                let user = me.await.ok();
+                let zone = zone.unwrap_or_else(|_| "UTC".to_owned());
+                let user = user.ok();
                 let subject = user.as_ref().map(|u| Subject { user_id: u.id, role: u.role });
                 // Only the active projects where the user may plan something.
                 let plannable: Vec<_> = list.into_iter().filter(|p| {
@@ -334,14 +367,9 @@ pub fn NewJobPage() -> impl IntoView {
                 if plannable.is_empty() {
                     return view! { <p class="empty-inline muted">{t("There is no project where you may plan a job.")}</p> }.into_any();
                 }
-                let (wanted, start, all_day) = query.with_untracked(|q| (
-                    q.get("project").and_then(|p| p.parse::<i64>().ok()),
-                    q.get("start"),
-                    q.get("all_day").is_some_and(|v| v == "true"),
-                ));
                 let project_id = wanted.filter(|id| plannable.iter().any(|p| p.id == *id)).unwrap_or(plannable[0].id);
                 let job_type = if user.map(|u| u.role) == Some(domain::Role::Dev) { JobType::Dev } else { JobType::Ops };
-                let start = start.unwrap_or_else(crate::palette::next_hour_local);
+                let start = start.get_value().unwrap_or_else(crate::palette::next_hour_local);
                 let draft = JobDraft {
                     project_id,
                     title: String::new(),
@@ -363,7 +391,6 @@ pub fn NewJobPage() -> impl IntoView {
                         on_saved=Callback::new(move |saved: SavedJob| if let SavedJob::Saved(job) = saved { navigate.go(&format!("/jobs/{}", job.id)) })
                         on_cancel=Callback::new(move |_| navigate.go("/calendar"))/>
                 }.into_any()
-            })}
-        </Suspense>
+            }}
     }
 }

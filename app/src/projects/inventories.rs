@@ -344,7 +344,18 @@ pub fn InventoryPage() -> impl IntoView {
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=2/> }>
             {move || Suspend::new(async move {
                 match detail.await {
-                    Ok(detail) => view! { <Inventory detail/> }.into_any(),
+                    Ok(detail) => {
+                        // The changes up to the version shown, from the one before (its island
+                        // reads others when another is chosen).
+                        let (project, inventory, shown) =
+                            (detail.inventory.project_id, detail.inventory.id, detail.shown_version);
+                        let diff = if shown > 1 {
+                            compare_inventory_versions(project, inventory, shown - 1, shown).await.map(Some)
+                        } else {
+                            Ok(None)
+                        };
+                        view! { <Inventory detail diff/> }.into_any()
+                    }
                     Err(error) => view! { <crate::ui::LoadError title=t("The inventory could not be loaded") error/> }.into_any(),
                 }
             })}
@@ -357,8 +368,15 @@ const HOSTS_SHOWN: usize = 300;
 /// How deep the group tree goes (Ansible forbids cycles; this bounds a hostile document).
 const TREE_DEPTH: usize = 40;
 
-#[component]
-fn Inventory(detail: InventoryDetail) -> impl IntoView {
+/// One inventory: its groups and hosts (filtered and chosen in the browser), its lint, its
+/// versions and what changed between them.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn Inventory(
+    detail: InventoryDetail,
+    diff: Result<Option<InventoryDiff>, AppError>,
+) -> impl IntoView {
+    crate::i18n::provide_locale();
     let inventory = detail.inventory.clone();
     let project_id = inventory.project_id;
     let inventory_id = inventory.id;
@@ -471,10 +489,20 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
     let latest = inventory.version;
     let base = format!("/projects/{project_id}/inventories/{}", inventory.id);
     let compare_from = RwSignal::new((shown_version - 1).max(1));
-    let diff = Resource::new(
+    let diff_changed = RwSignal::new(0u32);
+    Effect::watch(
         move || compare_from.get(),
-        move |from| compare_inventory_versions(project_id, inventory_id, from, shown_version),
+        move |_, _, _| diff_changed.update(|v| *v += 1),
+        false,
     );
+    let diff = crate::ui::refreshed(diff, diff_changed, move || {
+        let from = compare_from.get_untracked();
+        async move {
+            compare_inventory_versions(project_id, inventory_id, from, shown_version)
+                .await
+                .map(Some)
+        }
+    });
     let groups = StoredValue::new(groups);
     view! {
         <header class="sheet-header">
@@ -626,14 +654,11 @@ fn Inventory(detail: InventoryDetail) -> impl IntoView {
                             }).collect_view()}
                         </select>
                     </label>
-                    <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=2/> }>
-                        {move || Suspend::new(async move {
-                            match diff.await {
-                                Ok(diff) => diff_view(diff).into_any(),
-                                Err(error) => view! { <crate::ui::LoadError title=t("The changes could not be loaded") error/> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
+                    {move || match diff.get() {
+                        Ok(Some(diff)) => diff_view(diff).into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! { <crate::ui::LoadError title=t("The changes could not be loaded") error/> }.into_any(),
+                    }}
                 </div>
             })}
         </section>

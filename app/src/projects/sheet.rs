@@ -105,7 +105,7 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
         .into_any(),
         "ansible" => {
             let (environments, links) = (environments(), context.links.clone());
-            with_listing(
+            crate::ui::with_listing(
                 move || super::inventories::project_inventories(project_id),
                 3,
                 move |listing| view! {
@@ -114,7 +114,7 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
             )
             .into_any()
         }
-        "terraform" => with_listing(
+        "terraform" => crate::ui::with_listing(
             move || crate::terraform::project_plans(project_id),
             3,
             move |listing| view! { <TerraformIsland project_id listing/> },
@@ -122,7 +122,7 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
         .into_any(),
         "kubernetes" => {
             let environments = environments();
-            with_listing(
+            crate::ui::with_listing(
                 move || super::clusters::list_clusters(project_id),
                 2,
                 move |listing| view! {
@@ -134,7 +134,7 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
         "code" => view! { <CodeIsland project_id owner_id links=context.links.clone()/> }.into_any(),
         "secrets" => {
             let environments = environments();
-            with_listing(
+            crate::ui::with_listing(
                 move || super::secrets::list_secrets(project_id),
                 3,
                 move |listing| view! {
@@ -165,46 +165,6 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
     }
 }
 
-/// A tab whose island is given what it lists: read here, on the server, under the tab's own
-/// skeleton (an island cannot read it itself: see `crate::ui::refreshed`).
-fn with_listing<T, Answer, Island>(
-    fetch: impl Fn() -> Answer + Send + Sync + 'static,
-    skeleton_rows: usize,
-    island: impl Fn(Result<T, AppError>) -> Island + Clone + Send + Sync + 'static,
-) -> impl IntoView
-where
-    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
-    Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
-    Island: IntoView + 'static,
-{
-    let listing = Resource::new(|| (), move |_| fetch());
-    view! {
-        <Suspense fallback=move || view! { <crate::ui::SkeletonRows count=skeleton_rows/> }>
-            {move || {
-                let island = island.clone();
-                Suspend::new(async move { island(listing.await) })
-            }}
-        </Suspense>
-    }
-}
-
-/// After a change inside a tab's island, the page is loaded again: the sheet is the server's
-/// HTML, which is what shows the change everywhere on the page (counts, header, other tabs).
-fn reload_after_change() -> RwSignal<u32> {
-    let changed = RwSignal::new(0u32);
-    Effect::watch(
-        move || changed.get(),
-        move |_, _, _| {
-            #[cfg(feature = "hydrate")]
-            if let Some(window) = web_sys::window() {
-                let _ = window.location().reload();
-            }
-        },
-        false,
-    );
-    changed
-}
-
 /// The sheet header's edit button and form (bundle `sheet` and every `sheet-<tab>`).
 #[cfg_attr(any(feature = "ssr", feature = "island-sheet"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "island-sheet")), component)]
@@ -227,7 +187,7 @@ pub fn ProjectEditor(project: domain::ProjectSummary) -> impl IntoView {
         })
     };
     let editing = RwSignal::new(false);
-    let changed = reload_after_change();
+    let changed = crate::ui::reload_after_change();
     view! {
         <Transition fallback=|| ()>
             {move || may_edit().then(|| view! {
@@ -254,7 +214,7 @@ pub fn EnvironmentsIsland(
     environments: Vec<domain::EnvironmentRecord>,
 ) -> impl IntoView {
     crate::session::provide_for_island();
-    let changed = reload_after_change();
+    let changed = crate::ui::reload_after_change();
     view! { <super::environments::EnvironmentsTab project_id owner_id environments changed/> }
 }
 
@@ -266,7 +226,7 @@ pub fn BacklogIsland(
     items: Vec<domain::BacklogItem>,
 ) -> impl IntoView {
     crate::session::provide_for_island();
-    let changed = reload_after_change();
+    let changed = crate::ui::reload_after_change();
     view! { <super::backlog::BacklogTab project_id owner_id items changed/> }
 }
 
@@ -279,7 +239,7 @@ pub fn LinksIsland(
     environments: Vec<String>,
 ) -> impl IntoView {
     crate::session::provide_for_island();
-    let changed = reload_after_change();
+    let changed = crate::ui::reload_after_change();
     view! { <super::links::LinksTab project_id owner_id links environments changed/> }
 }
 
@@ -354,7 +314,7 @@ pub fn SecretsIsland(
 )]
 pub fn SettingsIsland(project: domain::ProjectSummary) -> impl IntoView {
     crate::session::provide_for_island();
-    let changed = reload_after_change();
+    let changed = crate::ui::reload_after_change();
     view! { <super::settings::SettingsTab project changed/> }
 }
 
