@@ -298,14 +298,39 @@ mod reading {
     }
 }
 
-/// The API reference: a filter, then each group of endpoints, then the schemas.
+/// The API reference: a filter, then each group of endpoints, then the schemas. Read here, on
+/// the server, and given to its island (the filter narrows it in the browser).
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ApiPage() -> impl IntoView {
     let reference = Resource::new(|| (), |_| read_api_reference());
-    let (filter, set_filter) = signal(String::new());
     view! {
         <PageTitle text=t("API reference")/>
+        <Suspense fallback=|| view! { <div class="card skeleton api-skeleton" aria-busy="true" aria-label=t("Loading the API reference")></div> }>
+            {move || Suspend::new(async move {
+                match reference.await {
+                    Ok(reference) => view! { <FilteredReference reference/> }.into_any(),
+                    Err(error) => view! {
+                        <section class="empty-state empty-state--error" role="alert">
+                            <h2>{t("The API reference could not be loaded")}</h2>
+                            <p class="muted">{error.message}</p>
+                            <p class="muted small mono">{error.code}</p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The reference's header with its filter, and the reference it narrows.
+#[cfg_attr(any(feature = "ssr", feature = "island-pages"), island)]
+#[cfg_attr(not(any(feature = "ssr", feature = "island-pages")), component)]
+fn FilteredReference(reference: ApiReference) -> impl IntoView {
+    crate::i18n::provide_locale();
+    let (filter, set_filter) = signal(String::new());
+    view! {
         <div class="page-header">
             <div>
                 <h1>{t("API reference")}</h1>
@@ -328,21 +353,7 @@ pub fn ApiPage() -> impl IntoView {
                 />
             </label>
         </div>
-        <Suspense fallback=|| view! { <div class="card skeleton api-skeleton" aria-busy="true" aria-label=t("Loading the API reference")></div> }>
-            {move || Suspend::new(async move {
-                match reference.await {
-                    Ok(reference) => view! { <Reference reference filter/> }.into_any(),
-                    Err(error) => view! {
-                        <section class="empty-state empty-state--error" role="alert">
-                            <h2>{t("The API reference could not be loaded")}</h2>
-                            <p class="muted">{error.message}</p>
-                            <p class="muted small mono">{error.code}</p>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Suspense>
+        <Reference reference filter/>
     }
 }
 

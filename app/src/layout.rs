@@ -22,6 +22,26 @@ pub fn is_bare(path: &str) -> bool {
     BARE_PATHS.contains(&path)
 }
 
+/// The browser bundles besides the shell's (`uhub.<hash>.wasm`): `uhub.<hash>.<group>.wasm`,
+/// one per group of islands, as `scripts/build.sh` builds them (its `ISLAND_GROUPS`, checked
+/// against this list by a test).
+pub const ISLAND_GROUPS: [&str; 14] = [
+    "calendar",
+    "palette",
+    "projects",
+    "sheet",
+    "sheet-environments",
+    "sheet-backlog",
+    "sheet-links",
+    "sheet-code",
+    "sheet-ansible",
+    "sheet-terraform",
+    "sheet-kubernetes",
+    "sheet-secrets",
+    "sheet-settings",
+    "pages",
+];
+
 /// The browser bundle of a page's own islands (`scripts/build.sh` builds one per group), and
 /// whether the page hydrates them at once.
 ///
@@ -36,7 +56,7 @@ pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
     match path {
         "/calendar" => ("calendar".to_owned(), true),
         "/projects" => ("projects".to_owned(), false),
-        "/jobs/new" | "/incidents" | "/server" | "/admin" | "/profile" => {
+        "/jobs/new" | "/incidents" | "/server" | "/admin" | "/profile" | "/docs/api" => {
             ("pages".to_owned(), true)
         }
         _ if ["/jobs/", "/runs/", "/incidents/"]
@@ -59,7 +79,10 @@ pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
             } else {
                 "sheet".to_owned()
             };
-            (name, false)
+            // The Code tab reads its repositories from the browser as soon as it is shown (a
+            // remote may take seconds: the page does not wait for it), so it is hydrated at once.
+            let eager = tab == "code";
+            (name, eager)
         }
         _ => (String::new(), true),
     }
@@ -495,6 +518,14 @@ mod tests {
     }
 
     #[test]
+    fn every_interactive_tab_has_its_bundle() {
+        for tab in crate::projects::sheet::INTERACTIVE_TABS {
+            let (group, _) = page_bundle("/projects/1", Some(&format!("tab={tab}")));
+            assert!(super::ISLAND_GROUPS.contains(&group.as_str()), "{group}");
+        }
+    }
+
+    #[test]
     fn a_page_loads_the_bundle_of_its_islands() {
         assert_eq!(bundle("/", None), (String::new(), true));
         assert_eq!(bundle("/calendar", None), ("calendar".into(), true));
@@ -503,6 +534,10 @@ mod tests {
         assert_eq!(
             bundle("/projects/3", Some("tab=secrets")),
             ("sheet-secrets".into(), false)
+        );
+        assert_eq!(
+            bundle("/projects/3", Some("tab=code")),
+            ("sheet-code".into(), true)
         );
         // Decoded as the router decodes it; a value that is no tab is the sheet's.
         assert_eq!(
@@ -540,5 +575,6 @@ mod tests {
         );
         assert_eq!(bundle("/admin", Some("tab=teams")), ("pages".into(), true));
         assert_eq!(bundle("/profile", None), ("pages".into(), true));
+        assert_eq!(bundle("/docs/api", None), ("pages".into(), true));
     }
 }

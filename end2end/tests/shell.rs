@@ -513,7 +513,8 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         let median = hydrations.get(hydrations.len() / 2).copied().ok_or("no hydration mark")?;
         // Straight to stdout, past the test harness's capture: the test command prints it.
         say(&format!(
-            "budget: WASM {:.0} KiB gzipped ({:.0} KiB raw), JS {:.1} KiB, CSS {:.1} KiB ({:.1} KiB gzipped), \
+            "budget: WASM {:.0} KiB gzipped ({:.0} KiB raw; the shell's bundle, the first of the dashboard \
+             and the project pages), JS {:.1} KiB, CSS {:.1} KiB ({:.1} KiB gzipped), \
              dashboard hydrated in {median:.0} ms (median of {}, debug server)",
             size("wasm.gz")? as f64 / 1024.0,
             size("wasm")? as f64 / 1024.0,

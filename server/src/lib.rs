@@ -280,12 +280,26 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .as_demo_instance(config.seed_demo)
     .with_metrics_token(config.metrics_token.as_ref())
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
-    let bundle = format!("{}.wasm", state.leptos_options.output_name);
-    if !config.site_dir.join("pkg").join(bundle).is_file() {
+    let stem = &state.leptos_options.output_name;
+    let pkg = config.site_dir.join("pkg");
+    if !pkg.join(format!("{stem}.wasm")).is_file() {
         tracing::warn!(
             site_dir = %config.site_dir.display(),
             "no browser bundle found: pages render but stay static; build it with scripts/build.sh"
         );
+    } else {
+        // One bundle per group of islands: a page whose group is missing stays static.
+        let missing: Vec<&str> = app::layout::ISLAND_GROUPS
+            .into_iter()
+            .filter(|group| !pkg.join(format!("{stem}.{group}.wasm")).is_file())
+            .collect();
+        if !missing.is_empty() {
+            tracing::warn!(
+                site_dir = %config.site_dir.display(),
+                missing = %missing.join(", "),
+                "browser bundles are missing: the pages of those groups stay static; build them with scripts/build.sh"
+            );
+        }
     }
     // Reads the host every interval, stores it, keeps the history within its retention.
     state.hub.host.start();

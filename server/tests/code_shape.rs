@@ -222,3 +222,20 @@ fn the_circle_finder_sees_references() {
     assert_eq!(names_after("use super::state::Drag;", "super::"), ["state"]);
     assert!(names_after("my_crate::x", "crate::").is_empty());
 }
+
+/// `scripts/build.sh` builds one browser bundle per group of islands the pages name
+/// (`app::layout::ISLAND_GROUPS`): a group it forgot would leave its pages static.
+#[test]
+fn the_build_builds_every_group_of_islands() {
+    let script = std::fs::read_to_string(workspace().join("scripts/build.sh")).expect("build.sh");
+    let line = script
+        .lines()
+        .find_map(|line| line.strip_prefix("ISLAND_GROUPS=\"")?.strip_suffix('"'))
+        .expect("build.sh sets ISLAND_GROUPS=\"…\"");
+    let built: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(
+        built,
+        app::layout::ISLAND_GROUPS,
+        "build.sh's ISLAND_GROUPS"
+    );
+}
