@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use serde_json::json;
+use services::storage::RunChanges;
 use services::testing::TestEngine;
-use tokio::sync::broadcast;
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -59,7 +59,7 @@ enum Wait {
 }
 
 /// Waits for run `run_id` to succeed. `changes` was subscribed before the launch.
-async fn finished(app: &TestApp, run_id: i64, wait: Wait, changes: &mut broadcast::Receiver<i64>) {
+async fn finished(app: &TestApp, run_id: i64, wait: Wait, changes: &mut RunChanges) {
     loop {
         let run = app.storage.storage.run(run_id).await.expect("run");
         if run.status.is_final() {
@@ -71,7 +71,7 @@ async fn finished(app: &TestApp, run_id: i64, wait: Wait, changes: &mut broadcas
             tokio::task::yield_now().await;
             continue;
         }
-        services::storage::Storage::run_changed(changes, run_id, Duration::from_millis(200)).await;
+        changes.changed(run_id, Duration::from_millis(200)).await;
     }
 }
 

@@ -282,7 +282,7 @@ fn live_log(
         pending: std::collections::VecDeque<Event>,
         done: bool,
         /// This process's announcements of changed runs.
-        changes: tokio::sync::broadcast::Receiver<i64>,
+        changes: services::storage::RunChanges,
         /// Counts the stream in `uhub_sse_connections` until it is dropped.
         _live: services::telemetry::LiveStream,
     }
@@ -342,14 +342,7 @@ fn live_log(
                         .push_back(Event::default().event("end").data(status.as_str()));
                     follow.done = true;
                 }
-                Ok(_) => {
-                    services::storage::Storage::run_changed(
-                        &mut follow.changes,
-                        follow.run_id,
-                        POLL,
-                    )
-                    .await
-                }
+                Ok(_) => follow.changes.changed(follow.run_id, POLL).await,
                 Err(error) => {
                     follow
                         .pending

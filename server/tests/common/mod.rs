@@ -389,10 +389,18 @@ pub async fn expect(
 }
 
 /// Polls a run until it reaches a final status (the engine runs it in the background).
+///
+/// Waits 90 s: longer than any limit of the engine's own (a `git` command is given up after a
+/// minute), so that a step that hangs ends the run with its reason rather than this wait. A run
+/// that still has not finished fails the test with its log, which tells how far it got.
 pub async fn settled(app: &TestApp, token: &str, run_id: i64) -> Value {
-    settled_within(app, token, run_id, std::time::Duration::from_secs(60))
-        .await
-        .unwrap_or_else(|run| panic!("run {run_id} did not finish: {run}"))
+    match settled_within(app, token, run_id, std::time::Duration::from_secs(90)).await {
+        Ok(run) => run,
+        Err(run) => {
+            let log = log_text(app, token, run_id).await;
+            panic!("run {run_id} did not finish: {run}\nits log so far:\n{log}")
+        }
+    }
 }
 
 /// The run once it has finished, or `Err` with its last state when `limit` passed first (for

@@ -234,6 +234,12 @@ impl Executor {
         let mirror = match mirrors.having(link_id, &[sha]).await {
             Some(mirror) => mirror,
             None => {
+                // A fetch can take a while (a big repository, a slow remote): the log says
+                // what the run waits for.
+                log.line(
+                    LogStream::System,
+                    format!("fetching repository link #{link_id}: its mirror lacks commit {sha}"),
+                );
                 let mut db = self
                     .inner
                     .storage

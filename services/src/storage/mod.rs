@@ -223,30 +223,9 @@ impl Storage {
         let _ = self.run_changes.send(run_id);
     }
 
-    /// The runs changed from now on (see [`Storage::announce_run_change`]). A reader that falls
-    /// more than a few hundred announcements behind is told it lagged: it should look anyway.
-    pub fn run_changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
-        self.run_changes.subscribe()
-    }
-
-    /// Waits until `changes` (from [`Storage::run_changes`]) announces run `run_id`, or says
-    /// it lagged (some announcement may have been ours), or `at_most` has passed: the moment
-    /// for a live reader to look at the run again.
-    pub async fn run_changed(
-        changes: &mut tokio::sync::broadcast::Receiver<i64>,
-        run_id: i64,
-        at_most: std::time::Duration,
-    ) {
-        let announced = async {
-            loop {
-                match changes.recv().await {
-                    Ok(changed) if changed != run_id => continue,
-                    // Closed cannot happen while the storage lives; looking is right then too.
-                    _ => return,
-                }
-            }
-        };
-        let _ = tokio::time::timeout(at_most, announced).await;
+    /// The runs changed from now on (see [`Storage::announce_run_change`]).
+    pub fn run_changes(&self) -> RunChanges {
+        RunChanges(self.run_changes.subscribe())
     }
 
     /// A connection for reads, returned to the pool when dropped.
@@ -392,6 +371,33 @@ pub(crate) fn stored_precision(at: DateTime<Utc>) -> DateTime<Utc> {
 /// The current time at stored precision.
 pub(crate) fn now() -> DateTime<Utc> {
     stored_precision(Utc::now())
+}
+
+/// One reader's subscription to the runs announced as changed (from [`Storage::run_changes`]).
+/// A reader that falls more than a few hundred announcements behind is told it missed some: it
+/// should look anyway.
+pub struct RunChanges(tokio::sync::broadcast::Receiver<i64>);
+
+impl RunChanges {
+    /// The next run announced as changed, or `None` when announcements were missed (one of them
+    /// may have been the run the reader follows).
+    pub async fn next(&mut self) -> Option<i64> {
+        // Closed cannot happen while the storage lives; "look again" is the right answer then too.
+        self.0.recv().await.ok()
+    }
+
+    /// Waits until run `run_id` is announced, or announcements were missed, or `at_most` has
+    /// passed: the moment for a live reader to look at the run again.
+    pub async fn changed(&mut self, run_id: i64, at_most: std::time::Duration) {
+        let announced = async {
+            while let Some(changed) = self.next().await {
+                if changed == run_id {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(at_most, announced).await;
+    }
 }
 
 #[cfg(test)]
