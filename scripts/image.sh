@@ -31,6 +31,12 @@ on_exit remove_context
 mkdir -p "$context/rootfs/etc/ssl/certs" "$context/data/tmp"
 cp "$binary" "$context/rootfs/uhub"
 cp -R target/site "$context/rootfs/site"
+# The WASM bundles (one per group of islands) only gzipped: every browser that runs WASM accepts
+# gzip, and the raw copies would take the image over 40 MB (the server finds the bundles by
+# either name and serves the gzipped file).
+for wasm in "$context/rootfs/site/pkg/"*.wasm; do
+  if [ -f "$wasm.gz" ]; then rm "$wasm"; fi
+done
 # Only the account uHub runs as; no login shell exists to name.
 printf 'root:x:0:0:root:/:/sbin/nologin\nuhub:x:65532:65532:uHub:/data:/sbin/nologin\n' > "$context/rootfs/etc/passwd"
 printf 'root:x:0:\nuhub:x:65532:\n' > "$context/rootfs/etc/group"

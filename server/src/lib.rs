@@ -282,7 +282,11 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
     .with_host(HostMonitor::new(storage.clone(), config.metrics_interval));
     let stem = &state.leptos_options.output_name;
     let pkg = config.site_dir.join("pkg");
-    if !pkg.join(format!("{stem}.wasm")).is_file() {
+    // A bundle may be there gzipped only (the container image keeps no raw copy).
+    let present = |stem: &str| {
+        pkg.join(format!("{stem}.wasm")).is_file() || pkg.join(format!("{stem}.wasm.gz")).is_file()
+    };
+    if !present(stem) {
         tracing::warn!(
             site_dir = %config.site_dir.display(),
             "no browser bundle found: pages render but stay static; build it with scripts/build.sh"
@@ -291,7 +295,7 @@ pub async fn run(config: Config) -> Result<(), ConfigError> {
         // One bundle per group of islands: a page whose group is missing stays static.
         let missing: Vec<&str> = app::layout::ISLAND_GROUPS
             .into_iter()
-            .filter(|group| !pkg.join(format!("{stem}.{group}.wasm")).is_file())
+            .filter(|group| !present(&format!("{stem}.{group}")))
             .collect();
         if !missing.is_empty() {
             tracing::warn!(

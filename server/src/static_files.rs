@@ -22,14 +22,20 @@ const LONG_LIVED: &str = "public, max-age=31536000, immutable";
 const UNHASHED_BUNDLE: &str = "uhub";
 
 /// The bundle's file stem in `site_dir/pkg`: `uhub.<16 hex digits>` as `scripts/build.sh`
-/// names the WASM, its script and the stylesheet, else `uhub`. Pages name the files from it.
+/// names the WASM, its script and the stylesheet, else `uhub`. Pages name the files from it. The
+/// WASM may be there gzipped only (the container image keeps no raw copy).
 pub fn bundle_name(site_dir: &Path) -> String {
     let Ok(entries) = std::fs::read_dir(site_dir.join("pkg")) else {
         return UNHASHED_BUNDLE.to_owned();
     };
     let mut hashed: Vec<String> = entries
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
-        .filter_map(|name| Some(name.strip_suffix(".wasm")?.to_owned()))
+        .filter_map(|name| {
+            let stem = name
+                .strip_suffix(".wasm")
+                .or_else(|| name.strip_suffix(".wasm.gz"))?;
+            Some(stem.to_owned())
+        })
         .filter(|stem| is_hashed_bundle(stem))
         .collect();
     // Several builds in one directory: the last name in order is as good as any, and the
@@ -147,6 +153,9 @@ mod tests {
         assert_eq!(bundle_name(site.path()), "uhub");
         std::fs::write(pkg.join("uhub.0123456789abcdef.wasm"), b"")?;
         std::fs::write(pkg.join("uhub.0123456789abcdef.wasm.gz"), b"")?;
+        assert_eq!(bundle_name(site.path()), "uhub.0123456789abcdef");
+        // Gzipped only, as in the container image.
+        std::fs::remove_file(pkg.join("uhub.0123456789abcdef.wasm"))?;
         assert_eq!(bundle_name(site.path()), "uhub.0123456789abcdef");
         Ok(())
     }

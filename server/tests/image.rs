@@ -169,12 +169,28 @@ async fn the_image_runs_read_only_unprivileged_and_keeps_its_data() {
             "the page loads the hashed bundle ({stem}.{ext}): {html}"
         );
     }
+    // The image keeps the WASM gzipped only (scripts/image.sh): asked for as a browser asks.
     let wasm = client
         .get(format!("{base}/pkg/{stem}.wasm"))
+        .header("accept-encoding", "gzip")
         .send()
         .await
         .expect("wasm");
     assert_eq!(wasm.status(), 200, "the site is in the image");
+    assert_eq!(
+        wasm.headers()
+            .get("content-encoding")
+            .and_then(|v| v.to_str().ok()),
+        Some("gzip"),
+        "the WASM is served gzipped"
+    );
+    assert_eq!(
+        wasm.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/wasm"),
+        "WebAssembly.instantiateStreaming needs its type"
+    );
     assert_eq!(
         wasm.headers()
             .get("cache-control")
