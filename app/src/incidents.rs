@@ -176,8 +176,7 @@ fn IncidentsHeader(
             {IncidentStatus::ALL.iter().copied().map(|s| filter_link(Some(s), status_label(s))).collect_view()}
         </nav>
         <Show when=move || creating.get()>
-            <NewIncident on_close=Callback::new(move |_| creating.set(false))
-                on_created=Callback::new(move |_| ())/>
+            <NewIncident on_close=Callback::new(move |_| creating.set(false))/>
         </Show>
     }
 }
@@ -221,7 +220,7 @@ fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
 }
 
 #[component]
-fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoView {
+fn NewIncident(on_close: Callback<()>) -> impl IntoView {
     let navigate = Navigator::from_router();
     let projects = LocalResource::new(crate::projects::list_projects);
     let title = RwSignal::new(String::new());
@@ -233,7 +232,6 @@ fn NewIncident(on_close: Callback<()>, on_created: Callback<()>) -> impl IntoVie
     let error = RwSignal::new(None::<AppError>);
     Effect::new(move |_| match open.value().get() {
         Some(Ok(incident)) => {
-            on_created.run(());
             navigate.go(&format!("/incidents/{}", incident.id));
         }
         Some(Err(refused)) => error.set(Some(refused)),
