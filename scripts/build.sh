@@ -15,9 +15,9 @@ pkg=$site/pkg
 start=$(date +%s)
 
 # One bundle per group of islands (app/Cargo.toml's island-* features; app::layout::page_bundle
-# says which page loads which): the shell's islands, loaded by every page first; the calendar's,
-# the Code tab's and the other pages' with the shell's (the one bundle their page loads, hydrated
-# at once); the others alone, loaded on intent.
+# says which page loads which): the shell's islands, loaded by every page first; the calendar's
+# and the other pages' with the shell's (the one bundle their page loads, hydrated at once); the
+# others alone, loaded on intent.
 say "building the browser bundles (wasm32, profile wasm-release)"
 rm -rf "$site" && mkdir -p "$pkg"
 ISLAND_GROUPS="calendar palette projects sheet sheet-environments sheet-backlog sheet-links sheet-code sheet-ansible sheet-terraform sheet-kubernetes sheet-secrets sheet-settings pages"
@@ -26,7 +26,7 @@ ISLAND_GROUPS="calendar palette projects sheet sheet-environments sheet-backlog 
 build_bundles() { # <target dir> <group>...
   local dir=$1 group features name; shift
   for group in "$@"; do
-    case "$group" in calendar|pages|sheet-code) features="shell,$group" ;; *) features="$group" ;; esac
+    case "$group" in calendar|pages) features="shell,$group" ;; *) features="$group" ;; esac
     cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
       --target-dir "$dir" --no-default-features --features "$features"
     name=uhub; [ "$group" = shell ] || name="uhub-$group"

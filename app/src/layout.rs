@@ -79,10 +79,7 @@ pub fn page_bundle(path: &str, query: Option<&str>) -> (String, bool) {
             } else {
                 "sheet".to_owned()
             };
-            // The Code tab reads its repositories from the browser as soon as it is shown (a
-            // remote may take seconds: the page does not wait for it), so it is hydrated at once.
-            let eager = tab == "code";
-            (name, eager)
+            (name, false)
         }
         _ => (String::new(), true),
     }
@@ -537,7 +534,7 @@ mod tests {
         );
         assert_eq!(
             bundle("/projects/3", Some("tab=code")),
-            ("sheet-code".into(), true)
+            ("sheet-code".into(), false)
         );
         // Decoded as the router decodes it; a value that is no tab is the sheet's.
         assert_eq!(

@@ -24,7 +24,7 @@ use services::forge_api::CommitStatus;
 use zeroize::Zeroizing;
 
 use crate::common::git::{git, served_repository};
-use crate::common::{expect, id, launch, log_text, on_both_engines, settled, TestApp};
+use crate::common::{expect, id, launch, log_text, on_both_engines, settled, text, TestApp};
 
 const CANARY_TOKEN: &str = "canary-token-ghp_5b1f0c9e2d";
 
@@ -866,3 +866,62 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
 }
 
 on_both_engines!(github_and_gitlab_are_read_through_their_apis);
+
+/// A forge that takes the connection and never answers (its own limit is 30 s): the project's
+/// Code tab, which reads the repository while the page streams, is served whole, saying the
+/// repository is still being read, rather than holding the page (and its scripts, which wait
+/// for its end) until the forge gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_forge_does_not_hold_the_code_tab() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = silent.local_addr().expect("address");
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            connections.push(connection);
+        }
+    });
+    let app = TestApp::with_demo_reading_forges(
+        services::testing::TestEngine::Sqlite,
+        &format!("http://{address}/gh"),
+        &format!("http://{address}"),
+    )
+    .await;
+    let pm = app.token("demo-projets").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Silent forge", "environments": ["dev"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let project_id = id(&project);
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/links"),
+        &pm,
+        Some(json!({
+            "kind": "git_repo", "name": "silent", "location": "https://github.com/acme/silent.git",
+            "provider": "github",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let (status, _, body) = app
+        .send(TestApp::page(
+            &format!("/projects/{project_id}?tab=code"),
+            &pm,
+        ))
+        .await;
+    let page = text(&body);
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("repository_slow"), "{page}");
+    assert!(page.contains("data-testid=\"deployments\""), "{page}");
+    assert!(page.contains("</html>"), "{page}");
+    held.abort();
+}

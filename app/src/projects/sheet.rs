@@ -131,7 +131,7 @@ pub fn Sheet(context: ProjectContext) -> impl IntoView {
             )
             .into_any()
         }
-        "code" => view! { <CodeIsland project_id owner_id links=context.links.clone()/> }.into_any(),
+        "code" => view! { <super::code::CodeTab project_id owner_id links=context.links.clone()/> }.into_any(),
         "secrets" => {
             let environments = environments();
             crate::ui::with_listing(
@@ -282,17 +282,6 @@ pub fn KubernetesIsland(
 ) -> impl IntoView {
     crate::session::provide_for_island();
     view! { <super::clusters::ClustersTab project_id owner_id environments listing/> }
-}
-
-#[cfg_attr(any(feature = "ssr", feature = "island-sheet-code"), island)]
-#[cfg_attr(not(any(feature = "ssr", feature = "island-sheet-code")), component)]
-pub fn CodeIsland(
-    project_id: i64,
-    owner_id: Option<i64>,
-    links: Vec<domain::ProjectLink>,
-) -> impl IntoView {
-    crate::session::provide_for_island();
-    view! { <super::code::CodeTab project_id owner_id links/> }
 }
 
 #[cfg_attr(any(feature = "ssr", feature = "island-sheet-secrets"), island)]
