@@ -489,6 +489,22 @@ pub async fn new_dev_job(client: &Client, base: &str, project_id: i64, title: &s
         .goto(&format!("{base}/jobs/new?project={project_id}"))
         .await?;
     hydrated(client).await?;
+    // The form is drawn once the projects, the time zone and the user are read in the browser:
+    // when it never shows, say what the page showed instead (once seen in a full run, never
+    // alone).
+    if let Err(error) = wait_for(client, "[data-testid=job-title-input]").await {
+        let shown = client
+            .find(Locator::Css("main"))
+            .await?
+            .text()
+            .await
+            .unwrap_or_default();
+        let log = browser_log(client, "browser").await.unwrap_or_default();
+        return Err(format!(
+            "the new-job form never showed ({error}); the page showed: {shown:?}; browser log: {log:?}"
+        )
+        .into());
+    }
     fill(client, "[data-testid=job-title-input]", title).await?;
     wait_for(client, "[data-testid=job-type]")
         .await?
