@@ -43,7 +43,8 @@ pub async fn repository(link_id: i64) -> Result<RepositoryView, AppError> {
     let (hub, caller) = crate::server::use_case()?;
     let read = tokio::spawn(read_repository(hub, caller, link_id));
     match tokio::time::timeout(PAGE_WAIT, read).await {
-        Ok(Ok(answer)) => answer,
+        // Converted here, in the request's context, where a refusal sets its HTTP status.
+        Ok(Ok(answer)) => answer.map_err(AppError::from),
         Ok(Err(_stopped)) => Err(AppError::new(
             "internal_error",
             "reading the repository stopped before it answered",
@@ -62,7 +63,7 @@ async fn read_repository(
     hub: services::Hub,
     caller: services::Caller,
     link_id: i64,
-) -> Result<RepositoryView, AppError> {
+) -> Result<RepositoryView, services::ServiceError> {
     let branches = services::git_mirror::branches(&hub, &caller, link_id).await?;
     let commits = services::git_mirror::commits(&hub, &caller, link_id, None, 20).await?;
     let merge_requests = match services::git_mirror::merge_requests(
@@ -77,7 +78,7 @@ async fn read_repository(
         // Read through the Git protocol alone: no merge requests to show. (Another refusal,
         // such as a location naming no repository, is shown as the error it is.)
         Err(services::ServiceError::Invalid { field, .. }) if field == "provider" => None,
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(other),
     };
     Ok(RepositoryView {
         merge_requests,
