@@ -316,17 +316,26 @@ pub fn reload_after_change() -> RwSignal<u32> {
 
 /// An island given what it lists: read by the page's server component, under its own skeleton
 /// (an island cannot read it itself: see [`refreshed`]).
+///
+/// Read by an `AsyncDerived`, not a `Resource`: both start the read at once and run it to its
+/// end whoever polls it, but a resource's value is also written into the page for the browser,
+/// and in islands mode no browser code reads it (the island has its props): it was the listing
+/// sent twice (a month of 2,000 jobs: 233 KiB of 1,549). Not a plain future made in the
+/// `Suspense`'s closure: on the server the `Suspense` runs that closure more than once (its
+/// `dry_resolve` walks its children to find their reads), and a read so started, polled once
+/// and left, held SQLite's write lock (the calendar's remembered filters): every log-in after
+/// it failed (`calendar_api::the_calendar_page_sends_its_month_once_and_holds_no_lock`).
 pub fn with_listing<T, Answer, Island>(
     fetch: impl Fn() -> Answer + Send + Sync + 'static,
     skeleton_rows: usize,
     island: impl Fn(Result<T, AppError>) -> Island + Clone + Send + Sync + 'static,
 ) -> impl IntoView
 where
-    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: Clone + Send + Sync + 'static,
     Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
     Island: IntoView + 'static,
 {
-    let listing = Resource::new(|| (), move |_| fetch());
+    let listing = AsyncDerived::new(fetch);
     view! {
         <Suspense fallback=move || view! { <crate::ui::SkeletonRows count=skeleton_rows/> }>
             {move || {

@@ -409,3 +409,59 @@ async fn the_week_page_draws_the_opening_hours_first() {
     // The grid opens on 07:00 before any script runs.
     assert!(html.contains("class=\"timegrid__opening\""));
 }
+
+/// The calendar page reads its month once and sends it once: in the island's props, not again
+/// in the page's resolved-resource script (islands never read that copy: 233 KiB of a busy
+/// month's 1,549). And a page that remembers the filters it was asked for (`view=` in the
+/// address, a write) leaves nothing behind: a read made in the `Suspense`'s closure and left
+/// unpolled once held SQLite's write lock, so that every log-in after it failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_page_sends_its_month_once_and_holds_no_lock() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let pm = app.token("demo-projets").await;
+    let project_id = project(
+        &app,
+        &pm,
+        json!({"name": "Once", "color": "#33ff99", "environments": [{"name": "staging"}]}),
+    )
+    .await;
+    job(
+        &app,
+        &pm,
+        project_id,
+        json!({"title": "Quarterly unique rehearsal", "job_type": "dev", "environment": "staging",
+               "planned_start": "2031-05-07T10:00:00Z", "planned_end": "2031-05-07T11:00:00Z"}),
+    )
+    .await;
+    for view in ["week", "month", "week"] {
+        let (status, _, body) = app
+            .send(TestApp::page(
+                &format!("/calendar?view={view}&date=2031-05-07"),
+                &pm,
+            ))
+            .await;
+        let html = common::text(&body);
+        assert_eq!(status, StatusCode::OK, "{html}");
+        // In the pill and in the island's props…
+        assert!(
+            html.contains("Quarterly unique rehearsal"),
+            "{view}: {html}"
+        );
+        // …and in no script the page writes for the browser's resources.
+        for script in html.split("<script").skip(1) {
+            let script = &script[..script.find("</script>").unwrap_or(script.len())];
+            assert!(
+                !(script.contains("__RESOLVED_RESOURCES") && script.contains("unique rehearsal")),
+                "{view}: the month written again for the browser: {}",
+                &script[..script.len().min(300)]
+            );
+        }
+        // Every write after the page goes through: a log-in records a session.
+        let (status, _, answer) = app.login("demo-dev", "demo-dev").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "log-in after the {view} page: {answer}"
+        );
+    }
+}

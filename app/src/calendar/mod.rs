@@ -67,25 +67,28 @@ fn read_request(query: &leptos_router::params::ParamsMap, today: NaiveDate) -> C
 pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let today = Utc::now().date_naive();
-    let request = Memo::new(move |_| {
-        query.with(|q| {
-            let remember = if q.get("view").is_some() {
-                Remember::Store
-            } else if q.get("phone").is_some() {
-                Remember::RecallAsAgenda
-            } else {
-                Remember::Recall
-            };
-            (read_request(q, today), remember)
-        })
+    // A page load per address (the calendar is an island: no router in the browser), so the
+    // query is read once.
+    let asked = query.with_untracked(|q| {
+        let remember = if q.get("view").is_some() {
+            Remember::Store
+        } else if q.get("phone").is_some() {
+            Remember::RecallAsAgenda
+        } else {
+            Remember::Recall
+        };
+        (read_request(q, today), remember)
     });
     // On a phone, an address naming no view opens the agenda (decided in the browser).
     let names_a_view =
         query.with_untracked(|q| q.get("view").is_some() || q.get("phone").is_some());
-    let data = Resource::new(
-        move || request.get(),
-        |(request, remember)| load_calendar(request, remember),
-    );
+    // Read once, as a `Resource` would (started at once, run to its end whatever polls it), but
+    // not written into the page for the browser: the island's props carry the month already, and
+    // a resource's copy was 233 KiB of a 2,000-job month's 1,549 (see `ui::with_listing`).
+    let data = AsyncDerived::new(move || {
+        let (request, remember) = asked.clone();
+        load_calendar(request, remember)
+    });
     view! {
         <PageTitle text=t("Calendar")/>
         // No first paint until the grid is parsed (or the page is, if the grid fails): painting

@@ -87,29 +87,19 @@ pub(super) fn pill_html(
     if grip == Grip::Fixed {
         out.push_str(" cal-event--fixed\" data-fixed=\"true");
     }
+    // `data-job-id` and `data-conflict` are the page's contract with scripts (issues 5 and 6);
+    // nothing else goes on a pill that its label does not already say: a month writes 2,000 of
+    // them, and every byte is parsed before the page is drawn.
     let _ = write!(
         out,
-        "\" data-job-id=\"{job_id}\" data-conflict=\"{conflict}\" data-status=\"{}\" data-type=\"{}\" data-environment=\"",
-        props.status.as_str(),
-        props.job_type.as_str()
+        "\" data-job-id=\"{job_id}\" data-conflict=\"{conflict}\""
     );
-    escape_html(props.environment.as_deref().unwrap_or_default(), out);
-    out.push('"');
-    // The title and the label below say when in the same words: written once.
     let window = window_label(event, zone, locale);
-    // The full title on hover (a month pill shows two lines of it at most).
-    out.push_str(" title=\"");
-    escape_html(&event.title, out);
-    let _ = write!(out, " · {window} · ");
-    escape_html(&props.project_name, out);
-    if let Some(text) = &pending_text {
-        out.push_str(" · ");
-        escape_html(text, out);
-    }
-    out.push('"');
     if let Some(pending) = &props.pending_move {
         let _ = write!(out, " data-pending-move=\"{}\"", pending.id);
     }
+    // The label is also the hover tooltip (`.cal-event:hover::after` shows it): one copy of the
+    // title, window and project, not a `title` attribute saying it again.
     out.push_str(" tabindex=\"0\" role=\"button\" aria-label=\"");
     escape_html(&event.title, out);
     let _ = write!(out, " · {window} · ");

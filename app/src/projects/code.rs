@@ -171,7 +171,8 @@ pub fn CodeTab(project_id: i64, owner_id: Option<i64>, links: Vec<ProjectLink>) 
 #[component]
 fn Repository(link: ProjectLink, owner_id: Option<i64>) -> impl IntoView {
     let link_id = link.id;
-    let read = Resource::new(|| (), move |_| repository(link_id));
+    // Not a `Resource`: no browser code reads it again (see `ui::with_listing`).
+    let read = AsyncDerived::new(move || repository(link_id));
     view! {
         <section class="card" aria-label=link.name.clone() data-testid="repository">
             <h2 class="wrap">{link.name.clone()}</h2>
