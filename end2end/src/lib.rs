@@ -148,10 +148,19 @@ where
 }
 
 /// Whether a WebDriver error only says the element is not (or no longer) in the page.
+/// ChromeDriver reports some stale elements as an "unknown error" from its inspector ("Node with
+/// given id does not belong to the document": the node was replaced between finding and using
+/// it, as an island's hydration or a refreshed listing does).
 fn is_element_miss(error: &(dyn std::error::Error + Send + Sync + 'static)) -> bool {
     error
         .downcast_ref::<fantoccini::error::CmdError>()
-        .is_some_and(|error| error.is_no_such_element() || error.is_stale_element_reference())
+        .is_some_and(|error| {
+            error.is_no_such_element()
+                || error.is_stale_element_reference()
+                || error
+                    .to_string()
+                    .contains("does not belong to the document")
+        })
 }
 
 pub async fn screenshot(client: &Client, name: &str) -> TestResult {

@@ -159,10 +159,14 @@ async fn a_production_environment_and_a_scoped_secret_from_the_project_sheet() -
         hydrated(&client).await?;
         wait_for(&client, "[data-testid=set-secret]").await?;
         fill(&client, "input[name=secret-name]", "DB_PASSWORD").await?;
-        wait_for(&client, "select[name=secret-environment]")
-            .await?
-            .select_by_value("preprod-eu")
-            .await?;
+        // The form's island hydrates on this first use and may draw its choices again: the
+        // choice is made on the select the page holds once it is done (seen stale under load).
+        eventually("preprod-eu chosen", Duration::from_secs(20), || async {
+            let select = wait_for(&client, "select[name=secret-environment]").await?;
+            select.select_by_value("preprod-eu").await?;
+            Ok(select.prop("value").await?.as_deref() == Some("preprod-eu"))
+        })
+        .await?;
         fill(&client, "input[name=secret-value]", "never-shown-value-42").await?;
         client
             .find(Locator::Css("[data-testid=set-secret] button[type=submit]"))
