@@ -79,9 +79,9 @@ pub fn CalendarPage() -> impl IntoView {
         };
         (read_request(q, today), remember)
     });
-    // On a phone, an address naming no view opens the agenda (decided in the browser).
-    let names_a_view =
-        query.with_untracked(|q| q.get("view").is_some() || q.get("phone").is_some());
+    // On a phone, an address naming no view (`view=` or `phone=`) opens the agenda (decided in
+    // the browser).
+    let names_a_view = asked.1 != Remember::Recall;
     // Read once, as a `Resource` would (started at once, run to its end whatever polls it), but
     // not written into the page for the browser: the island's props carry the month already, and
     // a resource's copy was 233 KiB of a 2,000-job month's 1,549 (see `ui::with_listing`).
