@@ -480,6 +480,7 @@ pub async fn set_local_backend(
     .await?
     .select_by_value("local")
     .await?;
+    mark_page(client).await?;
     wait_for(client, "[data-testid=save-execution]")
         .await?
         .click()
@@ -488,7 +489,31 @@ pub async fn set_local_backend(
         let project = storage.project_summary(project_id).await?;
         Ok(project.execution_backend == Some(domain::ExecutionBackend::Local))
     })
-    .await
+    .await?;
+    // Saved, the settings island loads the page again; an address opened before that reload
+    // starts would be undone by it (seen in a full run: the next page was this one again).
+    page_loaded_again(client).await
+}
+
+/// Marks the document in the browser, so [`page_loaded_again`] can tell when it is replaced.
+pub async fn mark_page(client: &Client) -> TestResult {
+    client
+        .execute("window.__uhubMarked = true; return null;", vec![])
+        .await?;
+    Ok(())
+}
+
+/// Waits until the page marked by [`mark_page`] has been loaded again and hydrated (an island
+/// reloads its page after a saved change: `ui::reload_after_change`).
+pub async fn page_loaded_again(client: &Client) -> TestResult {
+    eventually("the page loaded again", Duration::from_secs(20), || async {
+        let marked = client
+            .execute("return window.__uhubMarked === true;", vec![])
+            .await?;
+        Ok(marked == serde_json::Value::Bool(false))
+    })
+    .await?;
+    hydrated(client).await
 }
 
 /// Opens the new-job form of a project and fills in an `ops` job of its `dev` environment
@@ -509,8 +534,9 @@ pub async fn new_dev_job(client: &Client, base: &str, project_id: i64, title: &s
             .await
             .unwrap_or_default();
         let log = browser_log(client, "browser").await.unwrap_or_default();
+        let address = client.current_url().await?;
         return Err(format!(
-            "the new-job form never showed ({error}); the page showed: {shown:?}; browser log: {log:?}"
+            "the new-job form never showed ({error}); the page at {address} showed: {shown:?}; browser log: {log:?}"
         )
         .into());
     }
