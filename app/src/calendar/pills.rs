@@ -292,58 +292,38 @@ impl<T> MarkupCells<T> {
 mod tests {
     use std::collections::HashMap;
 
-    use chrono::{DateTime, Utc};
-    use domain::calendar::EventProps;
+    use chrono::Utc;
     use domain::zone::Zone;
-    use domain::{CalendarEvent, JobStatus, JobType};
+    use domain::CalendarEvent;
 
     use super::{escape_html, pill_html};
+    use crate::calendar::state::tests::maintenance;
     use crate::calendar::state::Grip;
     use crate::i18n::Locale;
 
-    /// A job of a project whose name and title are markup.
-    fn hostile_event() -> CalendarEvent {
-        let start: DateTime<Utc> = "2030-03-10T09:30:00Z".parse().expect("an instant");
-        CalendarEvent {
-            id: "7".into(),
-            title: "<b>Backup</b> \"now\"".into(),
-            start,
-            end: start + chrono::Duration::hours(1),
-            all_day: false,
-            color: "#00ff00".into(),
-            extended_props: EventProps {
-                job_id: 7,
-                project_id: 1,
-                project_name: "<x> \"Y\" Z".into(),
-                project_color: "#00ff00".into(),
-                job_type: JobType::Maintenance,
-                status: JobStatus::Planned,
-                environment: Some("prod".into()),
-                environment_is_production: true,
-                owner: None,
-                conflict: false,
-                conflicts_with: Vec::new(),
-                version: 1,
-                planned_end: None,
-                pending_move: None,
-            },
-        }
-    }
-
-    #[test]
-    fn a_pill_is_two_elements_with_its_time_and_initials_as_escaped_attributes() {
+    /// A pill's markup, as the month draws it.
+    fn pill(event: &CalendarEvent) -> String {
         let zone = Zone::read_once("UTC", &Utc);
         let mut out = String::new();
-        let event = hostile_event();
         pill_html(
             &mut out,
-            &event,
+            event,
             &HashMap::new(),
             &zone,
             None,
             Grip::Move,
             Locale::En,
         );
+        out
+    }
+
+    #[test]
+    fn a_pill_is_two_elements_with_its_time_and_initials_as_escaped_attributes() {
+        // A job of a project whose name and title are markup.
+        let mut event = maintenance(7, "2030-03-10T09:30:00Z");
+        event.title = "<b>Backup</b> \"now\"".into();
+        event.extended_props.project_name = "<x> \"Y\" Z".into();
+        let out = pill(&event);
         assert_eq!(
             out.matches('<').count(),
             4,
@@ -355,20 +335,8 @@ mod tests {
             out.contains("data-initials=\"XYZ\">&lt;b&gt;Backup&lt;/b&gt; &quot;now&quot;</span>"),
             "{out}"
         );
-        let mut all_day = String::new();
-        let event = CalendarEvent {
-            all_day: true,
-            ..event
-        };
-        pill_html(
-            &mut all_day,
-            &event,
-            &HashMap::new(),
-            &zone,
-            None,
-            Grip::Move,
-            Locale::En,
-        );
+        event.all_day = true;
+        let all_day = pill(&event);
         assert!(
             !all_day.contains("data-time"),
             "an all-day job has no start time: {all_day}"

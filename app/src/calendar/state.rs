@@ -227,7 +227,7 @@ pub(super) enum Grip {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use chrono::{DateTime, Utc};
     use domain::calendar::EventProps;
     use domain::zone::Zone;
@@ -241,7 +241,7 @@ mod tests {
     }
 
     /// A one-hour maintenance of project 1 in production.
-    fn maintenance(job_id: i64, start: &str) -> CalendarEvent {
+    pub(in crate::calendar) fn maintenance(job_id: i64, start: &str) -> CalendarEvent {
         let start = at(start);
         CalendarEvent {
             id: job_id.to_string(),
