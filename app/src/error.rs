@@ -41,9 +41,16 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        // Transport problems (offline, server restarting) land here in the browser.
         let code = match &value {
+            // Transport problems (offline, server restarting) land here in the browser.
             ServerFnErrorErr::Request(_) => "network_error",
+            // On the server: the call's arguments could not be read (a number that is not one, a
+            // missing field). The caller's mistake, answered 400 as REST answers a malformed body.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                #[cfg(feature = "ssr")]
+                answer_with(400);
+                "malformed_request"
+            }
             ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::Serialization(_) => {
                 "bad_payload"
             }

@@ -3,7 +3,8 @@
 //! for callbacks and by one busy project, a single endless line of output, logins tried all at
 //! once, `next` redirects as browsers read them, cross-site state changes riding the session
 //! cookie, the webhook URL shown to readers, production named in another case, the client's
-//! address in the audit of server functions, and the crash sweep's lease and host.
+//! address in the audit of server functions, the crash sweep's lease and host, and a server
+//! function's unreadable arguments answered as the caller's mistake.
 
 use crate::common;
 
@@ -631,6 +632,41 @@ async fn smaller_holes_stay_closed() {
     )
     .await;
     assert_eq!(audit["items"][0]["client_ip"], "192.0.2.44", "{audit}");
+}
+
+/// A server function's arguments that cannot be read (a number that is not one, a missing
+/// field) are the caller's mistake: 400 with a stable code, as REST answers a malformed body —
+/// not a 500, which said the server had failed and reached its error log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_functions_unreadable_arguments_are_the_callers_mistake() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let ops = app.token("demo-ops").await;
+    let call = |body: &'static str| {
+        Request::post("/sfn/incidents/pin")
+            .header(header::COOKIE, format!("uhub_session={ops}"))
+            .header(header::ORIGIN, "http://127.0.0.1:3000")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request")
+    };
+    for body in [
+        "id=abc&reference=x&pinned=true",
+        "id=1",
+        "id=1&reference=x&pinned=maybe",
+    ] {
+        let (status, _, answer) = app.send(call(body)).await;
+        let answer: Value = serde_json::from_slice(&answer).expect("a JSON error");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert_eq!(answer["code"], "malformed_request", "{body}: {answer}");
+    }
+    // Readable arguments still reach the use case, and its refusals keep their status.
+    let (status, _, answer) = app.send(call("id=999999&reference=x&pinned=true")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
 }
 
 /// Item 13: the sweep settled runs by their heartbeat's age, and signalled any process group
