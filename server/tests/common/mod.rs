@@ -272,7 +272,11 @@ impl TestApp {
     /// multi-thread flavour, as the server does. If it comes back there, it is a real bug.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let what = format!("{} {}", request.method(), request.uri());
-        let exchange = async {
+        // What has arrived so far, kept outside the exchange so that a request that stops making
+        // progress says where: before its head, or in the middle of its body (and which part).
+        let arrived = std::sync::Arc::new(std::sync::Mutex::new(Arrived::default()));
+        let seen = arrived.clone();
+        let exchange = async move {
             let response = self
                 .router
                 .clone()
@@ -281,19 +285,27 @@ impl TestApp {
                 .expect("infallible");
             let status = response.status();
             let headers = response.headers().clone();
+            seen.lock().expect("not poisoned").status = Some(status);
             // Pages stream their body as they render: the wait covers it too.
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes()
-                .to_vec();
+            let mut body = response.into_body();
+            while let Some(frame) = body.frame().await {
+                if let Ok(data) = frame.expect("body").into_data() {
+                    seen.lock()
+                        .expect("not poisoned")
+                        .body
+                        .extend_from_slice(&data);
+                }
+            }
+            let body = std::mem::take(&mut seen.lock().expect("not poisoned").body);
             (status, headers, body)
         };
-        tokio::time::timeout(std::time::Duration::from_secs(60), exchange)
-            .await
-            .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
+        match tokio::time::timeout(std::time::Duration::from_secs(60), exchange).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                let arrived = arrived.lock().expect("not poisoned");
+                panic!("{what} did not answer within 60 s: {arrived}")
+            }
+        }
     }
 
     /// `POST /api/v1/auth/token` with the password grant; the raw answer.
@@ -590,3 +602,32 @@ macro_rules! on_both_engines {
 }
 #[allow(unused_imports)]
 pub(crate) use on_both_engines;
+
+/// How far a request's answer got (see [`TestApp::send`]).
+#[derive(Default)]
+struct Arrived {
+    status: Option<StatusCode>,
+    body: Vec<u8>,
+}
+
+impl std::fmt::Display for Arrived {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Some(status) = self.status else {
+            // A page's head leaves once its render is ready (its status can depend on it).
+            return write!(
+                f,
+                "no response head yet (the handler, or the page's render)"
+            );
+        };
+        let text = String::from_utf8_lossy(&self.body);
+        let tail: String = {
+            let chars: Vec<char> = text.chars().collect();
+            chars[chars.len().saturating_sub(600)..].iter().collect()
+        };
+        write!(
+            f,
+            "head {status} sent, then {} bytes of body, ending with:\n{tail}",
+            self.body.len()
+        )
+    }
+}
