@@ -41,6 +41,17 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        // On the server the one thing deserialized is the request (a JSON body that is not the
+        // function's, a body that is not UTF-8): the caller's mistake too, though server_fn's
+        // words for it name "results".
+        #[cfg(feature = "ssr")]
+        if let ServerFnErrorErr::Deserialization(detail) = &value {
+            answer_with(400);
+            return AppError::new(
+                "malformed_request",
+                format!("error deserializing server function arguments: {detail}"),
+            );
+        }
         let code = match &value {
             // Transport problems (offline, server restarting) land here in the browser.
             ServerFnErrorErr::Request(_) => "network_error",

@@ -635,32 +635,60 @@ async fn smaller_holes_stay_closed() {
 }
 
 /// A server function's arguments that cannot be read (a number that is not one, a missing
-/// field) are the caller's mistake: 400 with a stable code, as REST answers a malformed body —
-/// not a 500, which said the server had failed and reached its error log.
+/// field, a body that is not UTF-8) are the caller's mistake: 400 with a stable code, as REST
+/// answers a malformed body — not a 500, which said the server had failed and reached its error
+/// log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_functions_unreadable_arguments_are_the_callers_mistake() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let ops = app.token("demo-ops").await;
-    let call = |body: &'static str| {
-        Request::post("/sfn/incidents/pin")
+    let to = |uri: &'static str, content_type: &'static str, body: &'static [u8]| {
+        Request::post(uri)
             .header(header::COOKIE, format!("uhub_session={ops}"))
             .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(body))
             .expect("request")
     };
-    for body in [
-        "id=abc&reference=x&pinned=true",
-        "id=1",
-        "id=1&reference=x&pinned=maybe",
+    let call = |body| {
+        to(
+            "/sfn/incidents/pin",
+            "application/x-www-form-urlencoded",
+            body,
+        )
+    };
+    // The functions that take JSON (the job editor's save) read their body another way.
+    let save = |body| to("/sfn/jobs/save", "application/json", body);
+    for (what, request) in [
+        (
+            "a number that is not one",
+            call(b"id=abc&reference=x&pinned=true"),
+        ),
+        ("a missing field", call(b"id=1")),
+        (
+            "a boolean that is not one",
+            call(b"id=1&reference=x&pinned=maybe"),
+        ),
+        (
+            "a body that is not UTF-8",
+            call(b"id=1&reference=\xff\xfe&pinned=true"),
+        ),
+        ("JSON that is not JSON", save(b"{bad")),
+        ("JSON without its fields", save(b"{}")),
     ] {
-        let (status, _, answer) = app.send(call(body)).await;
+        let (status, _, answer) = app.send(request).await;
         let answer: Value = serde_json::from_slice(&answer).expect("a JSON error");
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
-        assert_eq!(answer["code"], "malformed_request", "{body}: {answer}");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {answer}");
+        assert_eq!(answer["code"], "malformed_request", "{what}: {answer}");
+        assert!(
+            answer["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("arguments")),
+            "{what}: {answer}"
+        );
     }
     // Readable arguments still reach the use case, and its refusals keep their status.
-    let (status, _, answer) = app.send(call("id=999999&reference=x&pinned=true")).await;
+    let (status, _, answer) = app.send(call(b"id=999999&reference=x&pinned=true")).await;
     assert_eq!(
         status,
         StatusCode::NOT_FOUND,
