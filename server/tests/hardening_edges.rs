@@ -3,8 +3,9 @@
 //! for callbacks and by one busy project, a single endless line of output, logins tried all at
 //! once, `next` redirects as browsers read them, cross-site state changes riding the session
 //! cookie, the webhook URL shown to readers, production named in another case, the client's
-//! address in the audit of server functions, the crash sweep's lease and host, and a server
-//! function's unreadable arguments answered as the caller's mistake.
+//! address in the audit of server functions, the crash sweep's lease and host, and server
+//! functions' unreadable arguments answered as the caller's mistake (each function of the
+//! registry tried).
 
 use crate::common;
 
@@ -695,6 +696,48 @@ async fn a_server_functions_unreadable_arguments_are_the_callers_mistake() {
         "{}",
         String::from_utf8_lossy(&answer)
     );
+}
+
+/// Every registered server function, called by an admin with what it cannot read (a form with
+/// a broken escape and a word for a number, broken JSON), answers the caller's mistake or a
+/// refusal: never a 5xx, which would say the server failed and reach its error log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_server_function_fails_on_what_it_cannot_read() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let admin = app.token("demo-admin").await;
+    let functions: Vec<_> = leptos::server_fn::axum::server_fn_paths().collect();
+    // A registry that lost functions (not linked in) would make this test pass on nothing.
+    assert!(
+        functions.len() >= 80,
+        "only {} server functions registered",
+        functions.len()
+    );
+    for (path, method) in functions {
+        for (content_type, body) in [
+            ("application/x-www-form-urlencoded", "zz=%ZZ&id=abc"),
+            ("application/json", "{bad"),
+        ] {
+            let uri = if method == Method::GET {
+                format!("{path}?{body}")
+            } else {
+                path.to_owned()
+            };
+            let request = Request::builder()
+                .method(method.clone())
+                .uri(&uri)
+                .header(header::COOKIE, format!("uhub_session={admin}"))
+                .header(header::ORIGIN, "http://127.0.0.1:3000")
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .expect("request");
+            let (status, _, answer) = app.send(request).await;
+            assert!(
+                status.is_success() || status.is_client_error(),
+                "{method} {path} with {content_type} {body:?}: {status} {}",
+                String::from_utf8_lossy(&answer)
+            );
+        }
+    }
 }
 
 /// Item 13: the sweep settled runs by their heartbeat's age, and signalled any process group
