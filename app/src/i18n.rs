@@ -523,6 +523,7 @@ fn french(english: &str) -> Option<&'static str> {
         "Agenda" => "Agenda",
         "The calendar could not be loaded" => "Impossible de charger le calendrier",
         "all day" => "toute la journée",
+        "Hours" => "Heures",
         "Someone else changed this job meanwhile: the calendar was reloaded, try again." => "Quelqu’un d’autre a modifié cette tâche entre-temps : le calendrier a été rechargé, réessayez.",
         "Not moved: {message}. Move it alone (nothing else changed) to request approval." => "Pas déplacée : {message}. Déplacez-la seule (sans rien changer d’autre) pour demander une approbation.",
         "Not moved: {message}" => "Pas déplacée : {message}",

@@ -252,7 +252,9 @@ pub(super) fn TimeGrid(
                         inner_html=move || all_day.with(|m| m.markup(&day, |html| html))></div>
                 }).collect_view()}
             </div>
-            <div class="timegrid__scroll" node_ref=scroller>
+            // Focusable, so the hours scroll with the keyboard even when no job (a button) is in
+            // view to take the focus (axe: scrollable-region-focusable).
+            <div class="timegrid__scroll" node_ref=scroller tabindex="0" role="region" aria-label=t("Hours")>
                 <div class="timegrid__body">
                     <div class="timegrid__hours">
                         // Where the grid opens (07:00, or before the first job) before any script runs: the browser
