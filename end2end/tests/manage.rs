@@ -267,15 +267,20 @@ async fn a_new_user_gets_a_one_time_password_and_must_change_it() -> TestResult 
 }
 
 /// In the month view, a focused job moved one day with → and Enter is saved (the focus stays
-/// on the job while the month redraws).
+/// on the job while the month redraws, also into a day too busy to show all its jobs).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_month_keyboard_move_is_saved() -> TestResult {
     with_demo(|client, base, storage| async move {
         use chrono::Datelike;
         let project_id = project_named(&storage, "Projet Pilote App X").await?;
         let today = chrono::Utc::now().date_naive();
-        // The 10th of this month, a Wednesday or not: the 11th is in the same month.
-        let day = today.with_day(10).ok_or("a 10th")?;
+        // A day of this month whose next day is in it too, away from the demo jobs (today + 1
+        // to 4 days): a month cell shows four jobs and keeps the rest, undrawn and unfocusable,
+        // behind "+N more" — on the 10th, from the 6th to the 9th of each month this job was the
+        // fifth there and the test could not focus it.
+        let day = today
+            .with_day(if today.day() <= 14 { 22 } else { 5 })
+            .ok_or("a day of this month")?;
         let start = day.and_hms_opt(10, 0, 0).ok_or("10:00")?.and_utc();
         let job = storage
             .create_job(
@@ -289,6 +294,26 @@ async fn a_month_keyboard_move_is_saved() -> TestResult {
                 &Actor::system(),
             )
             .await?;
+        // The next day is busy: four jobs earlier that day, so the moved job is its fifth, behind
+        // "+N more" — the day opens and the focus stays on the job.
+        let busy_at = (day + chrono::Duration::days(1))
+            .and_hms_opt(7, 0, 0)
+            .ok_or("07:00")?
+            .and_utc();
+        for n in 1..=4 {
+            storage
+                .create_job(
+                    &services::storage::NewJob::planned(
+                        project_id,
+                        &format!("Busy {n}"),
+                        domain::JobType::Ops,
+                        Some("dev"),
+                        busy_at,
+                    ),
+                    &Actor::system(),
+                )
+                .await?;
+        }
         log_in(
             &client,
             &base,
@@ -305,7 +330,7 @@ async fn a_month_keyboard_move_is_saved() -> TestResult {
             )
             .await?;
         press(&client, &[Key::Right.into()]).await?;
-        // The preview shows the job on the 11th, and the focus is still on it.
+        // The preview shows the job on the next day, opened, and the focus is still on it.
         eventually("the preview on the next day", Duration::from_secs(10), || async {
             let focused = client
                 .execute(

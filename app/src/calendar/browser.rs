@@ -128,8 +128,15 @@ pub(super) fn focused_is_fixed(ev: &leptos::ev::KeyboardEvent) -> bool {
 
 /// Gives the keyboard focus back to job `job_id`'s pill once the view has been drawn again:
 /// a month cell's markup is rebuilt when a job previews a move into it, which drops the focus
-/// (the next arrow then went to the page instead of the job).
+/// (the next arrow then went to the page instead of the job). A job moved into a busy day lands
+/// behind its "+N more", where nothing can take the focus: that day is opened first.
 pub(super) fn refocus_job(job_id: i64) {
+    refocus_job_within(job_id, 3);
+}
+
+/// `refocus_job`, opening a busy day at most `openings` times (the opened day shows from the
+/// next frame on).
+fn refocus_job_within(job_id: i64, openings: u8) {
     use wasm_bindgen::closure::Closure;
     use wasm_bindgen::JsCast;
     let Some(window) = web_sys::window() else {
@@ -146,10 +153,28 @@ pub(super) fn refocus_job(job_id: i64) {
         let inside = document
             .active_element()
             .is_some_and(|active| pill.contains(Some(&active)));
-        if !inside {
-            if let Ok(pill) = pill.dyn_into::<web_sys::HtmlElement>() {
-                let _ = pill.focus();
+        if inside {
+            return;
+        }
+        let closed_day = pill
+            .closest(".month__cell:not(.month__cell--open) .month__overflow")
+            .ok()
+            .flatten()
+            .and_then(|overflow| overflow.closest(".month__cell").ok().flatten());
+        if let Some(day) = closed_day {
+            let more = day
+                .query_selector(".month__more")
+                .ok()
+                .flatten()
+                .and_then(|button| button.dyn_into::<web_sys::HtmlElement>().ok());
+            if let (Some(more), true) = (more, openings > 0) {
+                more.click();
+                refocus_job_within(job_id, openings - 1);
             }
+            return;
+        }
+        if let Ok(pill) = pill.dyn_into::<web_sys::HtmlElement>() {
+            let _ = pill.focus();
         }
     });
     let _ = window.request_animation_frame(focus.unchecked_ref());
