@@ -41,27 +41,29 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        // On the server the one thing deserialized is the request (a JSON body that is not the
-        // function's, a body that is not UTF-8): the caller's mistake too, though server_fn's
-        // words for it name "results".
+        // On the server the call's arguments are the one thing read: arguments that are not the
+        // function's (a number that is not one, a missing field), a JSON body that is not JSON, a
+        // body that is not UTF-8. The caller's mistake, answered 400 as REST answers a malformed
+        // body — though server_fn's words for the last two name "results".
         #[cfg(feature = "ssr")]
-        if let ServerFnErrorErr::Deserialization(detail) = &value {
+        if let ServerFnErrorErr::Args(_)
+        | ServerFnErrorErr::MissingArg(_)
+        | ServerFnErrorErr::Deserialization(_) = &value
+        {
             answer_with(400);
-            return AppError::new(
-                "malformed_request",
-                format!("error deserializing server function arguments: {detail}"),
-            );
+            let message = match &value {
+                ServerFnErrorErr::Deserialization(detail) => {
+                    format!("error deserializing server function arguments: {detail}")
+                }
+                _ => value.to_string(),
+            };
+            return AppError::new("malformed_request", message);
         }
         let code = match &value {
             // Transport problems (offline, server restarting) land here in the browser.
             ServerFnErrorErr::Request(_) => "network_error",
-            // On the server: the call's arguments could not be read (a number that is not one, a
-            // missing field). The caller's mistake, answered 400 as REST answers a malformed body.
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
-                #[cfg(feature = "ssr")]
-                answer_with(400);
-                "malformed_request"
-            }
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => "malformed_request",
+            // In the browser: an answer that cannot be read.
             ServerFnErrorErr::Deserialization(_) | ServerFnErrorErr::Serialization(_) => {
                 "bad_payload"
             }

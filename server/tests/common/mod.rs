@@ -620,10 +620,12 @@ impl std::fmt::Display for Arrived {
             );
         };
         let text = String::from_utf8_lossy(&self.body);
-        let tail: String = {
-            let chars: Vec<char> = text.chars().collect();
-            chars[chars.len().saturating_sub(600)..].iter().collect()
-        };
+        // The last 600 characters, cut on a character's boundary.
+        let tail = text
+            .char_indices()
+            .rev()
+            .nth(599)
+            .map_or(&*text, |(at, _)| &text[at..]);
         write!(
             f,
             "head {status} sent, then {} bytes of body, ending with:\n{tail}",
