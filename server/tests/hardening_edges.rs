@@ -742,7 +742,8 @@ async fn no_server_function_fails_on_what_it_cannot_read() {
 
 /// Item 13: the sweep settled runs by their heartbeat's age, and signalled any process group
 /// recorded, on whatever host it was recorded: a paused process, or another host's, lost its
-/// runs, and an unrelated process here could be killed.
+/// runs, and an unrelated process here could be killed. And a process whose own lease renewal
+/// was late (the database busy for longer than `orphan_after`) settled and killed its own runs.
 async fn the_sweep_settles_only_dead_workers_runs_and_signals_only_its_own_host(
     engine: TestEngine,
 ) {
@@ -780,10 +781,14 @@ async fn the_sweep_settles_only_dead_workers_runs_and_signals_only_its_own_host(
         slots: 10,
     };
     let mut started = Vec::new();
+    // The sweeping process itself, whose lease renewal is held up (a database busy for longer
+    // than `orphan_after`): it knows its runs are alive, and must never settle nor kill them.
+    let own = executor.worker().to_owned();
     for (worker, host) in [
         ("live", "other-host"),
         ("dead-elsewhere", "other-host"),
         ("dead-here", here.as_str()),
+        (own.as_str(), here.as_str()),
     ] {
         // What a script of that worker left running: a process group of this machine.
         let mut command = std::process::Command::new("sleep");
@@ -841,8 +846,9 @@ async fn the_sweep_settles_only_dead_workers_runs_and_signals_only_its_own_host(
             (RunStatus::Running, true),
             (RunStatus::Failed, true),
             (RunStatus::Failed, false),
+            (RunStatus::Running, true),
         ],
-        "live: left alone; dead elsewhere: settled, its process group untouched (it is another machine's); dead here: settled and stopped"
+        "live: left alone; dead elsewhere: settled, its process group untouched (it is another machine's); dead here: settled and stopped; the sweeper's own, its lease late: left alone"
     );
 }
 

@@ -446,7 +446,11 @@ impl Executor {
     pub async fn sweep(&self) -> ServiceResult<usize> {
         let stale_before = Utc::now()
             - chrono::Duration::from_std(self.inner.config.orphan_after).unwrap_or_default();
-        let orphans = self.inner.storage.sweep_orphans(stale_before).await?;
+        let orphans = self
+            .inner
+            .storage
+            .sweep_orphans(stale_before, &self.inner.worker)
+            .await?;
         for orphan in &orphans {
             // A local script outlives uHub in its own process group: stop what is left of it,
             // on the host that started it only (a process group id means nothing elsewhere).

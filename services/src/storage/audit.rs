@@ -131,6 +131,9 @@ pub struct AuditFilter {
 
 impl Storage {
     /// Writes an audit row on its own (for events that change nothing else, like a failed login).
+    /// A write like any other: on SQLite it waits for the writers' turn, where it was written on
+    /// a read connection, outside the turn, and then waited in SQLite's busy handler (sleeps of
+    /// up to 100 ms, holding a pooled connection) and made the turn's holders wait there too.
     pub async fn record_audit(
         &self,
         actor: &Actor,
@@ -139,8 +142,9 @@ impl Storage {
         outcome: Outcome,
         detail: serde_json::Value,
     ) -> ServiceResult<()> {
-        let mut db = self.read().await?;
-        write_outcome(&mut db, actor, action, target, outcome, &detail).await
+        let mut tx = self.write().await?;
+        write_outcome(&mut tx, actor, action, target, outcome, &detail).await?;
+        tx.commit().await
     }
 }
 

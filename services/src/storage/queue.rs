@@ -42,7 +42,7 @@ reads! {
 writes! {
     fn claim_runs(worker: &str, backends: &[ExecutionBackend], limit: u32, limits: &ClaimLimits) -> Vec<Run>;
     fn heartbeat(run_id: i64, worker: &str) -> bool;
-    fn sweep_orphans(stale_before: DateTime<Utc>) -> Vec<Orphan>;
+    fn sweep_orphans(stale_before: DateTime<Utc>, sweeper: &str) -> Vec<Orphan>;
     fn renew_lease(worker: &str, host: &str) -> ();
     fn wait_for_callback(run_id: i64, deadline: DateTime<Utc>) -> ();
     fn expire_callbacks(now: DateTime<Utc>) -> Vec<Run>;
@@ -135,9 +135,12 @@ impl Tx {
     /// whose lease ran out before `stale_before` (or by none known). They are marked failed with
     /// the reason, their log says so, and they are returned so that what they started can be
     /// stopped. A webhook run waiting for its callback is held by no process: it is not one.
+    /// Nor is a run of `sweeper`, the process sweeping: it is alive, whatever its lease says (a
+    /// renewal held up by a busy database made it settle and kill its own runs).
     pub async fn sweep_orphans(
         &mut self,
         stale_before: DateTime<Utc>,
+        sweeper: &str,
     ) -> ServiceResult<Vec<Orphan>> {
         #[derive(sqlx::FromRow)]
         struct Stale {
@@ -149,9 +152,11 @@ impl Tx {
             sqlx::query_as::<_, Stale>(
                 "SELECT r.id, r.external_id, w.host FROM runs r LEFT JOIN workers w ON w.id = r.claimed_by \
                  WHERE r.status = 'running' AND r.callback_deadline IS NULL \
-                 AND (w.id IS NULL OR w.seen_at < $1) ORDER BY r.id",
+                 AND (w.id IS NULL OR w.seen_at < $1) \
+                 AND (r.claimed_by IS NULL OR r.claimed_by <> $2) ORDER BY r.id",
             )
             .bind(stale_before)
+            .bind(sweeper)
             .fetch_all(&mut *c)
             .await
         })?;
