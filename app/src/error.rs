@@ -46,18 +46,20 @@ impl FromServerFnError for AppError {
         // body that is not UTF-8. The caller's mistake, answered 400 as REST answers a malformed
         // body — though server_fn's words for the last two name "results".
         #[cfg(feature = "ssr")]
-        if let ServerFnErrorErr::Args(_)
-        | ServerFnErrorErr::MissingArg(_)
-        | ServerFnErrorErr::Deserialization(_) = &value
         {
-            answer_with(400);
-            let message = match &value {
-                ServerFnErrorErr::Deserialization(detail) => {
-                    format!("error deserializing server function arguments: {detail}")
+            let unreadable = match &value {
+                ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) => {
+                    Some(value.to_string())
                 }
-                _ => value.to_string(),
+                ServerFnErrorErr::Deserialization(detail) => Some(format!(
+                    "error deserializing server function arguments: {detail}"
+                )),
+                _ => None,
             };
-            return AppError::new("malformed_request", message);
+            if let Some(message) = unreadable {
+                answer_with(400);
+                return AppError::new("malformed_request", message);
+            }
         }
         let code = match &value {
             // Transport problems (offline, server restarting) land here in the browser.

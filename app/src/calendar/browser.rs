@@ -166,8 +166,9 @@ fn refocus_job_within(job_id: i64, openings: u8) {
                 .query_selector(".month__more")
                 .ok()
                 .flatten()
+                .filter(|_| openings > 0)
                 .and_then(|button| button.dyn_into::<web_sys::HtmlElement>().ok());
-            if let (Some(more), true) = (more, openings > 0) {
+            if let Some(more) = more {
                 more.click();
                 refocus_job_within(job_id, openings - 1);
             }

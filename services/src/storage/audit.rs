@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{now, on_db, reads, stored_precision, Db, Storage};
+use super::{now, on_db, reads, stored_precision, writes, Db, Storage, Tx};
 use crate::ServiceResult;
 
 /// Who is acting, as the audit log records it.
@@ -129,23 +129,27 @@ pub struct AuditFilter {
     pub before_id: Option<i64>,
 }
 
-impl Storage {
-    /// Writes an audit row on its own (for events that change nothing else, like a failed login).
-    /// A write like any other: on SQLite it waits for the writers' turn, where it was written on
-    /// a read connection, outside the turn, and then waited in SQLite's busy handler (sleeps of
-    /// up to 100 ms, holding a pooled connection) and made the turn's holders wait there too.
+impl Tx {
+    /// Writes an audit row, with its outcome, in this transaction.
     pub async fn record_audit(
-        &self,
+        &mut self,
         actor: &Actor,
         action: &str,
         target: Target<'_>,
         outcome: Outcome,
         detail: serde_json::Value,
     ) -> ServiceResult<()> {
-        let mut tx = self.write().await?;
-        write_outcome(&mut tx, actor, action, target, outcome, &detail).await?;
-        tx.commit().await
+        write_outcome(self, actor, action, target, outcome, &detail).await
     }
+}
+
+writes! {
+    /// Writes an audit row on its own (for events that change nothing else, like a failed
+    /// login). A write like any other: on SQLite it waits for the writers' turn, where it was
+    /// written on a read connection, outside the turn, and then waited in SQLite's busy handler
+    /// (sleeps of up to 100 ms, holding a pooled connection) and made the turn's holders wait
+    /// there too.
+    fn record_audit(actor: &Actor, action: &str, target: Target<'_>, outcome: Outcome, detail: serde_json::Value) -> ();
 }
 
 reads! {
