@@ -10,10 +10,11 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::git::{commit_and_push, git, served_repository};
+use crate::common::git::{commit_and_push, git, served_repository, start_daemon};
 use crate::common::TestApp;
 use crate::common::{
     approved_and_done, expect, id, launch, local_dev_project, log_text, on_both_engines, settled,
+    within_20_s,
 };
 
 /// Writes the repository's deploy script, executable, saying which version it is.
@@ -361,4 +362,122 @@ async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::T
     drop(daemon);
 }
 
-on_both_engines!(a_repository_script_runs_its_pinned_commit);
+/// An automatic start whose repository cannot be read at its planned start (its server down,
+/// the repository not pushed yet) is tried again, each failed try in the audit, and starts the
+/// commit that is there once it can be read. It used to be refused at the first failure, for
+/// good: a nightly job lost to a minute of network trouble.
+async fn an_automatic_start_is_tried_again_until_its_repository_answers(
+    engine: services::testing::TestEngine,
+) {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let admin = app.token("demo-admin").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Nightly from Git", "environments": ["dev"], "execution_backend": "local"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let base = tempfile::tempdir().expect("base");
+    let daemon = start_daemon(base.path());
+    let remote = format!("git://127.0.0.1:{}/later.git", daemon.port);
+    let link = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/links", id(&project)),
+        &pm,
+        Some(json!({"kind": "git_repo", "name": "later", "location": remote})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    let job = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/jobs", id(&project)),
+        &ops,
+        Some(json!({
+            "title": "Nightly deploy", "job_type": "ops", "environment": "dev", "planned_start": past,
+            "auto_start": true,
+            "action": {"kind": "script", "repo": id(&link), "ref": "main", "path": "deploy/run.sh"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let job_id = id(&job);
+
+    // Nothing to fetch yet: the try fails, is audited as a failure, and will be made again.
+    let audit_uri = format!("/api/v1/audit?action=run.auto_start&target_id={job_id}");
+    let first = within_20_s("the automatic start was not tried", || async {
+        let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+        audit["items"]
+            .as_array()
+            .and_then(|rows| rows.last())
+            .cloned()
+    })
+    .await;
+    assert_eq!(
+        (first["outcome"].as_str(), first["detail"]["try"].as_u64()),
+        (Some("failure"), Some(1)),
+        "a repository out of reach is tried again, not refused: {first}"
+    );
+    assert!(
+        first["detail"]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("remote_unavailable")),
+        "{first}"
+    );
+
+    // The repository is pushed: a next try starts the job at its commit, as who asked for it.
+    let bare = base.path().join("later.git");
+    std::fs::create_dir_all(&bare).expect("bare dir");
+    let work = base.path().join("work");
+    let sha = tokio::task::block_in_place(|| {
+        git(&bare, &["init", "--bare", "--quiet"]);
+        git(&bare, &["symbolic-ref", "HEAD", "refs/heads/main"]);
+        git(base.path(), &["init", "--quiet", "-b", "main", "work"]);
+        git(&work, &["remote", "add", "origin", &remote]);
+        deploy_script(&work, "nightly");
+        commit_and_push(&work, "Nightly")
+    });
+    let runs_uri = format!("/api/v1/jobs/{job_id}/runs");
+    let run = within_20_s("the automatic start was not tried again", || async {
+        let runs = expect(&app, Method::GET, &runs_uri, &ops, None, StatusCode::OK).await;
+        runs["items"].as_array().and_then(|r| r.first()).cloned()
+    })
+    .await;
+    assert_eq!(
+        (
+            run["commit_sha"].as_str(),
+            run["launched_by_username"].as_str()
+        ),
+        (Some(sha.as_str()), Some("demo-ops")),
+        "{run}"
+    );
+    let done = settled(&app, &ops, id(&run)).await;
+    assert_eq!(done["status"], "success", "{done}");
+    assert!(log_text(&app, &ops, id(&run))
+        .await
+        .contains("deploying nightly"));
+
+    // Started once, never refused.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let runs = expect(&app, Method::GET, &runs_uri, &ops, None, StatusCode::OK).await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
+    let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+    let rows = audit["items"].as_array().cloned().unwrap_or_default();
+    assert!(
+        rows.iter().all(|row| row["outcome"] == "failure"),
+        "only failed tries are audited, no refusal: {audit}"
+    );
+    drop(daemon);
+}
+
+on_both_engines!(
+    a_repository_script_runs_its_pinned_commit,
+    an_automatic_start_is_tried_again_until_its_repository_answers
+);

@@ -313,7 +313,11 @@ async fn who_asked(engine: TestEngine) {
                     None,
                 )
                 .await;
-            if let Some(reason) = audit["items"][0]["detail"]["reason"].as_str() {
+            // The refusal, not a failed try that is made again.
+            let refusal = audit["items"]
+                .as_array()
+                .and_then(|rows| rows.iter().find(|row| row["outcome"] == "denied"));
+            if let Some(reason) = refusal.and_then(|row| row["detail"]["reason"].as_str()) {
                 break reason
                     .rsplit('(')
                     .next()

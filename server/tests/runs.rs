@@ -413,8 +413,8 @@ async fn story(engine: TestEngine) {
             StatusCode::OK,
         )
         .await;
-        if let Some(row) = audit["items"].as_array().and_then(|r| r.first()) {
-            assert_eq!(row["outcome"], "denied");
+        let rows = audit["items"].as_array();
+        if let Some(row) = rows.and_then(|r| r.iter().find(|row| row["outcome"] == "denied")) {
             assert!(
                 row["detail"]["reason"]
                     .as_str()

@@ -86,6 +86,19 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
+    /// A failure that passes: the database busy or out of reach, a repository, the secret store
+    /// or an execution backend that did not answer. What nobody waits on (an automatic start)
+    /// tries again after one; a refusal of the rules or of the input never passes.
+    pub fn passes(&self) -> bool {
+        matches!(
+            self,
+            ServiceError::Unavailable(_)
+                | ServiceError::SecretStore(_)
+                | ServiceError::RemoteUnavailable { .. }
+                | ServiceError::Database(_)
+        )
+    }
+
     /// The stable code carried to clients (`{"code": ..., "message": ...}`).
     pub fn code(&self) -> &'static str {
         match self {

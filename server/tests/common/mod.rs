@@ -61,6 +61,8 @@ pub fn test_executor_reading_forges(
     config.forges = services::forge::Forges::new(github_api_url).with_gitlab_url(gitlab_url);
     config.heartbeat = std::time::Duration::from_millis(200);
     config.orphan_after = std::time::Duration::from_secs(2);
+    // Automatic starts that fail are tried again after 0.2, 0.4, 0.8… s.
+    config.auto_start_retry = std::time::Duration::from_millis(200);
     // As many per environment as in all: the throughput benchmark runs one environment's jobs.
     config.max_per_environment = config.max_concurrent as u32;
     if let Ok(host) = std::env::var("UHUB_TEST_DOCKER_HOST") {
@@ -237,6 +239,7 @@ impl TestApp {
             Some((host, cert_path)) => {
                 let mut config = EngineConfig::new(scripts.path().to_path_buf());
                 config.heartbeat = std::time::Duration::from_millis(200);
+                config.auto_start_retry = std::time::Duration::from_millis(200);
                 config.docker_host = host;
                 config.docker_cert_path = cert_path;
                 Executor::new(storage.storage.clone(), secrets, config)

@@ -225,6 +225,7 @@ reads! {
     fn list_project_jobs(project_id: i64) -> Vec<Job>;
     fn list_jobs(filter: &JobFilter, limit: u32) -> Vec<Job>;
     fn environment(project_id: i64, name: &str) -> EnvironmentInfo;
+    fn due_auto_jobs(now: DateTime<Utc>) -> Vec<Job>;
 }
 
 writes! {
@@ -238,7 +239,6 @@ writes! {
         actor: &Actor,
     ) -> Job;
     fn delete_job(id: i64, actor: &Actor) -> ();
-    fn take_due_auto_jobs(now: DateTime<Utc>) -> Vec<Job>;
 }
 
 impl Tx {
@@ -429,6 +429,22 @@ impl Db {
             name: row.name,
             is_production: row.is_production,
         })
+    }
+
+    /// The automatic jobs whose planned start has come and that nobody has started yet, the
+    /// earliest first. Only read: each is then taken by [`Tx::take_auto_start`].
+    pub async fn due_auto_jobs(&mut self, now: DateTime<Utc>) -> ServiceResult<Vec<Job>> {
+        let sql = format!(
+            "{JOB_SELECT} WHERE j.auto_start AND j.auto_launched_at IS NULL AND j.status = 'planned' \
+             AND j.planned_start <= $1 ORDER BY j.planned_start, j.id"
+        );
+        let rows = on_db!(self, c => {
+            sqlx::query_as::<_, JobRow>(&sql)
+                .bind(stored_precision(now))
+                .fetch_all(&mut *c)
+                .await
+        })?;
+        rows.into_iter().map(Job::try_from).collect()
     }
 }
 
@@ -629,23 +645,23 @@ impl Tx {
         audit::write(self, actor, "job.delete", Some(("job", id)), &detail).await
     }
 
-    /// Takes the automatic jobs whose time has come, each exactly once (also across processes:
-    /// the update that marks one is what takes it).
-    pub async fn take_due_auto_jobs(&mut self, now: DateTime<Utc>) -> ServiceResult<Vec<Job>> {
-        let ids: Vec<i64> = on_db!(self, c => {
-            sqlx::query_scalar(
-                "UPDATE jobs SET auto_launched_at = $1 WHERE auto_start AND auto_launched_at IS NULL \
-                 AND status = 'planned' AND planned_start <= $1 RETURNING id",
+    /// Takes the automatic start of job `id` if its time has come and nobody took it yet: in
+    /// the transaction that then creates its run or records its refusal, so that the start is
+    /// taken exactly once (also across processes: the update that marks it is what takes it),
+    /// and a transaction that fails leaves it to be tried again.
+    pub async fn take_auto_start(&mut self, id: i64, now: DateTime<Utc>) -> ServiceResult<bool> {
+        let taken = on_db!(self, c => {
+            sqlx::query(
+                "UPDATE jobs SET auto_launched_at = $2 WHERE id = $1 AND auto_start \
+                 AND auto_launched_at IS NULL AND status = 'planned' AND planned_start <= $2",
             )
+            .bind(id)
             .bind(stored_precision(now))
-            .fetch_all(&mut *c)
+            .execute(&mut *c)
             .await
+            .map(|done| done.rows_affected())
         })?;
-        let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            jobs.push(self.job(id).await?);
-        }
-        Ok(jobs)
+        Ok(taken == 1)
     }
 }
 
