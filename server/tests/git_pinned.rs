@@ -477,7 +477,79 @@ async fn an_automatic_start_is_tried_again_until_its_repository_answers(
     drop(daemon);
 }
 
+/// An automatic start whose repository's server takes the connection and never answers (a
+/// firewall, a hung server) holds up no other run while its fetch waits for its minute: the
+/// dispatcher used to make that fetch itself, and claimed nothing meanwhile.
+async fn a_repository_that_never_answers_holds_up_no_other_run(
+    engine: services::testing::TestEngine,
+) {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let project = local_dev_project(&app, &pm, "Silent remote").await;
+    // Takes every connection and keeps it open without a byte.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listener");
+    let port = silent.local_addr().expect("address").port();
+    let (connected, mut connections) = tokio::sync::mpsc::unbounded_channel();
+    let server = tokio::spawn(async move {
+        while let Ok((stream, _)) = silent.accept().await {
+            let _ = connected.send(stream);
+        }
+    });
+    let link = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/links", id(&project)),
+        &pm,
+        Some(json!({"kind": "git_repo", "name": "silent", "location": format!("git://127.0.0.1:{port}/silent.git")})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/jobs", id(&project)),
+        &ops,
+        Some(json!({
+            "title": "Nightly from a silent server", "job_type": "ops", "environment": "dev",
+            "planned_start": past, "auto_start": true,
+            "action": {"kind": "script", "repo": id(&link), "ref": "main", "path": "deploy/run.sh"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    // The automatic start's fetch is connected, waiting.
+    let held = tokio::time::timeout(std::time::Duration::from_secs(20), connections.recv())
+        .await
+        .ok()
+        .flatten()
+        .expect("the automatic start did not fetch its repository");
+
+    // Meanwhile a run launched by hand is claimed and runs.
+    crate::common::script(&app, "hello.sh", "echo hello");
+    let job = crate::common::dev_ops_job(
+        &app,
+        &ops,
+        id(&project),
+        "By hand",
+        json!({"kind": "script", "path": "hello.sh"}),
+    )
+    .await;
+    let run = launch(&app, &ops, job, json!({}), StatusCode::CREATED).await;
+    let done =
+        crate::common::settled_within(&app, &ops, id(&run), std::time::Duration::from_secs(20))
+            .await
+            .unwrap_or_else(|run| panic!("a silent repository held up the queue: {run}"));
+    assert_eq!(done["status"], "success", "{done}");
+    drop(held);
+    server.abort();
+}
+
 on_both_engines!(
     a_repository_script_runs_its_pinned_commit,
-    an_automatic_start_is_tried_again_until_its_repository_answers
+    an_automatic_start_is_tried_again_until_its_repository_answers,
+    a_repository_that_never_answers_holds_up_no_other_run
 );
