@@ -925,3 +925,71 @@ async fn a_silent_forge_does_not_hold_the_code_tab() {
     assert!(page.contains("</html>"), "{page}");
     held.abort();
 }
+
+/// A forge that sends its answer's head, then stalls in its body: the read is given up at the
+/// forge's limit (30 s), `remote_unavailable` like a silent forge. It used to wait for ever, and
+/// a run reporting its commit status on its way waited with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forge_that_stalls_in_its_answer_is_given_up() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stalling = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = stalling.local_addr().expect("address");
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((mut connection, _)) = stalling.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|end| end == b"\r\n\r\n") {
+                match connection.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => request.extend_from_slice(&buffer[..read]),
+                }
+            }
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n[{\"name\": \"main\"";
+            let _ = connection.write_all(head.as_bytes()).await;
+            connections.push(connection);
+        }
+    });
+    let app = TestApp::with_demo_reading_forges(
+        services::testing::TestEngine::Sqlite,
+        &format!("http://{address}/gh"),
+        &format!("http://{address}"),
+    )
+    .await;
+    let pm = app.token("demo-projets").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({"name": "Stalling forge", "environments": ["dev"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let link = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/links", id(&project)),
+        &pm,
+        Some(json!({
+            "kind": "git_repo", "name": "stalled", "location": "https://github.com/acme/stalled.git",
+            "provider": "github",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    // The test's request gives up after a minute: before the mend, that is where it failed.
+    let answer = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/links/{}/branches", id(&link)),
+        &pm,
+        None,
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(answer["code"], "remote_unavailable", "{answer}");
+    held.abort();
+}

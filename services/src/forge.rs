@@ -408,7 +408,10 @@ async fn github_call(
             }
         }
     };
-    let response = tokio::time::timeout(API_TIMEOUT, sent)
+    // One deadline for the whole exchange: an answer whose body stalls after its headers is
+    // given up like one that never comes (a run reports its commit status on its way).
+    let deadline = tokio::time::Instant::now() + API_TIMEOUT;
+    let response = tokio::time::timeout_at(deadline, sent)
         .await
         .map_err(|_| unreachable("GitHub"))?
         .map_err(|_| unreachable("GitHub"))?;
@@ -417,9 +420,9 @@ async fn github_call(
         tracing::warn!(status, "GitHub refused a request");
         return Err(refused("GitHub", status, response.headers()));
     }
-    let text = client
-        .body_to_string(response)
+    let text = tokio::time::timeout_at(deadline, client.body_to_string(response))
         .await
+        .map_err(|_| unreachable("GitHub"))?
         .map_err(|_| unreachable("GitHub"))?;
     if text.trim().is_empty() {
         return Ok(Value::Null);
