@@ -867,22 +867,43 @@ async fn github_and_gitlab_are_read_through_their_apis(engine: services::testing
 
 on_both_engines!(github_and_gitlab_are_read_through_their_apis);
 
-/// A forge that takes the connection and never answers (its own limit is 30 s): the project's
-/// Code tab, which reads the repository while the page streams, is served whole, saying the
-/// repository is still being read, rather than holding the page (and its scripts, which wait
-/// for its end) until the forge gives up.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_silent_forge_does_not_hold_the_code_tab() {
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+/// A server on loopback that keeps every connection open: it reads the request's head, writes
+/// `answer` (the start of an answer, or nothing), then never another byte. Its address, and the
+/// task that holds the connections.
+async fn holding_server(
+    answer: &'static str,
+) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let address = silent.local_addr().expect("address");
+    let address = listener.local_addr().expect("address");
     let held = tokio::spawn(async move {
         let mut connections = Vec::new();
-        while let Ok((connection, _)) = silent.accept().await {
+        while let Ok((mut connection, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !request.windows(4).any(|end| end == b"\r\n\r\n") {
+                match connection.read(&mut buffer).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(read) => request.extend_from_slice(&buffer[..read]),
+                }
+            }
+            let _ = connection.write_all(answer.as_bytes()).await;
             connections.push(connection);
         }
     });
+    (address, held)
+}
+
+/// The application reading both forges' APIs at `address` (on SQLite), and a project `name` with
+/// a GitHub link to `acme/<repo>`: the app, the projets user's token, the project's and the
+/// link's ids.
+async fn with_a_github_link(
+    address: std::net::SocketAddr,
+    name: &str,
+    repo: &str,
+) -> (TestApp, String, i64, i64) {
     let app = TestApp::with_demo_reading_forges(
         services::testing::TestEngine::Sqlite,
         &format!("http://{address}/gh"),
@@ -895,23 +916,33 @@ async fn a_silent_forge_does_not_hold_the_code_tab() {
         Method::POST,
         "/api/v1/projects",
         &pm,
-        Some(json!({"name": "Silent forge", "environments": ["dev"]})),
+        Some(json!({"name": name, "environments": ["dev"]})),
         StatusCode::CREATED,
     )
     .await;
-    let project_id = id(&project);
-    expect(
+    let link = expect(
         &app,
         Method::POST,
-        &format!("/api/v1/projects/{project_id}/links"),
+        &format!("/api/v1/projects/{}/links", id(&project)),
         &pm,
         Some(json!({
-            "kind": "git_repo", "name": "silent", "location": "https://github.com/acme/silent.git",
+            "kind": "git_repo", "name": repo, "location": format!("https://github.com/acme/{repo}.git"),
             "provider": "github",
         })),
         StatusCode::CREATED,
     )
     .await;
+    (app, pm, id(&project), id(&link))
+}
+
+/// A forge that takes the connection and never answers (its own limit is 30 s): the project's
+/// Code tab, which reads the repository while the page streams, is served whole, saying the
+/// repository is still being read, rather than holding the page (and its scripts, which wait
+/// for its end) until the forge gives up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_forge_does_not_hold_the_code_tab() {
+    let (address, held) = holding_server("").await;
+    let (app, pm, project_id, _) = with_a_github_link(address, "Silent forge", "silent").await;
     let (status, _, body) = app
         .send(TestApp::page(
             &format!("/projects/{project_id}?tab=code"),
@@ -931,60 +962,16 @@ async fn a_silent_forge_does_not_hold_the_code_tab() {
 /// a run reporting its commit status on its way waited with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forge_that_stalls_in_its_answer_is_given_up() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let stalling = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = stalling.local_addr().expect("address");
-    let held = tokio::spawn(async move {
-        let mut connections = Vec::new();
-        while let Ok((mut connection, _)) = stalling.accept().await {
-            let mut request = Vec::new();
-            let mut buffer = [0u8; 1024];
-            while !request.windows(4).any(|end| end == b"\r\n\r\n") {
-                match connection.read(&mut buffer).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(read) => request.extend_from_slice(&buffer[..read]),
-                }
-            }
-            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n[{\"name\": \"main\"";
-            let _ = connection.write_all(head.as_bytes()).await;
-            connections.push(connection);
-        }
-    });
-    let app = TestApp::with_demo_reading_forges(
-        services::testing::TestEngine::Sqlite,
-        &format!("http://{address}/gh"),
-        &format!("http://{address}"),
+    let (address, held) = holding_server(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\n\r\n[{\"name\": \"main\"",
     )
     .await;
-    let pm = app.token("demo-projets").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Stalling forge", "environments": ["dev"]})),
-        StatusCode::CREATED,
-    )
-    .await;
-    let link = expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/projects/{}/links", id(&project)),
-        &pm,
-        Some(json!({
-            "kind": "git_repo", "name": "stalled", "location": "https://github.com/acme/stalled.git",
-            "provider": "github",
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
+    let (app, pm, _, link_id) = with_a_github_link(address, "Stalling forge", "stalled").await;
     // The test's request gives up after a minute: before the mend, that is where it failed.
     let answer = expect(
         &app,
         Method::GET,
-        &format!("/api/v1/links/{}/branches", id(&link)),
+        &format!("/api/v1/links/{link_id}/branches"),
         &pm,
         None,
         StatusCode::SERVICE_UNAVAILABLE,

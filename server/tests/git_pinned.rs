@@ -362,6 +362,41 @@ async fn a_repository_script_runs_its_pinned_commit(engine: services::testing::T
     drop(daemon);
 }
 
+/// A repository link of project `project_id` to `remote` (made by `pm`), and a job of `ops`
+/// running its `deploy/run.sh` of `main`, due now with its automatic start on: the job's id.
+async fn automatic_repository_job(
+    app: &TestApp,
+    pm: &str,
+    ops: &str,
+    project_id: i64,
+    remote: &str,
+) -> i64 {
+    let link = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/links"),
+        pm,
+        Some(json!({"kind": "git_repo", "name": "nightly", "location": remote})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    let job = expect(
+        app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/jobs"),
+        ops,
+        Some(json!({
+            "title": "Nightly deploy", "job_type": "ops", "environment": "dev", "planned_start": past,
+            "auto_start": true,
+            "action": {"kind": "script", "repo": id(&link), "ref": "main", "path": "deploy/run.sh"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    id(&job)
+}
+
 /// An automatic start whose repository cannot be read at its planned start (its server down,
 /// the repository not pushed yet) is tried again, each failed try in the audit, and starts the
 /// commit that is there once it can be read. It used to be refused at the first failure, for
@@ -373,42 +408,11 @@ async fn an_automatic_start_is_tried_again_until_its_repository_answers(
     let pm = app.token("demo-projets").await;
     let ops = app.token("demo-ops").await;
     let admin = app.token("demo-admin").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({"name": "Nightly from Git", "environments": ["dev"], "execution_backend": "local"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = local_dev_project(&app, &pm, "Nightly from Git").await;
     let base = tempfile::tempdir().expect("base");
     let daemon = start_daemon(base.path());
     let remote = format!("git://127.0.0.1:{}/later.git", daemon.port);
-    let link = expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/projects/{}/links", id(&project)),
-        &pm,
-        Some(json!({"kind": "git_repo", "name": "later", "location": remote})),
-        StatusCode::CREATED,
-    )
-    .await;
-    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
-    let job = expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/projects/{}/jobs", id(&project)),
-        &ops,
-        Some(json!({
-            "title": "Nightly deploy", "job_type": "ops", "environment": "dev", "planned_start": past,
-            "auto_start": true,
-            "action": {"kind": "script", "repo": id(&link), "ref": "main", "path": "deploy/run.sh"},
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
-    let job_id = id(&job);
+    let job_id = automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
 
     // Nothing to fetch yet: the try fails, is audited as a failure, and will be made again.
     let audit_uri = format!("/api/v1/audit?action=run.auto_start&target_id={job_id}");
@@ -498,29 +502,8 @@ async fn a_repository_that_never_answers_holds_up_no_other_run(
             let _ = connected.send(stream);
         }
     });
-    let link = expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/projects/{}/links", id(&project)),
-        &pm,
-        Some(json!({"kind": "git_repo", "name": "silent", "location": format!("git://127.0.0.1:{port}/silent.git")})),
-        StatusCode::CREATED,
-    )
-    .await;
-    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
-    expect(
-        &app,
-        Method::POST,
-        &format!("/api/v1/projects/{}/jobs", id(&project)),
-        &ops,
-        Some(json!({
-            "title": "Nightly from a silent server", "job_type": "ops", "environment": "dev",
-            "planned_start": past, "auto_start": true,
-            "action": {"kind": "script", "repo": id(&link), "ref": "main", "path": "deploy/run.sh"},
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
+    let remote = format!("git://127.0.0.1:{port}/silent.git");
+    automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
     // The automatic start's fetch is connected, waiting.
     let held = tokio::time::timeout(std::time::Duration::from_secs(20), connections.recv())
         .await

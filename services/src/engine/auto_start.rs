@@ -36,9 +36,9 @@ enum NotStarted {
 impl Executor {
     /// Starts automatic job `job` as `actor` (guardrails of [`launch::plan`]): takes its
     /// automatic start and creates its run in one transaction, so that a failure leaves it to be
-    /// tried again and two processes never both start it (`None`: another one took it). A queued
-    /// run wakes the dispatcher. People launch through [`crate::runs::launch`], which applies the
-    /// same plan.
+    /// tried again and two processes never both start it (`None`: another one took it, or the
+    /// job changed since it was read). A queued run wakes the dispatcher. People launch through
+    /// [`crate::runs::launch`], which applies the same plan.
     async fn launch_automatic(
         &self,
         subject: &domain::policy::Subject,
@@ -54,7 +54,14 @@ impl Executor {
         )
         .await?;
         let mut tx = self.inner.storage.write().await?;
-        if !tx.take_auto_start(job.id, Utc::now()).await? {
+        // What was read (and its repository fetched for) is what runs: a job changed or deleted
+        // meanwhile is left to the next check, which reads it again.
+        let unchanged = match tx.job(job.id).await {
+            Ok(current) => current.version == job.version,
+            Err(ServiceError::NotFound { .. }) => false,
+            Err(error) => return Err(error),
+        };
+        if !unchanged || !tx.take_auto_start(job.id, Utc::now()).await? {
             return Ok(None);
         }
         let new_run = launch::plan(
