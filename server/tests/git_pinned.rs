@@ -482,8 +482,9 @@ async fn an_automatic_start_is_tried_again_until_its_repository_answers(
 }
 
 /// An automatic start whose repository's server takes the connection and never answers (a
-/// firewall, a hung server) holds up no other run while its fetch waits for its minute: the
-/// dispatcher used to make that fetch itself, and claimed nothing meanwhile.
+/// firewall, a hung server) holds up no other run and no other automatic start while its fetch
+/// waits for its minute: the dispatcher used to make that fetch itself, and claimed nothing
+/// meanwhile; then the check made it, and started nothing else meanwhile.
 async fn a_repository_that_never_answers_holds_up_no_other_run(
     engine: services::testing::TestEngine,
 ) {
@@ -527,6 +528,30 @@ async fn a_repository_that_never_answers_holds_up_no_other_run(
             .await
             .unwrap_or_else(|run| panic!("a silent repository held up the queue: {run}"));
     assert_eq!(done["status"], "success", "{done}");
+
+    // And another automatic job, due now, starts meanwhile too.
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    let automatic = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/jobs", id(&project)),
+        &ops,
+        Some(json!({
+            "title": "Nightly without a repository", "job_type": "ops", "environment": "dev",
+            "planned_start": past, "auto_start": true, "action": {"kind": "script", "path": "hello.sh"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let runs_uri = format!("/api/v1/jobs/{}/runs", id(&automatic));
+    within_20_s(
+        "a silent repository held up the other automatic starts",
+        || async {
+            let runs = expect(&app, Method::GET, &runs_uri, &ops, None, StatusCode::OK).await;
+            runs["items"].as_array().and_then(|r| r.first()).cloned()
+        },
+    )
+    .await;
     drop(held);
     server.abort();
 }

@@ -18,6 +18,24 @@ pub const AUTO_START_TRIES: u32 = 8;
 /// The longest wait between two tries of an automatic start.
 pub const AUTO_START_RETRY_MAX: Duration = Duration::from_secs(300);
 
+/// The automatic starts one process decides at once; more wait for the next check.
+const AUTO_STARTS_AT_ONCE: usize = 8;
+
+/// An automatic start being decided: its job is left out of the next checks until this is
+/// dropped (also when the task deciding it ends in a panic).
+struct InFlight {
+    executor: Executor,
+    job_id: i64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = self.executor.inner.auto_starts_in_flight.lock() {
+            in_flight.remove(&self.job_id);
+        }
+    }
+}
+
 /// An automatic start that failed for a reason that passes: how many times, and when it is
 /// tried again.
 pub(super) struct AutoStartRetry {
@@ -113,30 +131,55 @@ impl Executor {
                 })
                 .collect()
         };
+        // Each in a task of its own: one whose repository is slow to answer holds up no other.
         for (job, failures) in ready {
-            let reason = match self.start_automatically(&job).await {
-                Ok(started) => {
-                    if let Some(run) = started {
-                        tracing::info!(job_id = job.id, run_id = run.id, status = %run.status, "automatic start");
-                    }
-                    self.forget_auto_start_retry(job.id);
-                    continue;
-                }
-                Err(NotStarted::Failed(error))
-                    if error.passes() && failures + 1 < AUTO_START_TRIES =>
-                {
-                    self.retry_auto_start(&job, failures + 1, &error).await;
-                    continue;
-                }
-                Err(NotStarted::Failed(error)) if error.passes() => format!(
-                    "gave up after {AUTO_START_TRIES} tries: {error} ({})",
-                    error.code()
-                ),
-                Err(NotStarted::Failed(error)) => format!("{error} ({})", error.code()),
-                Err(NotStarted::Refused(reason)) => reason,
+            let Some(in_flight) = self.auto_start_in_flight(job.id) else {
+                continue;
             };
-            self.refuse_auto_start(&job, failures, reason).await;
+            let executor = self.clone();
+            tokio::spawn(async move {
+                executor.decide_auto_start(&job, failures).await;
+                drop(in_flight);
+            });
         }
+    }
+
+    /// Starts `job` (its automatic start failed `failures` times so far), or records why not:
+    /// a failure that passes is tried again later, anything else is refused.
+    async fn decide_auto_start(&self, job: &domain::Job, failures: u32) {
+        let reason = match self.start_automatically(job).await {
+            Ok(started) => {
+                if let Some(run) = started {
+                    tracing::info!(job_id = job.id, run_id = run.id, status = %run.status, "automatic start");
+                }
+                self.forget_auto_start_retry(job.id);
+                return;
+            }
+            Err(NotStarted::Failed(error)) if error.passes() && failures + 1 < AUTO_START_TRIES => {
+                self.retry_auto_start(job, failures + 1, &error).await;
+                return;
+            }
+            Err(NotStarted::Failed(error)) if error.passes() => format!(
+                "gave up after {AUTO_START_TRIES} tries: {error} ({})",
+                error.code()
+            ),
+            Err(NotStarted::Failed(error)) => format!("{error} ({})", error.code()),
+            Err(NotStarted::Refused(reason)) => reason,
+        };
+        self.refuse_auto_start(job, failures, reason).await;
+    }
+
+    /// Marks `job_id`'s automatic start as being decided, unless it already is or
+    /// [`AUTO_STARTS_AT_ONCE`] are (the others wait for the next check).
+    fn auto_start_in_flight(&self, job_id: i64) -> Option<InFlight> {
+        let mut in_flight = self.inner.auto_starts_in_flight.lock().ok()?;
+        if in_flight.len() >= AUTO_STARTS_AT_ONCE || !in_flight.insert(job_id) {
+            return None;
+        }
+        Some(InFlight {
+            executor: self.clone(),
+            job_id,
+        })
     }
 
     /// Starts automatic job `job` as whoever turned its automatic start on (never the owner as

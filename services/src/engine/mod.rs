@@ -275,6 +275,8 @@ struct Inner {
     running: Mutex<HashMap<i64, CancelSignal>>,
     /// The automatic starts of this process that failed for a reason that passes, by job.
     auto_start_retries: Mutex<HashMap<i64, auto_start::AutoStartRetry>>,
+    /// The jobs whose automatic start this process is deciding now.
+    auto_starts_in_flight: Mutex<std::collections::HashSet<i64>>,
     /// Connected on first use, so that uHub starts (and runs local jobs) without an engine.
     docker: tokio::sync::OnceCell<bollard::Docker>,
 }
@@ -336,6 +338,7 @@ impl Executor {
                 wake: Notify::new(),
                 running: Mutex::new(HashMap::new()),
                 auto_start_retries: Mutex::new(HashMap::new()),
+                auto_starts_in_flight: Mutex::default(),
                 docker: tokio::sync::OnceCell::new(),
             }),
         }
@@ -513,9 +516,9 @@ impl Executor {
                 }
                 // Planned starts are checked twice a second, not at every wake: a launch or a
                 // finished run wakes the loop to claim, and needs no write of its own on the way.
-                // Beside the loop, one check at a time: an automatic start fetches its
-                // repository, a minute at most when its server does not answer, and claiming and
-                // sweeping must not wait for that.
+                // Beside the loop, one check at a time, each start in a task of its own: an
+                // automatic start fetches its repository, a minute at most when its server does
+                // not answer, and neither claiming and sweeping nor the other starts wait for it.
                 if last_due_check.is_none_or(|at| at.elapsed() >= DUE_CHECK_EVERY)
                     && due_check.as_ref().is_none_or(|check| check.is_finished())
                 {
