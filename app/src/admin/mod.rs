@@ -26,6 +26,8 @@ pub struct AuditRow {
     pub action: String,
     pub target: String,
     pub outcome: String,
+    /// Why, when the row says (a refusal's or a failed try's `reason`).
+    pub reason: Option<String>,
 }
 
 /// What uHub runs with, for the settings tab (nothing secret).
@@ -63,6 +65,11 @@ pub async fn audit_page(
                 _ => String::new(),
             },
             outcome: record.outcome,
+            reason: record
+                .detail
+                .get("reason")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
         })
         .collect())
 }
@@ -171,6 +178,8 @@ fn AuditTab() -> impl IntoView {
             <button type="submit" class="button">{t("Filter")}</button>
         </form>
         {move || error.get().map(|error| view! { <LoadError title=t("The audit log could not be loaded") error/> })}
+        // Scrolls by itself at phone width: the page itself never does.
+        <div class="table-scroll">
         <table class="table" data-testid="audit-log">
             <thead><tr><th scope="col">"#"</th><th scope="col">{t("When")}</th><th scope="col">{t("Who")}</th><th scope="col">{t("Action")}</th><th scope="col">{t("Target")}</th><th scope="col">{t("Outcome")}</th></tr></thead>
             <tbody>
@@ -179,13 +188,17 @@ fn AuditTab() -> impl IntoView {
                         <td class="mono small muted">{row.id}</td>
                         <td class="small">{row.at.format("%Y-%m-%d %H:%M:%S").to_string()}</td>
                         <td>{row.actor.unwrap_or_else(|| "uHub".into())}</td>
-                        <td class="mono small">{row.action}</td>
+                        <td class="small">
+                            <span class="mono">{row.action}</span>
+                            {row.reason.map(|reason| view! { <div class="muted">{reason}</div> })}
+                        </td>
                         <td class="small">{row.target}</td>
                         <td><span class=format!("outcome outcome--{}", row.outcome)>{row.outcome.clone()}</span></td>
                     </tr>
                 </For>
             </tbody>
         </table>
+        </div>
         <Show when=move || loading.get()>
             <SkeletonRows count=2/>
         </Show>
