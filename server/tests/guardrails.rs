@@ -313,10 +313,7 @@ async fn who_asked(engine: TestEngine) {
                     None,
                 )
                 .await;
-            // The refusal, not a failed try that is made again.
-            let refusal = audit["items"]
-                .as_array()
-                .and_then(|rows| rows.iter().find(|row| row["outcome"] == "denied"));
+            let refusal = crate::common::refusal_row(&audit);
             if let Some(reason) = refusal.and_then(|row| row["detail"]["reason"].as_str()) {
                 break reason
                     .rsplit('(')

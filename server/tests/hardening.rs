@@ -411,9 +411,7 @@ async fn owner_id_and_auto_start_do_not_impersonate(engine: TestEngine) {
     );
     let row = within_20_s("the automatic start was not refused", || async {
         let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
-        let rows = audit["items"].as_array();
-        rows.and_then(|r| r.iter().find(|row| row["outcome"] == "denied"))
-            .cloned()
+        crate::common::refusal_row(&audit).cloned()
     })
     .await;
     let reason = row["detail"]["reason"].as_str().unwrap_or_default();

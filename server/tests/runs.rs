@@ -413,8 +413,7 @@ async fn story(engine: TestEngine) {
             StatusCode::OK,
         )
         .await;
-        let rows = audit["items"].as_array();
-        if let Some(row) = rows.and_then(|r| r.iter().find(|row| row["outcome"] == "denied")) {
+        if let Some(row) = crate::common::refusal_row(&audit) {
             assert!(
                 row["detail"]["reason"]
                     .as_str()

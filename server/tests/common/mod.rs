@@ -588,6 +588,14 @@ where
     }
 }
 
+/// The refusal among an audit listing's rows (outcome `denied`), not a failed try that is made
+/// again (outcome `failure`, e.g. an automatic start's).
+pub fn refusal_row(audit: &Value) -> Option<&Value> {
+    audit["items"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["outcome"] == "denied"))
+}
+
 /// One test per story and engine: `mod sqlite { story… }` and `mod postgres { story… }`, each
 /// story an `async fn(TestEngine)` of the calling module.
 #[allow(unused_macros)] // `secrets_in_logs` shares this module and has no story
