@@ -679,3 +679,63 @@ async fn a_runs_changes_are_announced_once_stored() {
     let text = log_text(&app, &dev, run_id).await;
     assert!(text.contains("one") && text.contains("two"), "{text}");
 }
+
+/// An automatic start that cannot run in this version (its project's backend is one uHub does
+/// not have) is refused at once, saying why: asking again would not change the answer. It used
+/// to be tried eight times over ten minutes, like a repository out of reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_automatic_start_on_a_backend_this_version_lacks_is_refused_at_once() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let pm = app.token("demo-projets").await;
+    let dev = app.token("demo-dev").await;
+    let admin = app.token("demo-admin").await;
+    let project = expect(
+        &app,
+        Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(json!({
+            "name": "Over SSH", "environments": ["dev"], "execution_backend": "ssh",
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    script(&app, "nightly.sh", "echo nightly");
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
+    let job = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{}/jobs", project["id"]),
+        &dev,
+        Some(json!({
+            "title": "Nightly", "job_type": "dev", "environment": "dev", "planned_start": past,
+            "auto_start": true, "action": {"kind": "script", "path": "nightly.sh"},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let audit_uri = format!(
+        "/api/v1/audit?action=run.auto_start&target_id={}",
+        job["id"]
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let audit = loop {
+        let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+        if common::refusal_row(&audit).is_some() {
+            break audit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the automatic start was not refused within 20 s: {audit}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let rows = audit["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 1, "refused at its first try: {audit}");
+    assert!(
+        rows[0]["detail"]["reason"]
+            .as_str()
+            .is_some_and(|reason| reason.contains("backend_unavailable")),
+        "{audit}"
+    );
+}

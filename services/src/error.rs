@@ -52,9 +52,14 @@ pub enum ServiceError {
     /// The project is archived: it takes no new or changed work until it is reopened.
     #[error("the project is archived: set its state back to active to change its work")]
     Archived,
-    /// Something this version of uHub does not do (e.g. the ssh backend).
+    /// Something this version of uHub does not do (e.g. the ssh backend): asking again will not
+    /// change the answer.
     #[error("{0}")]
     Unavailable(String),
+    /// uHub could not do it now, through no fault of the request, and may on a retry: the
+    /// database's writers' turn did not come in time, a local git command took too long.
+    #[error("{0}")]
+    Busy(String),
     /// A repository's remote or its provider's API could not be reached, or asked uHub to wait
     /// (a rate limit: `retry_after_secs`).
     #[error("{reason}")]
@@ -86,13 +91,14 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
-    /// A failure that passes: the database busy or out of reach, a repository, the secret store
-    /// or an execution backend that did not answer. What nobody waits on (an automatic start)
-    /// tries again after one; a refusal of the rules or of the input never passes.
+    /// A failure that passes: the database busy or out of reach, a repository or the secret
+    /// store that did not answer. What nobody waits on (an automatic start) tries again after
+    /// one; a refusal of the rules or of the input, or what this version does not do, never
+    /// passes.
     pub fn passes(&self) -> bool {
         matches!(
             self,
-            ServiceError::Unavailable(_)
+            ServiceError::Busy(_)
                 | ServiceError::SecretStore(_)
                 | ServiceError::RemoteUnavailable { .. }
                 | ServiceError::Database(_)
@@ -116,6 +122,7 @@ impl ServiceError {
             ServiceError::Conflict(_) => "conflict",
             ServiceError::Archived => "project_archived",
             ServiceError::Unavailable(_) => "backend_unavailable",
+            ServiceError::Busy(_) => "busy",
             ServiceError::SecretStore(_) => "secret_store_unavailable",
             ServiceError::RemoteUnavailable { .. } => "remote_unavailable",
             ServiceError::RemoteRefused { .. } => "remote_refused",
@@ -159,7 +166,7 @@ impl ServiceError {
             E::Unauthenticated(_) | E::InvalidCredentials | E::BadSignature(_) => 401,
             E::Throttled { .. } => 429,
             E::Forbidden(_) | E::ApprovalRequired(_) | E::PasswordChangeRequired => 403,
-            E::SecretStore(_) | E::RemoteUnavailable { .. } => 503,
+            E::SecretStore(_) | E::RemoteUnavailable { .. } | E::Busy(_) => 503,
             E::RemoteRefused { .. } => 502,
             E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => 500,
         }

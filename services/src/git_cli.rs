@@ -333,11 +333,11 @@ async fn git_with(
         .unwrap_or_default();
     let output = tokio::time::timeout(GIT_TIMEOUT, command.output())
         .await
-        .map_err(|_| ServiceError::Unavailable(format!("git {what} took more than a minute")))?
+        .map_err(|_| ServiceError::Busy(format!("git {what} took more than a minute")))?
         .map_err(|e| ServiceError::Internal(format!("git cannot run: {e}")))?;
     if !output.status.success() {
         tracing::warn!(command = what, status = %output.status, "git failed");
-        return Err(ServiceError::Unavailable(format!("git {what} failed")));
+        return Err(ServiceError::Internal(format!("git {what} failed")));
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }

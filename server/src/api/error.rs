@@ -110,6 +110,11 @@ impl From<ServiceError> for ApiError {
                 retry_after_secs: Some(seconds),
                 ..
             } => ApiError::new(status, code, error.to_string()).with_retry_after(*seconds),
+            // Fixed words (the database's turn, a git command's name): said as they are, with
+            // when to ask again.
+            ServiceError::Busy(_) => {
+                ApiError::new(status, code, error.to_string()).with_retry_after(1)
+            }
             ServiceError::RemoteUnavailable { .. } | ServiceError::RemoteRefused { .. } => {
                 ApiError::new(status, code, error.to_string())
             }
@@ -234,5 +239,31 @@ impl IntoResponse for ApiError {
             }
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What passes is answered 503 with when to ask again; what this version does not do, 422
+    /// naming the backend.
+    #[test]
+    fn a_busy_server_says_when_to_ask_again() {
+        let busy = ApiError::from(ServiceError::Busy(
+            "the database stayed busy with other changes; try again".to_owned(),
+        ))
+        .into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            busy.headers().get(header::RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        let lacking = ApiError::from(ServiceError::Unavailable(
+            "the ssh backend is not available in this version of uHub".to_owned(),
+        ))
+        .into_response();
+        assert_eq!(lacking.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(lacking.headers().get(header::RETRY_AFTER).is_none());
     }
 }

@@ -249,7 +249,7 @@ impl Storage {
                 )
                 .await
                 .map_err(|_| {
-                    ServiceError::Unavailable(
+                    ServiceError::Busy(
                         "the database stayed busy with other changes; try again".to_owned(),
                     )
                 })?;
@@ -454,6 +454,30 @@ mod tests {
             .await
             .expect("a count");
         assert_eq!((before, after), (0, 2));
+    }
+
+    /// A writer whose turn does not come (another holds it past SQLite's busy timeout) is told
+    /// the database is busy: a failure that passes, answered 503 — not "not available in this
+    /// version", which it was.
+    #[tokio::test]
+    async fn a_writer_whose_turn_does_not_come_is_told_to_try_again() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+        let storage = Storage::connect(&url).await.expect("a SQLite file");
+        let holder = storage.write().await.expect("the first writer's turn");
+        let Err(refused) = storage.write().await else {
+            panic!("a second writer got a turn while the first held it");
+        };
+        drop(holder);
+        assert_eq!(
+            (refused.code(), refused.http_status(), refused.passes()),
+            ("busy", 503, true),
+            "{refused}"
+        );
+        storage
+            .write()
+            .await
+            .expect("a turn once the first writer is done");
     }
 
     #[test]
