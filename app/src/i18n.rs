@@ -225,6 +225,8 @@ fn french(english: &str) -> Option<&'static str> {
         "Audit log" => "Journal d’audit",
         "Settings" => "Réglages",
         "Admin" => "Administration",
+        "For admins only" => "Réservé aux admins",
+        "People, teams, the audit log and uHub's settings are managed by its admins: ask one of them for a change here." => "Les personnes, les équipes, le journal d’audit et les réglages d’uHub sont gérés par ses admins : demandez-leur un changement ici.",
         "People, teams, the audit trail and how uHub runs." => "Les personnes, les équipes, la piste d’audit et la configuration d’uHub.",
         "Name" => "Nom",
         "Username" => "Identifiant",

@@ -266,6 +266,51 @@ async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated
     assert!(text(&body).contains("unauthenticated"), "{}", text(&body));
 }
 
+/// `/admin` typed by someone who is not an admin: one clear answer with 403, nothing of the
+/// admin pages (no tabs, no table, no island calling what would be refused). It used to draw the
+/// tabs, an error card, an empty audit table and a console of 403s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
+    let app = app().await;
+    for username in ["demo-dev", "demo-ops", "demo-projets"] {
+        let token = app.token(username).await;
+        for path in [
+            "/admin",
+            "/admin?tab=audit",
+            "/admin?tab=teams",
+            "/admin?tab=settings",
+        ] {
+            let (status, _, body) = app.send(TestApp::page(path, &token)).await;
+            let html = text(&body);
+            assert_eq!(status, StatusCode::FORBIDDEN, "{username} {path}: {html}");
+            assert!(
+                html.contains("data-testid=\"admins-only\"") && html.contains("For admins only"),
+                "{username} {path}: {html}"
+            );
+            for admin_only in [
+                "audit-log",
+                "admin-users",
+                "new-team",
+                "tab=teams",
+                "<table",
+            ] {
+                assert!(
+                    !html.contains(admin_only),
+                    "{username} {path} shows `{admin_only}`: {html}"
+                );
+            }
+        }
+    }
+    let admin = app.token("demo-admin").await;
+    let (status, _, body) = app.send(TestApp::page("/admin?tab=audit", &admin)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("audit-log") && !html.contains("admins-only"),
+        "{html}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_the_security_headers() {
     let app = app().await;
