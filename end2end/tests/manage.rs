@@ -494,7 +494,8 @@ async fn check_page(
 
 /// No page answers 5xx nor logs a console error: the login page signed out, then every main
 /// page and an address that leads nowhere (its 404 page hydrates and speaks the user's
-/// language) as each role, in dark and light, English and French.
+/// language) as each role, in dark and light, English and French; the admin pages as someone
+/// else say once that they are for admins.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_server_error_nor_console_error_on_any_main_page() -> TestResult {
     with_demo(|client, base, storage| async move {
@@ -562,6 +563,20 @@ async fn no_server_error_nor_console_error_on_any_main_page() -> TestResult {
                     "Nothing lives at this address"
                 };
                 assert_eq!(not_found, expected, "{username} {theme} {locale}");
+                if username != "demo-admin" {
+                    // The admin pages typed by someone else: one answer, its 403 the one console
+                    // message expected, no call refused from the page.
+                    let own_403 = "/admin?tab=audit - Failed to load resource: the server responded with a status of 403";
+                    check_page(&client, &base, "/admin?tab=audit", Some(own_403), &mut report)
+                        .await?;
+                    let answer = text_of(&client, "h1").await?;
+                    let expected = if locale == "fr" {
+                        "Réservé aux admins"
+                    } else {
+                        "For admins only"
+                    };
+                    assert_eq!(answer, expected, "{username} {theme} {locale} /admin");
+                }
                 let lang = client
                     .execute("return document.documentElement.lang + ' ' + document.documentElement.dataset.theme;", vec![])
                     .await?;

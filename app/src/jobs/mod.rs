@@ -344,11 +344,16 @@ fn NewJobForm(wanted: Option<i64>, start: Option<String>, all_day: bool) -> impl
     // over browser-only reads inside an island does not hydrate).
     let projects = crate::ui::load_in_browser(crate::projects::list_projects);
     let zone = crate::ui::load_in_browser(data::time_zone);
+    // The user (sent with the page) taken once hydrated, like the reads above: read straight
+    // in the closure below, the resource was read outside any `Suspense` while hydrating, which
+    // Leptos warns against in the console.
+    let user = RwSignal::new(None);
+    Effect::new(move |_| user.set(me.get()));
     let navigate = Navigator::from_router();
     let start = StoredValue::new(start);
     view! {
             {move || {
-                let (Some(projects), Some(zone), Some(user)) = (projects.get(), zone.get(), me.get()) else {
+                let (Some(projects), Some(zone), Some(user)) = (projects.get(), zone.get(), user.get()) else {
                     return view! { <div class="card skeleton" aria-busy="true"></div> }.into_any();
                 };
                 let list = match projects {
