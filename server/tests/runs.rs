@@ -718,18 +718,14 @@ async fn an_automatic_start_on_a_backend_this_version_lacks_is_refused_at_once()
         "/api/v1/audit?action=run.auto_start&target_id={}",
         job["id"]
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let audit = loop {
-        let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
-        if common::refusal_row(&audit).is_some() {
-            break audit;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the automatic start was not refused within 20 s: {audit}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let audit = common::within_20_s(
+        "the automatic start was not refused within 20 s",
+        || async {
+            let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+            common::refusal_row(&audit).is_some().then_some(audit)
+        },
+    )
+    .await;
     let rows = audit["items"].as_array().cloned().unwrap_or_default();
     assert_eq!(rows.len(), 1, "refused at its first try: {audit}");
     assert!(
