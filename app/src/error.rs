@@ -126,6 +126,11 @@ impl From<services::ServiceError> for AppError {
                     locale.t("text: must not contain NUL (U+0000) characters"),
                 )
             },
+            // The database's turn or a local git command: fixed words, said in the page's language.
+            E::Busy(_) => AppError::new(
+                error.code(),
+                locale.t("uHub is busy with other changes; try again in a moment."),
+            ),
             E::SecretStore(_) => {
                 tracing::error!(%error, code = error.code(), "secret store request failed");
                 AppError::new(

@@ -266,20 +266,22 @@ async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated
     assert!(text(&body).contains("unauthenticated"), "{}", text(&body));
 }
 
-/// `/admin` typed by someone who is not an admin: one clear answer with 403, nothing of the
-/// admin pages (no tabs, no table, no island calling what would be refused). It used to draw the
-/// tabs, an error card, an empty audit table and a console of 403s.
+/// `/admin` typed by someone who is not an admin (and `/server` by someone who is neither admin
+/// nor ops): one clear answer with 403, nothing of the page (no tabs, no table, no island
+/// calling what would be refused). `/admin` used to draw the tabs, an error card, an empty
+/// audit table and a console of 403s; `/server` its range links and an error card, with 200.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
     let app = app().await;
-    for username in ["demo-dev", "demo-ops", "demo-projets"] {
+    // Each role other than admin, each tab once (each page rendered is one more exposure to the
+    // rare stalled render noted in `TestApp::send`).
+    for (username, paths) in [
+        ("demo-dev", ["/admin", "/admin?tab=audit"]),
+        ("demo-ops", ["/admin?tab=teams", "/admin?tab=settings"]),
+        ("demo-projets", ["/admin?tab=users", "/admin?tab=audit"]),
+    ] {
         let token = app.token(username).await;
-        for path in [
-            "/admin",
-            "/admin?tab=audit",
-            "/admin?tab=teams",
-            "/admin?tab=settings",
-        ] {
+        for path in paths {
             let (status, _, body) = app.send(TestApp::page(path, &token)).await;
             let html = text(&body);
             assert_eq!(status, StatusCode::FORBIDDEN, "{username} {path}: {html}");
@@ -301,6 +303,25 @@ async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
             }
         }
     }
+    // The server view, for admins and ops, the same way.
+    for username in ["demo-dev", "demo-projets"] {
+        let token = app.token(username).await;
+        let (status, _, body) = app.send(TestApp::page("/server", &token)).await;
+        let html = text(&body);
+        assert_eq!(status, StatusCode::FORBIDDEN, "{username}: {html}");
+        assert!(
+            html.contains("data-testid=\"server-view-refused\"")
+                && html.contains("For admins and ops only")
+                && !html.contains("gauge-cpu")
+                && !html.contains("/server?minutes="),
+            "{username}: {html}"
+        );
+    }
+    let ops = app.token("demo-ops").await;
+    let (status, _, body) = app.send(TestApp::page("/server", &ops)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("server-view-refused"), "{html}");
     let admin = app.token("demo-admin").await;
     let (status, _, body) = app.send(TestApp::page("/admin?tab=audit", &admin)).await;
     let html = text(&body);

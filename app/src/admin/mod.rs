@@ -89,31 +89,10 @@ pub async fn admin_settings() -> Result<Settings, AppError> {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn AdminPage() -> impl IntoView {
-    // Decided on the server, which knows who asks (every admin server function refuses the
-    // others anyway): someone else who types the address gets one clear answer and a 403, not
-    // the tabs, an error card and a browser console of refusals.
-    #[cfg(feature = "ssr")]
-    let admins_only = {
-        let admin = crate::server::signed_in_user()
-            .is_some_and(|user| user.role == domain::Role::Admin.as_str());
-        if !admin {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::FORBIDDEN);
-            }
-        }
-        !admin
-    };
-    #[cfg(not(feature = "ssr"))]
-    let admins_only = false;
-    if admins_only {
+    if crate::ui::refused_to_role(domain::policy::Action::ManageUsers) {
         return view! {
-            <PageTitle text=t("Admin")/>
-            <section class="empty-state" data-testid="admins-only" aria-labelledby="admins-only-title">
-                <p class="empty-state__code mono">"403"</p>
-                <h1 id="admins-only-title">{t("For admins only")}</h1>
-                <p class="muted">{t("People, teams, the audit log and uHub's settings are managed by its admins: ask one of them for a change here.")}</p>
-                <a href="/" class="button button--primary">{t("Back to the dashboard")}</a>
-            </section>
+            <crate::ui::OnlyFor title=t("For admins only") testid="admins-only"
+                text=t("People, teams, the audit log and uHub's settings are managed by its admins: ask one of them for a change here.")/>
         }
         .into_any();
     }
