@@ -77,45 +77,6 @@ pub fn LoadError(title: &'static str, error: AppError) -> impl IntoView {
     }
 }
 
-/// Whether the page is refused to the signed-in user, whose role may not take `action` at all:
-/// decided on the server, which knows who asks, and then answered with a 403 and [`OnlyFor`]
-/// instead of the page (whose own calls would be refused one by one). The server functions and
-/// routes behind the page authorise again on their own.
-pub fn refused_to_role(action: domain::policy::Action) -> bool {
-    #[cfg(feature = "ssr")]
-    {
-        let allowed = crate::server::signed_in_user()
-            .and_then(|user| user.role.parse::<domain::Role>().ok())
-            .is_some_and(|role| crate::session::role_may(role, action));
-        if !allowed {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::FORBIDDEN);
-            }
-        }
-        !allowed
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let _ = action;
-        false
-    }
-}
-
-/// A page's answer to someone it is not for (see [`refused_to_role`]): its 403, who it is for,
-/// and the way back.
-#[component]
-pub fn OnlyFor(title: &'static str, text: &'static str, testid: &'static str) -> impl IntoView {
-    view! {
-        <PageTitle text=title/>
-        <section class="empty-state" data-testid=testid aria-labelledby="only-for-title">
-            <p class="empty-state__code mono">"403"</p>
-            <h1 id="only-for-title">{title}</h1>
-            <p class="muted">{text}</p>
-            <a href="/" class="button button--primary">{t("Back to the dashboard")}</a>
-        </section>
-    }
-}
-
 /// Placeholder cards while a page's data is on its way.
 #[component]
 pub fn SkeletonCards(count: usize) -> impl IntoView {

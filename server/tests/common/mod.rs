@@ -273,9 +273,11 @@ impl TestApp {
     /// runs in 6), always a page rendered inside a `#[tokio::test]` current-thread runtime, never
     /// in the many multi-thread tests rendering pages: tests that render pages run on the
     /// multi-thread flavour, as the server does. If it comes back there, it is a real bug.
-    /// 2026-12-06: seen once there (`GET /admin?tab=teams`: the page and its 403 sent, the user
-    /// menu's `Suspense` never flushed); Leptos' #4851 (fixed by #4853) describes such a race
-    /// between a resource and two `Suspense`s; not reproduced in 4,000 requests to a debug build.
+    /// 2026-12-06: seen there in two full runs out of two, each time on a page that drew nothing
+    /// async of its own (a 403 card for `/admin` or `/server` as someone else): the page sent
+    /// down to `</html>`, then the shell's user-menu `Suspense` never flushed. Leptos' #4851
+    /// describes such a race (its fix #4853 is in our 0.8.23; the polling `Suspense` of #4864 is
+    /// not); not reproduced in 4,000 requests to a debug build. Those pages were taken back.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let what = format!("{} {}", request.method(), request.uri());
         // What has arrived so far, kept outside the exchange so that a request that stops making
