@@ -689,17 +689,7 @@ async fn an_automatic_start_on_a_backend_this_version_lacks_is_refused_at_once()
     let pm = app.token("demo-projets").await;
     let dev = app.token("demo-dev").await;
     let admin = app.token("demo-admin").await;
-    let project = expect(
-        &app,
-        Method::POST,
-        "/api/v1/projects",
-        &pm,
-        Some(json!({
-            "name": "Over SSH", "environments": ["dev"], "execution_backend": "ssh",
-        })),
-        StatusCode::CREATED,
-    )
-    .await;
+    let project = common::dev_project_on(&app, &pm, "Over SSH", "ssh").await;
     script(&app, "nightly.sh", "echo nightly");
     let past = (chrono::Utc::now() - chrono::Duration::seconds(1)).to_rfc3339();
     let job = expect(

@@ -538,12 +538,18 @@ pub async fn approved_and_done(app: &TestApp, approver: &str, run_id: i64) -> St
 /// A project named `name` with one `dev` environment on the `local` backend, created as
 /// `token` (a projets account); the answer.
 pub async fn local_dev_project(app: &TestApp, token: &str, name: &str) -> Value {
+    dev_project_on(app, token, name, "local").await
+}
+
+/// A project named `name` with one `dev` environment on `backend`, created as `token` (a
+/// projets account); the answer.
+pub async fn dev_project_on(app: &TestApp, token: &str, name: &str, backend: &str) -> Value {
     expect(
         app,
         Method::POST,
         "/api/v1/projects",
         token,
-        Some(serde_json::json!({"name": name, "environments": ["dev"], "execution_backend": "local"})),
+        Some(serde_json::json!({"name": name, "environments": ["dev"], "execution_backend": backend})),
         StatusCode::CREATED,
     )
     .await
