@@ -1,6 +1,6 @@
 //! Security headers on every response: a strict Content Security Policy with a fresh nonce per
 //! request (Leptos puts it on its inline hydration scripts), no framing, no sniffing, no referrer
-//! leaking to other sites.
+//! leaking to other sites, nothing about anyone stored by a cache.
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue};
@@ -16,7 +16,14 @@ pub async fn headers(mut request: Request, next: Next) -> Response {
     let bytes: [u8; 16] = rand::random();
     let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let cache_control = crate::static_files::default_cache_control(request.uri().path());
     let mut response = next.run(request).await;
+    // Pages, API answers, server functions, event streams and errors are about someone: not
+    // stored (see `default_cache_control`). Files and feeds say what they need themselves.
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(cache_control);
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \

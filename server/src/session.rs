@@ -199,17 +199,13 @@ fn encode(text: &str) -> String {
 fn is_asset(path: &str) -> bool {
     const PREFIXES: &[&str] = &["/pkg/", "/fonts/", "/icons/"];
     const EXACT: &[&str] = &[
-        "/healthz",
-        "/readyz",
+        "/healthz", "/readyz",
         // Answers for itself: a bearer token or loopback (see `prometheus`).
         "/metrics",
-        "/favicon.svg",
-        "/manifest.webmanifest",
-        "/sw.js",
-        "/sw-register.js",
-        "/offline.html",
     ];
-    PREFIXES.iter().any(|p| path.starts_with(p)) || EXACT.contains(&path)
+    PREFIXES.iter().any(|p| path.starts_with(p))
+        || EXACT.contains(&path)
+        || crate::static_files::SITE_ROOT_FILES.contains(&path)
 }
 
 /// Resolves the request's context once (its id, its address, its session) and puts it in the

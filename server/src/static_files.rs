@@ -18,6 +18,31 @@ const REVALIDATE: &str = "no-cache";
 /// Fonts and icons are versioned by file name, the bundle by its content hash: they never
 /// change in place.
 const LONG_LIVED: &str = "public, max-age=31536000, immutable";
+/// The files of `public/` served at the site's root (through the application's fallback):
+/// public, the same for everyone, revalidated on use (`sw.js` above all must not be kept stale).
+pub const SITE_ROOT_FILES: &[&str] = &[
+    "/favicon.svg",
+    "/manifest.webmanifest",
+    "/sw.js",
+    "/sw-register.js",
+    "/offline.html",
+];
+
+/// What the application answers besides files: about someone (a page, a list, a log) or at
+/// least not worth keeping; never stored by the browser or a cache on the way, so that Back
+/// after logging out, or the next person on a shared computer, finds nothing.
+const NOT_STORED: &str = "no-store";
+
+/// The `Cache-Control` of an answer to `path` that did not set its own: files of the site's
+/// root are revalidated, everything else is not stored.
+pub fn default_cache_control(path: &str) -> HeaderValue {
+    if SITE_ROOT_FILES.contains(&path) {
+        HeaderValue::from_static(REVALIDATE)
+    } else {
+        HeaderValue::from_static(NOT_STORED)
+    }
+}
+
 /// The bundle's name when the build did not hash it.
 const UNHASHED_BUNDLE: &str = "uhub";
 
@@ -118,6 +143,21 @@ async fn bundle_cache_control(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_at_the_sites_root_is_known_as_one() {
+        let public = Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        let entries = std::fs::read_dir(&public).expect("public/");
+        let mut files: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+            .map(|entry| format!("/{}", entry.file_name().to_string_lossy()))
+            .collect();
+        files.sort();
+        let mut known = SITE_ROOT_FILES.to_vec();
+        known.sort_unstable();
+        assert_eq!(files, known, "public/'s root against SITE_ROOT_FILES");
+    }
 
     #[test]
     fn only_the_builds_hashed_names_are_immutable() {

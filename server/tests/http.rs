@@ -307,6 +307,52 @@ async fn every_response_carries_the_security_headers() {
     }
 }
 
+/// What uHub answers is not kept by the browser nor by a cache on the way: after logging out
+/// (or on a shared computer), Back or the browser's cache must not show a page, a project list
+/// or a run's log to the next person. Only the files that say nothing about anyone are kept:
+/// the hashed bundle for a year, the others revalidated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_about_someone_are_never_stored() {
+    let app = app().await.with_hashed_bundle("0123456789abcdef");
+    let token = app.token("demo-dev").await;
+    let server_function = Request::post("/sfn/projects/list")
+        .header(header::COOKIE, format!("uhub_session={token}"))
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::empty())
+        .expect("request");
+    let api = Request::get("/api/v1/projects")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .expect("request");
+    for (request, expected) in [
+        (TestApp::page("/projects", &token), "no-store"),
+        (TestApp::page("/profile", &token), "no-store"),
+        (TestApp::page("/nowhere", &token), "no-store"),
+        (api, "no-store"),
+        (server_function, "no-store"),
+        (get("/api/v1/projects"), "no-store"),
+        (get("/login"), "no-store"),
+        (get("/healthz"), "no-store"),
+        (get("/favicon.svg"), "no-cache"),
+        (
+            get("/pkg/uhub.0123456789abcdef.css"),
+            "public, max-age=31536000, immutable",
+        ),
+    ] {
+        let what = format!("{} {}", request.method(), request.uri());
+        let (status, headers, _) = app.send(request).await;
+        assert_eq!(
+            headers
+                .get(header::CACHE_CONTROL)
+                .and_then(|value| value.to_str().ok()),
+            Some(expected),
+            "{what} ({status})"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_are_refused() {
     let app = app().await;
