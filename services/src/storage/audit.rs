@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::{now, on_db, reads, stored_precision, writes, Db, Storage, Tx};
+use super::{now, on_db, reads, stored_precision, writes, Db, Tx};
 use crate::ServiceResult;
 
 /// Who is acting, as the audit log records it.
@@ -193,7 +193,7 @@ impl Db {
 }
 
 #[cfg(feature = "testing")]
-impl Storage {
+impl super::Storage {
     /// Tries to edit, delete and truncate audit rows, as an attacker with SQL access through
     /// uHub would; `Err` when all are refused (what the triggers must do), `Ok` naming what got through.
     pub async fn tamper_with_audit_log(&self) -> Result<&'static str, ()> {
