@@ -14,6 +14,13 @@ use crate::AppError;
 /// The signed-in user, for the top bar and for hiding what the policy would refuse.
 #[server(prefix = "/sfn", endpoint = "auth/me")]
 pub async fn current_user() -> Result<UserProfile, AppError> {
+    signed_in_profile()
+}
+
+/// The signed-in user of the request being answered (refused while they must change their
+/// password first).
+#[cfg(feature = "ssr")]
+pub fn signed_in_profile() -> Result<UserProfile, AppError> {
     let (_, caller) = crate::server::use_case()?;
     Ok(caller.user.profile()?)
 }

@@ -122,8 +122,8 @@ pub fn IncidentsPage() -> impl IntoView {
         <PageTitle text=t("Incidents")/>
         <Suspense fallback=|| view! { <SkeletonRows count=5/> }>
             {move || Suspend::new(async move {
-                let may_manage = me
-                    .await
+                let may_manage = Me(me)
+                    .user()
                     .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
                 let list = match incidents.await {
                     Ok(list) if list.is_empty() => view! {
@@ -306,8 +306,8 @@ pub fn IncidentPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(view) => {
-                        let may_manage = me
-                            .await
+                        let may_manage = Me(me)
+                            .user()
                             .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
                         view! { <IncidentDetail view may_manage/> }.into_any()
                     }

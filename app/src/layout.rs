@@ -7,11 +7,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
-use crate::auth::current_user;
 use crate::i18n::{t, use_locale, Locale};
 use crate::palette::CommandPalette;
 use crate::preferences::save_preferences;
-use crate::session::{role_may, Me};
+use crate::session::{rendering_user, role_may, Me};
 
 /// Pages shown without the shell: nobody is signed in yet (or may not go further). They are
 /// served without the browser bundle (see `shell`).
@@ -192,8 +191,14 @@ pub fn AppShell(children: Children) -> impl IntoView {
         }
         .into_any();
     }
-    let me = Me(Resource::new(|| (), |_| current_user()));
-    provide_context(me);
+    provide_context(Me::signed_in());
+    // The sidebar and the user menu are drawn from the user the server already knows: a
+    // `Suspense` on every page's shell, waiting on a value known at once, was the one wait that
+    // pages with nothing async of their own had (and could stall on, see `TestApp::send`). The
+    // islands find the same user on the shell's root (see `Me`).
+    let user = rendering_user();
+    let role = user.as_ref().map(|user| user.role);
+    let carried = user.and_then(|user| serde_json::to_string(&user).ok());
     let location = use_location();
 
     // The drifting blobs belong behind the dashboard's header (and the login page), not behind
@@ -201,7 +206,8 @@ pub fn AppShell(children: Children) -> impl IntoView {
     // on a small machine feels.
     let home = move || location.pathname.with(|path| path == "/");
     view! {
-        <div class="app" class:app--home=home>
+        // `data-me`: read by `session::known_user` in the browser.
+        <div class="app" class:app--home=home data-me=carried>
             <a class="skip-link" href="#content">{t("Skip to content")}</a>
             <div class="app__backdrop" aria-hidden="true">
                 <span class="blob blob--one"></span>
@@ -213,12 +219,7 @@ pub fn AppShell(children: Children) -> impl IntoView {
                     <span class="brand__name">"uHub"</span>
                 </A>
                 <nav>
-                    <Transition fallback=|| view! { <ul class="nav" aria-busy="true"></ul> }>
-                        {move || Suspend::new(async move {
-                            let role = me.0.await.ok().map(|user| user.role);
-                            view! { <NavList role/> }
-                        })}
-                    </Transition>
+                    <NavList role/>
                 </nav>
                 <div class="sidebar__footer small">
                     <A href="/docs/api" attr:class="nav__link nav__link--quiet">
@@ -336,12 +337,14 @@ pub fn Avatar(name: String, #[prop(optional)] small: bool) -> impl IntoView {
 }
 
 /// Who is signed in, in a menu: profile, theme, language, log out. An island: its own locale
-/// and signed-in user.
+/// and user, known at once (see `Me`; nobody: no menu).
 #[cfg_attr(any(feature = "ssr", feature = "island-shell"), island)]
 #[cfg_attr(not(any(feature = "ssr", feature = "island-shell")), component)]
 fn UserMenu() -> impl IntoView {
-    crate::i18n::provide_locale();
-    let me = Resource::new(|| (), |_| current_user());
+    let user = crate::session::provide_for_island()
+        .0
+        .get_untracked()
+        .and_then(Result::ok);
     let open = RwSignal::new(false);
     let menu_ref = NodeRef::<leptos::html::Div>::new();
     let button_ref = NodeRef::<leptos::html::Button>::new();
@@ -368,56 +371,52 @@ fn UserMenu() -> impl IntoView {
     };
     view! {
         <div class="user-menu">
-            <Transition fallback=|| view! { <span class="user-menu__name muted">"…"</span> }>
-                {move || Suspend::new(async move {
-                    me.await.ok().map(|user| {
-                        let theme = user.theme.clone();
-                        view! {
-                            <button type="button" class="user-menu__button" node_ref=button_ref
-                                aria-haspopup="menu" aria-expanded=move || open.get().to_string()
-                                aria-controls="user-menu" on:click=move |_| open.update(|o| *o = !*o)>
-                                <Avatar name=user.display_name.clone()/>
-                                <span class="user-menu__name" data-testid="current-user" data-username=user.username.clone()>
-                                    {user.display_name.clone()}
-                                </span>
-                                <span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span>
+            {user.map(|user| {
+                let theme = user.theme.clone();
+                view! {
+                    <button type="button" class="user-menu__button" node_ref=button_ref
+                        aria-haspopup="menu" aria-expanded=move || open.get().to_string()
+                        aria-controls="user-menu" on:click=move |_| open.update(|o| *o = !*o)>
+                        <Avatar name=user.display_name.clone()/>
+                        <span class="user-menu__name" data-testid="current-user" data-username=user.username.clone()>
+                            {user.display_name.clone()}
+                        </span>
+                        <span class="role-badge" data-role=user.role.as_str()>{user.role.as_str()}</span>
+                    </button>
+                    <Show when=move || open.get()>
+                        <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
+                    </Show>
+                    <div class="menu" id="user-menu" role="menu" aria-label=t("Account")
+                        node_ref=menu_ref hidden=move || !open.get() on:keydown=on_key>
+                        <a href="/profile" role="menuitem" class="menu__item" tabindex="-1"
+                            on:click=move |_| open.set(false)>{t("Profile")}</a>
+                        <p class="menu__label small muted" role="presentation">{t("Theme")}</p>
+                        {["dark", "light", "system"].map(|choice| {
+                            let checked = theme == choice;
+                            view! {
+                                <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
+                                    aria-checked=checked.to_string()
+                                    on:click=move |_| save_preferences(Some(choice), None)>
+                                    {theme_label(choice)}
+                                </button>
+                            }
+                        }).collect_view()}
+                        <p class="menu__label small muted" role="presentation">{t("Language")}</p>
+                        {Locale::ALL.map(|choice| view! {
+                            <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
+                                lang=choice.code() aria-checked=(choice == locale).to_string()
+                                on:click=move |_| save_preferences(None, Some(choice.code()))>
+                                {choice.name()}
                             </button>
-                            <Show when=move || open.get()>
-                                <div class="menu-backdrop" on:click=move |_| open.set(false)></div>
-                            </Show>
-                            <div class="menu" id="user-menu" role="menu" aria-label=t("Account")
-                                node_ref=menu_ref hidden=move || !open.get() on:keydown=on_key>
-                                <a href="/profile" role="menuitem" class="menu__item" tabindex="-1"
-                                    on:click=move |_| open.set(false)>{t("Profile")}</a>
-                                <p class="menu__label small muted" role="presentation">{t("Theme")}</p>
-                                {["dark", "light", "system"].map(|choice| {
-                                    let checked = theme == choice;
-                                    view! {
-                                        <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
-                                            aria-checked=checked.to_string()
-                                            on:click=move |_| save_preferences(Some(choice), None)>
-                                            {theme_label(choice)}
-                                        </button>
-                                    }
-                                }).collect_view()}
-                                <p class="menu__label small muted" role="presentation">{t("Language")}</p>
-                                {Locale::ALL.map(|choice| view! {
-                                    <button type="button" role="menuitemradio" class="menu__item" tabindex="-1"
-                                        lang=choice.code() aria-checked=(choice == locale).to_string()
-                                        on:click=move |_| save_preferences(None, Some(choice.code()))>
-                                        {choice.name()}
-                                    </button>
-                                }).collect_view()}
-                                <form method="post" action="/logout" class="menu__form" role="none">
-                                    <button type="submit" role="menuitem" class="menu__item menu__item--danger" tabindex="-1" data-testid="log-out">
-                                        {t("Log out")}
-                                    </button>
-                                </form>
-                            </div>
-                        }
-                    })
-                })}
-            </Transition>
+                        }).collect_view()}
+                        <form method="post" action="/logout" class="menu__form" role="none">
+                            <button type="submit" role="menuitem" class="menu__item menu__item--danger" tabindex="-1" data-testid="log-out">
+                                {t("Log out")}
+                            </button>
+                        </form>
+                    </div>
+                }
+            })}
         </div>
     }
 }

@@ -196,7 +196,7 @@ pub fn RunPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match (detail.await, first_lines.await, ansible.await, terraform.await) {
                     (Ok(view), Ok(lines), Ok(ansible), Ok(terraform)) => {
-                        let user = me.await.ok();
+                        let user = Me(me).user().ok();
                         let run = view.run.clone();
                         view! {
                             <RunDetail view lines ansible terraform user/>

@@ -99,6 +99,13 @@ fn rate(per_second: f64) -> String {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ServerPage() -> impl IntoView {
+    if crate::session::refused_to_role(domain::policy::Action::ViewServer) {
+        return view! {
+            <crate::ui::OnlyFor title=t("For admins and ops only") testid="server-view-refused"
+                text=t("The server view shows the load, memory, disks and network of the host uHub runs on, to those who run it: admins and ops.")/>
+        }
+        .into_any();
+    }
     let query = use_query_map();
     let minutes = query.with_untracked(|q| {
         q.get("minutes")
@@ -130,6 +137,7 @@ pub fn ServerPage() -> impl IntoView {
             </Suspense>
         </section>
     }
+    .into_any()
 }
 
 fn host_error(error: AppError) -> impl IntoView {

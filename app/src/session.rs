@@ -7,11 +7,41 @@ use leptos::prelude::*;
 
 use crate::AppError;
 
-/// The signed-in user, loaded once per page for the shell, the palette and the pages.
+/// The signed-in user, for the shell, the palette, the pages and their islands.
+///
+/// Known at once where the page is drawn: the server knows who asks, and the page carries
+/// them (`data-me` on the shell's root) to the islands hydrated in the browser. Not a
+/// `Resource`: a resource in an island is matched with the server's serialized value by its
+/// creation number, which the server counts over the whole page and each island bundle from
+/// its own zero, so an island could read another resource's value, fail to hydrate and ask
+/// the server again. Asked of the server only where the page did not say (never in practice).
 #[derive(Clone, Copy)]
-pub struct Me(pub Resource<Result<UserProfile, AppError>>);
+pub struct Me(pub RwSignal<Option<Result<UserProfile, AppError>>>);
 
 impl Me {
+    /// The signed-in user of this page: see [`Me`].
+    pub fn signed_in() -> Me {
+        let known = known_user();
+        #[cfg(feature = "hydrate")]
+        let unknown = known.is_none();
+        let me = Me(RwSignal::new(known));
+        #[cfg(feature = "hydrate")]
+        if unknown {
+            leptos::task::spawn_local(async move {
+                let user = crate::auth::current_user().await;
+                me.0.set(Some(user));
+            });
+        }
+        me
+    }
+
+    /// The signed-in user, or why there is none.
+    pub fn user(&self) -> Result<UserProfile, AppError> {
+        self.0
+            .get_untracked()
+            .unwrap_or_else(|| Err(AppError::new("unauthenticated", "sign in first")))
+    }
+
     /// The signed-in user as the policy sees them, once loaded.
     pub fn subject(&self) -> Option<Subject> {
         self.0.get().and_then(Result::ok).map(|user| Subject {
@@ -67,12 +97,70 @@ pub fn role_may_somewhere(role: Role, action: Action) -> bool {
     })
 }
 
+/// The signed-in user as the server knows them while it renders the page, or as the page
+/// carries them in the browser (see [`Me`]); `None` when neither says.
+fn known_user() -> Option<Result<UserProfile, AppError>> {
+    #[cfg(feature = "ssr")]
+    {
+        Some(crate::auth::signed_in_profile())
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        let carried = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.query_selector("[data-me]").ok().flatten())
+            .and_then(|root| root.get_attribute("data-me"))?;
+        serde_json::from_str::<UserProfile>(&carried).ok().map(Ok)
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        None
+    }
+}
+
+/// The signed-in user as the server knows them while it renders the page: for what the shell
+/// draws at once (the sidebar, the user menu) and carries to the islands. `None` in the
+/// browser, which does not render the shell again.
+pub fn rendering_user() -> Option<UserProfile> {
+    #[cfg(feature = "ssr")]
+    {
+        crate::auth::signed_in_profile().ok()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// Whether the page is refused to the signed-in user, whose role may not take `action` at all:
+/// decided on the server, which knows who asks (the stored account, not the token's claims),
+/// and then answered with a 403 and [`crate::ui::OnlyFor`] instead of the page (whose own calls
+/// would be refused one by one). The server functions and routes behind the page authorise
+/// again on their own.
+pub fn refused_to_role(action: Action) -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        let allowed = rendering_user().is_some_and(|user| role_may(user.role, action));
+        if !allowed {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::FORBIDDEN);
+            }
+        }
+        !allowed
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = action;
+        false
+    }
+}
+
 /// What an island reads that the page provides everywhere else: the locale and the signed-in
 /// user. An island is hydrated on its own, without the contexts around it on the server, so it
-/// provides them itself (the user's resource is resolved on the server and sent with the page).
+/// provides them itself (the user as the page carries them, see [`Me`]).
 pub fn provide_for_island() -> Me {
     crate::i18n::provide_locale();
-    let me = Me(Resource::new(|| (), |_| crate::auth::current_user()));
+    let me = Me::signed_in();
     provide_context(me);
     me
 }

@@ -77,6 +77,21 @@ pub fn LoadError(title: &'static str, error: AppError) -> impl IntoView {
     }
 }
 
+/// A page's answer to someone it is not for (see [`crate::session::refused_to_role`]): its 403,
+/// whom it is for, and the way back.
+#[component]
+pub fn OnlyFor(title: &'static str, text: &'static str, testid: &'static str) -> impl IntoView {
+    view! {
+        <PageTitle text=title/>
+        <section class="empty-state" data-testid=testid aria-labelledby="only-for-title">
+            <p class="empty-state__code mono">"403"</p>
+            <h1 id="only-for-title">{title}</h1>
+            <p class="muted">{text}</p>
+            <a href="/" class="button button--primary">{t("Back to the dashboard")}</a>
+        </section>
+    }
+}
+
 /// Placeholder cards while a page's data is on its way.
 #[component]
 pub fn SkeletonCards(count: usize) -> impl IntoView {

@@ -266,6 +266,80 @@ async fn anonymous_pages_go_to_login_and_server_functions_answer_unauthenticated
     assert!(text(&body).contains("unauthenticated"), "{}", text(&body));
 }
 
+/// `/admin` typed by someone who is not an admin (and `/server` by someone who is neither admin
+/// nor ops): one clear answer with 403, nothing of the page (no tabs, no table, no island
+/// calling what would be refused). `/admin` used to draw the tabs, an error card, an empty
+/// audit table and a console of 403s; `/server` its range links and an error card, with 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
+    let app = app().await;
+    // Each role other than admin, each tab once (each page rendered is one more exposure to the
+    // rare stalled render noted in `TestApp::send`).
+    for (username, paths) in [
+        ("demo-dev", ["/admin", "/admin?tab=audit"]),
+        ("demo-ops", ["/admin?tab=teams", "/admin?tab=settings"]),
+        ("demo-projets", ["/admin?tab=users", "/admin?tab=audit"]),
+    ] {
+        let token = app.token(username).await;
+        for path in paths {
+            let (status, _, body) = app.send(TestApp::page(path, &token)).await;
+            let html = text(&body);
+            assert_eq!(status, StatusCode::FORBIDDEN, "{username} {path}: {html}");
+            assert!(
+                html.contains("data-testid=\"admins-only\"") && html.contains("For admins only"),
+                "{username} {path}: {html}"
+            );
+            // The shell (sidebar, user menu) is drawn in place: nothing streamed after the
+            // page, nothing such a page could wait on (see `TestApp::send`).
+            assert!(
+                html.contains(&format!("data-username=\"{username}\""))
+                    && !html.contains("<template")
+                    && !html.contains("aria-busy"),
+                "{username} {path}: {html}"
+            );
+            for admin_only in [
+                "audit-log",
+                "admin-users",
+                "new-team",
+                "tab=teams",
+                "<table",
+            ] {
+                assert!(
+                    !html.contains(admin_only),
+                    "{username} {path} shows `{admin_only}`: {html}"
+                );
+            }
+        }
+    }
+    // The server view, for admins and ops, the same way.
+    for username in ["demo-dev", "demo-projets"] {
+        let token = app.token(username).await;
+        let (status, _, body) = app.send(TestApp::page("/server", &token)).await;
+        let html = text(&body);
+        assert_eq!(status, StatusCode::FORBIDDEN, "{username}: {html}");
+        assert!(
+            html.contains("data-testid=\"server-view-refused\"")
+                && html.contains("For admins and ops only")
+                && !html.contains("gauge-cpu")
+                && !html.contains("/server?minutes="),
+            "{username}: {html}"
+        );
+    }
+    let ops = app.token("demo-ops").await;
+    let (status, _, body) = app.send(TestApp::page("/server", &ops)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(!html.contains("server-view-refused"), "{html}");
+    let admin = app.token("demo-admin").await;
+    let (status, _, body) = app.send(TestApp::page("/admin?tab=audit", &admin)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("audit-log") && !html.contains("admins-only"),
+        "{html}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_carries_the_security_headers() {
     let app = app().await;
@@ -304,6 +378,35 @@ async fn every_response_carries_the_security_headers() {
                 "the page's scripts carry the nonce"
             );
         }
+    }
+}
+
+/// The islands find the signed-in user on the shell's root (`data-me`), not in a resource
+/// matched by number: an island bundle counts its resources from zero, the server over the
+/// whole page, so once the user menu stopped creating one, the project sheet's islands read the
+/// sheet's data as the user, failed to hydrate and asked the server again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_the_signed_in_user_to_their_islands() {
+    let app = app().await;
+    let token = app.token("demo-projets").await;
+    for path in ["/", "/projects", "/calendar", "/incidents"] {
+        let (status, _, body) = app.send(TestApp::page(path, &token)).await;
+        let html = text(&body);
+        assert_eq!(status, StatusCode::OK, "{path}: {html}");
+        let carried = html
+            .split("data-me=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap_or_default()
+            .replace("&quot;", "\"")
+            .replace("&amp;", "&");
+        let user: domain::UserProfile = serde_json::from_str(&carried)
+            .unwrap_or_else(|error| panic!("{path}: data-me {carried:?}: {error}"));
+        assert_eq!(user.username, "demo-projets", "{path}");
+        assert!(
+            !html.contains(r#"\"username\":\"demo-projets\""#),
+            "{path}: the user is serialized as a resource too"
+        );
     }
 }
 

@@ -89,6 +89,13 @@ pub async fn admin_settings() -> Result<Settings, AppError> {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn AdminPage() -> impl IntoView {
+    if crate::session::refused_to_role(domain::policy::Action::ManageUsers) {
+        return view! {
+            <crate::ui::OnlyFor title=t("For admins only") testid="admins-only"
+                text=t("People, teams, the audit log and uHub's settings are managed by its admins: ask one of them for a change here.")/>
+        }
+        .into_any();
+    }
     let query = use_query_map();
     let tab = query.with_untracked(|q| q.get("tab").unwrap_or_else(|| "users".into()));
     let tabs = vec![
@@ -122,7 +129,7 @@ pub fn AdminPage() -> impl IntoView {
                         {move || {
                             let users = users.clone();
                             Suspend::new(async move {
-                                let me = me.await.ok().map(|user| user.id);
+                                let me = Me(me).user().ok().map(|user| user.id);
                                 view! { <users::UsersTab users me/> }
                             })
                         }}
@@ -131,6 +138,7 @@ pub fn AdminPage() -> impl IntoView {
             }).into_any(),
         }}
     }
+    .into_any()
 }
 
 /// The audit log, read page by page from the browser.
@@ -270,7 +278,7 @@ pub fn ProfilePage() -> impl IntoView {
         </div>
         <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
             {move || Suspend::new(async move {
-                match me.await {
+                match Me(me).user() {
                     Ok(user) => view! { <ProfileForm user/> }.into_any(),
                     Err(error) => view! { <LoadError title=t("Your profile could not be loaded") error/> }.into_any(),
                 }

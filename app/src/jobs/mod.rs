@@ -36,7 +36,7 @@ pub fn JobPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(view) => {
-                        let user = me.await.ok();
+                        let user = Me(me).user().ok();
                         let changes = changes.await;
                         let (job_id, project_id) = (view.job.id, view.job.project_id);
                         view! {

@@ -277,7 +277,9 @@ impl TestApp {
     /// async of its own (a 403 card for `/admin` or `/server` as someone else): the page sent
     /// down to `</html>`, then the shell's user-menu `Suspense` never flushed. Leptos' #4851
     /// describes such a race (its fix #4853 is in our 0.8.23; the polling `Suspense` of #4864 is
-    /// not); not reproduced in 4,000 requests to a debug build. Those pages were taken back.
+    /// not); not reproduced in 4,000 requests to a debug build. The shell now draws its sidebar
+    /// and user menu from the user the server already knows, without a `Suspense`, so a page
+    /// with nothing async of its own has nothing left to wait on.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let what = format!("{} {}", request.method(), request.uri());
         // What has arrived so far, kept outside the exchange so that a request that stops making
