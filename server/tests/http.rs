@@ -81,19 +81,23 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_list_server_function_answers_json_from_the_database() {
-    let app = app().await;
-    let token = app.token("demo-ops").await;
-    let request = Request::post("/sfn/projects/list")
+/// The projects' list server function called as a page of uHub calls it, signed in as `token`.
+fn list_projects_from_a_page(token: &str) -> Request<Body> {
+    Request::post("/sfn/projects/list")
         .header(header::COOKIE, format!("uhub_session={token}"))
         // As a page of uHub sends it (cookie-authenticated changes must say where they come from).
         .header(header::ORIGIN, "http://127.0.0.1:3000")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
         .body(Body::empty())
-        .expect("request");
-    let (status, _, body) = app.send(request).await;
+        .expect("request")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_server_function_answers_json_from_the_database() {
+    let app = app().await;
+    let token = app.token("demo-ops").await;
+    let (status, _, body) = app.send(list_projects_from_a_page(&token)).await;
     assert_eq!(status, StatusCode::OK, "{}", text(&body));
     let projects: Vec<domain::ProjectSummary> = serde_json::from_slice(&body).expect("json list");
     assert_eq!(projects.len(), 4);
@@ -418,13 +422,7 @@ async fn pages_carry_the_signed_in_user_to_their_islands() {
 async fn answers_about_someone_are_never_stored() {
     let app = app().await.with_hashed_bundle("0123456789abcdef");
     let token = app.token("demo-dev").await;
-    let server_function = Request::post("/sfn/projects/list")
-        .header(header::COOKIE, format!("uhub_session={token}"))
-        .header(header::ORIGIN, "http://127.0.0.1:3000")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
-        .body(Body::empty())
-        .expect("request");
+    let server_function = list_projects_from_a_page(&token);
     let api = Request::get("/api/v1/projects")
         .header(header::AUTHORIZATION, format!("Bearer {token}"))
         .body(Body::empty())
