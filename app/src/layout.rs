@@ -10,7 +10,7 @@ use leptos_router::hooks::use_location;
 use crate::i18n::{t, use_locale, Locale};
 use crate::palette::CommandPalette;
 use crate::preferences::save_preferences;
-use crate::session::{rendering_user, role_may, Me};
+use crate::session::{role_may, Me};
 
 /// Pages shown without the shell: nobody is signed in yet (or may not go further). They are
 /// served without the browser bundle (see `shell`).
@@ -191,12 +191,13 @@ pub fn AppShell(children: Children) -> impl IntoView {
         }
         .into_any();
     }
-    provide_context(Me::signed_in());
+    let me = Me::signed_in();
+    provide_context(me);
     // The sidebar and the user menu are drawn from the user the server already knows: a
     // `Suspense` on every page's shell, waiting on a value known at once, was the one wait that
     // pages with nothing async of their own had (and could stall on, see `TestApp::send`). The
     // islands find the same user on the shell's root (see `Me`).
-    let user = rendering_user();
+    let user = me.user().ok();
     let role = user.as_ref().map(|user| user.role);
     let carried = user.and_then(|user| serde_json::to_string(&user).ok());
     let location = use_location();

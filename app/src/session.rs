@@ -118,20 +118,6 @@ fn known_user() -> Option<Result<UserProfile, AppError>> {
     }
 }
 
-/// The signed-in user as the server knows them while it renders the page: for what the shell
-/// draws at once (the sidebar, the user menu) and carries to the islands. `None` in the
-/// browser, which does not render the shell again.
-pub fn rendering_user() -> Option<UserProfile> {
-    #[cfg(feature = "ssr")]
-    {
-        crate::auth::signed_in_profile().ok()
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
-}
-
 /// Whether the page is refused to the signed-in user, whose role may not take `action` at all:
 /// decided on the server, which knows who asks (the stored account, not the token's claims),
 /// and then answered with a 403 and [`crate::ui::OnlyFor`] instead of the page (whose own calls
@@ -140,7 +126,8 @@ pub fn rendering_user() -> Option<UserProfile> {
 pub fn refused_to_role(action: Action) -> bool {
     #[cfg(feature = "ssr")]
     {
-        let allowed = rendering_user().is_some_and(|user| role_may(user.role, action));
+        let allowed =
+            crate::auth::signed_in_profile().is_ok_and(|user| role_may(user.role, action));
         if !allowed {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(http::StatusCode::FORBIDDEN);
