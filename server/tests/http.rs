@@ -414,6 +414,49 @@ async fn pages_carry_the_signed_in_user_to_their_islands() {
     }
 }
 
+/// A page's server component reads its data and hands it to its islands as props; in islands
+/// mode no browser code reads it again. So the value is not also written into the page as a
+/// serialized resource (`__RESOLVED_RESOURCES[…]`): that was the dashboard's data twice (28 % of
+/// `/`), the API reference's 275 KiB twice, and so on for every page that reads something.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_send_what_they_read_once() {
+    let app = app().await;
+    let token = app.token("demo-admin").await;
+    for path in [
+        "/",
+        "/projects",
+        "/projects/1",
+        "/projects/1?tab=settings",
+        "/projects/1/inventories/1",
+        "/projects/1/terraform-plans/1",
+        "/jobs/1",
+        "/runs/1",
+        "/incidents",
+        "/incidents/1",
+        "/server",
+        "/admin?tab=settings",
+        "/docs/api",
+    ] {
+        let (status, _, body) = app.send(TestApp::page(path, &token)).await;
+        let html = text(&body);
+        assert!(!status.is_server_error(), "{path}: {status}");
+        assert!(
+            html.contains("</html>"),
+            "{path}: the page is whole ({status})"
+        );
+        assert!(
+            !html.contains("__RESOLVED_RESOURCES["),
+            "{path}: what the page read is written into it again: {}",
+            html.split("__RESOLVED_RESOURCES[")
+                .nth(1)
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect::<String>()
+        );
+    }
+}
+
 /// What uHub answers is not kept by the browser nor by a cache on the way: after logging out
 /// (or on a shared computer), Back or the browser's cache must not show a page, a project list
 /// or a run's log to the next person. Only the files that say nothing about anyone are kept:
