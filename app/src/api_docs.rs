@@ -303,7 +303,7 @@ mod reading {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ApiPage() -> impl IntoView {
-    let reference = Resource::new(|| (), |_| read_api_reference());
+    let reference = crate::ui::page_data(read_api_reference);
     view! {
         <PageTitle text=t("API reference")/>
         <Suspense fallback=|| view! { <div class="card skeleton api-skeleton" aria-busy="true" aria-label=t("Loading the API reference")></div> }>

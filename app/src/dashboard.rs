@@ -244,7 +244,7 @@ fn time_of(at: DateTime<Utc>, all_day: bool) -> String {
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn DashboardPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_dashboard());
+    let data = crate::ui::page_data(load_dashboard);
     view! {
         <PageTitle text=t("Dashboard")/>
         <header class="hero">

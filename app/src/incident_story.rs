@@ -134,9 +134,9 @@ enum Filter {
 /// each given to its island (which reads it again after a change made there).
 #[component]
 pub fn IncidentStory(id: i64, may_manage: bool) -> impl IntoView {
-    let entries = Resource::new(|| (), move |_| incident_timeline(id));
-    let suspects = Resource::new(|| (), move |_| incident_suspects(id));
-    let postmortem = Resource::new(|| (), move |_| load_postmortem(id));
+    let entries = crate::ui::page_data(move || incident_timeline(id));
+    let suspects = crate::ui::page_data(move || incident_suspects(id));
+    let postmortem = crate::ui::page_data(move || load_postmortem(id));
     view! {
         <Suspense fallback=|| view! { <crate::ui::SkeletonRows count=5/> }>
             {move || Suspend::new(async move {

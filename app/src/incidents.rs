@@ -116,7 +116,7 @@ pub fn IncidentsPage() -> impl IntoView {
             q.get("new").is_some(),
         )
     });
-    let incidents = Resource::new(|| (), move |_| list_incidents(status));
+    let incidents = crate::ui::page_data(move || list_incidents(status));
     let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incidents")/>
@@ -298,7 +298,7 @@ fn NewIncident(on_close: Callback<()>) -> impl IntoView {
 #[inline(never)] // a route's page: see `App`
 pub fn IncidentPage() -> impl IntoView {
     let id = crate::ui::route_id("id");
-    let detail = Resource::new(move || id.get(), incident_detail);
+    let detail = crate::ui::page_data(move || incident_detail(id.get()));
     let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incident")/>

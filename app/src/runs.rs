@@ -185,10 +185,10 @@ fn ansi_pieces(line: &str) -> Vec<Piece> {
 #[inline(never)] // a route's page: see `App`
 pub fn RunPage() -> impl IntoView {
     let id = route_id("id");
-    let detail = Resource::new(move || id.get(), run_detail);
-    let first_lines = Resource::new(move || id.get(), |id| run_log(id, 0));
-    let ansible = Resource::new(move || id.get(), crate::ansible_results::run_ansible);
-    let terraform = Resource::new(move || id.get(), crate::terraform::terraform_of_run);
+    let detail = crate::ui::page_data(move || run_detail(id.get()));
+    let first_lines = crate::ui::page_data(move || run_log(id.get(), 0));
+    let ansible = crate::ui::page_data(move || crate::ansible_results::run_ansible(id.get()));
+    let terraform = crate::ui::page_data(move || crate::terraform::terraform_of_run(id.get()));
     let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Run")/>
@@ -560,10 +560,7 @@ pub fn HostAround(
     title: &'static str,
     testid: &'static str,
 ) -> impl IntoView {
-    let readings = Resource::new(
-        move || (from, to),
-        |(from, to)| crate::server_view::host_window(from, to),
-    );
+    let readings = crate::ui::page_data(move || crate::server_view::host_window(from, to));
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -113,7 +113,7 @@ pub fn ServerPage() -> impl IntoView {
             .filter(|m| RANGES.iter().any(|(r, _)| r == m))
             .unwrap_or(60)
     });
-    let data = Resource::new(|| (), move |_| load_host(minutes));
+    let data = crate::ui::page_data(move || load_host(minutes));
     view! {
         <PageTitle text=t("Server")/>
         <section class="server" data-testid="server">

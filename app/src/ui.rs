@@ -329,17 +329,30 @@ pub fn reload_after_change() -> RwSignal<u32> {
     changed
 }
 
-/// An island given what it lists: read by the page's server component, under its own skeleton
-/// (an island cannot read it itself: see [`refreshed`]).
+/// What a page's server component reads to hand to its islands as props, awaited under the
+/// page's `Suspense`.
 ///
-/// Read by an `AsyncDerived`, not a `Resource`: both start the read at once and run it to its
-/// end whoever polls it, but a resource's value is also written into the page for the browser,
-/// and in islands mode no browser code reads it (the island has its props): it was the listing
-/// sent twice (a month of 2,000 jobs: 233 KiB of 1,549). Not a plain future made in the
-/// `Suspense`'s closure: on the server the `Suspense` runs that closure more than once (its
+/// An `AsyncDerived`, not a `Resource`: both start the read at once and run it to its end
+/// whoever polls it, but a resource's value is also written into the page for the browser, and
+/// in islands mode no browser code reads it (the island has its props): it was every page's
+/// data sent twice (the dashboard's: 28 % of `/`; the API reference's 275 KiB; a month of 2,000
+/// jobs: 233 KiB of 1,549; `http::pages_send_what_they_read_once`). Not a plain future made in
+/// the `Suspense`'s closure: on the server the `Suspense` runs that closure more than once (its
 /// `dry_resolve` walks its children to find their reads), and a read so started, polled once
 /// and left, held SQLite's write lock (the calendar's remembered filters): every log-in after
 /// it failed (`calendar_api::the_calendar_page_sends_its_month_once_and_holds_no_lock`).
+///
+/// An island's own reads stay `Resource`s (or `LocalResource`s): those the browser does read.
+pub fn page_data<T, Answer>(fetch: impl Fn() -> Answer + Send + Sync + 'static) -> AsyncDerived<T>
+where
+    T: Send + Sync + 'static,
+    Answer: std::future::Future<Output = T> + Send + 'static,
+{
+    AsyncDerived::new(fetch)
+}
+
+/// An island given what it lists: read by the page's server component ([`page_data`]), under
+/// its own skeleton (an island cannot read it itself: see [`refreshed`]).
 pub fn with_listing<T, Answer, Island>(
     fetch: impl Fn() -> Answer + Send + Sync + 'static,
     skeleton_rows: usize,
@@ -350,7 +363,7 @@ where
     Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
     Island: IntoView + 'static,
 {
-    let listing = AsyncDerived::new(fetch);
+    let listing = page_data(fetch);
     view! {
         <Suspense fallback=move || view! { <crate::ui::SkeletonRows count=skeleton_rows/> }>
             {move || {

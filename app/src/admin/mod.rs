@@ -218,7 +218,7 @@ fn AuditTab() -> impl IntoView {
 
 #[component]
 fn SettingsTab() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| admin_settings());
+    let settings = crate::ui::page_data(admin_settings);
     view! {
         <Suspense fallback=|| view! { <SkeletonRows count=3/> }>
             {move || Suspend::new(async move {

@@ -27,8 +27,8 @@ use crate::ui::{route_id, Navigator, PageTitle};
 #[inline(never)] // a route's page: see `App`
 pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
-    let detail = Resource::new(move || id.get(), job_detail);
-    let changes = Resource::new(move || id.get(), code::job_changes);
+    let detail = crate::ui::page_data(move || job_detail(id.get()));
+    let changes = crate::ui::page_data(move || code::job_changes(id.get()));
     let Me(me) = expect_context::<Me>();
     view! {
         <PageTitle text=t("Job")/>

@@ -335,10 +335,9 @@ pub fn InventoryPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let version =
         Memo::new(move |_| query.with(|q| q.get("version").and_then(|v| v.parse::<i64>().ok())));
-    let detail = Resource::new(
-        move || (project_id.get(), inventory_id.get(), version.get()),
-        |(project, inventory, version)| load_inventory(project, inventory, version),
-    );
+    let detail = crate::ui::page_data(move || {
+        load_inventory(project_id.get(), inventory_id.get(), version.get())
+    });
     view! {
         <PageTitle text=t("Inventory")/>
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=2/> }>

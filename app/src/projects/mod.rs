@@ -40,7 +40,7 @@ pub async fn list_projects() -> Result<Vec<ProjectSummary>, AppError> {
 pub fn ProjectsPage() -> impl IntoView {
     let query = use_query_map();
     let creating = query.with_untracked(|q| q.get("new").is_some());
-    let projects = Resource::new(|| (), |_| list_projects());
+    let projects = crate::ui::page_data(list_projects);
     // The list is read here, on the server, and given to the island: a resource read inside an
     // island's `Suspense` leaves markers its hydration does not find (tachys panics).
     view! {
