@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, code_requested, devtools, eventually, fill, hydrated, launch_from_job_page,
-    log_in, log_out, new_dev_job, save_job, screenshot, set_local_backend, submit_form, text_of,
-    wait_for, wait_for_path, with_browser_and_scripts, with_demo, TestResult,
+    at_phone_width, browser_log, code_requested, devtools, eventually, fill, hydrated,
+    launch_from_job_page, log_in, log_out, new_dev_job, save_job, screenshot, set_local_backend,
+    submit_form, text_of, wait_for, wait_for_path, with_browser_and_scripts, with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -209,6 +209,14 @@ async fn a_production_environment_and_a_scoped_secret_from_the_project_sheet() -
 async fn a_new_user_gets_a_one_time_password_and_must_change_it() -> TestResult {
     with_demo(|client, base, storage| async move {
         log_in(&client, &base, "demo-admin", "/admin").await?;
+        // On a phone the users' table scrolls sideways in its box; the page does not.
+        at_phone_width(
+            &client,
+            "[data-testid=admin-users] tbody tr",
+            "admin-users-phone",
+        )
+        .await?;
+        client.set_window_size(1280, 900).await?;
         wait_for(&client, "[data-testid=new-user]")
             .await?
             .click()
