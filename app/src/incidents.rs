@@ -117,14 +117,12 @@ pub fn IncidentsPage() -> impl IntoView {
         )
     });
     let incidents = crate::ui::page_data(move || list_incidents(status));
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incidents")/>
         <Suspense fallback=|| view! { <SkeletonRows count=5/> }>
             {move || Suspend::new(async move {
-                let may_manage = Me(me)
-                    .user()
-                    .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
+                let may_manage = me.user().is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
                 let list = match incidents.await {
                     Ok(list) if list.is_empty() => view! {
                         <EmptyState text=t("No incident here. When something breaks, open one so the team can follow it.")/>
@@ -299,16 +297,14 @@ fn NewIncident(on_close: Callback<()>) -> impl IntoView {
 pub fn IncidentPage() -> impl IntoView {
     let id = crate::ui::route_id("id");
     let detail = crate::ui::page_data(move || incident_detail(id.get()));
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incident")/>
         <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(view) => {
-                        let may_manage = Me(me)
-                            .user()
-                            .is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
+                        let may_manage = me.user().is_ok_and(|user| role_may(user.role, Action::ManageIncidents));
                         view! { <IncidentDetail view may_manage/> }.into_any()
                     }
                     Err(error) => view! { <LoadError title=t("The incident could not be loaded") error/> }.into_any(),

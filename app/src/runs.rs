@@ -189,14 +189,14 @@ pub fn RunPage() -> impl IntoView {
     let first_lines = crate::ui::page_data(move || run_log(id.get(), 0));
     let ansible = crate::ui::page_data(move || crate::ansible_results::run_ansible(id.get()));
     let terraform = crate::ui::page_data(move || crate::terraform::terraform_of_run(id.get()));
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Run")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match (detail.await, first_lines.await, ansible.await, terraform.await) {
                     (Ok(view), Ok(lines), Ok(ansible), Ok(terraform)) => {
-                        let user = Me(me).user().ok();
+                        let user = me.user().ok();
                         let run = view.run.clone();
                         view! {
                             <RunDetail view lines ansible terraform user/>

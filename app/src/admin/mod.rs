@@ -108,7 +108,7 @@ pub fn AdminPage() -> impl IntoView {
     .map(|(key, label)| (key.to_owned(), label.to_owned()))
     .collect::<Vec<_>>();
     let current = tab.clone();
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Admin")/>
         <div class="page-header">
@@ -129,7 +129,7 @@ pub fn AdminPage() -> impl IntoView {
                         {move || {
                             let users = users.clone();
                             Suspend::new(async move {
-                                let me = Me(me).user().ok().map(|user| user.id);
+                                let me = me.user().ok().map(|user| user.id);
                                 view! { <users::UsersTab users me/> }
                             })
                         }}
@@ -264,7 +264,7 @@ pub async fn save_profile(
 #[component]
 #[inline(never)] // a route's page: see `App`
 pub fn ProfilePage() -> impl IntoView {
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     let tokens = crate::ui::with_listing(crate::git_identity::git_tokens, 2, |states| {
         view! { <crate::git_identity::GitTokens states/> }
     });
@@ -278,7 +278,7 @@ pub fn ProfilePage() -> impl IntoView {
         </div>
         <Suspense fallback=|| view! { <SkeletonRows count=4/> }>
             {move || Suspend::new(async move {
-                match Me(me).user() {
+                match me.user() {
                     Ok(user) => view! { <ProfileForm user/> }.into_any(),
                     Err(error) => view! { <LoadError title=t("Your profile could not be loaded") error/> }.into_any(),
                 }

@@ -29,14 +29,14 @@ pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
     let detail = crate::ui::page_data(move || job_detail(id.get()));
     let changes = crate::ui::page_data(move || code::job_changes(id.get()));
-    let Me(me) = expect_context::<Me>();
+    let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Job")/>
         <Suspense fallback=|| view! { <div class="card skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(view) => {
-                        let user = Me(me).user().ok();
+                        let user = me.user().ok();
                         let changes = changes.await;
                         let (job_id, project_id) = (view.job.id, view.job.project_id);
                         view! {
