@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use crate::common::git::{commit_and_push, git, served_repository, start_daemon};
 use crate::common::TestApp;
 use crate::common::{
-    approved_and_done, expect, id, launch, local_dev_project, log_text, on_both_engines, settled,
-    within_20_s,
+    approved_and_done, expect, id, launch, local_dev_project, log_text, on_both_engines,
+    refusal_row, settled, within, within_20_s,
 };
 
 /// Writes the repository's deploy script, executable, saying which version it is.
@@ -481,6 +481,68 @@ async fn an_automatic_start_is_tried_again_until_its_repository_answers(
     drop(daemon);
 }
 
+/// An automatic start whose repository stays out of reach is tried `AUTO_START_TRIES` times,
+/// each failed try audited with its number, and is then refused for good: audited once as a
+/// refusal that says why, no longer due (not tried again), and no run. A start that is never
+/// given up would be tried forever; one given up silently would be a nightly job lost unseen.
+async fn an_automatic_start_is_refused_after_its_last_try(engine: services::testing::TestEngine) {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let admin = app.token("demo-admin").await;
+    let project = local_dev_project(&app, &pm, "Never pushed").await;
+    let base = tempfile::tempdir().expect("base");
+    let daemon = start_daemon(base.path());
+    let remote = format!("git://127.0.0.1:{}/never.git", daemon.port);
+    let job_id = automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
+
+    // The tests' first wait is 0.2 s, doubled at each failure: about 25 s of waits in all.
+    let audit_uri = format!("/api/v1/audit?action=run.auto_start&target_id={job_id}");
+    let audit = within(
+        std::time::Duration::from_secs(120),
+        "the automatic start was never refused",
+        || async {
+            let audit = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+            refusal_row(&audit).is_some().then_some(audit)
+        },
+    )
+    .await;
+    let tries = services::engine::AUTO_START_TRIES;
+    let rows = audit["items"].as_array().cloned().unwrap_or_default();
+    let mut failed: Vec<u64> = rows
+        .iter()
+        .filter(|row| row["outcome"] == "failure")
+        .filter_map(|row| row["detail"]["try"].as_u64())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        (1..u64::from(tries)).collect::<Vec<_>>(),
+        "each try but the last is audited as a failure, with its number: {audit}"
+    );
+    let refusal = refusal_row(&audit).cloned().unwrap_or_default();
+    let reason = refusal["detail"]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("gave up after {tries} tries"))
+            && reason.contains("remote_unavailable"),
+        "the refusal says why: {refusal}"
+    );
+    assert_eq!(rows.len(), tries as usize, "{audit}");
+
+    // Refused for good: no run, and no further try after a few checks.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let runs_uri = format!("/api/v1/jobs/{job_id}/runs");
+    let runs = expect(&app, Method::GET, &runs_uri, &ops, None, StatusCode::OK).await;
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(0), "{runs}");
+    let later = expect(&app, Method::GET, &audit_uri, &admin, None, StatusCode::OK).await;
+    assert_eq!(
+        later["items"].as_array().map(Vec::len),
+        Some(tries as usize),
+        "not tried again once refused: {later}"
+    );
+    drop(daemon);
+}
+
 /// An automatic start whose repository's server takes the connection and never answers (a
 /// firewall, a hung server) holds up no other run and no other automatic start while its fetch
 /// waits for its minute: the dispatcher used to make that fetch itself, and claimed nothing
@@ -559,5 +621,6 @@ async fn a_repository_that_never_answers_holds_up_no_other_run(
 on_both_engines!(
     a_repository_script_runs_its_pinned_commit,
     an_automatic_start_is_tried_again_until_its_repository_answers,
+    an_automatic_start_is_refused_after_its_last_try,
     a_repository_that_never_answers_holds_up_no_other_run
 );

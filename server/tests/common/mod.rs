@@ -586,12 +586,22 @@ pub fn id(value: &Value) -> i64 {
 }
 
 /// Polls `probe` every 100 ms until it gives something, failing the test after 20 s with `what`.
-pub async fn within_20_s<T, F, Fut>(what: &str, mut probe: F) -> T
+pub async fn within_20_s<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    within(std::time::Duration::from_secs(20), what, probe).await
+}
+
+/// Polls `probe` every 100 ms until it gives something, failing the test after `limit` with
+/// `what`.
+pub async fn within<T, F, Fut>(limit: std::time::Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + limit;
     loop {
         if let Some(found) = probe().await {
             return found;
