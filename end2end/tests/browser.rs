@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use end2end::{
-    browser, code_requested, eventually, hydrated, log_in, log_out, screenshot, serve,
-    signed_in_as, site_dir, submit_form, wait_for_path, with_demo, ChromeDriver, TestResult,
+    at_phone_width, browser, code_requested, eventually, hydrated, log_in, log_out, screenshot,
+    serve, signed_in_as, site_dir, submit_form, wait_for_path, with_demo, ChromeDriver, TestResult,
     ONE_BROWSER,
 };
 use fantoccini::{Client, Locator};
@@ -397,7 +397,16 @@ async fn api_reference(client: &Client) -> TestResult {
         "the body schema is named: {body}"
     );
     assert!(body.contains("201"), "the answers are listed: {body}");
-    screenshot(client, "api-reference").await
+    screenshot(client, "api-reference").await?;
+    // On a phone the long paths wrap in their cards; the page does not scroll sideways.
+    at_phone_width(
+        client,
+        "[data-testid=api-reference] li.api-endpoint",
+        "api-reference-phone",
+    )
+    .await?;
+    client.set_window_size(1280, 900).await?;
+    Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
