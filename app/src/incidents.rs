@@ -198,22 +198,24 @@ fn duration_of(incident: &Incident) -> String {
 #[component]
 fn IncidentTable(incidents: Vec<Incident>) -> impl IntoView {
     view! {
-        <table class="table" data-testid="incident-list">
-            <thead>
-                <tr><th scope="col">{t("Severity")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Detected")}</th><th scope="col">{t("Duration")}</th></tr>
-            </thead>
-            <tbody>
-                {incidents.into_iter().map(|incident| { let duration = duration_of(&incident); view! {
-                    <tr>
-                        <td>{severity_badge(incident.severity)}</td>
-                        <td><a href=format!("/incidents/{}", incident.id) class="link">{incident.title}</a></td>
-                        <td><span class=format!("incident-status incident-status--{}", incident.status)>{status_label(incident.status)}</span></td>
-                        <td class="small muted">{stamp(incident.detected_at)}</td>
-                        <td class="small mono" data-testid="incident-duration">{duration}</td>
-                    </tr>
-                }}).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="table" data-testid="incident-list">
+                <thead>
+                    <tr><th scope="col">{t("Severity")}</th><th scope="col">{t("Title")}</th><th scope="col">{t("Status")}</th><th scope="col">{t("Detected")}</th><th scope="col">{t("Duration")}</th></tr>
+                </thead>
+                <tbody>
+                    {incidents.into_iter().map(|incident| { let duration = duration_of(&incident); view! {
+                        <tr>
+                            <td>{severity_badge(incident.severity)}</td>
+                            <td><a href=format!("/incidents/{}", incident.id) class="link">{incident.title}</a></td>
+                            <td><span class=format!("incident-status incident-status--{}", incident.status)>{status_label(incident.status)}</span></td>
+                            <td class="small muted">{stamp(incident.detected_at)}</td>
+                            <td class="small mono" data-testid="incident-duration">{duration}</td>
+                        </tr>
+                    }}).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
 }
 

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, devtools, eventually, hydrated, log_in, screenshot, site_dir, wait_for_path,
-    with_demo, TestResult,
+    browser_log, devtools, eventually, hydrated, log_in, screenshot, site_dir, wait_for,
+    wait_for_path, with_demo, TestResult,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -350,6 +350,7 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
             (format!("/projects/{project_id}?tab=settings"), "[data-testid=execution-settings]", "Project"),
             (format!("/projects/{project_id}?tab=backlog"), "[data-testid=project-sheet]", "Project"),
             (format!("/projects/{project_id}?tab=code"), "[data-testid=code-empty]", "Project"),
+            (format!("/projects/{project_id}?tab=jobs"), "[data-testid=project-jobs]", "Project"),
             ("/calendar?view=week".into(), "[data-interactive]", "Calendar"),
             // A week without jobs (the demo's are in the days after today): nothing in its
             // hours to focus, so the hours themselves must take the keyboard.
@@ -451,6 +452,21 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         }
         }
         assert!(report.is_empty(), "main pages:\n{}", report.join("\n"));
+
+        // The same pages on a phone: none scrolls sideways (a table scrolls in its own box).
+        client.set_window_size(390, 844).await?;
+        for (path, ready, _) in pages.iter() {
+            client.goto(&format!("{base}{path}")).await?;
+            wait_for(&client, ready).await?;
+            let width = client
+                .execute("return document.documentElement.scrollWidth;", vec![])
+                .await?;
+            if width.as_i64().is_none_or(|width| width > 390) {
+                report.push(format!("{path}: {width} px wide at 390"));
+            }
+        }
+        client.set_window_size(1280, 900).await?;
+        assert!(report.is_empty(), "main pages on a phone:\n{}", report.join("\n"));
 
         // The incident page draws the host's CPU from the readings around the incident.
         client

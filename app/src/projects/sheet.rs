@@ -376,20 +376,22 @@ fn jobs(context: &ProjectContext) -> impl IntoView {
     }
     view! {
         {new_job}
-        <table class="table" data-testid="project-jobs">
-            <thead><tr><th scope="col">{t("Title")}</th><th scope="col">{t("Type")}</th><th scope="col">{t("Environment")}</th><th scope="col">{t("Planned")}</th><th scope="col">{t("Status")}</th></tr></thead>
-            <tbody>
-                {context.jobs.clone().into_iter().map(|job| view! {
-                    <tr>
-                        <td><a href=format!("/jobs/{}", job.id) class="link">{job.title.clone()}</a></td>
-                        <td>{crate::labels::job_type(job.job_type)}</td>
-                        <td>{job.environment.clone().unwrap_or_else(|| "—".into())}</td>
-                        <td class="small mono">{job.planned_start.format("%Y-%m-%d %H:%M").to_string()}</td>
-                        <td><span class=format!("job-status job-status--{}", job.status)>{crate::labels::job_status(job.status)}</span></td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-scroll">
+            <table class="table" data-testid="project-jobs">
+                <thead><tr><th scope="col">{t("Title")}</th><th scope="col">{t("Type")}</th><th scope="col">{t("Environment")}</th><th scope="col">{t("Planned")}</th><th scope="col">{t("Status")}</th></tr></thead>
+                <tbody>
+                    {context.jobs.clone().into_iter().map(|job| view! {
+                        <tr>
+                            <td><a href=format!("/jobs/{}", job.id) class="link">{job.title.clone()}</a></td>
+                            <td>{crate::labels::job_type(job.job_type)}</td>
+                            <td>{job.environment.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td class="small mono">{job.planned_start.format("%Y-%m-%d %H:%M").to_string()}</td>
+                            <td><span class=format!("job-status job-status--{}", job.status)>{crate::labels::job_status(job.status)}</span></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
     }
     .into_any()
 }
