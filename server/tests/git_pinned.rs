@@ -10,7 +10,7 @@ use std::path::Path;
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::common::git::{commit_and_push, git, served_repository, start_daemon};
+use crate::common::git::{commit_and_push, git, served_repository, start_daemon, GitDaemon};
 use crate::common::TestApp;
 use crate::common::{
     approved_and_done, expect, id, launch, local_dev_project, log_text, on_both_engines,
@@ -397,6 +397,44 @@ async fn automatic_repository_job(
     id(&job)
 }
 
+/// The demo data, and a job of demo-ops due now with its automatic start on, running
+/// `deploy/run.sh` of `<repository>.git` on a `git daemon` serving `base`, where nothing is
+/// pushed yet (every fetch fails with `remote_unavailable`, a failure that passes).
+struct DueFromAnEmptyDaemon {
+    app: TestApp,
+    ops: String,
+    admin: String,
+    job_id: i64,
+    remote: String,
+    base: tempfile::TempDir,
+    daemon: GitDaemon,
+}
+
+async fn due_from_an_empty_daemon(
+    engine: services::testing::TestEngine,
+    project: &str,
+    repository: &str,
+) -> DueFromAnEmptyDaemon {
+    let app = TestApp::with_demo(engine).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let admin = app.token("demo-admin").await;
+    let project = local_dev_project(&app, &pm, project).await;
+    let base = tempfile::tempdir().expect("base");
+    let daemon = start_daemon(base.path());
+    let remote = format!("git://127.0.0.1:{}/{repository}.git", daemon.port);
+    let job_id = automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
+    DueFromAnEmptyDaemon {
+        app,
+        ops,
+        admin,
+        job_id,
+        remote,
+        base,
+        daemon,
+    }
+}
+
 /// An automatic start whose repository cannot be read at its planned start (its server down,
 /// the repository not pushed yet) is tried again, each failed try in the audit, and starts the
 /// commit that is there once it can be read. It used to be refused at the first failure, for
@@ -404,15 +442,15 @@ async fn automatic_repository_job(
 async fn an_automatic_start_is_tried_again_until_its_repository_answers(
     engine: services::testing::TestEngine,
 ) {
-    let app = TestApp::with_demo(engine).await;
-    let pm = app.token("demo-projets").await;
-    let ops = app.token("demo-ops").await;
-    let admin = app.token("demo-admin").await;
-    let project = local_dev_project(&app, &pm, "Nightly from Git").await;
-    let base = tempfile::tempdir().expect("base");
-    let daemon = start_daemon(base.path());
-    let remote = format!("git://127.0.0.1:{}/later.git", daemon.port);
-    let job_id = automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
+    let DueFromAnEmptyDaemon {
+        app,
+        ops,
+        admin,
+        job_id,
+        remote,
+        base,
+        daemon,
+    } = due_from_an_empty_daemon(engine, "Nightly from Git", "later").await;
 
     // Nothing to fetch yet: the try fails, is audited as a failure, and will be made again.
     let audit_uri = format!("/api/v1/audit?action=run.auto_start&target_id={job_id}");
@@ -486,15 +524,15 @@ async fn an_automatic_start_is_tried_again_until_its_repository_answers(
 /// refusal that says why, no longer due (not tried again), and no run. A start that is never
 /// given up would be tried forever; one given up silently would be a nightly job lost unseen.
 async fn an_automatic_start_is_refused_after_its_last_try(engine: services::testing::TestEngine) {
-    let app = TestApp::with_demo(engine).await;
-    let pm = app.token("demo-projets").await;
-    let ops = app.token("demo-ops").await;
-    let admin = app.token("demo-admin").await;
-    let project = local_dev_project(&app, &pm, "Never pushed").await;
-    let base = tempfile::tempdir().expect("base");
-    let daemon = start_daemon(base.path());
-    let remote = format!("git://127.0.0.1:{}/never.git", daemon.port);
-    let job_id = automatic_repository_job(&app, &pm, &ops, id(&project), &remote).await;
+    let DueFromAnEmptyDaemon {
+        app,
+        ops,
+        admin,
+        job_id,
+        base: _base,
+        daemon,
+        ..
+    } = due_from_an_empty_daemon(engine, "Never pushed", "never").await;
 
     // The tests' first wait is 0.2 s, doubled at each failure: about 25 s of waits in all.
     let audit_uri = format!("/api/v1/audit?action=run.auto_start&target_id={job_id}");
