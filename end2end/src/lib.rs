@@ -94,7 +94,7 @@ pub async fn browser(driver: &ChromeDriver, profile: &std::path::Path) -> TestRe
         "--disable-component-update".to_owned(),
         "--disable-sync".to_owned(),
         "--disable-dev-shm-usage".to_owned(),
-        "--window-size=1280,900".to_owned(),
+        format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
         format!("--user-data-dir={}", profile.display()),
     ];
     // More arguments for a benchmark's experiment (e.g. `--incognito`: an off-the-record
@@ -434,19 +434,34 @@ pub async fn text_of(client: &Client, css: &str) -> TestResult<String> {
     Ok(wait_for(client, css).await?.text().await?)
 }
 
-/// At phone width (390 × 844), after a reload, once `ready` shows: the page fits the screen's
-/// width (no sideways scrolling), with a screenshot named `name`.
-pub async fn at_phone_width(client: &Client, ready: &str, name: &str) -> TestResult {
-    client.set_window_size(390, 844).await?;
-    client.refresh().await?;
-    wait_for(client, ready).await?;
-    screenshot(client, name).await?;
-    let width = client
+/// The browser's window at the start of every test (`--window-size`), and after a look at
+/// phone width.
+pub const DESKTOP: (u32, u32) = (1280, 900);
+
+/// A phone's screen, for the pages' checks at phone width.
+pub const PHONE: (u32, u32) = (390, 844);
+
+/// How wide the page is laid out (its scroll width, CSS pixels): wider than the window means
+/// sideways scrolling.
+pub async fn page_width(client: &Client) -> TestResult<i64> {
+    Ok(client
         .execute("return document.documentElement.scrollWidth", vec![])
         .await?
         .as_i64()
-        .unwrap_or_default();
-    if width > 390 {
+        .unwrap_or(i64::MAX))
+}
+
+/// At phone width ([`PHONE`]), after a reload, once `ready` shows: the page fits the screen's
+/// width (no sideways scrolling), with a screenshot named `name`; the window is then back at
+/// [`DESKTOP`].
+pub async fn at_phone_width(client: &Client, ready: &str, name: &str) -> TestResult {
+    client.set_window_size(PHONE.0, PHONE.1).await?;
+    client.refresh().await?;
+    wait_for(client, ready).await?;
+    screenshot(client, name).await?;
+    let width = page_width(client).await?;
+    client.set_window_size(DESKTOP.0, DESKTOP.1).await?;
+    if width > i64::from(PHONE.0) {
         return Err(
             format!("sideways scrolling at phone width: the page is {width}px wide").into(),
         );

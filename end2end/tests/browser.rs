@@ -404,9 +404,7 @@ async fn api_reference(client: &Client) -> TestResult {
         "[data-testid=api-reference] li.api-endpoint",
         "api-reference-phone",
     )
-    .await?;
-    client.set_window_size(1280, 900).await?;
-    Ok(())
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -216,7 +216,6 @@ async fn a_new_user_gets_a_one_time_password_and_must_change_it() -> TestResult 
             "admin-users-phone",
         )
         .await?;
-        client.set_window_size(1280, 900).await?;
         wait_for(&client, "[data-testid=new-user]")
             .await?
             .click()

@@ -7,8 +7,8 @@
 use std::time::Duration;
 
 use end2end::{
-    browser_log, devtools, eventually, hydrated, log_in, screenshot, site_dir, wait_for,
-    wait_for_path, with_demo, TestResult,
+    browser_log, devtools, eventually, hydrated, log_in, page_width, screenshot, site_dir,
+    wait_for, wait_for_path, with_demo, TestResult, DESKTOP, PHONE,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -454,18 +454,16 @@ async fn every_main_page_is_clean_accessible_and_installable() -> TestResult {
         assert!(report.is_empty(), "main pages:\n{}", report.join("\n"));
 
         // The same pages on a phone: none scrolls sideways (a table scrolls in its own box).
-        client.set_window_size(390, 844).await?;
+        client.set_window_size(PHONE.0, PHONE.1).await?;
         for (path, ready, _) in pages.iter() {
             client.goto(&format!("{base}{path}")).await?;
             wait_for(&client, ready).await?;
-            let width = client
-                .execute("return document.documentElement.scrollWidth;", vec![])
-                .await?;
-            if width.as_i64().is_none_or(|width| width > 390) {
-                report.push(format!("{path}: {width} px wide at 390"));
+            let width = page_width(&client).await?;
+            if width > i64::from(PHONE.0) {
+                report.push(format!("{path}: {width} px wide at {}", PHONE.0));
             }
         }
-        client.set_window_size(1280, 900).await?;
+        client.set_window_size(DESKTOP.0, DESKTOP.1).await?;
         assert!(report.is_empty(), "main pages on a phone:\n{}", report.join("\n"));
 
         // The incident page draws the host's CPU from the readings around the incident.
