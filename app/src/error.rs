@@ -14,6 +14,11 @@ pub struct AppError {
     /// The form field the error is about (`invalid`), shown next to that field.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The HTTP status of the refusal, as the REST API answers it; known on the server only
+    /// (not sent: the browser has the answer's own status). The page of one object answers
+    /// with it when reading that object fails (`ui::page_object`).
+    #[serde(skip)]
+    pub status: Option<u16>,
 }
 
 impl AppError {
@@ -22,6 +27,15 @@ impl AppError {
             code: code.to_owned(),
             message: message.into(),
             field: None,
+            status: None,
+        }
+    }
+
+    /// The same error, answered with HTTP `status`.
+    pub fn with_status(self, status: u16) -> Self {
+        AppError {
+            status: Some(status),
+            ..self
         }
     }
 
@@ -58,7 +72,7 @@ impl FromServerFnError for AppError {
             };
             if let Some(message) = unreadable {
                 answer_with(400);
-                return AppError::new("malformed_request", message);
+                return AppError::new("malformed_request", message).with_status(400);
             }
         }
         let code = match &value {
@@ -75,20 +89,28 @@ impl FromServerFnError for AppError {
     }
 }
 
-/// The HTTP status of a refusal, as the REST API answers it: a server function that refuses
-/// (validation, permission, conflict) says so with a 4xx, not a 500. A plain form post (no
-/// script) keeps Leptos' redirect back to the form instead.
+/// The HTTP status of a refusal, as the REST API answers it: a server function called over
+/// HTTP that refuses (validation, permission, conflict) says so with a 4xx, not a 500. A plain
+/// form post (no script) keeps Leptos' redirect back to the form instead.
+///
+/// Only for a call (`/sfn/…`): a page runs the same functions in-process, several at once, and
+/// its status is its own object's (`ui::page_object`), not whichever of its reads failed first
+/// — a panel left out for the reader's role made an incident's page a 403 (`http::
+/// an_object_page_answers_with_its_object_status`).
 #[cfg(feature = "ssr")]
 fn answer_with(status: u16) {
     use leptos::prelude::use_context;
-    let plain_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
-        parts
-            .headers
-            .get(http::header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
-    });
-    if plain_form_post {
+    let Some(parts) = use_context::<http::request::Parts>() else {
+        return;
+    };
+    // Every server function here is declared `#[server(prefix = "/sfn")]`.
+    let server_function_call = parts.uri.path().starts_with("/sfn/");
+    let plain_form_post = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !server_function_call || plain_form_post {
         return;
     }
     if let (Some(options), Ok(status)) = (
@@ -103,10 +125,11 @@ fn answer_with(status: u16) {
 impl From<services::ServiceError> for AppError {
     fn from(error: services::ServiceError) -> Self {
         use services::ServiceError as E;
-        answer_with(error.http_status());
+        let status = error.http_status();
+        answer_with(status);
         // In the page's language: the user's, or the browser's when signed out.
         let locale = crate::i18n::request_locale();
-        match &error {
+        let answer = match &error {
             E::Database(_) | E::Migration(_) | E::Internal(_) | E::UnsupportedDatabaseUrl(_) => {
                 // Details (SQL, paths) stay in the server's log; the client gets the code only.
                 tracing::error!(%error, code = error.code(), "server function failed");
@@ -180,6 +203,7 @@ impl From<services::ServiceError> for AppError {
                     .t("the project is archived: set its state back to active to change its work"),
             ),
             _ => AppError::new(error.code(), error.to_string()),
-        }
+        };
+        answer.with_status(status)
     }
 }

@@ -298,7 +298,7 @@ fn NewIncident(on_close: Callback<()>) -> impl IntoView {
 #[inline(never)] // a route's page: see `App`
 pub fn IncidentPage() -> impl IntoView {
     let id = crate::ui::route_id("id");
-    let detail = crate::ui::page_data(move || incident_detail(id.get()));
+    let detail = crate::ui::page_object(move || incident_detail(id.get()));
     let me = expect_context::<Me>();
     view! {
         <PageTitle text=t("Incident")/>

@@ -185,7 +185,7 @@ fn ansi_pieces(line: &str) -> Vec<Piece> {
 #[inline(never)] // a route's page: see `App`
 pub fn RunPage() -> impl IntoView {
     let id = route_id("id");
-    let detail = crate::ui::page_data(move || run_detail(id.get()));
+    let detail = crate::ui::page_object(move || run_detail(id.get()));
     let first_lines = crate::ui::page_data(move || run_log(id.get(), 0));
     let ansible = crate::ui::page_data(move || crate::ansible_results::run_ansible(id.get()));
     let terraform = crate::ui::page_data(move || crate::terraform::terraform_of_run(id.get()));

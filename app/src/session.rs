@@ -37,9 +37,9 @@ impl Me {
 
     /// The signed-in user, or why there is none.
     pub fn user(&self) -> Result<UserProfile, AppError> {
-        self.0
-            .get_untracked()
-            .unwrap_or_else(|| Err(AppError::new("unauthenticated", "sign in first")))
+        self.0.get_untracked().unwrap_or_else(|| {
+            Err(AppError::new("unauthenticated", "sign in first").with_status(401))
+        })
     }
 
     /// The signed-in user as the policy sees them, once loaded.

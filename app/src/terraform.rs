@@ -111,7 +111,7 @@ fn value_text(value: &Value) -> String {
 pub fn PlanPage() -> impl IntoView {
     let project_id = crate::ui::route_id("id");
     let plan_id = crate::ui::route_id("plan");
-    let plan = crate::ui::page_data(move || load_plan(project_id.get(), plan_id.get()));
+    let plan = crate::ui::page_object(move || load_plan(project_id.get(), plan_id.get()));
     view! {
         <PageTitle text=t("Terraform plan")/>
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=2/> }>

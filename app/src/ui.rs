@@ -351,6 +351,44 @@ where
     AsyncDerived::new(fetch)
 }
 
+/// What the page of one object (a project, job, run, incident, inventory, plan) reads first:
+/// the object. A [`page_data`] that also decides the page's HTTP status — its error's (a missing
+/// object is a 404), 200 otherwise — and so holds the answer's first bytes until it has ended:
+/// a status cannot change once they have left. The page's other reads still stream after it,
+/// and their refusals (a panel left out for the reader's role) do not change the status
+/// (`error::answer_with` is for calls, not pages).
+pub fn page_object<T, Answer>(
+    fetch: impl Fn() -> Answer + Send + Sync + 'static,
+) -> AsyncDerived<Result<T, AppError>>
+where
+    T: Send + Sync + 'static,
+    Answer: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+{
+    #[cfg(feature = "ssr")]
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    let object = page_data(move || {
+        let read = fetch();
+        #[cfg(feature = "ssr")]
+        let response = response.clone();
+        async move {
+            let answer = read.await;
+            #[cfg(feature = "ssr")]
+            if let (Err(error), Some(response)) = (&answer, response) {
+                let status = error
+                    .status
+                    .and_then(|s| http::StatusCode::from_u16(s).ok());
+                response.set_status(status.unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+            answer
+        }
+    });
+    #[cfg(feature = "ssr")]
+    if let Some(page) = Owner::current_shared_context() {
+        page.defer_stream(Box::pin(object.ready()));
+    }
+    object
+}
+
 /// An island given what it lists: read by the page's server component ([`page_data`]), under
 /// its own skeleton (an island cannot read it itself: see [`refreshed`]).
 pub fn with_listing<T, Answer, Island>(

@@ -27,7 +27,7 @@ use crate::ui::{route_id, Navigator, PageTitle};
 #[inline(never)] // a route's page: see `App`
 pub fn JobPage() -> impl IntoView {
     let id = route_id("id");
-    let detail = crate::ui::page_data(move || job_detail(id.get()));
+    let detail = crate::ui::page_object(move || job_detail(id.get()));
     let changes = crate::ui::page_data(move || code::job_changes(id.get()));
     let me = expect_context::<Me>();
     view! {

@@ -335,7 +335,7 @@ pub fn InventoryPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let version =
         Memo::new(move |_| query.with(|q| q.get("version").and_then(|v| v.parse::<i64>().ok())));
-    let detail = crate::ui::page_data(move || {
+    let detail = crate::ui::page_object(move || {
         load_inventory(project_id.get(), inventory_id.get(), version.get())
     });
     view! {

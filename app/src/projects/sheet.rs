@@ -29,7 +29,7 @@ pub async fn project_sheet(project_id: i64) -> Result<domain::ProjectContext, Ap
 pub fn ProjectSheetPage() -> impl IntoView {
     use crate::i18n::t;
     let id = crate::ui::route_id("id");
-    let sheet = crate::ui::page_data(move || project_sheet(id.get()));
+    let sheet = crate::ui::page_object(move || project_sheet(id.get()));
     view! {
         <PageTitle text=t("Project")/>
         <Suspense fallback=|| view! { <crate::ui::SkeletonCards count=3/> }>
