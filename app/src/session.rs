@@ -119,15 +119,16 @@ fn known_user() -> Option<Result<UserProfile, AppError>> {
 }
 
 /// Whether the page is refused to the signed-in user, whose role may not take `action` at all:
-/// decided on the server, which knows who asks (the stored account, not the token's claims),
-/// and then answered with a 403 and [`crate::ui::OnlyFor`] instead of the page (whose own calls
-/// would be refused one by one). The server functions and routes behind the page authorise
-/// again on their own.
+/// decided on the server, which knows who asks (the stored account the shell read into [`Me`],
+/// not the token's claims), and then answered with a 403 and [`crate::ui::OnlyFor`] instead of
+/// the page (whose own calls would be refused one by one). The server functions and routes
+/// behind the page authorise again on their own.
 pub fn refused_to_role(action: Action) -> bool {
     #[cfg(feature = "ssr")]
     {
-        let allowed =
-            crate::auth::signed_in_profile().is_ok_and(|user| role_may(user.role, action));
+        let allowed = use_context::<Me>()
+            .and_then(|me| me.user().ok())
+            .is_some_and(|user| role_may(user.role, action));
         if !allowed {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(http::StatusCode::FORBIDDEN);
