@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use end2end::{
     at_phone_width, browser_log, code_requested, devtools, eventually, fill, hydrated,
-    launch_from_job_page, log_in, log_out, new_dev_job, save_job, screenshot, set_local_backend,
-    submit_form, text_of, wait_for, wait_for_path, with_browser_and_scripts, with_demo, TestResult,
+    launch_from_job_page, log_in, log_out, new_dev_job, page_width, save_job, screenshot,
+    set_local_backend, submit_form, text_of, wait_for, wait_for_path, with_browser_and_scripts,
+    with_demo, TestResult, PHONE,
 };
 use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use fantoccini::key::Key;
@@ -364,15 +365,15 @@ async fn a_month_keyboard_move_is_saved() -> TestResult {
     .await
 }
 
-/// At 390 × 844 the ☰ button opens the navigation drawer, a link in it navigates and closes
-/// it; the calendar opens on the agenda, its filters folded.
+/// At phone size ([`PHONE`]) the ☰ button opens the navigation drawer, a link in it navigates
+/// and closes it; the calendar opens on the agenda, its filters folded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_drawer_and_the_calendar_at_phone_width() -> TestResult {
     with_demo(|client, base, _storage| async move {
         devtools(
             &client,
             "Emulation.setDeviceMetricsOverride",
-            serde_json::json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+            serde_json::json!({ "width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 1, "mobile": true }),
         )
         .await?;
         log_in(&client, &base, "demo-ops", "/").await?;
@@ -400,10 +401,8 @@ async fn the_drawer_and_the_calendar_at_phone_width() -> TestResult {
             Ok(right.as_f64().is_some_and(|right| right <= 0.5))
         })
         .await?;
-        let width = client
-            .execute("return document.documentElement.scrollWidth;", vec![])
-            .await?;
-        assert!(width.as_f64().is_some_and(|w| w <= 390.0), "no sideways scroll: {width}");
+        let width = page_width(&client).await?;
+        assert!(width <= i64::from(PHONE.0), "no sideways scroll: {width}px");
 
         client.goto(&format!("{base}/calendar")).await?;
         hydrated(&client).await?;
