@@ -145,8 +145,14 @@ pub fn refused_to_role(action: Action) -> bool {
 
 /// What an island reads that the page provides everywhere else: the locale and the signed-in
 /// user. An island is hydrated on its own, without the contexts around it on the server, so it
-/// provides them itself (the user as the page carries them, see [`Me`]).
+/// provides them itself (the user as the page carries them, see [`Me`]). On the server it is
+/// drawn inside the page, whose shell has provided both already: they are taken as they are
+/// rather than read again for each island.
 pub fn provide_for_island() -> Me {
+    #[cfg(feature = "ssr")]
+    if let Some(me) = use_context::<Me>() {
+        return me;
+    }
     crate::i18n::provide_locale();
     let me = Me::signed_in();
     provide_context(me);
