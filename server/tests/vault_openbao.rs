@@ -623,6 +623,96 @@ async fn an_app_role_token_is_renewed_then_obtained_again() {
 
 /// The shipped policy without `list`: uHub signs in, writes, and fails to list with Vault's own
 /// reason in the error (and 503 `secret_store_unavailable` to the API caller).
+/// A Vault that stops answering holds the change sent to it, not uHub's other changes. With
+/// SQLite uHub's changes take turns; a secret's change used to wait for Vault's answer (up to
+/// 10 s) inside its write transaction, so a project created meanwhile waited behind it (or
+/// failed `busy`) and the secret's change ran out of time. Vault is now asked outside the write
+/// transaction: with OpenBao stopped (SIGSTOP, a real server that hangs), a project is created
+/// while each of the four changes waits, and once OpenBao resumes that change ends well.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_that_stops_answering_holds_no_other_change() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    let server = start_openbao().await;
+    let bao = Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
+    let app =
+        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
+            .await;
+    let pm = app.token("demo-projets").await;
+    let project_id = id(&local_dev_project(&app, &pm, "Held by Vault").await);
+    let secret = format!("/api/v1/projects/{project_id}/secrets/HELD_TOKEN");
+    let token = "/api/v1/me/git-tokens/github";
+    let changes = [
+        (
+            "a secret written",
+            Method::PUT,
+            secret.as_str(),
+            Some(json!({"value": "v1"})),
+            StatusCode::OK,
+        ),
+        (
+            "a secret deleted",
+            Method::DELETE,
+            secret.as_str(),
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "a personal token written",
+            Method::PUT,
+            token,
+            Some(json!({"token": PERSONAL_TOKEN})),
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "a personal token deleted",
+            Method::DELETE,
+            token,
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+    ];
+    // The first change also signs uHub in to OpenBao, which stays answering for it.
+    expect(
+        &app,
+        Method::PUT,
+        &secret,
+        &pm,
+        Some(json!({"value": "v0"})),
+        StatusCode::OK,
+    )
+    .await;
+    for (round, (what, method, uri, body, status)) in changes.into_iter().enumerate() {
+        kill(bao, Signal::SIGSTOP).expect("stop OpenBao");
+        let held = app.call(method, uri, Some(&pm), body);
+        let meanwhile = async {
+            // Time for the held change to reach Vault (had it not, this proves nothing but
+            // cannot fail).
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let created = app
+                .call(
+                    Method::POST,
+                    "/api/v1/projects",
+                    Some(&pm),
+                    Some(json!({"name": format!("Created meanwhile {round}"), "environments": ["dev"]})),
+                )
+                .await;
+            kill(bao, Signal::SIGCONT).expect("resume OpenBao");
+            created
+        };
+        let ((held_status, held_answer), (created_status, created)) = tokio::join!(held, meanwhile);
+        assert_eq!(
+            created_status,
+            StatusCode::CREATED,
+            "{what}: a project created while Vault is held: {created}"
+        );
+        assert_eq!(
+            held_status, status,
+            "{what}, once OpenBao answers again: {held_answer}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_narrower_policy_fails_clearly() {
     let server = start_openbao().await;
