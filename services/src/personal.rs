@@ -103,9 +103,9 @@ pub async fn put_token(
             "must be a token: 1 to 1024 printable characters, no spaces",
         ));
     }
-    let mut tx = hub.storage.write().await?;
-    hub.secrets()
-        .put_personal(&mut tx, caller.id(), provider, token)
+    let mut tx = hub
+        .secrets()
+        .put_personal(&hub.storage, caller.id(), provider, token)
         .await?;
     crate::storage::audit::write(
         &mut tx,
@@ -122,9 +122,9 @@ pub async fn put_token(
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
 pub async fn delete_token(hub: &Hub, caller: &Caller, provider: GitProvider) -> ServiceResult<()> {
     let provider = checked_provider(provider)?;
-    let mut tx = hub.storage.write().await?;
-    hub.secrets()
-        .delete_personal(&mut tx, caller.id(), provider)
+    let mut tx = hub
+        .secrets()
+        .delete_personal(&hub.storage, caller.id(), provider)
         .await?;
     crate::storage::audit::write(
         &mut tx,

@@ -119,19 +119,9 @@ pub async fn put(
     value: &str,
     environment: Option<&str>,
 ) -> ServiceResult<SecretInfo> {
-    let mut tx = hub.storage.write().await?;
-    for_change(&mut tx, caller, project_id, Action::UpdateProject).await?;
-    check_name(name)?;
-    if value.is_empty() || value.len() > MAX_SECRET_BYTES {
-        return Err(ServiceError::invalid("value", "must be 1 byte to 64 KiB"));
-    }
-    let scope = scope_named(&mut tx, project_id, environment).await?;
-    let info = hub
-        .secrets()
-        .put(&mut tx, project_id, &scope, name, value, &caller.actor())
-        .await?;
-    tx.commit().await?;
-    Ok(info)
+    hub.secrets()
+        .put(&hub.storage, caller, project_id, environment, name, value)
+        .await
 }
 
 /// Deletes a secret of a scope (the project's owner among projets, or an admin).
@@ -143,13 +133,30 @@ pub async fn delete(
     name: &str,
     environment: Option<&str>,
 ) -> ServiceResult<()> {
-    let mut tx = hub.storage.write().await?;
-    for_change(&mut tx, caller, project_id, Action::UpdateProject).await?;
-    let scope = scope_named(&mut tx, project_id, environment).await?;
     hub.secrets()
-        .delete(&mut tx, project_id, &scope, name, &caller.actor())
-        .await?;
-    tx.commit().await
+        .delete(&hub.storage, caller, project_id, environment, name)
+        .await
+}
+
+/// The scope a change of the project's secrets applies to, checked in the order both doors
+/// answer: the caller may manage the project (its owner among projets, or an admin) and it is
+/// active; then what is `written` (name and value), if anything; then the environment exists.
+/// The store asks it where its change is made ([`SecretStore::put`]).
+async fn checked_scope(
+    db: &mut Db,
+    caller: &Caller,
+    project_id: i64,
+    environment: Option<&str>,
+    written: Option<(&str, &str)>,
+) -> ServiceResult<SecretScope> {
+    for_change(db, caller, project_id, Action::UpdateProject).await?;
+    if let Some((name, value)) = written {
+        check_name(name)?;
+        if value.is_empty() || value.len() > MAX_SECRET_BYTES {
+            return Err(ServiceError::invalid("value", "must be 1 byte to 64 KiB"));
+        }
+    }
+    scope_named(db, project_id, environment).await
 }
 
 #[cfg(test)]

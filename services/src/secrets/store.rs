@@ -7,10 +7,11 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
 
+use super::checked_scope;
 pub use crate::storage::Sealed;
-use crate::storage::{Actor, Db, SecretScope, Tx};
+use crate::storage::{Db, SecretScope, Storage, Tx};
 use crate::vault::VaultStore;
-use crate::{ServiceError, ServiceResult};
+use crate::{Caller, ServiceError, ServiceResult};
 
 /// Length of the master key in bytes (AES-256).
 pub const MASTER_KEY_BYTES: usize = 32;
@@ -48,27 +49,53 @@ impl From<SecretBox> for SecretStore {
 }
 
 impl SecretStore {
-    /// Creates or replaces a secret of a scope; audited by name and scope.
+    /// Creates or replaces a secret of the scope `environment` names (absent: project-wide),
+    /// once the caller may (`checked_scope`); audited by name and scope.
+    ///
+    /// In the database, checked and written in one transaction. In Vault, checked on a read,
+    /// sent, then audited in a write transaction of its own: no write transaction waits on
+    /// Vault's answer. With SQLite uHub's changes take turns, and one held across Vault's HTTP
+    /// call (up to 10 s) held every other change in uHub
+    /// (`vault_openbao::a_vault_that_stops_answering_holds_no_other_change`).
     pub async fn put(
         &self,
-        tx: &mut Tx,
+        storage: &Storage,
+        caller: &Caller,
         project_id: i64,
-        scope: &SecretScope,
+        environment: Option<&str>,
         name: &str,
         value: &str,
-        actor: &Actor,
     ) -> ServiceResult<domain::SecretInfo> {
+        let actor = caller.actor();
+        let written = Some((name, value));
         match self {
             SecretStore::Database(secrets) => {
+                let mut tx = storage.write().await?;
+                let scope =
+                    checked_scope(&mut tx, caller, project_id, environment, written).await?;
                 let sealed = secrets.seal(project_id, scope.environment_id(), name, value)?;
-                tx.put_secret(project_id, scope, name, &sealed, actor).await
+                let info = tx
+                    .put_secret(project_id, &scope, name, &sealed, &actor)
+                    .await?;
+                tx.commit().await?;
+                Ok(info)
             }
             SecretStore::Vault(vault) => {
+                let scope = checked_scope(
+                    &mut storage.read().await?,
+                    caller,
+                    project_id,
+                    environment,
+                    written,
+                )
+                .await?;
                 let info = vault
-                    .put(project_id, scope, name, value, actor.user_id)
+                    .put(project_id, &scope, name, value, actor.user_id)
                     .await?;
-                tx.audit_secret_change(project_id, scope, name, "secret.put", actor)
+                let mut tx = storage.write().await?;
+                tx.audit_secret_change(project_id, &scope, name, "secret.put", &actor)
                     .await?;
+                tx.commit().await?;
                 Ok(info)
             }
         }
@@ -89,20 +116,38 @@ impl SecretStore {
         }
     }
 
+    /// Deletes a secret of the scope `environment` names, once the caller may; as
+    /// [`SecretStore::put`], Vault is asked outside any write transaction.
     pub async fn delete(
         &self,
-        tx: &mut Tx,
+        storage: &Storage,
+        caller: &Caller,
         project_id: i64,
-        scope: &SecretScope,
+        environment: Option<&str>,
         name: &str,
-        actor: &Actor,
     ) -> ServiceResult<()> {
+        let actor = caller.actor();
         match self {
-            SecretStore::Database(_) => tx.delete_secret(project_id, scope, name, actor).await,
+            SecretStore::Database(_) => {
+                let mut tx = storage.write().await?;
+                let scope = checked_scope(&mut tx, caller, project_id, environment, None).await?;
+                tx.delete_secret(project_id, &scope, name, &actor).await?;
+                tx.commit().await
+            }
             SecretStore::Vault(vault) => {
-                vault.delete(project_id, scope, name).await?;
-                tx.audit_secret_change(project_id, scope, name, "secret.delete", actor)
-                    .await
+                let scope = checked_scope(
+                    &mut storage.read().await?,
+                    caller,
+                    project_id,
+                    environment,
+                    None,
+                )
+                .await?;
+                vault.delete(project_id, &scope, name).await?;
+                let mut tx = storage.write().await?;
+                tx.audit_secret_change(project_id, &scope, name, "secret.delete", &actor)
+                    .await?;
+                tx.commit().await
             }
         }
     }
@@ -152,20 +197,27 @@ impl SecretStore {
         }
     }
 
-    /// Sets a person's own secret (a personal Git token, `name` = its provider).
+    /// Sets a person's own secret (a personal Git token, `name` = its provider); the write
+    /// transaction is given back for the caller's audit entry, to commit. In the database the
+    /// secret is written in it; in Vault it is sent before it opens (see [`SecretStore::put`]).
     pub async fn put_personal(
         &self,
-        tx: &mut Tx,
+        storage: &Storage,
         user_id: i64,
         name: &str,
         value: &str,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Tx> {
         match self {
             SecretStore::Database(secrets) => {
                 let sealed = secrets.seal_with(&personal_data(user_id, name), value)?;
-                tx.put_user_secret(user_id, name, &sealed).await
+                let mut tx = storage.write().await?;
+                tx.put_user_secret(user_id, name, &sealed).await?;
+                Ok(tx)
             }
-            SecretStore::Vault(vault) => vault.put_personal(user_id, name, value).await,
+            SecretStore::Vault(vault) => {
+                vault.put_personal(user_id, name, value).await?;
+                storage.write().await
+            }
         }
     }
 
@@ -200,16 +252,24 @@ impl SecretStore {
         }
     }
 
-    /// Removes a person's own secret.
+    /// Removes a person's own secret; the write transaction is given back as by
+    /// [`SecretStore::put_personal`].
     pub async fn delete_personal(
         &self,
-        tx: &mut Tx,
+        storage: &Storage,
         user_id: i64,
         name: &str,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<Tx> {
         match self {
-            SecretStore::Database(_) => tx.delete_user_secret(user_id, name).await,
-            SecretStore::Vault(vault) => vault.delete_personal(user_id, name).await,
+            SecretStore::Database(_) => {
+                let mut tx = storage.write().await?;
+                tx.delete_user_secret(user_id, name).await?;
+                Ok(tx)
+            }
+            SecretStore::Vault(vault) => {
+                vault.delete_personal(user_id, name).await?;
+                storage.write().await
+            }
         }
     }
 
