@@ -524,6 +524,10 @@ async fn an_object_page_answers_with_its_object_status() {
                         html.contains("could not be loaded"),
                         "{path}: the error card"
                     );
+                    assert!(
+                        html.contains("Back to the dashboard"),
+                        "{path}: the way back, as on the 404 page"
+                    );
                 } else {
                     assert!(
                         html.contains("Disk full on the build host"),
