@@ -65,14 +65,19 @@ pub fn EmptyState(
     }
 }
 
-/// A list that could not be loaded: what, why, and the stable code for a bug report.
+/// What could not be loaded: what, why, and the stable code for a bug report. When it does not
+/// exist (a stale link, an object deleted since), the way back too, as the 404 page offers.
 #[component]
 pub fn LoadError(title: &'static str, error: AppError) -> impl IntoView {
+    let missing = error.code == "not_found";
     view! {
         <section class="empty-state empty-state--error" role="alert">
             <h2>{title}</h2>
             <p class="muted">{error.message}</p>
             <p class="muted small mono">{error.code}</p>
+            {missing.then(|| view! {
+                <a href="/" class="button button--primary">{t("Back to the dashboard")}</a>
+            })}
         </section>
     }
 }
