@@ -97,16 +97,6 @@ pub(crate) fn duration(run: &Run) -> String {
     }
 }
 
-fn load_error(what: &'static str, error: AppError) -> impl IntoView {
-    view! {
-        <section class="empty-state empty-state--error" role="alert">
-            <h2>{what}</h2>
-            <p class="muted">{error.message}</p>
-            <p class="muted small mono">{error.code}</p>
-        </section>
-    }
-}
-
 /// One ANSI-coloured piece of a log line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Piece {
@@ -203,7 +193,7 @@ pub fn RunPage() -> impl IntoView {
                             <RunHost run/>
                         }.into_any()
                     }
-                    (Err(error), _, _, _) | (_, Err(error), _, _) | (_, _, Err(error), _) | (_, _, _, Err(error)) => load_error(t("The run could not be loaded"), error).into_any(),
+                    (Err(error), _, _, _) | (_, Err(error), _, _) | (_, _, Err(error), _) | (_, _, _, Err(error)) => view! { <crate::ui::LoadError title=t("The run could not be loaded") error/> }.into_any(),
                 }
             })}
         </Suspense>

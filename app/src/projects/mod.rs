@@ -49,7 +49,7 @@ pub fn ProjectsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match projects.await {
                     Ok(projects) => view! { <ProjectsIsland creating projects/> }.into_any(),
-                    Err(error) => view! { <LoadError error/> }.into_any(),
+                    Err(error) => view! { <crate::ui::LoadError title=t("The projects could not be loaded") error/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -222,16 +222,5 @@ fn ProjectsSkeleton() -> impl IntoView {
         <ul class="project-grid" aria-busy="true" aria-label=t("Loading projects")>
             {(0..4).map(|_| view! { <li class="card skeleton"></li> }).collect_view()}
         </ul>
-    }
-}
-
-#[component]
-fn LoadError(error: AppError) -> impl IntoView {
-    view! {
-        <section class="empty-state empty-state--error" role="alert">
-            <h2>{t("The projects could not be loaded")}</h2>
-            <p class="muted">{error.message}</p>
-            <p class="muted small mono">{error.code}</p>
-        </section>
     }
 }
