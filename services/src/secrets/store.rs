@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use super::checked_scope;
 pub use crate::storage::Sealed;
-use crate::storage::{Db, SecretScope, Storage, Tx};
+use crate::storage::{Actor, Db, SecretScope, Storage, Tx};
 use crate::vault::VaultStore;
 use crate::{Caller, ServiceError, ServiceResult};
 
@@ -92,10 +92,7 @@ impl SecretStore {
                 let info = vault
                     .put(project_id, &scope, name, value, actor.user_id)
                     .await?;
-                let mut tx = storage.write().await?;
-                tx.audit_secret_change(project_id, &scope, name, "secret.put", &actor)
-                    .await?;
-                tx.commit().await?;
+                audit_vault_change(storage, project_id, &scope, name, "secret.put", &actor).await?;
                 Ok(info)
             }
         }
@@ -144,10 +141,7 @@ impl SecretStore {
                 )
                 .await?;
                 vault.delete(project_id, &scope, name).await?;
-                let mut tx = storage.write().await?;
-                tx.audit_secret_change(project_id, &scope, name, "secret.delete", &actor)
-                    .await?;
-                tx.commit().await
+                audit_vault_change(storage, project_id, &scope, name, "secret.delete", &actor).await
             }
         }
     }
@@ -216,7 +210,10 @@ impl SecretStore {
             }
             SecretStore::Vault(vault) => {
                 vault.put_personal(user_id, name, value).await?;
-                storage.write().await
+                storage
+                    .write()
+                    .await
+                    .inspect_err(|error| unaudited(user_id, name, error))
             }
         }
     }
@@ -268,7 +265,10 @@ impl SecretStore {
             }
             SecretStore::Vault(vault) => {
                 vault.delete_personal(user_id, name).await?;
-                storage.write().await
+                storage
+                    .write()
+                    .await
+                    .inspect_err(|error| unaudited(user_id, name, error))
             }
         }
     }
@@ -337,6 +337,49 @@ impl SecretStore {
             SecretStore::Vault(vault) => vault.forget_project(project_id).await,
         }
     }
+}
+
+/// Writes the audit entry of a change already made in Vault, in a write transaction of its own.
+/// Should that fail (the database gone, or busy past its timeout), the change stands in Vault
+/// unaudited; the server's log then says which (by name, never the value) and the caller gets
+/// the error.
+async fn audit_vault_change(
+    storage: &Storage,
+    project_id: i64,
+    scope: &SecretScope,
+    name: &str,
+    action: &'static str,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    let audited = async {
+        let mut tx = storage.write().await?;
+        tx.audit_secret_change(project_id, scope, name, action, actor)
+            .await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(error) = &audited {
+        tracing::error!(
+            project_id,
+            secret = name,
+            environment = scope.environment_name(),
+            action,
+            %error,
+            "a secret was changed in Vault but its audit entry could not be written"
+        );
+    }
+    audited
+}
+
+/// The log line of a person's secret changed in Vault whose audit entry cannot be written (see
+/// [`audit_vault_change`]).
+fn unaudited(user_id: i64, name: &str, error: &ServiceError) {
+    tracing::error!(
+        user_id,
+        secret = name,
+        %error,
+        "a personal secret was changed in Vault but its audit entry could not be written"
+    );
 }
 
 /// Every environment of a project as a secret scope.
