@@ -628,7 +628,8 @@ async fn an_app_role_token_is_renewed_then_obtained_again() {
 /// 10 s) inside its write transaction, so a project created meanwhile waited behind it (or
 /// failed `busy`) and the secret's change ran out of time. Vault is now asked outside the write
 /// transaction: with OpenBao stopped (SIGSTOP, a real server that hangs), a project is created
-/// while each of the four changes waits, and once OpenBao resumes that change ends well.
+/// while each of the six changes (secrets, personal tokens, a cluster's kubeconfig) waits, and
+/// once OpenBao resumes that change ends well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vault_that_stops_answering_holds_no_other_change() {
     use nix::sys::signal::{kill, Signal};
@@ -642,6 +643,18 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
     let project_id = id(&local_dev_project(&app, &pm, "Held by Vault").await);
     let secret = format!("/api/v1/projects/{project_id}/secrets/HELD_TOKEN");
     let token = "/api/v1/me/git-tokens/github";
+    // A cluster added while OpenBao answers (adding one still asks Vault inside its
+    // transaction: the row and its kubeconfig go together).
+    let cluster = id(&expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/clusters"),
+        &pm,
+        Some(json!({"name": "held", "environment": "dev", "kubeconfig": kubeconfig()})),
+        StatusCode::CREATED,
+    )
+    .await);
+    let cluster = format!("/api/v1/projects/{project_id}/clusters/{cluster}");
     let changes = [
         (
             "a secret written",
@@ -668,6 +681,20 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
             "a personal token deleted",
             Method::DELETE,
             token,
+            None,
+            StatusCode::NO_CONTENT,
+        ),
+        (
+            "a cluster's kubeconfig replaced",
+            Method::PUT,
+            cluster.as_str(),
+            Some(json!({"environment": "dev", "kubeconfig": kubeconfig()})),
+            StatusCode::OK,
+        ),
+        (
+            "a cluster removed",
+            Method::DELETE,
+            cluster.as_str(),
             None,
             StatusCode::NO_CONTENT,
         ),
