@@ -167,8 +167,23 @@ async fn of_project(
     Ok(cluster)
 }
 
+/// Cluster `id` of project `project_id`, once the caller may change the project.
+async fn changeable(
+    db: &mut crate::storage::Db,
+    caller: &Caller,
+    project_id: i64,
+    id: i64,
+) -> ServiceResult<Cluster> {
+    for_change(db, caller, project_id, Action::UpdateProject).await?;
+    of_project(db, project_id, id).await
+}
+
 /// Replaces a cluster's kubeconfig (and its environment, context and namespace); the last check
 /// is forgotten.
+///
+/// Checked on a read before the kubeconfig goes to the store, and again in the write
+/// transaction: with Vault it is sent before that transaction opens, so that no write waits on
+/// Vault's answer (see `SecretStore::put`).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, cluster.id = id))]
 pub async fn replace(
     hub: &Hub,
@@ -177,9 +192,7 @@ pub async fn replace(
     id: i64,
     request: &ClusterRequest,
 ) -> ServiceResult<Cluster> {
-    let mut tx = hub.storage.write().await?;
-    for_change(&mut tx, caller, project_id, Action::UpdateProject).await?;
-    let cluster = of_project(&mut tx, project_id, id).await?;
+    changeable(&mut hub.storage.read().await?, caller, project_id, id).await?;
     if request.link.is_some() {
         return Err(ServiceError::invalid(
             "link",
@@ -187,6 +200,11 @@ pub async fn replace(
         ));
     }
     let checked = checked(hub, request)?;
+    let mut tx = hub
+        .secrets()
+        .replace_kubeconfig(&hub.storage, project_id, id, &checked.minimal)
+        .await?;
+    let cluster = changeable(&mut tx, caller, project_id, id).await?;
     tx.update_cluster(
         id,
         project_id,
@@ -195,22 +213,19 @@ pub async fn replace(
         &caller.actor(),
     )
     .await?;
-    hub.secrets()
-        .put_kubeconfig(&mut tx, project_id, id, &checked.minimal)
-        .await?;
     tx.commit().await?;
     hub.storage.cluster(id).await
 }
 
-/// Removes a cluster and its kubeconfig from the store.
+/// Removes a cluster and its kubeconfig from the store: checked on a read, the kubeconfig removed
+/// from Vault first (if Vault refuses, the cluster stays listed rather than leaving a kubeconfig
+/// nobody can see), then the row, checked again, in a transaction that waits on nothing outside.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, cluster.id = id))]
 pub async fn delete(hub: &Hub, caller: &Caller, project_id: i64, id: i64) -> ServiceResult<()> {
-    let mut tx = hub.storage.write().await?;
-    for_change(&mut tx, caller, project_id, Action::UpdateProject).await?;
-    let cluster = of_project(&mut tx, project_id, id).await?;
-    // Vault first: if it refuses, the cluster stays listed rather than leaving a kubeconfig
-    // nobody can see.
+    changeable(&mut hub.storage.read().await?, caller, project_id, id).await?;
     hub.secrets().delete_kubeconfig(project_id, id).await?;
+    let mut tx = hub.storage.write().await?;
+    let cluster = changeable(&mut tx, caller, project_id, id).await?;
     tx.delete_cluster(&cluster, &caller.actor()).await?;
     tx.commit().await
 }

@@ -297,6 +297,32 @@ impl SecretStore {
         }
     }
 
+    /// Replaces a cluster's kubeconfig; the write transaction is given back for the cluster's
+    /// row, to commit. In the database it is sealed into the row in it; in Vault it is sent
+    /// before it opens (see [`SecretStore::put`]), the row holding nothing.
+    pub async fn replace_kubeconfig(
+        &self,
+        storage: &Storage,
+        project_id: i64,
+        cluster_id: i64,
+        kubeconfig: &str,
+    ) -> ServiceResult<Tx> {
+        if let SecretStore::Vault(vault) = self {
+            vault
+                .put_kubeconfig(project_id, cluster_id, kubeconfig)
+                .await?;
+        }
+        let mut tx = storage.write().await?;
+        let sealed = match self {
+            SecretStore::Database(secrets) => {
+                Some(secrets.seal_with(&kubeconfig_data(project_id, cluster_id), kubeconfig)?)
+            }
+            SecretStore::Vault(_) => None,
+        };
+        tx.seal_kubeconfig(cluster_id, sealed.as_ref()).await?;
+        Ok(tx)
+    }
+
     /// A cluster's kubeconfig (the minimal one uHub made); NotFound when the store has none.
     pub async fn kubeconfig(
         &self,
