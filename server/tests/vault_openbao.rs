@@ -740,6 +740,67 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
     }
 }
 
+/// A cluster removed while its kubeconfig is being replaced leaves nothing in Vault. The
+/// replacement is checked, then sent to Vault outside the write transaction; a removal can take
+/// Vault's copy and the row meanwhile, and the replacement's kubeconfig then lands under a cluster
+/// that no longer exists, which nobody lists and nothing removes but the project's purge. Here
+/// OpenBao is held (SIGSTOP) while the replacement waits on it, and the removal's two steps are
+/// taken as another uHub process would take them (Vault's copy, then the row); once OpenBao
+/// answers, the replacement answers 404 and no kubeconfig is left at the cluster's path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeconfig_replaced_while_its_cluster_is_removed_is_not_left_in_vault() {
+    use nix::sys::signal::{kill, Signal};
+    use nix::unistd::Pid;
+    use services::storage::Actor;
+    let server = start_openbao().await;
+    let bao_pid = Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
+    let app =
+        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
+            .await;
+    let pm = app.token("demo-projets").await;
+    let project_id = id(&local_dev_project(&app, &pm, "Removed meanwhile").await);
+    let cluster_id = id(&expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/clusters"),
+        &pm,
+        Some(json!({"name": "going", "environment": "dev", "kubeconfig": kubeconfig()})),
+        StatusCode::CREATED,
+    )
+    .await);
+    let cluster_path = format!("secret/uhub/projects/{project_id}/clusters/{cluster_id}");
+    // The removal's first step: Vault's copy goes.
+    tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "delete", &cluster_path]))
+        .expect("bao kv metadata delete");
+    kill(bao_pid, Signal::SIGSTOP).expect("stop OpenBao");
+    let cluster = format!("/api/v1/projects/{project_id}/clusters/{cluster_id}");
+    let replaced = app.call(
+        Method::PUT,
+        &cluster,
+        Some(&pm),
+        Some(json!({"environment": "dev", "kubeconfig": kubeconfig()})),
+    );
+    let removed = async {
+        // Time for the replacement to pass its check and reach Vault.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut tx = app.storage.storage.write().await.expect("write");
+        let cluster = tx.cluster(cluster_id).await.expect("cluster");
+        tx.delete_cluster(&cluster, &Actor::system())
+            .await
+            .expect("delete the row");
+        tx.commit().await.expect("commit");
+        kill(bao_pid, Signal::SIGCONT).expect("resume OpenBao");
+    };
+    let ((status, answer), ()) = tokio::join!(replaced, removed);
+    assert_eq!(status, StatusCode::NOT_FOUND, "{answer}");
+    let left =
+        tokio::task::block_in_place(|| bao(&server, &["kv", "metadata", "get", &cluster_path]));
+    assert!(
+        left.is_err(),
+        "a kubeconfig is left in Vault under the removed cluster: {left:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_narrower_policy_fails_clearly() {
     let server = start_openbao().await;
