@@ -204,7 +204,18 @@ pub async fn replace(
         .secrets()
         .replace_kubeconfig(&hub.storage, project_id, id, &checked.minimal)
         .await?;
-    let cluster = changeable(&mut tx, caller, project_id, id).await?;
+    let cluster = match changeable(&mut tx, caller, project_id, id).await {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            drop(tx);
+            if matches!(error, ServiceError::NotFound { .. }) {
+                // Removed while the new kubeconfig was on its way to Vault: the removal may
+                // have taken Vault's copy before this one landed, and nothing lists it now.
+                forget_removed_kubeconfig(hub, project_id, id).await;
+            }
+            return Err(error);
+        }
+    };
     tx.update_cluster(
         id,
         project_id,
@@ -220,6 +231,11 @@ pub async fn replace(
 /// Removes a cluster and its kubeconfig from the store: checked on a read, the kubeconfig removed
 /// from Vault first (if Vault refuses, the cluster stays listed rather than leaving a kubeconfig
 /// nobody can see), then the row, checked again, in a transaction that waits on nothing outside.
+///
+/// A replacement checked before the row went may send its kubeconfig to Vault after the first
+/// removal: Vault is asked once more once the row is gone, and a replacement that comes later
+/// finds no row and removes its own (`replace`). So whichever order the two take, no kubeconfig
+/// is left in Vault under a removed cluster.
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, cluster.id = id))]
 pub async fn delete(hub: &Hub, caller: &Caller, project_id: i64, id: i64) -> ServiceResult<()> {
     changeable(&mut hub.storage.read().await?, caller, project_id, id).await?;
@@ -227,7 +243,23 @@ pub async fn delete(hub: &Hub, caller: &Caller, project_id: i64, id: i64) -> Ser
     let mut tx = hub.storage.write().await?;
     let cluster = changeable(&mut tx, caller, project_id, id).await?;
     tx.delete_cluster(&cluster, &caller.actor()).await?;
-    tx.commit().await
+    tx.commit().await?;
+    forget_removed_kubeconfig(hub, project_id, id).await;
+    Ok(())
+}
+
+/// Removes from the store the kubeconfig of a cluster whose row is gone. The removal the caller
+/// asked for has happened, so a refusal is not theirs to see: the server's log names the cluster
+/// (never the kubeconfig), and the project's purge removes the rest.
+async fn forget_removed_kubeconfig(hub: &Hub, project_id: i64, id: i64) {
+    if let Err(error) = hub.secrets().delete_kubeconfig(project_id, id).await {
+        tracing::error!(
+            project_id,
+            cluster_id = id,
+            %error,
+            "the kubeconfig of a removed cluster could not be removed from the secret store"
+        );
+    }
 }
 
 /// Checks the cluster with its kubeconfig and keeps the result (those who may change the
