@@ -1,8 +1,9 @@
 //! Benchmark (not a test): what uHub adds to a run. A local run of `true` through the whole path
 //! (HTTP launch, policy, queue, dispatcher, process, log, final status) against spawning the same
 //! `true` directly: medians of 100, the end learnt as a live log reader learns it (announced) and,
-//! for comparison with earlier figures, by polling. Then runs per second with 4 workers. Prints;
-//! never fails on a number. Run with `scripts/bench.sh`.
+//! for comparison with earlier figures, by polling. Then runs per second with 4 workers, and a
+//! chatty run (`seq 1 100000`: its log written as it comes) against the same script spawned
+//! directly. Prints; never fails on a number. Run with `scripts/bench.sh`.
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -19,6 +20,9 @@ use common::TestApp;
 
 const SAMPLES: usize = 100;
 const THROUGHPUT_RUNS: usize = 200;
+/// Lines the chatty run prints, and how many times it runs.
+const CHATTY_LINES: usize = 100_000;
+const CHATTY_SAMPLES: usize = 5;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -208,5 +212,64 @@ async fn main() {
         "throughput with 4 workers: {THROUGHPUT_RUNS} runs in {:.2} s = {:.0} runs/s",
         elapsed.as_secs_f64(),
         THROUGHPUT_RUNS as f64 / elapsed.as_secs_f64()
+    );
+
+    chatty(
+        &app,
+        &bearer,
+        project["id"].as_i64().expect("project"),
+        &dev,
+    )
+    .await;
+}
+
+/// A run whose log is the work: `seq 1 CHATTY_LINES`, through uHub (every line masked, numbered
+/// and stored before the run ends) and spawned directly (its output read and dropped).
+async fn chatty(app: &TestApp, bearer: &str, project_id: i64, dev: &str) {
+    let script = app.scripts.path().join("chatty");
+    std::fs::write(&script, format!("#!/bin/sh\nexec seq 1 {CHATTY_LINES}\n")).expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let (_, job) = app
+        .call(axum::http::Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), Some(dev), Some(json!({
+            "title": "chatty", "job_type": "dev", "environment": "dev", "planned_start": "2031-01-01T10:00:00Z",
+            "action": {"kind": "script", "path": "chatty"},
+        })))
+        .await;
+    let job_id = job["id"].as_i64().expect("job");
+    let mut direct = Vec::with_capacity(CHATTY_SAMPLES);
+    for _ in 0..CHATTY_SAMPLES {
+        let started = Instant::now();
+        let output = tokio::process::Command::new(&script)
+            .output()
+            .await
+            .expect("spawn");
+        assert!(output.status.success());
+        direct.push(started.elapsed());
+    }
+    let mut through = Vec::with_capacity(CHATTY_SAMPLES);
+    let mut last = 0;
+    for _ in 0..CHATTY_SAMPLES {
+        let mut changes = app.storage.storage.run_changes();
+        let started = Instant::now();
+        last = launch(app, bearer, job_id).await;
+        finished(app, last, Wait::Announced, &mut changes).await;
+        through.push(started.elapsed());
+    }
+    let stored = app
+        .storage
+        .storage
+        .run_logs(last, 0, 2 * CHATTY_LINES as u32)
+        .await
+        .expect("log")
+        .len();
+    // uHub's own lines (the run's start and end) come with the script's.
+    assert!(stored >= CHATTY_LINES, "{stored} lines stored");
+    let (direct, through) = (median(direct), median(through));
+    println!(
+        "chatty run ({CHATTY_LINES} lines, SQLite), median of {CHATTY_SAMPLES}: spawned directly {}, \
+         through uHub {} ({:.0} lines/s stored)",
+        ms(direct),
+        ms(through),
+        CHATTY_LINES as f64 / through.as_secs_f64()
     );
 }

@@ -249,11 +249,16 @@ async fn story(engine: TestEngine) {
         .await
         .0;
     assert_eq!(unsigned, StatusCode::UNAUTHORIZED);
+    // More lines than one statement stores (500): every one kept, in order.
+    let many: Vec<String> = (1..=1201)
+        .map(|n| format!("line {n}"))
+        .chain(["done".to_owned()])
+        .collect();
     assert_eq!(
         callback(
             &app,
             run_id,
-            json!({"status": "success", "exit_code": 0, "lines": ["done"]}),
+            json!({"status": "success", "exit_code": 0, "lines": many}),
             &key
         )
         .await,
@@ -284,6 +289,10 @@ async fn story(engine: TestEngine) {
         "the replay added nothing: {log}"
     );
     assert!(log.contains("finished: success"), "{log}");
+    assert!(
+        log.contains(&(many.join("\n") + "\n")),
+        "the 1,202 lines of one callback, in order: {log}"
+    );
     assert!(!log.contains(HOOK_KEY) && !log.contains(&key), "{log}");
     assert_eq!(
         callback(&app, run_id, json!({"status": "failed"}), &key).await,
