@@ -70,13 +70,22 @@ async fn callback_at(
     key: &str,
     timestamp: i64,
 ) -> (StatusCode, Value) {
+    let signature = sign_callback(key, run_id, timestamp, body.as_bytes());
+    callback_signed(app, run_id, body, &signature, timestamp).await
+}
+
+/// A callback sent with `signature` as it is.
+async fn callback_signed(
+    app: &TestApp,
+    run_id: i64,
+    body: &str,
+    signature: &str,
+    timestamp: i64,
+) -> (StatusCode, Value) {
     let request = Request::post(format!("/api/v1/runs/{run_id}/callback"))
         .header("content-type", "application/json")
         .header(TIMESTAMP_HEADER, timestamp.to_string())
-        .header(
-            SIGNATURE_HEADER,
-            sign_callback(key, run_id, timestamp, body.as_bytes()),
-        )
+        .header(SIGNATURE_HEADER, signature)
         .body(axum::body::Body::from(body.to_owned()))
         .expect("request");
     let (status, _, answer) = app.send(request).await;
@@ -208,6 +217,22 @@ async fn story(engine: TestEngine) {
     // The same callback again (recorded on the way and replayed): refused, and nothing added.
     let (replayed, replay_answer) = callback_at(&app, run_id, &progress, &key, now).await;
     assert_eq!(replayed, StatusCode::UNAUTHORIZED, "{replay_answer}");
+    // The same signature written otherwise (its hex upper-cased, or in part, padded with
+    // spaces) is the same signature: refused too.
+    let signature = sign_callback(&key, run_id, now, progress.as_bytes());
+    let (prefix, hex) = signature.split_at("sha256=".len());
+    for respelled in [
+        format!("{prefix}{}", hex.to_uppercase()),
+        format!("{prefix}{}{}", hex[..32].to_uppercase(), &hex[32..]),
+        format!("  {signature} "),
+    ] {
+        let (status, answer) = callback_signed(&app, run_id, &progress, &respelled, now).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a replay signed {respelled:?}: {answer}"
+        );
+    }
     // Older than five minutes: refused, even correctly signed.
     let stale = now - 301;
     assert_eq!(
