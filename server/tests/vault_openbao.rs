@@ -740,6 +740,73 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
     }
 }
 
+/// The paths of a project's secrets OpenBao answered on, in order (reads, lists, writes).
+fn project_paths(server: &OpenBao, project_id: i64) -> Vec<String> {
+    let prefix = format!("uhub/projects/{project_id}/");
+    let log = std::fs::read_to_string(server.home.path().join("audit.log")).unwrap_or_default();
+    log.lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|entry| entry["type"] == "response")
+        .filter_map(|entry| entry["request"]["path"].as_str().map(str::to_owned))
+        .filter(|path| path.contains(&prefix))
+        .collect()
+}
+
+/// Anyone may post a Git delivery: before its signature is checked, uHub reads the one secret it
+/// is checked with, not every secret of the project (each value pulled from Vault, each read
+/// written to Vault's audit log, for a request nobody signed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsigned_git_delivery_reads_only_the_webhook_secret() {
+    use axum::body::Body;
+    use axum::http::Request;
+    let server = start_openbao().await;
+    let app =
+        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
+            .await;
+    let pm = app.token("demo-projets").await;
+    let project_id = id(&local_dev_project(&app, &pm, "Hooked").await);
+    for name in ["HOOK_SECRET", "DEPLOY_TOKEN", "DB_PASSWORD"] {
+        expect(
+            &app,
+            Method::PUT,
+            &format!("/api/v1/projects/{project_id}/secrets/{name}"),
+            &pm,
+            Some(json!({"value": format!("{name}-value-17")})),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let link_id = id(&expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/projects/{project_id}/links"),
+        &pm,
+        Some(json!({
+            "kind": "git_repo", "name": "app", "location": "https://github.com/acme/app.git",
+            "webhook_secret_name": "HOOK_SECRET",
+        })),
+        StatusCode::CREATED,
+    )
+    .await);
+    let before = project_paths(&server, project_id).len();
+    let request = Request::post(format!("/api/v1/hooks/git/{link_id}"))
+        .header("x-github-event", "push")
+        .header("x-github-delivery", "unsigned-1")
+        .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+        .body(Body::from("{}"))
+        .expect("request");
+    let (status, _, _) = app.send(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let asked = project_paths(&server, project_id).split_off(before);
+    assert_eq!(
+        asked,
+        vec![format!(
+            "secret/data/uhub/projects/{project_id}/HOOK_SECRET"
+        )],
+        "what an unsigned delivery made uHub ask Vault"
+    );
+}
+
 /// A cluster removed while its kubeconfig is being replaced leaves nothing in Vault. The
 /// replacement is checked, then sent to Vault outside the write transaction; a removal can take
 /// Vault's copy and the row meanwhile, and the replacement's kubeconfig then lands under a cluster
