@@ -390,6 +390,45 @@ mod tests {
         assert_eq!(diff.variables_changed.len(), 3);
     }
 
+    /// Secrets are often nested: a list of accounts, a dictionary of settings. A value under a
+    /// secret-like name is masked at any depth, in listings and in diffs.
+    #[test]
+    fn secrets_nested_in_variables_are_masked_at_any_depth() {
+        let nested = |password: &str| {
+            serde_json::json!({
+                "mysql_users": [{"name": "app", "password": password}],
+                "db": {"host": "db1", "auth": {"api_token": password}},
+            })
+        };
+        let mut listing = serde_json::json!({
+            "_meta": {"hostvars": {"h": nested("S3cr3t-host")}},
+            "web": {"vars": nested("S3cr3t-group")},
+        });
+        mask_listing(&mut listing);
+        let shown = listing.to_string();
+        assert!(!shown.contains("S3cr3t"), "{shown}");
+        assert_eq!(
+            listing.pointer("/_meta/hostvars/h/mysql_users/0/name"),
+            Some(&serde_json::json!("app")),
+            "what is not a secret stays: {shown}"
+        );
+        assert_eq!(
+            listing.pointer("/web/vars/db/host"),
+            Some(&serde_json::json!("db1"))
+        );
+        let hosts = |vars: Value| serde_json::json!({"_meta": {"hostvars": {"h": vars}}});
+        let diff = diff_listings(
+            1,
+            &hosts(nested("S3cr3t-old")),
+            2,
+            &hosts(nested("S3cr3t-new")),
+        );
+        let shown = serde_json::to_string(&diff).unwrap_or_default();
+        assert!(!shown.contains("S3cr3t"), "{shown}");
+        assert_eq!(diff.variables_changed.len(), 2, "{shown}");
+        assert!(diff.variables_changed.iter().all(|change| change.masked));
+    }
+
     #[test]
     fn listings_are_masked_in_hostvars_and_group_vars() {
         let mut listing = serde_json::json!({
