@@ -27,16 +27,31 @@ pub fn secret_like(name: &str) -> bool {
     .any(|word| name.contains(word))
 }
 
-/// Masks, in place, the values of secret-like variables in `_meta.hostvars` and in each
-/// group's `vars` of an `ansible-inventory --list` document.
-pub fn mask_listing(listing: &mut Value) {
-    fn mask_vars(vars: &mut serde_json::Map<String, Value>) {
-        for (name, value) in vars.iter_mut() {
-            if secret_like(name) {
-                *value = Value::String(MASK.to_owned());
-            }
+/// Masks, in place, every value under a secret-like name at any depth of `value`: secrets are
+/// often nested (`mysql_users: [{name, password}]`, `db: {auth: {token}}`).
+fn mask_nested(value: &mut Value) {
+    match value {
+        Value::Object(fields) => mask_vars(fields),
+        Value::Array(items) => items.iter_mut().for_each(mask_nested),
+        _ => {}
+    }
+}
+
+/// Masks, in place, the variables of one host or group named like secrets, and the secrets
+/// nested in the others.
+fn mask_vars(vars: &mut serde_json::Map<String, Value>) {
+    for (name, value) in vars.iter_mut() {
+        if secret_like(name) {
+            *value = Value::String(MASK.to_owned());
+        } else {
+            mask_nested(value);
         }
     }
+}
+
+/// Masks, in place, the values of secret-like variables in `_meta.hostvars` and in each
+/// group's `vars` of an `ansible-inventory --list` document, at any depth.
+pub fn mask_listing(listing: &mut Value) {
     let Some(listing) = listing.as_object_mut() else {
         return;
     };
@@ -141,7 +156,7 @@ pub struct VariableChange {
     /// `null` when the variable is gone.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub to: Option<Value>,
-    /// The values are a secret's: shown as `********`.
+    /// The values are a secret's, or hold one: shown as (or with) `********`.
     pub masked: bool,
 }
 
@@ -195,21 +210,26 @@ pub fn diff_listings(
             if a == b {
                 continue;
             }
-            let masked = secret_like(name);
+            let whole = secret_like(name);
             let shown = |v: Option<&Value>| {
                 v.map(|v| {
-                    if masked {
+                    if whole {
                         Value::String(MASK.to_owned())
                     } else {
-                        v.clone()
+                        let mut shown = v.clone();
+                        mask_nested(&mut shown);
+                        shown
                     }
                 })
             };
+            let (from, to) = (shown(a), shown(b));
+            // Also when only a secret nested in it was hidden.
+            let masked = whole || from.as_ref() != a || to.as_ref() != b;
             variables_changed.push(VariableChange {
                 host: host.clone(),
                 name: name.clone(),
-                from: shown(a),
-                to: shown(b),
+                from,
+                to,
                 masked,
             });
         }
