@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use crate::secrets::SecretStore;
-use crate::storage::Db;
+use crate::storage::Storage;
 use crate::{ServiceError, ServiceResult};
 
 /// An answer slower than this is given up.
@@ -85,14 +85,14 @@ fn api_of(link: &ProjectLink, github_api_url: Option<&str>) -> ServiceResult<Opt
 /// A token that could not be an HTTP header value is refused before anything is sent.
 pub async fn link_token(
     secrets: &SecretStore,
-    db: &mut Db,
+    storage: &Storage,
     link: &ProjectLink,
 ) -> ServiceResult<Option<Zeroizing<String>>> {
     let Some(name) = link.token_secret.as_deref() else {
         return Ok(None);
     };
     let token = secrets
-        .project_value(db, link.project_id, name)
+        .project_value(storage, link.project_id, name)
         .await?
         .ok_or_else(|| {
             ServiceError::invalid(

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tracing::instrument;
 use zeroize::Zeroizing;
 
-use crate::storage::{Actor, Db, NewCodeChange, SecretScope};
+use crate::storage::{Actor, Db, NewCodeChange};
 use crate::{Caller, Hub, ServiceError, ServiceResult};
 
 /// How far a Standard Webhooks timestamp may be from now.
@@ -75,19 +75,25 @@ async fn receive_verified(
     headers: &HookHeaders,
     body: &[u8],
 ) -> ServiceResult<Received> {
-    let mut db = hub.storage.read().await?;
-    let link = repository(&mut db, link_id).await?;
-    let secret = webhook_secret(hub, &mut db, &link).await?;
+    let link = repository(&mut hub.storage.read().await?, link_id).await?;
+    // Anyone may post here: before the signature is checked, only the one secret it is checked
+    // with is read, and no connection is held while a remote store answers.
+    let secret = webhook_secret(hub, &link).await?;
     let (delivery_id, event) = verify(headers, body, secret.as_bytes(), Utc::now())?;
     let payload: Value = serde_json::from_slice(body)
         .map_err(|_| ServiceError::invalid("body", "must be a JSON object"))?;
     if !payload.is_object() {
         return Err(ServiceError::invalid("body", "must be a JSON object"));
     }
-    if db.delivery_seen(link_id, &delivery_id).await? {
+    if hub
+        .storage
+        .read()
+        .await?
+        .delivery_seen(link_id, &delivery_id)
+        .await?
+    {
         return Ok(Received::Duplicate);
     }
-    drop(db);
     let body = std::str::from_utf8(body).ok();
     let kept = Kept {
         delivery_id: &delivery_id,
@@ -243,22 +249,15 @@ pub(crate) async fn repository(db: &mut Db, link_id: i64) -> ServiceResult<Proje
 }
 
 /// The value of the project secret the link names (project-wide scope).
-async fn webhook_secret(
-    hub: &Hub,
-    db: &mut Db,
-    link: &ProjectLink,
-) -> ServiceResult<Zeroizing<String>> {
+async fn webhook_secret(hub: &Hub, link: &ProjectLink) -> ServiceResult<Zeroizing<String>> {
     let Some(name) = link.webhook_secret_name.as_deref() else {
         return Err(ServiceError::Unauthenticated(
             "this repository has no webhook secret: set webhook_secret_name on the link",
         ));
     };
     hub.secrets()
-        .values(db, link.project_id, &SecretScope::Project)
+        .project_value(&hub.storage, link.project_id, name)
         .await?
-        .into_iter()
-        .find(|(secret, _)| secret == name)
-        .map(|(_, value)| value)
         .ok_or(ServiceError::Unauthenticated(
             "the repository's webhook secret is not set in the project's secrets",
         ))

@@ -177,8 +177,7 @@ async fn link_token(
     hub: &Hub,
     link: &ProjectLink,
 ) -> ServiceResult<Option<zeroize::Zeroizing<String>>> {
-    let mut db = hub.storage.read().await?;
-    crate::forge::link_token(hub.secrets(), &mut db, link).await
+    crate::forge::link_token(hub.secrets(), &hub.storage, link).await
 }
 
 /// The commits reachable from `to` and not from `from` (what a deployment of `to` adds to one of

@@ -156,8 +156,8 @@ async fn read_from_repository(
         .ok()
         .filter(|l| l.project_id == project_id && l.kind == domain::LinkKind::GitRepo)
         .ok_or_else(|| ServiceError::invalid("repo", "names no repository link of the project"))?;
-    let token = crate::forge::link_token(hub.secrets(), &mut db, &link).await?;
     drop(db);
+    let token = crate::forge::link_token(hub.secrets(), &hub.storage, &link).await?;
     let mirror = hub.mirrors().fetched(&link, token.as_ref()).await?;
     let revision = git_ref
         .map(str::to_owned)

@@ -250,10 +250,11 @@ impl Executor {
                     .link(link_id)
                     .await
                     .map_err(|_| format!("the repository link #{link_id} is gone"))?;
-                let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link)
-                    .await
-                    .map_err(|error| error.to_string())?;
                 drop(db);
+                let token =
+                    crate::forge::link_token(&self.inner.secrets, &self.inner.storage, &link)
+                        .await
+                        .map_err(|error| error.to_string())?;
                 mirrors
                     .fetched(&link, token.as_ref())
                     .await
@@ -629,8 +630,9 @@ impl Executor {
             if !link.report_status {
                 return Ok(false);
             }
-            let token = crate::forge::link_token(&self.inner.secrets, &mut db, &link).await?;
             drop(db);
+            let token =
+                crate::forge::link_token(&self.inner.secrets, &self.inner.storage, &link).await?;
             let Some(api) = self.inner.config.forges.api_of(&link)? else {
                 return Ok(false);
             };

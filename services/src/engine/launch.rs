@@ -64,8 +64,8 @@ pub async fn resolve_commit(
                 "names no repository link of the job's project",
             )
         })?;
-    let token = crate::forge::link_token(secrets, &mut db, &link).await?;
     drop(db);
+    let token = crate::forge::link_token(secrets, storage, &link).await?;
     let mirror = mirrors.fetched(&link, token.as_ref()).await?;
     let (revision, field) = match pinned {
         Some(sha) => (sha.to_owned(), "commit_sha"),

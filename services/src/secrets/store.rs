@@ -169,16 +169,19 @@ impl SecretStore {
         }
     }
 
-    /// One project-wide secret's value, if set (a repository link's token): only that one is
-    /// decrypted or read from Vault.
+    /// One project-wide secret's value, if set (a repository link's token, its webhook secret):
+    /// only that one is decrypted or read from Vault. Takes the storage rather than a connection:
+    /// none is held while Vault answers (an unsigned Git delivery reads one).
     pub async fn project_value(
         &self,
-        db: &mut Db,
+        storage: &Storage,
         project_id: i64,
         name: &str,
     ) -> ServiceResult<Option<Zeroizing<String>>> {
         match self {
-            SecretStore::Database(secrets) => db
+            SecretStore::Database(secrets) => storage
+                .read()
+                .await?
                 .sealed_secrets(project_id, None)
                 .await?
                 .into_iter()
