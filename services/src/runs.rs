@@ -482,8 +482,12 @@ pub async fn callback(
         .collect();
     drop(secrets);
     let mut tx = hub.storage.write().await?;
-    // The signature is unique to the run, the time and the body: seen once, refused after.
-    if !tx.take_callback(run_id, signature.trim()).await? {
+    // The signature is unique to the run, the time and the body: seen once, refused after. Kept
+    // as one spelling: its hex in capitals is the same signature, not a new one.
+    if !tx
+        .take_callback(run_id, &signature.trim().to_ascii_lowercase())
+        .await?
+    {
         return Err(refused());
     }
     let run = tx.run(run_id).await?;
