@@ -474,6 +474,20 @@ async fn feeds(engine: TestEngine) {
     assert!(!text.contains(&token), "the token is never audited");
 }
 
+/// Anyone may knock at a feed's URL: a token that opens no feed is answered from a read, never
+/// with a write turn (with SQLite uHub's writes take turns, so a stream of made-up tokens
+/// held every change in uHub). Shown by holding the write turn: the knock is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_feed_token_takes_no_write_turn() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let held = app.storage.storage.write().await.expect("the write turn");
+    let knock = format!("/api/v1/calendar/ical/uhcal_{}.ics", "a1".repeat(32));
+    let answer = tokio::time::timeout(Duration::from_secs(20), fetch_feed(&app, &knock)).await;
+    drop(held);
+    let (status, _, _) = answer.expect("an unknown token waited for the write turn");
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn ical_feeds_on_sqlite() {
     feeds(TestEngine::Sqlite).await;
