@@ -76,8 +76,19 @@ pub async fn revoke(hub: &Hub, caller: &Caller, id: i64) -> ServiceResult<Calend
 #[instrument(skip_all)]
 pub async fn ical(hub: &Hub, token: &str) -> ServiceResult<String> {
     let not_found = || ServiceError::NotFound { what: "feed" };
+    // Anyone may knock here: a token is looked up on a read, and only one that opens a feed
+    // takes a write turn (to note its use).
+    let access = hub
+        .storage
+        .read()
+        .await?
+        .feed_by_token(token)
+        .await?
+        .ok_or_else(not_found)?;
     let mut tx = hub.storage.write().await?;
-    let access = tx.feed_by_token(token).await?.ok_or_else(not_found)?;
+    if !tx.feed_used(access.feed_id).await? {
+        return Err(not_found());
+    }
     tx.commit().await?;
     let now = Utc::now();
     let query = CalendarQuery {

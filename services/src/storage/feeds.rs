@@ -80,12 +80,13 @@ fn digest(token: &str) -> String {
 reads! {
     fn feed(id: i64) -> CalendarFeed;
     fn feeds_of(user_id: i64) -> Vec<CalendarFeed>;
+    fn feed_by_token(token: &str) -> Option<FeedAccess>;
 }
 
 writes! {
     fn create_feed(user_id: i64, project_id: Option<i64>, actor: &Actor) -> (CalendarFeed, String);
     fn revoke_feed(id: i64, actor: &Actor) -> CalendarFeed;
-    fn feed_by_token(token: &str) -> Option<FeedAccess>;
+    fn feed_used(id: i64) -> bool;
 }
 
 impl Tx {
@@ -162,6 +163,32 @@ impl Db {
         let rows = on_db!(self, c => sqlx::query_as::<_, FeedRow>(&sql).bind(user_id).fetch_all(&mut *c).await)?;
         Ok(rows.into_iter().map(CalendarFeed::from).collect())
     }
+
+    /// The feed a token opens: live, of an active user. Anything else is `None` (the caller
+    /// answers 404 whatever the reason, so tokens cannot be probed). A read: anyone may knock.
+    pub async fn feed_by_token(&mut self, token: &str) -> ServiceResult<Option<FeedAccess>> {
+        if !token.starts_with(FEED_TOKEN_PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let row = on_db!(self, c => {
+            sqlx::query_as::<_, AccessRow>(
+                "SELECT f.id, f.user_id, u.username, f.project_id, p.name AS project_name \
+                 FROM calendar_feeds f JOIN users u ON u.id = f.user_id \
+                 LEFT JOIN projects p ON p.id = f.project_id \
+                 WHERE f.token_hash = $1 AND f.revoked_at IS NULL AND u.is_active",
+            )
+            .bind(digest(token))
+            .fetch_optional(&mut *c)
+            .await
+        })?;
+        Ok(row.map(|row| FeedAccess {
+            feed_id: row.id,
+            user_id: row.user_id,
+            username: row.username,
+            project_id: row.project_id,
+            project_name: row.project_name,
+        }))
+    }
 }
 
 impl Tx {
@@ -191,38 +218,16 @@ impl Tx {
         self.feed(id).await
     }
 
-    /// The feed a token opens: live, of an active user. Anything else is `None` (the caller
-    /// answers 404 whatever the reason, so tokens cannot be probed). Notes when it was used.
-    pub async fn feed_by_token(&mut self, token: &str) -> ServiceResult<Option<FeedAccess>> {
-        if !token.starts_with(FEED_TOKEN_PREFIX) || token.len() > 100 {
-            return Ok(None);
-        }
-        let row = on_db!(self, c => {
-            sqlx::query_as::<_, AccessRow>(
-                "SELECT f.id, f.user_id, u.username, f.project_id, p.name AS project_name \
-                 FROM calendar_feeds f JOIN users u ON u.id = f.user_id \
-                 LEFT JOIN projects p ON p.id = f.project_id \
-                 WHERE f.token_hash = $1 AND f.revoked_at IS NULL AND u.is_active",
-            )
-            .bind(digest(token))
-            .fetch_optional(&mut *c)
-            .await
-        })?;
-        let Some(row) = row else { return Ok(None) };
-        on_db!(self, c => {
-            sqlx::query("UPDATE calendar_feeds SET last_used_at = $1 WHERE id = $2")
+    /// Notes that feed `id` was used; `false` when it was revoked meanwhile.
+    pub async fn feed_used(&mut self, id: i64) -> ServiceResult<bool> {
+        let changed = on_db!(self, c => {
+            sqlx::query("UPDATE calendar_feeds SET last_used_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(now())
-                .bind(row.id)
+                .bind(id)
                 .execute(&mut *c)
                 .await
                 .map(|done| done.rows_affected())
         })?;
-        Ok(Some(FeedAccess {
-            feed_id: row.id,
-            user_id: row.user_id,
-            username: row.username,
-            project_id: row.project_id,
-            project_name: row.project_name,
-        }))
+        Ok(changed == 1)
     }
 }
