@@ -113,11 +113,18 @@ fn answer_with(status: u16) {
     if !server_function_call || plain_form_post {
         return;
     }
-    if let (Some(options), Ok(status)) = (
-        use_context::<leptos_axum::ResponseOptions>(),
-        http::StatusCode::from_u16(status),
-    ) {
-        options.set_status(status);
+    if let Ok(status) = http::StatusCode::from_u16(status) {
+        answer_status(status);
+    }
+}
+
+/// Sets the HTTP status of the answer being rendered: a page's or a server function's. Called
+/// where the reactive owner of the request is current (a component's body, a server function);
+/// an async read that ends later captures `ResponseOptions` itself (`ui::page_object`).
+#[cfg(feature = "ssr")]
+pub fn answer_status(status: http::StatusCode) {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
     }
 }
 

@@ -9,9 +9,7 @@ use crate::i18n::t;
 #[inline(never)] // a route's page: see `App`
 pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(http::StatusCode::NOT_FOUND);
-    }
+    crate::error::answer_status(http::StatusCode::NOT_FOUND);
     view! {
         <PageTitle text=t("Not found")/>
         <section class="empty-state" aria-labelledby="not-found-title">

@@ -130,9 +130,7 @@ pub fn refused_to_role(action: Action) -> bool {
             .and_then(|me| me.user().ok())
             .is_some_and(|user| role_may(user.role, action));
         if !allowed {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::FORBIDDEN);
-            }
+            crate::error::answer_status(http::StatusCode::FORBIDDEN);
         }
         !allowed
     }
