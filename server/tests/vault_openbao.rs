@@ -621,8 +621,19 @@ async fn an_app_role_token_is_renewed_then_obtained_again() {
     assert!(logins < round / 2, "{logins} logins for {round} rounds");
 }
 
-/// The shipped policy without `list`: uHub signs in, writes, and fails to list with Vault's own
-/// reason in the error (and 503 `secret_store_unavailable` to the API caller).
+/// A real OpenBao and its process id (to stop it with SIGSTOP and resume it), uHub on SQLite with
+/// it as the secret store, demo-projets' token and a new project of theirs.
+async fn stoppable_vault_project(name: &str) -> (OpenBao, nix::unistd::Pid, TestApp, String, i64) {
+    let server = start_openbao().await;
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
+    let app =
+        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
+            .await;
+    let pm = app.token("demo-projets").await;
+    let project_id = id(&local_dev_project(&app, &pm, name).await);
+    (server, pid, app, pm, project_id)
+}
+
 /// A Vault that stops answering holds the change sent to it, not uHub's other changes. With
 /// SQLite uHub's changes take turns; a secret's change used to wait for Vault's answer (up to
 /// 10 s) inside its write transaction, so a project created meanwhile waited behind it (or
@@ -633,14 +644,7 @@ async fn an_app_role_token_is_renewed_then_obtained_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vault_that_stops_answering_holds_no_other_change() {
     use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
-    let server = start_openbao().await;
-    let bao = Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
-    let app =
-        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
-            .await;
-    let pm = app.token("demo-projets").await;
-    let project_id = id(&local_dev_project(&app, &pm, "Held by Vault").await);
+    let (_openbao, bao, app, pm, project_id) = stoppable_vault_project("Held by Vault").await;
     let secret = format!("/api/v1/projects/{project_id}/secrets/HELD_TOKEN");
     let token = "/api/v1/me/git-tokens/github";
     // A cluster added while OpenBao answers (adding one still asks Vault inside its
@@ -817,15 +821,8 @@ async fn an_unsigned_git_delivery_reads_only_the_webhook_secret() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kubeconfig_replaced_while_its_cluster_is_removed_is_not_left_in_vault() {
     use nix::sys::signal::{kill, Signal};
-    use nix::unistd::Pid;
     use services::storage::Actor;
-    let server = start_openbao().await;
-    let bao_pid = Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
-    let app =
-        TestApp::with_demo_and_secrets(TestEngine::Sqlite, store(&server.address, ROOT_TOKEN))
-            .await;
-    let pm = app.token("demo-projets").await;
-    let project_id = id(&local_dev_project(&app, &pm, "Removed meanwhile").await);
+    let (server, bao_pid, app, pm, project_id) = stoppable_vault_project("Removed meanwhile").await;
     let cluster_id = id(&expect(
         &app,
         Method::POST,
@@ -868,6 +865,8 @@ async fn a_kubeconfig_replaced_while_its_cluster_is_removed_is_not_left_in_vault
     );
 }
 
+/// The shipped policy without `list`: uHub signs in, writes, and fails to list with Vault's own
+/// reason in the error (and 503 `secret_store_unavailable` to the API caller).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_narrower_policy_fails_clearly() {
     let server = start_openbao().await;
