@@ -9,6 +9,7 @@ use domain::terraform::TerraformOperation;
 use domain::{ExecutionBackend, JobAction, LogStream, Run, RunStatus, WebhookPreset};
 
 use super::{docker, local, output, webhook, CancelSignal, Executor, Outcome};
+use crate::forge::link_token;
 use crate::storage::Actor;
 use crate::ServiceResult;
 
@@ -251,10 +252,9 @@ impl Executor {
                     .await
                     .map_err(|_| format!("the repository link #{link_id} is gone"))?;
                 drop(db);
-                let token =
-                    crate::forge::link_token(&self.inner.secrets, &self.inner.storage, &link)
-                        .await
-                        .map_err(|error| error.to_string())?;
+                let token = link_token(&self.inner.secrets, &self.inner.storage, &link)
+                    .await
+                    .map_err(|error| error.to_string())?;
                 mirrors
                     .fetched(&link, token.as_ref())
                     .await
@@ -631,8 +631,7 @@ impl Executor {
                 return Ok(false);
             }
             drop(db);
-            let token =
-                crate::forge::link_token(&self.inner.secrets, &self.inner.storage, &link).await?;
+            let token = link_token(&self.inner.secrets, &self.inner.storage, &link).await?;
             let Some(api) = self.inner.config.forges.api_of(&link)? else {
                 return Ok(false);
             };
