@@ -341,3 +341,22 @@ fn random_inventories_read_as_ansible_reads_them() {
         differences.join("\n\n")
     );
 }
+
+/// What uHub keeps of an inventory it can read back: variables nested deeper than the JSON
+/// reader of the stored analysis takes (128 levels) are refused when the inventory is read, not
+/// found when its page is opened (such an inventory was saved, then answered 500 for ever).
+#[test]
+fn variables_nested_too_deep_are_refused_and_what_is_kept_reads_back() {
+    let nested = |levels: usize| {
+        let mut value = serde_json::json!("x");
+        for _ in 0..levels {
+            value = serde_json::json!({ "k": value });
+        }
+        serde_json::json!({"all": {"hosts": {"h": {"deep": value}}}}).to_string()
+    };
+    let kept = analyze(&nested(40), Some(Format::Yaml)).expect("40 levels are an inventory");
+    let stored = serde_json::to_string(&kept).expect("the analysis as JSON");
+    serde_json::from_str::<Value>(&stored).expect("the stored analysis reads back");
+    let refused = analyze(&nested(200), Some(Format::Yaml)).expect_err("200 levels");
+    assert!(refused.reason.contains("nest"), "{refused}");
+}
