@@ -117,6 +117,28 @@ fn value_weight(value: &Value) -> usize {
     }
 }
 
+/// How deep the `--list` document of an inventory may nest: its analysis is stored as JSON and
+/// read back by `serde_json`, which stops at 128 levels; what wraps the listing stays under that.
+const MAX_LISTING_NESTING: usize = 100;
+/// The levels of the listing above a variable's value (`_meta`, `hostvars`, the host, the name).
+const LISTING_LEVELS: usize = 4;
+
+/// How many levels of arrays and objects `value` nests (a scalar: 0). Without recursion: the
+/// value may come from any inventory.
+fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut open = vec![(value, 0)];
+    while let Some((value, depth)) = open.pop() {
+        match value {
+            Value::Array(items) => open.extend(items.iter().map(|item| (item, depth + 1))),
+            Value::Object(fields) => open.extend(fields.values().map(|field| (field, depth + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(depth + 1);
+    }
+    deepest
+}
+
 /// Reads an inventory as Ansible would, in `format` or the detected one.
 pub fn read(text: &str, format: Option<Format>) -> Result<(Format, Inventory), Malformed> {
     if text.len() > MAX_INVENTORY_BYTES {
@@ -148,6 +170,15 @@ pub fn analyze(text: &str, format: Option<Format>) -> Result<Analysis, Malformed
     let merged = inventory.merged_vars(&host_groups);
     let lint = lint::findings(&inventory, &host_groups, &merged);
     let listed = inventory.to_list_json(merged);
+    if nesting(&listed) > MAX_LISTING_NESTING {
+        return Err(Malformed {
+            line: None,
+            reason: format!(
+                "the inventory's variables nest more than {} levels deep",
+                MAX_LISTING_NESTING - LISTING_LEVELS
+            ),
+        });
+    }
     let groups = listed
         .as_object()
         .map(|o| o.keys().filter(|k| *k != "_meta" && *k != "all").count())
