@@ -28,25 +28,30 @@ pub fn secret_like(name: &str) -> bool {
 }
 
 /// Masks, in place, every value under a secret-like name at any depth of `value`: secrets are
-/// often nested (`mysql_users: [{name, password}]`, `db: {auth: {token}}`).
-fn mask_nested(value: &mut Value) {
+/// often nested (`mysql_users: [{name, password}]`, `db: {auth: {token}}`). Whether it hid one.
+fn mask_nested(value: &mut Value) -> bool {
     match value {
         Value::Object(fields) => mask_vars(fields),
-        Value::Array(items) => items.iter_mut().for_each(mask_nested),
-        _ => {}
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |hid, item| mask_nested(item) | hid),
+        _ => false,
     }
 }
 
 /// Masks, in place, the variables of one host or group named like secrets, and the secrets
-/// nested in the others.
-fn mask_vars(vars: &mut serde_json::Map<String, Value>) {
+/// nested in the others. Whether it hid one.
+fn mask_vars(vars: &mut serde_json::Map<String, Value>) -> bool {
+    let mut hid = false;
     for (name, value) in vars.iter_mut() {
         if secret_like(name) {
             *value = Value::String(MASK.to_owned());
+            hid = true;
         } else {
-            mask_nested(value);
+            hid |= mask_nested(value);
         }
     }
+    hid
 }
 
 /// Masks, in place, the values of secret-like variables in `_meta.hostvars` and in each
@@ -211,20 +216,20 @@ pub fn diff_listings(
                 continue;
             }
             let whole = secret_like(name);
-            let shown = |v: Option<&Value>| {
+            // Also when only a secret nested in it was hidden.
+            let mut masked = whole;
+            let mut shown = |v: Option<&Value>| {
                 v.map(|v| {
                     if whole {
                         Value::String(MASK.to_owned())
                     } else {
                         let mut shown = v.clone();
-                        mask_nested(&mut shown);
+                        masked |= mask_nested(&mut shown);
                         shown
                     }
                 })
             };
             let (from, to) = (shown(a), shown(b));
-            // Also when only a secret nested in it was hidden.
-            let masked = whole || from.as_ref() != a || to.as_ref() != b;
             variables_changed.push(VariableChange {
                 host: host.clone(),
                 name: name.clone(),
