@@ -189,6 +189,23 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         (status, answer["duplicate"].clone()),
         (StatusCode::OK, json!(true))
     );
+    // A captured delivery posted again under a delivery id of the sender's choosing: GitHub
+    // signs the body alone, with no time in it, so the signature still holds. The same body is
+    // acted on once per link (nor kept, nor audited again: the deliveries below are four).
+    let (status, answer) = deliver(
+        &app,
+        link_id,
+        "push",
+        "delivery-push-captured",
+        &push,
+        Some(CANARY),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["duplicate"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{answer}"
+    );
 
     // Refused: a wrong secret, no signature, a body changed after signing.
     let (status, _) = deliver(
@@ -375,6 +392,35 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    // The captured push posted once more, under yet another id: what was unlinked by hand is
+    // not linked again from outside.
+    let (status, answer) = deliver(
+        &app,
+        link_id,
+        "push",
+        "delivery-push-captured-2",
+        &push,
+        Some(CANARY),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["duplicate"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{answer}"
+    );
+    let (_, changes) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/jobs/{}/changes", job.id),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        changes["items"].as_array().map(Vec::len),
+        Some(1),
+        "the unlinked commit stays unlinked: {changes}"
+    );
     let push_delivery = deliveries["items"]
         .as_array()
         .and_then(|items| items.iter().find(|d| d["delivery_id"] == "delivery-push-1"))
