@@ -3,8 +3,8 @@
 //! A repository link names a project secret (`webhook_secret_name`); a delivery is taken only
 //! when it proves it knows that secret: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body),
 //! the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, within
-//! five minutes) or GitLab's `X-Gitlab-Token`, all compared in constant time. Each delivery id is
-//! acted on once. Commits, pull requests and merge requests naming `UHUB-<id>` (or a job's
+//! five minutes) or GitLab's `X-Gitlab-Token`, all compared in constant time. Each delivery id,
+//! and each body, is acted on once per link. Commits, pull requests and merge requests naming `UHUB-<id>` (or a job's
 //! address) are linked to that job when it belongs to the link's project.
 
 use base64::Engine as _;
@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use tracing::instrument;
 use zeroize::Zeroizing;
 
-use crate::storage::{Actor, Db, NewCodeChange};
+use crate::storage::{Actor, Db, NewCodeChange, NewDelivery};
 use crate::{Caller, Hub, ServiceError, ServiceResult};
 
 /// How far a Standard Webhooks timestamp may be from now.
@@ -85,11 +85,14 @@ async fn receive_verified(
     if !payload.is_object() {
         return Err(ServiceError::invalid("body", "must be a JSON object"));
     }
+    // GitHub signs the body alone, with no time in it: a captured delivery posted again under a
+    // new delivery id still verifies. The same body is acted on once per link.
+    let body_sha256 = hex(&Sha256::digest(body));
     if hub
         .storage
         .read()
         .await?
-        .delivery_seen(link_id, &delivery_id)
+        .delivery_seen(link_id, &delivery_id, &body_sha256)
         .await?
     {
         return Ok(Received::Duplicate);
@@ -97,6 +100,7 @@ async fn receive_verified(
     let body = std::str::from_utf8(body).ok();
     let kept = Kept {
         delivery_id: &delivery_id,
+        body_sha256: Some(&body_sha256),
         outcome: "accepted",
         body,
         actor: &Actor::system(),
@@ -109,10 +113,11 @@ async fn receive_verified(
     }
 }
 
-/// How a delivery acted on is kept: its id, outcome and body (for a replay), and who is audited
-/// for it.
+/// How a delivery acted on is kept: its id, its body's digest (none for a replay, which reuses a
+/// kept body on purpose), outcome and body (for a replay), and who is audited for it.
 struct Kept<'a> {
     delivery_id: &'a str,
+    body_sha256: Option<&'a str>,
     outcome: &'a str,
     body: Option<&'a str>,
     actor: &'a Actor,
@@ -153,7 +158,15 @@ async fn apply(
         }
     }
     let delivery = match tx
-        .record_delivery(link_id, delivery_id, event, kept.outcome, linked, kept.body)
+        .record_delivery(&NewDelivery {
+            link_id,
+            delivery_id,
+            body_sha256: kept.body_sha256,
+            event,
+            outcome: kept.outcome,
+            linked,
+            payload: kept.body,
+        })
         .await
     {
         Ok(delivery) => delivery,
@@ -211,6 +224,7 @@ pub async fn replay(
     let replay_id = format!("{}#replay-{}", original.delivery_id, replays + 1);
     let kept = Kept {
         delivery_id: &replay_id,
+        body_sha256: None,
         outcome: "replayed",
         body: Some(&body),
         actor: &caller.actor(),

@@ -22,6 +22,21 @@ pub struct NewCodeChange {
     pub source: ChangeSource,
 }
 
+/// A delivery to keep: who sent it where, what it was, and what became of it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDelivery<'a> {
+    pub link_id: i64,
+    pub delivery_id: &'a str,
+    /// The body's SHA-256 (hex): a received body is acted on once per link. `None` for a
+    /// replay, which reuses a kept body on purpose.
+    pub body_sha256: Option<&'a str>,
+    pub event: &'a str,
+    pub outcome: &'a str,
+    pub linked: i64,
+    /// The body as received, for a later replay (`None`: not UTF-8).
+    pub payload: Option<&'a str>,
+}
+
 impl NewCodeChange {
     /// What makes the change one per job: a commit's SHA, a merge request's `!number`.
     fn key(&self) -> String {
@@ -107,14 +122,24 @@ writes! {
 }
 
 impl Db {
-    /// Whether a delivery of this id already reached this link.
-    pub async fn delivery_seen(&mut self, link_id: i64, delivery_id: &str) -> ServiceResult<bool> {
+    /// Whether a delivery of this id, or with this body (its SHA-256, hex), already reached
+    /// this link.
+    pub async fn delivery_seen(
+        &mut self,
+        link_id: i64,
+        delivery_id: &str,
+        body_sha256: &str,
+    ) -> ServiceResult<bool> {
         let found: Option<i64> = on_db!(self, c => {
-            sqlx::query_scalar("SELECT id FROM git_deliveries WHERE link_id = $1 AND delivery_id = $2")
-                .bind(link_id)
-                .bind(delivery_id)
-                .fetch_optional(&mut *c)
-                .await
+            sqlx::query_scalar(
+                "SELECT id FROM git_deliveries \
+                 WHERE link_id = $1 AND (delivery_id = $2 OR body_sha256 = $3) LIMIT 1",
+            )
+            .bind(link_id)
+            .bind(delivery_id)
+            .bind(body_sha256)
+            .fetch_optional(&mut *c)
+            .await
         })?;
         Ok(found.is_some())
     }
@@ -211,41 +236,35 @@ impl Db {
 }
 
 impl Tx {
-    /// Keeps a delivery (what and when, never a secret). A delivery id seen before on this link
-    /// is a conflict: it was kept once.
-    pub async fn record_delivery(
-        &mut self,
-        link_id: i64,
-        delivery_id: &str,
-        event: &str,
-        outcome: &str,
-        linked: i64,
-        payload: Option<&str>,
-    ) -> ServiceResult<Delivery> {
+    /// Keeps a delivery (what and when, never a secret). A delivery id, or a body, seen before
+    /// on this link is a conflict: it was kept once.
+    pub async fn record_delivery(&mut self, new: &NewDelivery<'_>) -> ServiceResult<Delivery> {
         let received_at = now();
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
-                "INSERT INTO git_deliveries (link_id, delivery_id, event, outcome, linked, received_at, payload) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                "INSERT INTO git_deliveries \
+                 (link_id, delivery_id, body_sha256, event, outcome, linked, received_at, payload) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
             )
-            .bind(link_id)
-            .bind(delivery_id)
-            .bind(event)
-            .bind(outcome)
-            .bind(linked)
+            .bind(new.link_id)
+            .bind(new.delivery_id)
+            .bind(new.body_sha256)
+            .bind(new.event)
+            .bind(new.outcome)
+            .bind(new.linked)
             .bind(received_at)
-            .bind(payload)
+            .bind(new.payload)
             .fetch_one(&mut *c)
             .await
             .map_err(ServiceError::on_unique("delivery_id"))
         })?;
         Ok(Delivery {
             id,
-            link_id,
-            delivery_id: delivery_id.to_owned(),
-            event: event.to_owned(),
-            outcome: outcome.to_owned(),
-            linked,
+            link_id: new.link_id,
+            delivery_id: new.delivery_id.to_owned(),
+            event: new.event.to_owned(),
+            outcome: new.outcome.to_owned(),
+            linked: new.linked,
             received_at,
         })
     }

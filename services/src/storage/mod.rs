@@ -57,7 +57,7 @@ pub(crate) use db::on_db;
 pub use db::{Db, Tx};
 pub use environments::EnvironmentChanges;
 pub use feeds::{FeedAccess, FEED_TOKEN_PREFIX};
-pub use git::NewCodeChange;
+pub use git::{NewCodeChange, NewDelivery};
 pub use incident_timeline::{StoredEntry, StoredPostmortem};
 pub use incidents::{IncidentChanges, IncidentFilter, NewIncident};
 pub use jobs::{EnvironmentInfo, JobChanges, JobFilter, NewJob};
