@@ -541,6 +541,8 @@ fn Inventory(
                     let n = shown_hosts.with(Vec::len);
                     if n > HOSTS_SHOWN {
                         tf("{shown} of {n} hosts: filter to find the others", &[("shown", &HOSTS_SHOWN.to_string()), ("n", &n.to_string())])
+                    } else if n == 1 {
+                        t("1 host").to_owned()
                     } else {
                         tf("{n} hosts", &[("n", &n.to_string())])
                     }
