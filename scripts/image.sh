@@ -2,7 +2,9 @@
 # Builds the container image uhub:<version> with the local Docker engine: a static server binary
 # (x86_64-unknown-linux-musl) and the browser bundle on an empty base (`scratch`): no shell, no
 # package manager, user 65532, /data the only writable path. Prints the image's size.
-# Usage: scripts/image.sh            (builds the browser bundle first when target/site lacks it)
+# Usage: scripts/image.sh                (builds the browser bundle first when target/site lacks it)
+#        scripts/image.sh --binary-only  (only the static server; scripts/test.sh builds it this way
+#                                          in the background, then the image once the tests ran)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -13,9 +15,12 @@ source_url=${UHUB_IMAGE_SOURCE:-$(git remote get-url origin 2>/dev/null || echo 
 tag="uhub:$version"
 target=x86_64-unknown-linux-musl
 
+binary_only=false
+[ "${1:-}" = "--binary-only" ] && binary_only=true
+
 ensure_musl
-ensure_docker
-if ! ls target/site/pkg/uhub.*.wasm >/dev/null 2>&1; then
+$binary_only || ensure_docker
+if ! $binary_only && ! ls target/site/pkg/uhub.*.wasm >/dev/null 2>&1; then
   scripts/build.sh --site-only
 fi
 
@@ -24,6 +29,7 @@ cargo build -p server --profile image --target "$target" --target-dir target/ima
 binary="target/image/$target/image/uhub"
 # An empty base has no C library: the binary must need no shared object.
 if readelf -d "$binary" | grep -q NEEDED; then die "$binary needs shared libraries"; fi
+if $binary_only; then say "static server built: $binary ($(stat -c %s "$binary") bytes)"; exit 0; fi
 
 context=$(mktemp -d /tmp/uhub-image.XXXXXX)
 remove_context() { rm -rf "$context"; }

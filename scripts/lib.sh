@@ -281,7 +281,7 @@ ensure_fullcalendar() {
 # A Docker engine for the docker backend's tests: the running one, else dockerd started here
 # (stopped when the calling script ends), and the test image built locally (no registry here):
 # a busybox rootfs imported as uhub-test/busybox:1. Exports UHUB_TEST_DOCKER_HOST.
-UHUB_TEST_IMAGE="uhub-test/busybox:1"
+BUSYBOX_TEST_IMAGE="uhub-test/busybox:1"
 ensure_docker() {
   local missing=()
   command -v dockerd >/dev/null || missing+=(docker.io)
@@ -302,8 +302,8 @@ ensure_docker() {
       sleep 0.2
     done
   fi
-  if ! docker image inspect "$UHUB_TEST_IMAGE" >/dev/null 2>&1; then
-    say "building the test image $UHUB_TEST_IMAGE from busybox-static"
+  if ! docker image inspect "$BUSYBOX_TEST_IMAGE" >/dev/null 2>&1; then
+    say "building the test image $BUSYBOX_TEST_IMAGE from busybox-static"
     local rootfs; rootfs=$(mktemp -d /tmp/uhub-rootfs.XXXXXX)
     mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp"
     cp /bin/busybox "$rootfs/bin/busybox"
@@ -312,7 +312,7 @@ ensure_docker() {
     done
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/tmp:/bin/sh\n' > "$rootfs/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' > "$rootfs/etc/group"
-    tar -C "$rootfs" -c . | docker import --change "ENV PATH=/bin" - "$UHUB_TEST_IMAGE" >/dev/null \
+    tar -C "$rootfs" -c . | docker import --change "ENV PATH=/bin" - "$BUSYBOX_TEST_IMAGE" >/dev/null \
       || die "docker import failed"
     rm -rf "$rootfs"
   fi
