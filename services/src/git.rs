@@ -4,8 +4,8 @@
 //! when it proves it knows that secret: GitHub's `X-Hub-Signature-256` (HMAC-SHA256 of the body),
 //! the Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`, within
 //! five minutes) or GitLab's `X-Gitlab-Token`, all compared in constant time. Each delivery id,
-//! and each body, is acted on once per link. Commits, pull requests and merge requests naming `UHUB-<id>` (or a job's
-//! address) are linked to that job when it belongs to the link's project.
+//! and each body, is acted on once per link. Commits, pull requests and merge requests naming
+//! `UHUB-<id>` (or a job's address) are linked to that job when it belongs to the link's project.
 
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
