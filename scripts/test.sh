@@ -34,7 +34,9 @@ say "building the image's static server in the background, lowest priority (log:
 setsid bash -c '{ [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup; } 2>/dev/null
   exec nice -n 19 scripts/image.sh --binary-only' >"$image_log" 2>&1 &
 image_build=$!
-stop_image_build() { kill -- "-$image_build" 2>/dev/null; return 0; }
+# `|| true`: the cleanups run under `set -e`, and a failed kill (the build done) would end them
+# there, leaving PostgreSQL and dockerd running and the command failed.
+stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
 on_exit stop_image_build
 
 say "clippy: server-side crates and tests"
