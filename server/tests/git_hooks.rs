@@ -73,6 +73,17 @@ async fn deliver(
     )
 }
 
+/// The changes linked to a job, as the caller of `token` reads them (status and answer).
+async fn job_changes(app: &TestApp, token: &str, job_id: i64) -> (StatusCode, Value) {
+    app.call(
+        Method::GET,
+        &format!("/api/v1/jobs/{job_id}/changes"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 async fn github_deliveries_are_verified_linked_and_acted_on_once(
     engine: services::testing::TestEngine,
 ) {
@@ -305,14 +316,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
     );
 
     // The job's changes: the commit and the pull request.
-    let (status, changes) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{}/changes", job.id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, changes) = job_changes(&app, &admin, job.id).await;
     assert_eq!(status, StatusCode::OK, "{changes}");
     let items = changes["items"].as_array().expect("items");
     assert_eq!(items.len(), 2, "{changes}");
@@ -322,14 +326,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
     assert!(items
         .iter()
         .any(|c| c["kind"] == "merge_request" && c["number"] == number));
-    let (_, foreign_changes) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{}/changes", foreign.id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, foreign_changes) = job_changes(&app, &admin, foreign.id).await;
     assert_eq!(
         foreign_changes["items"],
         json!([]),
@@ -370,14 +367,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
 
     // Replay: the push's commit was unlinked by hand; replaying the kept delivery links it
     // again. Only the admin or the project's owner replays; an unknown delivery is not found.
-    let (_, changes) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{}/changes", job.id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, changes) = job_changes(&app, &admin, job.id).await;
     let commit = changes["items"]
         .as_array()
         .and_then(|items| items.iter().find(|c| c["kind"] == "commit"))
@@ -408,14 +398,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         (StatusCode::OK, json!(true)),
         "{answer}"
     );
-    let (_, changes) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{}/changes", job.id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, changes) = job_changes(&app, &admin, job.id).await;
     assert_eq!(
         changes["items"].as_array().map(Vec::len),
         Some(1),
@@ -451,14 +434,7 @@ async fn github_deliveries_are_verified_linked_and_acted_on_once(
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (_, changes) = app
-        .call(
-            Method::GET,
-            &format!("/api/v1/jobs/{}/changes", job.id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (_, changes) = job_changes(&app, &admin, job.id).await;
     assert_eq!(
         changes["items"].as_array().map(Vec::len),
         Some(2),
