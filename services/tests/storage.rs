@@ -5,7 +5,8 @@ use chrono::{Duration, NaiveDate, SubsecRound, TimeZone, Utc};
 use domain::{Color, JobStatus, JobType, ProjectState, Role};
 use services::seed::{load_demo, SeedReport};
 use services::storage::{
-    Actor, AuditFilter, NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges, ProjectChanges,
+    Actor, AuditFilter, NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges,
+    ProjectChanges, UserChanges,
 };
 use services::testing::{fresh_postgres_database, TestEngine, TestStorage};
 use services::{ServiceError, Storage};
@@ -466,6 +467,63 @@ async fn audit_story(storage: &Storage) {
     );
 }
 
+/// Two admins, each demoting the other at the same instant: one change is kept, the other is
+/// refused, and uHub keeps an active admin. On PostgreSQL each transaction used to count the
+/// admins while the other's change was not yet committed, both saw one left, and both committed.
+async fn admins_demoting_each_other_at_once_keep_one(storage: &Storage) {
+    let alice = storage
+        .create_user(&new_user("admin-alice", Role::Admin), &actor())
+        .await
+        .expect("alice");
+    let bruno = storage
+        .create_user(&new_user("admin-bruno", Role::Admin), &actor())
+        .await
+        .expect("bruno");
+    let demoted = UserChanges {
+        role: Some(Role::Ops),
+        ..UserChanges::default()
+    };
+    let mut first = storage.write().await.expect("first transaction");
+    first
+        .update_user(
+            bruno.id,
+            &demoted,
+            &Actor::user(alice.id, "admin-alice", None),
+        )
+        .await
+        .expect("alice demotes bruno: alice is still an admin");
+    let mut second = tokio::spawn({
+        let (storage, demoted) = (storage.clone(), demoted.clone());
+        async move {
+            let mut tx = storage.write().await?;
+            tx.update_user(
+                alice.id,
+                &demoted,
+                &Actor::user(bruno.id, "admin-bruno", None),
+            )
+            .await?;
+            tx.commit().await
+        }
+    });
+    // The second change must wait for the first one's outcome; given time, it used not to.
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
+    let finished_alone = early.is_ok();
+    first.commit().await.expect("commit the first change");
+    let outcome = match early {
+        Ok(joined) => joined,
+        Err(_) => second.await,
+    }
+    .expect("second task");
+    assert!(
+        matches!(outcome, Err(ServiceError::Conflict(_))),
+        "bruno demoting alice after she demoted him must be refused, got {outcome:?} \
+         (finished before the first change committed: {finished_alone})"
+    );
+    assert_eq!(storage.count_active_admins().await.expect("count"), 1);
+    let alice = storage.user_by_id(alice.id).await.expect("alice");
+    assert_eq!(alice.role().expect("role"), Role::Admin);
+}
+
 macro_rules! on_both_engines {
     ($($story:ident),+) => {
         mod sqlite {
@@ -479,7 +537,13 @@ macro_rules! on_both_engines {
     };
 }
 
-on_both_engines!(user_story, project_and_job_story, seed_story, audit_story);
+on_both_engines!(
+    user_story,
+    project_and_job_story,
+    seed_story,
+    audit_story,
+    admins_demoting_each_other_at_once_keep_one
+);
 
 /// Several uHub processes starting at once against one PostgreSQL database: each migration is
 /// applied exactly once and every process ends up ready.
