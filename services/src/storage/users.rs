@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use domain::{Role, UserProfile};
 
-use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
+use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A user as stored. Holds the password hash, so it is deliberately not `Serialize`.
@@ -322,6 +322,19 @@ impl Tx {
         let display_name = columns.display_name.as_deref().map(str::trim);
         if display_name == Some("") {
             return Err(ServiceError::invalid("display_name", "must not be empty"));
+        }
+        if columns.touches_access() {
+            // The active admins' rows first, locked in one order: PostgreSQL counts only what is
+            // committed, so two admins demoting each other at once each saw the other still an
+            // admin and both changes were kept. The second change now waits for the first and
+            // counts after it. SQLite already lets one writer at a time in.
+            let lock = format!(
+                "SELECT id FROM users WHERE role = 'admin' AND is_active = TRUE ORDER BY id{}",
+                dialect::for_update(self.engine())
+            );
+            on_db!(self, c => {
+                sqlx::query_scalar::<_, i64>(&lock).fetch_all(&mut *c).await
+            })?;
         }
         let sql = format!(
             "UPDATE users SET display_name = COALESCE($1, display_name), \
