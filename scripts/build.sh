@@ -37,21 +37,21 @@ build_bundles() { # <target dir> <group>...
     rm "$pkg/${name}_bg.wasm"
   done
 }
-# On a fresh machine each lane compiled every dependency on its own core (6.5 minutes side by
-# side). Instead the first bundle is built alone, its dependencies on both cores, and the second
-# lane starts from a copy of them (cargo keeps a copied target directory's artifacts fresh).
-groups=(shell $ISLAND_GROUPS)
+lane_one=() lane_two=() n=0
+for group in shell $ISLAND_GROUPS; do
+  if (( n++ % 2 == 0 )); then lane_one+=("$group"); else lane_two+=("$group"); fi
+done
+# On a fresh machine each lane compiled every dependency on its own core (6 minutes side by
+# side). Instead the first bundle (the shell, lane one's) is built alone, its dependencies on
+# both cores, and the second lane starts from a copy of them (cargo keeps a copied target
+# directory's artifacts fresh). Each group stays in its lane, so the next run finds it built.
 if [ ! -d target/front-2/wasm32-unknown-unknown/wasm-release ]; then
-  build_bundles target/front shell
+  build_bundles target/front "${lane_one[0]}"
   rm -rf target/front-2 && mkdir -p target/front-2/wasm32-unknown-unknown
   cp -a target/front/wasm-release target/front-2/
   cp -a target/front/wasm32-unknown-unknown/wasm-release target/front-2/wasm32-unknown-unknown/
-  groups=($ISLAND_GROUPS)
+  lane_one=("${lane_one[@]:1}")
 fi
-lane_one=() lane_two=() n=0
-for group in "${groups[@]}"; do
-  if (( n++ % 2 == 0 )); then lane_one+=("$group"); else lane_two+=("$group"); fi
-done
 build_bundles target/front "${lane_one[@]}" &
 lane=$!
 build_bundles target/front-2 "${lane_two[@]}"
