@@ -788,10 +788,12 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                     &Actor::system(),
                 )
                 .await?;
+            // Commits are linked by dev, projets and admin (`commits_linked_by_dev`): an admin
+            // reads the code tab and links one to the ops job; ops launch the runs below.
             log_in(
                 &client,
                 &base_url,
-                "demo-ops",
+                "demo-admin",
                 &format!("/projects/{project_id}?tab=code"),
             )
             .await?;
@@ -879,10 +881,14 @@ async fn the_code_tab_reads_a_real_repository() -> TestResult {
                 git_ref: Some("main".into()),
             });
             let deploy = storage.create_job(&deploy, &Actor::system()).await?;
-            client
-                .goto(&format!("{base_url}/jobs/{}", deploy.id))
-                .await?;
-            hydrated(&client).await?;
+            log_out(&client).await?;
+            log_in(
+                &client,
+                &base_url,
+                "demo-ops",
+                &format!("/jobs/{}", deploy.id),
+            )
+            .await?;
             assert!(text_of(&client, "[data-testid=job-action]")
                 .await?
                 .contains(&format!("from repository #{} at main", link.id)));

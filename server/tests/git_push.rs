@@ -310,6 +310,24 @@ async fn a_real_push_links_its_commits_to_jobs(engine: services::testing::TestEn
         StatusCode::FORBIDDEN,
         "dev may not change an ops job"
     );
+    // Ops change ops jobs, but commits and merge requests are linked by dev, projets and admin.
+    let ops = app.token("demo-ops").await;
+    for (method, uri, body) in [
+        (
+            Method::DELETE,
+            format!("/api/v1/jobs/{}/changes/{}", job.id, id(&linked)),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/jobs/{}/changes", job.id),
+            Some(json!({ "link_id": link_id, "sha": &head[..12] })),
+        ),
+    ] {
+        let (status, refused) = app.call(method, &uri, Some(&ops), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{uri}: {refused}");
+        assert_eq!(refused["code"], "commits_linked_by_dev", "{refused}");
+    }
     let (status, _) = app
         .call(
             Method::DELETE,

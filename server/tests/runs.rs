@@ -680,6 +680,71 @@ async fn a_runs_changes_are_announced_once_stored() {
     assert!(text.contains("one") && text.contains("two"), "{text}");
 }
 
+/// A live log stops for a reader whose account is deactivated while it reads (or whose password
+/// or role changes), as the calendar's stream does: deactivated accounts stop at once. The stream
+/// used to be authorised once, when it opened, and followed the run to its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_log_stops_for_an_account_deactivated_meanwhile() {
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let (project_id, _, dev, ops) = setup(&app).await;
+    let admin = app.token("demo-admin").await;
+    script(&app, "long.sh", "echo started; sleep 60; echo never");
+    let job_id = job(
+        &app,
+        &dev,
+        project_id,
+        "dev",
+        "dev",
+        json!({"kind": "script", "path": "long.sh"}),
+    )
+    .await;
+    let run = launch(&app, &dev, job_id, json!({}), StatusCode::CREATED).await;
+    let run_id = run["id"].as_i64().unwrap_or_default();
+    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
+        .header(header::AUTHORIZATION, format!("Bearer {ops}"))
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    let ops_id = app
+        .storage
+        .storage
+        .user_by_username("demo-ops")
+        .await
+        .expect("read")
+        .expect("demo-ops")
+        .id;
+    expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/users/{ops_id}"),
+        &admin,
+        Some(json!({"is_active": false})),
+        StatusCode::OK,
+    )
+    .await;
+    // The run sleeps a minute: a stream that follows it to its end is still open after 15 s.
+    let ended = tokio::time::timeout(Duration::from_secs(15), response.into_body().collect()).await;
+    let still = app.storage.storage.run(run_id).await.expect("run").status;
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{run_id}/cancel"),
+        &dev,
+        None,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the live log went on for a deactivated account (the run is {still})"
+    );
+    assert_eq!(still, RunStatus::Running, "the run was still running");
+}
+
 /// An automatic start that cannot run in this version (its project's backend is one uHub does
 /// not have) is refused at once, saying why: asking again would not change the answer. It used
 /// to be tried eight times over ten minutes, like a repository out of reach.

@@ -517,16 +517,64 @@ async fn plans_are_kept_redacted_and_applies_apply_exactly_the_approved_plan(
         again["status"], "awaiting_approval",
         "the same approver twice is one approver: {again}"
     );
-    let twice = expect(
+    // Rejected, and the same plan's apply launched again: its two approvals now come at the
+    // same moment and take turns, the second counting the first's. The first approver's is held
+    // in an open transaction while the second approver's request is made (the approval's row
+    // refers to the run's, which PostgreSQL then keeps from being locked for an update until
+    // the transaction ends); on PostgreSQL each used to count only its own, and the apply
+    // stayed waiting with two approvals.
+    expect(
         &app,
         Method::POST,
-        &approve,
+        &format!("/api/v1/runs/{second_apply_id}/reject"),
         &admin,
-        Some(json!({"plan_sha256": plan_sha})),
+        Some(json!({"comment": "approved again below, at once"})),
         StatusCode::OK,
     )
     .await;
-    assert_eq!(twice["status"], "queued", "{twice}");
+    let second_apply = launch(
+        &app,
+        &ops,
+        apply,
+        json!({"plan_run": second_run}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let second_apply_id = id(&second_apply);
+    let approve = format!("/api/v1/runs/{second_apply_id}/approve");
+    let projets = {
+        let mut db = app.storage.storage.read().await.expect("db");
+        db.user_by_username("demo-projets")
+            .await
+            .expect("read")
+            .expect("demo-projets")
+    };
+    let projets = services::storage::Actor {
+        user_id: Some(projets.id),
+        username: projets.username,
+        client_ip: None,
+    };
+    let mut held = app.storage.storage.write().await.expect("write");
+    held.add_approval(second_apply_id, Some(&plan_sha), None, &projets)
+        .await
+        .expect("the first approval");
+    let second_approval = app.call(
+        Method::POST,
+        &approve,
+        Some(&admin),
+        Some(json!({"plan_sha256": plan_sha})),
+    );
+    let first_commits = async {
+        // Time for the second approval to count (or wait) while the first is uncommitted.
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        held.commit().await.expect("commit");
+    };
+    let ((status, twice), ()) = tokio::join!(second_approval, first_commits);
+    assert_eq!(status, StatusCode::OK, "{twice}");
+    assert_eq!(
+        twice["status"], "queued",
+        "two approvers at once, each must count the other's: {twice}"
+    );
     let done = settled(&app, &ops, second_apply_id).await;
     let log = log_text(&app, &ops, second_apply_id).await;
     assert_eq!(done["status"], "success", "{done}\n{log}");

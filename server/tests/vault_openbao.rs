@@ -551,6 +551,42 @@ async fn story(engine: TestEngine) {
     )
     .await;
     assert_eq!(denied["code"], "secret_store_unavailable", "{denied}");
+    // A cluster whose kubeconfig Vault refuses is not added, and the link it was to replace
+    // stays: nothing half-made is listed.
+    let other_clusters = format!("/api/v1/projects/{}/clusters", id(&other_project));
+    let link = expect(
+        &other,
+        Method::POST,
+        &format!("/api/v1/projects/{}/links", id(&other_project)),
+        &other_pm,
+        Some(json!({"kind": "k8s_cluster", "name": "legacy", "environment": "dev", "location": "https://k8s.internal:6443"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let refused_cluster = expect(
+        &other,
+        Method::POST,
+        &other_clusters,
+        &other_pm,
+        Some(json!({"name": "refused", "environment": "dev", "kubeconfig": kubeconfig(), "link": id(&link)})),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
+    assert_eq!(
+        refused_cluster["code"], "secret_store_unavailable",
+        "{refused_cluster}"
+    );
+    let listed = expect(
+        &other,
+        Method::GET,
+        &other_clusters,
+        &other_pm,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"], json!([]), "{listed}");
+    assert_eq!(listed["links"][0]["id"], link["id"], "{listed}");
 
     // Sealed with `bao operator seal`: writes answer 503, a run fails on its secrets.
     tokio::task::block_in_place(|| bao(&server, &["operator", "seal"])).expect("bao operator seal");
@@ -639,16 +675,15 @@ async fn stoppable_vault_project(name: &str) -> (OpenBao, nix::unistd::Pid, Test
 /// 10 s) inside its write transaction, so a project created meanwhile waited behind it (or
 /// failed `busy`) and the secret's change ran out of time. Vault is now asked outside the write
 /// transaction: with OpenBao stopped (SIGSTOP, a real server that hangs), a project is created
-/// while each of the six changes (secrets, personal tokens, a cluster's kubeconfig) waits, and
-/// once OpenBao resumes that change ends well.
+/// while each of the seven changes (secrets, personal tokens, a cluster added, its kubeconfig
+/// replaced, a cluster removed) waits, and once OpenBao resumes that change ends well.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vault_that_stops_answering_holds_no_other_change() {
     use nix::sys::signal::{kill, Signal};
-    let (_openbao, bao, app, pm, project_id) = stoppable_vault_project("Held by Vault").await;
+    let (openbao, bao, app, pm, project_id) = stoppable_vault_project("Held by Vault").await;
     let secret = format!("/api/v1/projects/{project_id}/secrets/HELD_TOKEN");
     let token = "/api/v1/me/git-tokens/github";
-    // A cluster added while OpenBao answers (adding one still asks Vault inside its
-    // transaction: the row and its kubeconfig go together).
+    // A cluster added while OpenBao answers, for the replacement and the removal below.
     let cluster = id(&expect(
         &app,
         Method::POST,
@@ -659,7 +694,17 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
     )
     .await);
     let cluster = format!("/api/v1/projects/{project_id}/clusters/{cluster}");
+    let clusters = format!("/api/v1/projects/{project_id}/clusters");
     let changes = [
+        (
+            "a cluster added",
+            Method::POST,
+            clusters.as_str(),
+            Some(
+                json!({"name": "added while held", "environment": "dev", "kubeconfig": kubeconfig()}),
+            ),
+            StatusCode::CREATED,
+        ),
         (
             "a secret written",
             Method::PUT,
@@ -742,6 +787,18 @@ async fn a_vault_that_stops_answering_holds_no_other_change() {
             "{what}, once OpenBao answers again: {held_answer}"
         );
     }
+    // The cluster added while OpenBao was held is listed, its kubeconfig in OpenBao.
+    let listed = expect(&app, Method::GET, &clusters, &pm, None, StatusCode::OK).await;
+    let added = listed["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|c| c["name"] == "added while held"))
+        .unwrap_or_else(|| panic!("the cluster added while held is listed: {listed}"));
+    let path = format!("secret/uhub/projects/{project_id}/clusters/{}", id(added));
+    let held = tokio::task::block_in_place(|| bao_json(&openbao, &["kv", "get", &path]));
+    assert!(
+        held.is_some_and(|kv| kv.to_string().contains(KUBE_TOKEN)),
+        "the added cluster's kubeconfig is in OpenBao"
+    );
 }
 
 /// The paths of a project's secrets OpenBao answered on, in order (reads, lists, writes).

@@ -404,3 +404,199 @@ async fn webhook_runs_on_sqlite() {
 async fn webhook_runs_on_postgres() {
     story(TestEngine::Postgres).await;
 }
+
+/// A production run is approved with the execution settings it was launched with. When an editor
+/// of the project changes where webhook runs go (another target, another secret sent with it)
+/// while a run waits for approval, that run's approval is refused (409), nothing reaches the new
+/// target, and the run is launched again to be approved with the new settings. The settings used
+/// to be read only when the run executed, so an editor could redirect a run someone else had
+/// launched, approve it themselves, and receive the production secret it sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_changed_after_launch_are_not_approved() {
+    let (base, received) = receiver().await;
+    let app = TestApp::with_demo(TestEngine::Sqlite).await;
+    let pm = app.token("demo-projets").await;
+    let ops = app.token("demo-ops").await;
+    let admin = app.token("demo-admin").await;
+    let project = expect(&app, Method::POST, "/api/v1/projects", &pm, Some(json!({
+        "name": "Redirected", "environments": ["prod"], "execution_backend": "webhook",
+        "execution_backend_config": {"webhook_url": format!("{base}/hook"), "webhook_secret_name": "HOOK_KEY"},
+    })), StatusCode::CREATED).await;
+    let project_id = project["id"].as_i64().unwrap_or_default();
+    expect(
+        &app,
+        Method::PUT,
+        &format!("/api/v1/projects/{project_id}/secrets/HOOK_KEY"),
+        &pm,
+        Some(json!({"value": HOOK_KEY})),
+        StatusCode::OK,
+    )
+    .await;
+    let job = expect(&app, Method::POST, &format!("/api/v1/projects/{project_id}/jobs"), &pm, Some(json!({
+        "title": "Deploy", "job_type": "ops", "environment": "prod", "planned_start": "2031-01-01T09:00:00Z",
+        "action": {"kind": "webhook", "ref": "main"},
+    })), StatusCode::CREATED).await;
+    let job_id = job["id"].as_i64().unwrap_or_default();
+    let runs = format!("/api/v1/jobs/{job_id}/runs");
+    let run = expect(
+        &app,
+        Method::POST,
+        &runs,
+        &ops,
+        Some(json!({})),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(run["status"], "awaiting_approval", "{run}");
+    let run_id = run["id"].as_i64().unwrap_or_default();
+    expect(
+        &app,
+        Method::PATCH,
+        &format!("/api/v1/projects/{project_id}"),
+        &pm,
+        Some(
+            json!({"version": project["version"], "execution_backend_config": {
+                "webhook_url": format!("{base}/github"), "webhook_preset": "github_actions",
+                "webhook_secret_name": "HOOK_KEY",
+            }}),
+        ),
+        StatusCode::OK,
+    )
+    .await;
+    let refused = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{run_id}/approve"),
+        &admin,
+        Some(json!({})),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("execution settings")),
+        "{refused}"
+    );
+    let waiting = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/runs/{run_id}"),
+        &pm,
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
+
+    // Launched again, it is approved with the new settings and goes to the new target.
+    let again = expect(
+        &app,
+        Method::POST,
+        &runs,
+        &ops,
+        Some(json!({})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let again_id = again["id"].as_i64().unwrap_or_default();
+    let approved = expect(
+        &app,
+        Method::POST,
+        &format!("/api/v1/runs/{again_id}/approve"),
+        &admin,
+        Some(json!({})),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(approved["status"], "queued", "{approved}");
+    wait_request(&received, "/github").await;
+    assert!(
+        received
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|(path, _, _)| path == "/github"),
+        "only the run launched with the new settings was sent, to the new target"
+    );
+
+    // Changed after the approval, before the run is taken (the run and the change committed
+    // together here): the run fails, saying why, and nothing reaches the newest target.
+    let version = expect(
+        &app,
+        Method::GET,
+        &format!("/api/v1/projects/{project_id}"),
+        &pm,
+        None,
+        StatusCode::OK,
+    )
+    .await["version"]
+        .as_i64()
+        .unwrap_or_default();
+    let taken_late = {
+        let mut tx = app.storage.storage.write().await.expect("write");
+        let action = domain::JobAction::Webhook {
+            git_ref: Some("main".into()),
+            inputs: Default::default(),
+        };
+        let queued = tx
+            .create_run(
+                &services::storage::NewRun {
+                    job_id,
+                    environment: Some("prod".into()),
+                    backend: domain::ExecutionBackend::Webhook,
+                    status: domain::RunStatus::Queued,
+                    launched_by: None,
+                    action_sha256: services::engine::launch::action_digest(
+                        &action,
+                        domain::ExecutionBackend::Webhook,
+                        Some("prod"),
+                        None,
+                    ),
+                    action,
+                    script_sha256: None,
+                    action_changed_by: None,
+                    commit_sha: None,
+                    after_check: None,
+                },
+                &services::storage::Actor::system(),
+            )
+            .await
+            .expect("a queued run");
+        let changes = services::storage::ProjectChanges {
+            execution_backend_config: Some(domain::BackendConfig {
+                webhook_url: Some(format!("{base}/gitlab")),
+                webhook_preset: Some(domain::WebhookPreset::GitlabPipeline),
+                webhook_secret_name: Some("HOOK_KEY".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        tx.update_project(
+            project_id,
+            version,
+            &changes,
+            &services::storage::Actor::system(),
+        )
+        .await
+        .expect("the settings changed");
+        tx.commit().await.expect("commit");
+        queued.id
+    };
+    let failed = settled(&app, &pm, taken_late).await;
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert!(
+        failed["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("execution settings")),
+        "{failed}"
+    );
+    assert!(
+        received
+            .lock()
+            .expect("lock")
+            .iter()
+            .all(|(path, _, _)| path != "/gitlab"),
+        "nothing was sent to the target set after the approval"
+    );
+}

@@ -136,6 +136,18 @@ pub async fn authenticate(
     Ok(user)
 }
 
+/// Whether `caller`'s account still stands as it did when the request was authenticated:
+/// active, the same password, the same role. Answers that last (event streams) ask as they go,
+/// so that deactivating an account, changing its password or its role ends them; a read that
+/// fails ends them too.
+pub async fn still_signed_in(storage: &Storage, caller: &crate::Caller) -> bool {
+    storage.user_by_id(caller.id()).await.is_ok_and(|user| {
+        user.is_active
+            && user.password_changed_at == caller.user.password_changed_at
+            && user.role == caller.user.role
+    })
+}
+
 /// Counts login attempts per (address, username) and locks the pair for a while after too many
 /// failures. An attempt is counted when it is admitted, before its password is checked, so that
 /// many attempts sent at once cannot all slip in before the first failure is recorded; a

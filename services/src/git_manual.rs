@@ -144,8 +144,10 @@ pub async fn may_link(hub: &Hub, caller: &Caller, job_id: i64) -> ServiceResult<
     }
 }
 
-/// Whoever may update the job (as it is) links and unlinks its changes.
+/// Whoever may update the job (as it is) links and unlinks its changes, if their role links
+/// commits (dev, projets and admin: `commits_linked_by_dev`).
 async fn may_change(db: &mut Db, caller: &Caller, job_id: i64) -> ServiceResult<()> {
+    caller.may(Action::LinkCommit, &Object::none(), None)?;
     let job = db.job(job_id).await?;
     let project = db.project_access(job.project_id).await?;
     let here = job.environment.as_ref().map(|name| Environment {

@@ -247,8 +247,18 @@ pub async fn decide(
         }
     };
     let mut tx = hub.storage.write().await?;
+    // Two approvers at once take turns: each counts the approvals the other committed (on
+    // PostgreSQL each used to count only its own, and an apply needing two stayed waiting).
+    tx.lock_run(id).await?;
     let run = tx.run(id).await?;
     may_act(&mut tx, caller, Action::ApproveRun, &run).await?;
+    if approve && tx.run_settings_changed(&run).await? {
+        // What is approved is the action with the settings it was launched with: changed since,
+        // the action would go elsewhere (another webhook target, another secret sent with it).
+        return Err(ServiceError::Conflict(
+            crate::storage::SETTINGS_CHANGED.to_owned(),
+        ));
+    }
     let comment = rules::comment(comment)?;
     let decided = match applied_plan(&run) {
         Some(plan_run) if approve => {

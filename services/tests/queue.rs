@@ -1,7 +1,8 @@
 //! The durable queue: several workers claiming at once never take the same run twice — on
 //! PostgreSQL thanks to `FOR UPDATE SKIP LOCKED`, on SQLite because it has one writer at a time;
 //! limits per environment and per project; fairness between projects; webhook runs waiting for
-//! their callback hold no slot; a queued run says where it stands and why.
+//! their callback hold no slot; a queued run says where it stands and why; claims and Terraform
+//! workspace locks taken at the same moment by two processes.
 
 use std::collections::HashSet;
 
@@ -214,6 +215,141 @@ async fn environments_have_their_own_limit(engine: TestEngine) {
     assert_eq!(next.len(), 1, "a slot in staging freed up");
 }
 
+/// One per environment, no project limit.
+const ONE_PER_ENVIRONMENT: ClaimLimits = ClaimLimits {
+    per_environment: 1,
+    ..TWO_PER_ENVIRONMENT
+};
+
+/// Two processes claiming at the same moment keep an environment's limit: the first claim's
+/// transaction takes the environment's only slot and is held open; a second process's claim
+/// (another worker) must not take the other queued run of that environment, neither while the
+/// first is open nor once it commits. On PostgreSQL (read committed) each claim used to count the
+/// running runs without the other's uncommitted claim, and both took the slot.
+async fn claims_at_once_keep_the_environment_limit(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let (_, job) = project_with_job(&storage, "One at a time", "production").await;
+    for _ in 0..2 {
+        storage
+            .create_run(
+                &queued(job, Some("production"), ExecutionBackend::Local),
+                &Actor::system(),
+            )
+            .await
+            .expect("run");
+    }
+    let mut first = storage.write().await.expect("write");
+    let claimed = first
+        .claim_runs(
+            "first",
+            &[ExecutionBackend::Local],
+            10,
+            &ONE_PER_ENVIRONMENT,
+        )
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1, "the environment's one slot");
+    let second = tokio::spawn({
+        let storage = storage.clone();
+        async move {
+            storage
+                .claim_runs(
+                    "second",
+                    &[ExecutionBackend::Local],
+                    10,
+                    &ONE_PER_ENVIRONMENT,
+                )
+                .await
+        }
+    });
+    // Time for the second claim to run (or wait) while the first is open.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let finished_early = second.is_finished();
+    first.commit().await.expect("commit");
+    let second = second
+        .await
+        .expect("the second claim's task")
+        .expect("claim");
+    assert!(
+        second.is_empty(),
+        "the second process took a run of a full environment: {second:?} (finished before the \
+         first claim committed: {finished_early})"
+    );
+}
+
+/// A Terraform plan of `workspace` by job `job_id`, queued.
+fn terraform_plan(job_id: i64, workspace: &str) -> NewRun {
+    NewRun {
+        action: JobAction::Terraform {
+            dir: "infra".into(),
+            repo: None,
+            git_ref: None,
+            workspace: workspace.into(),
+            vars: Default::default(),
+            operation: domain::terraform::TerraformOperation::Plan,
+            plan_run: None,
+            cluster: None,
+        },
+        ..queued(job_id, Some("production"), ExecutionBackend::Local)
+    }
+}
+
+/// Two launches of one Terraform workspace at once: one takes its lock, the other is refused.
+/// On PostgreSQL (read committed) the second launch used to find no holder (the first not yet
+/// committed), then clear the workspace's lock row by key in a statement of its own, which by
+/// then saw the first launch's committed lock and removed it: both runs held the workspace.
+/// The second launch is held between its two statements here, deterministically: a third
+/// connection asks for `SHARE` on the locks table while the first launch (which wrote it) is
+/// open, so it waits for the first launch, and the second launch's write waits behind it.
+async fn launches_at_once_take_a_workspace_once(engine: TestEngine) {
+    let test = TestStorage::new(engine).await;
+    let storage = test.storage.clone();
+    let (_, job) = project_with_job(&storage, "Infra at once", "production").await;
+    let mut first = storage.write().await.expect("write");
+    first
+        .create_run(&terraform_plan(job, "prod"), &Actor::system())
+        .await
+        .expect("the first launch takes the workspace");
+    let queued_behind_the_first = match engine {
+        TestEngine::Sqlite => None,
+        TestEngine::Postgres => {
+            use sqlx::Connection;
+            let mut other = sqlx::PgConnection::connect(&test.url)
+                .await
+                .expect("a third connection");
+            Some(tokio::spawn(async move {
+                let mut tx = other.begin().await.expect("begin");
+                sqlx::query("LOCK TABLE terraform_locks IN SHARE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .expect("lock");
+                tx.commit().await.expect("commit");
+            }))
+        }
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = tokio::spawn({
+        let storage = storage.clone();
+        async move {
+            storage
+                .create_run(&terraform_plan(job, "prod"), &Actor::system())
+                .await
+        }
+    });
+    // Time for the second launch to look for a holder and wait to write.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    first.commit().await.expect("commit");
+    if let Some(third) = queued_behind_the_first {
+        third.await.expect("the third connection");
+    }
+    let second = second.await.expect("the second launch's task");
+    assert!(
+        matches!(second, Err(services::ServiceError::Conflict(_))),
+        "the second launch took a workspace the first holds: {second:?}"
+    );
+}
+
 /// One busy project cannot take every slot: with a per-project limit, the runs of a project
 /// queued later start before the busy project's surplus, and a queued run over the limit says
 /// why it waits and where it stands.
@@ -344,6 +480,26 @@ async fn callback_waits_hold_no_slot(engine: TestEngine) {
         && r.reason
             .as_deref()
             .is_some_and(|why| why.contains("no final callback"))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launches_at_once_take_a_workspace_once_on_sqlite() {
+    launches_at_once_take_a_workspace_once(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launches_at_once_take_a_workspace_once_on_postgres() {
+    launches_at_once_take_a_workspace_once(TestEngine::Postgres).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_at_once_keep_the_environment_limit_on_sqlite() {
+    claims_at_once_keep_the_environment_limit(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claims_at_once_keep_the_environment_limit_on_postgres() {
+    claims_at_once_keep_the_environment_limit(TestEngine::Postgres).await;
 }
 
 #[tokio::test]

@@ -2,10 +2,10 @@
 //! run against SQLite and against a real PostgreSQL, plus migrations and the demo seed.
 
 use chrono::{Duration, NaiveDate, SubsecRound, TimeZone, Utc};
-use domain::{Color, JobStatus, JobType, ProjectState, Role};
+use domain::{Color, IncidentSeverity, IncidentStatus, JobStatus, JobType, ProjectState, Role};
 use services::seed::{load_demo, SeedReport};
 use services::storage::{
-    Actor, AuditFilter, NewEnvironment, NewJob, NewProject, NewUser, ProfileChanges,
+    Actor, AuditFilter, NewEnvironment, NewIncident, NewJob, NewProject, NewUser, ProfileChanges,
     ProjectChanges, UserChanges,
 };
 use services::testing::{fresh_postgres_database, TestEngine, TestStorage};
@@ -524,6 +524,145 @@ async fn admins_demoting_each_other_at_once_keep_one(storage: &Storage) {
     assert_eq!(alice.role().expect("role"), Role::Admin);
 }
 
+/// A user's live calendar feeds are capped (50): two created at the same instant when one is
+/// left keep the cap. On PostgreSQL each creation used to count the live feeds without the
+/// other's uncommitted one, and both were kept.
+async fn feeds_created_at_once_keep_the_cap(storage: &Storage) {
+    let user = storage
+        .create_user(&new_user("feed-collector", Role::Dev), &actor())
+        .await
+        .expect("user");
+    let as_user = Actor::user(user.id, "feed-collector", None);
+    for _ in 0..49 {
+        storage
+            .create_feed(user.id, None, &as_user)
+            .await
+            .expect("a feed under the cap");
+    }
+    let mut first = storage.write().await.expect("first transaction");
+    first
+        .create_feed(user.id, None, &as_user)
+        .await
+        .expect("the fiftieth feed");
+    let mut second = tokio::spawn({
+        let (storage, as_user) = (storage.clone(), as_user.clone());
+        async move {
+            let mut tx = storage.write().await?;
+            tx.create_feed(user.id, None, &as_user).await?;
+            tx.commit().await
+        }
+    });
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
+    let finished_alone = early.is_ok();
+    first.commit().await.expect("commit the fiftieth");
+    let outcome = match early {
+        Ok(joined) => joined,
+        Err(_) => second.await,
+    }
+    .expect("second task");
+    assert!(
+        matches!(outcome, Err(ServiceError::Conflict(_))),
+        "a fifty-first feed must be refused, got {outcome:?} (finished before the fiftieth \
+         committed: {finished_alone})"
+    );
+}
+
+/// Two post-mortem saves of one incident at the same instant: one is version 1, the other is
+/// refused with a conflict to save again (it was a 500 on PostgreSQL, where both computed the
+/// same next version and the second hit the primary key).
+async fn postmortems_saved_at_once_conflict(storage: &Storage) {
+    let incident = storage
+        .create_incident(
+            &NewIncident {
+                project_id: None,
+                title: "Saved twice".into(),
+                description: String::new(),
+                severity: IncidentSeverity::Sev3,
+                status: IncidentStatus::Resolved,
+                owner_id: None,
+                job_id: None,
+                detected_at: None,
+            },
+            &actor(),
+        )
+        .await
+        .expect("incident");
+    let mut first = storage.write().await.expect("first transaction");
+    let version = first
+        .save_postmortem(incident.id, "first", &Actor::system())
+        .await
+        .expect("the first save");
+    assert_eq!(version, 1);
+    let mut second = tokio::spawn({
+        let storage = storage.clone();
+        async move {
+            let mut tx = storage.write().await?;
+            let version = tx
+                .save_postmortem(incident.id, "second", &Actor::system())
+                .await?;
+            tx.commit().await.map(|()| version)
+        }
+    });
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
+    first.commit().await.expect("commit the first save");
+    let outcome = match early {
+        Ok(joined) => joined,
+        Err(_) => second.await,
+    }
+    .expect("second task");
+    // SQLite lets one writer in at a time: there the second save simply comes after.
+    assert!(
+        matches!(outcome, Ok(2) | Err(ServiceError::Conflict(_))),
+        "the second save is version 2 or a conflict, got {outcome:?}"
+    );
+}
+
+/// What a run goes by of its project's settings: an absence and its default are the same (the
+/// settings form sends `"network": false` where the API left nothing), and what another
+/// backend reads does not count; a real change does.
+#[test]
+fn a_runs_settings_digest_counts_only_what_its_backend_reads() {
+    use domain::{BackendConfig, ExecutionBackend::*};
+    use services::storage::settings_digest;
+    let stored = BackendConfig {
+        webhook_url: Some("https://ci.example.com/hook".into()),
+        ..BackendConfig::default()
+    };
+    let resaved = BackendConfig {
+        network: Some(false),
+        webhook_preset: Some(domain::WebhookPreset::Generic),
+        image: Some("  ".into()),
+        ..stored.clone()
+    };
+    for backend in [Docker, Webhook, Local] {
+        assert_eq!(
+            settings_digest(&stored, backend),
+            settings_digest(&resaved, backend),
+            "{backend}: re-saved unchanged"
+        );
+    }
+    let other_image = BackendConfig {
+        image: Some("alpine:3".into()),
+        ..stored.clone()
+    };
+    assert_eq!(
+        settings_digest(&stored, Webhook),
+        settings_digest(&other_image, Webhook)
+    );
+    assert_ne!(
+        settings_digest(&stored, Docker),
+        settings_digest(&other_image, Docker)
+    );
+    let elsewhere = BackendConfig {
+        webhook_url: Some("https://attacker.example.net/x".into()),
+        ..stored.clone()
+    };
+    assert_ne!(
+        settings_digest(&stored, Webhook),
+        settings_digest(&elsewhere, Webhook)
+    );
+}
+
 macro_rules! on_both_engines {
     ($($story:ident),+) => {
         mod sqlite {
@@ -542,7 +681,9 @@ on_both_engines!(
     project_and_job_story,
     seed_story,
     audit_story,
-    admins_demoting_each_other_at_once_keep_one
+    admins_demoting_each_other_at_once_keep_one,
+    feeds_created_at_once_keep_the_cap,
+    postmortems_saved_at_once_conflict
 );
 
 /// Several uHub processes starting at once against one PostgreSQL database: each migration is

@@ -143,7 +143,7 @@ pub fn SettingsTab(project: ProjectSummary, changed: RwSignal<u32>) -> impl Into
                     <legend>{t("Every run")}</legend>
                     <label class="field">
                         <span class="small muted">{t("Timeout in seconds (empty: one hour)")}</span>
-                        <input class="input" name="timeout_seconds" inputmode="numeric" prop:value=move || timeout.get() on:input=move |ev| timeout.set(event_target_value(&ev))/>
+                        <input class="input" name="timeout_seconds" inputmode="numeric" value=move || timeout.get() prop:value=move || timeout.get() on:input=move |ev| timeout.set(event_target_value(&ev))/>
                         <FieldError error field="execution_backend_config.timeout_seconds"/>
                     </label>
                 </fieldset>
@@ -152,27 +152,27 @@ pub fn SettingsTab(project: ProjectSummary, changed: RwSignal<u32>) -> impl Into
                     <div class="form__row">
                         <label class="field field--grow">
                             <span class="small muted">{t("Default image")}</span>
-                            <input class="input mono" name="image" autocomplete="off" prop:value=move || image.get() on:input=move |ev| image.set(event_target_value(&ev))/>
+                            <input class="input mono" name="image" autocomplete="off" value=move || image.get() prop:value=move || image.get() on:input=move |ev| image.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.image"/>
                         </label>
                         <label class="field">
                             <span class="small muted">{t("CPUs")}</span>
-                            <input class="input" name="cpus" inputmode="decimal" placeholder="1" prop:value=move || cpus.get() on:input=move |ev| cpus.set(event_target_value(&ev))/>
+                            <input class="input" name="cpus" inputmode="decimal" placeholder="1" value=move || cpus.get() prop:value=move || cpus.get() on:input=move |ev| cpus.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.cpus"/>
                         </label>
                         <label class="field">
                             <span class="small muted">{t("Memory (MiB)")}</span>
-                            <input class="input" name="memory_mb" inputmode="numeric" placeholder="512" prop:value=move || memory.get() on:input=move |ev| memory.set(event_target_value(&ev))/>
+                            <input class="input" name="memory_mb" inputmode="numeric" placeholder="512" value=move || memory.get() prop:value=move || memory.get() on:input=move |ev| memory.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.memory_mb"/>
                         </label>
                         <label class="field">
                             <span class="small muted">{t("Processes")}</span>
-                            <input class="input" name="pids_limit" inputmode="numeric" placeholder="256" prop:value=move || pids.get() on:input=move |ev| pids.set(event_target_value(&ev))/>
+                            <input class="input" name="pids_limit" inputmode="numeric" placeholder="256" value=move || pids.get() prop:value=move || pids.get() on:input=move |ev| pids.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.pids_limit"/>
                         </label>
                     </div>
                     <label class="field field--check">
-                        <input type="checkbox" name="network" prop:checked=move || network.get() on:change=move |ev| network.set(event_target_checked(&ev))/>
+                        <input type="checkbox" name="network" checked=move || network.get() prop:checked=move || network.get() on:change=move |ev| network.set(event_target_checked(&ev))/>
                         <span>{t("Give containers a network (off: no network at all)")}</span>
                     </label>
                 </fieldset>
@@ -180,7 +180,7 @@ pub fn SettingsTab(project: ProjectSummary, changed: RwSignal<u32>) -> impl Into
                     <legend>{t("Webhook / CI pipeline")}</legend>
                     <label class="field">
                         <span class="small muted">{t("Target URL (internal addresses need UHUB_WEBHOOK_ALLOWED_HOSTS)")}</span>
-                        <input class="input mono" name="webhook_url" type="url" autocomplete="off" prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
+                        <input class="input mono" name="webhook_url" type="url" autocomplete="off" value=move || url.get() prop:value=move || url.get() on:input=move |ev| url.set(event_target_value(&ev))/>
                         <FieldError error field="execution_backend_config.webhook_url"/>
                     </label>
                     <div class="form__row">
@@ -195,12 +195,12 @@ pub fn SettingsTab(project: ProjectSummary, changed: RwSignal<u32>) -> impl Into
                         </label>
                         <label class="field">
                             <span class="small muted">{t("Secret holding the key or token")}</span>
-                            <input class="input mono" name="webhook_secret_name" autocomplete="off" placeholder="CI_TOKEN" prop:value=move || secret_name.get() on:input=move |ev| secret_name.set(event_target_value(&ev))/>
+                            <input class="input mono" name="webhook_secret_name" autocomplete="off" placeholder="CI_TOKEN" value=move || secret_name.get() prop:value=move || secret_name.get() on:input=move |ev| secret_name.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.webhook_secret_name"/>
                         </label>
                         <label class="field">
                             <span class="small muted">{t("Wait for the callback (seconds, empty: 900)")}</span>
-                            <input class="input" name="callback_timeout_seconds" inputmode="numeric" prop:value=move || callback_timeout.get() on:input=move |ev| callback_timeout.set(event_target_value(&ev))/>
+                            <input class="input" name="callback_timeout_seconds" inputmode="numeric" value=move || callback_timeout.get() prop:value=move || callback_timeout.get() on:input=move |ev| callback_timeout.set(event_target_value(&ev))/>
                             <FieldError error field="execution_backend_config.callback_timeout_seconds"/>
                         </label>
                     </div>

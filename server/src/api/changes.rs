@@ -107,16 +107,10 @@ pub async fn calendar_changes(
             if let Some(event) = follow.pending.pop_front() {
                 return Some((Ok::<Event, Infallible>(event), follow));
             }
-            // A deactivated account stops receiving at once, whatever its token says.
-            match follow
-                .state
-                .hub
-                .storage
-                .user_by_id(follow.caller.id())
-                .await
-            {
-                Ok(user) if user.is_active => {}
-                _ => return None,
+            // A deactivated account stops receiving at once, whatever its token says (so does
+            // one whose password or role changed).
+            if !services::auth::still_signed_in(&follow.state.hub.storage, &follow.caller).await {
+                return None;
             }
             let from = (follow.last - LOOKBACK).max(0);
             match services::calendar::changes_after(&follow.state.hub, &follow.caller, from, BATCH)

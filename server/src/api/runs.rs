@@ -261,6 +261,9 @@ pub async fn run_logs(
 /// are announced (`Storage::run_changes`) and read at once.
 const POLL: Duration = Duration::from_millis(200);
 
+/// How often a live reader's account is looked at again (see `services::auth::still_signed_in`).
+const ACCOUNT_CHECK: Duration = Duration::from_secs(1);
+
 fn line_event(line: &LogLine) -> Event {
     Event::default()
         .id(line.seq.to_string())
@@ -285,6 +288,8 @@ fn live_log(
         changes: services::storage::RunChanges,
         /// Counts the stream in `uhub_sse_connections` until it is dropped.
         _live: services::telemetry::LiveStream,
+        /// When the reader's account was last found as it was when the stream opened.
+        checked_at: std::time::Instant,
     }
     // Before the first look: a change made after it is heard.
     let changes = state.hub.storage.run_changes();
@@ -297,6 +302,7 @@ fn live_log(
         done: false,
         changes,
         _live: services::telemetry::LiveStream::open(),
+        checked_at: std::time::Instant::now(),
     };
     let stream = futures_util::stream::unfold(start, |mut follow| async move {
         loop {
@@ -305,6 +311,15 @@ fn live_log(
             }
             if follow.done {
                 return None;
+            }
+            // A deactivated account (or a changed password or role) stops reading at once, as
+            // on the calendar's stream; looked at most once a second, a read of one row.
+            if follow.checked_at.elapsed() >= ACCOUNT_CHECK {
+                if !services::auth::still_signed_in(&follow.state.hub.storage, &follow.caller).await
+                {
+                    return None;
+                }
+                follow.checked_at = std::time::Instant::now();
             }
             // The status first: lines written before a final status are all read below.
             let status = services::runs::get(&follow.state.hub, &follow.caller, follow.run_id)

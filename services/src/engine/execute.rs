@@ -60,13 +60,10 @@ impl Executor {
     /// triggered and the run now waits for its callback.
     pub(super) async fn execute(&self, run: &Run, signal: &CancelSignal) -> Option<Executed> {
         let storage = &self.inner.storage;
-        let project = match storage.project_execution(run.project_id).await {
+        // Executed with the settings it was launched (and approved) with, or not at all.
+        let project = match super::launch::launched_settings(storage, run).await {
             Ok(project) => project,
-            Err(error) => {
-                return Some(Executed::unlogged(Outcome::failed(format!(
-                    "cannot read the project: {error}"
-                ))))
-            }
+            Err(reason) => return Some(Executed::unlogged(Outcome::failed(reason))),
         };
         let (env, values) = match self.run_environment(run).await {
             Ok(found) => found,

@@ -446,6 +446,28 @@ pub fn snapshot(
     })
 }
 
+/// The project's execution settings for `run`, which are those it was launched (and approved)
+/// with; otherwise why it is not executed (changed since, or not readable). Compared on the
+/// settings read here, which are the ones the run then goes by.
+pub(super) async fn launched_settings(
+    storage: &crate::Storage,
+    run: &domain::Run,
+) -> Result<crate::storage::ProjectExecution, String> {
+    let project = storage
+        .project_execution(run.project_id)
+        .await
+        .map_err(|error| format!("cannot read the project: {error}"))?;
+    let recorded = storage
+        .run_settings_recorded(run.id)
+        .await
+        .map_err(|error| format!("cannot read the run's settings: {error}"))?;
+    let now = crate::storage::settings_digest(&project.execution_backend_config, run.backend);
+    match recorded {
+        Some(recorded) if recorded != now => Err(crate::storage::SETTINGS_CHANGED.to_owned()),
+        _ => Ok(project),
+    }
+}
+
 /// SHA-256 (hex) of what a run executes: the action, the backend, the environment and the
 /// commit of a repository action, as one JSON document (fields in a fixed order; the inputs of a
 /// webhook are sorted; no commit leaves the document as it was before commits were recorded).

@@ -12,10 +12,11 @@ use domain::kubernetes::{Cluster, ClusterCheck};
 use domain::policy::{Action, Object};
 use domain::{LinkKind, ProjectLink};
 use serde::Deserialize;
-use tracing::instrument;
+use tracing::{instrument, Instrument};
 use zeroize::Zeroizing;
 
 use crate::projects::for_change;
+use crate::secrets::SecretStore;
 use crate::storage::ClusterProfile;
 use crate::{Caller, Hub, ServiceError, ServiceResult};
 
@@ -79,8 +80,15 @@ fn checked(hub: &Hub, request: &ClusterRequest) -> ServiceResult<kubeconfig::Che
     )
 }
 
-/// Adds a cluster; its kubeconfig goes to the secret store in the same transaction's reach (a
-/// store failure leaves nothing behind).
+/// Adds a cluster; its kubeconfig goes to the secret store, and a store that refuses it leaves
+/// no cluster behind (and the link it was to replace in place).
+///
+/// In the database the kubeconfig is sealed into the row, in one transaction. With Vault no
+/// write transaction waits on Vault's answer (see `SecretStore::put`; with SQLite uHub's changes
+/// take turns, and a Vault that hangs held all of them for up to 10 s): the row is committed
+/// first, its kubeconfig is sent (the path is the row's id), and only then is the link removed.
+/// Meanwhile the cluster is listed, and a check of it says its kubeconfig is not in the store.
+/// If Vault refuses, the row is removed again (audited as a removal).
 #[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id, project.id = project_id))]
 pub async fn create(
     hub: &Hub,
@@ -109,14 +117,114 @@ pub async fn create(
             &caller.actor(),
         )
         .await?;
-    if let Some(link) = replaced {
-        tx.delete_link(link.id, &caller.actor()).await?;
-    }
-    hub.secrets()
-        .put_kubeconfig(&mut tx, project_id, id, &checked.minimal)
-        .await?;
+    let vault = match hub.secrets() {
+        SecretStore::Database(secrets) => {
+            let sealed = secrets.seal_kubeconfig(project_id, id, &checked.minimal)?;
+            tx.seal_kubeconfig(id, Some(&sealed)).await?;
+            if let Some(link) = replaced {
+                tx.delete_link(link.id, &caller.actor()).await?;
+            }
+            tx.commit().await?;
+            return hub.storage.cluster(id).await;
+        }
+        SecretStore::Vault(vault) => vault,
+    };
     tx.commit().await?;
-    hub.storage.cluster(id).await
+    // In a task of its own: a caller who goes away while Vault answers (the request's future
+    // dropped) must not leave the row without its kubeconfig, nor a refused one listed.
+    let finishing = tokio::spawn(
+        send_new_kubeconfig(
+            hub.clone(),
+            caller.clone(),
+            vault.clone(),
+            (project_id, id),
+            checked.minimal,
+            replaced.map(|link| link.id),
+        )
+        .instrument(tracing::Span::current()),
+    );
+    finishing
+        .await
+        .map_err(|error| ServiceError::Internal(format!("adding cluster #{id}: {error}")))?
+}
+
+/// The rest of adding cluster `id` with Vault, once its row is committed: the kubeconfig sent,
+/// then the link it replaces removed; if Vault refuses, the row goes again.
+async fn send_new_kubeconfig(
+    hub: Hub,
+    caller: Caller,
+    vault: crate::vault::VaultStore,
+    (project_id, id): (i64, i64),
+    kubeconfig: Zeroizing<String>,
+    replaced_link: Option<i64>,
+) -> ServiceResult<Cluster> {
+    if let Err(error) = vault.put_kubeconfig(project_id, id, &kubeconfig).await {
+        withdraw_refused(&hub, &caller, project_id, id).await;
+        return Err(error);
+    }
+    let mut tx = hub.storage.write().await?;
+    let cluster = match of_project(&mut tx, project_id, id).await {
+        Ok(cluster) => cluster,
+        Err(error) => {
+            drop(tx);
+            if matches!(error, ServiceError::NotFound { .. }) {
+                // Removed while its kubeconfig was on its way to Vault (as in `replace`).
+                forget_removed_kubeconfig(&hub, project_id, id).await;
+            }
+            return Err(error);
+        }
+    };
+    if let Some(link_id) = replaced_link {
+        // Unless someone removed it meanwhile.
+        match tx.link(link_id).await {
+            Ok(_) => tx.delete_link(link_id, &caller.actor()).await?,
+            Err(ServiceError::NotFound { .. }) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    tx.commit().await?;
+    Ok(cluster)
+}
+
+/// Removes the row of a cluster whose kubeconfig Vault refused, and whatever Vault may have kept
+/// of it (a write that timed out may still have landed). A cluster replaced meanwhile stays, and
+/// so does the replacement's kubeconfig. The caller gets Vault's error; what cannot be undone is
+/// in the server's log, by cluster id (never the kubeconfig).
+async fn withdraw_refused(hub: &Hub, caller: &Caller, project_id: i64, id: i64) {
+    let removed = async {
+        let mut tx = hub.storage.write().await?;
+        let cluster = tx.cluster(id).await?;
+        if cluster.updated_at != cluster.created_at {
+            return Ok(false);
+        }
+        tx.delete_cluster(&cluster, &caller.actor()).await?;
+        tx.commit().await?;
+        Ok::<bool, ServiceError>(true)
+    };
+    match removed.await {
+        // Removed, by this or by someone else's removal.
+        Ok(true) | Err(ServiceError::NotFound { .. }) => {}
+        Ok(false) => return,
+        Err(error) => {
+            tracing::error!(
+                project_id,
+                cluster_id = id,
+                %error,
+                "a cluster whose kubeconfig the secret store refused could not be removed: it \
+                 is listed without a kubeconfig"
+            );
+            return;
+        }
+    }
+    if let Err(error) = hub.secrets().delete_kubeconfig(project_id, id).await {
+        tracing::warn!(
+            project_id,
+            cluster_id = id,
+            %error,
+            "the secret store refused a new cluster's kubeconfig, then its removal: if the write \
+             landed, the kubeconfig stays until the project is removed"
+        );
+    }
 }
 
 /// The `k8s_cluster` link `link_id` of the project (422 otherwise).

@@ -276,30 +276,6 @@ impl SecretStore {
         }
     }
 
-    /// Keeps a cluster's kubeconfig: sealed into the cluster's row (bound to the project and the
-    /// cluster), or in Vault with the row holding nothing.
-    pub async fn put_kubeconfig(
-        &self,
-        tx: &mut Tx,
-        project_id: i64,
-        cluster_id: i64,
-        kubeconfig: &str,
-    ) -> ServiceResult<()> {
-        match self {
-            SecretStore::Database(secrets) => {
-                let sealed =
-                    secrets.seal_with(&kubeconfig_data(project_id, cluster_id), kubeconfig)?;
-                tx.seal_kubeconfig(cluster_id, Some(&sealed)).await
-            }
-            SecretStore::Vault(vault) => {
-                tx.seal_kubeconfig(cluster_id, None).await?;
-                vault
-                    .put_kubeconfig(project_id, cluster_id, kubeconfig)
-                    .await
-            }
-        }
-    }
-
     /// Replaces a cluster's kubeconfig; the write transaction is given back for the cluster's
     /// row, to commit. In the database it is sealed into the row in it; in Vault it is sent
     /// before it opens (see [`SecretStore::put`]), the row holding nothing.
@@ -318,7 +294,7 @@ impl SecretStore {
         let mut tx = storage.write().await?;
         let sealed = match self {
             SecretStore::Database(secrets) => {
-                Some(secrets.seal_with(&kubeconfig_data(project_id, cluster_id), kubeconfig)?)
+                Some(secrets.seal_kubeconfig(project_id, cluster_id, kubeconfig)?)
             }
             SecretStore::Vault(_) => None,
         };
@@ -495,6 +471,16 @@ impl SecretBox {
         value: &str,
     ) -> ServiceResult<Sealed> {
         self.seal_with(&associated_data(project_id, environment_id, name), value)
+    }
+
+    /// A cluster's kubeconfig sealed for its row, bound to the project and the cluster.
+    pub fn seal_kubeconfig(
+        &self,
+        project_id: i64,
+        cluster_id: i64,
+        kubeconfig: &str,
+    ) -> ServiceResult<Sealed> {
+        self.seal_with(&kubeconfig_data(project_id, cluster_id), kubeconfig)
     }
 
     /// Seals `value` bound to `aad` (a row copied elsewhere does not open).

@@ -234,6 +234,13 @@ impl Tx {
             .execute(&mut *c)
             .await
             .map(|_| ())
+            // A version sent by someone else at the same moment (PostgreSQL; it is a key).
+            .map_err(|error| match &error {
+                sqlx::Error::Database(db) if db.is_unique_violation() => ServiceError::Conflict(format!(
+                    "a new version of the inventory `{name}` was sent at the same moment: send this one again"
+                )),
+                _ => ServiceError::Database(error),
+            })
         })?;
         // The text is never audited (it may hold secrets): its digest says which it was.
         let detail = serde_json::json!({

@@ -36,6 +36,16 @@ pub(crate) fn for_update(engine: Engine) -> &'static str {
     }
 }
 
+/// A statement that makes the transactions taking `key` ($1) wait for each other across every
+/// uHub process sharing one PostgreSQL database (a transaction-level advisory lock, released at
+/// commit or rollback); none on SQLite, whose writing transactions take turns already.
+pub(crate) fn advisory_lock(engine: Engine) -> Option<&'static str> {
+    match engine {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some("SELECT pg_advisory_xact_lock($1)"),
+    }
+}
+
 /// A query whose rows come back as one JSON array (SQLite only, see [`rows_as_json`]).
 /// `object` is the `json_object(…)` expression of one row over the columns of `sql`.
 pub(crate) fn json_array_of(sql: &str, object: &str) -> String {

@@ -121,10 +121,10 @@ impl Tx {
                 .fetch_optional(&mut *c)
                 .await
         })?;
+        let name_taken =
+            || ServiceError::Conflict(format!("the project already has a cluster named `{name}`"));
         if taken.is_some() {
-            return Err(ServiceError::Conflict(format!(
-                "the project already has a cluster named `{name}`"
-            )));
+            return Err(name_taken());
         }
         let at = now();
         let id: i64 = on_db!(self, c => {
@@ -145,6 +145,11 @@ impl Tx {
             .bind(at)
             .fetch_one(&mut *c)
             .await
+            // Added at the same moment by someone else (PostgreSQL; the name is unique).
+            .map_err(|error| match &error {
+                sqlx::Error::Database(db) if db.is_unique_violation() => name_taken(),
+                _ => ServiceError::Database(error),
+            })
         })?;
         self.audit_cluster(id, project_id, name, profile, "cluster.create", actor)
             .await?;

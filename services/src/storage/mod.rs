@@ -67,7 +67,7 @@ pub use projects::{
     NewEnvironment, NewProject, ProjectAccess, ProjectChanges, ProjectExecution, ProjectRemoval,
 };
 pub use queue::{ClaimLimits, Orphan};
-pub use runs::{CancelOutcome, LastLine, NewRun};
+pub use runs::{settings_digest, CancelOutcome, LastLine, NewRun, SETTINGS_CHANGED};
 pub use secrets::{Sealed, SecretScope};
 pub use teams::{Team, TeamMember};
 pub use terraform::NewPlan;

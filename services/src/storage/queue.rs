@@ -49,6 +49,9 @@ writes! {
     fn take_callback(run_id: i64, digest: &str) -> bool;
 }
 
+/// The advisory lock key of claims (`uHubQueu` in ASCII): any constant other code does not use.
+const CLAIM_LOCK_KEY: i64 = 0x7548_7562_5175_6575;
+
 impl Tx {
     /// Takes up to `limit` queued runs of the given backends for worker `worker`, oldest first
     /// from the projects that hold the fewest slots, and marks them running, never more than
@@ -65,6 +68,14 @@ impl Tx {
     ) -> ServiceResult<Vec<Run>> {
         if backends.is_empty() {
             return Ok(Vec::new());
+        }
+        // The limits are counts of runs running: two processes claiming at once (PostgreSQL
+        // read committed) would each count without the other's claim and both take the last
+        // slot of an environment. Claims wait for each other instead; they are short.
+        if let Some(lock) = dialect::advisory_lock(self.engine()) {
+            on_db!(self, c => {
+                sqlx::query(lock).bind(CLAIM_LOCK_KEY).execute(&mut *c).await.map(|_| ())
+            })?;
         }
         let names: Vec<&str> = backends.iter().map(|b| b.as_str()).collect();
         let placeholders: Vec<String> = (0..names.len()).map(|i| format!("${}", i + 5)).collect();

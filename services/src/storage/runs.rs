@@ -2,7 +2,10 @@
 //! (queue, backends, logs) drives their status.
 
 use chrono::{DateTime, Utc};
-use domain::{ExecutionBackend, JobAction, LogLine, LogStream, Run, RunStatus};
+use domain::{
+    BackendConfig, ExecutionBackend, JobAction, LogLine, LogStream, Run, RunStatus, WebhookPreset,
+    DEFAULT_CALLBACK_TIMEOUT_SECONDS,
+};
 use sqlx::types::Json;
 
 use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
@@ -125,6 +128,53 @@ reads! {
     fn deployed_runs(project_id: i64, environment: Option<&str>, limit: u32) -> Vec<Run>;
     fn runs_in_states(statuses: &[RunStatus], limit: u32) -> Vec<Run>;
     fn run_logs(run_id: i64, after_seq: i64, limit: u32) -> Vec<LogLine>;
+    fn run_settings_recorded(run_id: i64) -> Option<String>;
+}
+
+/// Why a run whose project's execution settings changed after its launch is neither approved
+/// nor executed (it waits for approval until someone rejects it).
+pub const SETTINGS_CHANGED: &str = "the project's execution settings (webhook target and secret, \
+     container limits and network, timeout) changed after this run was launched: reject it and \
+     launch it again";
+
+/// SHA-256 (hex) of what of a project's execution settings a run on `backend` goes by (see
+/// `runs.settings_sha256`): the timeout; a container's image, limits and network; a webhook's
+/// target, preset, secret name and callback wait. Each absence counts as its default, and a
+/// blank text as none, so that a form that sends `false` where the API left nothing changes
+/// nothing; what another backend reads does not count.
+pub fn settings_digest(settings: &BackendConfig, backend: ExecutionBackend) -> String {
+    use sha2::{Digest, Sha256};
+    let text = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let read = match backend {
+        ExecutionBackend::Docker => serde_json::json!({
+            "timeout_seconds": settings.timeout_seconds,
+            "image": text(&settings.image),
+            "cpus": settings.cpus,
+            "memory_mb": settings.memory_mb,
+            "pids_limit": settings.pids_limit,
+            "network": settings.network.unwrap_or(false),
+        }),
+        ExecutionBackend::Webhook => serde_json::json!({
+            "timeout_seconds": settings.timeout_seconds,
+            "webhook_url": text(&settings.webhook_url),
+            "webhook_preset": settings.webhook_preset.map_or("generic", WebhookPreset::as_str),
+            "webhook_secret_name": text(&settings.webhook_secret_name),
+            "callback_timeout_seconds": settings
+                .callback_timeout_seconds
+                .unwrap_or(DEFAULT_CALLBACK_TIMEOUT_SECONDS),
+        }),
+        _ => serde_json::json!({ "timeout_seconds": settings.timeout_seconds }),
+    };
+    Sha256::digest(read.to_string())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 writes! {
@@ -172,12 +222,15 @@ impl Tx {
             Some(name) => Some(self.environment(job.project_id, name).await?.id),
             None => None,
         };
+        let settings = self.project_execution(job.project_id).await?;
+        let settings_sha256 = settings_digest(&settings.execution_backend_config, run.backend);
         let at = now();
         let id: i64 = on_db!(self, c => {
             sqlx::query_scalar(
                 "INSERT INTO runs (job_id, project_id, environment_id, backend, status, launched_by, created_at, updated_at, \
-                 action, action_sha256, script_sha256, action_changed_by, commit_sha, after_check_run_id, plan_run_id) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+                 action, action_sha256, script_sha256, action_changed_by, commit_sha, after_check_run_id, plan_run_id, \
+                 settings_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(job.id)
             .bind(job.project_id)
@@ -193,6 +246,7 @@ impl Tx {
             .bind(&run.commit_sha)
             .bind(run.after_check)
             .bind(run.terraform().and_then(|(_, plan_run)| plan_run))
+            .bind(&settings_sha256)
             .fetch_one(&mut *c)
             .await
         })?;
@@ -220,6 +274,28 @@ impl Tx {
 }
 
 impl Db {
+    /// The digest of the execution settings run `run_id` was launched with (`None` for a run
+    /// recorded before they were kept); see [`settings_digest`].
+    pub async fn run_settings_recorded(&mut self, run_id: i64) -> ServiceResult<Option<String>> {
+        let found: Option<Option<String>> = on_db!(self, c => {
+            sqlx::query_scalar("SELECT settings_sha256 FROM runs WHERE id = $1")
+                .bind(run_id)
+                .fetch_optional(&mut *c)
+                .await
+        })?;
+        found.ok_or(ServiceError::NotFound { what: "run" })
+    }
+
+    /// Whether the execution settings `run` goes by changed since it was launched (a run
+    /// recorded before they were kept: no).
+    pub async fn run_settings_changed(&mut self, run: &Run) -> ServiceResult<bool> {
+        let Some(recorded) = self.run_settings_recorded(run.id).await? else {
+            return Ok(false);
+        };
+        let settings = self.project_execution(run.project_id).await?;
+        Ok(recorded != settings_digest(&settings.execution_backend_config, run.backend))
+    }
+
     pub async fn run(&mut self, id: i64) -> ServiceResult<Run> {
         let sql = format!("{RUN_SELECT} WHERE r.id = $1");
         on_db!(self, c => sqlx::query_as::<_, RunRow>(&sql).bind(id).fetch_optional(&mut *c).await)?
@@ -420,6 +496,22 @@ impl Tx {
                 .map(|done| done.rows_affected())
         })?;
         Ok(())
+    }
+
+    /// Locks run `id`'s row until the transaction ends, so that two changes of one run that
+    /// count what the other wrote (two approvals) take turns (PostgreSQL `FOR UPDATE`; SQLite's
+    /// writing transactions take turns already). NotFound when there is no such run.
+    pub async fn lock_run(&mut self, id: i64) -> ServiceResult<()> {
+        let sql = format!(
+            "SELECT id FROM runs WHERE id = $1{}",
+            dialect::for_update(self.engine())
+        );
+        let found: Option<i64> = on_db!(self, c => {
+            sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *c).await
+        })?;
+        found
+            .map(|_| ())
+            .ok_or(ServiceError::NotFound { what: "run" })
     }
 
     /// Appends lines after the last stored one (for lines reported to a process that is not the

@@ -153,7 +153,10 @@ impl Tx {
 
     /// Takes the lock of `(project, workspace)` for `run_id`: refused (409, naming the run) while
     /// another run holding it is queued, awaiting approval or running. A lock whose run ended is
-    /// taken over; two launches at once cannot both take it (the key is unique).
+    /// taken over; two launches at once cannot both take it: the key is unique, and only a lock
+    /// whose run ended is cleared before the insert. (Clearing the key whatever held it let a
+    /// second launch on PostgreSQL, which had found no holder just before the first committed,
+    /// remove the first's lock and take the workspace too.)
     pub async fn lock_workspace(
         &mut self,
         project_id: i64,
@@ -173,10 +176,15 @@ impl Tx {
             )));
         }
         let at = now();
+        let clear_ended = format!(
+            "DELETE FROM terraform_locks WHERE project_id = $1 AND workspace = $2 \
+             AND (run_id = $3 OR run_id NOT IN (SELECT id FROM runs WHERE status IN {ACTIVE}))"
+        );
         on_db!(self, c => {
-            sqlx::query("DELETE FROM terraform_locks WHERE project_id = $1 AND workspace = $2")
+            sqlx::query(&clear_ended)
                 .bind(project_id)
                 .bind(workspace)
+                .bind(run_id)
                 .execute(&mut *c)
                 .await
                 .map(|_| ())
