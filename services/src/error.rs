@@ -210,6 +210,20 @@ impl ServiceError {
         }
     }
 
+    /// Turns a unique-constraint violation into `Conflict(message)`, anything else as is: for a
+    /// row written by someone else at the same moment (PostgreSQL read committed lets two
+    /// transactions both find the key free before either inserts it).
+    pub(crate) fn on_unique_conflict(
+        message: impl Into<String>,
+    ) -> impl FnOnce(sqlx::Error) -> ServiceError {
+        move |error| match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                ServiceError::Conflict(message.into())
+            }
+            _ => ServiceError::Database(error),
+        }
+    }
+
     /// Turns a foreign-key violation on a value the client chose (an owner, an assignee) into
     /// `Invalid { field }`: a 422 naming the field, not a server error.
     pub(crate) fn on_foreign_key_field(

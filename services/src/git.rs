@@ -87,7 +87,7 @@ async fn receive_verified(
     }
     // GitHub signs the body alone, with no time in it: a captured delivery posted again under a
     // new delivery id still verifies. The same body is acted on once per link.
-    let body_sha256 = hex(&Sha256::digest(body));
+    let body_sha256 = crate::digest::sha256_hex(body);
     if hub
         .storage
         .read()
@@ -366,7 +366,7 @@ fn verify(
         // Without GitLab's delivery id, the body itself tells a repeated delivery.
         let delivery = match &headers.gitlab_delivery {
             Some(id) => short(id),
-            None => format!("sha256:{}", hex(&Sha256::digest(body))),
+            None => format!("sha256:{}", crate::digest::sha256_hex(body)),
         };
         return Ok((delivery, short(event)));
     }
@@ -391,10 +391,6 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|at| u8::from_str_radix(text.get(at..at + 2)?, 16).ok())
         .collect()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The changes a delivery names, each with the jobs it names (to be kept to the link's
@@ -512,7 +508,10 @@ mod tests {
         HookHeaders {
             github_event: Some("push".into()),
             github_delivery: Some("d-1".into()),
-            github_signature: Some(format!("sha256={}", hex(&mac.finalize().into_bytes()))),
+            github_signature: Some(format!(
+                "sha256={}",
+                crate::digest::hex(&mac.finalize().into_bytes())
+            )),
             ..HookHeaders::default()
         }
     }

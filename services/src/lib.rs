@@ -13,6 +13,7 @@ pub mod backlog;
 pub mod calendar;
 pub mod caller;
 pub mod deployments;
+pub mod digest;
 pub mod engine;
 pub mod environments;
 pub mod error;

@@ -252,7 +252,7 @@ pub async fn decide(
     tx.lock_run(id).await?;
     let run = tx.run(id).await?;
     may_act(&mut tx, caller, Action::ApproveRun, &run).await?;
-    if approve && tx.run_settings_changed(&run).await? {
+    if approve && tx.run_settings_now(&run).await?.1 {
         // What is approved is the action with the settings it was launched with: changed since,
         // the action would go elsewhere (another webhook target, another secret sent with it).
         return Err(ServiceError::Conflict(

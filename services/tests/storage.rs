@@ -9,7 +9,7 @@ use services::storage::{
     ProjectChanges, UserChanges,
 };
 use services::testing::{fresh_postgres_database, TestEngine, TestStorage};
-use services::{ServiceError, Storage};
+use services::{ServiceError, ServiceResult, Storage};
 
 fn actor() -> Actor {
     Actor::user(1, "tester", Some("127.0.0.1".to_owned()))
@@ -467,6 +467,26 @@ async fn audit_story(storage: &Storage) {
     );
 }
 
+/// Runs `second` in a task of its own while `first` (a transaction holding its writes) is still
+/// open, gives it time to finish alone, then commits `first`: what `second` answered, and
+/// whether it finished before the first committed (on PostgreSQL it must wait for the first's
+/// outcome; given time, the races these tests close used not to).
+async fn raced_against_open<T: Send + 'static>(
+    first: services::storage::Tx,
+    second: impl std::future::Future<Output = ServiceResult<T>> + Send + 'static,
+) -> (ServiceResult<T>, bool) {
+    let mut second = tokio::spawn(second);
+    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
+    let finished_alone = early.is_ok();
+    first.commit().await.expect("commit the first transaction");
+    let outcome = match early {
+        Ok(joined) => joined,
+        Err(_) => second.await,
+    }
+    .expect("second task");
+    (outcome, finished_alone)
+}
+
 /// Two admins, each demoting the other at the same instant: one change is kept, the other is
 /// refused, and uHub keeps an active admin. On PostgreSQL each transaction used to count the
 /// admins while the other's change was not yet committed, both saw one left, and both committed.
@@ -492,28 +512,18 @@ async fn admins_demoting_each_other_at_once_keep_one(storage: &Storage) {
         )
         .await
         .expect("alice demotes bruno: alice is still an admin");
-    let mut second = tokio::spawn({
-        let (storage, demoted) = (storage.clone(), demoted.clone());
-        async move {
-            let mut tx = storage.write().await?;
-            tx.update_user(
-                alice.id,
-                &demoted,
-                &Actor::user(bruno.id, "admin-bruno", None),
-            )
-            .await?;
-            tx.commit().await
-        }
-    });
-    // The second change must wait for the first one's outcome; given time, it used not to.
-    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
-    let finished_alone = early.is_ok();
-    first.commit().await.expect("commit the first change");
-    let outcome = match early {
-        Ok(joined) => joined,
-        Err(_) => second.await,
-    }
-    .expect("second task");
+    let (storage_, demoted_) = (storage.clone(), demoted.clone());
+    let (outcome, finished_alone) = raced_against_open(first, async move {
+        let mut tx = storage_.write().await?;
+        tx.update_user(
+            alice.id,
+            &demoted_,
+            &Actor::user(bruno.id, "admin-bruno", None),
+        )
+        .await?;
+        tx.commit().await
+    })
+    .await;
     assert!(
         matches!(outcome, Err(ServiceError::Conflict(_))),
         "bruno demoting alice after she demoted him must be refused, got {outcome:?} \
@@ -544,22 +554,13 @@ async fn feeds_created_at_once_keep_the_cap(storage: &Storage) {
         .create_feed(user.id, None, &as_user)
         .await
         .expect("the fiftieth feed");
-    let mut second = tokio::spawn({
-        let (storage, as_user) = (storage.clone(), as_user.clone());
-        async move {
-            let mut tx = storage.write().await?;
-            tx.create_feed(user.id, None, &as_user).await?;
-            tx.commit().await
-        }
-    });
-    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
-    let finished_alone = early.is_ok();
-    first.commit().await.expect("commit the fiftieth");
-    let outcome = match early {
-        Ok(joined) => joined,
-        Err(_) => second.await,
-    }
-    .expect("second task");
+    let (storage_, as_user_) = (storage.clone(), as_user.clone());
+    let (outcome, finished_alone) = raced_against_open(first, async move {
+        let mut tx = storage_.write().await?;
+        tx.create_feed(user.id, None, &as_user_).await?;
+        tx.commit().await
+    })
+    .await;
     assert!(
         matches!(outcome, Err(ServiceError::Conflict(_))),
         "a fifty-first feed must be refused, got {outcome:?} (finished before the fiftieth \
@@ -593,23 +594,15 @@ async fn postmortems_saved_at_once_conflict(storage: &Storage) {
         .await
         .expect("the first save");
     assert_eq!(version, 1);
-    let mut second = tokio::spawn({
-        let storage = storage.clone();
-        async move {
-            let mut tx = storage.write().await?;
-            let version = tx
-                .save_postmortem(incident.id, "second", &Actor::system())
-                .await?;
-            tx.commit().await.map(|()| version)
-        }
-    });
-    let early = tokio::time::timeout(std::time::Duration::from_millis(500), &mut second).await;
-    first.commit().await.expect("commit the first save");
-    let outcome = match early {
-        Ok(joined) => joined,
-        Err(_) => second.await,
-    }
-    .expect("second task");
+    let storage_ = storage.clone();
+    let (outcome, _) = raced_against_open(first, async move {
+        let mut tx = storage_.write().await?;
+        let version = tx
+            .save_postmortem(incident.id, "second", &Actor::system())
+            .await?;
+        tx.commit().await.map(|()| version)
+    })
+    .await;
     // SQLite lets one writer in at a time: there the second save simply comes after.
     assert!(
         matches!(outcome, Ok(2) | Err(ServiceError::Conflict(_))),

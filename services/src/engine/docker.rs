@@ -233,14 +233,7 @@ pub async fn run(
 ) -> Outcome {
     let mut suffix = [0u8; 4];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut suffix);
-    let name = format!(
-        "uhub-run-{}-{}",
-        spec.run_id,
-        suffix
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
+    let name = format!("uhub-run-{}-{}", spec.run_id, crate::digest::hex(&suffix));
     let body = ContainerCreateBody {
         image: Some(spec.image.to_owned()),
         cmd: (!spec.command.is_empty()).then(|| spec.command.to_vec()),

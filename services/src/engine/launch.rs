@@ -453,18 +453,10 @@ pub(super) async fn launched_settings(
     storage: &crate::Storage,
     run: &domain::Run,
 ) -> Result<crate::storage::ProjectExecution, String> {
-    let project = storage
-        .project_execution(run.project_id)
-        .await
-        .map_err(|error| format!("cannot read the project: {error}"))?;
-    let recorded = storage
-        .run_settings_recorded(run.id)
-        .await
-        .map_err(|error| format!("cannot read the run's settings: {error}"))?;
-    let now = crate::storage::settings_digest(&project.execution_backend_config, run.backend);
-    match recorded {
-        Some(recorded) if recorded != now => Err(crate::storage::SETTINGS_CHANGED.to_owned()),
-        _ => Ok(project),
+    match storage.run_settings_now(run).await {
+        Ok((project, false)) => Ok(project),
+        Ok((_, true)) => Err(crate::storage::SETTINGS_CHANGED.to_owned()),
+        Err(error) => Err(format!("cannot read the project: {error}")),
     }
 }
 
@@ -477,7 +469,6 @@ pub fn action_digest(
     environment: Option<&str>,
     commit_sha: Option<&str>,
 ) -> String {
-    use sha2::{Digest, Sha256};
     #[derive(serde::Serialize)]
     struct Executed<'a> {
         action: &'a JobAction,
@@ -493,8 +484,5 @@ pub fn action_digest(
         commit_sha,
     })
     .unwrap_or_default();
-    Sha256::digest(document)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::digest::sha256_hex(&document)
 }

@@ -63,14 +63,10 @@ impl RunAs {
 
 /// The SHA-256 (hex) of a script's content, as it is now.
 pub fn script_digest(scripts_dir: &Path, path: &str) -> Result<String, String> {
-    use sha2::{Digest, Sha256};
     let script = resolve_script(scripts_dir, path)?;
     let content =
         std::fs::read(&script).map_err(|e| format!("cannot read the script `{path}`: {e}"))?;
-    Ok(Sha256::digest(content)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(crate::digest::sha256_hex(&content))
 }
 
 /// Resolves a script inside the scripts directory, refusing anything that leaves it (`..`,

@@ -22,13 +22,7 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    format!(
-        "sha256={}",
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    )
+    format!("sha256={}", crate::digest::hex(&digest))
 }
 
 /// Checks a signature in constant time.
@@ -78,13 +72,7 @@ pub const CALLBACK_WINDOW_SECONDS: i64 = 300;
 pub fn callback_key(server_key: &[u8], run_id: i64) -> zeroize::Zeroizing<String> {
     let mut mac = Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
     mac.update(format!("uhub-callback:{run_id}").as_bytes());
-    zeroize::Zeroizing::new(
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-    )
+    zeroize::Zeroizing::new(crate::digest::hex(&mac.finalize().into_bytes()))
 }
 
 /// What a callback's signature covers: the run, the time and the body.

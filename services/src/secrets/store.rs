@@ -427,10 +427,7 @@ fn key_fingerprint(key: &[u8]) -> String {
         .chain_update(b"uhub master key fingerprint v1\0")
         .chain_update(key)
         .finalize();
-    digest[..16]
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::digest::hex(&digest[..16])
 }
 
 impl SecretBox {

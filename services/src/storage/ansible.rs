@@ -108,14 +108,6 @@ struct VersionRow {
     created_at: DateTime<Utc>,
 }
 
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn stored_count(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -147,7 +139,7 @@ impl Tx {
                 path,
             } => (*repo, git_ref.clone(), Some(path.clone())),
         };
-        let content_sha256 = sha256_hex(&new.content);
+        let content_sha256 = crate::digest::sha256_hex(new.content.as_bytes());
         let at = now();
         let existing: Option<(i64, Option<i64>, i64)> = on_db!(self, c => {
             sqlx::query_as(
@@ -235,12 +227,9 @@ impl Tx {
             .await
             .map(|_| ())
             // A version sent by someone else at the same moment (PostgreSQL; it is a key).
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => ServiceError::Conflict(format!(
-                    "a new version of the inventory `{name}` was sent at the same moment: send this one again"
-                )),
-                _ => ServiceError::Database(error),
-            })
+            .map_err(ServiceError::on_unique_conflict(format!(
+                "a new version of the inventory `{name}` was sent at the same moment: send this one again"
+            )))
         })?;
         // The text is never audited (it may hold secrets): its digest says which it was.
         let detail = serde_json::json!({

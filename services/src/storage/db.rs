@@ -124,6 +124,21 @@ impl Tx {
         }
     }
 
+    /// Locks row `id` of `table` until the transaction ends, so that two transactions that each
+    /// count what the other writes (two approvals of one run, two feeds of one user) take turns
+    /// instead of each counting without the other (PostgreSQL `FOR UPDATE`; SQLite's writing
+    /// transactions take turns already). Whether the row exists.
+    pub(crate) async fn lock_row(&mut self, table: &'static str, id: i64) -> ServiceResult<bool> {
+        let sql = format!(
+            "SELECT id FROM {table} WHERE id = $1{}",
+            super::dialect::for_update(self.engine())
+        );
+        let found: Option<i64> = on_db!(self, c => {
+            sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *c).await
+        })?;
+        Ok(found.is_some())
+    }
+
     /// Makes every change of the transaction durable, audit rows included.
     pub async fn commit(self) -> ServiceResult<()> {
         match self.db.link {

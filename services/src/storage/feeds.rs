@@ -6,9 +6,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use domain::{CalendarFeed, FeedScope};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
+use super::{audit, now, on_db, reads, writes, Actor, Db, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// Every feed token starts with this, so a leaked one is recognisable (and greppable).
@@ -73,8 +72,7 @@ struct AccessRow {
 }
 
 fn digest(token: &str) -> String {
-    let hash = Sha256::digest(token.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(token.as_bytes())
 }
 
 reads! {
@@ -103,13 +101,7 @@ impl Tx {
         }
         // The user's row first, locked: two creations at once take turns, the second counting
         // the first's feed (PostgreSQL read committed would let both see one left).
-        let lock = format!(
-            "SELECT id FROM users WHERE id = $1{}",
-            dialect::for_update(self.engine())
-        );
-        on_db!(self, c => {
-            sqlx::query_scalar::<_, i64>(&lock).bind(user_id).fetch_optional(&mut *c).await
-        })?;
+        self.lock_row("users", user_id).await?;
         let live: i64 = on_db!(self, c => {
             sqlx::query_scalar("SELECT COUNT(*) FROM calendar_feeds WHERE user_id = $1 AND revoked_at IS NULL")
                 .bind(user_id)

@@ -338,13 +338,9 @@ impl Tx {
             .await
             .map(|_| ())
             // Saved by someone else at the same moment (PostgreSQL; the version is a key).
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => ServiceError::Conflict(
-                    "the post-mortem was saved by someone else at the same moment: reload it and save again"
-                        .to_owned(),
-                ),
-                _ => ServiceError::Database(error),
-            })
+            .map_err(ServiceError::on_unique_conflict(
+                "the post-mortem was saved by someone else at the same moment: reload it and save again",
+            ))
         })?;
         let detail = serde_json::json!({"version": version, "chars": body.chars().count()});
         audit::write(

@@ -121,10 +121,9 @@ impl Tx {
                 .fetch_optional(&mut *c)
                 .await
         })?;
-        let name_taken =
-            || ServiceError::Conflict(format!("the project already has a cluster named `{name}`"));
+        let name_taken = format!("the project already has a cluster named `{name}`");
         if taken.is_some() {
-            return Err(name_taken());
+            return Err(ServiceError::Conflict(name_taken));
         }
         let at = now();
         let id: i64 = on_db!(self, c => {
@@ -146,10 +145,7 @@ impl Tx {
             .fetch_one(&mut *c)
             .await
             // Added at the same moment by someone else (PostgreSQL; the name is unique).
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => name_taken(),
-                _ => ServiceError::Database(error),
-            })
+            .map_err(ServiceError::on_unique_conflict(name_taken))
         })?;
         self.audit_cluster(id, project_id, name, profile, "cluster.create", actor)
             .await?;

@@ -8,7 +8,7 @@ use domain::{
 };
 use sqlx::types::Json;
 
-use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, Tx};
+use super::{audit, dialect, now, on_db, reads, writes, Actor, Db, ProjectExecution, Tx};
 use crate::{ServiceError, ServiceResult};
 
 /// A run to record for a job. `environment` is a name within the job's project.
@@ -128,7 +128,7 @@ reads! {
     fn deployed_runs(project_id: i64, environment: Option<&str>, limit: u32) -> Vec<Run>;
     fn runs_in_states(statuses: &[RunStatus], limit: u32) -> Vec<Run>;
     fn run_logs(run_id: i64, after_seq: i64, limit: u32) -> Vec<LogLine>;
-    fn run_settings_recorded(run_id: i64) -> Option<String>;
+    fn run_settings_now(run: &Run) -> (ProjectExecution, bool);
 }
 
 /// Why a run whose project's execution settings changed after its launch is neither approved
@@ -143,7 +143,6 @@ pub const SETTINGS_CHANGED: &str = "the project's execution settings (webhook ta
 /// blank text as none, so that a form that sends `false` where the API left nothing changes
 /// nothing; what another backend reads does not count.
 pub fn settings_digest(settings: &BackendConfig, backend: ExecutionBackend) -> String {
-    use sha2::{Digest, Sha256};
     let text = |value: &Option<String>| {
         value
             .as_deref()
@@ -171,10 +170,7 @@ pub fn settings_digest(settings: &BackendConfig, backend: ExecutionBackend) -> S
         }),
         _ => serde_json::json!({ "timeout_seconds": settings.timeout_seconds }),
     };
-    Sha256::digest(read.to_string())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    crate::digest::sha256_hex(read.to_string().as_bytes())
 }
 
 writes! {
@@ -274,26 +270,22 @@ impl Tx {
 }
 
 impl Db {
-    /// The digest of the execution settings run `run_id` was launched with (`None` for a run
-    /// recorded before they were kept); see [`settings_digest`].
-    pub async fn run_settings_recorded(&mut self, run_id: i64) -> ServiceResult<Option<String>> {
-        let found: Option<Option<String>> = on_db!(self, c => {
+    /// The execution settings of `run`'s project as they are now, and whether what of them
+    /// `run` goes by changed since it was launched (compared by [`settings_digest`] with
+    /// `runs.settings_sha256`; a run recorded before digests were kept: unchanged).
+    pub async fn run_settings_now(&mut self, run: &Run) -> ServiceResult<(ProjectExecution, bool)> {
+        let recorded: Option<Option<String>> = on_db!(self, c => {
             sqlx::query_scalar("SELECT settings_sha256 FROM runs WHERE id = $1")
-                .bind(run_id)
+                .bind(run.id)
                 .fetch_optional(&mut *c)
                 .await
         })?;
-        found.ok_or(ServiceError::NotFound { what: "run" })
-    }
-
-    /// Whether the execution settings `run` goes by changed since it was launched (a run
-    /// recorded before they were kept: no).
-    pub async fn run_settings_changed(&mut self, run: &Run) -> ServiceResult<bool> {
-        let Some(recorded) = self.run_settings_recorded(run.id).await? else {
-            return Ok(false);
-        };
+        let recorded = recorded.ok_or(ServiceError::NotFound { what: "run" })?;
         let settings = self.project_execution(run.project_id).await?;
-        Ok(recorded != settings_digest(&settings.execution_backend_config, run.backend))
+        let changed = recorded.is_some_and(|recorded| {
+            recorded != settings_digest(&settings.execution_backend_config, run.backend)
+        });
+        Ok((settings, changed))
     }
 
     pub async fn run(&mut self, id: i64) -> ServiceResult<Run> {
@@ -502,16 +494,10 @@ impl Tx {
     /// count what the other wrote (two approvals) take turns (PostgreSQL `FOR UPDATE`; SQLite's
     /// writing transactions take turns already). NotFound when there is no such run.
     pub async fn lock_run(&mut self, id: i64) -> ServiceResult<()> {
-        let sql = format!(
-            "SELECT id FROM runs WHERE id = $1{}",
-            dialect::for_update(self.engine())
-        );
-        let found: Option<i64> = on_db!(self, c => {
-            sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut *c).await
-        })?;
-        found
-            .map(|_| ())
-            .ok_or(ServiceError::NotFound { what: "run" })
+        match self.lock_row("runs", id).await? {
+            true => Ok(()),
+            false => Err(ServiceError::NotFound { what: "run" }),
+        }
     }
 
     /// Appends lines after the last stored one (for lines reported to a process that is not the

@@ -200,12 +200,9 @@ impl Tx {
             .execute(&mut *c)
             .await
             .map(|_| ())
-            .map_err(|error| match &error {
-                sqlx::Error::Database(db) if db.is_unique_violation() => ServiceError::Conflict(
-                    format!("the workspace `{workspace}` was locked by another run at the same moment"),
-                ),
-                _ => ServiceError::Database(error),
-            })
+            .map_err(ServiceError::on_unique_conflict(format!(
+                "the workspace `{workspace}` was locked by another run at the same moment"
+            )))
         })
     }
 

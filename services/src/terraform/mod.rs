@@ -133,14 +133,6 @@ impl RiskPatterns {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 fn text(value: Option<&Value>) -> Option<String> {
     value.and_then(Value::as_str).map(str::to_owned)
 }
@@ -248,7 +240,7 @@ pub fn analyze(document: &[u8], risks: &RiskPatterns) -> Result<PlanAnalysis, In
     Ok(PlanAnalysis {
         format_version,
         terraform_version: text(top.get("terraform_version")),
-        plan_sha256: sha256_hex(document),
+        plan_sha256: crate::digest::sha256_hex(document),
         summary,
         resources,
         drift,
