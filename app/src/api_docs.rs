@@ -348,7 +348,7 @@ fn FilteredReference(reference: ApiReference) -> impl IntoView {
                     class="input"
                     placeholder=t("Filter by path, method or words")
                     autocomplete="off"
-                    prop:value=filter
+                    value=filter prop:value=filter
                     on:input=move |ev| set_filter.set(event_target_value(&ev))
                 />
             </label>

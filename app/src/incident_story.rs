@@ -196,7 +196,7 @@ fn Timeline(
                 <div class="segmented" role="radiogroup" aria-label=t("Show")>
                     {filters.map(|(value, label)| view! {
                         <label class="segmented__option">
-                            <input type="radio" name="timeline-filter" prop:checked=move || filter.get() == value
+                            <input type="radio" name="timeline-filter" checked=move || filter.get() == value prop:checked=move || filter.get() == value
                                 on:change=move |_| filter.set(value)/>
                             <span>{label}</span>
                         </label>
@@ -257,12 +257,12 @@ fn Timeline(
                         <label class="field">
                             <span class="small muted">{t("Note")}</span>
                             <input class="input" name="note-title" required maxlength="200"
-                                prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                                value=move || title.get() prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                         </label>
                         <label class="field">
                             <span class="small muted">{t("When it happened (UTC; empty: now)")}</span>
                             <input class="input" type="datetime-local" name="note-at"
-                                prop:value=move || at.get() on:input=move |ev| at.set(event_target_value(&ev))/>
+                                value=move || at.get() prop:value=move || at.get() on:input=move |ev| at.set(event_target_value(&ev))/>
                         </label>
                         <button class="button" type="submit" prop:disabled=move || note.pending().get()>{t("Add to the timeline")}</button>
                     </div>
@@ -405,12 +405,12 @@ fn PostmortemEditor(
                                 </p>
                                 <div class="segmented" role="radiogroup" aria-label=t("Post-mortem view")>
                                     <label class="segmented__option">
-                                        <input type="radio" name="postmortem-view" prop:checked=move || previewing.get() on:change=move |_| previewing.set(true)/>
+                                        <input type="radio" name="postmortem-view" checked=move || previewing.get() prop:checked=move || previewing.get() on:change=move |_| previewing.set(true)/>
                                         <span>{t("Preview")}</span>
                                     </label>
                                     <Show when=move || may_manage.get()>
                                         <label class="segmented__option">
-                                            <input type="radio" name="postmortem-view" prop:checked=move || !previewing.get() on:change=move |_| previewing.set(false)/>
+                                            <input type="radio" name="postmortem-view" checked=move || !previewing.get() prop:checked=move || !previewing.get() on:change=move |_| previewing.set(false)/>
                                             <span>{t("Edit")}</span>
                                         </label>
                                     </Show>

@@ -254,7 +254,7 @@ fn NewIncident(on_close: Callback<()>) -> impl IntoView {
             <label class="field">
                 <span class="small muted">{t("Title")}</span>
                 <input class="input" name="title" required maxlength="200" autocomplete="off"
-                    prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                    value=move || title.get() prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="title"/>
             </label>
             <div class="form__row">

@@ -409,7 +409,7 @@ fn RunDetail(
                             <button class="button" on:click=act(RunAct::Reject) data-testid="reject">{t("Reject")}</button>
                         }.into_any(),
                         None => view! {
-                            <input class="input" aria-label=t("Comment (optional)") placeholder=t("Comment (optional)") prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
+                            <input class="input" aria-label=t("Comment (optional)") placeholder=t("Comment (optional)") value=comment prop:value=comment on:input=move |ev| set_comment.set(event_target_value(&ev))/>
                             <button class="button button--primary" on:click=act(RunAct::Approve) data-testid="approve">{t("Approve")}</button>
                             <button class="button" on:click=act(RunAct::Reject) data-testid="reject">{t("Reject")}</button>
                         }.into_any(),
@@ -480,7 +480,7 @@ fn RunDetail(
             <div class="log-toolbar">
                 <label class="search">
                     <span class="visually-hidden">{t("Search the log")}</span>
-                    <input type="search" name="log-search" class="input" placeholder=t("Search the log") prop:value=search on:input=move |ev| set_search.set(event_target_value(&ev))/>
+                    <input type="search" name="log-search" class="input" placeholder=t("Search the log") value=search prop:value=search on:input=move |ev| set_search.set(event_target_value(&ev))/>
                 </label>
                 <span class="muted small" aria-live="polite">{move || tf("{n} lines", &[("n", &lines.with(Vec::len).to_string())])}</span>
                 <Show when=move || !follow.get()>

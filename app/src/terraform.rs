@@ -185,7 +185,7 @@ fn Plan(plan: TerraformPlan) -> impl IntoView {
             <div class="plan-resources__head">
                 <h2>{tf("{n} resources change", &[("n", &changing.to_string())])}</h2>
                 <label class="field field--check">
-                    <input type="checkbox" prop:checked=move || show_unchanged.get()
+                    <input type="checkbox" checked=move || show_unchanged.get() prop:checked=move || show_unchanged.get()
                         on:change=move |ev| show_unchanged.set(event_target_checked(&ev))/>
                     <span>{t("Show unchanged resources")}</span>
                 </label>

@@ -1,7 +1,8 @@
 //! The shape of the code, checked: no source file of the four crates over 800 lines (tables of
 //! translations excepted), and no import circle between the modules of one level (`a` uses `b`
 //! and `b` uses `a`, directly or around a longer loop). A feature that grows gets a folder of
-//! small modules, each depending on the ones below it.
+//! small modules, each depending on the ones below it. And no form field of the UI that shows its
+//! value only once hydrated.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -238,4 +239,69 @@ fn the_build_builds_every_group_of_islands() {
         app::layout::ISLAND_GROUPS,
         "build.sh's ISLAND_GROUPS"
     );
+}
+
+/// The `<input …/>` elements of a view's source whose value is set only as a property
+/// (`prop:value` without `value=`, `prop:checked` without `checked=`): properties exist only in
+/// the browser, so the server-rendered first view (before, or without, hydration) would show
+/// those fields empty or unchecked. Password fields are left out: a secret typed there must
+/// never become an attribute of the page (they start empty anyway).
+fn inputs_blank_before_hydration(source: &str) -> Vec<String> {
+    let mut blank = Vec::new();
+    let mut rest = source;
+    while let Some(start) = rest.find("<input") {
+        let element = &rest[start..];
+        let end = element.find("/>").map_or(element.len(), |end| end + 2);
+        let element = &element[..end];
+        rest = &rest[start + end..];
+        if element.contains("type=\"password\"") {
+            continue;
+        }
+        for property in ["value", "checked"] {
+            let prop = format!("prop:{property}=");
+            let attribute = format!("{property}=");
+            let has_attribute = element
+                .replace(&prop, "")
+                .split_whitespace()
+                .any(|word| word.starts_with(&attribute));
+            if element.contains(&prop) && !has_attribute {
+                blank.push(element.split_whitespace().collect::<Vec<_>>().join(" "));
+            }
+        }
+    }
+    blank
+}
+
+/// Every field of a form shows its value in the server-rendered page: an edit form, a filter
+/// read from the address or a radio group's choice were blank until the bundle hydrated (the
+/// project settings tab and the profile showed empty fields on their first view).
+#[test]
+fn form_fields_show_their_value_before_hydration() {
+    let mut files = Vec::new();
+    rust_files(&workspace().join("app/src"), &mut files);
+    let mut blank = Vec::new();
+    for path in files {
+        let source = std::fs::read_to_string(&path).expect("a source file");
+        for element in inputs_blank_before_hydration(&source) {
+            blank.push(format!("{}: {element}", path.display()));
+        }
+    }
+    assert!(
+        blank.is_empty(),
+        "fields set only as properties:\n{}",
+        blank.join("\n")
+    );
+}
+
+#[test]
+fn the_blank_field_finder_sees_properties_alone() {
+    let found = inputs_blank_before_hydration(
+        r#"<input name="a" prop:value=move || a.get()/>
+           <input name="b" value=move || b.get() prop:value=move || b.get()/>
+           <input type="checkbox" prop:checked=move || c.get() on:change=set/>
+           <input type="password" prop:value=move || secret.get()/>"#,
+    );
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("name=\"a\""));
+    assert!(found[1].contains("checkbox"));
 }

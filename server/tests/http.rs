@@ -590,3 +590,69 @@ async fn oversized_bodies_are_refused() {
     let (status, _, _) = app.send(request).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+/// The first view of a form shows what it edits, before (or without) hydration: the profile's
+/// name and email, a new project's environments and colour, the project settings' values and
+/// check boxes. (Set only as properties, they were blank until the bundle ran.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_are_filled_in_the_server_rendered_page() {
+    let app = app().await;
+    let dev = app.token("demo-dev").await;
+    let (status, _, body) = app.send(TestApp::page("/profile", &dev)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "/profile: {html}");
+    assert!(
+        html.contains("value=\"Chloé DEV\""),
+        "/profile: the display name: {html}"
+    );
+    assert!(
+        html.contains("value=\"demo-dev@uhub.local\""),
+        "/profile: the email: {html}"
+    );
+
+    let pm = app.token("demo-projets").await;
+    let (status, _, body) = app.send(TestApp::page("/projects?new", &pm)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "/projects?new: {html}");
+    assert!(
+        html.contains("value=\"dev, staging, prod\""),
+        "/projects?new: the proposed environments: {html}"
+    );
+    assert!(
+        html.contains("value=\"#888888\""),
+        "/projects?new: the colour field"
+    );
+
+    let project = common::expect(
+        &app,
+        axum::http::Method::POST,
+        "/api/v1/projects",
+        &pm,
+        Some(serde_json::json!({
+            "name": "Filled in", "environments": ["dev"], "execution_backend": "docker",
+            "execution_backend_config": {"image": "alpine:3.20", "memory_mb": 64, "network": true},
+        })),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = project["id"].as_i64().expect("the project's id");
+    let page = format!("/projects/{id}?tab=settings");
+    let (status, _, body) = app.send(TestApp::page(&page, &pm)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::OK, "{page}: {html}");
+    for shown in ["value=\"alpine:3.20\"", "value=\"64\""] {
+        assert!(html.contains(shown), "{page}: {shown}: {html}");
+    }
+    let network = html
+        .split("<input")
+        .find(|element| element.contains("name=\"network\""))
+        .unwrap_or_default();
+    assert!(
+        network
+            .split("/>")
+            .next()
+            .unwrap_or_default()
+            .contains("checked"),
+        "{page}: the network box is checked: {network}"
+    );
+}

@@ -181,7 +181,7 @@ fn AuditTab() -> impl IntoView {
             <label class="field field--inline">
                 <span class="small muted">{t("Action")}</span>
                 <input class="input" name="action" placeholder="job.  run.approve  auth." autocomplete="off"
-                    prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
+                    value=move || filter.get() prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
             </label>
             <button type="submit" class="button">{t("Filter")}</button>
         </form>
@@ -328,13 +328,13 @@ fn ProfileForm(user: UserProfile) -> impl IntoView {
                 <label class="field">
                     <span class="small muted">{t("Display name")}</span>
                     <input class="input" name="display_name" required maxlength="100"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                     <crate::ui::FieldError error field="display_name"/>
                 </label>
                 <label class="field">
                     <span class="small muted">{t("Email")}</span>
                     <input class="input" type="email" name="email"
-                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                        value=move || email.get() prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
                     <crate::ui::FieldError error field="email"/>
                 </label>
                 <div class="form__row">

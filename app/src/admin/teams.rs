@@ -101,7 +101,7 @@ pub fn TeamsTab(teams: Result<Vec<TeamRow>, AppError>) -> impl IntoView {
             <label class="field field--inline">
                 <span class="small muted">{t("New team")}</span>
                 <input class="input" name="team-name" required maxlength="80" autocomplete="off"
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
             </label>
             <button type="submit" class="button button--primary">{t("Create")}</button>
             <FieldError error field="name"/>
@@ -120,7 +120,7 @@ pub fn TeamsTab(teams: Result<Vec<TeamRow>, AppError>) -> impl IntoView {
                                 view! {
                                     <section class="card team" data-team=team.name.clone()>
                                         <div class="form__row">
-                                            <input class="input" aria-label=t("Team name") prop:value=move || new_name.get()
+                                            <input class="input" aria-label=t("Team name") value=move || new_name.get() prop:value=move || new_name.get()
                                                 on:input=move |ev| new_name.set(event_target_value(&ev))/>
                                             <button type="button" class="button button--small" on:click=move |_| { rename.dispatch(RenameTeam { id: team_id, name: new_name.get_untracked() }); }>{t("Rename")}</button>
                                             <button type="button" class="button button--small button--danger" on:click=move |_| { delete.dispatch(DeleteTeam { id: team_id }); }>{t("Delete")}</button>

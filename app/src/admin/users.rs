@@ -223,13 +223,13 @@ fn NewUserForm(on_done: Callback<Option<Handover>>) -> impl IntoView {
                 <label class="field">
                     <span class="small muted">{t("Username")}</span>
                     <input class="input mono" name="username" required maxlength="64" autocomplete="off"
-                        prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
+                        value=move || username.get() prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
                     <FieldError error field="username"/>
                 </label>
                 <label class="field field--grow">
                     <span class="small muted">{t("Name")}</span>
                     <input class="input" name="display_name" required maxlength="120" autocomplete="off"
-                        prop:value=move || display_name.get() on:input=move |ev| display_name.set(event_target_value(&ev))/>
+                        value=move || display_name.get() prop:value=move || display_name.get() on:input=move |ev| display_name.set(event_target_value(&ev))/>
                     <FieldError error field="display_name"/>
                 </label>
             </div>
@@ -237,7 +237,7 @@ fn NewUserForm(on_done: Callback<Option<Handover>>) -> impl IntoView {
                 <label class="field field--grow">
                     <span class="small muted">{t("Email (optional)")}</span>
                     <input class="input" type="email" name="email" autocomplete="off"
-                        prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
+                        value=move || email.get() prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
                     <FieldError error field="email"/>
                 </label>
                 <label class="field">

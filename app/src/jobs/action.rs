@@ -367,7 +367,7 @@ pub fn ActionEditor(
                 {ActionKind::ALL.map(|option| view! {
                     <label class="segmented__option">
                         <input type="radio" name="action-kind" value=option.key()
-                            prop:checked=move || kind.get() == option
+                            checked=move || kind.get() == option prop:checked=move || kind.get() == option
                             on:change=move |_| kind.set(option)/>
                         <span>{option.label()}</span>
                     </label>
@@ -383,7 +383,7 @@ pub fn ActionEditor(
                     <label class="field">
                         <span class="small muted">{t("Image (present on the Docker engine: uHub pulls nothing)")}</span>
                         <input class="input mono" name="image" autocomplete="off" placeholder="registry.example.org/tools:1.4"
-                            prop:value=move || fields.image.get() on:input=move |ev| fields.image.set(event_target_value(&ev))/>
+                            value=move || fields.image.get() prop:value=move || fields.image.get() on:input=move |ev| fields.image.set(event_target_value(&ev))/>
                         <crate::ui::FieldError error field="action.image"/>
                     </label>
                     <label class="field">
@@ -407,7 +407,7 @@ pub fn ActionEditor(
                     <label class="field">
                         <span class="small muted">{t("Git ref (branch or tag) the pipeline runs on")}</span>
                         <input class="input mono" name="ref" autocomplete="off" placeholder="main"
-                            prop:value=move || fields.git_ref.get() on:input=move |ev| fields.git_ref.set(event_target_value(&ev))/>
+                            value=move || fields.git_ref.get() prop:value=move || fields.git_ref.get() on:input=move |ev| fields.git_ref.set(event_target_value(&ev))/>
                     </label>
                     <label class="field">
                         <span class="small muted">{t("Inputs, one name=value per line")}</span>
@@ -526,7 +526,7 @@ fn SourceFields(
                         <label class="field">
                             <span class="small muted">{t("Branch, tag or SHA (empty: the default branch), fixed to a commit at launch")}</span>
                             <input class="input mono" name="source-ref" autocomplete="off" placeholder="main" data-testid="source-ref"
-                                prop:value=move || fields.source_ref.get() on:input=move |ev| fields.source_ref.set(event_target_value(&ev))/>
+                                value=move || fields.source_ref.get() prop:value=move || fields.source_ref.get() on:input=move |ev| fields.source_ref.set(event_target_value(&ev))/>
                             <crate::ui::FieldError error field="action.ref"/>
                         </label>
                     </Show>
@@ -564,7 +564,7 @@ fn AnsibleFields(
             <label class="field">
                 <span class="small muted">{move || if fields.repo.get().is_some() { t("Playbook (path in the repository)") } else { t("Playbook (in the scripts directory)") }}</span>
                 <input class="input mono" name="playbook" autocomplete="off" placeholder="site.yml" data-testid="ansible-playbook"
-                    prop:value=playbook on:input=set_playbook/>
+                    value=playbook prop:value=playbook on:input=set_playbook/>
                 <crate::ui::FieldError error field="action.playbook"/>
             </label>
             <label class="field">
@@ -592,17 +592,17 @@ fn AnsibleFields(
             <label class="field">
                 <span class="small muted">{t("Limit (host pattern, empty: every host)")}</span>
                 <input class="input mono" name="limit" autocomplete="off" placeholder="web:&!web3"
-                    prop:value=limit on:input=set_limit/>
+                    value=limit prop:value=limit on:input=set_limit/>
                 <crate::ui::FieldError error field="action.limit"/>
             </label>
             <label class="field">
                 <span class="small muted">{t("Tags (comma-separated)")}</span>
-                <input class="input mono" name="tags" autocomplete="off" prop:value=tags on:input=set_tags/>
+                <input class="input mono" name="tags" autocomplete="off" value=tags prop:value=tags on:input=set_tags/>
                 <crate::ui::FieldError error field="action.tags"/>
             </label>
             <label class="field">
                 <span class="small muted">{t("Skip tags")}</span>
-                <input class="input mono" name="skip-tags" autocomplete="off" prop:value=skip_tags on:input=set_skip_tags/>
+                <input class="input mono" name="skip-tags" autocomplete="off" value=skip_tags prop:value=skip_tags on:input=set_skip_tags/>
                 <crate::ui::FieldError error field="action.skip_tags"/>
             </label>
         </div>
@@ -615,12 +615,12 @@ fn AnsibleFields(
         <div class="form__row">
             <label class="field field--check">
                 <input type="checkbox" name="check" data-testid="ansible-check"
-                    prop:checked=move || fields.check.get() on:change=move |ev| fields.check.set(event_target_checked(&ev))/>
+                    checked=move || fields.check.get() prop:checked=move || fields.check.get() on:change=move |ev| fields.check.set(event_target_checked(&ev))/>
                 <span>{t("Check mode (report what would change, change nothing)")}</span>
             </label>
             <label class="field field--check">
                 <input type="checkbox" name="diff"
-                    prop:checked=move || fields.diff.get() on:change=move |ev| fields.diff.set(event_target_checked(&ev))/>
+                    checked=move || fields.diff.get() prop:checked=move || fields.diff.get() on:change=move |ev| fields.diff.set(event_target_checked(&ev))/>
                 <span>{t("Show diffs")}</span>
             </label>
         </div>
@@ -638,13 +638,13 @@ fn TerraformFields(
             <label class="field">
                 <span class="small muted">{move || if fields.repo.get().is_some() { t("Directory (in the repository, . for its root)") } else { t("Directory (in the scripts directory, . for its root)") }}</span>
                 <input class="input mono" name="terraform-dir" autocomplete="off" placeholder="infra/network" data-testid="terraform-dir"
-                    prop:value=move || fields.tf_dir.get() on:input=move |ev| fields.tf_dir.set(event_target_value(&ev))/>
+                    value=move || fields.tf_dir.get() prop:value=move || fields.tf_dir.get() on:input=move |ev| fields.tf_dir.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="action.dir"/>
             </label>
             <label class="field">
                 <span class="small muted">{t("Workspace")}</span>
                 <input class="input mono" name="terraform-workspace" autocomplete="off" placeholder="default" data-testid="terraform-workspace"
-                    prop:value=move || fields.tf_workspace.get() on:input=move |ev| fields.tf_workspace.set(event_target_value(&ev))/>
+                    value=move || fields.tf_workspace.get() prop:value=move || fields.tf_workspace.get() on:input=move |ev| fields.tf_workspace.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="action.workspace"/>
             </label>
         </div>
@@ -657,12 +657,12 @@ fn TerraformFields(
         <div class="segmented" role="radiogroup" aria-label=t("Terraform operation")>
             <label class="segmented__option">
                 <input type="radio" name="terraform-operation" value="plan" data-testid="terraform-plan"
-                    prop:checked=move || !fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(false)/>
+                    checked=move || !fields.tf_apply.get() prop:checked=move || !fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(false)/>
                 <span>{t("Plan (stores the plan, keeps its file)")}</span>
             </label>
             <label class="segmented__option">
                 <input type="radio" name="terraform-operation" value="apply" data-testid="terraform-apply"
-                    prop:checked=move || fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(true)/>
+                    checked=move || fields.tf_apply.get() prop:checked=move || fields.tf_apply.get() on:change=move |_| fields.tf_apply.set(true)/>
                 <span>{t("Apply (a plan run's saved plan, after approval)")}</span>
             </label>
         </div>
@@ -683,7 +683,7 @@ fn ScriptFields(fields: ActionFields, error: RwSignal<Option<crate::AppError>>) 
             <span class="small muted">{move || if fields.repo.get().is_some() { t("Script (path in the repository)") } else { t("Script (in the scripts directory)") }}</span>
             <input class="input mono" name="script" list="script-choices" autocomplete="off" placeholder="deploy.sh"
                 data-testid="script-path"
-                prop:value=move || fields.script.get() on:input=move |ev| fields.script.set(event_target_value(&ev))/>
+                value=move || fields.script.get() prop:value=move || fields.script.get() on:input=move |ev| fields.script.set(event_target_value(&ev))/>
             <datalist id="script-choices">
                 {move || listing.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|script| view! {
                     <option value=script.path.clone()>{if script.executable { String::new() } else { t("not executable").to_owned() }}</option>

@@ -179,7 +179,7 @@ fn LinkForm(
                         <label class="field">
                             <span class="small muted">{t("Commit SHA or !merge request")}</span>
                             <input class="input mono" name="change-reference" required autocomplete="off" placeholder="a1b2c3d or !12"
-                                prop:value=move || reference.try_get().unwrap_or_default() on:input=move |ev| reference.set(event_target_value(&ev))/>
+                                value=move || reference.try_get().unwrap_or_default() prop:value=move || reference.try_get().unwrap_or_default() on:input=move |ev| reference.set(event_target_value(&ev))/>
                         </label>
                         <button type="submit" class="button" prop:disabled=move || link.pending().get()>{t("Link")}</button>
                     </form>

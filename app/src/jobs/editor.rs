@@ -176,7 +176,7 @@ pub fn JobEditor(
             <label class="field">
                 <span class="small muted">{t("Title")}</span>
                 <input class="input" name="title" required maxlength="200" autocomplete="off" data-testid="job-title-input"
-                    prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                    value=move || title.get() prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="title"/>
             </label>
             <div class="form__row">
@@ -204,7 +204,7 @@ pub fn JobEditor(
                     <crate::ui::FieldError error field="environment"/>
                 </label>
                 <label class="field field--check">
-                    <input type="checkbox" name="all_day" prop:checked=move || all_day.get()
+                    <input type="checkbox" name="all_day" checked=move || all_day.get() prop:checked=move || all_day.get()
                         on:change=move |ev| all_day.set(event_target_checked(&ev))/>
                     <span>{t("All day")}</span>
                 </label>
@@ -213,14 +213,14 @@ pub fn JobEditor(
                 <label class="field">
                     <span class="small muted">{move || if all_day.get() { t("First day") } else { t("Start") }}</span>
                     <input class="input" name="start" required prop:type=input_type data-testid="job-start"
-                        prop:value=move || start_at.get() on:input=move |ev| start_at.set(event_target_value(&ev))/>
+                        value=move || start_at.get() prop:value=move || start_at.get() on:input=move |ev| start_at.set(event_target_value(&ev))/>
                     <crate::ui::FieldError error field="start"/>
                     <crate::ui::FieldError error field="planned_start"/>
                 </label>
                 <label class="field">
                     <span class="small muted">{move || if all_day.get() { t("Last day (optional)") } else { t("End (optional: one hour)") }}</span>
                     <input class="input" name="end" prop:type=input_type
-                        prop:value=move || end_at.get() on:input=move |ev| end_at.set(event_target_value(&ev))/>
+                        value=move || end_at.get() prop:value=move || end_at.get() on:input=move |ev| end_at.set(event_target_value(&ev))/>
                     <crate::ui::FieldError error field="end"/>
                     <crate::ui::FieldError error field="planned_end"/>
                 </label>
@@ -257,7 +257,7 @@ pub fn JobEditor(
                     <crate::ui::FieldError error field="owner_id"/>
                 </label>
                 <label class="field field--check">
-                    <input type="checkbox" name="auto_start" prop:checked=move || auto_start.get()
+                    <input type="checkbox" name="auto_start" checked=move || auto_start.get() prop:checked=move || auto_start.get()
                         on:change=move |ev| auto_start.set(event_target_checked(&ev))/>
                     <span>{t("Start by itself at its planned time (as me)")}</span>
                 </label>

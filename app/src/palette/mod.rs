@@ -265,7 +265,7 @@ fn Palette() -> impl IntoView {
                             aria-activedescendant=active_id aria-label=t("Search")
                             placeholder=placeholder autocomplete="off" spellcheck="false"
                             data-testid="palette-input"
-                            prop:value=move || query.get()
+                            value=move || query.get() prop:value=move || query.get()
                             on:input=move |ev| query.set(event_target_value(&ev))/>
                         <kbd class="kbd">"Esc"</kbd>
                     </div>

@@ -176,7 +176,7 @@ pub(super) fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
                 <span class="small muted">{t("Title")}</span>
                 <input class="input" name="title" required maxlength="200" node_ref=title_ref
                     data-testid="new-job-title" autocomplete="off"
-                    prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                    value=move || title.get() prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="title"/>
             </label>
             <div class="form__row">
@@ -203,7 +203,7 @@ pub(super) fn NewJobForm(on_cancel: Callback<()>) -> impl IntoView {
                 <label class="field">
                     <span class="small muted">{t("Start")}</span>
                     <input class="input" type="datetime-local" name="start" required
-                        prop:value=move || start.get() on:input=move |ev| start.set(event_target_value(&ev))/>
+                        value=move || start.get() prop:value=move || start.get() on:input=move |ev| start.set(event_target_value(&ev))/>
                     <crate::ui::FieldError error field="start"/>
                 </label>
             </div>

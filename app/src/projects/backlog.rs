@@ -254,7 +254,7 @@ fn BacklogForm(
                 <label class="field field--grow">
                     <span class="small muted">{t("Title")}</span>
                     <input class="input" name="backlog-title" required maxlength="200" autocomplete="off"
-                        prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
+                        value=move || title.get() prop:value=move || title.get() on:input=move |ev| title.set(event_target_value(&ev))/>
                     <FieldError error field="title"/>
                 </label>
             </div>
@@ -273,7 +273,7 @@ fn BacklogForm(
                 </label>
                 <label class="field">
                     <span class="small muted">{t("Due")}</span>
-                    <input class="input" type="date" name="due_date" prop:value=move || due.get() on:input=move |ev| due.set(event_target_value(&ev))/>
+                    <input class="input" type="date" name="due_date" value=move || due.get() prop:value=move || due.get() on:input=move |ev| due.set(event_target_value(&ev))/>
                     <FieldError error field="due_date"/>
                 </label>
                 <label class="field">

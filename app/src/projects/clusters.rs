@@ -294,7 +294,7 @@ fn AddCluster(
                 <label class="field">
                     <span class="small muted">{t("Name")}</span>
                     <input class="input" name="cluster-name" required maxlength="120" placeholder="prod-eu"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                     <FieldError error field="name"/>
                 </label>
                 <label class="field">
@@ -307,13 +307,13 @@ fn AddCluster(
                 <label class="field">
                     <span class="small muted">{t("Context (empty: the current one)")}</span>
                     <input class="input mono" name="cluster-context" maxlength="253"
-                        prop:value=move || context.get() on:input=move |ev| context.set(event_target_value(&ev))/>
+                        value=move || context.get() prop:value=move || context.get() on:input=move |ev| context.set(event_target_value(&ev))/>
                     <FieldError error field="context"/>
                 </label>
                 <label class="field">
                     <span class="small muted">{t("Namespace (empty: the context's)")}</span>
                     <input class="input mono" name="cluster-namespace" maxlength="63"
-                        prop:value=move || namespace.get() on:input=move |ev| namespace.set(event_target_value(&ev))/>
+                        value=move || namespace.get() prop:value=move || namespace.get() on:input=move |ev| namespace.set(event_target_value(&ev))/>
                     <FieldError error field="namespace"/>
                 </label>
             </div>

@@ -96,11 +96,11 @@ pub fn EnvironmentsTab(
                         <label class="field">
                             <span class="small muted">{t("Name")}</span>
                             <input class="input" name="environment-name" required maxlength="40" autocomplete="off" placeholder="preprod"
-                                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                                value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                             <FieldError error field="name"/>
                         </label>
                         <label class="field field--check">
-                            <input type="checkbox" name="is_production" prop:checked=move || production.get()
+                            <input type="checkbox" name="is_production" checked=move || production.get() prop:checked=move || production.get()
                                 on:change=move |ev| production.set(event_target_checked(&ev))/>
                             <span>{t("Production: runs need an isolated backend and an approval")}</span>
                         </label>
@@ -152,7 +152,7 @@ fn EnvironmentRow(
                 <Show when=move || renaming.get() fallback=move || view! {
                     <span class=if production { "chip chip--prod" } else { "chip" }>{name.get_value()}</span>
                 }>
-                    <input class="input input--small" aria-label=t("New name") prop:value=move || new_name.get()
+                    <input class="input input--small" aria-label=t("New name") value=move || new_name.get() prop:value=move || new_name.get()
                         on:input=move |ev| new_name.set(event_target_value(&ev))/>
                 </Show>
             </td>

@@ -83,6 +83,15 @@ pub fn ProjectForm(
             .unwrap_or_default(),
     );
     let environments = RwSignal::new("dev, staging, prod".to_owned());
+    // The colour input cannot show "none": it shows the grey uHub would not pick itself.
+    let shown_color = move || {
+        let chosen = color.get();
+        if chosen.is_empty() {
+            "#888888".to_owned()
+        } else {
+            chosen
+        }
+    };
     let error = RwSignal::new(None::<AppError>);
     let target = editing.as_ref().map(|p| (p.id, p.version));
     // The edited project (id, version) or none for a new one; name, description, colour and
@@ -120,7 +129,7 @@ pub fn ProjectForm(
             <label class="field">
                 <span class="small muted">{t("Name")}</span>
                 <input class="input" name="name" required maxlength="120" autocomplete="off"
-                    prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                 <crate::ui::FieldError error field="name"/>
             </label>
             <label class="field">
@@ -136,13 +145,13 @@ pub fn ProjectForm(
                         {domain::Color::PALETTE.map(|swatch| view! {
                             <label class="swatch" title=swatch>
                                 <input type="radio" name="color-choice" value=swatch aria-label=swatch
-                                    prop:checked=move || color.get().eq_ignore_ascii_case(swatch)
+                                    checked=move || color.get().eq_ignore_ascii_case(swatch) prop:checked=move || color.get().eq_ignore_ascii_case(swatch)
                                     on:change=move |_| color.set(swatch.to_owned())/>
                                 <span style:--swatch=swatch></span>
                             </label>
                         }).collect_view()}
                         <input type="color" name="color" aria-label=t("Another colour")
-                            prop:value=move || { let c = color.get(); if c.is_empty() { "#888888".to_owned() } else { c } }
+                            value=shown_color prop:value=shown_color
                             on:input=move |ev| color.set(event_target_value(&ev))/>
                     </div>
                     {move || color.get().is_empty().then(|| view! {
@@ -154,7 +163,7 @@ pub fn ProjectForm(
                     <label class="field">
                         <span class="small muted">{t("Environments (comma-separated)")}</span>
                         <input class="input" name="environments" autocomplete="off"
-                            prop:value=move || environments.get() on:input=move |ev| environments.set(event_target_value(&ev))/>
+                            value=move || environments.get() prop:value=move || environments.get() on:input=move |ev| environments.set(event_target_value(&ev))/>
                         <crate::ui::FieldError error field="environments"/>
                     </label>
                 })}

@@ -255,7 +255,7 @@ fn InventoryForm(
                 <label class="field">
                     <span class="small muted">{t("Name")}</span>
                     <input class="input" name="inventory-name" required maxlength="120" placeholder="production fleet"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                     <FieldError error field="name"/>
                 </label>
                 <label class="field">
@@ -272,11 +272,11 @@ fn InventoryForm(
             {has_repositories.then(|| view! {
                 <div class="segmented" role="radiogroup" aria-label=t("Where the inventory comes from")>
                     <label class="segmented__option">
-                        <input type="radio" name="inventory-source" value="text" prop:checked=move || !from_repo.get() on:change=move |_| from_repo.set(false)/>
+                        <input type="radio" name="inventory-source" value="text" checked=move || !from_repo.get() prop:checked=move || !from_repo.get() on:change=move |_| from_repo.set(false)/>
                         <span>{t("Paste the text")}</span>
                     </label>
                     <label class="segmented__option">
-                        <input type="radio" name="inventory-source" value="repository" prop:checked=move || from_repo.get() on:change=move |_| from_repo.set(true)/>
+                        <input type="radio" name="inventory-source" value="repository" checked=move || from_repo.get() prop:checked=move || from_repo.get() on:change=move |_| from_repo.set(true)/>
                         <span>{t("A file of a repository")}</span>
                     </label>
                 </div>
@@ -305,13 +305,13 @@ fn InventoryForm(
                     <label class="field">
                         <span class="small muted">{t("Branch, tag or SHA (empty: the default branch)")}</span>
                         <input class="input mono" name="inventory-ref" placeholder="main"
-                            prop:value=move || git_ref.get() on:input=move |ev| git_ref.set(event_target_value(&ev))/>
+                            value=move || git_ref.get() prop:value=move || git_ref.get() on:input=move |ev| git_ref.set(event_target_value(&ev))/>
                         <FieldError error field="ref"/>
                     </label>
                     <label class="field">
                         <span class="small muted">{t("File")}</span>
                         <input class="input mono" name="inventory-path" placeholder="inventories/production.ini"
-                            prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
+                            value=move || path.get() prop:value=move || path.get() on:input=move |ev| path.set(event_target_value(&ev))/>
                         <FieldError error field="path"/>
                     </label>
                 </div>
@@ -535,7 +535,7 @@ fn Inventory(
                 <label class="search">
                     <span class="visually-hidden">{t("Filter hosts")}</span>
                     <input type="search" class="input" name="host-filter" placeholder=t("Filter hosts")
-                        prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
+                        value=move || filter.get() prop:value=move || filter.get() on:input=move |ev| filter.set(event_target_value(&ev))/>
                 </label>
                 <p class="muted small" aria-live="polite">{move || {
                     let n = shown_hosts.with(Vec::len);

@@ -258,14 +258,14 @@ fn LinkForm(
                 <label class="field field--grow">
                     <span class="small muted">{t("Name")}</span>
                     <input class="input" name="link-name" required maxlength="120" autocomplete="off"
-                        prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                        value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                     <FieldError error field="name"/>
                 </label>
             </div>
             <label class="field">
                 <span class="small muted">{t("Location (URL or path; no credentials)")}</span>
                 <input class="input mono" name="location" required autocomplete="off"
-                    prop:value=move || location.get() on:input=move |ev| location.set(event_target_value(&ev))/>
+                    value=move || location.get() prop:value=move || location.get() on:input=move |ev| location.set(event_target_value(&ev))/>
                 <FieldError error field="location"/>
             </label>
             <div class="form__row">
@@ -292,23 +292,23 @@ fn LinkForm(
                     <label class="field">
                         <span class="small muted">{t("Default branch")}</span>
                         <input class="input mono" name="default_branch" autocomplete="off" placeholder="main"
-                            prop:value=move || branch.get() on:input=move |ev| branch.set(event_target_value(&ev))/>
+                            value=move || branch.get() prop:value=move || branch.get() on:input=move |ev| branch.set(event_target_value(&ev))/>
                         <FieldError error field="default_branch"/>
                     </label>
                     <label class="field">
                         <span class="small muted">{t("Secret signing its webhooks (a project secret's name)")}</span>
                         <input class="input mono" name="webhook_secret_name" autocomplete="off" placeholder="REPO_WEBHOOK_SECRET"
-                            prop:value=move || webhook_secret.get() on:input=move |ev| webhook_secret.set(event_target_value(&ev))/>
+                            value=move || webhook_secret.get() prop:value=move || webhook_secret.get() on:input=move |ev| webhook_secret.set(event_target_value(&ev))/>
                         <FieldError error field="webhook_secret_name"/>
                     </label>
                     <label class="field">
                         <span class="small muted">{t("Secret holding its API / HTTPS token (a project secret's name)")}</span>
                         <input class="input mono" name="token_secret" autocomplete="off" placeholder="REPO_TOKEN"
-                            prop:value=move || token_secret.get() on:input=move |ev| token_secret.set(event_target_value(&ev))/>
+                            value=move || token_secret.get() prop:value=move || token_secret.get() on:input=move |ev| token_secret.set(event_target_value(&ev))/>
                         <FieldError error field="token_secret"/>
                     </label>
                     <label class="field field--check">
-                        <input type="checkbox" name="report_status" prop:checked=move || report_status.get()
+                        <input type="checkbox" name="report_status" checked=move || report_status.get() prop:checked=move || report_status.get()
                             on:change=move |ev| report_status.set(event_target_checked(&ev))/>
                         <span class="small">{t("Report runs as commit statuses (GitHub, GitLab)")}</span>
                         <FieldError error field="report_status"/>
@@ -318,7 +318,7 @@ fn LinkForm(
                     <label class="field">
                         <span class="small muted">{t("Namespace")}</span>
                         <input class="input mono" name="namespace" autocomplete="off"
-                            prop:value=move || namespace.get() on:input=move |ev| namespace.set(event_target_value(&ev))/>
+                            value=move || namespace.get() prop:value=move || namespace.get() on:input=move |ev| namespace.set(event_target_value(&ev))/>
                         <FieldError error field="namespace"/>
                     </label>
                 </Show>

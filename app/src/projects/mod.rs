@@ -86,7 +86,7 @@ pub fn ProjectsIsland(creating: bool, projects: Vec<ProjectSummary>) -> impl Int
                         class="input"
                         placeholder=t("Filter by name, owner or environment")
                         autocomplete="off"
-                        prop:value=filter
+                        value=filter prop:value=filter
                         on:input=move |ev| set_filter.set(event_target_value(&ev))
                     />
                 </label>

@@ -131,7 +131,7 @@ pub fn SecretsTab(
                         <label class="field">
                             <span class="small muted">{t("Name (becomes the variable)")}</span>
                             <input class="input mono" name="secret-name" required maxlength="128" placeholder="DB_PASSWORD" autocomplete="off"
-                                prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                                value=move || name.get() prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
                             <FieldError error field="name"/>
                         </label>
                         <label class="field">
