@@ -355,27 +355,18 @@ pub async fn login_form(
     }
 }
 
-/// `POST /logout`: clears the cookie (the token itself simply expires).
+/// `POST /logout`: ends the session (its token opens none again) and clears the cookie.
 pub async fn logout_form(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Response {
-    if let Ok(user) = resolve(&state, &headers).await {
+    if let (Ok(user), Some(token)) = (resolve(&state, &headers).await, request_token(&headers)) {
         let actor = Actor::user(user.id, &user.username, Some(ip.to_string()));
-        if let Err(error) = state
-            .hub
-            .storage
-            .record_audit(
-                &actor,
-                "auth.logout",
-                Some(("user", user.id)),
-                services::storage::Outcome::Success,
-                serde_json::json!({}),
-            )
-            .await
+        if let Err(error) =
+            auth::log_out(&state.hub.storage, &state.token_keys, &token, &actor).await
         {
-            tracing::error!(%error, "cannot audit a logout");
+            tracing::error!(%error, "cannot end a session at logout");
         }
     }
     let mut response = Redirect::to("/login").into_response();

@@ -715,3 +715,96 @@ async fn the_login_form_sets_an_http_only_cookie_and_redirects_where_the_user_wa
         .unwrap_or_default()
         .contains("Max-Age=0"));
 }
+
+/// A logout ends that session for good: its token, copied before (a stolen cookie, a token in a
+/// script's history), opens nothing again although it has not expired, on both engines; the
+/// account's other sessions go on. (Before, a logout only cleared the cookie and a copied token
+/// worked for the rest of its 8 hours.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_ends_the_session_for_every_copy_of_its_token() {
+    for engine in [TestEngine::Sqlite, TestEngine::Postgres] {
+        logout_story(TestApp::with_demo(engine).await).await;
+    }
+}
+
+async fn logout_story(app: TestApp) {
+    let me = |token: String| {
+        let app = &app;
+        async move {
+            app.call(Method::GET, "/api/v1/auth/me", Some(&token), None)
+                .await
+                .0
+        }
+    };
+    // Two sessions of one account opened in the same second are two tokens.
+    let (laptop, script) = (app.token("demo-ops").await, app.token("demo-ops").await);
+    assert_ne!(laptop, script, "each session has a token of its own");
+
+    let logout = Request::post("/api/v1/auth/logout")
+        .header(header::AUTHORIZATION, format!("Bearer {laptop}"))
+        .body(Body::empty())
+        .expect("request");
+    let (status, headers, _) = app.send(logout).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap_or_default()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        me(laptop.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "as a bearer token"
+    );
+    let (status, _, _) = app.send(TestApp::page("/projects", &laptop)).await;
+    assert_ne!(status, StatusCode::OK, "as the session cookie, a page");
+    let (status, answer) = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&laptop), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    assert_eq!(
+        me(script.clone()).await,
+        StatusCode::OK,
+        "the other session goes on"
+    );
+
+    // The form's logout (the browser's) ends the cookie's session the same way.
+    let login = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=demo-dev&password=demo-dev"))
+        .expect("request");
+    let (_, headers, _) = app.send(login).await;
+    let cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let token = cookie.trim_start_matches("uhub_session=").to_owned();
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    let logout = Request::post("/logout")
+        .header(header::COOKIE, &cookie)
+        // As uHub's page sends it (cookie-authenticated changes must say where they come from).
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .body(Body::empty())
+        .expect("request");
+    let (status, _, _) = app.send(logout).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        me(token).await,
+        StatusCode::UNAUTHORIZED,
+        "the form's logout"
+    );
+
+    let admin = app.token("demo-admin").await;
+    let (_, audit) = app
+        .call(
+            Method::GET,
+            "/api/v1/audit?action=auth.logout&limit=50",
+            Some(&admin),
+            None,
+        )
+        .await;
+    let logouts = audit["items"].as_array().map_or(0, Vec::len);
+    assert_eq!(logouts, 2, "each logout audited once: {audit}");
+}

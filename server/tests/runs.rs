@@ -680,11 +680,12 @@ async fn a_runs_changes_are_announced_once_stored() {
     assert!(text.contains("one") && text.contains("two"), "{text}");
 }
 
-/// A live log stops for a reader whose account is deactivated while it reads (or whose password
-/// or role changes), as the calendar's stream does: deactivated accounts stop at once. The stream
-/// used to be authorised once, when it opened, and followed the run to its end.
+/// A live log stops for a reader whose session ends while it reads: an account deactivated (or
+/// whose password or role changes), as the calendar's stream does, or the session's token
+/// logged out. The stream used to be authorised once, when it opened, and followed the run to
+/// its end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_live_log_stops_for_an_account_deactivated_meanwhile() {
+async fn a_live_log_stops_once_its_session_ends() {
     let app = TestApp::with_demo(TestEngine::Sqlite).await;
     let (project_id, _, dev, ops) = setup(&app).await;
     let admin = app.token("demo-admin").await;
@@ -700,15 +701,27 @@ async fn a_live_log_stops_for_an_account_deactivated_meanwhile() {
     .await;
     let run = launch(&app, &dev, job_id, json!({}), StatusCode::CREATED).await;
     let run_id = run["id"].as_i64().unwrap_or_default();
-    let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
-        .header(header::AUTHORIZATION, format!("Bearer {ops}"))
-        .header(header::ACCEPT, "text/event-stream")
-        .body(Body::empty())
-        .expect("request");
-    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
-        .await
-        .expect("response");
-    assert_eq!(response.status(), StatusCode::OK);
+    let follow = |token: String| {
+        let router = app.router.clone();
+        async move {
+            let request = Request::get(format!("/api/v1/runs/{run_id}/logs"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::ACCEPT, "text/event-stream")
+                .body(Body::empty())
+                .expect("request");
+            let response = tower::ServiceExt::oneshot(router, request)
+                .await
+                .expect("response");
+            assert_eq!(response.status(), StatusCode::OK);
+            response.into_body()
+        }
+    };
+    let logged_out = app.token("demo-dev").await;
+    let (by_logout, by_deactivation) = (follow(logged_out.clone()).await, follow(ops).await);
+    let (status, _) = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&logged_out), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let ops_id = app
         .storage
         .storage
@@ -727,7 +740,13 @@ async fn a_live_log_stops_for_an_account_deactivated_meanwhile() {
     )
     .await;
     // The run sleeps a minute: a stream that follows it to its end is still open after 15 s.
-    let ended = tokio::time::timeout(Duration::from_secs(15), response.into_body().collect()).await;
+    let ended = tokio::time::timeout(Duration::from_secs(15), async {
+        (
+            by_logout.collect().await.is_ok(),
+            by_deactivation.collect().await.is_ok(),
+        )
+    })
+    .await;
     let still = app.storage.storage.run(run_id).await.expect("run").status;
     expect(
         &app,
@@ -740,7 +759,8 @@ async fn a_live_log_stops_for_an_account_deactivated_meanwhile() {
     .await;
     assert!(
         ended.is_ok(),
-        "the live log went on for a deactivated account (the run is {still})"
+        "the live log went on for a logged-out session or a deactivated account (the run is \
+         {still})"
     );
     assert_eq!(still, RunStatus::Running, "the run was still running");
 }

@@ -25,7 +25,9 @@ pub const BOOTSTRAP_USERNAME: &str = "uHub";
 pub const BOOTSTRAP_PASSWORD: &str = domain::password::INITIAL_PASSWORD;
 
 /// A token's claims. `pwc` is when the password last changed (µs since the epoch): a token
-/// issued before a change no longer matches and stops working.
+/// issued before a change no longer matches and stops working. `jti` is random, so that two
+/// sessions opened in the same second are two tokens, one of which a logout ends alone (tokens
+/// issued before it was added have none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub sub: String,
@@ -34,6 +36,8 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub pwc: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
 }
 
 /// The signing keys, made once from the server secret.
@@ -82,6 +86,7 @@ impl TokenKeys {
             iat: now,
             exp: now.saturating_add_unsigned(lifetime),
             pwc: user.password_changed_at.timestamp_micros(),
+            jti: Some(crate::digest::hex(&rand::random::<[u8; 16]>())),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ServiceError::Internal(format!("cannot sign a token: {e}")))?;
@@ -108,7 +113,8 @@ impl TokenKeys {
     }
 }
 
-/// Resolves a token to its user: valid signature, active account, password unchanged since.
+/// Resolves a token to its user: valid signature, session not ended by a logout, active
+/// account, password unchanged since. Both reads on one connection.
 pub async fn authenticate(
     storage: &Storage,
     keys: &TokenKeys,
@@ -120,7 +126,13 @@ pub async fn authenticate(
         .sub
         .parse()
         .map_err(|_| ServiceError::Unauthenticated("the session token is not valid"))?;
-    let user = match storage.user_by_id(id).await {
+    let mut db = storage.read().await?;
+    if db.session_ended(&session_digest(token)).await? {
+        return Err(ServiceError::Unauthenticated(
+            "this session was ended by a logout; log in again",
+        ));
+    }
+    let user = match db.user_by_id(id).await {
         Ok(user) => user,
         Err(ServiceError::NotFound { .. }) => return Err(invalid),
         Err(other) => return Err(other),
@@ -136,16 +148,56 @@ pub async fn authenticate(
     Ok(user)
 }
 
-/// Whether `caller`'s account still stands as it did when the request was authenticated:
-/// active, the same password, the same role. Answers that last (event streams) ask as they go,
-/// so that deactivating an account, changing its password or its role ends them; a read that
-/// fails ends them too.
-pub async fn still_signed_in(storage: &Storage, caller: &crate::Caller) -> bool {
-    storage.user_by_id(caller.id()).await.is_ok_and(|user| {
-        user.is_active
-            && user.password_changed_at == caller.user.password_changed_at
-            && user.role == caller.user.role
-    })
+/// What identifies a session token among the ended ones: its SHA-256 (the token is never
+/// stored).
+fn session_digest(token: &str) -> String {
+    crate::digest::sha256_hex(token.as_bytes())
+}
+
+/// Logs out of the session `token` opens, for good: the token opens no session again (as a
+/// bearer token or in a cookie, copied or not), though it has not expired; its digest is kept
+/// until it would have. The account's other sessions go on. Audited `auth.logout` in the same
+/// transaction. A token that no longer opens a session has nothing to end: `Unauthenticated`.
+pub async fn log_out(
+    storage: &Storage,
+    keys: &TokenKeys,
+    token: &str,
+    actor: &Actor,
+) -> ServiceResult<()> {
+    let invalid = || ServiceError::Unauthenticated("the session token is not valid");
+    let claims = keys.verify(token)?;
+    let user_id: i64 = claims.sub.parse().map_err(|_| invalid())?;
+    if actor.user_id != Some(user_id) {
+        return Err(invalid());
+    }
+    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).ok_or_else(invalid)?;
+    let mut tx = storage.write().await?;
+    tx.end_session(&session_digest(token), user_id, expires_at)
+        .await?;
+    tx.record_audit(
+        actor,
+        "auth.logout",
+        Some(("user", user_id)),
+        Outcome::Success,
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await
+}
+
+/// Whether the session an answer that lasts (an event stream) was opened with still stands:
+/// its `token` still opens a session — not expired, not ended by a logout, the account active,
+/// its password unchanged — for `caller`, whose role has not changed either. Streams ask as they
+/// go, so that any of those ends them; a read that fails ends them too.
+pub async fn still_signed_in(
+    storage: &Storage,
+    keys: &TokenKeys,
+    token: &str,
+    caller: &crate::Caller,
+) -> bool {
+    authenticate(storage, keys, token)
+        .await
+        .is_ok_and(|user| user.id == caller.id() && user.role == caller.user.role)
 }
 
 /// Counts login attempts per (address, username) and locks the pair for a while after too many

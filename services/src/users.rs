@@ -222,17 +222,3 @@ pub async fn change_password(
     )
     .await
 }
-
-/// Records that the caller logged out (the token itself simply expires).
-#[instrument(skip_all, fields(user.id = caller.id(), request.id = %caller.request_id))]
-pub async fn logout(hub: &Hub, caller: &Caller) -> ServiceResult<()> {
-    hub.storage
-        .record_audit(
-            &caller.actor(),
-            "auth.logout",
-            Some(("user", caller.id())),
-            crate::storage::Outcome::Success,
-            serde_json::json!({}),
-        )
-        .await
-}

@@ -166,15 +166,28 @@ pub async fn change_password(
     Ok(response)
 }
 
-/// Sign out: clears the session cookie (a bearer token simply expires).
+/// Sign out: the session's token (bearer or cookie) opens no session again, and the cookie is
+/// cleared.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
-    responses((status = 204, description = "Signed out")))]
+    responses(
+        (status = 204, description = "Signed out: this session's token opens no session again"),
+        (status = 401, description = "No session, or one already ended", body = super::docs::ErrorBody),
+    ))]
 pub async fn logout(
     State(state): State<AppState>,
     PendingCaller(caller): PendingCaller,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    services::users::logout(&state.hub, &caller).await?;
+    let token = session::request_token(&headers).ok_or(services::ServiceError::Unauthenticated(
+        "log in first: no session token was sent",
+    ))?;
+    auth::log_out(
+        &state.hub.storage,
+        &state.token_keys,
+        &token,
+        &caller.actor(),
+    )
+    .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()

@@ -90,10 +90,13 @@ pub async fn calendar_changes(
         sent: BTreeSet<i64>,
         pending: VecDeque<Event>,
         caller: services::Caller,
+        /// The session's token: the stream goes on while it opens a session.
+        token: String,
         /// Counts the stream in `uhub_sse_connections` until it is dropped.
         _live: services::telemetry::LiveStream,
     }
     let start = Follow {
+        token: crate::session::request_token(&headers).unwrap_or_default(),
         state,
         start: after,
         last: after,
@@ -108,8 +111,16 @@ pub async fn calendar_changes(
                 return Some((Ok::<Event, Infallible>(event), follow));
             }
             // A deactivated account stops receiving at once, whatever its token says (so does
-            // one whose password or role changed).
-            if !services::auth::still_signed_in(&follow.state.hub.storage, &follow.caller).await {
+            // one whose password or role changed, and a session that expired or logged out).
+            let state = &follow.state;
+            if !services::auth::still_signed_in(
+                &state.hub.storage,
+                &state.token_keys,
+                &follow.token,
+                &follow.caller,
+            )
+            .await
+            {
                 return None;
             }
             let from = (follow.last - LOOKBACK).max(0);

@@ -231,7 +231,8 @@ pub async fn run_logs(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/event-stream"));
     if live {
-        return Ok(live_log(state, caller, run.id, after).into_response());
+        let token = crate::session::request_token(&headers).unwrap_or_default();
+        return Ok(live_log(state, (caller, token), run.id, after).into_response());
     }
     let mut text = String::new();
     let mut last = after;
@@ -261,7 +262,7 @@ pub async fn run_logs(
 /// are announced (`Storage::run_changes`) and read at once.
 const POLL: Duration = Duration::from_millis(200);
 
-/// How often a live reader's account is looked at again (see `services::auth::still_signed_in`).
+/// How often a live reader's session is looked at again (see `services::auth::still_signed_in`).
 const ACCOUNT_CHECK: Duration = Duration::from_secs(1);
 
 fn line_event(line: &LogLine) -> Event {
@@ -271,15 +272,18 @@ fn line_event(line: &LogLine) -> Event {
         .data(line.line.clone())
 }
 
+/// The live log of run `run_id` for the reader `(caller, token)`, after line `after`.
 fn live_log(
     state: AppState,
-    caller: services::Caller,
+    (caller, token): (services::Caller, String),
     run_id: i64,
     after: i64,
 ) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
     struct Follow {
         state: AppState,
         caller: services::Caller,
+        /// The session's token: the stream goes on while it opens a session.
+        token: String,
         run_id: i64,
         last: i64,
         pending: std::collections::VecDeque<Event>,
@@ -288,7 +292,7 @@ fn live_log(
         changes: services::storage::RunChanges,
         /// Counts the stream in `uhub_sse_connections` until it is dropped.
         _live: services::telemetry::LiveStream,
-        /// When the reader's account was last found as it was when the stream opened.
+        /// When the reader's session was last found as it was when the stream opened.
         checked_at: std::time::Instant,
     }
     // Before the first look: a change made after it is heard.
@@ -296,6 +300,7 @@ fn live_log(
     let start = Follow {
         state,
         caller,
+        token,
         run_id,
         last: after,
         pending: Default::default(),
@@ -312,10 +317,18 @@ fn live_log(
             if follow.done {
                 return None;
             }
-            // A deactivated account (or a changed password or role) stops reading at once, as
-            // on the calendar's stream; looked at most once a second, a read of one row.
+            // A deactivated account (or a changed password or role, a session expired or
+            // logged out) stops reading at once, as on the calendar's stream; looked at most
+            // once a second, two reads of one row.
             if follow.checked_at.elapsed() >= ACCOUNT_CHECK {
-                if !services::auth::still_signed_in(&follow.state.hub.storage, &follow.caller).await
+                let state = &follow.state;
+                if !services::auth::still_signed_in(
+                    &state.hub.storage,
+                    &state.token_keys,
+                    &follow.token,
+                    &follow.caller,
+                )
+                .await
                 {
                     return None;
                 }

@@ -33,6 +33,7 @@ mod projects;
 mod queue;
 mod runs;
 mod secrets;
+mod sessions;
 mod teams;
 mod terraform;
 mod user_secrets;
