@@ -76,6 +76,12 @@ pub async fn resolve(state: &AppState, headers: &HeaderMap) -> Result<UserRecord
     auth::authenticate(&state.hub.storage, &state.token_keys, &token).await
 }
 
+/// Whether the session an event stream was opened with (`token`, for `caller`) still stands:
+/// streams ask as they go (see `services::auth::still_signed_in`).
+pub async fn still_signed_in(state: &AppState, token: &str, caller: &services::Caller) -> bool {
+    auth::still_signed_in(&state.hub.storage, &state.token_keys, token, caller).await
+}
+
 /// The session a request carries, checked once.
 async fn session(state: &AppState, headers: &HeaderMap) -> Session {
     match resolve(state, headers).await {

@@ -112,14 +112,7 @@ pub async fn calendar_changes(
             }
             // A deactivated account stops receiving at once, whatever its token says (so does
             // one whose password or role changed, and a session that expired or logged out).
-            let state = &follow.state;
-            if !services::auth::still_signed_in(
-                &state.hub.storage,
-                &state.token_keys,
-                &follow.token,
-                &follow.caller,
-            )
-            .await
+            if !crate::session::still_signed_in(&follow.state, &follow.token, &follow.caller).await
             {
                 return None;
             }

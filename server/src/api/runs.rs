@@ -321,14 +321,8 @@ fn live_log(
             // logged out) stops reading at once, as on the calendar's stream; looked at most
             // once a second, two reads of one row.
             if follow.checked_at.elapsed() >= ACCOUNT_CHECK {
-                let state = &follow.state;
-                if !services::auth::still_signed_in(
-                    &state.hub.storage,
-                    &state.token_keys,
-                    &follow.token,
-                    &follow.caller,
-                )
-                .await
+                if !crate::session::still_signed_in(&follow.state, &follow.token, &follow.caller)
+                    .await
                 {
                     return None;
                 }
