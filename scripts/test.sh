@@ -8,6 +8,23 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 start=$(date +%s)
+# The production image's static server (fat LTO, one codegen unit: one core busy for most of its
+# 9 to 16 minutes) builds beside everything else, at the lowest priority, so it takes only the
+# cycles the other steps leave idle: from the start, while the tools below are mostly downloaded,
+# then through the tests; its own test runs last, once it is built. In a session of its own (to
+# stop it whole), which Linux schedules as a group of its own ("autogroup") where a process's
+# nice value weighs only against its own group: the group's is lowered too.
+ensure_musl
+image_log="$(mktemp /tmp/uhub-image-build.XXXXXX)"
+say "building the image's static server in the background, lowest priority (log: $image_log)"
+setsid bash -c '{ [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup; } 2>/dev/null
+  exec nice -n 19 scripts/image.sh --binary-only' >"$image_log" 2>&1 &
+image_build=$!
+# `|| true`: the cleanups run under `set -e`, and a failed kill (the build done) would end them
+# there, leaving PostgreSQL and dockerd running and the command failed.
+stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
+on_exit stop_image_build
+
 ensure_wasm_tools
 ensure_test_services
 ensure_schemathesis
@@ -19,33 +36,28 @@ ensure_manifest_tools
 ensure_prometheus
 ensure_axe
 ensure_github_examples
-ensure_musl
 
 say "cargo fmt --check"
 cargo fmt --all --check
 
-# The production image's static server (fat LTO, one codegen unit: one core busy for most of its
-# 9 to 16 minutes) builds beside everything else, at the lowest priority, so it takes only the
-# cycles the other steps leave idle; its test runs last, once it is built. In a session of its
-# own (to stop it whole), which Linux schedules as a group of its own ("autogroup") where a
-# process's nice value weighs only against its own group: the group's is lowered too.
-image_log="$(mktemp /tmp/uhub-image-build.XXXXXX)"
-say "building the image's static server in the background, lowest priority (log: $image_log)"
-setsid bash -c '{ [ ! -w /proc/self/autogroup ] || echo 19 > /proc/self/autogroup; } 2>/dev/null
-  exec nice -n 19 scripts/image.sh --binary-only' >"$image_log" 2>&1 &
-image_build=$!
-# `|| true`: the cleanups run under `set -e`, and a failed kill (the build done) would end them
-# there, leaving PostgreSQL and dockerd running and the command failed.
-stop_image_build() { kill -- "-$image_build" 2>/dev/null || true; }
-on_exit stop_image_build
-
-say "clippy: server-side crates and tests"
-cargo clippy --all-targets -- -D warnings
 say "clippy: the browser crate (wasm32)"
 cargo clippy -p frontend --target wasm32-unknown-unknown --target-dir target/front -- -D warnings
 
-# The browser test serves the real bundle: build it (and the debug server) first.
-scripts/build.sh --debug
+# The browser test serves the real bundles: build them first (the tests serve the server from
+# their own binaries, so no server binary is built here).
+scripts/build.sh --site-only
+
+# Clippy on the server-side crates and their tests, as they are compiled for the tests: clippy's
+# driver wraps rustc for the workspace's crates (what `cargo clippy` itself sets up), so the
+# dependencies are compiled once, for the tests, instead of once more only to be checked. The
+# same targets as `cargo clippy --all-targets -- -D warnings`; the variables stay set for the
+# runs below, or cargo would compile the workspace's crates again without the wrapper.
+clippy_driver="$(rustc --print sysroot)/bin/clippy-driver"
+[ -x "$clippy_driver" ] || die "no clippy-driver in the toolchain (rustup component add clippy)"
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings"
+say "clippy and the test build: server-side crates, every target"
+cargo test --all-targets --no-run
 
 start_throwaway_postgres
 ensure_docker

@@ -5,34 +5,54 @@
 
 // Leptos view types nest deeply; the API reference page goes past the default 128.
 #![recursion_limit = "256"]
+// A browser bundle compiles only what its islands reach (see `feature_modules`): the rest of the
+// pages, and the re-exports the server reads them by, are unused there by design. The server's
+// build keeps both lints.
+#![cfg_attr(not(feature = "ssr"), allow(dead_code, unused_imports))]
 
-pub mod admin;
-pub mod ansible_results;
-pub mod api_docs;
-pub mod auth;
-pub mod calendar;
-pub mod dashboard;
-pub mod error;
-pub mod git_identity;
-pub mod i18n;
-pub mod incident_story;
-pub mod incidents;
-pub mod jobs;
-pub mod labels;
-pub mod layout;
+/// Declares the feature modules: public in the server, which renders every page from them, and
+/// private in a browser bundle. There only the islands of the bundle's group are reachable (from
+/// their exported hydration functions): a public item would be compiled whether an island uses it
+/// or not, and the optimiser spent most of each bundle's build on the pages' code, which the link
+/// then dropped (`scripts/build.sh` builds fifteen bundles; see docs/benchmarks.md).
+macro_rules! feature_modules {
+    ($($name:ident),* $(,)?) => {$(
+        #[cfg(feature = "ssr")]
+        pub mod $name;
+        #[cfg(not(feature = "ssr"))]
+        mod $name;
+    )*};
+}
+
+feature_modules!(
+    admin,
+    ansible_results,
+    api_docs,
+    auth,
+    calendar,
+    dashboard,
+    error,
+    git_identity,
+    i18n,
+    incident_story,
+    incidents,
+    jobs,
+    labels,
+    layout,
+    palette,
+    people,
+    projects,
+    runs,
+    server_view,
+    terraform,
+    ui,
+);
 mod markdown;
 mod not_found;
-pub mod palette;
-pub mod people;
 mod preferences;
-pub mod projects;
-pub mod runs;
 #[cfg(feature = "ssr")]
 pub mod server;
-pub mod server_view;
 mod session;
-pub mod terraform;
-pub mod ui;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags};
@@ -48,16 +68,14 @@ pub use error::AppError;
 /// forms posted to the server, left only by a full page load, so nothing in them needs the WASM.
 /// Their first view is the whole page, at once, and the service worker they register fetches the
 /// bundle in the background for the page after them (see `public/sw.js`).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
     let (lang, theme, bare) = (
         i18n::request_locale().code(),
         request_theme(),
         use_context::<http::request::Parts>()
             .is_some_and(|parts| layout::is_bare(parts.uri.path())),
     );
-    #[cfg(not(feature = "ssr"))]
-    let (lang, theme, bare) = ("en", "dark".to_owned(), false);
     let color_scheme = match theme.as_str() {
         "light" => "light",
         "system" => "dark light",
@@ -243,9 +261,12 @@ fn request_theme() -> String {
 
 /// The application: routes inside the app shell.
 ///
-/// Every route's page component is `#[inline(never)]`. Otherwise the optimiser inlines all of
-/// them into the router's one choice of a route, a 100 KB function the browser compiles whole
-/// on every load (about 11 ms) although only one page's branch runs.
+/// Rendered on the server only: a browser bundle hydrates its islands, never the routes.
+///
+/// Every route's page component is `#[inline(never)]`, from when the browser hydrated the whole
+/// application: the optimiser had inlined all of them into the router's one choice of a route, a
+/// 100 KB function the browser compiled whole on every load although only one page's branch ran.
+#[cfg(feature = "ssr")]
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
