@@ -7,7 +7,7 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::HeaderValue;
 use axum::Router;
 use tower::ServiceBuilder;
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::AppState;
@@ -18,8 +18,8 @@ const REVALIDATE: &str = "no-cache";
 /// Fonts and icons are versioned by file name, the bundle by its content hash: they never
 /// change in place.
 const LONG_LIVED: &str = "public, max-age=31536000, immutable";
-/// The files of `public/` served at the site's root (through the application's fallback):
-/// public, the same for everyone, revalidated on use (`sw.js` above all must not be kept stale).
+/// The files of `public/` served at the site's root: public, the same for everyone, revalidated
+/// on use (`sw.js` above all must not be kept stale).
 pub const SITE_ROOT_FILES: &[&str] = &[
     "/favicon.svg",
     "/manifest.webmanifest",
@@ -110,15 +110,15 @@ fn mount(
     )
 }
 
-/// `/pkg/*` (JS, WASM, CSS: `immutable` when hashed, else revalidated) and `/fonts/*`,
-/// `/icons/*`. Other files at the site root (favicon, manifest) go through the application's
-/// fallback.
+/// `/pkg/*` (JS, WASM, CSS: `immutable` when hashed, else revalidated), `/fonts/*`, `/icons/*`
+/// and the files of the site's root (`SITE_ROOT_FILES`).
 pub fn router(site_dir: &Path) -> Router<AppState> {
     let bundle = Router::new()
         .nest_service("/pkg", precompressed(&site_dir.join("pkg")))
         .layer(axum::middleware::from_fn(bundle_cache_control));
     let router = mount(bundle, "/fonts", &site_dir.join("fonts"), LONG_LIVED);
-    mount(router, "/icons", &site_dir.join("icons"), LONG_LIVED)
+    let router = mount(router, "/icons", &site_dir.join("icons"), LONG_LIVED);
+    router.merge(root_files(site_dir))
 }
 
 /// `Cache-Control` of a `/pkg` answer: a year for a hashed name, revalidation otherwise (and
@@ -140,6 +140,22 @@ async fn bundle_cache_control(
     response
 }
 
+/// The files of the site's root, each on its own route, not left to the application's fallback:
+/// Leptos' file handler (`file_and_error_handler_with_context`) gives a file it finds a reactive
+/// owner whose parent is whatever owner the worker thread had last, and reading the request's
+/// context from there can reach an owner being dropped and lock the thread for good. A browser
+/// test's server hung so (its one worker stuck in `provide_request_context` under that handler),
+/// and every page loads `sw-register.js`. Their `Cache-Control` is `default_cache_control`'s.
+fn root_files<S: Clone + Send + Sync + 'static>(site_dir: &Path) -> Router<S> {
+    SITE_ROOT_FILES.iter().fold(Router::new(), |router, path| {
+        let file = site_dir.join(path.trim_start_matches('/'));
+        router.route_service(
+            path,
+            ServeFile::new(file).precompressed_br().precompressed_gzip(),
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +173,35 @@ mod tests {
         let mut known = SITE_ROOT_FILES.to_vec();
         known.sort_unstable();
         assert_eq!(files, known, "public/'s root against SITE_ROOT_FILES");
+    }
+
+    /// Each file of the site's root is answered by its own route, never by the application's
+    /// fallback (see `root_files`): a router without one serves them all.
+    #[tokio::test]
+    async fn the_sites_root_files_are_served_without_the_fallback() -> std::io::Result<()> {
+        use tower::ServiceExt;
+        let site = tempfile::tempdir()?;
+        for path in SITE_ROOT_FILES {
+            std::fs::write(
+                site.path().join(path.trim_start_matches('/')),
+                path.as_bytes(),
+            )?;
+        }
+        for path in SITE_ROOT_FILES {
+            let request = axum::http::Request::get(*path)
+                .body(axum::body::Body::empty())
+                .map_err(std::io::Error::other)?;
+            let answer = root_files::<()>(site.path())
+                .oneshot(request)
+                .await
+                .map_err(std::io::Error::other)?;
+            assert_eq!(answer.status(), axum::http::StatusCode::OK, "{path}");
+            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+                .await
+                .map_err(std::io::Error::other)?;
+            assert_eq!(&body[..], path.as_bytes(), "{path}");
+        }
+        Ok(())
     }
 
     #[test]
