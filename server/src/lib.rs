@@ -25,7 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use services::auth::TokenKeys;
 use services::engine::{EngineConfig, Executor};
 use services::host::HostMonitor;
@@ -106,7 +106,7 @@ impl AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = page_routes();
     let hub = state.hub.clone();
     let fallback_hub = state.hub.clone();
     let shell_options = state.leptos_options.clone();
@@ -151,6 +151,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(observe::log_requests))
         .with_state(state)
+}
+
+/// The pages' routes, listed once per process. Leptos lists them by rendering the app with every
+/// `Resource` told not to load, through a flag global to the process (`SuppressResourceLoad`):
+/// listing them again while a page renders (a second router in the same process: each test
+/// builds one) left that page's resources unloaded and its stream waiting for them forever.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
 }
 
 /// What every page render and server function finds in Leptos' context: the hub, the request's

@@ -656,3 +656,47 @@ async fn forms_are_filled_in_the_server_rendered_page() {
         "{page}: the network box is checked: {network}"
     );
 }
+
+/// A page renders to its end while another router is being built. Building one lists the
+/// routes by rendering the app with every `Resource` told not to load, through a flag that is
+/// global to the process (`leptos_server::SuppressResourceLoad`): a page rendered meanwhile made
+/// resources that never loaded, and its stream waited for them forever (the calendar's free-slot
+/// resource, `__PENDING_RESOURCES=[1,…]` and no end). The test binary builds a router per test,
+/// many at once; a server builds one at start-up, but nothing should depend on that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_renders_while_another_router_is_built() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let app = app().await;
+    let pm = app.token("demo-projets").await;
+    let building = Arc::new(AtomicBool::new(true));
+    let builder = {
+        let building = building.clone();
+        let state = app.state();
+        std::thread::spawn(move || {
+            let mut built = 0_u32;
+            while building.load(Ordering::Relaxed) {
+                drop(uhub_server::router(state.clone()));
+                built += 1;
+            }
+            built
+        })
+    };
+    let mut pages = 0_u32;
+    // Long enough for the two to overlap many times (a router takes about as long as a page).
+    while pages < 40 {
+        let (status, _, body) = app
+            .send(TestApp::page("/calendar?view=month&date=2031-05-07", &pm))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{}", text(&body));
+        assert!(
+            text(&body).contains("__INCOMPLETE_CHUNKS"),
+            "the page's stream ends with its last script"
+        );
+        pages += 1;
+    }
+    building.store(false, Ordering::Relaxed);
+    let built = builder.join().expect("the router builder");
+    assert!(built > 0, "no router was built while the pages rendered");
+}

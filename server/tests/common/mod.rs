@@ -118,7 +118,7 @@ impl TestApp {
     }
 
     /// The application's state as `build_on` makes it, from what this one holds.
-    fn state(&self) -> AppState {
+    pub fn state(&self) -> AppState {
         AppState::new(
             self.storage.storage.clone(),
             Secret::new(SECRET.to_owned()),
@@ -269,17 +269,12 @@ impl TestApp {
     }
 
     /// Sends one request. A request that has not answered within a minute fails the test with
-    /// its address, instead of stalling the whole run. Such stalls came back under load (3 full
-    /// runs in 6), always a page rendered inside a `#[tokio::test]` current-thread runtime, never
-    /// in the many multi-thread tests rendering pages: tests that render pages run on the
-    /// multi-thread flavour, as the server does. If it comes back there, it is a real bug.
-    /// 2026-12-06: seen there in two full runs out of two, each time on a page that drew nothing
-    /// async of its own (a 403 card for `/admin` or `/server` as someone else): the page sent
-    /// down to `</html>`, then the shell's user-menu `Suspense` never flushed. Leptos' #4851
-    /// describes such a race (its fix #4853 is in our 0.8.23; the polling `Suspense` of #4864 is
-    /// not); not reproduced in 4,000 requests to a debug build. The shell now draws its sidebar
-    /// and user menu from the user the server already knows, without a `Suspense`, so a page
-    /// with nothing async of its own has nothing left to wait on.
+    /// its address and what had arrived, instead of stalling the whole run. Pages stalled so
+    /// under load (a run in two or three, on pages with a `Resource`): each test builds its
+    /// router, and Leptos lists a router's routes with resource loads suppressed through a flag
+    /// global to the process, so that a page rendered meanwhile by another test waited forever
+    /// for its resources. The routes are now listed once per process (`uhub_server::router`);
+    /// `http::a_page_renders_while_another_router_is_built` is that race made to happen.
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
         let what = format!("{} {}", request.method(), request.uri());
         // What has arrived so far, kept outside the exchange so that a request that stops making
