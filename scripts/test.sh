@@ -56,6 +56,21 @@ clippy_driver="$(rustc --print sysroot)/bin/clippy-driver"
 [ -x "$clippy_driver" ] || die "no clippy-driver in the toolchain (rustup component add clippy)"
 export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings"
+# `CLIPPY_ARGS` is how `cargo clippy` hands its options to the driver, not a documented
+# interface: a scratch crate with a lint clippy warns about must fail to build this way, or the
+# workspace's crates would pass unlinted (should a new clippy read its options otherwise).
+lint_probe="$(mktemp -d /tmp/uhub-lint-probe.XXXXXX)"
+mkdir "$lint_probe/src"
+printf '[package]\nname = "lint-probe"\nversion = "0.0.0"\nedition = "2021"\n[workspace]\n' \
+  > "$lint_probe/Cargo.toml"
+printf 'fn main() {\n    println!("{}", answer());\n}\n\nfn answer() -> i32 {\n    return 42;\n}\n' \
+  > "$lint_probe/src/main.rs"
+if cargo build --quiet --manifest-path "$lint_probe/Cargo.toml" --target-dir "$lint_probe/target" \
+  2> "$lint_probe/log"; then
+  die "clippy's driver let a needless \`return\` through: the workspace would not be linted"
+fi
+grep -q "needless_return" "$lint_probe/log" || { cat "$lint_probe/log" >&2; die "the lint probe failed, but not on clippy's lint"; }
+rm -rf "$lint_probe"
 say "clippy and the test build: server-side crates, every target"
 cargo test --all-targets --no-run
 

@@ -145,14 +145,12 @@ async fn bundle_cache_control(
 /// owner whose parent is whatever owner the worker thread had last, and reading the request's
 /// context from there can reach an owner being dropped and lock the thread for good. A browser
 /// test's server hung so (its one worker stuck in `provide_request_context` under that handler),
-/// and every page loads `sw-register.js`. Their `Cache-Control` is `default_cache_control`'s.
+/// and every page loads `sw-register.js`. Their `Cache-Control` is `default_cache_control`'s;
+/// they are small and have no precompressed copies (the compression layer answers for them).
 fn root_files<S: Clone + Send + Sync + 'static>(site_dir: &Path) -> Router<S> {
     SITE_ROOT_FILES.iter().fold(Router::new(), |router, path| {
         let file = site_dir.join(path.trim_start_matches('/'));
-        router.route_service(
-            path,
-            ServeFile::new(file).precompressed_br().precompressed_gzip(),
-        )
+        router.route_service(path, ServeFile::new(file))
     })
 }
 
