@@ -119,15 +119,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// which has the shell's islands too). The others are loaded on intent: the page's islands at
 /// the first pointer over, focus in or touch of one of them, the palette at its button or Ctrl+K;
 /// a click or submit that comes before is held and replayed, and what was typed is kept.
+#[cfg(feature = "ssr")]
 #[component]
 fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     let nonce = leptos::nonce::use_nonce();
-    #[cfg(feature = "ssr")]
     let (page, eager) = use_context::<http::request::Parts>()
         .map(|parts| layout::page_bundle(parts.uri.path(), parts.uri.query()))
         .unwrap_or_default();
-    #[cfg(not(feature = "ssr"))]
-    let (page, eager) = (String::new(), true);
     let stem = format!("/{}/{}", options.site_pkg_dir, options.output_name);
     let first = if eager && !page.is_empty() {
         format!("{stem}.{page}")
@@ -152,6 +150,7 @@ fn BundleScripts(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The islands' loader (after `const STEM`, `PAGE` and `EAGER`).
+#[cfg(feature = "ssr")]
 const ISLAND_LOADER: &str = r#"
 const SHELL = ['DrawerToggle', 'UserMenu', 'TabLinks', 'MyChangesCard'];
 const FIRST = EAGER ? PAGE : '';

@@ -700,3 +700,30 @@ async fn a_page_renders_while_another_router_is_built() {
     let built = builder.join().expect("the router builder");
     assert!(built > 0, "no router was built while the pages rendered");
 }
+
+/// `/projects?new` opens the new-project form only for whom may create a project: a developer
+/// or an operator following the address (a link, the palette's history) gets the list without a
+/// form the server would refuse.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_new_project_form_opens_only_for_whom_may_create_one() {
+    let app = app().await;
+    for (username, opens) in [
+        ("demo-projets", true),
+        ("demo-dev", false),
+        ("demo-ops", false),
+    ] {
+        let token = app.token(username).await;
+        let (status, _, body) = app.send(TestApp::page("/projects?new", &token)).await;
+        let html = text(&body);
+        assert_eq!(status, StatusCode::OK, "{username}: {html}");
+        assert!(
+            html.contains("data-testid=\"project-list\""),
+            "{username}: the list is shown: {html}"
+        );
+        assert_eq!(
+            html.contains("data-testid=\"project-form\""),
+            opens,
+            "{username}: the form opens: {opens}"
+        );
+    }
+}

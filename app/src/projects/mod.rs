@@ -98,7 +98,8 @@ pub fn ProjectsIsland(creating: bool, projects: Vec<ProjectSummary>) -> impl Int
                 </Transition>
             </div>
         </div>
-        <Show when=move || creating.get()>
+        // `?new` from someone who may not create one (a shared link) opens nothing.
+        <Show when=move || creating.get() && may_create()>
             <ProjectForm editing=None
                 on_close=Callback::new(move |_| creating.set(false))
                 on_saved=Callback::new(move |project: ProjectSummary| {
