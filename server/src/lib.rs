@@ -20,7 +20,10 @@ pub use static_files::bundle_name;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRef, Request};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
@@ -133,14 +136,7 @@ pub fn router(state: AppState) -> Router {
             move || app::shell(shell_options.clone()),
         )
         .route_layer(axum::middleware::from_fn(observe::remember_route))
-        // Addresses no route knows: a static file, or the 404 page rendered with the same context
-        // as every page (its CSP nonce, so that it hydrates; the session and the language).
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            move || provide_request_context(&fallback_hub), app::shell
-        ))
+        .fallback(not_found_page(fallback_hub, state.leptos_options.clone()))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             session::guard,
@@ -151,6 +147,35 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::headers))
         .layer(axum::middleware::from_fn(observe::log_requests))
         .with_state(state)
+}
+
+/// Addresses no route knows: the 404 page, rendered with the same context as every page (its
+/// CSP nonce, so that it hydrates; the session and the language). Only the page: every file of
+/// the site has its own route (`static_files`), so nothing here looks in the site's directory.
+/// Leptos' own fallback (`file_and_error_handler_with_context`) did, and serving a file from
+/// under a reactive owner it made hung a worker once (see `static_files::root_files`).
+fn not_found_page(
+    hub: Hub,
+    options: LeptosOptions,
+) -> impl Fn(Request<Body>) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
+       + Clone
+       + Send
+       + 'static {
+    let render = leptos_axum::render_app_async_with_context(
+        move || provide_request_context(&hub),
+        move || app::shell(options.clone()),
+    );
+    move |request| {
+        let rendered = render(request);
+        Box::pin(async move {
+            let mut response = rendered.await;
+            // A redirect the page asked for (a signed-out reader) keeps its status.
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::NOT_FOUND;
+            }
+            response
+        })
+    }
 }
 
 /// The pages' routes, listed once per process. Leptos lists them by rendering the app with every

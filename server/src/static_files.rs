@@ -140,13 +140,14 @@ async fn bundle_cache_control(
     response
 }
 
-/// The files of the site's root, each on its own route, not left to the application's fallback:
-/// Leptos' file handler (`file_and_error_handler_with_context`) gives a file it finds a reactive
+/// The files of the site's root, each on its own route. Leptos' file fallback
+/// (`file_and_error_handler_with_context`) served them once: it gives a file it finds a reactive
 /// owner whose parent is whatever owner the worker thread had last, and reading the request's
-/// context from there can reach an owner being dropped and lock the thread for good. A browser
-/// test's server hung so (its one worker stuck in `provide_request_context` under that handler),
-/// and every page loads `sw-register.js`. Their `Cache-Control` is `default_cache_control`'s;
-/// they are small and have no precompressed copies (the compression layer answers for them).
+/// context from there reached an owner being dropped and locked the thread for good (a browser
+/// test's server hung so). With these routes every file of the site has one, and the
+/// application's fallback renders only the 404 page (`not_found_page`). Their `Cache-Control`
+/// is `default_cache_control`'s; they are small and have no precompressed copies (the
+/// compression layer answers for them).
 fn root_files<S: Clone + Send + Sync + 'static>(site_dir: &Path) -> Router<S> {
     SITE_ROOT_FILES.iter().fold(Router::new(), |router, path| {
         let file = site_dir.join(path.trim_start_matches('/'));

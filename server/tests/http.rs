@@ -118,6 +118,21 @@ async fn an_unknown_address_gets_the_404_page() {
     assert!(text(&body).contains("Nothing lives at this address"));
 }
 
+/// Only the site's known files are served: a file left in the site's directory beside them (a
+/// backup, an editor's swap file) is not, and its address gets the 404 page. Leptos' file
+/// fallback, in use before, served any file it found there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_file_in_the_sites_directory_is_not_served() {
+    let app = app().await;
+    std::fs::write(app.site_dir().join("stray.env"), "SECRET=left-behind").expect("stray file");
+    let token = app.token("demo-dev").await;
+    let (status, _, body) = app.send(TestApp::page("/stray.env", &token)).await;
+    let html = text(&body);
+    assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
+    assert!(!html.contains("left-behind"), "{html}");
+    assert!(html.contains("Nothing lives at this address"), "{html}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hashed_bundle_is_named_by_the_pages_and_kept_a_year() {
     const HASH: &str = "0123456789abcdef";

@@ -117,6 +117,11 @@ impl TestApp {
         self
     }
 
+    /// The site's directory the router serves (the bundle, the root files).
+    pub fn site_dir(&self) -> &std::path::Path {
+        self._site.path()
+    }
+
     /// The application's state as `build_on` makes it, from what this one holds.
     pub fn state(&self) -> AppState {
         AppState::new(
