@@ -193,10 +193,10 @@ pub fn AppShell(children: Children) -> impl IntoView {
     }
     let me = Me::signed_in();
     provide_context(me);
-    // The sidebar and the user menu are drawn from the user the server already knows: a
-    // `Suspense` on every page's shell, waiting on a value known at once, was the one wait that
-    // pages with nothing async of their own had (and could stall on, see `TestApp::send`). The
-    // islands find the same user on the shell's root (see `Me`).
+    // The sidebar and the user menu are drawn from the user the server already knows: no
+    // `Suspense` on every page's shell waiting for a value known at once, so a page with nothing
+    // async of its own streams without waiting for anything. The islands find the same user on
+    // the shell's root (see `Me`).
     let user = me.user().ok();
     let role = user.as_ref().map(|user| user.role);
     let carried = user.and_then(|user| serde_json::to_string(&user).ok());

@@ -386,10 +386,9 @@ async fn the_week_page_draws_the_opening_hours_first() {
     }
     let [night, morning, evening, long]: [i64; 4] = ids.try_into().expect("four jobs");
 
-    let (status, _, body) = app
-        .send(TestApp::page("/calendar?view=week&date=2031-05-07", &pm))
+    let (status, html) = app
+        .page_html("/calendar?view=week&date=2031-05-07", &pm)
         .await;
-    let html = common::text(&body);
     assert_eq!(status, StatusCode::OK, "{html}");
     for (id, later) in [
         (night, true),
@@ -434,13 +433,9 @@ async fn the_calendar_page_sends_its_month_once_and_holds_no_lock() {
     )
     .await;
     for view in ["week", "month", "week"] {
-        let (status, _, body) = app
-            .send(TestApp::page(
-                &format!("/calendar?view={view}&date=2031-05-07"),
-                &pm,
-            ))
+        let (status, html) = app
+            .page_html(&format!("/calendar?view={view}&date=2031-05-07"), &pm)
             .await;
-        let html = common::text(&body);
         assert_eq!(status, StatusCode::OK, "{html}");
         // In the pill and in the island's props…
         assert!(

@@ -24,7 +24,7 @@ use services::forge_api::CommitStatus;
 use zeroize::Zeroizing;
 
 use crate::common::git::{git, served_repository};
-use crate::common::{expect, id, launch, log_text, on_both_engines, settled, text, TestApp};
+use crate::common::{expect, id, launch, log_text, on_both_engines, settled, TestApp};
 
 const CANARY_TOKEN: &str = "canary-token-ghp_5b1f0c9e2d";
 
@@ -943,13 +943,9 @@ async fn with_a_github_link(
 async fn a_silent_forge_does_not_hold_the_code_tab() {
     let (address, held) = holding_server("").await;
     let (app, pm, project_id, _) = with_a_github_link(address, "Silent forge", "silent").await;
-    let (status, _, body) = app
-        .send(TestApp::page(
-            &format!("/projects/{project_id}?tab=code"),
-            &pm,
-        ))
+    let (status, page) = app
+        .page_html(&format!("/projects/{project_id}?tab=code"), &pm)
         .await;
-    let page = text(&body);
     assert_eq!(status, StatusCode::OK, "{page}");
     assert!(page.contains("repository_slow"), "{page}");
     assert!(page.contains("data-testid=\"deployments\""), "{page}");

@@ -36,8 +36,7 @@ async fn the_projects_page_is_rendered_on_the_server_with_data_and_hydration_scr
     let app = app().await;
     let token = app.token("demo-dev").await;
     // The dashboard is rendered on the server too, with the projects of its upcoming jobs.
-    let (status, _, body) = app.send(TestApp::page("/", &token)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/", &token).await;
     assert_eq!(status, StatusCode::OK, "/: {html}");
     assert!(html.contains("data-testid=\"dashboard\""), "/: {html}");
     assert!(html.contains("/pkg/uhub.wasm"), "/: hydration scripts");
@@ -113,9 +112,9 @@ async fn the_list_server_function_answers_json_from_the_database() {
 async fn an_unknown_address_gets_the_404_page() {
     let app = app().await;
     let token = app.token("demo-dev").await;
-    let (status, _, body) = app.send(TestApp::page("/no/such/page", &token)).await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(text(&body).contains("Nothing lives at this address"));
+    let (status, html) = app.page_html("/no/such/page", &token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
+    assert!(html.contains("Nothing lives at this address"), "{html}");
 }
 
 /// Only the site's known files are served: a file left in the site's directory beside them (a
@@ -126,8 +125,7 @@ async fn a_stray_file_in_the_sites_directory_is_not_served() {
     let app = app().await;
     std::fs::write(app.site_dir().join("stray.env"), "SECRET=left-behind").expect("stray file");
     let token = app.token("demo-dev").await;
-    let (status, _, body) = app.send(TestApp::page("/stray.env", &token)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/stray.env", &token).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
     assert!(!html.contains("left-behind"), "{html}");
     assert!(html.contains("Nothing lives at this address"), "{html}");
@@ -138,9 +136,8 @@ async fn a_hashed_bundle_is_named_by_the_pages_and_kept_a_year() {
     const HASH: &str = "0123456789abcdef";
     let app = app().await.with_hashed_bundle(HASH);
     let token = app.token("demo-dev").await;
-    let (status, _, body) = app.send(TestApp::page("/projects", &token)).await;
-    assert_eq!(status, StatusCode::OK);
-    let html = text(&body);
+    let (status, html) = app.page_html("/projects", &token).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
     for ext in ["js", "wasm", "css"] {
         assert!(
             html.contains(&format!("/pkg/uhub.{HASH}.{ext}")),
@@ -301,8 +298,7 @@ async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
     ] {
         let token = app.token(username).await;
         for path in paths {
-            let (status, _, body) = app.send(TestApp::page(path, &token)).await;
-            let html = text(&body);
+            let (status, html) = app.page_html(path, &token).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{username} {path}: {html}");
             assert!(
                 html.contains("data-testid=\"admins-only\"") && html.contains("For admins only"),
@@ -333,8 +329,7 @@ async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
     // The server view, for admins and ops, the same way.
     for username in ["demo-dev", "demo-projets"] {
         let token = app.token(username).await;
-        let (status, _, body) = app.send(TestApp::page("/server", &token)).await;
-        let html = text(&body);
+        let (status, html) = app.page_html("/server", &token).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{username}: {html}");
         assert!(
             html.contains("data-testid=\"server-view-refused\"")
@@ -345,13 +340,11 @@ async fn the_admin_pages_answer_others_once_that_they_are_for_admins() {
         );
     }
     let ops = app.token("demo-ops").await;
-    let (status, _, body) = app.send(TestApp::page("/server", &ops)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/server", &ops).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(!html.contains("server-view-refused"), "{html}");
     let admin = app.token("demo-admin").await;
-    let (status, _, body) = app.send(TestApp::page("/admin?tab=audit", &admin)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/admin?tab=audit", &admin).await;
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(
         html.contains("audit-log") && !html.contains("admins-only"),
@@ -409,8 +402,7 @@ async fn pages_carry_the_signed_in_user_to_their_islands() {
     let app = app().await;
     let token = app.token("demo-projets").await;
     for path in ["/", "/projects", "/calendar", "/incidents"] {
-        let (status, _, body) = app.send(TestApp::page(path, &token)).await;
-        let html = text(&body);
+        let (status, html) = app.page_html(path, &token).await;
         assert_eq!(status, StatusCode::OK, "{path}: {html}");
         let carried = html
             .split("data-me=\"")
@@ -452,8 +444,7 @@ async fn pages_send_what_they_read_once() {
         "/admin?tab=settings",
         "/docs/api",
     ] {
-        let (status, _, body) = app.send(TestApp::page(path, &token)).await;
-        let html = text(&body);
+        let (status, html) = app.page_html(path, &token).await;
         assert!(!status.is_server_error(), "{path}: {status}");
         assert!(
             html.contains("</html>"),
@@ -613,8 +604,7 @@ async fn oversized_bodies_are_refused() {
 async fn forms_are_filled_in_the_server_rendered_page() {
     let app = app().await;
     let dev = app.token("demo-dev").await;
-    let (status, _, body) = app.send(TestApp::page("/profile", &dev)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/profile", &dev).await;
     assert_eq!(status, StatusCode::OK, "/profile: {html}");
     assert!(
         html.contains("value=\"Chloé DEV\""),
@@ -626,8 +616,7 @@ async fn forms_are_filled_in_the_server_rendered_page() {
     );
 
     let pm = app.token("demo-projets").await;
-    let (status, _, body) = app.send(TestApp::page("/projects?new", &pm)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html("/projects?new", &pm).await;
     assert_eq!(status, StatusCode::OK, "/projects?new: {html}");
     assert!(
         html.contains("value=\"dev, staging, prod\""),
@@ -652,8 +641,7 @@ async fn forms_are_filled_in_the_server_rendered_page() {
     .await;
     let id = project["id"].as_i64().expect("the project's id");
     let page = format!("/projects/{id}?tab=settings");
-    let (status, _, body) = app.send(TestApp::page(&page, &pm)).await;
-    let html = text(&body);
+    let (status, html) = app.page_html(&page, &pm).await;
     assert_eq!(status, StatusCode::OK, "{page}: {html}");
     for shown in ["value=\"alpine:3.20\"", "value=\"64\""] {
         assert!(html.contains(shown), "{page}: {shown}: {html}");
@@ -701,12 +689,12 @@ async fn a_page_renders_while_another_router_is_built() {
     let mut pages = 0_u32;
     // Long enough for the two to overlap many times (a router takes about as long as a page).
     while pages < 40 {
-        let (status, _, body) = app
-            .send(TestApp::page("/calendar?view=month&date=2031-05-07", &pm))
+        let (status, html) = app
+            .page_html("/calendar?view=month&date=2031-05-07", &pm)
             .await;
-        assert_eq!(status, StatusCode::OK, "{}", text(&body));
+        assert_eq!(status, StatusCode::OK, "{html}");
         assert!(
-            text(&body).contains("__INCOMPLETE_CHUNKS"),
+            html.contains("__INCOMPLETE_CHUNKS"),
             "the page's stream ends with its last script"
         );
         pages += 1;
@@ -728,8 +716,7 @@ async fn the_new_project_form_opens_only_for_whom_may_create_one() {
         ("demo-ops", false),
     ] {
         let token = app.token(username).await;
-        let (status, _, body) = app.send(TestApp::page("/projects?new", &token)).await;
-        let html = text(&body);
+        let (status, html) = app.page_html("/projects?new", &token).await;
         assert_eq!(status, StatusCode::OK, "{username}: {html}");
         assert!(
             html.contains("data-testid=\"project-list\""),

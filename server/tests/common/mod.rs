@@ -370,6 +370,12 @@ impl TestApp {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
+    /// Renders the page at `uri` for the session of `token`: its status and its HTML.
+    pub async fn page_html(&self, uri: &str, token: &str) -> (StatusCode, String) {
+        let (status, _, body) = self.send(Self::page(uri, token)).await;
+        (status, text(&body))
+    }
+
     /// A page request carrying the session cookie of `token`.
     pub fn page(uri: &str, token: &str) -> Request<Body> {
         Request::get(uri)
