@@ -22,7 +22,6 @@ use std::path::Path;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, FromRef, Request};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -150,10 +149,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Addresses no route knows: the 404 page, rendered with the same context as every page (its
-/// CSP nonce, so that it hydrates; the session and the language). Only the page: every file of
-/// the site has its own route (`static_files`), so nothing here looks in the site's directory.
-/// Leptos' own fallback (`file_and_error_handler_with_context`) did, and serving a file from
-/// under a reactive owner it made hung a worker once (see `static_files::root_files`).
+/// CSP nonce, so that it hydrates; the session and the language). Its status is the page's own
+/// (`NotFound` answers 404, as any page sets its status). Only the page: every file of the site
+/// has its own route (`static_files`), so nothing here looks in the site's directory. Leptos' own
+/// fallback (`file_and_error_handler_with_context`) did, and serving a file from under a reactive
+/// owner it made hung a worker once (see `static_files::root_files`).
 fn not_found_page(
     hub: Hub,
     options: LeptosOptions,
@@ -161,21 +161,10 @@ fn not_found_page(
        + Clone
        + Send
        + 'static {
-    let render = leptos_axum::render_app_async_with_context(
+    leptos_axum::render_app_async_with_context(
         move || provide_request_context(&hub),
         move || app::shell(options.clone()),
-    );
-    move |request| {
-        let rendered = render(request);
-        Box::pin(async move {
-            let mut response = rendered.await;
-            // A redirect the page asked for (a signed-out reader) keeps its status.
-            if response.status() == StatusCode::OK {
-                *response.status_mut() = StatusCode::NOT_FOUND;
-            }
-            response
-        })
-    }
+    )
 }
 
 /// The pages' routes, listed once per process. Leptos lists them by rendering the app with every
